@@ -1,0 +1,12 @@
+/**
+ * attn4j domain: hardware-agnostic models, masks, position schemes, adapters and training, talking only
+ * to {@code dev.attn4j.ports}. Also the Guice wiring for products ({@link dev.attn4j.domain.inject.Attn4jModule}).
+ */
+module dev.attn4j.domain {
+    requires transitive dev.attn4j.ports;
+    requires com.google.guice;
+    requires jakarta.inject;
+
+    exports dev.attn4j.domain.inject;
+    opens dev.attn4j.domain.inject to com.google.guice;
+}

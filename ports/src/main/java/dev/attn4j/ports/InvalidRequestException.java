@@ -1,0 +1,38 @@
+package dev.attn4j.ports;
+
+/**
+ * A request was rejected before any kernel ran: wrong shape, dtype, range, a closed tensor, a tensor of
+ * another backend. The message names the argument, what was expected and what was given, e.g.
+ * {@code k: expected head dim 64 (as q), got 32}.
+ *
+ * <pre>{@code
+ * try { attention.forward(request); }
+ * catch (InvalidRequestException e) { log.warn("{} rejected: {}", e.argument(), e.getMessage()); }
+ * }</pre>
+ */
+public final class InvalidRequestException extends Attn4jException {
+    private static final long serialVersionUID = 1L;
+    private final String argument;
+
+    /**
+     * @param argument the offending argument's name, as in the request ({@code q}, {@code scale}, ...)
+     * @param expected what a valid value looks like
+     * @param actual   what was given
+     */
+    public InvalidRequestException(String argument, String expected, Object actual) {
+        super(argument + ": expected " + expected + ", got " + actual);
+        this.argument = argument;
+    }
+
+    /** The name of the argument that was rejected. */
+    public String argument() {
+        return argument;
+    }
+
+    /** Throws an {@code InvalidRequestException} unless {@code condition} holds. */
+    public static void check(boolean condition, String argument, String expected, Object actual) {
+        if (!condition) {
+            throw new InvalidRequestException(argument, expected, actual);
+        }
+    }
+}

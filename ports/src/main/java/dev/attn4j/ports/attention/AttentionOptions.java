@@ -1,0 +1,155 @@
+package dev.attn4j.ports.attention;
+
+import dev.attn4j.ports.InvalidRequestException;
+import dev.attn4j.ports.tensor.DeviceTensor;
+
+/**
+ * Everything about an attention call except its {@code q, k, v}: scale, masks, position biases, softcap,
+ * dropout and backward options. Semantics are DESIGN §4, with {@code off = Sk - Sq} (bottom-right
+ * alignment) and query row {@code i}, key column {@code j}:
+ * <ol>
+ *   <li>{@code s = scale · q_i · k_j}; {@code scale} defaults to {@code 1/sqrt(D)};</li>
+ *   <li>softcap {@code c > 0}: {@code s = c · tanh(s / c)};</li>
+ *   <li>biases, added together when several are given: ALiBi {@code s -= slope_h · |i + off - j|}
+ *       ({@code alibiSlopes} of shape {@code [H]} or {@code [B, H]}, fp32; slope 0 leaves head h unbiased);
+ *       relative table {@code s += T[h][j - (i + off) + (Sk - 1)]} ({@code biasTable} of shape
+ *       {@code [H, Sq + Sk - 1]}, fp32); dense additive bias ({@code denseBias} of shape
+ *       {@code [B|1, H|1, Sq, Sk]});</li>
+ *   <li>masks, each sending {@code s} to −∞: {@code causal} ({@code j > i + off}); window
+ *       {@code (left, right)}, −1 meaning unbounded: outside {@code [i + off - left, i + off + right]};
+ *       FlashMask {@code startend_row_indices} int32 {@code [B, Hm, Sk, n]}, {@code H % Hm == 0},
+ *       n ∈ {1, 2, 4}, read together with {@code causal} as DESIGN §4 says; dense boolean mask
+ *       {@code [B|1, H|1, Sq, Sk]}, {@code true} = may attend;</li>
+ *   <li>softmax over {@code j}, then dropout per {@link Dropout};</li>
+ *   <li>{@code o_i = Σ_j p_ij v_j}, {@code lse_i = log Σ_j exp(s_ij)}; a row with no unmasked key gives
+ *       {@code o_i = 0}, {@code lse_i = −∞}.</li>
+ * </ol>
+ *
+ * <pre>{@code
+ * AttentionOptions options = AttentionOptions.builder().causal(true).window(256, 0).build();
+ * }</pre>
+ *
+ * @param scale            softmax scale, or {@code null} for {@code 1/sqrt(D)}
+ * @param causal           causal mask (bottom-right aligned)
+ * @param windowLeft       keys allowed left of the diagonal, −1 = unbounded
+ * @param windowRight      keys allowed right of the diagonal, −1 = unbounded
+ * @param softcap          logit soft-cap {@code c}, 0 = off
+ * @param alibiSlopes      ALiBi slopes or {@code null}
+ * @param biasTable        relative-position bias table or {@code null}
+ * @param denseBias        dense additive bias or {@code null}
+ * @param flashMask        FlashMask {@code startend_row_indices} or {@code null}
+ * @param denseMask        dense boolean mask or {@code null}
+ * @param dropout          dropout, {@link Dropout#NONE} for none
+ * @param deterministic    backward: bit-identical results run to run, whatever the thread count
+ * @param biasTableGrad    backward: also return the gradient of {@code biasTable}
+ */
+public record AttentionOptions(Double scale, boolean causal, int windowLeft, int windowRight, double softcap,
+                               DeviceTensor alibiSlopes, DeviceTensor biasTable, DeviceTensor denseBias,
+                               DeviceTensor flashMask, DeviceTensor denseMask, Dropout dropout,
+                               boolean deterministic, boolean biasTableGrad) {
+
+    /** Plain attention: no mask, no bias, default scale. */
+    public static final AttentionOptions DEFAULT = builder().build();
+
+    /** Validates what can be checked without the tensors' companions (see {@link AttentionRequest}). */
+    public AttentionOptions {
+        if (scale != null) {
+            InvalidRequestException.check(Double.isFinite(scale) && scale != 0.0, "scale",
+                    "a finite non-zero number", scale);
+        }
+        InvalidRequestException.check(windowLeft >= -1, "windowLeft", ">= -1 (-1 = unbounded)", windowLeft);
+        InvalidRequestException.check(windowRight >= -1, "windowRight", ">= -1 (-1 = unbounded)", windowRight);
+        InvalidRequestException.check(Double.isFinite(softcap) && softcap >= 0.0, "softcap",
+                "a finite number >= 0 (0 = off)", softcap);
+        if (dropout == null) {
+            dropout = Dropout.NONE;
+        }
+        InvalidRequestException.check(!biasTableGrad || biasTable != null, "biasTableGrad",
+                "a biasTable to differentiate", "no biasTable");
+    }
+
+    /** Whether a sliding window is set. */
+    public boolean hasWindow() {
+        return windowLeft >= 0 || windowRight >= 0;
+    }
+
+    /** The scale to use for head dimension {@code headDim}. */
+    public double scaleFor(int headDim) {
+        return scale != null ? scale : 1.0 / Math.sqrt(headDim);
+    }
+
+    /** A builder starting from these options. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.scale = scale;
+        b.causal = causal;
+        b.windowLeft = windowLeft;
+        b.windowRight = windowRight;
+        b.softcap = softcap;
+        b.alibiSlopes = alibiSlopes;
+        b.biasTable = biasTable;
+        b.denseBias = denseBias;
+        b.flashMask = flashMask;
+        b.denseMask = denseMask;
+        b.dropout = dropout;
+        b.deterministic = deterministic;
+        b.biasTableGrad = biasTableGrad;
+        return b;
+    }
+
+    /** A builder with defaults: no mask, no bias, default scale, no dropout. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds {@link AttentionOptions}; every setter returns {@code this}. */
+    public static final class Builder {
+        private Double scale;
+        private boolean causal;
+        private int windowLeft = -1;
+        private int windowRight = -1;
+        private double softcap;
+        private DeviceTensor alibiSlopes;
+        private DeviceTensor biasTable;
+        private DeviceTensor denseBias;
+        private DeviceTensor flashMask;
+        private DeviceTensor denseMask;
+        private Dropout dropout = Dropout.NONE;
+        private boolean deterministic;
+        private boolean biasTableGrad;
+
+        private Builder() {
+        }
+
+        /** Softmax scale; {@code null} restores the default {@code 1/sqrt(D)}. */
+        public Builder scale(Double value) { this.scale = value; return this; }
+        /** Causal masking. */
+        public Builder causal(boolean value) { this.causal = value; return this; }
+        /** Sliding window, −1 = unbounded on that side. */
+        public Builder window(int left, int right) { this.windowLeft = left; this.windowRight = right; return this; }
+        /** Logit soft-cap, 0 = off. */
+        public Builder softcap(double value) { this.softcap = value; return this; }
+        /** ALiBi slopes {@code [H]} or {@code [B, H]}. */
+        public Builder alibiSlopes(DeviceTensor value) { this.alibiSlopes = value; return this; }
+        /** Relative-position bias table {@code [H, Sq + Sk - 1]}. */
+        public Builder biasTable(DeviceTensor value) { this.biasTable = value; return this; }
+        /** Dense additive bias {@code [B|1, H|1, Sq, Sk]}. */
+        public Builder denseBias(DeviceTensor value) { this.denseBias = value; return this; }
+        /** FlashMask {@code startend_row_indices} {@code [B, Hm, Sk, n]}. */
+        public Builder flashMask(DeviceTensor value) { this.flashMask = value; return this; }
+        /** Dense boolean mask {@code [B|1, H|1, Sq, Sk]}, true = attend. */
+        public Builder denseMask(DeviceTensor value) { this.denseMask = value; return this; }
+        /** Dropout. */
+        public Builder dropout(Dropout value) { this.dropout = value; return this; }
+        /** Bit-identical backward. */
+        public Builder deterministic(boolean value) { this.deterministic = value; return this; }
+        /** Return the bias table's gradient from backward. */
+        public Builder biasTableGrad(boolean value) { this.biasTableGrad = value; return this; }
+
+        /** The options; validates them. */
+        public AttentionOptions build() {
+            return new AttentionOptions(scale, causal, windowLeft, windowRight, softcap, alibiSlopes, biasTable,
+                    denseBias, flashMask, denseMask, dropout, deterministic, biasTableGrad);
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package dev.attn4j.ports.attention;
+
+import dev.attn4j.ports.InvalidRequestException;
+import dev.attn4j.ports.tensor.DType;
+import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.Shape;
+
+/**
+ * The sizes of an attention problem, read from and checked against {@code q [B, Sq, H, D]} and
+ * {@code k, v [B, Sk, Hkv, D]} (DESIGN §3).
+ *
+ * <pre>{@code
+ * AttentionShape s = AttentionShape.of(q, k, v);
+ * int group = s.heads() / s.kvHeads();   // query heads per KV head
+ * }</pre>
+ *
+ * @param batch   B
+ * @param seqQ    Sq
+ * @param seqK    Sk
+ * @param heads   H (query heads)
+ * @param kvHeads Hkv (key/value heads), {@code H % Hkv == 0}
+ * @param headDim D
+ */
+public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHeads, int headDim) {
+
+    /** Reads and checks the sizes; every mismatch names the argument and both values. */
+    public static AttentionShape of(DeviceTensor q, DeviceTensor k, DeviceTensor v) {
+        requirePresent(q, "q");
+        requirePresent(k, "k");
+        requirePresent(v, "v");
+        requireRank(q, "q", 4, "[B, Sq, H, D]");
+        requireRank(k, "k", 4, "[B, Sk, Hkv, D]");
+        requireRank(v, "v", 4, "[B, Sk, Hkv, D]");
+        InvalidRequestException.check(q.dtype().isFloating(), "q", "a floating dtype", q.dtype());
+        InvalidRequestException.check(k.dtype() == q.dtype(), "k", "dtype " + q.dtype() + " (as q)", k.dtype());
+        InvalidRequestException.check(v.dtype() == q.dtype(), "v", "dtype " + q.dtype() + " (as q)", v.dtype());
+        Shape qs = q.shape();
+        Shape ks = k.shape();
+        InvalidRequestException.check(ks.dim(0) == qs.dim(0), "k", "batch " + qs.dim(0) + " (as q)", ks.dim(0));
+        InvalidRequestException.check(ks.dim(3) == qs.dim(3), "k", "head dim " + qs.dim(3) + " (as q)", ks.dim(3));
+        InvalidRequestException.check(v.shape().equals(ks), "v", "shape " + ks + " (as k)", v.shape());
+        InvalidRequestException.check(qs.dim(2) % ks.dim(2) == 0, "k",
+                "a KV head count dividing H = " + qs.dim(2) + " (H % Hkv == 0)", ks.dim(2) + " KV heads");
+        return new AttentionShape(qs.dim(0), qs.dim(1), ks.dim(1), qs.dim(2), ks.dim(2), qs.dim(3));
+    }
+
+    /** {@code Sk - Sq}: the bottom-right alignment offset of causal masks and relative positions. */
+    public int offset() {
+        return seqK - seqQ;
+    }
+
+    /** Query heads per KV head. */
+    public int groupSize() {
+        return heads / kvHeads;
+    }
+
+    /** The shape of {@code q}, {@code o} and {@code dO}. */
+    public Shape queryShape() {
+        return Shape.of(batch, seqQ, heads, headDim);
+    }
+
+    /** The shape of {@code k} and {@code v}. */
+    public Shape keyShape() {
+        return Shape.of(batch, seqK, kvHeads, headDim);
+    }
+
+    /** The shape of {@code lse}: {@code [B, H, Sq]}. */
+    public Shape lseShape() {
+        return Shape.of(batch, heads, seqQ);
+    }
+
+    /** The shape of the relative-position bias table: {@code [H, Sq + Sk - 1]}. */
+    public Shape biasTableShape() {
+        return Shape.of(heads, seqQ + seqK - 1);
+    }
+
+    static void requirePresent(DeviceTensor t, String name) {
+        if (t == null) {
+            throw new InvalidRequestException(name, "a tensor", "null");
+        }
+    }
+
+    static void requireRank(DeviceTensor t, String name, int rank, String layout) {
+        InvalidRequestException.check(t.shape().rank() == rank, name, "rank " + rank + " " + layout, t.shape());
+    }
+
+    static void requireShape(DeviceTensor t, String name, Shape expected, String meaning) {
+        InvalidRequestException.check(t.shape().equals(expected), name, "shape " + expected + " " + meaning, t.shape());
+    }
+
+    static void requireDType(DeviceTensor t, String name, DType expected) {
+        InvalidRequestException.check(t.dtype() == expected, name, "dtype " + expected, t.dtype());
+    }
+
+    /** Checks the optional tensors of {@code options} against this problem's sizes. */
+    void checkOptions(AttentionOptions options, DType dtype) {
+        if (options.alibiSlopes() != null) {
+            DeviceTensor s = options.alibiSlopes();
+            requireDType(s, "alibiSlopes", DType.F32);
+            boolean ok = s.shape().equals(Shape.of(heads)) || s.shape().equals(Shape.of(batch, heads));
+            InvalidRequestException.check(ok, "alibiSlopes", "shape [" + heads + "] or [" + batch + ", " + heads + "]",
+                    s.shape());
+        }
+        if (options.biasTable() != null) {
+            requireDType(options.biasTable(), "biasTable", DType.F32);
+            requireShape(options.biasTable(), "biasTable", biasTableShape(), "[H, Sq + Sk - 1]");
+        }
+        if (options.denseBias() != null) {
+            DeviceTensor t = options.denseBias();
+            InvalidRequestException.check(t.dtype() == dtype || t.dtype() == DType.F32, "denseBias",
+                    "dtype F32 or " + dtype, t.dtype());
+            requireBroadcastable(t, "denseBias");
+        }
+        if (options.denseMask() != null) {
+            requireDType(options.denseMask(), "denseMask", DType.BOOL);
+            requireBroadcastable(options.denseMask(), "denseMask");
+        }
+        if (options.flashMask() != null) {
+            DeviceTensor m = options.flashMask();
+            requireDType(m, "flashMask", DType.I32);
+            requireRank(m, "flashMask", 4, "[B, Hm, Sk, n]");
+            Shape ms = m.shape();
+            InvalidRequestException.check(ms.dim(0) == batch, "flashMask", "batch " + batch + " (as q)", ms.dim(0));
+            InvalidRequestException.check(heads % ms.dim(1) == 0, "flashMask",
+                    "a mask head count dividing H = " + heads, ms.dim(1));
+            InvalidRequestException.check(ms.dim(2) == seqK, "flashMask", "Sk = " + seqK + " columns", ms.dim(2));
+            int n = ms.dim(3);
+            InvalidRequestException.check(n == 1 || n == 2 || n == 4, "flashMask", "n in {1, 2, 4}", n);
+            InvalidRequestException.check(!(options.causal() && n == 4), "flashMask",
+                    "n in {1, 2} with causal=true (n = 4 is the non-causal form)", n);
+            InvalidRequestException.check(!(!options.causal() && n == 1), "flashMask",
+                    "n in {2, 4} with causal=false (n = 1 is the causal form)", n);
+        }
+    }
+
+    private void requireBroadcastable(DeviceTensor t, String name) {
+        Shape s = t.shape();
+        String expected = "shape [" + batch + "|1, " + heads + "|1, " + seqQ + ", " + seqK + "]";
+        InvalidRequestException.check(s.rank() == 4 && (s.dim(0) == batch || s.dim(0) == 1)
+                && (s.dim(1) == heads || s.dim(1) == 1) && s.dim(2) == seqQ && s.dim(3) == seqK, name, expected, s);
+    }
+}

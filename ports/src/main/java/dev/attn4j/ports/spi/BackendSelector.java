@@ -1,0 +1,183 @@
+package dev.attn4j.ports.spi;
+
+import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.BackendUnavailableException;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Finds backend providers and chooses one by the rules of DESIGN §2: an explicit name from the system
+ * property {@code attn4j.backend} or the environment variable {@code ATTN4J_BACKEND} wins (and must be
+ * available: never a silent fallback); otherwise the available provider with the highest priority.
+ *
+ * <p>Probing is lazy: constructing a selector loads nothing, {@link #survey()} probes every provider
+ * once and remembers the answers.
+ *
+ * <pre>{@code
+ * BackendSelector selector = BackendSelector.fromServiceLoader();
+ * selector.survey().forEach(System.out::println);
+ * try (Backend backend = selector.open(BackendOptions.none())) { ... }
+ * }</pre>
+ */
+public final class BackendSelector {
+
+    /** System property naming the backend to use. */
+    public static final String PROPERTY = "attn4j.backend";
+    /** Environment variable naming the backend to use (the property wins). */
+    public static final String ENVIRONMENT = "ATTN4J_BACKEND";
+
+    private final Supplier<List<ProviderStatus>> discovery;
+    private final Function<String, String> properties;
+    private final Function<String, String> environment;
+    private List<ProviderStatus> surveyed;
+
+    /**
+     * A selector over explicit providers, with injectable property and environment lookups (for tests
+     * and for programs that configure backends themselves).
+     */
+    public BackendSelector(List<BackendProvider> providers, Function<String, String> properties,
+                           Function<String, String> environment) {
+        List<BackendProvider> copy = List.copyOf(providers);
+        this.discovery = () -> copy.stream().map(BackendSelector::probe).toList();
+        this.properties = properties;
+        this.environment = environment;
+    }
+
+    private BackendSelector(Supplier<List<ProviderStatus>> discovery) {
+        this.discovery = discovery;
+        this.properties = System::getProperty;
+        this.environment = System::getenv;
+    }
+
+    /** A selector over the providers {@link ServiceLoader} finds, reading the real properties and environment. */
+    public static BackendSelector fromServiceLoader() {
+        return fromServiceLoader(ServiceLoader.load(BackendProvider.class));
+    }
+
+    /** A selector over the providers a given loader finds. A provider that fails to load is reported, not thrown. */
+    public static BackendSelector fromServiceLoader(Iterable<BackendProvider> loader) {
+        return new BackendSelector(() -> {
+            List<ProviderStatus> found = new ArrayList<>();
+            Iterator<BackendProvider> it = loader.iterator();
+            while (true) {
+                try {
+                    if (!it.hasNext()) {
+                        break;
+                    }
+                    found.add(probe(it.next()));
+                } catch (ServiceConfigurationError | LinkageError e) {
+                    found.add(new ProviderStatus(describe(e), Integer.MIN_VALUE,
+                            Availability.unavailable("provider could not be loaded: " + e), null));
+                }
+            }
+            return found;
+        });
+    }
+
+    /** Every provider found, each probed once, in discovery order. */
+    public synchronized List<ProviderStatus> survey() {
+        if (surveyed == null) {
+            surveyed = List.copyOf(discovery.get());
+        }
+        return surveyed;
+    }
+
+    /** The explicitly requested backend name, if any (property first, then environment). */
+    public String requestedName() {
+        String name = properties.apply(PROPERTY);
+        if (name == null || name.isBlank()) {
+            name = environment.apply(ENVIRONMENT);
+        }
+        return name == null || name.isBlank() ? null : name.trim().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The provider to use.
+     *
+     * @throws BackendUnavailableException listing every provider found and why each was skipped
+     */
+    public ProviderStatus select() {
+        String requested = requestedName();
+        return requested != null ? select(requested) : best();
+    }
+
+    /**
+     * The named provider.
+     *
+     * @throws BackendUnavailableException when it is missing or unavailable
+     */
+    public ProviderStatus select(String name) {
+        List<ProviderStatus> found = survey();
+        for (ProviderStatus s : found) {
+            if (s.name().equalsIgnoreCase(name)) {
+                if (!s.availability().available()) {
+                    throw new BackendUnavailableException("backend '" + name + "' was requested but is unavailable: "
+                            + s.availability().reason(), found);
+                }
+                return s;
+            }
+        }
+        throw new BackendUnavailableException("backend '" + name + "' was requested but no such provider is on the class path",
+                found);
+    }
+
+    private ProviderStatus best() {
+        List<ProviderStatus> found = survey();
+        return found.stream()
+                .filter(s -> s.availability().available())
+                .max(Comparator.comparingInt(ProviderStatus::priority))
+                .orElseThrow(() -> new BackendUnavailableException("no usable attn4j backend", found));
+    }
+
+    /** Opens the selected backend with options from {@code attn4j.<name>.*} system properties plus {@code options}. */
+    public Backend open(BackendOptions options) {
+        return open(select(), options);
+    }
+
+    /** Opens the named backend. */
+    public Backend open(String name, BackendOptions options) {
+        return open(select(name), options);
+    }
+
+    private static Backend open(ProviderStatus status, BackendOptions options) {
+        BackendOptions merged = BackendOptions.fromSystemProperties(status.name()).with(options);
+        return Backend.of(status.provider().open(merged));
+    }
+
+    private static ProviderStatus probe(BackendProvider provider) {
+        String name;
+        int priority;
+        try {
+            name = provider.name();
+            priority = provider.priority();
+        } catch (RuntimeException | LinkageError e) {
+            return new ProviderStatus(provider.getClass().getName(), Integer.MIN_VALUE,
+                    Availability.unavailable("provider failed to describe itself: " + e), null);
+        }
+        Availability availability;
+        try {
+            availability = provider.probe();
+            if (availability == null) {
+                availability = Availability.unavailable("probe() returned null");
+            }
+        } catch (RuntimeException | LinkageError e) {
+            // probe() must not throw; a provider that does anyway is reported, never allowed to crash selection.
+            availability = Availability.unavailable("probe failed: " + e);
+        }
+        return new ProviderStatus(name, priority, availability, provider);
+    }
+
+    private static String describe(Throwable e) {
+        String msg = String.valueOf(e.getMessage());
+        int colon = msg.indexOf(':');
+        return colon > 0 ? msg.substring(0, colon) : "unknown provider";
+    }
+}
