@@ -28,8 +28,13 @@ final class CpuEngine implements BackendEngine {
     private final Capabilities capabilities;
 
     CpuEngine(int threads) {
+        this(threads, TileMath.get());
+    }
+
+    /** An engine computing with the given twin (tests compare the scalar and vector twins). */
+    CpuEngine(int threads, TileMath math) {
         this.pool = new WorkerPool(threads);
-        this.attention = new TiledCpuAttention(this, pool);
+        this.attention = new TiledCpuAttention(this, pool, math);
         this.normalization = new CpuNormalization(this, pool);
         EnumSet<Capability> features = EnumSet.of(Capability.ATTENTION_FORWARD, Capability.ATTENTION_BACKWARD,
                 Capability.CAUSAL, Capability.GQA, Capability.DETERMINISTIC_BACKWARD,

@@ -22,7 +22,7 @@ final class Simd {
 
     /** One line for probe reasons and reports. */
     static String description() {
-        return AVAILABLE ? "Vector API, " + VectorKernels.bitSize() + "-bit"
+        return AVAILABLE ? "Vector API, " + VectorTileMath.bitSize() + "-bit"
                 : "scalar kernels (Vector API not enabled: add --add-modules " + MODULE + ")";
     }
 

@@ -2,22 +2,456 @@ package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
+import dev.attn4j.ports.attention.AttentionShape;
 
-/** FlashAttention-2 style tiled attention on the CPU (work in progress). */
+import java.util.Arrays;
+
+/**
+ * Exact attention in the FlashAttention-2 way (Dao, 2023), on the heap: the {@code Sq × Sk} matrix is never
+ * held; only {@link #BR}×{@link #BC} tiles of it, per worker.
+ *
+ * <p><b>Forward.</b> Work items are (batch, head, query tile), largest causal cost first, handed out
+ * dynamically. Each worker packs the K of the KV head it is on, transposed ({@code [D][Sk]}), and V, once
+ * per head it visits; per key tile it computes {@code S = (scale·Q)·Kᵀ}, masks partial tiles, and updates
+ * the running row max {@code m}, row sum {@code l} and the unnormalised output (online softmax). Key tiles
+ * wholly above the causal diagonal are never visited. Rows that see no key end as {@code o = 0},
+ * {@code lse = −∞} (DESIGN §4.6).
+ *
+ * <p><b>Backward.</b> Work units are (batch, KV head, key-tile chunk); a unit owns its dK/dV tiles outright,
+ * so they need no synchronisation. Per key tile and query tile it recomputes {@code P = exp(S − lse)},
+ * then {@code dV += Pᵀ·dO}, {@code dP = dO·Vᵀ}, {@code dS = P∘(dP − D)} with {@code D = rowsum(dO∘O)},
+ * {@code dK += dSᵀ·(scale·Q)}, {@code dQ += scale·dS·K}. dQ is summed per chunk and the chunks are reduced in
+ * a fixed order; the number of chunks depends only on the problem's shape, so the backward is
+ * deterministic — bit-identical run to run and across thread counts — whether or not
+ * {@code deterministic} is requested.
+ */
 final class TiledCpuAttention implements AttentionPort {
-    TiledCpuAttention(CpuEngine engine, WorkerPool pool) {
+    /** Query rows per tile. */
+    static final int BR = 64;
+    /** Key columns per tile; a multiple of {@link TileMath#LANES}. */
+    static final int BC = 64;
+    /** Backward work units wanted, whatever the thread count, so the partition is shape-only. */
+    private static final int TARGET_UNITS = 8;
+    /** Cap on the memory (floats) of per-chunk dQ partial sums. */
+    private static final long DQ_PARTIAL_BUDGET = 64L << 20;
+
+    private final CpuEngine engine;
+    private final WorkerPool pool;
+    private final TileMath math;
+
+    TiledCpuAttention(CpuEngine engine, WorkerPool pool, TileMath math) {
+        this.engine = engine;
+        this.pool = pool;
+        this.math = math;
     }
+
+    // ---------------------------------------------------------------------------------------------- forward
 
     @Override
     public AttentionResult forward(AttentionRequest request) {
-        throw new UnsupportedOperationException("in progress");
+        Problem p = new Problem(request.shape(), request.options(), (CpuTensor) request.q(), (CpuTensor) request.k(),
+                (CpuTensor) request.v());
+        CpuTensor o = engine.newFloats(p.shape.queryShape());
+        CpuTensor lse = engine.newFloats(p.shape.lseShape());
+        ForwardScratch[] scratch = new ForwardScratch[pool.threads()];
+        int items = p.batch * p.heads * p.queryTiles;
+        pool.forEach(items, (worker, item) -> {
+            if (scratch[worker] == null) {
+                scratch[worker] = new ForwardScratch(p);
+            }
+            // Query tiles in descending order: with a causal mask the last tiles cost most, and starting
+            // with them leaves the cheap ones to fill the gaps at the end.
+            int qt = p.queryTiles - 1 - item % p.queryTiles;
+            int bh = item / p.queryTiles;
+            forwardTile(p, scratch[worker], bh / p.heads, bh % p.heads, qt, o.floats(), lse.floats());
+        });
+        return new AttentionResult(o, lse);
     }
+
+    private void forwardTile(Problem p, ForwardScratch w, int b, int h, int qt, float[] out, float[] lseOut) {
+        int kvHead = h / p.group;
+        w.packKeys(p, b, kvHead);
+        int i0 = qt * BR;
+        int rows = Math.min(BR, p.seqQ - i0);
+        int dp = p.dPad;
+        float[] qs = w.q;
+        float[] s = w.s;
+        float[] acc = w.o;
+        p.packQueryRows(p.q, b, h, i0, rows, p.scale, qs, 0);
+        Arrays.fill(acc, 0, rows * dp, 0f);
+        Arrays.fill(w.m, 0, rows, Float.NEGATIVE_INFINITY);
+        Arrays.fill(w.l, 0, rows, 0f);
+
+        int keyEnd = p.visibleKeyEnd(i0 + rows - 1);
+        for (int j0 = 0; j0 < keyEnd; j0 += BC) {
+            int cols = Math.min(BC, p.seqK - j0);
+            int colsPad = TileMath.padded(cols);
+            math.gemm(qs, 0, dp, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, dp, false);
+            p.maskTile(s, i0, rows, j0, colsPad);
+            for (int r = 0; r < rows; r++) {
+                int so = r * BC;
+                float rowMax = math.max(s, so, colsPad);
+                float mOld = w.m[r];
+                float mNew = Math.max(mOld, rowMax);
+                if (mNew == Float.NEGATIVE_INFINITY) {
+                    // Nothing visible in this row yet: contribute nothing (avoids exp(−∞ + ∞)).
+                    Arrays.fill(s, so, so + colsPad, 0f);
+                    continue;
+                }
+                float rowSum = math.expShiftSum(s, so, colsPad, mNew);
+                if (mOld != Float.NEGATIVE_INFINITY && mOld != mNew) {
+                    float alpha = Exp.exp(mOld - mNew);
+                    w.l[r] = w.l[r] * alpha + rowSum;
+                    math.scale(acc, r * dp, dp, alpha);
+                } else {
+                    w.l[r] += rowSum;
+                }
+                w.m[r] = mNew;
+            }
+            math.gemm(s, 0, BC, 1, w.v, j0 * dp, dp, acc, 0, dp, rows, dp, colsPad, true);
+        }
+
+        int d = p.headDim;
+        for (int r = 0; r < rows; r++) {
+            int dst = ((b * p.seqQ + i0 + r) * p.heads + h) * d;
+            int lseAt = (b * p.heads + h) * p.seqQ + i0 + r;
+            float l = w.l[r];
+            if (l == 0f) {
+                Arrays.fill(out, dst, dst + d, 0f);
+                lseOut[lseAt] = Float.NEGATIVE_INFINITY;
+            } else {
+                float inv = 1f / l;
+                int src = r * dp;
+                for (int x = 0; x < d; x++) {
+                    out[dst + x] = acc[src + x] * inv;
+                }
+                lseOut[lseAt] = w.m[r] + (float) StrictMath.log(l);
+            }
+        }
+    }
+
+    /** Per-worker forward memory: O(tile) plus one packed KV head (O(Sk·D), never O(S²)). */
+    private static final class ForwardScratch {
+        final float[] q;
+        final float[] s;
+        final float[] o;
+        final float[] m = new float[BR];
+        final float[] l = new float[BR];
+        final float[] kt;
+        final float[] v;
+        private int packedBatch = -1;
+        private int packedHead = -1;
+
+        ForwardScratch(Problem p) {
+            q = new float[BR * p.dPad];
+            s = new float[BR * BC];
+            o = new float[BR * p.dPad];
+            kt = new float[p.dPad * p.seqKPad];
+            v = new float[p.seqKPad * p.dPad];
+        }
+
+        void packKeys(Problem p, int b, int kvHead) {
+            if (b == packedBatch && kvHead == packedHead) {
+                return;
+            }
+            p.packTransposed(p.k, b, kvHead, kt);
+            p.packKeyRows(p.v, b, kvHead, v);
+            packedBatch = b;
+            packedHead = kvHead;
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------- backward
 
     @Override
     public AttentionGradients backward(AttentionBackwardRequest request) {
-        throw new UnsupportedOperationException("in progress");
+        Problem p = new Problem(request.shape(), request.options(), (CpuTensor) request.q(), (CpuTensor) request.k(),
+                (CpuTensor) request.v());
+        float[] dO = ((CpuTensor) request.dO()).floats();
+        float[] o = ((CpuTensor) request.o()).floats();
+        float[] lse = ((CpuTensor) request.lse()).floats();
+        CpuTensor dq = engine.newFloats(p.shape.queryShape());
+        CpuTensor dk = engine.newFloats(p.shape.keyShape());
+        CpuTensor dv = engine.newFloats(p.shape.keyShape());
+
+        int chunks = p.chunks();
+        // With one chunk a unit owns its heads' dQ rows outright; otherwise each chunk sums into its own
+        // slab and the slabs are added in chunk order below.
+        float[] dqPartial = chunks == 1 ? null : new float[Math.multiplyExact(chunks, (int) p.shape.queryShape().elementCount())];
+        BackwardScratch[] scratch = new BackwardScratch[pool.threads()];
+        int units = p.batch * p.kvHeads * chunks;
+        pool.forEach(units, (worker, unit) -> {
+            if (scratch[worker] == null) {
+                scratch[worker] = new BackwardScratch(p);
+            }
+            int chunk = unit % chunks;
+            int bk = unit / chunks;
+            int b = bk / p.kvHeads;
+            int kvHead = bk % p.kvHeads;
+            float[] dqTarget = chunks == 1 ? dq.floats() : dqPartial;
+            int dqBase = chunks == 1 ? 0 : chunk * (int) p.shape.queryShape().elementCount();
+            backwardUnit(p, scratch[worker], b, kvHead, chunk, chunks, dO, o, lse, dqTarget, dqBase,
+                    dk.floats(), dv.floats());
+        });
+        if (dqPartial != null) {
+            reduceChunks(dqPartial, chunks, dq.floats());
+        }
+        return new AttentionGradients(dq, dk, dv, null);
+    }
+
+    private void reduceChunks(float[] partial, int chunks, float[] dq) {
+        int n = dq.length;
+        int slice = 1 << 16;
+        pool.forEach((n + slice - 1) / slice, s -> {
+            int from = s * slice;
+            int to = Math.min(n, from + slice);
+            for (int c = 0; c < chunks; c++) {
+                int base = c * n;
+                for (int x = from; x < to; x++) {
+                    dq[x] += partial[base + x];
+                }
+            }
+        });
+    }
+
+    private void backwardUnit(Problem p, BackwardScratch w, int b, int kvHead, int chunk, int chunks,
+                              float[] dO, float[] o, float[] lse, float[] dqOut, int dqBase, float[] dkOut,
+                              float[] dvOut) {
+        int dp = p.dPad;
+        int d = p.headDim;
+        int sqPad = p.seqQPad;
+        // Pack the group's queries (pre-scaled), dO, lse and D = rowsum(dO∘O) once per unit.
+        for (int g = 0; g < p.group; g++) {
+            int h = kvHead * p.group + g;
+            p.packQueryRows(p.q, b, h, 0, p.seqQ, p.scale, w.qs, g * sqPad * dp);
+            p.packQueryRows(dO, b, h, 0, p.seqQ, 1f, w.dO, g * sqPad * dp);
+            for (int i = 0; i < p.seqQ; i++) {
+                int at = ((b * p.seqQ + i) * p.heads + h) * d;
+                w.lse[g * sqPad + i] = lse[(b * p.heads + h) * p.seqQ + i];
+                w.dRow[g * sqPad + i] = math.dot(dO, at, o, at, d);
+            }
+        }
+        Arrays.fill(w.dq, 0f);
+
+        for (int kt = chunk; kt < p.keyTiles; kt += chunks) {
+            int j0 = kt * BC;
+            int cols = Math.min(BC, p.seqK - j0);
+            int colsPad = TileMath.padded(cols);
+            w.packKeyTile(p, b, kvHead, j0, cols);
+            Arrays.fill(w.dk, 0f);
+            Arrays.fill(w.dv, 0f);
+            int firstRow = p.firstVisibleRow(j0);
+            for (int g = 0; g < p.group; g++) {
+                int qBase = g * sqPad * dp;
+                for (int i0 = firstRow / BR * BR; i0 < p.seqQ; i0 += BR) {
+                    int rows = Math.min(BR, p.seqQ - i0);
+                    float[] s = w.s;
+                    float[] ds = w.ds;
+                    math.gemm(w.qs, qBase + i0 * dp, dp, 1, w.kt, 0, BC, s, 0, BC, rows, colsPad, dp, false);
+                    p.maskTile(s, i0, rows, j0, colsPad);
+                    for (int r = 0; r < rows; r++) {
+                        float rowLse = w.lse[g * sqPad + i0 + r];
+                        int so = r * BC;
+                        if (rowLse == Float.NEGATIVE_INFINITY) {
+                            Arrays.fill(s, so, so + colsPad, 0f);
+                        } else {
+                            math.expShiftSum(s, so, colsPad, rowLse);
+                        }
+                    }
+                    // dV += Pᵀ·dO
+                    math.gemm(s, 0, 1, BC, w.dO, qBase + i0 * dp, dp, w.dv, 0, dp, colsPad, dp, rows, true);
+                    // dP = dO·Vᵀ, then dS = P∘(dP − D)
+                    math.gemm(w.dO, qBase + i0 * dp, dp, 1, w.vt, 0, BC, ds, 0, BC, rows, colsPad, dp, false);
+                    for (int r = 0; r < rows; r++) {
+                        math.softmaxGrad(s, ds, r * BC, colsPad, w.dRow[g * sqPad + i0 + r]);
+                    }
+                    // dK += dSᵀ·(scale·Q);  dQ += dS·K (scaled at the end)
+                    math.gemm(ds, 0, 1, BC, w.qs, qBase + i0 * dp, dp, w.dk, 0, dp, colsPad, dp, rows, true);
+                    math.gemm(ds, 0, BC, 1, w.k, 0, dp, w.dq, qBase + i0 * dp, dp, rows, dp, colsPad, true);
+                }
+            }
+            for (int c = 0; c < cols; c++) {
+                int dst = ((b * p.seqK + j0 + c) * p.kvHeads + kvHead) * d;
+                System.arraycopy(w.dk, c * dp, dkOut, dst, d);
+                System.arraycopy(w.dv, c * dp, dvOut, dst, d);
+            }
+        }
+        float scale = p.scale;
+        for (int g = 0; g < p.group; g++) {
+            int h = kvHead * p.group + g;
+            for (int i = 0; i < p.seqQ; i++) {
+                int src = (g * sqPad + i) * dp;
+                int dst = dqBase + ((b * p.seqQ + i) * p.heads + h) * d;
+                for (int x = 0; x < d; x++) {
+                    dqOut[dst + x] = w.dq[src + x] * scale;
+                }
+            }
+        }
+    }
+
+    /** Per-worker backward memory: the unit's packed Q, dO and dQ (O(Sq·D) per head of the group) plus tiles. */
+    private static final class BackwardScratch {
+        final float[] qs;
+        final float[] dO;
+        final float[] dq;
+        final float[] lse;
+        final float[] dRow;
+        final float[] k;
+        final float[] kt;
+        final float[] vt;
+        final float[] dk;
+        final float[] dv;
+        final float[] s = new float[BR * BC];
+        final float[] ds = new float[BR * BC];
+
+        BackwardScratch(Problem p) {
+            int rows = p.group * p.seqQPad;
+            qs = new float[rows * p.dPad];
+            dO = new float[rows * p.dPad];
+            dq = new float[rows * p.dPad];
+            lse = new float[rows];
+            dRow = new float[rows];
+            k = new float[BC * p.dPad];
+            kt = new float[p.dPad * BC];
+            vt = new float[p.dPad * BC];
+            dk = new float[BC * p.dPad];
+            dv = new float[BC * p.dPad];
+        }
+
+        void packKeyTile(Problem p, int b, int kvHead, int j0, int cols) {
+            Arrays.fill(k, 0f);
+            Arrays.fill(kt, 0f);
+            Arrays.fill(vt, 0f);
+            int d = p.headDim;
+            int dp = p.dPad;
+            for (int c = 0; c < cols; c++) {
+                int src = ((b * p.seqK + j0 + c) * p.kvHeads + kvHead) * d;
+                System.arraycopy(p.k, src, k, c * dp, d);
+                for (int x = 0; x < d; x++) {
+                    kt[x * BC + c] = p.k[src + x];
+                    vt[x * BC + c] = p.v[src + x];
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- problem
+
+    /** One call's sizes, inputs and mask rules, shared read-only by all workers. */
+    private static final class Problem {
+        final AttentionShape shape;
+        final int batch;
+        final int seqQ;
+        final int seqK;
+        final int heads;
+        final int kvHeads;
+        final int group;
+        final int headDim;
+        final int dPad;
+        final int seqQPad;
+        final int seqKPad;
+        final int queryTiles;
+        final int keyTiles;
+        final int offset;
+        final boolean causal;
+        final float scale;
+        final float[] q;
+        final float[] k;
+        final float[] v;
+
+        Problem(AttentionShape shape, AttentionOptions options, CpuTensor q, CpuTensor k, CpuTensor v) {
+            this.shape = shape;
+            this.batch = shape.batch();
+            this.seqQ = shape.seqQ();
+            this.seqK = shape.seqK();
+            this.heads = shape.heads();
+            this.kvHeads = shape.kvHeads();
+            this.group = shape.groupSize();
+            this.headDim = shape.headDim();
+            this.dPad = TileMath.padded(headDim);
+            this.seqQPad = TileMath.padded(seqQ);
+            this.seqKPad = (seqK + BC - 1) / BC * BC;
+            this.queryTiles = (seqQ + BR - 1) / BR;
+            this.keyTiles = (seqK + BC - 1) / BC;
+            this.offset = shape.offset();
+            this.causal = options.causal();
+            this.scale = (float) options.scaleFor(headDim);
+            this.q = q.floats();
+            this.k = k.floats();
+            this.v = v.floats();
+        }
+
+        /** One past the last key column any of rows {@code 0..lastRow} may see. */
+        int visibleKeyEnd(int lastRow) {
+            return causal ? Math.max(0, Math.min(seqK, lastRow + offset + 1)) : seqK;
+        }
+
+        /** The first query row that may see key column {@code j}. */
+        int firstVisibleRow(int j) {
+            return causal ? Math.max(0, Math.min(seqQ, j - offset)) : 0;
+        }
+
+        /**
+         * Sets masked entries of the tile (rows {@code i0..}, columns {@code j0..}) to −∞: columns past
+         * {@code Sk} (padding) and, when causal, above the bottom-right diagonal. Tiles wholly below the
+         * diagonal cost one comparison per row.
+         */
+        void maskTile(float[] s, int i0, int rows, int j0, int colsPad) {
+            for (int r = 0; r < rows; r++) {
+                int allowedEnd = Math.min(seqK, causal ? i0 + r + offset + 1 : seqK) - j0;
+                int from = Math.max(0, allowedEnd);
+                if (from < colsPad) {
+                    Arrays.fill(s, r * BC + from, r * BC + colsPad, Float.NEGATIVE_INFINITY);
+                }
+            }
+        }
+
+        /** The backward's key-tile chunks: enough units for any thread count, a function of shape only. */
+        int chunks() {
+            int units = batch * kvHeads;
+            int chunks = Math.max(1, Math.min(keyTiles, (TARGET_UNITS + units - 1) / units));
+            long slab = shape.queryShape().elementCount();
+            while (chunks > 1 && chunks * slab > DQ_PARTIAL_BUDGET) {
+                chunks--;
+            }
+            return chunks;
+        }
+
+        /** Rows {@code i0..i0+rows} of query-side head {@code h} ({@code [B, Sq, H, D]}), scaled, into {@code dst[rows][dPad]}. */
+        void packQueryRows(float[] src, int b, int h, int i0, int rows, float factor, float[] dst, int dstOff) {
+            packRows(src, seqQ, heads, b, h, i0, rows, factor, dst, dstOff);
+        }
+
+        /** All rows of KV head {@code kvHead} of a {@code [B, Sk, Hkv, D]} array into {@code dst[Sk][dPad]}. */
+        void packKeyRows(float[] src, int b, int kvHead, float[] dst) {
+            packRows(src, seqK, kvHeads, b, kvHead, 0, seqK, 1f, dst, 0);
+        }
+
+        private void packRows(float[] src, int seq, int headsOf, int b, int h, int i0, int rows, float factor,
+                              float[] dst, int dstOff) {
+            for (int r = 0; r < rows; r++) {
+                int from = ((b * seq + i0 + r) * headsOf + h) * headDim;
+                int to = dstOff + r * dPad;
+                for (int x = 0; x < headDim; x++) {
+                    dst[to + x] = src[from + x] * factor;
+                }
+                Arrays.fill(dst, to + headDim, to + dPad, 0f);
+            }
+        }
+
+        /** K of one KV head, transposed into {@code [dPad][seqKPad]} with zero padding. */
+        void packTransposed(float[] src, int b, int kvHead, float[] dst) {
+            Arrays.fill(dst, 0f);
+            for (int j = 0; j < seqK; j++) {
+                int from = ((b * seqK + j) * kvHeads + kvHead) * headDim;
+                for (int x = 0; x < headDim; x++) {
+                    dst[x * seqKPad + j] = src[from + x];
+                }
+            }
+        }
     }
 }

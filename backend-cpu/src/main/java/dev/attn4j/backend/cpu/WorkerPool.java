@@ -32,32 +32,46 @@ final class WorkerPool implements AutoCloseable {
         return threads;
     }
 
+    /** A work item body that also learns which worker runs it, to index per-worker scratch memory. */
+    @FunctionalInterface
+    interface WorkerBody {
+        void run(int worker, int item);
+    }
+
     /** Runs {@code body(i)} for every {@code i} in {@code [0, count)} on all workers; rethrows the first failure. */
     void forEach(int count, IntConsumer body) {
+        forEach(count, (worker, item) -> body.accept(item));
+    }
+
+    /**
+     * Runs {@code body(worker, i)} for every {@code i} in {@code [0, count)}; {@code worker} is in
+     * {@code [0, threads())} and no two concurrent calls of one {@code forEach} share a worker index.
+     */
+    void forEach(int count, WorkerBody body) {
         if (count <= 0) {
             return;
         }
         int helpers = executor == null ? 0 : Math.min(threads - 1, count - 1);
         if (helpers == 0) {
             for (int i = 0; i < count; i++) {
-                body.accept(i);
+                body.run(0, i);
             }
             return;
         }
         AtomicInteger next = new AtomicInteger();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         CountDownLatch done = new CountDownLatch(helpers);
-        Runnable worker = () -> drain(count, body, next, failure);
         for (int h = 0; h < helpers; h++) {
+            int worker = h + 1;
             executor.execute(() -> {
                 try {
-                    worker.run();
+                    drain(worker, count, body, next, failure);
                 } finally {
                     done.countDown();
                 }
             });
         }
-        worker.run();
+        drain(0, count, body, next, failure);
         try {
             done.await();
         } catch (InterruptedException e) {
@@ -69,11 +83,12 @@ final class WorkerPool implements AutoCloseable {
         if (t instanceof Error er) throw er;
     }
 
-    private static void drain(int count, IntConsumer body, AtomicInteger next, AtomicReference<Throwable> failure) {
+    private static void drain(int worker, int count, WorkerBody body, AtomicInteger next,
+                              AtomicReference<Throwable> failure) {
         int i;
         while (failure.get() == null && (i = next.getAndIncrement()) < count) {
             try {
-                body.accept(i);
+                body.run(worker, i);
             } catch (Throwable t) {
                 failure.compareAndSet(null, t);
             }

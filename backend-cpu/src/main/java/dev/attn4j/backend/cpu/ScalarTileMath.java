@@ -1,0 +1,70 @@
+package dev.attn4j.backend.cpu;
+
+/** Plain-Java twin of {@link VectorTileMath}; the JIT may still auto-vectorise some loops. */
+final class ScalarTileMath implements TileMath {
+    static final ScalarTileMath INSTANCE = new ScalarTileMath();
+
+    private ScalarTileMath() {
+    }
+
+    @Override
+    public void gemm(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb,
+                     float[] c, int cOff, int ldc, int m, int n, int k, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            int ci = cOff + i * ldc;
+            if (!accumulate) {
+                java.util.Arrays.fill(c, ci, ci + n, 0f);
+            }
+            for (int p = 0; p < k; p++) {
+                float av = a[aOff + i * ars + p * acs];
+                int bp = bOff + p * ldb;
+                for (int j = 0; j < n; j++) {
+                    c[ci + j] = Math.fma(av, b[bp + j], c[ci + j]);
+                }
+            }
+        }
+    }
+
+    @Override
+    public float max(float[] x, int off, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = off; i < off + n; i++) {
+            m = Math.max(m, x[i]);
+        }
+        return m;
+    }
+
+    @Override
+    public float expShiftSum(float[] x, int off, int n, float shift) {
+        float sum = 0f;
+        for (int i = off; i < off + n; i++) {
+            float e = Exp.exp(x[i] - shift);
+            x[i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    @Override
+    public void scale(float[] x, int off, int n, float factor) {
+        for (int i = off; i < off + n; i++) {
+            x[i] *= factor;
+        }
+    }
+
+    @Override
+    public void softmaxGrad(float[] p, float[] dp, int off, int n, float d) {
+        for (int i = off; i < off + n; i++) {
+            dp[i] = p[i] * (dp[i] - d);
+        }
+    }
+
+    @Override
+    public float dot(float[] x, int xOff, float[] y, int yOff, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) {
+            s = Math.fma(x[xOff + i], y[yOff + i], s);
+        }
+        return s;
+    }
+}

@@ -1,0 +1,54 @@
+package dev.attn4j.backend.cpu;
+
+/**
+ * The arithmetic inside a tile, in two twins: {@link VectorTileMath} (JDK Vector API) and
+ * {@link ScalarTileMath} (plain loops, used when {@code jdk.incubator.vector} is not readable). The
+ * tiling, masking and online-softmax bookkeeping live once, in the kernels that call these.
+ *
+ * <p>All matrices are row-major {@code float[]} regions. Column counts handed to {@link #gemm} are
+ * multiples of {@link #LANES}: packed tiles are zero-padded to it, so neither twin needs tail code in its
+ * innermost loop.
+ */
+interface TileMath {
+
+    /** Padding unit of packed tiles' inner dimension (16 floats: one AVX-512 register). */
+    int LANES = 16;
+
+    /** The twin to use in this JVM. */
+    static TileMath get() {
+        return Simd.available() ? VectorTileMath.INSTANCE : ScalarTileMath.INSTANCE;
+    }
+
+    /** {@code x} rounded up to a multiple of {@link #LANES}. */
+    static int padded(int x) {
+        return (x + LANES - 1) / LANES * LANES;
+    }
+
+    /**
+     * {@code C[m×n] (+)= A[m×k] · B[k×n]}, with {@code A[i][p] = a[aOff + i·ars + p·acs]} (so a transposed
+     * operand is just swapped strides), {@code B[p][j] = b[bOff + p·ldb + j]},
+     * {@code C[i][j] = c[cOff + i·ldc + j]}. {@code n} must be a multiple of {@link #LANES}.
+     *
+     * @param accumulate add to {@code C} when true, overwrite it when false
+     */
+    void gemm(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb,
+              float[] c, int cOff, int ldc, int m, int n, int k, boolean accumulate);
+
+    /** Largest of {@code x[off .. off+n)} ({@code n} a multiple of {@link #LANES}). */
+    float max(float[] x, int off, int n);
+
+    /**
+     * Replaces {@code x[off .. off+n)} by {@code exp(x - shift)} and returns their sum ({@code n} a multiple of
+     * {@link #LANES}). Entries equal to −∞ become 0.
+     */
+    float expShiftSum(float[] x, int off, int n, float shift);
+
+    /** {@code x[off .. off+n) *= factor} ({@code n} a multiple of {@link #LANES}). */
+    void scale(float[] x, int off, int n, float factor);
+
+    /** {@code ds[i] = p[i] · (dp[i] − d)} over {@code [off, off+n)}, in place in {@code dp} ({@code n} a multiple of {@link #LANES}). */
+    void softmaxGrad(float[] p, float[] dp, int off, int n, float d);
+
+    /** {@code Σ x[xOff+i]·y[yOff+i]} for {@code i < n} (any {@code n}). */
+    float dot(float[] x, int xOff, float[] y, int yOff, int n);
+}

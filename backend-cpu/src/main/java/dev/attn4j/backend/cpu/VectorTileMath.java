@@ -1,0 +1,205 @@
+package dev.attn4j.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API twin of {@link ScalarTileMath}. Only loaded when {@link Simd#available()}.
+ *
+ * <p>Only exactly specified lane operations are used (add, mul, fma, max, conversions), and sums across lanes
+ * go in a fixed order, so results do not depend on whether the JIT has compiled the code yet — the
+ * Vector API's {@code EXP} and {@code reduceLanes(ADD)} give no such promise. See {@link Exp}.
+ *
+ * <p>{@link #gemm} is register-blocked 4 rows × 4 vectors: 16 accumulators, 4 loads of B and 4 broadcasts
+ * of A per step of the reduction, which keeps the FMA units busier than the load ports on AVX-512.
+ */
+final class VectorTileMath implements TileMath {
+    static final VectorTileMath INSTANCE = new VectorTileMath();
+    // The preferred species (16 floats with AVX-512, 8 with AVX2) always divides LANES, the padding unit.
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() <= TileMath.LANES
+            ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
+    private static final int L = F.length();
+
+    private VectorTileMath() {
+    }
+
+    /** Width of the vectors used, in bits. */
+    static int bitSize() {
+        return F.vectorBitSize();
+    }
+
+    @Override
+    public void gemm(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb,
+                     float[] c, int cOff, int ldc, int m, int n, int k, boolean accumulate) {
+        int i = 0;
+        for (; i + 4 <= m; i += 4) {
+            int j = 0;
+            for (; j + 4 * L <= n; j += 4 * L) {
+                block4x4(a, aOff + i * ars, ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, accumulate);
+            }
+            for (; j < n; j += L) {
+                block4x1(a, aOff + i * ars, ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, accumulate);
+            }
+        }
+        for (; i < m; i++) {
+            for (int j = 0; j < n; j += L) {
+                block1x1(a, aOff + i * ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, k, accumulate);
+            }
+        }
+    }
+
+    private static void block4x4(float[] a, int a0, int ars, int acs, float[] b, int b0, int ldb,
+                                 float[] c, int c0, int ldc, int k, boolean acc) {
+        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        int r1 = c0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
+        if (acc) {
+            c00 = FloatVector.fromArray(F, c, c0); c01 = FloatVector.fromArray(F, c, c0 + L);
+            c02 = FloatVector.fromArray(F, c, c0 + 2 * L); c03 = FloatVector.fromArray(F, c, c0 + 3 * L);
+            c10 = FloatVector.fromArray(F, c, r1); c11 = FloatVector.fromArray(F, c, r1 + L);
+            c12 = FloatVector.fromArray(F, c, r1 + 2 * L); c13 = FloatVector.fromArray(F, c, r1 + 3 * L);
+            c20 = FloatVector.fromArray(F, c, r2); c21 = FloatVector.fromArray(F, c, r2 + L);
+            c22 = FloatVector.fromArray(F, c, r2 + 2 * L); c23 = FloatVector.fromArray(F, c, r2 + 3 * L);
+            c30 = FloatVector.fromArray(F, c, r3); c31 = FloatVector.fromArray(F, c, r3 + L);
+            c32 = FloatVector.fromArray(F, c, r3 + 2 * L); c33 = FloatVector.fromArray(F, c, r3 + 3 * L);
+        } else {
+            FloatVector z = FloatVector.zero(F);
+            c00 = z; c01 = z; c02 = z; c03 = z; c10 = z; c11 = z; c12 = z; c13 = z;
+            c20 = z; c21 = z; c22 = z; c23 = z; c30 = z; c31 = z; c32 = z; c33 = z;
+        }
+        int ai = a0;
+        int bp = b0;
+        for (int p = 0; p < k; p++, ai += acs, bp += ldb) {
+            FloatVector b0v = FloatVector.fromArray(F, b, bp);
+            FloatVector b1v = FloatVector.fromArray(F, b, bp + L);
+            FloatVector b2v = FloatVector.fromArray(F, b, bp + 2 * L);
+            FloatVector b3v = FloatVector.fromArray(F, b, bp + 3 * L);
+            FloatVector av = FloatVector.broadcast(F, a[ai]);
+            c00 = av.fma(b0v, c00); c01 = av.fma(b1v, c01); c02 = av.fma(b2v, c02); c03 = av.fma(b3v, c03);
+            av = FloatVector.broadcast(F, a[ai + ars]);
+            c10 = av.fma(b0v, c10); c11 = av.fma(b1v, c11); c12 = av.fma(b2v, c12); c13 = av.fma(b3v, c13);
+            av = FloatVector.broadcast(F, a[ai + 2 * ars]);
+            c20 = av.fma(b0v, c20); c21 = av.fma(b1v, c21); c22 = av.fma(b2v, c22); c23 = av.fma(b3v, c23);
+            av = FloatVector.broadcast(F, a[ai + 3 * ars]);
+            c30 = av.fma(b0v, c30); c31 = av.fma(b1v, c31); c32 = av.fma(b2v, c32); c33 = av.fma(b3v, c33);
+        }
+        c00.intoArray(c, c0); c01.intoArray(c, c0 + L); c02.intoArray(c, c0 + 2 * L); c03.intoArray(c, c0 + 3 * L);
+        c10.intoArray(c, r1); c11.intoArray(c, r1 + L); c12.intoArray(c, r1 + 2 * L); c13.intoArray(c, r1 + 3 * L);
+        c20.intoArray(c, r2); c21.intoArray(c, r2 + L); c22.intoArray(c, r2 + 2 * L); c23.intoArray(c, r2 + 3 * L);
+        c30.intoArray(c, r3); c31.intoArray(c, r3 + L); c32.intoArray(c, r3 + 2 * L); c33.intoArray(c, r3 + 3 * L);
+    }
+
+    private static void block4x1(float[] a, int a0, int ars, int acs, float[] b, int b0, int ldb,
+                                 float[] c, int c0, int ldc, int k, boolean acc) {
+        int r1 = c0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector c0v = acc ? FloatVector.fromArray(F, c, c0) : z;
+        FloatVector c1v = acc ? FloatVector.fromArray(F, c, r1) : z;
+        FloatVector c2v = acc ? FloatVector.fromArray(F, c, r2) : z;
+        FloatVector c3v = acc ? FloatVector.fromArray(F, c, r3) : z;
+        int ai = a0;
+        int bp = b0;
+        for (int p = 0; p < k; p++, ai += acs, bp += ldb) {
+            FloatVector bv = FloatVector.fromArray(F, b, bp);
+            c0v = FloatVector.broadcast(F, a[ai]).fma(bv, c0v);
+            c1v = FloatVector.broadcast(F, a[ai + ars]).fma(bv, c1v);
+            c2v = FloatVector.broadcast(F, a[ai + 2 * ars]).fma(bv, c2v);
+            c3v = FloatVector.broadcast(F, a[ai + 3 * ars]).fma(bv, c3v);
+        }
+        c0v.intoArray(c, c0);
+        c1v.intoArray(c, r1);
+        c2v.intoArray(c, r2);
+        c3v.intoArray(c, r3);
+    }
+
+    private static void block1x1(float[] a, int a0, int acs, float[] b, int b0, int ldb,
+                                 float[] c, int c0, int k, boolean acc) {
+        FloatVector cv = acc ? FloatVector.fromArray(F, c, c0) : FloatVector.zero(F);
+        int ai = a0;
+        int bp = b0;
+        for (int p = 0; p < k; p++, ai += acs, bp += ldb) {
+            cv = FloatVector.broadcast(F, a[ai]).fma(FloatVector.fromArray(F, b, bp), cv);
+        }
+        cv.intoArray(c, c0);
+    }
+
+    @Override
+    public float max(float[] x, int off, int n) {
+        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int i = off; i < off + n; i += L) {
+            m = m.max(FloatVector.fromArray(F, x, i));
+        }
+        return m.reduceLanes(VectorOperators.MAX);
+    }
+
+    @Override
+    public float expShiftSum(float[] x, int off, int n, float shift) {
+        FloatVector sum = FloatVector.zero(F);
+        FloatVector sh = FloatVector.broadcast(F, shift);
+        for (int i = off; i < off + n; i += L) {
+            FloatVector e = exp(FloatVector.fromArray(F, x, i).sub(sh));
+            e.intoArray(x, i);
+            sum = sum.add(e);
+        }
+        return sumLanes(sum);
+    }
+
+    @Override
+    public void scale(float[] x, int off, int n, float factor) {
+        for (int i = off; i < off + n; i += L) {
+            FloatVector.fromArray(F, x, i).mul(factor).intoArray(x, i);
+        }
+    }
+
+    @Override
+    public void softmaxGrad(float[] p, float[] dp, int off, int n, float d) {
+        for (int i = off; i < off + n; i += L) {
+            FloatVector pv = FloatVector.fromArray(F, p, i);
+            pv.mul(FloatVector.fromArray(F, dp, i).sub(d)).intoArray(dp, i);
+        }
+    }
+
+    @Override
+    public float dot(float[] x, int xOff, float[] y, int yOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            acc = FloatVector.fromArray(F, x, xOff + i).fma(FloatVector.fromArray(F, y, yOff + i), acc);
+        }
+        float s = sumLanes(acc);
+        for (; i < n; i++) {
+            s = Math.fma(x[xOff + i], y[yOff + i], s);
+        }
+        return s;
+    }
+
+    /** Lane sum in lane order: reproducible, unlike {@code reduceLanes(ADD)}. */
+    private static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < L; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+
+    /** The steps of {@link Exp#exp}, lane-wise. */
+    static FloatVector exp(FloatVector x) {
+        VectorMask<Float> tiny = x.compare(VectorOperators.GE, Exp.MIN_ARG).not();
+        FloatVector xc = x.max(Exp.MIN_ARG).min(Exp.MAX_ARG);
+        FloatVector n = xc.mul(Exp.LOG2E).add(Exp.ROUNDER).sub(Exp.ROUNDER);
+        FloatVector r = n.neg().fma(Exp.LN2_HI, xc);
+        r = n.neg().fma(Exp.LN2_LO, r);
+        FloatVector p = r.fma(Exp.C7, FloatVector.broadcast(F, Exp.C6));
+        p = p.fma(r, FloatVector.broadcast(F, Exp.C5));
+        p = p.fma(r, FloatVector.broadcast(F, Exp.C4));
+        p = p.fma(r, FloatVector.broadcast(F, Exp.C3));
+        p = p.fma(r, FloatVector.broadcast(F, Exp.C2));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector result = p.mul(bits.reinterpretAsFloats());
+        return result.blend(0f, tiny);
+    }
+}
