@@ -189,9 +189,9 @@ final class VectorTileMath implements TileMath {
         VectorMask<Float> tiny = x.compare(VectorOperators.GE, Exp.MIN_ARG).not();
         FloatVector xc = x.max(Exp.MIN_ARG).min(Exp.MAX_ARG);
         FloatVector n = xc.mul(Exp.LOG2E).add(Exp.ROUNDER).sub(Exp.ROUNDER);
-        FloatVector r = n.neg().fma(Exp.LN2_HI, xc);
-        r = n.neg().fma(Exp.LN2_LO, r);
-        FloatVector p = r.fma(Exp.C7, FloatVector.broadcast(F, Exp.C6));
+        FloatVector r = n.neg().fma(FloatVector.broadcast(F, Exp.LN2_HI), xc);
+        r = n.neg().fma(FloatVector.broadcast(F, Exp.LN2_LO), r);
+        FloatVector p = r.fma(Exp.C7, Exp.C6);
         p = p.fma(r, FloatVector.broadcast(F, Exp.C5));
         p = p.fma(r, FloatVector.broadcast(F, Exp.C4));
         p = p.fma(r, FloatVector.broadcast(F, Exp.C3));

@@ -1,0 +1,115 @@
+package dev.attn4j.benchmarks;
+
+import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.Backends;
+import dev.attn4j.ports.attention.AttentionBackwardRequest;
+import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionOptions;
+import dev.attn4j.ports.attention.AttentionRequest;
+import dev.attn4j.ports.attention.AttentionResult;
+import dev.attn4j.ports.tensor.DType;
+import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.Shape;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Attention forward and backward, fp32, on one backend (all its threads). FLOPs as DESIGN §8:
+ * forward {@code 4·B·H·Sq·Sk·D} (half when causal), backward 2.5× forward; GFLOP/s = FLOPs / score.
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar AttentionBenchmark \
+ *      -p backend=cpu -p seq=2048 -p causal=false,true
+ * </pre>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class AttentionBenchmark {
+
+    @Param("cpu")
+    public String backend;
+    @Param("1")
+    public int batch;
+    @Param("8")
+    public int heads;
+    @Param("8")
+    public int kvHeads;
+    @Param("2048")
+    public int seq;
+    @Param("64")
+    public int headDim;
+    @Param({"false", "true"})
+    public boolean causal;
+
+    private Backend engine;
+    private DeviceTensor q;
+    private DeviceTensor k;
+    private DeviceTensor v;
+    private DeviceTensor dO;
+    private AttentionOptions options;
+    private AttentionResult saved;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        engine = Backends.open(backend);
+        Random rnd = new Random(1);
+        q = tensor(rnd, heads);
+        k = tensor(rnd, kvHeads);
+        v = tensor(rnd, kvHeads);
+        dO = tensor(rnd, heads);
+        options = AttentionOptions.builder().causal(causal).build();
+        saved = engine.attention().forward(new AttentionRequest(q, k, v, options));
+        System.out.printf("%n[attn4j] forward FLOPs per call: %.4e (backward: 2.5x)%n", forwardFlops());
+    }
+
+    private DeviceTensor tensor(Random rnd, int h) {
+        float[] data = new float[batch * seq * h * headDim];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (float) rnd.nextGaussian();
+        }
+        return engine.tensors().upload(data, Shape.of(batch, seq, h, headDim), DType.F32);
+    }
+
+    /** DESIGN §8's count. */
+    double forwardFlops() {
+        return 4.0 * batch * heads * seq * (double) seq * headDim / (causal ? 2 : 1);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        engine.close();
+    }
+
+    @Benchmark
+    public void forward() {
+        try (AttentionResult r = engine.attention().forward(new AttentionRequest(q, k, v, options))) {
+            // closing frees the outputs; the work is done
+        }
+    }
+
+    @Benchmark
+    public void backward() {
+        try (AttentionGradients g = engine.attention().backward(
+                new AttentionBackwardRequest(dO, q, k, v, saved.o(), saved.lse(), options))) {
+            // closing frees the gradients
+        }
+    }
+}
