@@ -33,7 +33,7 @@ final class TiledCpuAttention implements AttentionPort {
     /** Query rows per tile. */
     static final int BR = 64;
     /** Key columns per tile; a multiple of {@link TileMath#LANES}. */
-    static final int BC = 64;
+    static final int BC = 128;
     /** Backward work units wanted, whatever the thread count, so the partition is shape-only. */
     private static final int TARGET_UNITS = 8;
     /** Cap on the memory (floats) of per-chunk dQ partial sums. */
