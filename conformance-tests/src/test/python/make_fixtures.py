@@ -15,7 +15,7 @@ Inputs are drawn in float32 and rounded to bfloat16-representable values, so the
 storage type attn4j uses and the float64 computation sees exactly the stored numbers.
 
 Run with Debian's interpreter (python3-torch, numpy):
-    PATH=$(getconf PATH) python3 make_fixtures.py
+    PATH=$(getconf PATH) python3 -B make_fixtures.py
 The safetensors files are written by hand (struct + json), as the safetensors package is not needed.
 """
 import json
