@@ -88,8 +88,8 @@ final class TiledCpuAttention implements AttentionPort {
 
         int keyEnd = p.visibleKeyEnd(i0 + rows - 1);
         for (int j0 = 0; j0 < keyEnd; j0 += BC) {
-            int cols = Math.min(BC, p.seqK - j0);
-            int colsPad = TileMath.padded(cols);
+            // On the causal diagonal only the columns the tile's last row can see are computed.
+            int colsPad = TileMath.padded(Math.min(BC, keyEnd - j0));
             math.gemm(qs, 0, dp, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, dp, false);
             p.maskTile(s, i0, rows, j0, colsPad);
             for (int r = 0; r < rows; r++) {
@@ -240,7 +240,6 @@ final class TiledCpuAttention implements AttentionPort {
         for (int kt = chunk; kt < p.keyTiles; kt += chunks) {
             int j0 = kt * BC;
             int cols = Math.min(BC, p.seqK - j0);
-            int colsPad = TileMath.padded(cols);
             w.packKeyTile(p, b, kvHead, j0, cols);
             Arrays.fill(w.dk, 0f);
             Arrays.fill(w.dv, 0f);
@@ -249,6 +248,8 @@ final class TiledCpuAttention implements AttentionPort {
                 int qBase = g * sqPad * dp;
                 for (int i0 = firstRow / BR * BR; i0 < p.seqQ; i0 += BR) {
                     int rows = Math.min(BR, p.seqQ - i0);
+                    // Near the causal diagonal the tile's rows see only the first columns of the key tile.
+                    int colsPad = TileMath.padded(Math.min(cols, p.visibleKeyEnd(i0 + rows - 1) - j0));
                     float[] s = w.s;
                     float[] ds = w.ds;
                     math.gemm(w.qs, qBase + i0 * dp, dp, 1, w.kt, 0, BC, s, 0, BC, rows, colsPad, dp, false);
