@@ -87,7 +87,7 @@ public record Alibi(float[] slopes) implements RelativeBias {
 
     @Override
     public double bias(int head, int relative) {
-        return -(double) slopes[head] * Math.abs(relative);
+        return 0.0 - (double) slopes[head] * Math.abs(relative);   // 0.0 - x: no -0.0 in the table
     }
 
     /** A copy of the slopes. */

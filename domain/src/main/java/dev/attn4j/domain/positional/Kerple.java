@@ -44,7 +44,7 @@ public record Kerple(float[] r1, float[] r2) implements RelativeBias {
 
     @Override
     public double bias(int head, int relative) {
-        return -(double) r1[head] * Math.log1p((double) r2[head] * Math.abs(relative));
+        return 0.0 - (double) r1[head] * Math.log1p((double) r2[head] * Math.abs(relative));  // no -0.0
     }
 
     /** A copy of {@code r1}. */
