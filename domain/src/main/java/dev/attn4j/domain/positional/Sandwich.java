@@ -7,15 +7,17 @@ import java.util.Arrays;
 /**
  * Sandwich (Chi et al., "Dissecting Transformer Length Extrapolation via the Lens of Receptive Field
  * Analysis"): the bias is the inner product of the sinusoidal embeddings of dimension {@code d'} of the
- * two positions, which depends only on their distance {@code r}, shifted so that distance 0 gives 0:
+ * two positions, which depends only on their distance {@code r}, shifted so that distance 0 gives 0, and
+ * compressed per head as ALiBi does:
  * <pre>
- *   bias_h(r) = λ_h · ( Σ_{k=0}^{d'/2-1} cos(r / 10000^{2k/d'}) − d'/2 )
+ *   bias_h(r) = λ_h · ( Σ_{k=1}^{d'/2} cos(r / 10000^{2k/d'}) − d'/2 ),   λ_h = H / (8·(h + 1))
  * </pre>
- * The result is ≤ 0 and decays (non-monotonically) with distance. {@code λ_h} is a per-head multiplier
- * that lets heads differ, as the paper does; {@link #of(int, int)} uses 1 for every head.
+ * for heads {@code h = 0..H-1} (the sum runs over {@code k = 1..d'/2} as in the paper, and as NeMo's
+ * {@code sandwich} position embedding computes it). The result is ≤ 0 and decays (non-monotonically)
+ * with distance. Other per-head multipliers can be given to the constructor.
  *
  * <pre>{@code
- * Sandwich sandwich = Sandwich.of(heads, 128);
+ * Sandwich sandwich = Sandwich.of(heads, 128);              // d' = 128, λ_h = H / (8(h+1))
  * RelativeBiasTable table = RelativeBiasTable.of(sandwich, seqQ, seqK);
  * }</pre>
  *
@@ -38,12 +40,14 @@ public record Sandwich(int dimension, float[] headScales) implements RelativeBia
         }
     }
 
-    /** Sandwich of dimension {@code dimension} with multiplier 1 on each of {@code heads} heads. */
+    /** Sandwich of dimension {@code dimension} on {@code heads} heads with the paper's {@code λ_h = H / (8(h+1))}. */
     public static Sandwich of(int heads, int dimension) {
         InvalidRequestException.check(heads >= 1, "heads", ">= 1", heads);
-        float[] ones = new float[heads];
-        Arrays.fill(ones, 1f);
-        return new Sandwich(dimension, ones);
+        float[] scales = new float[heads];
+        for (int h = 0; h < heads; h++) {
+            scales[h] = (float) (heads / (8.0 * (h + 1)));
+        }
+        return new Sandwich(dimension, scales);
     }
 
     @Override
@@ -54,7 +58,7 @@ public record Sandwich(int dimension, float[] headScales) implements RelativeBia
     @Override
     public double bias(int head, int relative) {
         double sum = 0;
-        for (int k = 0; k < dimension / 2; k++) {
+        for (int k = 1; k <= dimension / 2; k++) {
             sum += Math.cos(relative * Math.pow(BASE, -2.0 * k / dimension));
         }
         return headScales[head] * (sum - dimension / 2.0);

@@ -154,19 +154,33 @@ class RelativeBiasTest {
 
     @Test
     void sandwichIsTheShiftedInnerProductOfSinusoids() {
-        Sandwich two = Sandwich.of(1, 2);
-        assertEquals(Math.cos(1) - 1, two.bias(0, 1), 1e-12);
-        assertEquals(Math.cos(3) - 1, two.bias(0, -3), 1e-12);
+        // d' = 2: one term, k = 1: cos(r / 10000) - 1.
+        Sandwich two = new Sandwich(2, new float[] {1f});
+        assertEquals(Math.cos(1e-4) - 1, two.bias(0, 1), 1e-15);
+        assertEquals(Math.cos(3e-4) - 1, two.bias(0, -3), 1e-15);
+        // d' = 4: cos(r / 100) + cos(r / 10000) - 2.
         Sandwich four = new Sandwich(4, new float[] {1f, 0.5f});
-        // d' = 4: cos(r) + cos(r / 100) - 2.
-        assertEquals(-0.4161468365471424 + 0.9998000066665778 - 2, four.bias(0, 2), 1e-12);
-        assertEquals(0.5 * (-0.4161468365471424 + 0.9998000066665778 - 2), four.bias(1, -2), 1e-12);
+        assertEquals(Math.cos(0.02) + Math.cos(2e-4) - 2, four.bias(0, 2), 1e-15);
+        assertEquals(0.5 * (Math.cos(0.02) + Math.cos(2e-4) - 2), four.bias(1, -2), 1e-15);
+        assertEquals(-2.0001333342e-4, four.bias(0, 2), 1e-14);
         Sandwich wide = Sandwich.of(2, 128);
         assertEquals(0.0, wide.bias(0, 0), 1e-12);
         for (int r = 1; r < 200; r++) {
             assertTrue(wide.bias(0, r) < 0, "below the diagonal's 0 at distance " + r);
         }
         assertEquals("dimension", assertThrows(InvalidRequestException.class, () -> Sandwich.of(1, 3)).argument());
+    }
+
+    @Test
+    void sandwichCompressesHeadsAsAlibi() {
+        // λ_h = H / (8 (h + 1)): for 8 heads 1, 1/2, ..., 1/8.
+        Sandwich s = Sandwich.of(8, 64);
+        float[] expected = {1f, 1 / 2f, 1 / 3f, 1 / 4f, 1 / 5f, 1 / 6f, 1 / 7f, 1 / 8f};
+        for (int h = 0; h < 8; h++) {
+            assertEquals(expected[h], s.headScales()[h], 1e-7);
+            assertEquals(expected[h] * s.bias(0, 37), s.bias(h, 37), 1e-9);
+        }
+        assertEquals(4 / 8f, Sandwich.of(4, 64).headScales()[0], 1e-7);
     }
 
     @Test
