@@ -28,7 +28,13 @@ import java.util.Arrays;
  */
 public record DenseMask(boolean[] data, int batch, int heads, int seqQ, int seqK) {
 
-    /** Says whether query row {@code i} may attend to key {@code j}. */
+    /**
+     * Says whether query row {@code i} may attend to key {@code j}.
+     *
+     * <pre>{@code
+     * DenseMask.Rule stride = (b, h, i, j) -> j <= i && (i - j) % 4 == 0;
+     * }</pre>
+     */
     @FunctionalInterface
     public interface Rule {
         /** {@code true} when {@code (i, j)} of batch {@code b}, head {@code h} is allowed. */

@@ -28,6 +28,17 @@ public final class FlashMasks {
     private FlashMasks() {
     }
 
+    /** No mask at all (every row sees every key), in the non-causal form. Use with {@code causal=false}. */
+    public static FlashMask full(int seqQ, int seqK) {
+        checkLength("seqQ", seqQ);
+        checkLength("seqK", seqK);
+        int[] out = new int[2 * seqK];
+        for (int j = 0; j < seqK; j++) {
+            out[2 * j] = seqQ;      // [LTS, UTE] = [Sq, 0]: neither range holds a row
+        }
+        return new FlashMask(out, 1, 1, seqQ, seqK, 2, false);
+    }
+
     /**
      * Plain causal attention (bottom-right aligned as DESIGN §4), nothing else masked. Use with
      * {@code causal=true}.

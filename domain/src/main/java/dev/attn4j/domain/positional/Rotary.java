@@ -8,7 +8,9 @@ import dev.attn4j.ports.InvalidRequestException;
  * are the same for both pair layouts of {@link dev.attn4j.ports.rotary.RotaryLayout}: the layout only
  * says where pair {@code k}'s two features sit, and the rotary port applies the tables accordingly.
  * {@code interpolationFactor} is position interpolation (Chen et al.): positions are divided by it to
- * stretch a trained context window.
+ * stretch a trained context window. Angles are computed in double precision and rounded to float only
+ * as cos/sin values, so at long positions the tables are closer to exact than float32 references that
+ * form the angle in float32.
  *
  * <pre>{@code
  * RotaryTables t = Rotary.of(64).tables(seqLen);                 // theta 10000, no interpolation

@@ -71,6 +71,14 @@ class FlashMasksTest {
     }
 
     @ParameterizedTest
+    @CsvSource({"1, 1", "3, 8", "8, 3"})
+    void full(int sq, int sk) {
+        FlashMask m = FlashMasks.full(sq, sk);
+        assertFalse(m.causal());
+        assertMask((b, h, i, j) -> true, m);
+    }
+
+    @ParameterizedTest
     @CsvSource({"1, 1", "5, 5", "3, 8", "8, 3"})
     void causal(int sq, int sk) {
         FlashMask m = FlashMasks.causal(sq, sk);
