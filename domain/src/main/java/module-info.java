@@ -8,5 +8,7 @@ module dev.attn4j.domain {
     requires jakarta.inject;
 
     exports dev.attn4j.domain.inject;
+    exports dev.attn4j.domain.masks;
+    exports dev.attn4j.domain.positional;
     opens dev.attn4j.domain.inject to com.google.guice;
 }
