@@ -346,6 +346,7 @@ class BackendSelectorTest {
         }
 
         @Override
+        @SuppressWarnings("restricted") // the library does not exist: nothing native is ever bound
         public Availability probe() {
             // breaks the contract (a real provider catches this) to prove the selector survives it
             System.loadLibrary(LIBRARY);
