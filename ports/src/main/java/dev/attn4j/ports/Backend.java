@@ -151,6 +151,8 @@ public final class Backend implements AutoCloseable {
     }
 
     private void requireUsable(String argument, DeviceTensor t) {
+        // a closed engine must never be called, even for a tensor it (wrongly) still reports as open
+        requireOpen();
         if (t == null) {
             throw new InvalidRequestException(argument, "a tensor", "null");
         }

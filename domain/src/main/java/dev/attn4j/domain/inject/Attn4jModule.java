@@ -14,7 +14,8 @@ import dev.attn4j.ports.tensor.TensorPort;
 /**
  * Binds the selected backend and its ports for injection. Selection follows DESIGN §2
  * ({@code attn4j.backend} / {@code ATTN4J_BACKEND}, else the highest-priority available provider); the
- * backend is a singleton, opened on first use. The product owns its lifecycle: close the injected
+ * backend is a singleton, opened on first use (in {@code Stage.PRODUCTION}, where Guice builds singletons
+ * eagerly, when the injector is created). The product owns its lifecycle: close the injected
  * {@link Backend} on shutdown.
  *
  * <pre>{@code

@@ -12,6 +12,7 @@ import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 /**
  * Finds backend providers and chooses one by the rules of DESIGN §2: an explicit name from the system
@@ -33,6 +34,10 @@ public final class BackendSelector {
     public static final String PROPERTY = "attn4j.backend";
     /** Environment variable naming the backend to use (the property wins). */
     public static final String ENVIRONMENT = "ATTN4J_BACKEND";
+
+    /** A qualified Java class name, e.g. {@code dev.attn4j.backend.cuda.CudaBackendProvider}. */
+    private static final Pattern QUALIFIED_NAME = Pattern.compile(
+            "\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*(\\.\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*)+");
 
     private final Supplier<List<ProviderStatus>> discovery;
     private final Function<String, String> properties;
@@ -67,15 +72,24 @@ public final class BackendSelector {
         return new BackendSelector(() -> {
             List<ProviderStatus> found = new ArrayList<>();
             Iterator<BackendProvider> it = loader.iterator();
+            String lastFailure = null;
             while (true) {
                 try {
                     if (!it.hasNext()) {
                         break;
                     }
                     found.add(probe(it.next()));
+                    lastFailure = null;
                 } catch (ServiceConfigurationError | LinkageError e) {
-                    found.add(new ProviderStatus(describe(e), Integer.MIN_VALUE,
-                            Availability.unavailable("provider could not be loaded: " + e), null));
+                    String reason = "provider could not be loaded: " + e
+                            + (e.getCause() != null ? "; caused by " + e.getCause() : "");
+                    // ServiceLoader "makes a best effort" to go on after an error; a loader that fails the same
+                    // way again is not advancing, and would otherwise be retried forever.
+                    if (reason.equals(lastFailure)) {
+                        break;
+                    }
+                    lastFailure = reason;
+                    found.add(new ProviderStatus(describe(e), Integer.MIN_VALUE, Availability.unavailable(reason), null));
                 }
             }
             return found;
@@ -162,6 +176,12 @@ public final class BackendSelector {
             return new ProviderStatus(provider.getClass().getName(), Integer.MIN_VALUE,
                     Availability.unavailable("provider failed to describe itself: " + e), null);
         }
+        if (name == null || name.isBlank()) {
+            // a nameless provider could never be requested, and would break look-up by name for the others
+            return new ProviderStatus(provider.getClass().getName(), Integer.MIN_VALUE,
+                    Availability.unavailable("provider has no name: name() returned "
+                            + (name == null ? "null" : "'" + name + "'")), null);
+        }
         Availability availability;
         try {
             availability = provider.probe();
@@ -175,9 +195,22 @@ public final class BackendSelector {
         return new ProviderStatus(name, priority, availability, provider);
     }
 
+    /**
+     * The provider class a loading error is about. ServiceLoader's messages read
+     * {@code <service>: Provider <class> could not be instantiated} (or {@code ... not found},
+     * {@code <class> not a subtype}, ...): the first qualified name after the service's is the provider's.
+     */
     private static String describe(Throwable e) {
         String msg = String.valueOf(e.getMessage());
-        int colon = msg.indexOf(':');
-        return colon > 0 ? msg.substring(0, colon) : "unknown provider";
+        String service = BackendProvider.class.getName() + ": ";
+        if (msg.startsWith(service)) {
+            msg = msg.substring(service.length());
+        }
+        for (String word : msg.split(" ")) {
+            if (QUALIFIED_NAME.matcher(word).matches()) {
+                return word;
+            }
+        }
+        return "unknown provider";
     }
 }
