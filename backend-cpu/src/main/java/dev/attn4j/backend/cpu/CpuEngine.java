@@ -38,6 +38,9 @@ final class CpuEngine implements BackendEngine {
         this.normalization = new CpuNormalization(this, pool);
         EnumSet<Capability> features = EnumSet.of(Capability.ATTENTION_FORWARD, Capability.ATTENTION_BACKWARD,
                 Capability.CAUSAL, Capability.GQA, Capability.DETERMINISTIC_BACKWARD,
+                Capability.SLIDING_WINDOW, Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE,
+                Capability.BIAS_TABLE_GRAD, Capability.FLASH_MASK, Capability.DENSE_MASK, Capability.DENSE_BIAS,
+                Capability.DROPOUT,
                 Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM);
         this.capabilities = new Capabilities(EnumSet.of(DType.F32), features, 1, 512);
     }

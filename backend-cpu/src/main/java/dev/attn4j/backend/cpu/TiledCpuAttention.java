@@ -78,6 +78,7 @@ final class TiledCpuAttention implements AttentionPort {
         int i0 = qt * BR;
         int rows = Math.min(BR, p.seqQ - i0);
         int dp = p.dPad;
+        ScoreRules rules = p.rules;
         float[] qs = w.q;
         float[] s = w.s;
         float[] acc = w.o;
@@ -86,12 +87,18 @@ final class TiledCpuAttention implements AttentionPort {
         Arrays.fill(w.m, 0, rows, Float.NEGATIVE_INFINITY);
         Arrays.fill(w.l, 0, rows, 0f);
 
-        int keyEnd = p.visibleKeyEnd(i0 + rows - 1);
-        for (int j0 = 0; j0 < keyEnd; j0 += BC) {
-            // On the causal diagonal only the columns the tile's last row can see are computed.
+        int keyBegin = rules.rowBegin(i0);
+        int keyEnd = rules.rowEnd(i0 + rows - 1);
+        for (int kt = keyBegin / BC; kt * BC < keyEnd; kt++) {
+            ScoreRules.Tile tile = rules.classify(b, h, i0, rows, kt);
+            if (tile == ScoreRules.Tile.SKIP) {
+                continue;
+            }
+            int j0 = kt * BC;
+            // On the causal or window edge only the columns the tile's last row can see are computed.
             int colsPad = TileMath.padded(Math.min(BC, keyEnd - j0));
             math.gemm(qs, 0, dp, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, dp, false);
-            p.maskTile(s, i0, rows, j0, colsPad);
+            rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
             for (int r = 0; r < rows; r++) {
                 int so = r * BC;
                 float rowMax = math.max(s, so, colsPad);
@@ -111,6 +118,10 @@ final class TiledCpuAttention implements AttentionPort {
                     w.l[r] += rowSum;
                 }
                 w.m[r] = mNew;
+                if (rules.hasDropout()) {
+                    // l sums the undropped probabilities (lse is that of the scores); only o sees dropout.
+                    rules.dropRow(w.philox(rules), s, so, b, h, i0 + r, j0, Math.min(colsPad, p.seqK - j0));
+                }
             }
             math.gemm(s, 0, BC, 1, w.v, j0 * dp, dp, acc, 0, dp, rows, dp, colsPad, true);
         }
@@ -145,6 +156,7 @@ final class TiledCpuAttention implements AttentionPort {
         final float[] v;
         private int packedBatch = -1;
         private int packedHead = -1;
+        private Philox philox;
 
         ForwardScratch(Problem p) {
             q = new float[BR * p.dPad];
@@ -152,6 +164,13 @@ final class TiledCpuAttention implements AttentionPort {
             o = new float[BR * p.dPad];
             kt = new float[p.dPad * p.seqKPad];
             v = new float[p.seqKPad * p.dPad];
+        }
+
+        Philox philox(ScoreRules rules) {
+            if (philox == null) {
+                philox = rules.philox();
+            }
+            return philox;
         }
 
         void packKeys(Problem p, int b, int kvHead) {
@@ -184,6 +203,11 @@ final class TiledCpuAttention implements AttentionPort {
         float[] dqPartial = chunks == 1 ? null : new float[Math.multiplyExact(chunks, (int) p.shape.queryShape().elementCount())];
         BackwardScratch[] scratch = new BackwardScratch[pool.threads()];
         int units = p.batch * p.kvHeads * chunks;
+        // The bias-table gradient sums over batch, rows and chunks: each unit fills its own slab (one row of
+        // the table per head of its group) and the slabs are added in unit order, keeping it deterministic.
+        boolean tableGrad = request.options().biasTableGrad();
+        int tableSlab = p.group * p.rules.tableWidth();
+        float[] dTablePartial = tableGrad ? new float[Math.multiplyExact(units, tableSlab)] : null;
         pool.forEach(units, (worker, unit) -> {
             if (scratch[worker] == null) {
                 scratch[worker] = new BackwardScratch(p);
@@ -195,12 +219,28 @@ final class TiledCpuAttention implements AttentionPort {
             float[] dqTarget = chunks == 1 ? dq.floats() : dqPartial;
             int dqBase = chunks == 1 ? 0 : chunk * (int) p.shape.queryShape().elementCount();
             backwardUnit(p, scratch[worker], b, kvHead, chunk, chunks, dO, o, lse, dqTarget, dqBase,
-                    dk.floats(), dv.floats());
+                    dk.floats(), dv.floats(), dTablePartial, unit * tableSlab);
         });
         if (dqPartial != null) {
             reduceChunks(dqPartial, chunks, dq.floats());
         }
-        return new AttentionGradients(dq, dk, dv, null);
+        CpuTensor dTable = null;
+        if (tableGrad) {
+            dTable = engine.newFloats(p.shape.biasTableShape());
+            float[] t = dTable.floats();
+            int width = p.rules.tableWidth();
+            for (int unit = 0; unit < units; unit++) {
+                int kvHead = (unit / chunks) % p.kvHeads;
+                for (int g = 0; g < p.group; g++) {
+                    int h = kvHead * p.group + g;
+                    int src = unit * tableSlab + g * width;
+                    for (int x = 0; x < width; x++) {
+                        t[h * width + x] += dTablePartial[src + x];
+                    }
+                }
+            }
+        }
+        return new AttentionGradients(dq, dk, dv, dTable);
     }
 
     private void reduceChunks(float[] partial, int chunks, float[] dq) {
@@ -220,10 +260,11 @@ final class TiledCpuAttention implements AttentionPort {
 
     private void backwardUnit(Problem p, BackwardScratch w, int b, int kvHead, int chunk, int chunks,
                               float[] dO, float[] o, float[] lse, float[] dqOut, int dqBase, float[] dkOut,
-                              float[] dvOut) {
+                              float[] dvOut, float[] dTable, int dTableBase) {
         int dp = p.dPad;
         int d = p.headDim;
         int sqPad = p.seqQPad;
+        ScoreRules rules = p.rules;
         // Pack the group's queries (pre-scaled), dO, lse and D = rowsum(dO∘O) once per unit.
         for (int g = 0; g < p.group; g++) {
             int h = kvHead * p.group + g;
@@ -236,24 +277,34 @@ final class TiledCpuAttention implements AttentionPort {
             }
         }
         Arrays.fill(w.dq, 0f);
+        Philox philox = rules.hasDropout() ? rules.philox() : null;
 
         for (int kt = chunk; kt < p.keyTiles; kt += chunks) {
             int j0 = kt * BC;
             int cols = Math.min(BC, p.seqK - j0);
+            int rowFrom = rules.firstRow(j0);
+            int rowTo = rules.endRow(j0 + cols);
+            if (rowFrom >= rowTo) {
+                continue;
+            }
             w.packKeyTile(p, b, kvHead, j0, cols);
             Arrays.fill(w.dk, 0f);
             Arrays.fill(w.dv, 0f);
-            int firstRow = p.firstVisibleRow(j0);
             for (int g = 0; g < p.group; g++) {
+                int h = kvHead * p.group + g;
                 int qBase = g * sqPad * dp;
-                for (int i0 = firstRow / BR * BR; i0 < p.seqQ; i0 += BR) {
+                for (int i0 = rowFrom / BR * BR; i0 < rowTo; i0 += BR) {
                     int rows = Math.min(BR, p.seqQ - i0);
-                    // Near the causal diagonal the tile's rows see only the first columns of the key tile.
-                    int colsPad = TileMath.padded(Math.min(cols, p.visibleKeyEnd(i0 + rows - 1) - j0));
+                    ScoreRules.Tile tile = rules.classify(b, h, i0, rows, kt);
+                    if (tile == ScoreRules.Tile.SKIP) {
+                        continue;
+                    }
+                    // Near the causal or window edge the tile's rows see only the first columns of the key tile.
+                    int colsPad = TileMath.padded(Math.min(cols, rules.rowEnd(i0 + rows - 1) - j0));
                     float[] s = w.s;
                     float[] ds = w.ds;
                     math.gemm(w.qs, qBase + i0 * dp, dp, 1, w.kt, 0, BC, s, 0, BC, rows, colsPad, dp, false);
-                    p.maskTile(s, i0, rows, j0, colsPad);
+                    rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, rules.hasSoftcap() ? w.tanh : null);
                     for (int r = 0; r < rows; r++) {
                         float rowLse = w.lse[g * sqPad + i0 + r];
                         int so = r * BC;
@@ -263,12 +314,49 @@ final class TiledCpuAttention implements AttentionPort {
                             math.expShiftSum(s, so, colsPad, rowLse);
                         }
                     }
+                    // With dropout, o used P∘Z/(1-p): dV and dP see the dropped P, dS the undropped one.
+                    float[] pv = s;
+                    if (philox != null) {
+                        pv = w.pd;
+                        for (int r = 0; r < rows; r++) {
+                            rules.keepFactors(philox, w.keep, r * BC, b, h, i0 + r, j0, Math.min(colsPad, cols), colsPad);
+                        }
+                        for (int x = 0; x < rows * BC; x++) {
+                            pv[x] = s[x] * w.keep[x];
+                        }
+                    }
                     // dV += Pᵀ·dO
-                    math.gemm(s, 0, 1, BC, w.dO, qBase + i0 * dp, dp, w.dv, 0, dp, colsPad, dp, rows, true);
-                    // dP = dO·Vᵀ, then dS = P∘(dP − D)
+                    math.gemm(pv, 0, 1, BC, w.dO, qBase + i0 * dp, dp, w.dv, 0, dp, colsPad, dp, rows, true);
+                    // dP = dO·Vᵀ, then dS = P∘(dP∘Z/(1-p) − D)
                     math.gemm(w.dO, qBase + i0 * dp, dp, 1, w.vt, 0, BC, ds, 0, BC, rows, colsPad, dp, false);
+                    if (philox != null) {
+                        for (int x = 0; x < rows * BC; x++) {
+                            ds[x] *= w.keep[x];
+                        }
+                    }
                     for (int r = 0; r < rows; r++) {
                         math.softmaxGrad(s, ds, r * BC, colsPad, w.dRow[g * sqPad + i0 + r]);
+                    }
+                    if (dTable != null) {
+                        // The table is added after the softcap, so its gradient is dS itself.
+                        for (int r = 0; r < rows; r++) {
+                            int t = dTableBase + g * rules.tableWidth() + rules.tableIndex(0, i0 + r, j0);
+                            int so = r * BC;
+                            int n = Math.min(colsPad, cols);
+                            for (int c = 0; c < n; c++) {
+                                dTable[t + c] += ds[so + c];
+                            }
+                        }
+                    }
+                    if (rules.hasSoftcap()) {
+                        // d(c·tanh(x/c))/dx = 1 − tanh²(x/c)
+                        for (int r = 0; r < rows; r++) {
+                            int so = r * BC;
+                            for (int c = 0; c < colsPad; c++) {
+                                float t = w.tanh[so + c];
+                                ds[so + c] *= 1f - t * t;
+                            }
+                        }
                     }
                     // dK += dSᵀ·(scale·Q);  dQ += dS·K (scaled at the end)
                     math.gemm(ds, 0, 1, BC, w.qs, qBase + i0 * dp, dp, w.dk, 0, dp, colsPad, dp, rows, true);
@@ -308,6 +396,9 @@ final class TiledCpuAttention implements AttentionPort {
         final float[] dv;
         final float[] s = new float[BR * BC];
         final float[] ds = new float[BR * BC];
+        final float[] pd = new float[BR * BC];
+        final float[] keep = new float[BR * BC];
+        final float[] tanh = new float[BR * BC];
 
         BackwardScratch(Problem p) {
             int rows = p.group * p.seqQPad;
@@ -358,7 +449,7 @@ final class TiledCpuAttention implements AttentionPort {
         final int queryTiles;
         final int keyTiles;
         final int offset;
-        final boolean causal;
+        final ScoreRules rules;
         final float scale;
         final float[] q;
         final float[] k;
@@ -379,36 +470,11 @@ final class TiledCpuAttention implements AttentionPort {
             this.queryTiles = (seqQ + BR - 1) / BR;
             this.keyTiles = (seqK + BC - 1) / BC;
             this.offset = shape.offset();
-            this.causal = options.causal();
+            this.rules = new ScoreRules(shape, options, BC);
             this.scale = (float) options.scaleFor(headDim);
             this.q = q.floats();
             this.k = k.floats();
             this.v = v.floats();
-        }
-
-        /** One past the last key column any of rows {@code 0..lastRow} may see. */
-        int visibleKeyEnd(int lastRow) {
-            return causal ? Math.max(0, Math.min(seqK, lastRow + offset + 1)) : seqK;
-        }
-
-        /** The first query row that may see key column {@code j}. */
-        int firstVisibleRow(int j) {
-            return causal ? Math.max(0, Math.min(seqQ, j - offset)) : 0;
-        }
-
-        /**
-         * Sets masked entries of the tile (rows {@code i0..}, columns {@code j0..}) to −∞: columns past
-         * {@code Sk} (padding) and, when causal, above the bottom-right diagonal. Tiles wholly below the
-         * diagonal cost one comparison per row.
-         */
-        void maskTile(float[] s, int i0, int rows, int j0, int colsPad) {
-            for (int r = 0; r < rows; r++) {
-                int allowedEnd = Math.min(seqK, causal ? i0 + r + offset + 1 : seqK) - j0;
-                int from = Math.max(0, allowedEnd);
-                if (from < colsPad) {
-                    Arrays.fill(s, r * BC + from, r * BC + colsPad, Float.NEGATIVE_INFINITY);
-                }
-            }
         }
 
         /** The backward's key-tile chunks: enough units for any thread count, a function of shape only. */
