@@ -17,7 +17,6 @@ import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -108,14 +107,15 @@ final class AttentionRunner {
     }
 
     private static void requireSameBits(String name, float[] first, float[] second) {
+        if (first.length != second.length) {
+            throw new IllegalStateException(name + ": lengths differ between two runs: " + first.length + " then "
+                    + second.length);
+        }
         for (int n = 0; n < first.length; n++) {
             if (Float.floatToRawIntBits(first[n]) != Float.floatToRawIntBits(second[n])) {
                 throw new IllegalStateException("deterministic backward differs between two runs: " + name + "[" + n
                         + "] = " + first[n] + " then " + second[n]);
             }
-        }
-        if (first.length != second.length) {
-            throw new IllegalStateException(name + " lengths differ: " + Arrays.toString(new int[] {first.length, second.length}));
         }
     }
 }

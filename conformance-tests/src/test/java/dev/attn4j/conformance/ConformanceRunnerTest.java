@@ -76,6 +76,7 @@ class ConformanceRunnerTest {
                 case AttentionCase a -> a.config().core() || (!a.backward() && a.config().deterministic()
                         && a.config().dtype() == dev.attn4j.ports.tensor.DType.F32 && a.config().softcap() == 0);
                 case NormCase n -> n.config().core();
+                default -> throw new AssertionError("unexpected case type " + c);
             };
             assertEquals(core ? Outcome.PASSED : Outcome.UNSUPPORTED, r.outcome(), c.id());
             if (!core) {
