@@ -47,7 +47,7 @@ final class AttentionRunner {
                 AttentionOutputs golden = AttentionOracle.forward(p, Precision.FP64);
                 AttentionOutputs ref = AttentionOracle.forward(p, refPrecision);
                 checks.add(PassRule.check("o", golden.o(), ref.o(), scope.download(fwd.o()), dtype));
-                checks.add(PassRule.check("lse", golden.lse(), ref.lse(), scope.download(fwd.lse()), DType.F32));
+                checks.add(PassRule.check("lse", golden.lse(), ref.lse(), scope.download(fwd.lse()), dtype));
                 return checks;
             }
             DeviceTensor dO = scope.upload(data.dO(), Shape.of(d.batch(), d.seqQ(), d.heads(), d.headDim()), dtype);
@@ -68,7 +68,7 @@ final class AttentionRunner {
                     throw new IllegalStateException("backward returned no dBiasTable although biasTableGrad was set");
                 }
                 checks.add(PassRule.check("dBiasTable", golden.dBiasTable(), ref.dBiasTable(),
-                        scope.download(g.dBiasTable()), DType.F32));
+                        scope.download(g.dBiasTable()), dtype));
             }
             if (cfg.deterministic()) {
                 AttentionGradients again = scope.track(backend.attention().backward(request));

@@ -50,7 +50,7 @@ class ConformanceRunnerTest {
     }
 
     @Test
-    void independentTiledFloatImplementationPassesTheStandardCoreCases() {
+    void independentTiledFloatImplementationPassesTheStandardCoreAndReducedDtypeCases() {
         // A FlashAttention-2-style fp32 engine whose rounding differs from the ref's: the tolerance must admit it.
         ConformanceSuite standard = ConformanceSuite.standard();
         List<CaseResult> results;
@@ -60,6 +60,8 @@ class ConformanceRunnerTest {
         List<CaseResult> failed = results.stream().filter(r -> r.outcome() == Outcome.FAILED).toList();
         assertTrue(failed.isEmpty(), () -> failed.size() + " failed, e.g. " + failed.stream().limit(3).toList());
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED) >= 2 * (300 + 100));
+        assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" bf16")) > 0);
+        assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" f16")) > 0);
     }
 
     @Test

@@ -26,7 +26,7 @@ import java.util.List;
 /**
  * A test-only engine computing the core features the way a real kernel does, in {@code float}: attention with
  * FlashAttention-2's tiled online softmax (forward) and tile-wise recomputation (backward), LayerNorm/RMSNorm
- * with Welford statistics. It shares nothing with the oracle but the tensor store, so it checks that the
+ * with Welford statistics; BF16/F16 as storage only (float arithmetic, outputs rounded when stored). It shares nothing with the oracle but the tensor store, so it checks that the
  * pass rule's tolerances admit an honest fp32 implementation whose rounding differs from the ref's.
  */
 final class TiledFloatEngine implements BackendEngine {
@@ -35,7 +35,8 @@ final class TiledFloatEngine implements BackendEngine {
 
     @Override public String name() { return "tiled"; }
     @Override public Capabilities capabilities() {
-        return new Capabilities(EnumSet.of(DType.F32), EnumSet.of(Capability.ATTENTION_FORWARD,
+        // Reduced dtypes as storage only: inputs arrive rounded, arithmetic is float, outputs round on store.
+        return new Capabilities(EnumSet.of(DType.F32, DType.BF16, DType.F16), EnumSet.of(Capability.ATTENTION_FORWARD,
                 Capability.ATTENTION_BACKWARD, Capability.CAUSAL, Capability.GQA, Capability.LAYER_NORM,
                 Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM), 1, 512);
     }
