@@ -58,13 +58,4 @@ final class ScalarTileMath implements TileMath {
             dp[i] = p[i] * (dp[i] - d);
         }
     }
-
-    @Override
-    public float dot(float[] x, int xOff, float[] y, int yOff, int n) {
-        float s = 0f;
-        for (int i = 0; i < n; i++) {
-            s = Math.fma(x[xOff + i], y[yOff + i], s);
-        }
-        return s;
-    }
 }

@@ -48,7 +48,4 @@ interface TileMath {
 
     /** {@code ds[i] = p[i] · (dp[i] − d)} over {@code [off, off+n)}, in place in {@code dp} ({@code n} a multiple of {@link #LANES}). */
     void softmaxGrad(float[] p, float[] dp, int off, int n, float d);
-
-    /** {@code Σ x[xOff+i]·y[yOff+i]} for {@code i < n} (any {@code n}). */
-    float dot(float[] x, int xOff, float[] y, int yOff, int n);
 }

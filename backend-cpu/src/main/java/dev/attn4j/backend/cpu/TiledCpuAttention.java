@@ -273,7 +273,7 @@ final class TiledCpuAttention implements AttentionPort {
             for (int i = 0; i < p.seqQ; i++) {
                 int at = ((b * p.seqQ + i) * p.heads + h) * d;
                 w.lse[g * sqPad + i] = lse[(b * p.heads + h) * p.seqQ + i];
-                w.dRow[g * sqPad + i] = math.dot(dO, at, o, at, d);
+                w.dRow[g * sqPad + i] = rowDot(dO, o, at, d);
             }
         }
         Arrays.fill(w.dq, 0f);
@@ -380,6 +380,20 @@ final class TiledCpuAttention implements AttentionPort {
                 }
             }
         }
+    }
+
+    /**
+     * {@code D_i = dO_i·o_i} as one fma chain in index order, the order in which {@link TileMath#gemm}
+     * accumulates each {@code dP_ij = dO_i·v_j}. Where a row sees a single key, {@code o_i = v_j} exactly,
+     * so {@code dP_ij − D_i} cancels to exactly 0 as it does in real arithmetic, instead of leaving fp32
+     * noise that the gradients would amplify.
+     */
+    private static float rowDot(float[] dO, float[] o, int at, int d) {
+        float acc = 0f;
+        for (int x = 0; x < d; x++) {
+            acc = Math.fma(dO[at + x], o[at + x], acc);
+        }
+        return acc;
     }
 
     /** Per-worker backward memory: the unit's packed Q, dO and dQ (O(Sq·D) per head of the group) plus tiles. */

@@ -161,20 +161,6 @@ final class VectorTileMath implements TileMath {
         }
     }
 
-    @Override
-    public float dot(float[] x, int xOff, float[] y, int yOff, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            acc = FloatVector.fromArray(F, x, xOff + i).fma(FloatVector.fromArray(F, y, yOff + i), acc);
-        }
-        float s = sumLanes(acc);
-        for (; i < n; i++) {
-            s = Math.fma(x[xOff + i], y[yOff + i], s);
-        }
-        return s;
-    }
-
     /** Lane sum in lane order: reproducible, unlike {@code reduceLanes(ADD)}. */
     private static float sumLanes(FloatVector v) {
         float s = 0f;
