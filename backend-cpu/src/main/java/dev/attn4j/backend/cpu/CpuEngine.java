@@ -25,6 +25,7 @@ final class CpuEngine implements BackendEngine {
     private final CpuTensors tensors = new CpuTensors(this);
     private final AttentionPort attention;
     private final NormalizationPort normalization;
+    private final RotaryPort rotary;
     private final Capabilities capabilities;
 
     CpuEngine(int threads) {
@@ -36,11 +37,12 @@ final class CpuEngine implements BackendEngine {
         this.pool = new WorkerPool(threads);
         this.attention = new TiledCpuAttention(this, pool, math);
         this.normalization = new CpuNormalization(this, pool);
+        this.rotary = new CpuRotary(this, pool);
         EnumSet<Capability> features = EnumSet.of(Capability.ATTENTION_FORWARD, Capability.ATTENTION_BACKWARD,
                 Capability.CAUSAL, Capability.GQA, Capability.DETERMINISTIC_BACKWARD,
                 Capability.SLIDING_WINDOW, Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE,
                 Capability.BIAS_TABLE_GRAD, Capability.FLASH_MASK, Capability.DENSE_MASK, Capability.DENSE_BIAS,
-                Capability.DROPOUT,
+                Capability.DROPOUT, Capability.ROTARY,
                 Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM);
         this.capabilities = new Capabilities(EnumSet.of(DType.F32), features, 1, 512);
     }
@@ -77,7 +79,7 @@ final class CpuEngine implements BackendEngine {
 
     @Override
     public RotaryPort rotary() {
-        throw new UnsupportedOperationException("cpu: rotary is not declared");
+        return rotary;
     }
 
     @Override
