@@ -94,9 +94,10 @@ final class TiledCpuAttention implements AttentionPort {
             if (tile == ScoreRules.Tile.SKIP) {
                 continue;
             }
-            int j0 = kt * BC;
-            // On the causal or window edge only the columns the tile's last row can see are computed.
-            int colsPad = TileMath.padded(Math.min(BC, keyEnd - j0));
+            // On a causal or window edge only the columns some row of the tile can see are computed, in
+            // groups of LANES: j0 is where the computed columns start, colsPad how many there are.
+            int j0 = Math.max(kt * BC, keyBegin / TileMath.LANES * TileMath.LANES);
+            int colsPad = TileMath.padded(Math.min((kt + 1) * BC, keyEnd) - j0);
             math.gemm(qs, 0, dp, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, dp, false);
             rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
             for (int r = 0; r < rows; r++) {
@@ -299,12 +300,15 @@ final class TiledCpuAttention implements AttentionPort {
                     if (tile == ScoreRules.Tile.SKIP) {
                         continue;
                     }
-                    // Near the causal or window edge the tile's rows see only the first columns of the key tile.
-                    int colsPad = TileMath.padded(Math.min(cols, rules.rowEnd(i0 + rows - 1) - j0));
+                    // Near a causal or window edge the tile's rows see only part of the key tile: columns
+                    // c0 .. c0+colsPad of it (c0 a multiple of LANES) are computed.
+                    int c0 = Math.max(0, (rules.rowBegin(i0) - j0) / TileMath.LANES * TileMath.LANES);
+                    int colsPad = TileMath.padded(Math.min(cols, rules.rowEnd(i0 + rows - 1) - j0) - c0);
+                    int jc = j0 + c0;
                     float[] s = w.s;
                     float[] ds = w.ds;
-                    math.gemm(w.qs, qBase + i0 * dp, dp, 1, w.kt, 0, BC, s, 0, BC, rows, colsPad, dp, false);
-                    rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, rules.hasSoftcap() ? w.tanh : null);
+                    math.gemm(w.qs, qBase + i0 * dp, dp, 1, w.kt, c0, BC, s, 0, BC, rows, colsPad, dp, false);
+                    rules.apply(s, BC, b, h, i0, rows, jc, colsPad, tile, rules.hasSoftcap() ? w.tanh : null);
                     for (int r = 0; r < rows; r++) {
                         float rowLse = w.lse[g * sqPad + i0 + r];
                         int so = r * BC;
@@ -319,16 +323,16 @@ final class TiledCpuAttention implements AttentionPort {
                     if (philox != null) {
                         pv = w.pd;
                         for (int r = 0; r < rows; r++) {
-                            rules.keepFactors(philox, w.keep, r * BC, b, h, i0 + r, j0, Math.min(colsPad, cols), colsPad);
+                            rules.keepFactors(philox, w.keep, r * BC, b, h, i0 + r, jc, Math.min(colsPad, cols - c0), colsPad);
                         }
                         for (int x = 0; x < rows * BC; x++) {
                             pv[x] = s[x] * w.keep[x];
                         }
                     }
                     // dV += Pᵀ·dO
-                    math.gemm(pv, 0, 1, BC, w.dO, qBase + i0 * dp, dp, w.dv, 0, dp, colsPad, dp, rows, true);
+                    math.gemm(pv, 0, 1, BC, w.dO, qBase + i0 * dp, dp, w.dv, c0 * dp, dp, colsPad, dp, rows, true);
                     // dP = dO·Vᵀ, then dS = P∘(dP∘Z/(1-p) − D)
-                    math.gemm(w.dO, qBase + i0 * dp, dp, 1, w.vt, 0, BC, ds, 0, BC, rows, colsPad, dp, false);
+                    math.gemm(w.dO, qBase + i0 * dp, dp, 1, w.vt, c0, BC, ds, 0, BC, rows, colsPad, dp, false);
                     if (philox != null) {
                         for (int x = 0; x < rows * BC; x++) {
                             ds[x] *= w.keep[x];
@@ -340,9 +344,9 @@ final class TiledCpuAttention implements AttentionPort {
                     if (dTable != null) {
                         // The table is added after the softcap, so its gradient is dS itself.
                         for (int r = 0; r < rows; r++) {
-                            int t = dTableBase + g * rules.tableWidth() + rules.tableIndex(0, i0 + r, j0);
+                            int t = dTableBase + g * rules.tableWidth() + rules.tableIndex(0, i0 + r, jc);
                             int so = r * BC;
-                            int n = Math.min(colsPad, cols);
+                            int n = Math.min(colsPad, cols - c0);
                             for (int c = 0; c < n; c++) {
                                 dTable[t + c] += ds[so + c];
                             }
@@ -359,8 +363,8 @@ final class TiledCpuAttention implements AttentionPort {
                         }
                     }
                     // dK += dSᵀ·(scale·Q);  dQ += dS·K (scaled at the end)
-                    math.gemm(ds, 0, 1, BC, w.qs, qBase + i0 * dp, dp, w.dk, 0, dp, colsPad, dp, rows, true);
-                    math.gemm(ds, 0, BC, 1, w.k, 0, dp, w.dq, qBase + i0 * dp, dp, rows, dp, colsPad, true);
+                    math.gemm(ds, 0, 1, BC, w.qs, qBase + i0 * dp, dp, w.dk, c0 * dp, dp, colsPad, dp, rows, true);
+                    math.gemm(ds, 0, BC, 1, w.k, c0 * dp, dp, w.dq, qBase + i0 * dp, dp, rows, dp, colsPad, true);
                 }
             }
             for (int c = 0; c < cols; c++) {
