@@ -50,10 +50,12 @@ public final class ConformanceCommand implements Callable<Integer> {
     List<String> backends = new ArrayList<>();
 
     @Option(names = "--cases", paramLabel = "N",
-            description = "Random cases per op family instead of the standard suite (a positive number).")
+            description = "Random configurations per op family (attention, normalisation), each run forward and "
+                    + "backward, instead of the standard suite's " + ConformanceSuite.STANDARD_ATTENTION + " + "
+                    + ConformanceSuite.STANDARD_NORM + " (a positive number).")
     Integer cases;
 
-    @Option(names = "--seed", paramLabel = "S", description = "Seed of the random cases (default: the suite's).")
+    @Option(names = "--seed", paramLabel = "S", description = "Seed of the random cases (default: the standard suite's).")
     Long seed;
 
     @Option(names = "--report", paramLabel = "DIR",
@@ -84,7 +86,7 @@ public final class ConformanceCommand implements Callable<Integer> {
         int ran = 0;
         for (ProviderStatus target : targets) {
             if (!target.availability().available()) {
-                results.addAll(suite.skipAll(target.name(), "unavailable: " + target.availability().reason()));
+                results.addAll(suite.skipAll(target.name(), target.availability().reason()));
                 if (!backends.isEmpty()) {
                     problems.add("backend '" + target.name() + "' was requested but is unavailable: "
                             + target.availability().reason());

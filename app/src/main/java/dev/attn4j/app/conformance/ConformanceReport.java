@@ -17,7 +17,7 @@ import java.util.List;
  * <ul>
  *   <li>{@code conformance.json}: an array with one record per op × backend, the fields of
  *       {@link OpSummary} in snake case ({@code op, backend, cases, passed, failed, unsupported, skipped,
- *       reason, worst_error_ratio});</li>
+ *       reason, worst_error_ratio}), the ratio {@code null} when no case gave a finite one;</li>
  *   <li>{@code conformance-cases.json}: every case result ({@code op, backend, case_id, outcome,
  *       error_ratio, detail}), to find which case failed and why.</li>
  * </ul>
@@ -54,12 +54,22 @@ public final class ConformanceReport {
         Path cases = directory.resolve(CASES_FILE);
         try {
             Files.createDirectories(directory);
-            JSON.writeValue(summary.toFile(), summaries);
+            JSON.writeValue(summary.toFile(), summaries.stream().map(SummaryRecord::of).toList());
             JSON.writeValue(cases.toFile(), results.stream().map(CaseRecord::of).toList());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the report into " + directory + ": " + e.getMessage(), e);
         }
         return summary;
+    }
+
+    /** A summary with its worst ratio as {@code null} when not finite (a NaN output; JSON has no infinity). */
+    record SummaryRecord(String op, String backend, int cases, int passed, int failed, int unsupported, int skipped,
+                         String reason, Double worstErrorRatio) {
+        static SummaryRecord of(OpSummary s) {
+            Double worst = s.worstErrorRatio() != null && Double.isFinite(s.worstErrorRatio()) ? s.worstErrorRatio() : null;
+            return new SummaryRecord(s.op(), s.backend(), s.cases(), s.passed(), s.failed(), s.unsupported(),
+                    s.skipped(), s.reason(), worst);
+        }
     }
 
     /** A case result with its ratio as {@code null} when it is not a finite number (JSON has no NaN). */

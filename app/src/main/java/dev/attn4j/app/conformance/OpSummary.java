@@ -4,9 +4,11 @@ import dev.attn4j.conformance.CaseResult;
 import dev.attn4j.conformance.Outcome;
 
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -26,16 +28,19 @@ import java.util.Set;
  * @param failed          cases outside tolerance, NaN, or that threw
  * @param unsupported     cases needing a capability the backend does not declare
  * @param skipped         cases not run because the backend is unavailable here
- * @param reason          the distinct reasons of the cases not passed (skip, unsupported capability, failure),
- *                        {@code "; "}-separated, at most {@value #MAX_REASONS} then a count; empty when all passed
- * @param worstErrorRatio the largest finite {@code max|golden − test| / tolerance} among the cases that ran
- *                        (≤ 1 passes), or {@code null} when none ran (a NaN output counts as failed instead)
+ * @param reason          why cases did not pass, by outcome: {@code failed: <detail> | <detail>; unsupported:
+ *                        DROPOUT, ALIBI; skipped: <probe reason>}, distinct details only, long lists cut
+ *                        with a count; empty when every case passed
+ * @param worstErrorRatio the largest {@code max|golden − test| / tolerance} among the cases that ran (≤ 1
+ *                        passes; infinite for a NaN output), or {@code null} when none ran
  */
 public record OpSummary(String op, String backend, int cases, int passed, int failed, int unsupported, int skipped,
                         String reason, Double worstErrorRatio) {
 
-    /** Reasons listed in full before the rest are only counted. */
+    /** Distinct unsupported capabilities or skip reasons listed before the rest are only counted. */
     public static final int MAX_REASONS = 4;
+    /** Distinct failure details listed (they are long; every case is in the per-case report). */
+    public static final int MAX_FAILURE_REASONS = 2;
 
     /** One summary per (backend, op), in the order the results first name them. */
     public static List<OpSummary> of(List<CaseResult> results) {
@@ -51,15 +56,15 @@ public record OpSummary(String op, String backend, int cases, int passed, int fa
     }
 
     private static OpSummary summarize(List<CaseResult> group) {
+        Map<Outcome, Set<String>> reasons = new EnumMap<>(Outcome.class);
         int[] counts = new int[Outcome.values().length];
-        Set<String> reasons = new LinkedHashSet<>();
         double worst = Double.NaN;
         for (CaseResult r : group) {
             counts[r.outcome().ordinal()]++;
             if (r.outcome() != Outcome.PASSED && r.detail() != null && !r.detail().isBlank()) {
-                reasons.add(r.detail().strip());
+                reasons.computeIfAbsent(r.outcome(), o -> new LinkedHashSet<>()).add(r.detail().strip());
             }
-            if (Double.isFinite(r.errorRatio())) {
+            if (!Double.isNaN(r.errorRatio())) {
                 worst = Double.isNaN(worst) ? r.errorRatio() : Math.max(worst, r.errorRatio());
             }
         }
@@ -69,10 +74,17 @@ public record OpSummary(String op, String backend, int cases, int passed, int fa
                 counts[Outcome.SKIPPED.ordinal()], joinReasons(reasons), Double.isNaN(worst) ? null : worst);
     }
 
-    private static String joinReasons(Set<String> reasons) {
-        List<String> listed = reasons.stream().limit(MAX_REASONS).toList();
-        String joined = String.join("; ", listed);
-        int rest = reasons.size() - listed.size();
-        return rest > 0 ? joined + "; and " + rest + " more" : joined;
+    /** {@code failed: a | b; unsupported: DROPOUT, ALIBI; skipped: ...}, each list capped. */
+    private static String joinReasons(Map<Outcome, Set<String>> reasons) {
+        List<String> parts = new ArrayList<>();
+        reasons.forEach((outcome, details) -> {
+            int max = outcome == Outcome.FAILED ? MAX_FAILURE_REASONS : MAX_REASONS;
+            List<String> listed = details.stream().limit(max).toList();
+            int rest = details.size() - listed.size();
+            parts.add(outcome.name().toLowerCase(Locale.ROOT) + ": "
+                    + String.join(outcome == Outcome.FAILED ? " | " : ", ", listed)
+                    + (rest > 0 ? " and " + rest + " more" : ""));
+        });
+        return String.join("; ", parts);
     }
 }

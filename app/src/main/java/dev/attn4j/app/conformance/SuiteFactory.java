@@ -12,15 +12,13 @@ import dev.attn4j.conformance.ConformanceSuite;
  */
 @FunctionalInterface
 public interface SuiteFactory {
-    /** The seed used when {@code --cases} is given without {@code --seed}. */
-    long DEFAULT_SEED = 20_240_601L;
-
     /**
-     * The suite with {@code cases} random cases per op family (attention and normalisation), or the
-     * standard suite when {@code cases} is {@code null}.
+     * The suite with {@code cases} random configurations per op family (attention and normalisation; each
+     * gives a forward and a backward case), or the standard suite's counts when {@code cases} is
+     * {@code null}; both {@code null} is the standard suite itself (which honours its system properties).
      *
-     * @param cases cases per op family, positive, or {@code null} for the standard suite
-     * @param seed  seed of the random cases, or {@code null} for the default
+     * @param cases configurations per op family, positive, or {@code null}
+     * @param seed  seed of the random cases, or {@code null} for the suite's own
      */
     ConformanceSuite create(Integer cases, Long seed);
 
@@ -28,10 +26,8 @@ public interface SuiteFactory {
     static SuiteFactory standard() {
         return (cases, seed) -> cases == null && seed == null
                 ? ConformanceSuite.standard()
-                : ConformanceSuite.of(cases == null ? STANDARD_CASES : cases, cases == null ? STANDARD_CASES : cases,
-                        seed == null ? DEFAULT_SEED : seed);
+                : ConformanceSuite.of(cases == null ? ConformanceSuite.STANDARD_ATTENTION : cases,
+                        cases == null ? ConformanceSuite.STANDARD_NORM : cases,
+                        seed == null ? ConformanceSuite.SEED : seed);
     }
-
-    /** Cases per op family when only a seed is given. */
-    int STANDARD_CASES = 24;
 }

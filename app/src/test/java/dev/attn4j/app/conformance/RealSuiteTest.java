@@ -10,8 +10,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -50,6 +52,23 @@ class RealSuiteTest {
         assertFalse(cpuOps.isEmpty());
         assertEquals(cpuOps, skewedOps, "the same cases run on every backend");
         assertTrue(skewedFailures > 0, records.toPrettyString());
-        assertTrue(cli.out().contains("failed cases:\n  skewed "), cli.out());
+        assertTrue(cli.out().lines().anyMatch(l -> l.startsWith("  skewed ")), cli.out());
+
+        // Case by case: wherever cpu's forward output passed, the same output shifted by 0.5 must fail.
+        JsonNode cases = new ObjectMapper().readTree(dir.resolve("conformance-cases.json").toFile());
+        Map<String, String> cpuOutcome = new HashMap<>();
+        for (JsonNode c : cases) {
+            if (c.get("backend").asText().equals("cpu")) {
+                cpuOutcome.put(c.get("op").asText() + " " + c.get("case_id").asText(), c.get("outcome").asText());
+            }
+        }
+        for (JsonNode c : cases) {
+            String key = c.get("op").asText() + " " + c.get("case_id").asText();
+            if (c.get("backend").asText().equals("skewed") && key.contains("_forward ")
+                    && "PASSED".equals(cpuOutcome.get(key))) {
+                assertEquals("FAILED", c.get("outcome").asText(), key);
+            }
+        }
+        assertEquals(cpuOutcome.size() * 2, cases.size());
     }
 }
