@@ -16,6 +16,8 @@ module dev.attn4j.app {
     requires me.tongfei.progressbar;
     requires com.fasterxml.jackson.databind;
     requires org.slf4j;
+    requires org.knowm.xchart;
+    requires java.desktop;
 
     uses dev.attn4j.ports.spi.BackendProvider;
 

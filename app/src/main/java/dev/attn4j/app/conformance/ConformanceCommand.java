@@ -59,8 +59,8 @@ public final class ConformanceCommand implements Callable<Integer> {
     Long seed;
 
     @Option(names = "--report", paramLabel = "DIR",
-            description = "Also write " + ConformanceReport.SUMMARY_FILE + " and " + ConformanceReport.CASES_FILE
-                    + " into DIR.")
+            description = "Also write " + ConformanceReport.SUMMARY_FILE + ", " + ConformanceReport.CASES_FILE
+                    + " and " + ConformanceReport.HTML_FILE + " into DIR.")
     Path report;
 
     /** A command taking its backends and suite from {@code env}. */

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.ZonedDateTime;
 import java.util.List;
 
 /**
@@ -19,7 +20,9 @@ import java.util.List;
  *       {@link OpSummary} in snake case ({@code op, backend, cases, passed, failed, unsupported, skipped,
  *       reason, worst_error_ratio}), the ratio {@code null} when no case gave a finite one;</li>
  *   <li>{@code conformance-cases.json}: every case result ({@code op, backend, case_id, outcome,
- *       error_ratio, detail}), to find which case failed and why.</li>
+ *       error_ratio, detail}), to find which case failed and why;</li>
+ *   <li>{@code conformance.html}: a self-contained page with a chart of the worst error ratio per op and
+ *       backend against the tolerance, and the summary table ({@link HtmlReport}).</li>
  * </ul>
  *
  * <pre>{@code
@@ -29,6 +32,8 @@ import java.util.List;
 public final class ConformanceReport {
     /** Name of the summary file. */
     public static final String SUMMARY_FILE = "conformance.json";
+    /** Name of the page with the chart and table. */
+    public static final String HTML_FILE = "conformance.html";
     /** Name of the per-case file. */
     public static final String CASES_FILE = "conformance-cases.json";
 
@@ -45,7 +50,7 @@ public final class ConformanceReport {
     }
 
     /**
-     * Writes both files and returns the summary file's path.
+     * Writes the three files and returns the summary file's path.
      *
      * @throws UncheckedIOException naming the file that could not be written
      */
@@ -56,6 +61,7 @@ public final class ConformanceReport {
             Files.createDirectories(directory);
             JSON.writeValue(summary.toFile(), summaries.stream().map(SummaryRecord::of).toList());
             JSON.writeValue(cases.toFile(), results.stream().map(CaseRecord::of).toList());
+            Files.writeString(directory.resolve(HTML_FILE), HtmlReport.render(summaries, ZonedDateTime.now()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the report into " + directory + ": " + e.getMessage(), e);
         }

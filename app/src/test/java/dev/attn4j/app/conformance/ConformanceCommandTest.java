@@ -188,6 +188,6 @@ class ConformanceCommandTest {
         JsonNode cases = new ObjectMapper().readTree(reportDir.resolve("conformance-cases.json").toFile());
         assertEquals(6, cases.size());
         assertEquals("UNSUPPORTED", cases.get(2).get("outcome").asText());
-        assertTrue(Files.readString(reportDir.resolve("conformance.json")).contains("\"worst_error_ratio\""));
+        assertTrue(Files.readString(reportDir.resolve("conformance.html")).contains("data:image/png;base64,"));
     }
 }
