@@ -1,7 +1,7 @@
 /**
  * The attn4j command line: {@code attn4j backends} lists every backend provider on the class path with its
  * probe result and declared capabilities; {@code attn4j conformance} runs the shared conformance suite on
- * every available backend and writes a report.
+ * every available backend and writes a report; {@code attn4j bench} times attention or normalisation.
  *
  * <pre>{@code
  * ./attn4j backends
@@ -25,4 +25,5 @@ module dev.attn4j.app {
     opens dev.attn4j.app to info.picocli;
     opens dev.attn4j.app.backends to info.picocli;
     opens dev.attn4j.app.conformance to info.picocli, com.fasterxml.jackson.databind;
+    opens dev.attn4j.app.bench to info.picocli, com.fasterxml.jackson.databind;
 }

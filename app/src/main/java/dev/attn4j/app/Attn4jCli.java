@@ -1,6 +1,7 @@
 package dev.attn4j.app;
 
 import dev.attn4j.app.backends.BackendsCommand;
+import dev.attn4j.app.bench.BenchCommand;
 import dev.attn4j.app.conformance.ConformanceCommand;
 import dev.attn4j.ports.InvalidRequestException;
 import picocli.CommandLine;
@@ -37,6 +38,7 @@ public final class Attn4jCli {
         CommandLine cl = new CommandLine(new Attn4jCommand());
         cl.addSubcommand(new BackendsCommand(env));
         cl.addSubcommand(new ConformanceCommand(env));
+        cl.addSubcommand(new BenchCommand(env));
         cl.setOut(env.out());
         cl.setErr(env.err());
         cl.setCaseInsensitiveEnumValuesAllowed(true);

@@ -159,7 +159,7 @@ public final class ConformanceCommand implements Callable<Integer> {
                 "WORST ERR/TOL", "REASON");
         for (OpSummary s : summaries) {
             table.row(s.op(), s.backend(), s.cases(), s.passed(), s.failed(), s.unsupported(), s.skipped(),
-                    s.worstErrorRatio() == null ? "-" : String.format(Locale.ROOT, "%.3g", s.worstErrorRatio()),
+                    TextTable.right(s.worstErrorRatio() == null ? "-" : String.format(Locale.ROOT, "%.3g", s.worstErrorRatio())),
                     abbreviate(s.reason(), 90));
         }
         table.print(out);

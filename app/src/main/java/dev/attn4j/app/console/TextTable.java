@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A plain-text table with padded columns: text left-aligned, numbers right-aligned.
+ * A plain-text table with padded columns: text left-aligned, numbers (and {@link #right} cells) right-aligned.
  *
  * <pre>{@code
  * TextTable t = new TextTable("NAME", "PRIORITY");
@@ -20,6 +20,18 @@ public final class TextTable {
     /** A table with these column headers. */
     public TextTable(String... headers) {
         this.headers = List.of(headers);
+    }
+
+    /** A cell printed right-aligned, as numbers are: for numbers already formatted as text. */
+    public static Object right(String text) {
+        return new Right(text);
+    }
+
+    private record Right(String text) {
+        @Override
+        public String toString() {
+            return text;
+        }
     }
 
     /** Adds a row; {@code null} cells print as empty. */
@@ -54,7 +66,7 @@ public final class TextTable {
             }
             String t = text(cells[c]);
             String pad = " ".repeat(width[c] - t.length());
-            sb.append(cells[c] instanceof Number ? pad + t : t + pad);
+            sb.append(cells[c] instanceof Number || cells[c] instanceof Right ? pad + t : t + pad);
         }
         return sb.toString().stripTrailing();
     }
