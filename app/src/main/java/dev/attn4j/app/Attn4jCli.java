@@ -20,7 +20,8 @@ import java.util.Arrays;
  * }</pre>
  */
 public final class Attn4jCli {
-    private static final String SIMPLE_LOGGER_LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
+    /** slf4j-simple's level for attn4j's own loggers (the JDK's and libraries' stay at the default). */
+    private static final String SIMPLE_LOGGER_LEVEL = "org.slf4j.simpleLogger.log.dev.attn4j";
 
     private Attn4jCli() {
     }
