@@ -1,6 +1,7 @@
 package dev.attn4j.app;
 
 import dev.attn4j.ports.Capabilities;
+import dev.attn4j.ports.DeviceException;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionPort;
@@ -47,6 +48,31 @@ public final class FakeProviders {
             @Override
             public BackendEngine open(BackendOptions options) {
                 throw new AssertionError("an unavailable backend must not be opened");
+            }
+        };
+    }
+
+    /** A provider whose probe says yes but whose device then fails to open. */
+    public static BackendProvider failsToOpen(String name) {
+        return new BackendProvider() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public int priority() {
+                return 60;
+            }
+
+            @Override
+            public Availability probe() {
+                return Availability.available("probe passed", List.of("device 0"));
+            }
+
+            @Override
+            public BackendEngine open(BackendOptions options) {
+                throw new DeviceException(name, "DEVICE_BUSY", "device 0 is busy");
             }
         };
     }

@@ -143,7 +143,7 @@ public final class ConformanceCommand implements Callable<Integer> {
             backend = selector.open(target.name(), BackendOptions.none());
         } catch (RuntimeException | LinkageError e) {
             // Available by its probe but would not open: every case of it failed, visibly.
-            String reason = "could not open: " + e;
+            String reason = "could not open: " + (e.getMessage() != null ? e.getMessage() : e.toString());
             problems.add("backend '" + target.name() + "' " + reason);
             return suite.skipAll(target.name(), reason).stream()
                     .map(r -> new CaseResult(r.op(), r.backend(), r.caseId(), Outcome.FAILED, Double.NaN, reason))

@@ -115,6 +115,21 @@ class ConformanceCommandTest {
     }
 
     @Test
+    void anAvailableBackendThatWillNotOpenFailsEveryCaseVisibly() {
+        CliHarness cli = new CliHarness(List.of(CliHarness.cpu(), FakeProviders.failsToOpen("busy")),
+                (cases, seed) -> scripted(ConformanceCommandTest::passing));
+
+        int code = cli.run("conformance");
+
+        assertEquals(ExitCodes.FAILED, code);
+        assertEquals(List.of("cpu"), runOn);
+        assertTrue(cli.out().lines().anyMatch(l -> l.matches(
+                "attention_forward\\s+busy\\s+1\\s+0\\s+1\\s+0\\s+0\\s+-\\s+failed: could not open: .*device 0 is busy.*")),
+                cli.out());
+        assertTrue(cli.err().contains("backend 'busy' could not open"), cli.err());
+    }
+
+    @Test
     void unknownBackendIsBadInputWithOneLineAndNothingRun() {
         ConformanceSuite suite = scripted(ConformanceCommandTest::passing);
         CliHarness cli = cli(suite);
@@ -132,10 +147,26 @@ class ConformanceCommandTest {
     void verbosePrintsTheStackTraceOfBadInput() {
         CliHarness cli = cli(scripted(ConformanceCommandTest::passing));
 
-        int code = cli.run("--verbose", "conformance", "--backend", "nope");
+        for (List<String> args : List.of(List.of("--verbose", "conformance", "--backend", "nope"),
+                List.of("conformance", "--backend", "nope", "-v"))) {
+            int code = cli.run(args.toArray(String[]::new));
 
-        assertEquals(ExitCodes.BAD_INPUT, code);
-        assertTrue(cli.err().lines().count() > 1, cli.err());
+            assertEquals(ExitCodes.BAD_INPUT, code);
+            assertTrue(cli.err().lines().count() > 1, cli.err());
+            assertTrue(cli.err().contains("\tat "), cli.err());
+        }
+    }
+
+    @Test
+    void anErrorWhileRunningIsOneLineWithExitOneAndTheTraceOnlyWhenVerbose(@TempDir Path dir) throws IOException {
+        CliHarness cli = cli(scripted(ConformanceCommandTest::passing));
+        Path notADirectory = Files.writeString(dir.resolve("file"), "x");
+
+        assertEquals(ExitCodes.FAILED, cli.run("conformance", "--report", notADirectory.toString()));
+        assertEquals(1, cli.err().lines().count(), cli.err());
+        assertTrue(cli.err().startsWith("conformance: error: cannot write the report into " + notADirectory), cli.err());
+
+        assertEquals(ExitCodes.FAILED, cli.run("conformance", "--report", notADirectory.toString(), "--verbose"));
         assertTrue(cli.err().contains("\tat "), cli.err());
     }
 
