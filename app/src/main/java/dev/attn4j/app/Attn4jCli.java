@@ -40,6 +40,7 @@ public final class Attn4jCli {
         cl.addSubcommand(new BackendsCommand(env));
         cl.addSubcommand(new ConformanceCommand(env));
         cl.addSubcommand(new BenchCommand(env));
+        cl.addSubcommand(new CommandLine.HelpCommand());
         cl.setOut(env.out());
         cl.setErr(env.err());
         cl.setCaseInsensitiveEnumValuesAllowed(true);
