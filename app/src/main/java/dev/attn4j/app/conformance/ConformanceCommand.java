@@ -76,7 +76,13 @@ public final class ConformanceCommand implements Callable<Integer> {
         }
         BackendSelector selector = env.selector().get();
         List<ProviderStatus> targets = targets(selector.survey());
-        ConformanceSuite suite = env.suites().create(cases, seed);
+        ConformanceSuite suite;
+        try {
+            suite = env.suites().create(cases, seed);
+        } catch (IllegalArgumentException e) {
+            // e.g. -Dattn4j.conformance.cases=abc: the suite names the property and what it expected
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
         int perBackend = suite.cases().size();
         log.debug("{} cases per backend, backends: {}", perBackend, targets.stream().map(ProviderStatus::name).toList());
 

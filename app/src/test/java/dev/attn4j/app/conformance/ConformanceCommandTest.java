@@ -144,6 +144,17 @@ class ConformanceCommandTest {
     }
 
     @Test
+    void aSuiteConfigurationTheSuiteRejectsIsBadInput() {
+        CliHarness cli = new CliHarness(List.of(CliHarness.cpu()), (cases, seed) -> {
+            throw new IllegalArgumentException("-Dattn4j.conformance.cases: expected a positive integer, got 'abc'");
+        });
+
+        assertEquals(ExitCodes.BAD_INPUT, cli.run("conformance"));
+        assertEquals("conformance: -Dattn4j.conformance.cases: expected a positive integer, got 'abc'"
+                + " (see 'attn4j conformance --help')", cli.err().strip());
+    }
+
+    @Test
     void verbosePrintsTheStackTraceOfBadInput() {
         CliHarness cli = cli(scripted(ConformanceCommandTest::passing));
 
