@@ -84,12 +84,15 @@ public final class HtmlReport {
     static byte[] chart(List<OpSummary> summaries) {
         Set<String> ops = new LinkedHashSet<>();
         Set<String> backends = new LinkedHashSet<>();
+        Set<String> measured = new LinkedHashSet<>();
         for (OpSummary s : summaries) {
+            ops.add(s.op()); // in the suite's order, even where the first backend has no ratio for it
             if (s.worstErrorRatio() != null && Double.isFinite(s.worstErrorRatio())) {
-                ops.add(s.op());
+                measured.add(s.op());
                 backends.add(s.backend());
             }
         }
+        ops.retainAll(measured);
         if (ops.isEmpty()) {
             return null;
         }
