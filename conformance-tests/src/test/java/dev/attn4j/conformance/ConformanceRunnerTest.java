@@ -50,8 +50,9 @@ class ConformanceRunnerTest {
     }
 
     @Test
-    void independentTiledFloatImplementationPassesTheStandardCoreAndReducedDtypeCases() {
-        // A FlashAttention-2-style fp32 engine whose rounding differs from the ref's: the tolerance must admit it.
+    void independentTiledFloatImplementationPassesEveryStandardCase() {
+        // A FlashAttention-2-style fp32 engine whose rounding differs from the ref's (online softmax, FMA, tiles,
+        // Welford norms): the tolerance must admit it. Worst error ratio measured: 0.79 (an F16 RMSNorm with C = 1).
         ConformanceSuite standard = ConformanceSuite.standard();
         List<CaseResult> results;
         try (Backend backend = Backend.of(new TiledFloatEngine())) {
@@ -59,7 +60,7 @@ class ConformanceRunnerTest {
         }
         List<CaseResult> failed = results.stream().filter(r -> r.outcome() == Outcome.FAILED).toList();
         assertTrue(failed.isEmpty(), () -> failed.size() + " failed, e.g. " + failed.stream().limit(3).toList());
-        assertTrue(count(results, r -> r.outcome() == Outcome.PASSED) >= 2 * (300 + 100));
+        assertEquals(results.size(), count(results, r -> r.outcome() == Outcome.PASSED));
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" bf16")) > 0);
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" f16")) > 0);
     }

@@ -1,0 +1,317 @@
+package dev.attn4j.app.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.attn4j.app.CliEnvironment;
+import dev.attn4j.app.ExitCodes;
+import dev.attn4j.app.console.Progress;
+import dev.attn4j.app.console.TextTable;
+import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.InvalidRequestException;
+import dev.attn4j.ports.UnsupportedCapabilityException;
+import dev.attn4j.ports.attention.AttentionShape;
+import dev.attn4j.ports.norm.NormKind;
+import dev.attn4j.ports.spi.BackendOptions;
+import dev.attn4j.ports.spi.BackendSelector;
+import dev.attn4j.ports.spi.ProviderStatus;
+import dev.attn4j.ports.tensor.DType;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/**
+ * {@code attn4j bench attention|norm}: times an op on every available backend (or the named ones) after
+ * warm-up runs, prints median, min and max per sequence length, and GFLOP/s by DESIGN §8's count.
+ * A quick look, not a substitute for the JMH benchmarks: one process, wall-clock timing.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Time attention or normalisation on each backend: warm-up, repeats, median/min/max, GFLOP/s.")
+public final class BenchCommand implements Callable<Integer> {
+    /** Name of the results file written with {@code --out}. */
+    public static final String RESULTS_FILE = "bench.json";
+
+    /** What to time. */
+    public enum Op {
+        /** Attention, forward or backward. */
+        ATTENTION,
+        /** Normalisation (LayerNorm or RMSNorm), forward or backward. */
+        NORM
+    }
+
+    /** Which normalisation. */
+    public enum Norm {
+        /** LayerNorm with bias. */
+        LAYER,
+        /** RMSNorm. */
+        RMS
+    }
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .build();
+    private static final long SEED = 42;
+
+    private final CliEnvironment env;
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "OP", description = "attention or norm.")
+    Op op;
+
+    @Option(names = "--backend", paramLabel = "NAME", split = ",",
+            description = "Backend to time (repeatable or comma-separated). Default: every available backend.")
+    List<String> backends = new ArrayList<>();
+
+    @Option(names = "--seq", paramLabel = "N", split = ",", defaultValue = "512,1024",
+            description = "Sequence lengths (Sq = Sk), comma-separated. Default: ${DEFAULT-VALUE}.")
+    List<Integer> seqs;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Batch size. Default: ${DEFAULT-VALUE}.")
+    int batch;
+
+    @Option(names = "--heads", defaultValue = "8", description = "Query heads. Default: ${DEFAULT-VALUE}.")
+    int heads;
+
+    @Option(names = "--kv-heads", description = "Key/value heads (GQA/MQA; divides --heads). Default: --heads.")
+    Integer kvHeads;
+
+    @Option(names = "--head-dim", defaultValue = "64", description = "Head dimension. Default: ${DEFAULT-VALUE}.")
+    int headDim;
+
+    @Option(names = "--hidden", defaultValue = "1024",
+            description = "Normalised dimension for 'norm' (rows = batch x seq). Default: ${DEFAULT-VALUE}.")
+    int hidden;
+
+    @Option(names = "--norm", defaultValue = "layer", description = "layer or rms. Default: ${DEFAULT-VALUE}.")
+    Norm norm;
+
+    @Option(names = "--causal", description = "Causal attention (half the FLOPs).")
+    boolean causal;
+
+    @Option(names = "--backward", description = "Time the backward (on the outputs of one forward).")
+    boolean backward;
+
+    @Option(names = "--dtype", defaultValue = "F32", description = "Storage type: F32, F16 or BF16. Default: ${DEFAULT-VALUE}.")
+    DType dtype;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed runs first. Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Option(names = "--repeats", defaultValue = "10", description = "Timed runs. Default: ${DEFAULT-VALUE}.")
+    int repeats;
+
+    @Option(names = "--threads", description = "Passed to the backend as its 'threads' option (CPU worker threads).")
+    Integer threads;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Also write " + RESULTS_FILE + " into DIR.")
+    Path out;
+
+    /** A command taking its backends from {@code env}. */
+    public BenchCommand(CliEnvironment env) {
+        this.env = env;
+    }
+
+    @Override
+    public Integer call() {
+        validate();
+        BackendSelector selector = env.selector().get();
+        List<ProviderStatus> targets = targets(selector.survey());
+        List<BenchRecord> records = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (ProviderStatus target : targets) {
+            if (!target.availability().available()) {
+                if (!backends.isEmpty()) {
+                    problems.add("backend '" + target.name() + "' was requested but is unavailable: "
+                            + target.availability().reason());
+                }
+                continue;
+            }
+            records.addAll(benchOn(selector, target, problems));
+        }
+        if (records.stream().noneMatch(r -> r.status().equals("ok")) && problems.isEmpty()) {
+            problems.add("nothing was measured");
+        }
+        print(records);
+        if (out != null) {
+            write(records);
+        }
+        problems.forEach(p -> env.err().println("bench: " + p));
+        return problems.isEmpty() ? ExitCodes.OK : ExitCodes.FAILED;
+    }
+
+    private void validate() {
+        positive("--batch", batch);
+        positive("--heads", heads);
+        positive("--head-dim", headDim);
+        positive("--hidden", hidden);
+        positive("--repeats", repeats);
+        if (warmup < 0) {
+            bad("--warmup: expected 0 or more, got " + warmup);
+        }
+        if (seqs.isEmpty()) {
+            bad("--seq: expected at least one length");
+        }
+        seqs.forEach(s -> positive("--seq", s));
+        if (kvHeads != null) {
+            positive("--kv-heads", kvHeads);
+            if (heads % kvHeads != 0) {
+                bad("--kv-heads: expected a divisor of --heads " + heads + ", got " + kvHeads);
+            }
+        }
+        if (threads != null) {
+            positive("--threads", threads);
+        }
+        if (!dtype.isFloating()) {
+            bad("--dtype: expected F32, F16 or BF16, got " + dtype);
+        }
+        if (op == Op.NORM && (causal || kvHeads != null)) {
+            bad((causal ? "--causal" : "--kv-heads") + ": applies to 'attention' only");
+        }
+    }
+
+    private void positive(String option, int value) {
+        if (value < 1) {
+            bad(option + ": expected a positive number, got " + value);
+        }
+    }
+
+    private void bad(String message) {
+        throw new ParameterException(spec.commandLine(), message);
+    }
+
+    private List<ProviderStatus> targets(List<ProviderStatus> found) {
+        if (backends.isEmpty()) {
+            return found;
+        }
+        List<ProviderStatus> chosen = new ArrayList<>();
+        for (String raw : backends) {
+            Optional<ProviderStatus> match = found.stream().filter(s -> s.name().equalsIgnoreCase(raw.strip())).findFirst();
+            if (match.isEmpty()) {
+                bad("--backend: unknown backend '" + raw + "', expected one of "
+                        + found.stream().map(ProviderStatus::name).collect(Collectors.joining(", ")));
+            }
+            if (!chosen.contains(match.get())) {
+                chosen.add(match.get());
+            }
+        }
+        return chosen;
+    }
+
+    private List<BenchRecord> benchOn(BackendSelector selector, ProviderStatus target, List<String> problems) {
+        BackendOptions options = threads == null ? BackendOptions.none()
+                : BackendOptions.of(Map.of("threads", Integer.toString(threads)));
+        int usedThreads = threads != null ? threads : BackendOptions.fromSystemProperties(target.name())
+                .getInt("threads", Runtime.getRuntime().availableProcessors());
+        List<BenchRecord> records = new ArrayList<>();
+        Backend backend;
+        try {
+            backend = selector.open(target.name(), options);
+        } catch (RuntimeException | LinkageError e) {
+            problems.add("backend '" + target.name() + "' could not be opened: " + e);
+            return records;
+        }
+        try (backend; Progress progress = env.progress().start(target.name(), (long) seqs.size() * (warmup + repeats))) {
+            for (int seq : seqs) {
+                records.add(measure(backend, seq, usedThreads, progress, problems));
+            }
+        }
+        return records;
+    }
+
+    private BenchRecord measure(Backend backend, int seq, int usedThreads, Progress progress, List<String> problems) {
+        LoggerFactory.getLogger(BenchCommand.class).debug("bench {} {} seq {}", backend.name(), op, seq);
+        double[] samples = new double[repeats];
+        double flops;
+        try (Workload w = prepare(backend, seq)) {
+            flops = w.flops();
+            for (int i = 0; i < warmup; i++) {
+                w.run();
+                progress.step();
+            }
+            for (int i = 0; i < repeats; i++) {
+                long start = System.nanoTime();
+                w.run();
+                samples[i] = (System.nanoTime() - start) / 1e6;
+                progress.step();
+            }
+        } catch (UnsupportedCapabilityException e) {
+            return record(backend.name(), seq, usedThreads, null, Double.NaN, "unsupported: " + e.capability());
+        } catch (InvalidRequestException e) {
+            throw e; // sizes the backend cannot take are the user's to fix: exit 2
+        } catch (RuntimeException e) {
+            problems.add(backend.name() + " seq " + seq + " failed: " + e);
+            return record(backend.name(), seq, usedThreads, null, Double.NaN, "failed: " + e);
+        }
+        return record(backend.name(), seq, usedThreads, Timing.of(samples), flops, "ok");
+    }
+
+    private Workload prepare(Backend backend, int seq) {
+        return switch (op) {
+            case ATTENTION -> AttentionWorkload.prepare(backend, attentionShape(seq), dtype, causal, backward, SEED);
+            case NORM -> NormWorkload.prepare(backend, norm == Norm.LAYER ? NormKind.LAYER_NORM : NormKind.RMS_NORM,
+                    Math.multiplyExact(batch, seq), hidden, dtype, backward, SEED);
+        };
+    }
+
+    private AttentionShape attentionShape(int seq) {
+        return new AttentionShape(batch, seq, seq, heads, kvHeads == null ? heads : kvHeads, headDim);
+    }
+
+    private BenchRecord record(String backend, int seq, int usedThreads, Timing t, double flops, String status) {
+        boolean attention = op == Op.ATTENTION;
+        Double gflops = t != null && Double.isFinite(flops) && t.medianMs() > 0 ? flops / (t.medianMs() * 1e-3) / 1e9 : null;
+        return new BenchRecord(backend, attention ? "attention" : norm.name().toLowerCase(Locale.ROOT) + "_norm", batch,
+                attention ? heads : null, attention ? (kvHeads == null ? heads : kvHeads) : null, seq,
+                attention ? headDim : null, attention ? null : hidden, dtype.name(), attention && causal, backward,
+                usedThreads, warmup, repeats, t == null ? null : t.medianMs(), t == null ? null : t.minMs(),
+                t == null ? null : t.maxMs(), gflops, status);
+    }
+
+    private void print(List<BenchRecord> records) {
+        TextTable table = new TextTable("BACKEND", "OP", "SEQ", "CAUSAL", "BACKWARD", "THREADS", "MEDIAN MS", "MIN MS",
+                "MAX MS", "GFLOP/S", "STATUS");
+        for (BenchRecord r : records) {
+            table.row(r.backend(), r.op(), r.seq(), r.causal() ? "yes" : "no", r.backward() ? "yes" : "no", r.threads(),
+                    number(r.msMedian()), number(r.msMin()), number(r.msMax()), number(r.gflops()), r.status());
+        }
+        table.print(env.out());
+    }
+
+    private static Object number(Double v) {
+        if (v == null) {
+            return TextTable.right("-");
+        }
+        return TextTable.right(v >= 100 ? String.format(Locale.ROOT, "%.1f", v) : String.format(Locale.ROOT, "%.3g", v));
+    }
+
+    private void write(List<BenchRecord> records) {
+        Path file = out.resolve(RESULTS_FILE);
+        try {
+            Files.createDirectories(out);
+            JSON.writeValue(file.toFile(), records);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+        env.out().println("results: " + file);
+    }
+}

@@ -1,0 +1,26 @@
+package dev.attn4j.app.bench;
+
+/**
+ * One prepared benchmark call on an open backend: inputs uploaded, ready to be run again and again.
+ * Closing it frees the inputs.
+ *
+ * <pre>{@code
+ * try (Workload w = AttentionWorkload.prepare(backend, shape, causal, backward)) {
+ *     for (int i = 0; i < repeats; i++) w.run();
+ * }
+ * }</pre>
+ */
+public interface Workload extends AutoCloseable {
+
+    /**
+     * Runs the op once and waits for it: the call ends by downloading a small output, which a device
+     * backend can only do once the kernel has finished.
+     */
+    void run();
+
+    /** FLOPs of one {@link #run()} by DESIGN §8, or {@code NaN} when the op has no agreed count. */
+    double flops();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,150 @@
+package dev.attn4j.app.conformance;
+
+import org.knowm.xchart.AnnotationLine;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.style.Styler;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The self-contained {@code conformance.html}: a chart of each op's worst error ratio per backend against the
+ * tolerance (the pass rule's bound is ratio 1; XChart, rendered to a PNG embedded in the page) and the
+ * summary table. No external resources, so the file can be attached to an issue or a CI run as it is.
+ *
+ * <pre>{@code
+ * String html = HtmlReport.render(OpSummary.of(results), ZonedDateTime.now());
+ * }</pre>
+ */
+public final class HtmlReport {
+    /** Ratios below this are drawn at this value: the log axis cannot show an exact match (ratio 0). */
+    static final double FLOOR = 1e-6;
+
+    private HtmlReport() {
+    }
+
+    /** The page for {@code summaries}, stamped with {@code when} and this JVM and machine. */
+    public static String render(List<OpSummary> summaries, ZonedDateTime when) {
+        StringBuilder html = new StringBuilder(64 * 1024);
+        html.append("""
+                <!DOCTYPE html>
+                <html lang="en"><head><meta charset="utf-8"><title>attn4j conformance</title>
+                <style>
+                body{font-family:sans-serif;margin:2em;color:#222}
+                table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+                td.t,th{text-align:left}tr.failed{background:#fdd}tr.skipped,tr.unsupported{background:#ffd}
+                img{max-width:100%}small{color:#666}
+                </style></head><body>
+                <h1>attn4j conformance</h1>
+                """);
+        html.append("<p><small>").append(escape(when.format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)))
+                .append(" &middot; Java ").append(escape(Runtime.version().toString()))
+                .append(" &middot; ").append(escape(System.getProperty("os.name") + " " + System.getProperty("os.arch")))
+                .append(" &middot; ").append(Runtime.getRuntime().availableProcessors()).append(" hardware threads")
+                .append("</small></p>\n");
+        long failed = summaries.stream().mapToLong(OpSummary::failed).sum();
+        html.append("<p><b>").append(failed == 0 ? "All cases that ran passed." : failed + " case(s) failed.")
+                .append("</b> Error ratio = max|golden &minus; test| / tolerance (DESIGN &sect;7); a case passes at ratio &le; 1.</p>\n");
+        byte[] png = chart(summaries);
+        if (png != null) {
+            html.append("<img alt=\"worst error ratio per op and backend\" src=\"data:image/png;base64,")
+                    .append(Base64.getEncoder().encodeToString(png)).append("\">\n");
+        }
+        html.append("<table>\n<tr><th>op</th><th>backend</th><th>cases</th><th>passed</th><th>failed</th>"
+                + "<th>unsupported</th><th>skipped</th><th>worst ratio</th><th>reason</th></tr>\n");
+        for (OpSummary s : summaries) {
+            String kind = s.failed() > 0 ? "failed" : s.skipped() > 0 ? "skipped" : s.unsupported() > 0 ? "unsupported" : "ok";
+            html.append("<tr class=\"").append(kind).append("\"><td class=\"t\">").append(escape(s.op()))
+                    .append("</td><td class=\"t\">").append(escape(s.backend()))
+                    .append("</td><td>").append(s.cases()).append("</td><td>").append(s.passed())
+                    .append("</td><td>").append(s.failed()).append("</td><td>").append(s.unsupported())
+                    .append("</td><td>").append(s.skipped()).append("</td><td>")
+                    .append(s.worstErrorRatio() == null ? "&ndash;" : String.format(Locale.ROOT, "%.3g", s.worstErrorRatio()))
+                    .append("</td><td class=\"t\">").append(escape(s.reason())).append("</td></tr>\n");
+        }
+        html.append("</table>\n</body></html>\n");
+        return html.toString();
+    }
+
+    /**
+     * A bar per backend for each op (worst ratio, log scale) and the tolerance line at 1; {@code null} when no
+     * case produced a finite ratio.
+     */
+    static byte[] chart(List<OpSummary> summaries) {
+        Set<String> ops = new LinkedHashSet<>();
+        Set<String> backends = new LinkedHashSet<>();
+        Set<String> measured = new LinkedHashSet<>();
+        for (OpSummary s : summaries) {
+            ops.add(s.op()); // in the suite's order, even where the first backend has no ratio for it
+            if (s.worstErrorRatio() != null && Double.isFinite(s.worstErrorRatio())) {
+                measured.add(s.op());
+                backends.add(s.backend());
+            }
+        }
+        ops.retainAll(measured);
+        if (ops.isEmpty()) {
+            return null;
+        }
+        if (System.getProperty("java.awt.headless") == null) {
+            System.setProperty("java.awt.headless", "true"); // render off-screen, also where there is no display
+        }
+        List<String> x = List.copyOf(ops);
+        CategoryChart chart = new CategoryChartBuilder().width(960).height(440)
+                .title("Worst error ratio per op and backend (red line: tolerance)")
+                .xAxisTitle("op").yAxisTitle("max|golden - test| / tolerance").build();
+        chart.getStyler().setYAxisLogarithmic(true);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        double top = 1;
+        for (String backend : backends) {
+            List<Number> y = new ArrayList<>();
+            for (String op : x) {
+                Double ratio = summaries.stream().filter(s -> s.op().equals(op) && s.backend().equals(backend))
+                        .map(OpSummary::worstErrorRatio).filter(Objects::nonNull).filter(Double::isFinite)
+                        .findFirst().orElse(null);
+                y.add(ratio == null ? null : Math.max(FLOOR, ratio));
+                if (ratio != null) {
+                    top = Math.max(top, ratio);
+                }
+            }
+            chart.addSeries(backend, x, y);
+        }
+        // The tolerance as a horizontal rule, not a series: a series would take a slot in every bar group.
+        chart.addAnnotation(new AnnotationLine(1.0, false, false));
+        chart.getStyler().setAnnotationLineColor(java.awt.Color.RED);
+        chart.getStyler().setAnnotationLineStroke(new java.awt.BasicStroke(2f));
+        chart.getStyler().setYAxisMin(FLOOR);
+        chart.getStyler().setYAxisMax(top * 10);
+        try {
+            return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot render the conformance chart: " + e.getMessage(), e);
+        }
+    }
+
+    private static String escape(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '<' -> sb.append("&lt;");
+                case '>' -> sb.append("&gt;");
+                case '&' -> sb.append("&amp;");
+                case '"' -> sb.append("&quot;");
+                case '\'' -> sb.append("&#39;");
+                default -> sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+}
