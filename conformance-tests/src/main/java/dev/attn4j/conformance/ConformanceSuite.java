@@ -14,7 +14,8 @@ import java.util.function.Consumer;
  * both use this class, so they run the same cases under the same rule.
  *
  * <p>Each attention configuration yields an {@code attention_forward} and an {@code attention_backward}
- * case, each normalisation configuration a {@code norm_forward} and a {@code norm_backward} case.
+ * case, each normalisation configuration a {@code norm_forward} and a {@code norm_backward} case. A suite is
+ * immutable and {@link #run} keeps no state, so cases may run concurrently on backends that allow it.
  *
  * <pre>{@code
  * ConformanceSuite suite = ConformanceSuite.standard();

@@ -31,10 +31,16 @@ class ConformanceRunnerTest {
     }
 
     private static List<CaseResult> runOn(Capabilities caps, BiFunction<String, float[], float[]> tamper) {
+        return runOn(caps, tamper, c -> true);
+    }
+
+    /** Runs the cases {@code which} selects (the tampering tests run only the ops that read what they corrupt). */
+    private static List<CaseResult> runOn(Capabilities caps, BiFunction<String, float[], float[]> tamper,
+                                          Predicate<ConformanceCase> which) {
         OracleEngine engine = new OracleEngine("oracle", caps, tamper);
         List<CaseResult> results = new ArrayList<>();
         try (Backend backend = Backend.of(engine)) {
-            results.addAll(suite.runAll(backend, r -> { }));
+            suite.cases().stream().filter(which).forEach(c -> results.add(suite.run(c, backend)));
             assertEquals(0, engine.liveTensors(), "the runner must close every tensor it made");
         }
         return results;
@@ -93,11 +99,11 @@ class ConformanceRunnerTest {
     }
 
     @Test
-    void perturbedOutputFailsEveryF32ForwardCaseAndNothingElse() {
+    void perturbedOutputFailsEveryF32ForwardCase() {
         List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
             if (name.equals("o")) v[v.length / 2] += 1e-3f;
             return v;
-        });
+        }, c -> c.op().equals(ConformanceCase.ATTENTION_FORWARD) || c.op().equals(ConformanceCase.NORM_FORWARD));
         for (CaseResult r : results) {
             boolean f32Forward = r.op().equals(ConformanceCase.ATTENTION_FORWARD) && r.caseId().contains(" f32");
             if (f32Forward) {
@@ -117,7 +123,7 @@ class ConformanceRunnerTest {
                 for (int i = 0; i < v.length; i++) v[i] *= 1.001f;
             }
             return v;
-        });
+        }, c -> c.op().equals(ConformanceCase.ATTENTION_BACKWARD));
         long failed = count(results, r -> r.op().equals(ConformanceCase.ATTENTION_BACKWARD) && r.outcome() == Outcome.FAILED);
         long backward = count(results, r -> r.op().equals(ConformanceCase.ATTENTION_BACKWARD));
         // dk is zero in some cases (Sk = 1: the softmax gradient w.r.t. a lone key vanishes), so not all fail.
@@ -130,8 +136,9 @@ class ConformanceRunnerTest {
         List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
             if (name.equals("rstd")) v[0] = Float.NaN;
             return v;
-        });
+        }, c -> c.op().equals(ConformanceCase.NORM_FORWARD));
         List<CaseResult> norms = results.stream().filter(r -> r.op().equals(ConformanceCase.NORM_FORWARD)).toList();
+        assertFalse(norms.isEmpty());
         assertAll(norms.stream().map(r -> () -> {
             assertEquals(Outcome.FAILED, r.outcome(), r.caseId());
             assertTrue(r.detail().contains("NaN"), r.detail());
@@ -147,7 +154,7 @@ class ConformanceRunnerTest {
                 }
             }
             return v;
-        });
+        }, c -> !c.op().equals(ConformanceCase.ATTENTION_BACKWARD));
         long failed = count(results, r -> r.outcome() == Outcome.FAILED);
         assertTrue(failed > 0, "some cases have fully masked rows (causal with Sq > Sk)");
         assertTrue(results.stream().filter(r -> r.outcome() == Outcome.FAILED)
