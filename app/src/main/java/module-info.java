@@ -26,4 +26,5 @@ module dev.attn4j.app {
     opens dev.attn4j.app.backends to info.picocli;
     opens dev.attn4j.app.conformance to info.picocli, com.fasterxml.jackson.databind;
     opens dev.attn4j.app.bench to info.picocli, com.fasterxml.jackson.databind;
+    opens dev.attn4j.app.runop to info.picocli;
 }

@@ -2,6 +2,7 @@ package dev.attn4j.app;
 
 import dev.attn4j.app.backends.BackendsCommand;
 import dev.attn4j.app.bench.BenchCommand;
+import dev.attn4j.app.runop.RunOpCommand;
 import dev.attn4j.app.conformance.ConformanceCommand;
 import dev.attn4j.ports.InvalidRequestException;
 import picocli.CommandLine;
@@ -40,6 +41,7 @@ public final class Attn4jCli {
         cl.addSubcommand(new BackendsCommand(env));
         cl.addSubcommand(new ConformanceCommand(env));
         cl.addSubcommand(new BenchCommand(env));
+        cl.addSubcommand(new RunOpCommand(env));
         cl.addSubcommand(new CommandLine.HelpCommand());
         cl.setOut(env.out());
         cl.setErr(env.err());
