@@ -21,6 +21,6 @@ for cu in "$src"/*.cu; do
     continue
   fi
   echo "[attn4j] nvcc --ptx -arch=$arch $name.cu"
-  "$nvcc" --ptx -arch="$arch" -O3 -std=c++17 -lineinfo -I"$src" -o "$ptx.tmp" "$cu"
+  "$nvcc" --ptx -arch="$arch" -O3 -std=c++17 -I"$src" -o "$ptx.tmp" "$cu"
   mv "$ptx.tmp" "$ptx"
 done
