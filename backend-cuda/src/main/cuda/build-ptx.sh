@@ -16,8 +16,8 @@ fi
 for cu in "$src"/*.cu; do
   name=$(basename "$cu" .cu)
   ptx="$out/$name.ptx"
-  # Rebuild only what changed (the headers count as sources of every kernel file).
-  if [ -f "$ptx" ] && [ -z "$(find "$src" -newer "$ptx" \( -name '*.cu' -o -name '*.cuh' \) )" ]; then
+  # Rebuild only when a file of the CUDA folder (sources, headers, this script) is newer than the PTX.
+  if [ -f "$ptx" ] && [ -z "$(find "$src" -newer "$ptx" -type f)" ]; then
     continue
   fi
   echo "[attn4j] nvcc --ptx -arch=$arch $name.cu"
