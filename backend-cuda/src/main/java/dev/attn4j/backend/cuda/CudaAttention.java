@@ -9,7 +9,6 @@ import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
 import dev.attn4j.ports.attention.AttentionShape;
 import dev.attn4j.ports.tensor.DType;
-import dev.attn4j.ports.tensor.Shape;
 
 /**
  * Launches the kernels of {@code attention.cu}: forward, then backward as three passes (delta = rowsum(dO·o);
@@ -107,7 +106,7 @@ final class CudaAttention implements AttentionPort {
 
     private static void checkGrid(AttentionShape s) {
         InvalidRequestException.check(s.batch() <= MAX_GRID_YZ, "q", "a batch of at most " + MAX_GRID_YZ
-                + " on the cuda backend (CUDA grid limit)", Shape.of(s.batch()));
+                + " on the cuda backend (CUDA grid limit)", s.batch());
         InvalidRequestException.check(s.heads() <= MAX_GRID_YZ, "q", "at most " + MAX_GRID_YZ
                 + " heads on the cuda backend (CUDA grid limit)", s.heads());
     }
