@@ -5,6 +5,11 @@
 #include <cuda_bf16.h>
 #include <math_constants.h>
 
+// Declares the kernel's dynamic shared memory (a macro so that the host emulation can supply its own).
+#ifndef ATTN4J_DYNAMIC_SMEM
+#define ATTN4J_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+#endif
+
 namespace attn4j {
 
 __device__ __forceinline__ float ld(float x) { return x; }

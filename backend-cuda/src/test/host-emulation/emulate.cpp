@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attention.cu"
+#include "attention_tc.cu"
 #include "norm.cu"
 
 template <typename... A>
@@ -130,6 +131,68 @@ static void attentionCase(Dims n, bool causal, int bucket) {
     expectClose(label("dv"), dv, gdv, 1e-4);
 }
 
+// The tensor-core forward with bf16 storage: inputs are rounded to bf16 first, and the reference sees the
+// rounded values; o is compared at bf16's precision (it is stored in bf16, and P is rounded before P·V).
+static void tensorCoreCase(Dims n, bool causal, int bucket) {
+    std::mt19937 rng(n.sq * 17 + n.sk + n.d + causal);
+    std::normal_distribution<float> g;
+    const size_t qn = size_t(n.b) * n.sq * n.h * n.d, kn = size_t(n.b) * n.sk * n.hkv * n.d, ln = size_t(n.b) * n.h * n.sq;
+    auto fill = [&](size_t count, std::vector<float>& wide) {
+        std::vector<__nv_bfloat16> v(count);
+        wide.resize(count);
+        for (size_t i = 0; i < count; ++i) { v[i] = __float2bfloat16_rn(g(rng)); wide[i] = __bfloat162float(v[i]); }
+        return v;
+    };
+    std::vector<float> qw, kw, vw;
+    auto q = fill(qn, qw), k = fill(kn, kw), v = fill(kn, vw);
+    const float scale = 1.0f / std::sqrt(float(n.d));
+    const int off = n.sk - n.sq;
+    std::vector<double> o(qn, 0.0), lse(ln);
+    auto qi = [&](int b, int i, int h, int d) { return ((size_t(b) * n.sq + i) * n.h + h) * n.d + d; };
+    auto ki = [&](int b, int j, int h, int d) { return ((size_t(b) * n.sk + j) * n.hkv + h) * n.d + d; };
+    for (int b = 0; b < n.b; ++b) for (int h = 0; h < n.h; ++h) for (int i = 0; i < n.sq; ++i) {
+        const int kvh = h / (n.h / n.hkv);
+        std::vector<double> s(n.sk, -INFINITY);
+        double m = -INFINITY;
+        for (int j = 0; j < n.sk; ++j) {
+            if (causal && j > i + off) continue;
+            double dot = 0;
+            for (int d = 0; d < n.d; ++d) dot += double(qw[qi(b, i, h, d)]) * kw[ki(b, j, kvh, d)];
+            s[j] = dot * scale;
+            m = std::max(m, s[j]);
+        }
+        const size_t li = (size_t(b) * n.h + h) * n.sq + i;
+        if (m == -INFINITY) { lse[li] = -INFINITY; continue; }
+        double l = 0;
+        for (int j = 0; j < n.sk; ++j) l += std::exp(s[j] - m);
+        lse[li] = m + std::log(l);
+        for (int j = 0; j < n.sk; ++j)
+            for (int d = 0; d < n.d; ++d) o[qi(b, i, h, d)] += std::exp(s[j] - m) / l * vw[ki(b, j, kvh, d)];
+    }
+    std::vector<__nv_bfloat16> go(qn);
+    std::vector<float> glse(ln);
+    using Tc = void (*)(const __nv_bfloat16*, const __nv_bfloat16*, const __nv_bfloat16*, __nv_bfloat16*, float*, int, int, int, int, int, int, float);
+    Tc kernel = bucket == 64 ? attn_fwd_tc_bf16_d64 : attn_fwd_tc_bf16_d128;
+    int bytes = 0;
+    (bucket == 64 ? attn_fwd_tc_bf16_d64_smem : attn_fwd_tc_bf16_d128_smem)(&bytes);
+    std::vector<unsigned char> smem(bytes + 128);
+    dynamicSmem = smem.data();
+    launch(kernel, dim3{unsigned((n.sq + 63) / 64), unsigned(n.h), unsigned(n.b)}, 128u,
+           (const __nv_bfloat16*)q.data(), (const __nv_bfloat16*)k.data(), (const __nv_bfloat16*)v.data(), go.data(), glse.data(),
+           n.sq, n.sk, n.h, n.hkv, n.d, causal ? 1 : 0, scale);
+    std::vector<float> gof(qn);
+    double maxRef = 1;
+    for (size_t i = 0; i < qn; ++i) { gof[i] = __bfloat162float(go[i]); maxRef = std::max(maxRef, std::fabs(o[i])); }
+    char name[160];
+    auto label = [&](const char* t) {
+        std::snprintf(name, sizeof name, "tc %s B%d Sq%d Sk%d H%d Hkv%d D%d(d%d) causal=%d smem=%d", t, n.b, n.sq, n.sk, n.h, n.hkv,
+                      n.d, bucket, int(causal), bytes);
+        return name;
+    };
+    expectClose(label("o"), o, gof, 8 * 0x1p-8 * maxRef);
+    expectClose(label("lse"), lse, glse, 1e-4);
+}
+
 static void normCase(int rows, int C, bool rms, bool residual, bool bias) {
     std::mt19937 rng(rows * 7 + C + rms * 2 + residual);
     std::normal_distribution<float> g;
@@ -201,6 +264,10 @@ int main() {
     attentionCase({1, 40, 40, 2, 2, 128}, true, 128);
     attentionCase({1, 19, 40, 2, 1, 200}, true, 256);
     attentionCase({1, 9, 9, 1, 1, 1}, true, 32);
+    tensorCoreCase({2, 70, 90, 4, 2, 64}, false, 64);
+    tensorCoreCase({2, 70, 90, 4, 2, 64}, true, 64);
+    tensorCoreCase({1, 100, 37, 2, 1, 100}, true, 128);
+    tensorCoreCase({1, 64, 64, 1, 1, 128}, false, 128);
     normCase(5, 1000, false, false, true);
     normCase(5, 1000, true, false, false);
     normCase(300, 70, false, true, true);

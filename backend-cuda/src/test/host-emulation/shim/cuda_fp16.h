@@ -16,6 +16,11 @@
 #define __launch_bounds__(...)
 // Blocks run one after another, so a function-local static is exactly one block's shared memory.
 #define __shared__ static
+#define __host__
+#define __align__(n) alignas(n)
+// Dynamic shared memory: one buffer, sized by the launcher.
+inline unsigned char* dynamicSmem;
+#define ATTN4J_DYNAMIC_SMEM(name) unsigned char* name = dynamicSmem
 
 struct dim3 {
     unsigned x = 1, y = 1, z = 1;
@@ -28,6 +33,8 @@ inline std::unique_ptr<std::barrier<>> blockBarrier;
 inline float shuffleSlots[1024];
 
 inline void __syncthreads() { blockBarrier->arrive_and_wait(); }
+// Kernels call __syncwarp uniformly across the block, so a block barrier is a (stricter) stand-in.
+inline void __syncwarp() { blockBarrier->arrive_and_wait(); }
 
 // Every kernel calls shuffles uniformly across the block, so a block-wide exchange emulates the warp's.
 inline float __shfl_xor_sync(unsigned, float x, int laneMask) {

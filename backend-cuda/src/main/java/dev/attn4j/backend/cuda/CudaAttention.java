@@ -19,6 +19,8 @@ final class CudaAttention implements AttentionPort {
     static final int THREADS = 128;
     /** Values of a row per thread ({@code Tiling::ELEMS}). */
     static final int ELEMS = 16;
+    /** Query rows per block of the tensor-core forward ({@code TC_ROWS} in attention_tc.cu). */
+    static final int TENSOR_CORE_ROWS = 64;
     /** The CUDA limit on grid dimensions y and z (heads, batch). */
     private static final int MAX_GRID_YZ = 65535;
 
@@ -40,17 +42,26 @@ final class CudaAttention implements AttentionPort {
         DType dtype = request.q().dtype();
         int bucket = KernelCatalog.headDimBucket(s.headDim());
         int rows = rowsPerBlock(bucket);
+        int tcBucket = KernelCatalog.tensorCoreBucket(s.headDim());
+        boolean tensorCores = engine.tensorCores() && tcBucket > 0 && KernelCatalog.TENSOR_CORE_DTYPES.contains(dtype);
         return engine.call(() -> {
             CudaTensor o = null;
             CudaTensor lse = null;
             try {
                 o = engine.allocate(s.queryShape(), dtype);
                 lse = engine.allocate(s.lseShape(), DType.F32);
-                String kernel = KernelCatalog.attentionForward(dtype, bucket);
-                engine.kernels().launch(kernel, blocks(s.seqQ(), rows), s.heads(), s.batch(), THREADS,
-                        ptr(request.q()), ptr(request.k()), ptr(request.v()), o.pointer(), lse.pointer(),
+                Object[] args = {ptr(request.q()), ptr(request.k()), ptr(request.v()), o.pointer(), lse.pointer(),
                         s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), flag(request.options().causal()),
-                        scale(request.options(), s));
+                        scale(request.options(), s)};
+                String kernel;
+                if (tensorCores) {
+                    kernel = KernelCatalog.tensorCoreForward(dtype, tcBucket);
+                    engine.kernels().launchWithSharedMemory(kernel, engine.tensorCoreSharedBytes(kernel),
+                            blocks(s.seqQ(), TENSOR_CORE_ROWS), s.heads(), s.batch(), THREADS, args);
+                } else {
+                    kernel = KernelCatalog.attentionForward(dtype, bucket);
+                    engine.kernels().launch(kernel, blocks(s.seqQ(), rows), s.heads(), s.batch(), THREADS, args);
+                }
                 engine.synchronize(kernel);
                 return new AttentionResult(o, lse);
             } catch (RuntimeException e) {

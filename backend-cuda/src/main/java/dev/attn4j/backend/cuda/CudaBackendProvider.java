@@ -13,7 +13,9 @@ import dev.attn4j.ports.spi.BackendProvider;
  *
  * <p>Declares fp32, fp16 and bf16 storage; attention forward and backward (causal, GQA/MQA, deterministic
  * backward) for head dims 1..256; LayerNorm and RMSNorm with the fused residual form. Options
- * ({@code -Dattn4j.cuda.<key>=...}): {@code device}, the device ordinal (default 0).
+ * ({@code -Dattn4j.cuda.<key>=...}): {@code device}, the device ordinal (default 0); {@code tensorCores}
+ * ({@code true|false}, default false), the WMMA forward for fp16/bf16 with head dims up to 128: opt-in until
+ * it has been measured on a GPU (it has been checked only in the host emulation).
  *
  * <p>Nothing here touches JCuda until {@link #probe()} or {@link #open} runs: its native library needs
  * {@code libcuda.so.1}, and a machine without it gets a reason, not a crash.
@@ -68,12 +70,22 @@ public final class CudaBackendProvider implements BackendProvider {
             throw new Attn4jException("backend 'cuda' cannot open: " + failed.reason());
         }
         int ordinal = options.getInt("device", 0);
+        boolean tensorCores = options.get("tensorCores").map(v -> parseFlag("tensorCores", v)).orElse(false);
         try {
-            return new CudaEngine(ordinal);
+            return new CudaEngine(ordinal, tensorCores);
         } catch (LinkageError e) {
             linkFailure = Availability.unavailable(linkReason(e));
             throw new Attn4jException("backend 'cuda' cannot open: " + linkFailure.reason(), e);
         }
+    }
+
+    private static boolean parseFlag(String key, String value) {
+        return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("backend option '" + key + "': expected true or false, got '"
+                    + value + "'");
+        };
     }
 
     /** The reason for a failed native load: the missing driver when the loader says so, else the error itself. */

@@ -12,14 +12,19 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorPort;
+import jcuda.Pointer;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.JCudaDriver;
 
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -40,6 +45,8 @@ final class CudaEngine implements BackendEngine {
 
     private final Context context;
     private final Kernels kernels;
+    /** Dynamic shared memory of each tensor-core kernel; empty unless tensor cores were asked for. */
+    private final Map<String, Integer> tensorCoreSharedBytes;
     private final List<String> devices;
     private final Set<CudaTensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
     private final TensorPort tensors = new CudaTensors(this);
@@ -47,15 +54,64 @@ final class CudaEngine implements BackendEngine {
     private final NormalizationPort normalization = new CudaNormalization(this);
     private boolean closed;
 
-    CudaEngine(int ordinal) {
+    CudaEngine(int ordinal, boolean tensorCores) {
         this.context = Context.open(ordinal);
+        Kernels loaded = null;
         try {
-            this.kernels = Kernels.load(context);
-            this.devices = List.of(Driver.describe(ordinal));
+            loaded = Kernels.load(context);
+            this.kernels = loaded;
+            this.tensorCoreSharedBytes = tensorCores ? configureTensorCores(ordinal) : Map.of();
+            this.devices = List.of(Driver.describe(ordinal) + (tensorCores ? ", tensor-core forward" : ""));
         } catch (RuntimeException e) {
+            if (loaded != null) {
+                loaded.close();
+            }
             context.close();
             throw e;
         }
+    }
+
+    /**
+     * Asks each tensor-core kernel for its dynamic shared memory (one source of truth: the kernel's own
+     * layout), checks the device allows it and opts the kernel in to that much.
+     */
+    private Map<String, Integer> configureTensorCores(int ordinal) {
+        int optIn = Driver.deviceAttribute(ordinal, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+        Map<String, Integer> bytes = new HashMap<>();
+        CUdeviceptr answer = new CUdeviceptr();
+        Driver.check(JCudaDriver.cuMemAlloc(answer, Integer.BYTES), "cuMemAlloc 4 bytes");
+        try {
+            for (DType t : KernelCatalog.TENSOR_CORE_DTYPES) {
+                for (int bucket : KernelCatalog.TENSOR_CORE_BUCKETS) {
+                    String kernel = KernelCatalog.tensorCoreForward(t, bucket);
+                    kernels.launch(KernelCatalog.tensorCoreSharedBytes(t, bucket), 1, 1, 1, 1, answer);
+                    context.synchronize(KernelCatalog.tensorCoreSharedBytes(t, bucket));
+                    int[] value = new int[1];
+                    Driver.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(value), answer, Integer.BYTES), "cuMemcpyDtoH 4 bytes");
+                    if (value[0] > optIn) {
+                        throw new Attn4jException("backend 'cuda': option tensorCores=true needs " + value[0]
+                                + " bytes of shared memory per block for " + kernel + ", the device allows " + optIn);
+                    }
+                    Driver.check(JCudaDriver.cuFuncSetAttribute(kernels.function(kernel),
+                            CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, value[0]),
+                            "cuFuncSetAttribute " + kernel + " dynamic shared memory " + value[0]);
+                    bytes.put(kernel, value[0]);
+                }
+            }
+        } finally {
+            JCudaDriver.cuMemFree(answer);
+        }
+        return Map.copyOf(bytes);
+    }
+
+    /** Dynamic shared memory of tensor-core kernel {@code kernel}, or -1 when tensor cores are off. */
+    int tensorCoreSharedBytes(String kernel) {
+        return tensorCoreSharedBytes.getOrDefault(kernel, -1);
+    }
+
+    /** Whether the tensor-core forward was asked for (backend option {@code tensorCores=true}). */
+    boolean tensorCores() {
+        return !tensorCoreSharedBytes.isEmpty();
     }
 
     @Override

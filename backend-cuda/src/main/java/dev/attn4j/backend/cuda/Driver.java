@@ -80,6 +80,13 @@ final class Driver {
                 memory[0] / (1024.0 * 1024 * 1024));
     }
 
+    /** A {@code CUdevice_attribute} of device {@code ordinal}. */
+    static int deviceAttribute(int ordinal, int attribute) {
+        CUdevice device = new CUdevice();
+        check(JCudaDriver.cuDeviceGet(device, ordinal), "cuDeviceGet " + ordinal);
+        return attribute(device, attribute);
+    }
+
     private static int attribute(CUdevice device, int attribute) {
         int[] value = new int[1];
         check(JCudaDriver.cuDeviceGetAttribute(value, attribute, device), "cuDeviceGetAttribute " + attribute);

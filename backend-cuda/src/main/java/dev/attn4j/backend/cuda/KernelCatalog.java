@@ -25,6 +25,12 @@ final class KernelCatalog {
     static final String ATTENTION = "attention";
     /** The normalisation module. */
     static final String NORM = "norm";
+    /** The tensor-core attention module (opt-in: backend option {@code tensorCores=true}). */
+    static final String ATTENTION_TC = "attention_tc";
+    /** Head dimensions the tensor-core forward is instantiated for. */
+    static final int[] TENSOR_CORE_BUCKETS = {64, 128};
+    /** Storage types the tensor-core forward is instantiated for. */
+    static final List<DType> TENSOR_CORE_DTYPES = List.of(DType.F16, DType.BF16);
     /** Head dimensions the attention kernels are instantiated for; a real D runs in the first bucket >= D. */
     static final int[] HEAD_DIM_BUCKETS = {32, 64, 128, 256};
     /** Storage types the kernels are instantiated for. */
@@ -35,7 +41,7 @@ final class KernelCatalog {
 
     /** The modules, in load order. */
     static List<String> modules() {
-        return List.of(ATTENTION, NORM);
+        return List.of(ATTENTION, NORM, ATTENTION_TC);
     }
 
     /** Every kernel {@code module} must export. */
@@ -62,6 +68,14 @@ final class KernelCatalog {
                     }
                     names.add(normParamPartials(t));
                     names.add(normParamTotals(t));
+                }
+            }
+            case ATTENTION_TC -> {
+                for (DType t : TENSOR_CORE_DTYPES) {
+                    for (int bucket : TENSOR_CORE_BUCKETS) {
+                        names.add(tensorCoreForward(t, bucket));
+                        names.add(tensorCoreSharedBytes(t, bucket));
+                    }
                 }
             }
             default -> throw new IllegalArgumentException("unknown kernel module " + module);
@@ -108,6 +122,25 @@ final class KernelCatalog {
 
     static String attentionForward(DType t, int bucket) {
         return "attn_fwd_" + tag(t) + "_d" + bucket;
+    }
+
+    /** The smallest tensor-core bucket that holds {@code headDim}, or -1 when none does. */
+    static int tensorCoreBucket(int headDim) {
+        for (int bucket : TENSOR_CORE_BUCKETS) {
+            if (headDim <= bucket) {
+                return bucket;
+            }
+        }
+        return -1;
+    }
+
+    static String tensorCoreForward(DType t, int bucket) {
+        return "attn_fwd_tc_" + tag(t) + "_d" + bucket;
+    }
+
+    /** A one-thread kernel writing the tensor-core forward's dynamic shared-memory size to its argument. */
+    static String tensorCoreSharedBytes(DType t, int bucket) {
+        return tensorCoreForward(t, bucket) + "_smem";
     }
 
     static String attentionBackwardQuery(DType t, int bucket) {

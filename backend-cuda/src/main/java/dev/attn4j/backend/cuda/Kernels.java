@@ -60,7 +60,12 @@ final class Kernels implements AutoCloseable {
      * {@link CUdeviceptr}s, {@link Integer}s and {@link Float}s, in the kernel's order.
      */
     void launch(String name, int gridX, int gridY, int gridZ, int threads, Object... args) {
-        CUfunction function = functions.get(name);
+        launchWithSharedMemory(name, 0, gridX, gridY, gridZ, threads, args);
+    }
+
+    /** As {@link #launch}, with {@code sharedBytes} of dynamic shared memory per block. */
+    void launchWithSharedMemory(String name, int sharedBytes, int gridX, int gridY, int gridZ, int threads, Object... args) {
+        CUfunction function = function(name);
         if (function == null) {
             throw new IllegalStateException("kernel " + name + " is not in the catalog");
         }
@@ -73,8 +78,17 @@ final class Kernels implements AutoCloseable {
                 default -> throw new IllegalArgumentException("kernel argument " + i + " of " + name + ": " + args[i]);
             };
         }
-        Driver.check(JCudaDriver.cuLaunchKernel(function, gridX, gridY, gridZ, threads, 1, 1, 0, null,
+        Driver.check(JCudaDriver.cuLaunchKernel(function, gridX, gridY, gridZ, threads, 1, 1, sharedBytes, null,
                 Pointer.to(params), null), "launching " + name + " grid (" + gridX + ", " + gridY + ", " + gridZ + ")");
+    }
+
+    /** The loaded kernel {@code name}. */
+    CUfunction function(String name) {
+        CUfunction function = functions.get(name);
+        if (function == null) {
+            throw new IllegalStateException("kernel " + name + " is not in the catalog");
+        }
+        return function;
     }
 
     @Override

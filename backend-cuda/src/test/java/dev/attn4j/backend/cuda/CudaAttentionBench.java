@@ -20,7 +20,8 @@ import java.util.Random;
  * {@code 4·B·H·S²·D}, half of it causal; backward 2.5× forward. Every op waits for its kernels, so the
  * wall clock around it is the kernels' time plus the launch and allocation overhead a caller also pays.
  *
- * <p>Prints one line per measurement: {@code RESULT impl=attn4j-cuda pass=fwd causal=1 ms=12.3 tflops=45.6}.
+ * <p>Prints one line per measurement: {@code RESULT impl=attn4j-cuda pass=fwd causal=1 ms=12.3 tflops=45.6};
+ * for fp16/bf16 with D <= 128 a second round with the tensor-core forward reports {@code impl=attn4j-cuda-tc}.
  *
  * <pre>{@code
  * java -cp ... dev.attn4j.backend.cuda.CudaAttentionBench 4 16 4096 128 bf16 10
@@ -42,7 +43,16 @@ public final class CudaAttentionBench {
             System.out.println("SKIP cuda unavailable: " + availability.reason());
             System.exit(2);
         }
-        try (Backend cuda = Backend.of(new CudaBackendProvider().open(BackendOptions.none()))) {
+        run(b, h, s, d, dtype, iterations, false);
+        if (dtype != DType.F32 && d <= 128) {
+            run(b, h, s, d, dtype, iterations, true);
+        }
+    }
+
+    private static void run(int b, int h, int s, int d, DType dtype, int iterations, boolean tensorCores) {
+        String impl = tensorCores ? "attn4j-cuda-tc" : "attn4j-cuda";
+        BackendOptions options0 = BackendOptions.of(java.util.Map.of("tensorCores", String.valueOf(tensorCores)));
+        try (Backend cuda = Backend.of(new CudaBackendProvider().open(options0))) {
             System.out.println("device: " + cuda.devices());
             Random rnd = new Random(1);
             Shape shape = Shape.of(b, s, h, d);
@@ -55,11 +65,12 @@ public final class CudaAttentionBench {
                 double forwardFlops = 4.0 * b * h * (double) s * s * d * (causal ? 0.5 : 1.0);
                 AttentionRequest request = new AttentionRequest(q, k, v, options);
                 double fwdMs = time(iterations, () -> cuda.attention().forward(request).close());
-                report("fwd", causal, fwdMs, forwardFlops);
+                report(impl, "fwd", causal, fwdMs, forwardFlops);
                 try (AttentionResult fwd = cuda.attention().forward(request)) {
                     var backward = new AttentionBackwardRequest(dO, q, k, v, fwd.o(), fwd.lse(), options);
                     double bwdMs = time(iterations, () -> cuda.attention().backward(backward).close());
-                    report("bwd", causal, bwdMs, 2.5 * forwardFlops);
+                    // backward has no tensor-core kernel yet: the same scalar passes either way
+                    report(impl, "bwd", causal, bwdMs, 2.5 * forwardFlops);
                 }
             }
         }
@@ -75,8 +86,8 @@ public final class CudaAttentionBench {
         return (System.nanoTime() - start) / 1e6 / iterations;
     }
 
-    private static void report(String pass, boolean causal, double ms, double flops) {
-        System.out.printf(Locale.ROOT, "RESULT impl=attn4j-cuda pass=%s causal=%d ms=%.3f tflops=%.2f%n", pass,
+    private static void report(String impl, String pass, boolean causal, double ms, double flops) {
+        System.out.printf(Locale.ROOT, "RESULT impl=%s pass=%s causal=%d ms=%.3f tflops=%.2f%n", impl, pass,
                 causal ? 1 : 0, ms, flops / (ms / 1e3) / 1e12);
     }
 

@@ -24,6 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -104,6 +105,44 @@ class CudaGpuTest {
                     assertClose("dk", grads.dk(), cuda.tensors().download(g.dk()), dtype);
                     assertClose("dv", grads.dv(), cuda.tensors().download(g.dv()), dtype);
                 }
+            }
+        }
+    }
+
+    static Stream<Arguments> tensorCoreCases() {
+        List<Arguments> cases = new ArrayList<>();
+        int[][] shapes = {
+                {2, 70, 90, 4, 2, 64},    // GQA, ragged query and key tiles
+                {1, 100, 37, 2, 1, 100},  // MQA, Sq > Sk (empty causal rows), D padded to 128
+                {1, 128, 128, 2, 2, 128}, // exact tiles
+                {1, 5, 7, 1, 1, 8},       // tiny, D padded to 64
+        };
+        for (DType dtype : KernelCatalog.TENSOR_CORE_DTYPES) {
+            for (int[] s : shapes) {
+                for (boolean causal : new boolean[] {false, true}) {
+                    cases.add(Arguments.of(dtype, s, causal));
+                }
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1} causal={2}")
+    @MethodSource("tensorCoreCases")
+    void tensorCoreForwardMatchesTheReference(DType dtype, int[] s, boolean causal) {
+        assumeTrue(availability.available(), availability.reason());
+        Reference.Dims n = new Reference.Dims(s[0], s[1], s[2], s[3], s[4], s[5]);
+        Random rnd = new Random(43);
+        try (Backend cuda = Backend.of(new CudaBackendProvider().open(BackendOptions.of(Map.of("tensorCores", "true"))))) {
+            DeviceTensor q = upload(cuda, rnd, Shape.of(n.b(), n.sq(), n.h(), n.d()), dtype);
+            DeviceTensor k = upload(cuda, rnd, Shape.of(n.b(), n.sk(), n.hkv(), n.d()), dtype);
+            DeviceTensor v = upload(cuda, rnd, Shape.of(n.b(), n.sk(), n.hkv(), n.d()), dtype);
+            AttentionOptions options = AttentionOptions.builder().causal(causal).build();
+            Reference.Forward want = Reference.attention(cuda.tensors().download(q), cuda.tensors().download(k),
+                    cuda.tensors().download(v), n, causal, options.scaleFor(n.d()));
+            try (AttentionResult got = cuda.attention().forward(new AttentionRequest(q, k, v, options))) {
+                assertClose("o", want.o(), cuda.tensors().download(got.o()), dtype);
+                assertLse(want.lse(), cuda.tensors().download(got.lse()));
             }
         }
     }

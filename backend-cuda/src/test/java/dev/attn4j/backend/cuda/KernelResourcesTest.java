@@ -78,6 +78,16 @@ class KernelResourcesTest {
     }
 
     @Test
+    void everyTensorCoreKernelTheEngineLoadsIsAnEntryOfTheModule() {
+        Set<String> found = entries(ptxOrSkip(KernelCatalog.ATTENTION_TC));
+        List<String> wanted = KernelCatalog.entries(KernelCatalog.ATTENTION_TC);
+        assertEquals(2 * 2 * 2, wanted.size(), "2 dtypes x 2 head-dim buckets x (kernel + shared-size helper)");
+        for (String name : wanted) {
+            assertTrue(found.contains(name), "attention_tc.ptx has no .entry " + name + "; it has " + found);
+        }
+    }
+
+    @Test
     void modulesTargetComputeCapability80SoHopperDriversCanJitThem() {
         for (String module : KernelCatalog.modules()) {
             String ptx = ptxOrSkip(module);

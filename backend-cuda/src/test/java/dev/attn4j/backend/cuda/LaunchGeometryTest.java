@@ -40,6 +40,20 @@ class LaunchGeometryTest {
     }
 
     @Test
+    void tensorCoreBlockShapeMatchesTheKernel() throws IOException {
+        int warps = constant("attention_tc.cu", "TC_WARPS");
+        assertEquals(CudaAttention.THREADS, warps * 32, "the tensor-core forward launches THREADS threads too");
+        assertEquals(CudaAttention.TENSOR_CORE_ROWS, warps * 16, "16 query rows per warp");
+        for (int bucket : KernelCatalog.TENSOR_CORE_BUCKETS) {
+            assertEquals(0, bucket % 16, "WMMA tiles are 16 wide");
+            assertTrue(bucket <= KernelCatalog.maxHeadDim());
+        }
+        assertEquals(64, KernelCatalog.tensorCoreBucket(1));
+        assertEquals(128, KernelCatalog.tensorCoreBucket(65));
+        assertEquals(-1, KernelCatalog.tensorCoreBucket(129));
+    }
+
+    @Test
     void normBlockShapesMatchTheKernels() throws IOException {
         assertEquals(constant("norm.cu", "NORM_THREADS"), CudaNormalization.ROW_THREADS);
         assertEquals(constant("norm.cu", "COLUMN_THREADS"), CudaNormalization.COLUMN_THREADS);
