@@ -1,0 +1,367 @@
+// Attention forward and backward in the structure of FlashAttention-2 (DESIGN §4-5), fp32 arithmetic.
+//
+// Layouts: q, o, dO [B, Sq, H, D]; k, v, dK, dV [B, Sk, Hkv, D]; lse, delta [B, H, Sq] (fp32).
+// Query head h reads KV head h / (H / Hkv). Causal masks are bottom-right aligned: with off = Sk - Sq,
+// key j is visible to query i iff j <= i + off. A row with no visible key gets o = 0, lse = -inf.
+//
+// Thread layout: a block of THREADS threads owns ROWS rows (queries, or keys in the dK/dV pass); the TPR
+// consecutive lanes of a row each hold ELEMS of its D values, interleaved (lane c holds d = c + e*TPR), so
+// that global loads coalesce and shared-memory reads broadcast. Dot products are summed across the TPR
+// lanes with shuffles. Tiles of the other operand stream through shared memory, converted to fp32.
+//
+// Kernels are instantiated per storage type and per DMAX (the head dimension rounded up to 32, 64, 128 or
+// 256); dims beyond the real D are held as zeros.
+#include "common.cuh"
+
+using namespace attn4j;
+
+namespace {
+
+constexpr int THREADS = 128;
+
+template <int DMAX>
+struct Tiling {
+    static constexpr int ELEMS = 16;                     // values of a row per thread
+    static constexpr int TPR = DMAX / ELEMS;             // threads per row: 2, 4, 8, 16
+    static constexpr int ROWS = THREADS / TPR;           // rows per block: 64, 32, 16, 8
+    static constexpr int TILE = DMAX <= 128 ? 32 : 16;   // rows of the streamed operand per shared tile
+};
+
+__device__ __forceinline__ size_t rowIndex(int b, int seq, int s, int heads, int h, int D) {
+    return ((static_cast<size_t>(b) * seq + s) * heads + h) * static_cast<size_t>(D);
+}
+
+// Loads rows [first, first + TILE) of a [B, seq, heads, D] tensor (head `head`) into shared memory,
+// zero-filling rows past `seq` and dims past D.
+template <typename T, int DMAX, int TILE>
+__device__ __forceinline__ void loadTile(float (*dst)[DMAX], const T* __restrict__ src, int b, int first, int seq,
+                                         int heads, int head, int D) {
+    for (int idx = threadIdx.x; idx < TILE * DMAX; idx += THREADS) {
+        const int r = idx / DMAX;
+        const int d = idx % DMAX;
+        const int s = first + r;
+        dst[r][d] = (s < seq && d < D) ? ld(src[rowIndex(b, seq, s, heads, head, D) + d]) : 0.0f;
+    }
+}
+
+// Loads this thread's ELEMS values of one row into registers (zeros when the row does not exist).
+template <typename T, int DMAX>
+__device__ __forceinline__ void loadRow(float* dst, const T* __restrict__ src, bool exists, size_t base, int c, int D) {
+    using P = Tiling<DMAX>;
+#pragma unroll
+    for (int e = 0; e < P::ELEMS; ++e) {
+        const int d = c + e * P::TPR;
+        dst[e] = (exists && d < D) ? ld(src[base + d]) : 0.0f;
+    }
+}
+
+template <typename T, int DMAX>
+__device__ __forceinline__ void storeRow(T* __restrict__ dst, const float* src, float factor, size_t base, int c, int D) {
+    using P = Tiling<DMAX>;
+#pragma unroll
+    for (int e = 0; e < P::ELEMS; ++e) {
+        const int d = c + e * P::TPR;
+        if (d < D) {
+            dst[base + d] = st<T>(src[e] * factor);
+        }
+    }
+}
+
+// Forward: one block per (query tile, head, batch). Online softmax over key tiles; tiles right of the
+// causal diagonal of the block's last row are never visited.
+template <typename T, int DMAX>
+__device__ void attentionForward(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
+                                 T* __restrict__ o, float* __restrict__ lse,
+                                 int Sq, int Sk, int H, int Hkv, int D, int causal, float scale) {
+    using P = Tiling<DMAX>;
+    __shared__ float ks[P::TILE][DMAX];
+    __shared__ float vs[P::TILE][DMAX];
+
+    const int r = threadIdx.x / P::TPR;
+    const int c = threadIdx.x % P::TPR;
+    const int h = blockIdx.y;
+    const int b = blockIdx.z;
+    const int kvh = h / (H / Hkv);
+    const int i0 = blockIdx.x * P::ROWS;
+    const int i = i0 + r;
+    const int off = Sk - Sq;
+    const bool rowExists = i < Sq;
+
+    float qr[P::ELEMS];
+    float acc[P::ELEMS];
+    loadRow<T, DMAX>(qr, q, rowExists, rowIndex(b, Sq, i, H, h, D), c, D);
+#pragma unroll
+    for (int e = 0; e < P::ELEMS; ++e) {
+        acc[e] = 0.0f;
+    }
+    float m = -CUDART_INF_F;
+    float l = 0.0f;
+
+    const int lastRow = min(Sq, i0 + P::ROWS) - 1;
+    const int kvEnd = causal ? min(Sk, lastRow + off + 1) : Sk;
+    for (int j0 = 0; j0 < kvEnd; j0 += P::TILE) {
+        __syncthreads();  // everyone is done with the previous tile
+        loadTile<T, DMAX, P::TILE>(ks, k, b, j0, Sk, Hkv, kvh, D);
+        loadTile<T, DMAX, P::TILE>(vs, v, b, j0, Sk, Hkv, kvh, D);
+        __syncthreads();
+        // Only tiles crossing the end of the keys or the diagonal of the block's first row need masking.
+        const bool needMask = j0 + P::TILE > Sk || (causal && j0 + P::TILE - 1 > i0 + off);
+
+        float s[P::TILE];
+        float tileMax = -CUDART_INF_F;
+#pragma unroll
+        for (int jj = 0; jj < P::TILE; ++jj) {
+            float partial = 0.0f;
+#pragma unroll
+            for (int e = 0; e < P::ELEMS; ++e) {
+                partial = fmaf(qr[e], ks[jj][c + e * P::TPR], partial);
+            }
+            float x = groupSum<P::TPR>(partial) * scale;
+            if (needMask) {
+                const int j = j0 + jj;
+                if (j >= Sk || (causal && j > i + off)) {
+                    x = -CUDART_INF_F;
+                }
+            }
+            s[jj] = x;
+            tileMax = fmaxf(tileMax, x);
+        }
+        const float mNew = fmaxf(m, tileMax);
+        if (mNew != -CUDART_INF_F) {  // otherwise every key so far is masked for this row: nothing to add
+            const float correction = expf(m - mNew);
+            float tileSum = 0.0f;
+#pragma unroll
+            for (int jj = 0; jj < P::TILE; ++jj) {
+                s[jj] = expf(s[jj] - mNew);
+                tileSum += s[jj];
+            }
+            l = l * correction + tileSum;
+#pragma unroll
+            for (int e = 0; e < P::ELEMS; ++e) {
+                float a = acc[e] * correction;
+#pragma unroll
+                for (int jj = 0; jj < P::TILE; ++jj) {
+                    a = fmaf(s[jj], vs[jj][c + e * P::TPR], a);
+                }
+                acc[e] = a;
+            }
+            m = mNew;
+        }
+    }
+
+    if (rowExists) {
+        const bool empty = l == 0.0f;  // l >= 1 as soon as one key is visible
+        storeRow<T, DMAX>(o, acc, empty ? 0.0f : 1.0f / l, rowIndex(b, Sq, i, H, h, D), c, D);
+        if (c == 0) {
+            lse[(static_cast<size_t>(b) * H + h) * Sq + i] = empty ? -CUDART_INF_F : m + logf(l);
+        }
+    }
+}
+
+// delta[b, h, i] = sum_d dO * o: one warp per row.
+template <typename T>
+__device__ void attentionDelta(const T* __restrict__ dO, const T* __restrict__ o, float* __restrict__ delta,
+                               int B, int Sq, int H, int D) {
+    const long long row = static_cast<long long>(blockIdx.x) * (THREADS / 32) + threadIdx.x / 32;
+    const int lane = threadIdx.x % 32;
+    const long long rows = static_cast<long long>(B) * H * Sq;
+    float partial = 0.0f;
+    size_t base = 0;
+    if (row < rows) {
+        const int i = static_cast<int>(row % Sq);
+        const int h = static_cast<int>((row / Sq) % H);
+        const int b = static_cast<int>(row / (static_cast<long long>(Sq) * H));
+        base = rowIndex(b, Sq, i, H, h, D);
+        for (int d = lane; d < D; d += 32) {
+            partial = fmaf(ld(dO[base + d]), ld(o[base + d]), partial);
+        }
+    }
+    const float total = groupSum<32>(partial);
+    if (row < rows && lane == 0) {
+        delta[row] = total;
+    }
+}
+
+// dQ: one block per (query tile, head, batch), streaming key tiles as the forward does. Each query row's
+// gradient is owned by one group of lanes, so nothing races.
+template <typename T, int DMAX>
+__device__ void attentionBackwardQuery(const T* __restrict__ dO, const T* __restrict__ q, const T* __restrict__ k,
+                                       const T* __restrict__ v, const float* __restrict__ lse,
+                                       const float* __restrict__ delta, T* __restrict__ dq,
+                                       int Sq, int Sk, int H, int Hkv, int D, int causal, float scale) {
+    using P = Tiling<DMAX>;
+    __shared__ float ks[P::TILE][DMAX];
+    __shared__ float vs[P::TILE][DMAX];
+
+    const int r = threadIdx.x / P::TPR;
+    const int c = threadIdx.x % P::TPR;
+    const int h = blockIdx.y;
+    const int b = blockIdx.z;
+    const int kvh = h / (H / Hkv);
+    const int i0 = blockIdx.x * P::ROWS;
+    const int i = i0 + r;
+    const int off = Sk - Sq;
+    const bool rowExists = i < Sq;
+    const size_t base = rowIndex(b, Sq, i, H, h, D);
+
+    float qr[P::ELEMS];
+    float dor[P::ELEMS];
+    float acc[P::ELEMS];
+    loadRow<T, DMAX>(qr, q, rowExists, base, c, D);
+    loadRow<T, DMAX>(dor, dO, rowExists, base, c, D);
+#pragma unroll
+    for (int e = 0; e < P::ELEMS; ++e) {
+        acc[e] = 0.0f;
+    }
+    const size_t stat = (static_cast<size_t>(b) * H + h) * Sq + i;
+    const float rowLse = rowExists ? lse[stat] : -CUDART_INF_F;
+    const float rowDelta = rowExists ? delta[stat] : 0.0f;
+
+    const int lastRow = min(Sq, i0 + P::ROWS) - 1;
+    const int kvEnd = causal ? min(Sk, lastRow + off + 1) : Sk;
+    for (int j0 = 0; j0 < kvEnd; j0 += P::TILE) {
+        __syncthreads();
+        loadTile<T, DMAX, P::TILE>(ks, k, b, j0, Sk, Hkv, kvh, D);
+        loadTile<T, DMAX, P::TILE>(vs, v, b, j0, Sk, Hkv, kvh, D);
+        __syncthreads();
+        const bool needMask = j0 + P::TILE > Sk || (causal && j0 + P::TILE - 1 > i0 + off);
+#pragma unroll 4
+        for (int jj = 0; jj < P::TILE; ++jj) {
+            float sPart = 0.0f;
+            float dpPart = 0.0f;
+#pragma unroll
+            for (int e = 0; e < P::ELEMS; ++e) {
+                sPart = fmaf(qr[e], ks[jj][c + e * P::TPR], sPart);
+                dpPart = fmaf(dor[e], vs[jj][c + e * P::TPR], dpPart);
+            }
+            const float s = groupSum<P::TPR>(sPart) * scale;
+            const float dp = groupSum<P::TPR>(dpPart);
+            const int j = j0 + jj;
+            const bool masked = needMask && (j >= Sk || (causal && j > i + off));
+            const float p = (masked || rowLse == -CUDART_INF_F) ? 0.0f : expf(s - rowLse);
+            const float ds = p * (dp - rowDelta);
+#pragma unroll
+            for (int e = 0; e < P::ELEMS; ++e) {
+                acc[e] = fmaf(ds, ks[jj][c + e * P::TPR], acc[e]);
+            }
+        }
+    }
+    if (rowExists) {
+        storeRow<T, DMAX>(dq, acc, scale, base, c, D);
+    }
+}
+
+// dK, dV: one block per (key tile, KV head, batch); it walks every query head of its group and every query
+// tile that can see its keys, so each key row's gradient is owned by one group of lanes and nothing races.
+template <typename T, int DMAX>
+__device__ void attentionBackwardKeyValue(const T* __restrict__ dO, const T* __restrict__ q, const T* __restrict__ k,
+                                          const T* __restrict__ v, const float* __restrict__ lse,
+                                          const float* __restrict__ delta, T* __restrict__ dk, T* __restrict__ dv,
+                                          int Sq, int Sk, int H, int Hkv, int D, int causal, float scale) {
+    using P = Tiling<DMAX>;
+    __shared__ float qs[P::TILE][DMAX];
+    __shared__ float dos[P::TILE][DMAX];
+    __shared__ float lses[P::TILE];
+    __shared__ float deltas[P::TILE];
+
+    const int r = threadIdx.x / P::TPR;
+    const int c = threadIdx.x % P::TPR;
+    const int kvh = blockIdx.y;
+    const int b = blockIdx.z;
+    const int group = H / Hkv;
+    const int j0 = blockIdx.x * P::ROWS;
+    const int j = j0 + r;
+    const int off = Sk - Sq;
+    const bool rowExists = j < Sk;
+    const size_t base = rowIndex(b, Sk, j, Hkv, kvh, D);
+
+    float kr[P::ELEMS];
+    float vr[P::ELEMS];
+    float dkAcc[P::ELEMS];
+    float dvAcc[P::ELEMS];
+    loadRow<T, DMAX>(kr, k, rowExists, base, c, D);
+    loadRow<T, DMAX>(vr, v, rowExists, base, c, D);
+#pragma unroll
+    for (int e = 0; e < P::ELEMS; ++e) {
+        dkAcc[e] = 0.0f;
+        dvAcc[e] = 0.0f;
+    }
+
+    const int lastKey = min(Sk, j0 + P::ROWS) - 1;
+    // Query i sees key j iff i >= j - off: queries above the block's first key's diagonal see none of it.
+    const int qBegin = causal ? max(0, j0 - off) : 0;
+    for (int h = kvh * group; h < (kvh + 1) * group; ++h) {
+        for (int i0 = qBegin; i0 < Sq; i0 += P::TILE) {
+            __syncthreads();
+            loadTile<T, DMAX, P::TILE>(qs, q, b, i0, Sq, H, h, D);
+            loadTile<T, DMAX, P::TILE>(dos, dO, b, i0, Sq, H, h, D);
+            if (threadIdx.x < P::TILE) {
+                const int i = i0 + threadIdx.x;
+                const size_t stat = (static_cast<size_t>(b) * H + h) * Sq + i;
+                lses[threadIdx.x] = i < Sq ? lse[stat] : -CUDART_INF_F;
+                deltas[threadIdx.x] = i < Sq ? delta[stat] : 0.0f;
+            }
+            __syncthreads();
+            const bool needMask = i0 + P::TILE > Sq || (causal && lastKey > i0 + off);
+#pragma unroll 4
+            for (int ii = 0; ii < P::TILE; ++ii) {
+                float sPart = 0.0f;
+                float dpPart = 0.0f;
+#pragma unroll
+                for (int e = 0; e < P::ELEMS; ++e) {
+                    sPart = fmaf(kr[e], qs[ii][c + e * P::TPR], sPart);
+                    dpPart = fmaf(vr[e], dos[ii][c + e * P::TPR], dpPart);
+                }
+                const float s = groupSum<P::TPR>(sPart) * scale;
+                const float dp = groupSum<P::TPR>(dpPart);
+                const int i = i0 + ii;
+                const bool masked = needMask && (i >= Sq || (causal && j > i + off));
+                const float rowLse = lses[ii];
+                const float p = (masked || rowLse == -CUDART_INF_F) ? 0.0f : expf(s - rowLse);
+                const float ds = p * (dp - deltas[ii]);
+#pragma unroll
+                for (int e = 0; e < P::ELEMS; ++e) {
+                    dvAcc[e] = fmaf(p, dos[ii][c + e * P::TPR], dvAcc[e]);
+                    dkAcc[e] = fmaf(ds, qs[ii][c + e * P::TPR], dkAcc[e]);
+                }
+            }
+        }
+    }
+    if (rowExists) {
+        storeRow<T, DMAX>(dk, dkAcc, scale, base, c, D);
+        storeRow<T, DMAX>(dv, dvAcc, 1.0f, base, c, D);
+    }
+}
+
+}  // namespace
+
+#define ATTN4J_ATTENTION_DIM(T, NAME, DMAX)                                                                        \
+    extern "C" __global__ void __launch_bounds__(THREADS) attn_fwd_##NAME##_d##DMAX(                               \
+        const T* q, const T* k, const T* v, T* o, float* lse, int Sq, int Sk, int H, int Hkv, int D, int causal,   \
+        float scale) {                                                                                             \
+        attentionForward<T, DMAX>(q, k, v, o, lse, Sq, Sk, H, Hkv, D, causal, scale);                             \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(THREADS) attn_bwd_dq_##NAME##_d##DMAX(                            \
+        const T* dO, const T* q, const T* k, const T* v, const float* lse, const float* delta, T* dq, int Sq,      \
+        int Sk, int H, int Hkv, int D, int causal, float scale) {                                                  \
+        attentionBackwardQuery<T, DMAX>(dO, q, k, v, lse, delta, dq, Sq, Sk, H, Hkv, D, causal, scale);           \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(THREADS) attn_bwd_dkdv_##NAME##_d##DMAX(                          \
+        const T* dO, const T* q, const T* k, const T* v, const float* lse, const float* delta, T* dk, T* dv,       \
+        int Sq, int Sk, int H, int Hkv, int D, int causal, float scale) {                                          \
+        attentionBackwardKeyValue<T, DMAX>(dO, q, k, v, lse, delta, dk, dv, Sq, Sk, H, Hkv, D, causal, scale);    \
+    }
+
+#define ATTN4J_ATTENTION(T, NAME)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(THREADS) attn_bwd_delta_##NAME(                                   \
+        const T* dO, const T* o, float* delta, int B, int Sq, int H, int D) {                                      \
+        attentionDelta<T>(dO, o, delta, B, Sq, H, D);                                                              \
+    }                                                                                                              \
+    ATTN4J_ATTENTION_DIM(T, NAME, 32)                                                                              \
+    ATTN4J_ATTENTION_DIM(T, NAME, 64)                                                                              \
+    ATTN4J_ATTENTION_DIM(T, NAME, 128)                                                                             \
+    ATTN4J_ATTENTION_DIM(T, NAME, 256)
+
+ATTN4J_ATTENTION(float, f32)
+ATTN4J_ATTENTION(__half, f16)
+ATTN4J_ATTENTION(__nv_bfloat16, bf16)

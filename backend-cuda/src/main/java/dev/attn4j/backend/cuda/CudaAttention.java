@@ -1,0 +1,140 @@
+package dev.attn4j.backend.cuda;
+
+import dev.attn4j.ports.InvalidRequestException;
+import dev.attn4j.ports.attention.AttentionBackwardRequest;
+import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionOptions;
+import dev.attn4j.ports.attention.AttentionPort;
+import dev.attn4j.ports.attention.AttentionRequest;
+import dev.attn4j.ports.attention.AttentionResult;
+import dev.attn4j.ports.attention.AttentionShape;
+import dev.attn4j.ports.tensor.DType;
+
+/**
+ * Launches the kernels of {@code attention.cu}: forward, then backward as three passes (delta = rowsum(dO·o);
+ * dK/dV per key tile; dQ per query tile), so no two blocks write the same gradient row.
+ */
+final class CudaAttention implements AttentionPort {
+    /** Threads per block of every attention kernel ({@code THREADS} in attention.cu). */
+    static final int THREADS = 128;
+    /** Values of a row per thread ({@code Tiling::ELEMS}). */
+    static final int ELEMS = 16;
+    /** Query rows per block of the tensor-core forward ({@code TC_ROWS} in attention_tc.cu). */
+    static final int TENSOR_CORE_ROWS = 64;
+    /** The CUDA limit on grid dimensions y and z (heads, batch). */
+    private static final int MAX_GRID_YZ = 65535;
+
+    private final CudaEngine engine;
+
+    CudaAttention(CudaEngine engine) {
+        this.engine = engine;
+    }
+
+    /** Rows (queries or keys) one block owns for head-dim bucket {@code bucket} ({@code Tiling::ROWS}). */
+    static int rowsPerBlock(int bucket) {
+        return THREADS / (bucket / ELEMS);
+    }
+
+    @Override
+    public AttentionResult forward(AttentionRequest request) {
+        AttentionShape s = request.shape();
+        checkGrid(s);
+        DType dtype = request.q().dtype();
+        int bucket = KernelCatalog.headDimBucket(s.headDim());
+        int rows = rowsPerBlock(bucket);
+        int tcBucket = KernelCatalog.tensorCoreBucket(s.headDim());
+        boolean tensorCores = engine.tensorCores() && tcBucket > 0 && KernelCatalog.TENSOR_CORE_DTYPES.contains(dtype);
+        return engine.call(() -> {
+            CudaTensor o = null;
+            CudaTensor lse = null;
+            try {
+                o = engine.allocate(s.queryShape(), dtype);
+                lse = engine.allocate(s.lseShape(), DType.F32);
+                Object[] args = {ptr(request.q()), ptr(request.k()), ptr(request.v()), o.pointer(), lse.pointer(),
+                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), flag(request.options().causal()),
+                        scale(request.options(), s)};
+                String kernel;
+                if (tensorCores) {
+                    kernel = KernelCatalog.tensorCoreForward(dtype, tcBucket);
+                    engine.kernels().launchWithSharedMemory(kernel, engine.tensorCoreSharedBytes(kernel),
+                            blocks(s.seqQ(), TENSOR_CORE_ROWS), s.heads(), s.batch(), THREADS, args);
+                } else {
+                    kernel = KernelCatalog.attentionForward(dtype, bucket);
+                    engine.kernels().launch(kernel, blocks(s.seqQ(), rows), s.heads(), s.batch(), THREADS, args);
+                }
+                engine.synchronize(kernel);
+                return new AttentionResult(o, lse);
+            } catch (RuntimeException e) {
+                CudaEngine.closeAll(o, lse);
+                throw e;
+            }
+        });
+    }
+
+    @Override
+    public AttentionGradients backward(AttentionBackwardRequest request) {
+        AttentionShape s = request.shape();
+        checkGrid(s);
+        DType dtype = request.q().dtype();
+        int bucket = KernelCatalog.headDimBucket(s.headDim());
+        int rows = rowsPerBlock(bucket);
+        AttentionOptions options = request.options();
+        return engine.call(() -> {
+            CudaTensor delta = null;
+            CudaTensor dq = null;
+            CudaTensor dk = null;
+            CudaTensor dv = null;
+            try {
+                delta = engine.allocate(s.lseShape(), DType.F32);
+                dq = engine.allocate(s.queryShape(), dtype);
+                dk = engine.allocate(s.keyShape(), dtype);
+                dv = engine.allocate(s.keyShape(), dtype);
+                long deltaRows = (long) s.batch() * s.heads() * s.seqQ();
+                int warpsPerBlock = THREADS / 32;
+                engine.kernels().launch(KernelCatalog.attentionDelta(dtype),
+                        Math.toIntExact((deltaRows + warpsPerBlock - 1) / warpsPerBlock), 1, 1, THREADS,
+                        ptr(request.dO()), ptr(request.o()), delta.pointer(), s.batch(), s.seqQ(), s.heads(), s.headDim());
+                engine.kernels().launch(KernelCatalog.attentionBackwardKeyValue(dtype, bucket),
+                        blocks(s.seqK(), rows), s.kvHeads(), s.batch(), THREADS,
+                        ptr(request.dO()), ptr(request.q()), ptr(request.k()), ptr(request.v()), ptr(request.lse()),
+                        delta.pointer(), dk.pointer(), dv.pointer(),
+                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), flag(options.causal()), scale(options, s));
+                engine.kernels().launch(KernelCatalog.attentionBackwardQuery(dtype, bucket),
+                        blocks(s.seqQ(), rows), s.heads(), s.batch(), THREADS,
+                        ptr(request.dO()), ptr(request.q()), ptr(request.k()), ptr(request.v()), ptr(request.lse()),
+                        delta.pointer(), dq.pointer(),
+                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), flag(options.causal()), scale(options, s));
+                engine.synchronize("attention backward " + dtype + " d" + bucket);
+                return new AttentionGradients(dq, dk, dv, null);
+            } catch (RuntimeException e) {
+                CudaEngine.closeAll(dq, dk, dv);
+                throw e;
+            } finally {
+                CudaEngine.closeAll(delta);
+            }
+        });
+    }
+
+    private static void checkGrid(AttentionShape s) {
+        InvalidRequestException.check(s.batch() <= MAX_GRID_YZ, "q", "a batch of at most " + MAX_GRID_YZ
+                + " on the cuda backend (CUDA grid limit)", s.batch());
+        InvalidRequestException.check(s.heads() <= MAX_GRID_YZ, "q", "at most " + MAX_GRID_YZ
+                + " heads on the cuda backend (CUDA grid limit)", s.heads());
+    }
+
+    private static int blocks(int n, int perBlock) {
+        return (n + perBlock - 1) / perBlock;
+    }
+
+    private static float scale(AttentionOptions options, AttentionShape s) {
+        return (float) options.scaleFor(s.headDim());
+    }
+
+    private static int flag(boolean value) {
+        return value ? 1 : 0;
+    }
+
+    private static jcuda.driver.CUdeviceptr ptr(dev.attn4j.ports.tensor.DeviceTensor t) {
+        return ((CudaTensor) t).pointer();
+    }
+}
