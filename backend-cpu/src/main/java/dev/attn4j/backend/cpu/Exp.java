@@ -34,9 +34,9 @@ final class Exp {
             return Float.isNaN(x) ? x : 0f;
         }
         float xc = Math.min(x, MAX_ARG);
-        float n = (xc * LOG2E + ROUNDER) - ROUNDER;
-        float r = Math.fma(-n, LN2_HI, xc);
-        r = Math.fma(-n, LN2_LO, r);
+        float n = Math.fma(xc, LOG2E, ROUNDER) - ROUNDER;
+        float r = Math.fma(n, -LN2_HI, xc);
+        r = Math.fma(n, -LN2_LO, r);
         float p = Math.fma(C7, r, C6);
         p = Math.fma(p, r, C5);
         p = Math.fma(p, r, C4);

@@ -172,11 +172,11 @@ final class VectorTileMath implements TileMath {
 
     /** The steps of {@link Exp#exp}, lane-wise. */
     static FloatVector exp(FloatVector x) {
-        VectorMask<Float> tiny = x.compare(VectorOperators.GE, Exp.MIN_ARG).not();
+        VectorMask<Float> tiny = x.compare(VectorOperators.LT, Exp.MIN_ARG);
         FloatVector xc = x.max(Exp.MIN_ARG).min(Exp.MAX_ARG);
-        FloatVector n = xc.mul(Exp.LOG2E).add(Exp.ROUNDER).sub(Exp.ROUNDER);
-        FloatVector r = n.neg().fma(FloatVector.broadcast(F, Exp.LN2_HI), xc);
-        r = n.neg().fma(FloatVector.broadcast(F, Exp.LN2_LO), r);
+        FloatVector n = xc.fma(Exp.LOG2E, Exp.ROUNDER).sub(Exp.ROUNDER);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -Exp.LN2_HI), xc);
+        r = n.fma(FloatVector.broadcast(F, -Exp.LN2_LO), r);
         FloatVector p = r.fma(Exp.C7, Exp.C6);
         p = p.fma(r, FloatVector.broadcast(F, Exp.C5));
         p = p.fma(r, FloatVector.broadcast(F, Exp.C4));
