@@ -7,7 +7,6 @@ import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
-import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -24,7 +23,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -70,22 +68,13 @@ public class AttentionBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         engine = Backends.open(backend);
-        Random rnd = new Random(1);
-        q = tensor(rnd, heads);
-        k = tensor(rnd, kvHeads);
-        v = tensor(rnd, kvHeads);
-        dO = tensor(rnd, heads);
+        q = Inputs.upload(engine, Shape.of(batch, seq, heads, headDim), 1);
+        k = Inputs.upload(engine, Shape.of(batch, seq, kvHeads, headDim), 2);
+        v = Inputs.upload(engine, Shape.of(batch, seq, kvHeads, headDim), 3);
+        dO = Inputs.upload(engine, Shape.of(batch, seq, heads, headDim), 4);
         options = AttentionOptions.builder().causal(causal).build();
         saved = engine.attention().forward(new AttentionRequest(q, k, v, options));
         System.out.printf("%n[attn4j] forward FLOPs per call: %.4e (backward: 2.5x)%n", forwardFlops());
-    }
-
-    private DeviceTensor tensor(Random rnd, int h) {
-        float[] data = new float[batch * seq * h * headDim];
-        for (int i = 0; i < data.length; i++) {
-            data[i] = (float) rnd.nextGaussian();
-        }
-        return engine.tensors().upload(data, Shape.of(batch, seq, h, headDim), DType.F32);
     }
 
     /** DESIGN §8's count. */

@@ -24,7 +24,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -62,11 +61,7 @@ public class LongContextBenchmark {
     public void setUp() {
         engine = Backends.open(backend);
         Shape shape = Shape.of(1, seq, HEADS, HEAD_DIM);
-        float[] host = new float[Math.toIntExact(shape.elementCount())];
-        Random rnd = new Random(3);
-        for (int i = 0; i < host.length; i++) {
-            host[i] = (float) rnd.nextGaussian();
-        }
+        float[] host = Inputs.gaussian(shape, 3);
         q = engine.tensors().upload(host, shape, DType.F32);
         k = engine.tensors().upload(host, shape, DType.F32);
         v = engine.tensors().upload(host, shape, DType.F32);

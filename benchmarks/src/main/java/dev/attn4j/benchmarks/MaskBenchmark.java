@@ -25,7 +25,6 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.Arrays;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -71,11 +70,7 @@ public class MaskBenchmark {
     public void setUp() {
         engine = Backends.open(backend);
         Shape shape = Shape.of(1, seq, HEADS, HEAD_DIM);
-        float[] host = new float[Math.toIntExact(shape.elementCount())];
-        Random rnd = new Random(5);
-        for (int i = 0; i < host.length; i++) {
-            host[i] = (float) rnd.nextGaussian();
-        }
+        float[] host = Inputs.gaussian(shape, 5);
         q = engine.tensors().upload(host, shape, DType.F32);
         k = engine.tensors().upload(host, shape, DType.F32);
         v = engine.tensors().upload(host, shape, DType.F32);
