@@ -29,6 +29,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -39,7 +40,9 @@ import java.util.stream.Collectors;
 
 /**
  * {@code attn4j bench attention|norm}: times an op on every available backend (or the named ones) after
- * warm-up runs, prints median, min and max per sequence length, and GFLOP/s by DESIGN §8's count.
+ * warm-up runs, prints median, min and max per sequence length, and GFLOP/s by DESIGN §8's count; with
+ * {@code --out DIR} also writes {@code bench.json}, the chart {@code bench.png} and the page {@code bench.html}
+ * ({@link BenchReport}).
  * A quick look, not a substitute for the JMH benchmarks: one process, wall-clock timing.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -47,6 +50,10 @@ import java.util.stream.Collectors;
 public final class BenchCommand implements Callable<Integer> {
     /** Name of the results file written with {@code --out}. */
     public static final String RESULTS_FILE = "bench.json";
+    /** Name of the chart written with {@code --out} (when something was measured). */
+    public static final String CHART_FILE = "bench.png";
+    /** Name of the self-contained page (chart and table) written with {@code --out}. */
+    public static final String PAGE_FILE = "bench.html";
 
     /** What to time. */
     public enum Op {
@@ -123,7 +130,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Passed to the backend as its 'threads' option (CPU worker threads).")
     Integer threads;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Also write " + RESULTS_FILE + " into DIR.")
+    @Option(names = "--out", paramLabel = "DIR", description = "Also write " + RESULTS_FILE + ", the chart " + CHART_FILE
+            + " and the page " + PAGE_FILE + " into DIR.")
     Path out;
 
     /** A command taking its backends from {@code env}. */
@@ -301,17 +309,25 @@ public final class BenchCommand implements Callable<Integer> {
         if (v == null) {
             return TextTable.right("-");
         }
-        return TextTable.right(v >= 100 ? String.format(Locale.ROOT, "%.1f", v) : String.format(Locale.ROOT, "%.3g", v));
+        return TextTable.right(BenchReport.figure(v));
     }
 
     private void write(List<BenchRecord> records) {
         Path file = out.resolve(RESULTS_FILE);
+        byte[] png = BenchReport.chart(records);
         try {
             Files.createDirectories(out);
             JSON.writeValue(file.toFile(), records);
+            if (png != null) {
+                Files.write(out.resolve(CHART_FILE), png);
+            } else {
+                Files.deleteIfExists(out.resolve(CHART_FILE)); // an older run's chart would contradict this table
+            }
+            Files.writeString(out.resolve(PAGE_FILE), BenchReport.render(records, png, ZonedDateTime.now()));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot write the results into " + out + ": " + e.getMessage(), e);
         }
-        env.out().println("results: " + file);
+        env.out().println("results: " + file + (png != null ? ", chart: " + out.resolve(CHART_FILE) : "")
+                + ", page: " + out.resolve(PAGE_FILE));
     }
 }

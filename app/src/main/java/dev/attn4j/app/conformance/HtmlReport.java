@@ -1,17 +1,14 @@
 package dev.attn4j.app.conformance;
 
+import dev.attn4j.app.report.ChartImage;
+import dev.attn4j.app.report.HtmlPage;
 import org.knowm.xchart.AnnotationLine;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.style.Styler;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -37,43 +34,28 @@ public final class HtmlReport {
     /** The page for {@code summaries}, stamped with {@code when} and this JVM and machine. */
     public static String render(List<OpSummary> summaries, ZonedDateTime when) {
         StringBuilder html = new StringBuilder(64 * 1024);
-        html.append("""
-                <!DOCTYPE html>
-                <html lang="en"><head><meta charset="utf-8"><title>attn4j conformance</title>
-                <style>
-                body{font-family:sans-serif;margin:2em;color:#222}
-                table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-                td.t,th{text-align:left}tr.failed{background:#fdd}tr.skipped,tr.unsupported{background:#ffd}
-                img{max-width:100%}small{color:#666}
-                </style></head><body>
-                <h1>attn4j conformance</h1>
-                """);
-        html.append("<p><small>").append(escape(when.format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)))
-                .append(" &middot; Java ").append(escape(Runtime.version().toString()))
-                .append(" &middot; ").append(escape(System.getProperty("os.name") + " " + System.getProperty("os.arch")))
-                .append(" &middot; ").append(Runtime.getRuntime().availableProcessors()).append(" hardware threads")
-                .append("</small></p>\n");
+        HtmlPage.open(html, "attn4j conformance", when);
         long failed = summaries.stream().mapToLong(OpSummary::failed).sum();
         html.append("<p><b>").append(failed == 0 ? "All cases that ran passed." : failed + " case(s) failed.")
                 .append("</b> Error ratio = max|golden &minus; test| / tolerance (DESIGN &sect;7); a case passes at ratio &le; 1.</p>\n");
         byte[] png = chart(summaries);
         if (png != null) {
-            html.append("<img alt=\"worst error ratio per op and backend\" src=\"data:image/png;base64,")
-                    .append(Base64.getEncoder().encodeToString(png)).append("\">\n");
+            HtmlPage.image(html, "worst error ratio per op and backend", png);
         }
         html.append("<table>\n<tr><th>op</th><th>backend</th><th>cases</th><th>passed</th><th>failed</th>"
                 + "<th>unsupported</th><th>skipped</th><th>worst ratio</th><th>reason</th></tr>\n");
         for (OpSummary s : summaries) {
             String kind = s.failed() > 0 ? "failed" : s.skipped() > 0 ? "skipped" : s.unsupported() > 0 ? "unsupported" : "ok";
-            html.append("<tr class=\"").append(kind).append("\"><td class=\"t\">").append(escape(s.op()))
-                    .append("</td><td class=\"t\">").append(escape(s.backend()))
+            html.append("<tr class=\"").append(kind).append("\"><td class=\"t\">").append(HtmlPage.escape(s.op()))
+                    .append("</td><td class=\"t\">").append(HtmlPage.escape(s.backend()))
                     .append("</td><td>").append(s.cases()).append("</td><td>").append(s.passed())
                     .append("</td><td>").append(s.failed()).append("</td><td>").append(s.unsupported())
                     .append("</td><td>").append(s.skipped()).append("</td><td>")
                     .append(s.worstErrorRatio() == null ? "&ndash;" : String.format(Locale.ROOT, "%.3g", s.worstErrorRatio()))
-                    .append("</td><td class=\"t\">").append(escape(s.reason())).append("</td></tr>\n");
+                    .append("</td><td class=\"t\">").append(HtmlPage.escape(s.reason())).append("</td></tr>\n");
         }
-        html.append("</table>\n</body></html>\n");
+        html.append("</table>\n");
+        HtmlPage.close(html);
         return html.toString();
     }
 
@@ -96,9 +78,7 @@ public final class HtmlReport {
         if (ops.isEmpty()) {
             return null;
         }
-        if (System.getProperty("java.awt.headless") == null) {
-            System.setProperty("java.awt.headless", "true"); // render off-screen, also where there is no display
-        }
+        ChartImage.headless();
         List<String> x = List.copyOf(ops);
         CategoryChart chart = new CategoryChartBuilder().width(960).height(440)
                 .title("Worst error ratio per op and backend (red line: tolerance)")
@@ -106,6 +86,8 @@ public final class HtmlReport {
         chart.getStyler().setYAxisLogarithmic(true);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        // A log axis draws a grid line per minor tick; kept faint so the bars and the tolerance stand out.
+        chart.getStyler().setPlotGridLinesColor(new java.awt.Color(235, 235, 235));
         double top = 1;
         for (String backend : backends) {
             List<Number> y = new ArrayList<>();
@@ -126,25 +108,6 @@ public final class HtmlReport {
         chart.getStyler().setAnnotationLineStroke(new java.awt.BasicStroke(2f));
         chart.getStyler().setYAxisMin(FLOOR);
         chart.getStyler().setYAxisMax(top * 10);
-        try {
-            return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot render the conformance chart: " + e.getMessage(), e);
-        }
-    }
-
-    private static String escape(String s) {
-        StringBuilder sb = new StringBuilder(s.length());
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '<' -> sb.append("&lt;");
-                case '>' -> sb.append("&gt;");
-                case '&' -> sb.append("&amp;");
-                case '"' -> sb.append("&quot;");
-                case '\'' -> sb.append("&#39;");
-                default -> sb.append(c);
-            }
-        }
-        return sb.toString();
+        return ChartImage.png(chart, "conformance chart");
     }
 }

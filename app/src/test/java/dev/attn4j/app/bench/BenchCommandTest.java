@@ -6,17 +6,21 @@ import dev.attn4j.app.CliHarness;
 import dev.attn4j.app.ExitCodes;
 import dev.attn4j.app.FakeProviders;
 import dev.attn4j.app.HostBackend;
+import dev.attn4j.app.ReportPages;
 import dev.attn4j.app.conformance.SuiteFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,6 +63,46 @@ class BenchCommandTest {
         assertEquals(flops / (ms * 1e-3) / 1e9, first.get("gflops").asDouble(), 1e-9 * first.get("gflops").asDouble());
         assertEquals(16, records.get(1).get("seq").asInt());
         assertTrue(cli.out().lines().anyMatch(l -> l.matches("host\\s+attention\\s+8\\s+no\\s+no\\s+3\\s+.*\\sok")), cli.out());
+    }
+
+    @Test
+    void outAlsoWritesAChartAndASelfContainedPageWithARowPerRecord(@TempDir Path dir) throws IOException {
+        int code = cli.run("bench", "attention", "--seq", "16,32", "--warmup", "0", "--repeats", "1",
+                "--out", dir.toString());
+
+        assertEquals(ExitCodes.OK, code, cli.out() + cli.err());
+        byte[] png = Files.readAllBytes(dir.resolve("bench.png"));
+        BufferedImage image = ReportPages.decode(png);
+        assertTrue(image.getWidth() >= 640 && image.getWidth() <= 2000, "width " + image.getWidth());
+        assertTrue(image.getHeight() >= 300 && image.getHeight() <= 1200, "height " + image.getHeight());
+        String html = Files.readString(dir.resolve("bench.html"));
+        assertEquals("attn4j bench", ReportPages.title(html));
+        assertArrayEquals(png, ReportPages.embeddedPng(html), "the page embeds the same chart");
+        JsonNode records = results(dir);
+        List<List<String>> rows = ReportPages.rows(html);
+        assertEquals(records.size(), rows.size());
+        for (int i = 0; i < rows.size(); i++) {
+            assertEquals(records.get(i).get("backend").asText(), rows.get(i).get(0));
+            assertEquals(records.get(i).get("seq").asText(), rows.get(i).get(2));
+            assertEquals(records.get(i).get("status").asText(), rows.get(i).getLast());
+        }
+        assertEquals(List.of("16", "32"), rows.stream().map(r -> r.get(2)).toList());
+        assertFalse(html.contains("src=\"http"), "self-contained");
+        assertTrue(cli.out().contains("chart: " + dir.resolve("bench.png")), cli.out());
+    }
+
+    @Test
+    void withNothingMeasuredThePageSaysSoAndNoStaleChartRemains(@TempDir Path dir) throws IOException {
+        Files.write(dir.resolve("bench.png"), new byte[]{1, 2, 3});
+
+        cli.run("bench", "attention", "--causal", "--seq", "16", "--repeats", "1", "--out", dir.toString());
+
+        assertFalse(Files.exists(dir.resolve("bench.png")));
+        String html = Files.readString(dir.resolve("bench.html"));
+        assertFalse(html.contains("<img"));
+        assertEquals(List.of("host", "attention", "16", "yes", "no", "F32"),
+                ReportPages.rows(html).getFirst().subList(0, 6));
+        assertEquals("unsupported: CAUSAL", ReportPages.rows(html).getFirst().getLast());
     }
 
     @Test

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attn4j.app.CliHarness;
 import dev.attn4j.app.ExitCodes;
 import dev.attn4j.app.FakeProviders;
+import dev.attn4j.app.ReportPages;
 import dev.attn4j.conformance.CaseResult;
 import dev.attn4j.conformance.ConformanceSuite;
 import dev.attn4j.conformance.Outcome;
@@ -12,6 +13,7 @@ import dev.attn4j.ports.Backend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -231,5 +233,27 @@ class ConformanceCommandTest {
         assertEquals(6, cases.size());
         assertEquals("UNSUPPORTED", cases.get(2).get("outcome").asText());
         assertTrue(Files.readString(reportDir.resolve("conformance.html")).contains("data:image/png;base64,"));
+    }
+
+    @Test
+    void htmlReportHasItsTitleTheChartAndOneSummaryRowPerOpAndBackend(@TempDir Path dir) throws IOException {
+        CliHarness cli = cli(scripted(ConformanceCommandTest::passing));
+
+        assertEquals(ExitCodes.OK, cli.run("conformance", "--report", dir.toString()), cli.err());
+
+        String html = Files.readString(dir.resolve("conformance.html"));
+        assertEquals("attn4j conformance", ReportPages.title(html));
+        assertTrue(html.contains("<th>op</th><th>backend</th><th>cases</th><th>passed</th><th>failed</th>"), html);
+        List<List<String>> rows = ReportPages.rows(html);
+        assertEquals(List.of("attention_forward@cpu", "norm_forward@cpu", "attention_forward@opencl-test",
+                "norm_forward@opencl-test"), rows.stream().map(r -> r.get(0) + "@" + r.get(1)).toList());
+        assertEquals(List.of("attention_forward", "cpu", "3", "2", "0", "1", "0", "0.500", "unsupported: DROPOUT"),
+                rows.getFirst());
+        assertEquals("&ndash;", rows.get(2).get(7), "a skipped backend has no ratio");
+        assertTrue(html.contains("<tr class=\"skipped\">"));
+        BufferedImage chart = ReportPages.decode(ReportPages.embeddedPng(html));
+        assertTrue(chart.getWidth() >= 640 && chart.getHeight() >= 300,
+                "chart " + chart.getWidth() + "x" + chart.getHeight());
+        assertFalse(html.contains("src=\"http"), "self-contained");
     }
 }
