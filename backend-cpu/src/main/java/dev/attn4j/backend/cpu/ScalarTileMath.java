@@ -35,14 +35,22 @@ final class ScalarTileMath implements TileMath {
     }
 
     @Override
-    public float expShiftSum(float[] x, int off, int n, float shift) {
-        float sum = 0f;
-        for (int i = off; i < off + n; i++) {
-            float e = Exp.exp(x[i] - shift);
-            x[i] = e;
-            sum += e;
+    public void expShiftAccumulate(float[] x, int off, int n, float shift, float[] sums, int sumOff, float decay) {
+        for (int lane = 0; lane < LANES; lane++) {
+            sums[sumOff + lane] *= decay;
         }
-        return sum;
+        for (int i = 0; i < n; i++) {
+            float e = Exp.exp(x[off + i] - shift);
+            x[off + i] = e;
+            sums[sumOff + i % LANES] += e;
+        }
+    }
+
+    @Override
+    public void expShift(float[] x, int off, int n, float shift) {
+        for (int i = off; i < off + n; i++) {
+            x[i] = Exp.exp(x[i] - shift);
+        }
     }
 
     @Override

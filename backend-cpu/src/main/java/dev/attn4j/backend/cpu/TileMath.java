@@ -38,10 +38,25 @@ interface TileMath {
     float max(float[] x, int off, int n);
 
     /**
-     * Replaces {@code x[off .. off+n)} by {@code exp(x - shift)} and returns their sum ({@code n} a multiple of
-     * {@link #LANES}). Entries equal to −∞ become 0.
+     * Replaces {@code x[off .. off+n)} by {@code exp(x - shift)} ({@code n} a multiple of {@link #LANES}) and
+     * adds them into the {@link #LANES} partial sums at {@code sums[sumOff ..]}, after scaling those by
+     * {@code decay}: element {@code off + i} goes to slot {@code i % LANES}. Entries equal to −∞ become 0.
+     * Keeping the row sum as partial sums across tiles avoids a cross-lane reduction per row and tile;
+     * {@link #total} reduces them once, in slot order.
      */
-    float expShiftSum(float[] x, int off, int n, float shift);
+    void expShiftAccumulate(float[] x, int off, int n, float shift, float[] sums, int sumOff, float decay);
+
+    /** Replaces {@code x[off .. off+n)} by {@code exp(x - shift)} ({@code n} a multiple of {@link #LANES}). */
+    void expShift(float[] x, int off, int n, float shift);
+
+    /** The sum of the {@link #LANES} partial sums at {@code sums[off ..]}, in slot order. */
+    static float total(float[] sums, int off) {
+        float t = 0f;
+        for (int i = 0; i < LANES; i++) {
+            t += sums[off + i];
+        }
+        return t;
+    }
 
     /** {@code x[off .. off+n) *= factor} ({@code n} a multiple of {@link #LANES}). */
     void scale(float[] x, int off, int n, float factor);

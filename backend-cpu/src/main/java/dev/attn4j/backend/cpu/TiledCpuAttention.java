@@ -85,7 +85,7 @@ final class TiledCpuAttention implements AttentionPort {
         p.packQueryRows(p.q, b, h, i0, rows, p.scale, qs, 0);
         Arrays.fill(acc, 0, rows * dp, 0f);
         Arrays.fill(w.m, 0, rows, Float.NEGATIVE_INFINITY);
-        Arrays.fill(w.l, 0, rows, 0f);
+        Arrays.fill(w.l, 0, rows * TileMath.LANES, 0f);
 
         int keyBegin = rules.rowBegin(i0);
         int keyEnd = rules.rowEnd(i0 + rows - 1);
@@ -110,14 +110,12 @@ final class TiledCpuAttention implements AttentionPort {
                     Arrays.fill(s, so, so + colsPad, 0f);
                     continue;
                 }
-                float rowSum = math.expShiftSum(s, so, colsPad, mNew);
+                float alpha = 1f;
                 if (mOld != Float.NEGATIVE_INFINITY && mOld != mNew) {
-                    float alpha = Exp.exp(mOld - mNew);
-                    w.l[r] = w.l[r] * alpha + rowSum;
+                    alpha = Exp.exp(mOld - mNew);
                     math.scale(acc, r * dp, dp, alpha);
-                } else {
-                    w.l[r] += rowSum;
                 }
+                math.expShiftAccumulate(s, so, colsPad, mNew, w.l, r * TileMath.LANES, alpha);
                 w.m[r] = mNew;
                 if (rules.hasDropout()) {
                     // l sums the undropped probabilities (lse is that of the scores); only o sees dropout.
@@ -131,7 +129,7 @@ final class TiledCpuAttention implements AttentionPort {
         for (int r = 0; r < rows; r++) {
             int dst = ((b * p.seqQ + i0 + r) * p.heads + h) * d;
             int lseAt = (b * p.heads + h) * p.seqQ + i0 + r;
-            float l = w.l[r];
+            float l = TileMath.total(w.l, r * TileMath.LANES);
             if (l == 0f) {
                 Arrays.fill(out, dst, dst + d, 0f);
                 lseOut[lseAt] = Float.NEGATIVE_INFINITY;
@@ -152,7 +150,8 @@ final class TiledCpuAttention implements AttentionPort {
         final float[] s;
         final float[] o;
         final float[] m = new float[BR];
-        final float[] l = new float[BR];
+        /** Per row, {@link TileMath#LANES} partial sums of the softmax denominator. */
+        final float[] l = new float[BR * TileMath.LANES];
         final float[] kt;
         final float[] v;
         private int packedBatch = -1;
@@ -315,7 +314,7 @@ final class TiledCpuAttention implements AttentionPort {
                         if (rowLse == Float.NEGATIVE_INFINITY) {
                             Arrays.fill(s, so, so + colsPad, 0f);
                         } else {
-                            math.expShiftSum(s, so, colsPad, rowLse);
+                            math.expShift(s, so, colsPad, rowLse);
                         }
                     }
                     // With dropout, o used P∘Z/(1-p): dV and dP see the dropped P, dS the undropped one.

@@ -135,15 +135,26 @@ final class VectorTileMath implements TileMath {
     }
 
     @Override
-    public float expShiftSum(float[] x, int off, int n, float shift) {
-        FloatVector sum = FloatVector.zero(F);
+    public void expShiftAccumulate(float[] x, int off, int n, float shift, float[] sums, int sumOff, float decay) {
+        // With 8-lane vectors (AVX2) two vectors fill the LANES slots; the slot of element i is still i % LANES.
+        FloatVector sh = FloatVector.broadcast(F, shift);
+        for (int part = 0; part < TileMath.LANES; part += L) {
+            FloatVector sum = FloatVector.fromArray(F, sums, sumOff + part).mul(decay);
+            for (int i = off + part; i < off + n; i += TileMath.LANES) {
+                FloatVector e = exp(FloatVector.fromArray(F, x, i).sub(sh));
+                e.intoArray(x, i);
+                sum = sum.add(e);
+            }
+            sum.intoArray(sums, sumOff + part);
+        }
+    }
+
+    @Override
+    public void expShift(float[] x, int off, int n, float shift) {
         FloatVector sh = FloatVector.broadcast(F, shift);
         for (int i = off; i < off + n; i += L) {
-            FloatVector e = exp(FloatVector.fromArray(F, x, i).sub(sh));
-            e.intoArray(x, i);
-            sum = sum.add(e);
+            exp(FloatVector.fromArray(F, x, i).sub(sh)).intoArray(x, i);
         }
-        return sumLanes(sum);
     }
 
     @Override
@@ -159,15 +170,6 @@ final class VectorTileMath implements TileMath {
             FloatVector pv = FloatVector.fromArray(F, p, i);
             pv.mul(FloatVector.fromArray(F, dp, i).sub(d)).intoArray(dp, i);
         }
-    }
-
-    /** Lane sum in lane order: reproducible, unlike {@code reduceLanes(ADD)}. */
-    private static float sumLanes(FloatVector v) {
-        float s = 0f;
-        for (int i = 0; i < L; i++) {
-            s += v.lane(i);
-        }
-        return s;
     }
 
     /** The steps of {@link Exp#exp}, lane-wise. */
