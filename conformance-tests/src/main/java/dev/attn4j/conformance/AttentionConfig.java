@@ -49,12 +49,15 @@ import java.util.Random;
  * @param dropoutP       dropout probability, 0 = none
  * @param deterministic  whether backward must be bit-identical run to run (the suite runs it twice)
  * @param dataSeed       seed of the inputs
+ * @param grid           whether the configuration is a cell of the {@link FeatureGrid} (id prefix {@code g}, and
+ *                       ALiBi slopes with a zero on every third head, so that "some heads unbiased" is always
+ *                       exercised) rather than a random one (id prefix {@code a})
  */
 public record AttentionConfig(int index, int batch, int seqQ, int seqK, int heads, int kvHeads, int headDim,
                               DType dtype, boolean causal, Double scale, int windowLeft, int windowRight,
                               double softcap, Alibi alibi, boolean biasTable, boolean denseBias, int flashMaskN,
                               int flashMaskHeads, boolean denseMask, double dropoutP, boolean deterministic,
-                              long dataSeed) {
+                              long dataSeed, boolean grid) {
 
     /** Where ALiBi slopes come from. */
     public enum Alibi {
@@ -78,6 +81,16 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         }
     }
 
+    /** A random (non-grid) configuration. */
+    public AttentionConfig(int index, int batch, int seqQ, int seqK, int heads, int kvHeads, int headDim, DType dtype,
+                           boolean causal, Double scale, int windowLeft, int windowRight, double softcap, Alibi alibi,
+                           boolean biasTable, boolean denseBias, int flashMaskN, int flashMaskHeads, boolean denseMask,
+                           double dropoutP, boolean deterministic, long dataSeed) {
+        this(index, batch, seqQ, seqK, heads, kvHeads, headDim, dtype, causal, scale, windowLeft, windowRight, softcap,
+                alibi, biasTable, denseBias, flashMaskN, flashMaskHeads, denseMask, dropoutP, deterministic, dataSeed,
+                false);
+    }
+
     /** The sizes. */
     public AttentionDims dims() {
         return new AttentionDims(batch, seqQ, seqK, heads, kvHeads, headDim);
@@ -99,10 +112,11 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         return scale != null ? scale : 1.0 / Math.sqrt(headDim);
     }
 
-    /** A stable, readable id, e.g. {@code a0042 b2 sq37 sk64 h8 kv2 d40 causal f32}. */
+    /** A stable, readable id, e.g. {@code a0042 b2 sq37 sk64 h8 kv2 d40 causal f32} ({@code g017 ...} in the grid). */
     public String id() {
         StringBuilder s = new StringBuilder();
-        s.append(String.format("a%04d b%d sq%d sk%d h%d kv%d d%d", index, batch, seqQ, seqK, heads, kvHeads, headDim));
+        s.append(grid ? String.format("g%03d", index) : String.format("a%04d", index));
+        s.append(String.format(" b%d sq%d sk%d h%d kv%d d%d", batch, seqQ, seqK, heads, kvHeads, headDim));
         s.append(causal ? " causal" : " full").append(' ').append(dtype.name().toLowerCase(java.util.Locale.ROOT));
         if (scale != null) s.append(" scale(").append(scale).append(')');
         if (windowLeft >= 0 || windowRight >= 0) s.append(" window(").append(windowLeft).append(',').append(windowRight).append(')');
@@ -133,7 +147,11 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
             slopes = new double[n];
             for (int x = 0; x < n; x++) {
                 // ALiBi-like geometric slopes, some heads unbiased (slope 0), as "ALiBi on some heads" is expressed.
-                slopes[x] = r.nextInt(4) == 0 ? 0 : (float) Math.pow(2, -1 - r.nextInt(8));
+                if (grid) {
+                    slopes[x] = x % 3 == 0 ? 0 : (float) Math.pow(2, -1 - r.nextInt(8));
+                } else {
+                    slopes[x] = r.nextInt(4) == 0 ? 0 : (float) Math.pow(2, -1 - r.nextInt(8));
+                }
             }
         }
         double[] table = biasTable ? gaussian(r, heads * d.tableWidth(), 0.5, Precision.FP32) : null;

@@ -23,8 +23,15 @@ public interface ConformanceCase {
     String NORM_FORWARD = "norm_forward";
     /** Op name of a normalisation backward case. */
     String NORM_BACKWARD = "norm_backward";
+    /** Op name of a rotary case (tables applied to {@code x}). */
+    String ROTARY = "rotary";
+    /** Op name of a rotary backward case (the inverse applied to an upstream gradient). */
+    String ROTARY_BACKWARD = "rotary_backward";
 
-    /** One of {@link #ATTENTION_FORWARD}, {@link #ATTENTION_BACKWARD}, {@link #NORM_FORWARD}, {@link #NORM_BACKWARD}. */
+    /**
+     * One of {@link #ATTENTION_FORWARD}, {@link #ATTENTION_BACKWARD}, {@link #NORM_FORWARD}, {@link #NORM_BACKWARD},
+     * {@link #ROTARY}, {@link #ROTARY_BACKWARD}.
+     */
     String op();
 
     /** A stable, readable id: the configuration's parameters. */

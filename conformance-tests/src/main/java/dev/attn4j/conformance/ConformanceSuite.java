@@ -14,7 +14,10 @@ import java.util.function.Consumer;
  * both use this class, so they run the same cases under the same rule.
  *
  * <p>Each attention configuration yields an {@code attention_forward} and an {@code attention_backward}
- * case, each normalisation configuration a {@code norm_forward} and a {@code norm_backward} case. A suite is
+ * case, each normalisation configuration a {@code norm_forward} and a {@code norm_backward} case, each rotary
+ * configuration a {@code rotary} and a {@code rotary_backward} case. Besides the random attention configurations,
+ * {@link #standard()} holds the systematic {@link FeatureGrid} and the {@link RotaryConfig#standard rotary
+ * configurations}. A suite is
  * immutable and {@link #run} keeps no state, so cases may run concurrently on backends that allow it.
  *
  * <pre>{@code
@@ -63,27 +66,43 @@ public final class ConformanceSuite {
             if (n < 1) {
                 throw new IllegalArgumentException("-D" + CASES_PROPERTY + ": expected a positive integer, got " + n);
             }
-            return of(n, Math.max(100, n / 3), SEED);
+            return full(n, Math.max(100, n / 3), SEED);
         }
         String sweep = System.getProperty(SWEEP_PROPERTY, "standard").trim().toLowerCase(Locale.ROOT);
         return switch (sweep) {
-            case "", "standard" -> of(STANDARD_ATTENTION, STANDARD_NORM, SEED);
-            case "large" -> of(LARGE_ATTENTION, LARGE_NORM, SEED);
+            case "", "standard" -> full(STANDARD_ATTENTION, STANDARD_NORM, SEED);
+            case "large" -> full(LARGE_ATTENTION, LARGE_NORM, SEED);
             default -> throw new IllegalArgumentException("-D" + SWEEP_PROPERTY + ": expected 'standard' or 'large', got '"
                     + sweep + "'");
         };
     }
 
     /**
-     * A suite of {@code attentionCases} attention configurations (every fourth a feature configuration) and
-     * {@code normCases} normalisation configurations, drawn from {@code seed}.
+     * A suite of random cases only: {@code attentionCases} attention configurations (every fourth a feature
+     * configuration) and {@code normCases} normalisation configurations, drawn from {@code seed}.
      */
     public static ConformanceSuite of(int attentionCases, int normCases, long seed) {
+        return build(attentionCases, normCases, seed, false);
+    }
+
+    /**
+     * The random cases of {@link #of} plus the {@link FeatureGrid} (after the random attention cases) and the
+     * rotary cases (last), all drawn from {@code seed}. {@link #standard()} is {@code full(400, 120, SEED)}.
+     */
+    public static ConformanceSuite full(int attentionCases, int normCases, long seed) {
+        return build(attentionCases, normCases, seed, true);
+    }
+
+    private static ConformanceSuite build(int attentionCases, int normCases, long seed, boolean systematic) {
         if (attentionCases < 0 || normCases < 0) {
             throw new IllegalArgumentException("case counts must be >= 0, got " + attentionCases + " and " + normCases);
         }
         List<ConformanceCase> all = new ArrayList<>();
-        for (AttentionConfig c : CaseGenerator.attention(attentionCases, seed)) {
+        List<AttentionConfig> attention = new ArrayList<>(CaseGenerator.attention(attentionCases, seed));
+        if (systematic) {
+            attention.addAll(FeatureGrid.configurations(seed));
+        }
+        for (AttentionConfig c : attention) {
             all.add(new AttentionCase(c, false));
             all.add(new AttentionCase(c, true));
         }
@@ -91,10 +110,16 @@ public final class ConformanceSuite {
             all.add(new NormCase(c, false));
             all.add(new NormCase(c, true));
         }
+        if (systematic) {
+            for (RotaryConfig c : RotaryConfig.standard(seed)) {
+                all.add(new RotaryCase(c, false));
+                all.add(new RotaryCase(c, true));
+            }
+        }
         return new ConformanceSuite(all);
     }
 
-    /** Every case, attention first, each configuration's forward before its backward. */
+    /** Every case: attention (random, then grid), normalisation, rotary; each configuration's forward first. */
     public List<ConformanceCase> cases() {
         return cases;
     }

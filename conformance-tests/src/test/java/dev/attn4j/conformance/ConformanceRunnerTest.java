@@ -66,7 +66,13 @@ class ConformanceRunnerTest {
         }
         List<CaseResult> failed = results.stream().filter(r -> r.outcome() == Outcome.FAILED).toList();
         assertTrue(failed.isEmpty(), () -> failed.size() + " failed, e.g. " + failed.stream().limit(3).toList());
-        assertEquals(results.size(), count(results, r -> r.outcome() == Outcome.PASSED));
+        // It has no rotary kernels and does not declare ROTARY: those cases are unsupported, everything else passes.
+        Predicate<CaseResult> rotary = r -> r.op().startsWith("rotary");
+        assertEquals(results.size() - count(results, rotary), count(results, r -> r.outcome() == Outcome.PASSED));
+        assertTrue(count(results, rotary) > 0);
+        assertTrue(results.stream().filter(rotary)
+                .allMatch(r -> r.outcome() == Outcome.UNSUPPORTED && r.detail().equals("ROTARY")));
+        assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().startsWith("g")) >= 2 * 216);
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" bf16")) > 0);
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" f16")) > 0);
     }
@@ -96,6 +102,69 @@ class ConformanceRunnerTest {
         assertTrue(results.stream().anyMatch(r -> r.detail().equals("DROPOUT")));
         assertTrue(results.stream().anyMatch(r -> r.detail().equals("FLASH_MASK")));
         assertTrue(results.stream().anyMatch(r -> r.detail().equals("dtype BF16")));
+    }
+
+    /** The standard suite's grid and rotary cases (not in the small random suite above). */
+    private static List<ConformanceCase> systematic() {
+        return ConformanceSuite.standard().cases().stream()
+                .filter(c -> c instanceof RotaryCase || (c instanceof AttentionCase a && a.config().grid())).toList();
+    }
+
+    private static List<CaseResult> runSystematic(Capabilities caps, BiFunction<String, float[], float[]> tamper) {
+        return runSystematic(caps, tamper, c -> true);
+    }
+
+    private static List<CaseResult> runSystematic(Capabilities caps, BiFunction<String, float[], float[]> tamper,
+                                                  Predicate<ConformanceCase> which) {
+        OracleEngine engine = new OracleEngine("oracle", caps, tamper);
+        List<CaseResult> results = new ArrayList<>();
+        try (Backend backend = Backend.of(engine)) {
+            systematic().stream().filter(which).forEach(c -> results.add(suite.run(c, backend)));
+            assertEquals(0, engine.liveTensors(), "the runner must close every tensor it made");
+        }
+        return results;
+    }
+
+    @Test
+    void honestEnginePassesEveryRotaryCase() {
+        // (The grid's attention cases are passed by the independent tiled engine above.)
+        List<CaseResult> results = runSystematic(OracleEngine.everything(), OracleEngine::honest,
+                c -> c instanceof RotaryCase);
+        assertEquals(2 * 10, results.size());
+        List<CaseResult> bad = results.stream().filter(r -> r.outcome() != Outcome.PASSED).toList();
+        assertTrue(bad.isEmpty(), () -> bad.size() + " not passed, first: " + bad.getFirst());
+    }
+
+    @Test
+    void coreOnlyEngineRunsOnlyThePlainGridCellsAndReportsRotaryUnsupported() {
+        Map<String, CaseResult> byKey = runSystematic(OracleEngine.coreOnly(), OracleEngine::honest).stream()
+                .collect(Collectors.toMap(r -> r.op() + " " + r.caseId(), r -> r));
+        for (ConformanceCase c : systematic()) {
+            CaseResult r = byKey.get(c.op() + " " + c.id());
+            boolean plain = c instanceof AttentionCase a && a.config().core();
+            assertEquals(plain ? Outcome.PASSED : Outcome.UNSUPPORTED, r.outcome(), c.op() + " " + c.id());
+            if (c instanceof RotaryCase rc) {
+                // The facade checks the dtype before the capability.
+                assertEquals(rc.config().dtype() == dev.attn4j.ports.tensor.DType.F32 ? "ROTARY"
+                        : "dtype " + rc.config().dtype(), r.detail(), c.id());
+            }
+        }
+        // The none/none cells without dropout: 2 causal values x 3 GQA families, minus those that drew dropout.
+        long plain = byKey.values().stream().filter(r -> r.outcome() == Outcome.PASSED).count();
+        assertTrue(plain >= 2 * 4 && plain <= 2 * 6, plain + " plain grid cases");
+    }
+
+    @Test
+    void wrongRotaryOutputFailsEveryRotaryCase() {
+        List<CaseResult> results = runSystematic(OracleEngine.everything(), (name, v) -> {
+            if (name.equals("x")) v[v.length - 1] += 1f; // past R when R < D: pass-through must be exact too
+            return v;
+        }, c -> c instanceof RotaryCase);
+        assertEquals(2 * 10, results.size());
+        for (CaseResult r : results) {
+            assertEquals(Outcome.FAILED, r.outcome(), r.op() + " " + r.caseId());
+            assertTrue(r.detail().startsWith(r.op().equals("rotary") ? "y:" : "dx:"), r.detail());
+        }
     }
 
     @Test

@@ -28,6 +28,16 @@ public final class RotaryOracle {
      */
     public static double[] apply(double[] x, int batch, int seq, int heads, int dim, double[] cos, double[] sin,
                                  double[] scale, RotaryLayout layout, boolean inverse) {
+        return apply(x, batch, seq, heads, dim, cos, sin, scale, layout, inverse, Precision.FP64);
+    }
+
+    /**
+     * The rotated copy of {@code x} at {@code precision}: {@link Precision#FP64} is the golden value; a reduced
+     * precision computes every product and sum in binary32 and rounds each stored output to that precision (the
+     * "ref" of the pass rule). Inputs are taken as given (already in their storage types).
+     */
+    public static double[] apply(double[] x, int batch, int seq, int heads, int dim, double[] cos, double[] sin,
+                                 double[] scale, RotaryLayout layout, boolean inverse, Precision precision) {
         if (x.length != batch * seq * heads * dim || cos.length % seq != 0 || sin.length != cos.length
                 || (scale != null && scale.length != cos.length)) {
             throw new IllegalArgumentException("x must be [B, S, H, D] and cos, sin, scale [S, R/2] alike");
@@ -36,7 +46,11 @@ public final class RotaryOracle {
         if (2 * pairs > dim) {
             throw new IllegalArgumentException("R = " + 2 * pairs + " exceeds D = " + dim);
         }
-        double[] y = x.clone();
+        Precision acc = precision == Precision.FP64 ? Precision.FP64 : Precision.FP32;
+        double[] y = new double[x.length];
+        for (int n = 0; n < x.length; n++) {
+            y[n] = precision.round(x[n]);
+        }
         double sign = inverse ? -1 : 1;
         for (int b = 0; b < batch; b++) {
             for (int n = 0; n < seq; n++) {
@@ -50,8 +64,10 @@ public final class RotaryOracle {
                         double z = scale == null ? 1 : scale[n * pairs + p];
                         double x1 = x[first];
                         double x2 = x[second];
-                        y[first] = z * (x1 * c - x2 * s);
-                        y[second] = z * (x1 * s + x2 * c);
+                        double r1 = acc.round(acc.round(x1 * c) - acc.round(x2 * s));
+                        double r2 = acc.round(acc.round(x1 * s) + acc.round(x2 * c));
+                        y[first] = precision.round(acc.round(z * r1));
+                        y[second] = precision.round(acc.round(z * r2));
                     }
                 }
             }

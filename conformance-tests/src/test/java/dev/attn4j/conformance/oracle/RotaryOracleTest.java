@@ -57,6 +57,27 @@ class RotaryOracleTest {
         assertEquals(lhs, rhs, 1e-12);
     }
 
+    @ParameterizedTest
+    @EnumSource(RotaryLayout.class)
+    void reducedPrecisionRoundsEachOutputAndKeepsThePassThroughExact(RotaryLayout layout) {
+        Random r = new Random(3);
+        double[][] table = angles(r);
+        double[] x = gaussian(r, B * S * H * D);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = Precision.BF16.round(x[i]);
+        }
+        double[] golden = RotaryOracle.apply(x, B, S, H, D, table[0], table[1], null, layout, false, Precision.FP64);
+        double[] ref = RotaryOracle.apply(x, B, S, H, D, table[0], table[1], null, layout, false, Precision.BF16);
+        for (int i = 0; i < x.length; i++) {
+            assertEquals(Precision.BF16.round(ref[i]), ref[i], 0.0, "stored in BF16");
+            assertEquals(golden[i], ref[i], Math.abs(golden[i]) / 128 + 1e-30, "within a BF16 rounding");
+            if (i % D >= 2 * PAIRS) {
+                assertEquals(x[i], ref[i], 0.0, "features past R pass through untouched");
+            }
+        }
+        assertArrayEquals(golden, RotaryOracle.apply(x, B, S, H, D, table[0], table[1], null, layout, false), 0.0);
+    }
+
     private static double[][] angles(Random r) {
         double[] cos = new double[S * PAIRS];
         double[] sin = new double[S * PAIRS];
