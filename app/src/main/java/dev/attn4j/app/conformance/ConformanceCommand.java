@@ -52,7 +52,8 @@ public final class ConformanceCommand implements Callable<Integer> {
     @Option(names = "--cases", paramLabel = "N",
             description = "Random configurations per op family (attention, normalisation), each run forward and "
                     + "backward, instead of the standard suite's " + ConformanceSuite.STANDARD_ATTENTION + " + "
-                    + ConformanceSuite.STANDARD_NORM + " (a positive number).")
+                    + ConformanceSuite.STANDARD_NORM + " (a positive number). Without --cases and --seed the "
+                    + "standard suite also runs its systematic feature grid and rotary cases.")
     Integer cases;
 
     @Option(names = "--seed", paramLabel = "S", description = "Seed of the random cases (default: the standard suite's).")
