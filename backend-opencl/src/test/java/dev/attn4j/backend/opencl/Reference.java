@@ -31,6 +31,20 @@ final class Reference {
             return sk - sq;
         }
 
+        /** A seed fixed by the case's contents, so every run draws the same data. */
+        long seed() {
+            return java.util.Objects.hash(b, sq, sk, h, hkv, d, causal, winLeft, winRight, softcap,
+                    java.util.Arrays.hashCode(alibi), alibiPerBatch, java.util.Arrays.hashCode(table));
+        }
+
+        @Override
+        public String toString() {
+            return "B=" + b + " Sq=" + sq + " Sk=" + sk + " H=" + h + " Hkv=" + hkv + " D=" + d
+                    + (causal ? " causal" : "") + (winLeft >= 0 || winRight >= 0 ? " window(" + winLeft + "," + winRight + ")" : "")
+                    + (softcap > 0 ? " softcap=" + softcap : "") + (alibi != null ? " alibi" + (alibiPerBatch ? "[B,H]" : "[H]") : "")
+                    + (table != null ? " table" : "");
+        }
+
         boolean masked(int i, int j) {
             int diag = i + off();
             return (causal && j > diag) || (winLeft >= 0 && j < diag - winLeft) || (winRight >= 0 && j > diag + winRight);
