@@ -7,6 +7,7 @@ import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
 import dev.attn4j.ports.attention.AttentionShape;
+import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import org.jocl.CLException;
@@ -22,6 +23,10 @@ final class ClAttention implements AttentionPort {
     private static final String SOURCE = "attention.cl";
     private static final int FEATURE_ALIBI = 1;
     private static final int FEATURE_TABLE = 2;
+    private static final int FEATURE_DENSE_MASK = 4;
+    private static final int FEATURE_DENSE_BIAS = 8;
+    private static final int FEATURE_FLASH_MASK = 16;
+    private static final int FEATURE_DROPOUT = 32;
 
     private final OpenClEngine engine;
 
@@ -95,6 +100,7 @@ final class ClAttention implements AttentionPort {
             ClTensor dq = engine.allocate(s.queryShape(), DType.F32);
             ClTensor dk = engine.allocate(s.keyShape(), DType.F32);
             ClTensor dv = engine.allocate(s.keyShape(), DType.F32);
+            ClTensor dTable = null;
             try (ClTensor delta = engine.allocate(s.lseShape(), DType.F32)) {
                 int rows = s.batch() * s.seqQ() * s.heads();
                 new KernelCall(engine.kernel(SOURCE, options, "attn_bwd_delta"))
@@ -112,27 +118,76 @@ final class ClAttention implements AttentionPort {
                         .mem(buf(request.lse())).mem(delta.buffer()).mem(dk.buffer()).mem(dv.buffer());
                 problem(kvCall, s, opt);
                 kvCall.run(engine.queue(), tiles.global(s.seqK(), s.batch() * s.kvHeads()), tiles.local());
+
+                if (opt.biasTableGrad()) {
+                    dTable = engine.allocate(s.biasTableShape(), DType.F32);
+                    int entries = s.heads() * (s.seqQ() + s.seqK() - 1);
+                    KernelCall tCall = new KernelCall(engine.kernel(SOURCE, options, "attn_bwd_dtable"))
+                            .mem(buf(request.q())).mem(buf(request.k())).mem(buf(request.v())).mem(buf(request.dO()))
+                            .mem(buf(request.lse())).mem(delta.buffer()).mem(dTable.buffer())
+                            .i(s.batch()).i(s.seqQ()).i(s.seqK()).i(s.heads()).i(s.kvHeads())
+                            .f((float) opt.scaleFor(s.headDim()));
+                    modifiers(tCall, s, opt);
+                    tCall.run(engine.queue(), new long[] {(long) ceilDiv(entries, 64) * 64}, null);
+                }
                 // delta is released as this block ends: OpenCL defers freeing it until the queued kernels finish.
-                return new AttentionGradients(dq, dk, dv, null);
+                return new AttentionGradients(dq, dk, dv, dTable);
             } catch (RuntimeException e) {
                 dq.close();
                 dk.close();
                 dv.close();
+                if (dTable != null) {
+                    dTable.close();
+                }
                 throw translate(e, "attention backward");
             }
         }
     }
 
-    /** The arguments every attention kernel ends with: sizes, scale, then the masks and biases. */
+    /** The arguments every attention kernel ends with: sizes, scale, then the masks, biases and dropout. */
     private void problem(KernelCall call, AttentionShape s, AttentionOptions opt) {
-        int features = (opt.alibiSlopes() != null ? FEATURE_ALIBI : 0) | (opt.biasTable() != null ? FEATURE_TABLE : 0);
+        call.i(s.seqQ()).i(s.seqK()).i(s.heads()).i(s.kvHeads()).f((float) opt.scaleFor(s.headDim()));
+        modifiers(call, s, opt);
+    }
+
+    /** {@code MOD_PARAMS} of {@code attention.cl}, in its order. */
+    private void modifiers(KernelCall call, AttentionShape s, AttentionOptions opt) {
         DeviceTensor alibi = opt.alibiSlopes();
-        call.i(s.seqQ()).i(s.seqK()).i(s.heads()).i(s.kvHeads()).f((float) opt.scaleFor(s.headDim()))
-                .i(opt.causal() ? 1 : 0).i(opt.windowLeft()).i(opt.windowRight()).f((float) opt.softcap())
+        Dropout drop = opt.dropout();
+        int features = (alibi != null ? FEATURE_ALIBI : 0)
+                | (opt.biasTable() != null ? FEATURE_TABLE : 0)
+                | (opt.denseMask() != null ? FEATURE_DENSE_MASK : 0)
+                | (opt.denseBias() != null ? FEATURE_DENSE_BIAS : 0)
+                | (opt.flashMask() != null ? FEATURE_FLASH_MASK : 0)
+                | (drop.enabled() ? FEATURE_DROPOUT : 0);
+        call.i(opt.causal() ? 1 : 0).i(opt.windowLeft()).i(opt.windowRight()).f((float) opt.softcap())
                 .i(features)
-                .mem(alibi != null ? buf(alibi) : engine.placeholder())
-                .i(alibi != null && alibi.shape().rank() == 2 ? 1 : 0)
-                .mem(opt.biasTable() != null ? buf(opt.biasTable()) : engine.placeholder());
+                .mem(orPlaceholder(alibi)).i(alibi != null && alibi.shape().rank() == 2 ? 1 : 0)
+                .mem(orPlaceholder(opt.biasTable()));
+        dense(call, opt.denseMask(), s);
+        dense(call, opt.denseBias(), s);
+        DeviceTensor fm = opt.flashMask();
+        call.mem(orPlaceholder(fm)).i(fm != null ? fm.shape().dim(1) : 1).i(fm != null ? fm.shape().dim(3) : 1);
+        // kept iff (w >>> 8) >= p·2^24, i.e. >= ceil(p·2^24): exact integer form of Dropout's u >= p.
+        long threshold = (long) Math.ceil(drop.p() * 0x1p24);
+        call.i((int) threshold).f((float) (1.0 / (1.0 - drop.p())))
+                .i((int) drop.seed()).i((int) (drop.seed() >>> 32))
+                .i((int) drop.offset()).i((int) (drop.offset() >>> 32));
+    }
+
+    /** A dense [B|1, H|1, Sq, Sk] tensor: buffer, batch stride and head stride (0 where broadcast). */
+    private void dense(KernelCall call, DeviceTensor t, AttentionShape s) {
+        if (t == null) {
+            call.mem(engine.placeholder()).l(0).l(0);
+            return;
+        }
+        long plane = (long) s.seqQ() * s.seqK();
+        int heads = t.shape().dim(1);
+        call.mem(buf(t)).l(t.shape().dim(0) == 1 ? 0 : heads * plane).l(heads == 1 ? 0 : plane);
+    }
+
+    private org.jocl.cl_mem orPlaceholder(DeviceTensor t) {
+        return t != null ? buf(t) : engine.placeholder();
     }
 
     static org.jocl.cl_mem buf(DeviceTensor t) {

@@ -35,6 +35,11 @@ final class KernelCall {
         return this;
     }
 
+    KernelCall l(long value) {
+        clSetKernelArg(kernel, index++, Sizeof.cl_long, Pointer.to(new long[] {value}));
+        return this;
+    }
+
     KernelCall f(float value) {
         clSetKernelArg(kernel, index++, Sizeof.cl_float, Pointer.to(new float[] {value}));
         return this;

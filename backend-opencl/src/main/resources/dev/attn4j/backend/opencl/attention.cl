@@ -13,35 +13,100 @@
 
 #define FEATURE_ALIBI 1
 #define FEATURE_TABLE 2
+#define FEATURE_DENSE_MASK 4
+#define FEATURE_DENSE_BIAS 8
+#define FEATURE_FLASH_MASK 16
+#define FEATURE_DROPOUT 32
 
-/* Mask and bias arguments shared by every attention kernel, in this order. */
+/* Mask, bias and dropout arguments shared by every attention kernel, in this order. */
 #define MOD_PARAMS int causal, int win_left, int win_right, float softcap, int features, \
-                   __global const float* alibi, int alibi_per_batch, __global const float* table
+        __global const float* alibi, int alibi_per_batch, __global const float* table, \
+        __global const uchar* dmask, long dmask_bs, long dmask_hs, \
+        __global const float* dbias, long dbias_bs, long dbias_hs, \
+        __global const int* fmask, int fmask_heads, int fmask_n, \
+        uint drop_threshold, float drop_scale, uint seed_lo, uint seed_hi, uint off_lo, uint off_hi
+#define MOD_ARGS causal, win_left, win_right, softcap, features, alibi, alibi_per_batch, table, \
+        dmask, dmask_bs, dmask_hs, dbias, dbias_bs, dbias_hs, fmask, fmask_heads, fmask_n, \
+        drop_threshold, drop_scale, seed_lo, seed_hi, off_lo, off_hi
 
-/* Whether key j is masked for query i (causal and window, bottom-right aligned: d = i + Sk - Sq). */
-inline int attn_masked(int i, int j, int off, int causal, int win_left, int win_right) {
-    int d = i + off;
-    return (causal && j > d) || (win_left >= 0 && j < d - win_left) || (win_right >= 0 && j > d + win_right);
+/* Everything that decides the logits of one (batch, head): built once per work-item. */
+typedef struct {
+    int sq, sk, off, heads, b, h;
+    int causal, win_left, win_right, fmask_n, dropping;
+    float softcap, slope, keep_scale;
+    __global const float* table;   /* this head's table row, or 0 */
+    __global const uchar* dmask;   /* this (b, h)'s [Sq, Sk] mask, or 0 */
+    __global const float* dbias;   /* this (b, h)'s [Sq, Sk] bias, or 0 */
+    __global const int* fmask;     /* this (b, mask head)'s [Sk, n] row indices, or 0 */
+    uint drop_threshold, seed_lo, seed_hi, off_lo, off_hi;
+} head_ctx;
+
+inline head_ctx make_head(int b, int h, int sq, int sk, int heads, MOD_PARAMS) {
+    head_ctx c;
+    c.sq = sq; c.sk = sk; c.off = sk - sq; c.heads = heads; c.b = b; c.h = h;
+    c.causal = causal; c.win_left = win_left; c.win_right = win_right; c.softcap = softcap;
+    c.slope = (features & FEATURE_ALIBI) ? alibi[alibi_per_batch ? b * heads + h : h] : 0.0f;
+    c.table = (features & FEATURE_TABLE) ? table + (long) h * (sq + sk - 1) : 0;
+    c.dmask = (features & FEATURE_DENSE_MASK) ? dmask + b * dmask_bs + h * dmask_hs : 0;
+    c.dbias = (features & FEATURE_DENSE_BIAS) ? dbias + b * dbias_bs + h * dbias_hs : 0;
+    c.fmask = (features & FEATURE_FLASH_MASK)
+            ? fmask + ((long) b * fmask_heads + h / (heads / fmask_heads)) * sk * fmask_n : 0;
+    c.fmask_n = fmask_n;
+    c.dropping = (features & FEATURE_DROPOUT) != 0;
+    c.drop_threshold = drop_threshold;
+    c.keep_scale = drop_scale;
+    c.seed_lo = seed_lo; c.seed_hi = seed_hi; c.off_lo = off_lo; c.off_hi = off_hi;
+    return c;
 }
 
-/* Raw scaled score to logit: softcap, then ALiBi and the relative table (DESIGN §4 steps 2-3). */
-inline float attn_logit(float s, float softcap, float slope, __global const float* table_row,
-                        int i, int j, int off, int sk) {
-    if (softcap > 0.0f) {
-        s = softcap * tanh(s / softcap);
+/* Whether key j is masked for query i (DESIGN §4 step 4; bottom-right aligned: d = i + Sk - Sq). */
+inline int head_masked(const head_ctx* c, int i, int j) {
+    int d = i + c->off;
+    if ((c->causal && j > d) || (c->win_left >= 0 && j < d - c->win_left)
+            || (c->win_right >= 0 && j > d + c->win_right)) {
+        return 1;
     }
-    int rel = j - (i + off);
-    if (slope != 0.0f) {
-        s -= slope * (float) abs(rel);
+    if (c->dmask && !c->dmask[(long) i * c->sk + j]) {
+        return 1;
     }
-    if (table_row) {
-        s += table_row[rel + sk - 1];
+    if (c->fmask) {
+        __global const int* r = c->fmask + (long) j * c->fmask_n;
+        if (c->causal) {
+            /* [LTS]: rows >= LTS; [LTS, LTE]: rows in [LTS, LTE). */
+            return c->fmask_n == 1 ? i >= r[0] : (i >= r[0] && i < r[1]);
+        }
+        /* [LTS, UTE]: rows >= LTS or < UTE; [LTS, LTE, UTS, UTE]: rows in [LTS, LTE) or [UTS, UTE). */
+        return c->fmask_n == 2 ? (i >= r[0] || i < r[1])
+                               : ((i >= r[0] && i < r[1]) || (i >= r[2] && i < r[3]));
+    }
+    return 0;
+}
+
+/* Whether only the causal and window masks apply, so whole tiles can be classified arithmetically. */
+inline int head_banded(const head_ctx* c) {
+    return !c->dmask && !c->fmask;
+}
+
+/* Raw scaled score to logit: softcap, then ALiBi, the relative table and the dense bias (steps 2-3). */
+inline float head_logit(const head_ctx* c, float s, int i, int j) {
+    if (c->softcap > 0.0f) {
+        s = c->softcap * tanh(s / c->softcap);
+    }
+    int rel = j - (i + c->off);
+    if (c->slope != 0.0f) {
+        s -= c->slope * (float) abs(rel);
+    }
+    if (c->table) {
+        s += c->table[rel + c->sk - 1];
+    }
+    if (c->dbias) {
+        s += c->dbias[(long) i * c->sk + j];
     }
     return s;
 }
 
 /* d logit / d raw score: 1, or 1 - tanh^2 under softcap. */
-inline float attn_logit_grad(float s, float softcap) {
+inline float logit_grad(float s, float softcap) {
     if (softcap > 0.0f) {
         float t = tanh(s / softcap);
         return 1.0f - t * t;
@@ -49,29 +114,60 @@ inline float attn_logit_grad(float s, float softcap) {
     return 1.0f;
 }
 
-inline float head_slope(int features, __global const float* alibi, int alibi_per_batch, int b, int h, int heads) {
-    return (features & FEATURE_ALIBI) ? alibi[alibi_per_batch ? b * heads + h : h] : 0.0f;
+/* Philox4x32-10 (Salmon et al., SC'11). */
+inline uint4 philox4x32_10(uint4 ctr, uint2 key) {
+    for (int round = 0; round < 10; round++) {
+        const uint lo0 = 0xD2511F53u * ctr.x, hi0 = mul_hi(0xD2511F53u, ctr.x);
+        const uint lo1 = 0xCD9E8D57u * ctr.z, hi1 = mul_hi(0xCD9E8D57u, ctr.z);
+        ctr = (uint4) (hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
+        key += (uint2) (0x9E3779B9u, 0xBB67AE85u);
+    }
+    return ctr;
 }
 
-inline __global const float* head_table(int features, __global const float* table, int h, int sq, int sk) {
-    return (features & FEATURE_TABLE) ? table + (long) h * (sq + sk - 1) : 0;
+/*
+ * The dropout factor of element (b, h, i, j): 0 when dropped, 1 / (1 - p) when kept, 1 without dropout.
+ * Counter mapping of ports' Dropout: n = ((b H + h) Sq + i) Sk + j; kept iff (word[n & 3] >> 8) >= ceil(p 2^24).
+ */
+inline float head_keep(const head_ctx* c, int i, int j) {
+    if (!c->dropping) {
+        return 1.0f;
+    }
+    const ulong n = (((ulong) c->b * c->heads + c->h) * c->sq + i) * c->sk + j;
+    const ulong block = n >> 2;
+    const uint4 w = philox4x32_10((uint4) ((uint) block, (uint) (block >> 32), c->off_lo, c->off_hi),
+                                  (uint2) (c->seed_lo, c->seed_hi));
+    const uint lane = (uint) (n & 3);
+    const uint word = lane == 0 ? w.x : lane == 1 ? w.y : lane == 2 ? w.z : w.w;
+    return (word >> 8) >= c->drop_threshold ? c->keep_scale : 0.0f;
 }
 
-/* Keys [*lo, *hi) that any query in [i0, i1] may attend to. */
-inline void key_range(int i0, int i1, int off, int sk, int causal, int win_left, int win_right, int* lo, int* hi) {
-    int a = 0, b = sk;
-    if (causal) b = min(b, i1 + off + 1);
-    if (win_right >= 0) b = min(b, i1 + off + win_right + 1);
-    if (win_left >= 0) a = max(a, i0 + off - win_left);
+/* Keys [*lo, *hi) that the causal and window masks leave to any query in [i0, i1]. */
+inline void key_range(const head_ctx* c, int i0, int i1, int* lo, int* hi) {
+    int a = 0, b = c->sk;
+    if (c->causal) b = min(b, i1 + c->off + 1);
+    if (c->win_right >= 0) b = min(b, i1 + c->off + c->win_right + 1);
+    if (c->win_left >= 0) a = max(a, i0 + c->off - c->win_left);
+    *lo = a;
+    *hi = b;
+}
+
+/* Queries [*lo, *hi) that the causal and window masks let see any key in [j0, j1]. */
+inline void query_range(const head_ctx* c, int j0, int j1, int* lo, int* hi) {
+    int a = 0, b = c->sq;
+    if (c->causal) a = max(a, j0 - c->off);
+    if (c->win_right >= 0) a = max(a, j0 - c->off - c->win_right);
+    if (c->win_left >= 0) b = min(b, j1 - c->off + c->win_left + 1);
     *lo = a;
     *hi = b;
 }
 
 /* Whether no element of queries [i0, i1] x keys [j0, j1] is masked, so the mask test can be skipped. */
-inline int tile_unmasked(int i0, int i1, int j0, int j1, int off, int causal, int win_left, int win_right) {
-    if (causal && j1 > i0 + off) return 0;
-    if (win_right >= 0 && j1 > i0 + off + win_right) return 0;
-    if (win_left >= 0 && j0 < i1 + off - win_left) return 0;
+inline int tile_unmasked(const head_ctx* c, int i0, int i1, int j0, int j1) {
+    if (!head_banded(c)) return 0;
+    if (c->causal && j1 > i0 + c->off) return 0;
+    if (c->win_right >= 0 && j1 > i0 + c->off + c->win_right) return 0;
+    if (c->win_left >= 0 && j0 < i1 + c->off - c->win_left) return 0;
     return 1;
 }
 
@@ -94,15 +190,13 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
     const int bh = get_group_id(1);
     const int b = bh / heads, h = bh % heads;
     const int hk = h / (heads / kv_heads);
-    const int off = sk - sq;
+    const head_ctx ctx = make_head(b, h, sq, sk, heads, MOD_ARGS);
     const int i0 = get_group_id(0) * BLOCK_M;
     const int i1 = min(sq, i0 + BLOCK_M) - 1;
     const int i = i0 + lid;
     const int valid = i < sq;
     const int q_stride = heads * HEAD_DIM, kv_stride = kv_heads * HEAD_DIM;
     const long kv_base = (long) b * sk * kv_stride + (long) hk * HEAD_DIM;
-    const float slope = head_slope(features, alibi, alibi_per_batch, b, h, heads);
-    __global const float* trow = head_table(features, table, h, sq, sk);
 
     float qr[HEAD_DIM];
     float acc[HEAD_DIM];
@@ -114,7 +208,7 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
     }
     float m = -INFINITY, l = 0.0f;
     int lo, hi;
-    key_range(i0, i1, off, sk, causal, win_left, win_right, &lo, &hi);
+    key_range(&ctx, i0, i1, &lo, &hi);
     for (int j0 = lo; j0 < hi; j0 += BLOCK_N) {
         const int n = min(BLOCK_N, hi - j0);
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -122,15 +216,15 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
         stage_rows(vs, v, kv_base, kv_stride, j0, n, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
         if (valid) {
-            const int full = tile_unmasked(i0, i1, j0, j0 + n - 1, off, causal, win_left, win_right);
+            const int full = tile_unmasked(&ctx, i0, i1, j0, j0 + n - 1);
             float mt = m;
             for (int c = 0; c < n; c++) {
                 const int j = j0 + c;
                 float s = -INFINITY;
-                if (full || !attn_masked(i, j, off, causal, win_left, win_right)) {
+                if (full || !head_masked(&ctx, i, j)) {
                     float dot = 0.0f;
                     for (int d = 0; d < HEAD_DIM; d++) dot += qr[d] * ks[c * HEAD_DIM + d];
-                    s = attn_logit(dot, softcap, slope, trow, i, j, off, sk);
+                    s = head_logit(&ctx, dot, i, j);
                 }
                 sc[c] = s;
                 mt = fmax(mt, s);
@@ -142,7 +236,11 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
                 for (int c = 0; c < n; c++) {
                     const float p = exp(sc[c] - mt);
                     l += p;
-                    for (int d = 0; d < HEAD_DIM; d++) acc[d] += p * vs[c * HEAD_DIM + d];
+                    /* Dropout thins what reaches o, never the normaliser l (lse is that of the scores). */
+                    const float pk = p > 0.0f ? p * head_keep(&ctx, i, j0 + c) : 0.0f;
+                    if (pk != 0.0f) {
+                        for (int d = 0; d < HEAD_DIM; d++) acc[d] += pk * vs[c * HEAD_DIM + d];
+                    }
                 }
                 m = mt;
             }
@@ -168,6 +266,19 @@ __kernel void attn_bwd_delta(__global const float* dout, __global const float* o
     delta[((long) b * heads + h) * sq + i] = s;
 }
 
+/*
+ * The gradient of one logit: dS = P (z dP - delta), with z the dropout factor, times d logit / d raw
+ * score. *dlogit receives the part before the softcap chain rule (what the bias table's gradient sums).
+ */
+inline float score_grad(const head_ctx* c, float raw, float row_lse, float dp, float row_delta, int i, int j,
+                        float* p_kept, float* dlogit) {
+    const float p = exp(head_logit(c, raw, i, j) - row_lse);
+    const float z = head_keep(c, i, j);
+    *p_kept = p * z;
+    *dlogit = p * (z * dp - row_delta);
+    return *dlogit * logit_grad(raw, c->softcap);
+}
+
 /* dQ: one work-item per query row, K and V tiles streamed through local memory. */
 __kernel __attribute__((reqd_work_group_size(BLOCK_M, 1, 1)))
 void attn_bwd_dq(__global const float* q, __global const float* k, __global const float* v,
@@ -179,15 +290,13 @@ void attn_bwd_dq(__global const float* q, __global const float* k, __global cons
     const int bh = get_group_id(1);
     const int b = bh / heads, h = bh % heads;
     const int hk = h / (heads / kv_heads);
-    const int off = sk - sq;
+    const head_ctx ctx = make_head(b, h, sq, sk, heads, MOD_ARGS);
     const int i0 = get_group_id(0) * BLOCK_M;
     const int i1 = min(sq, i0 + BLOCK_M) - 1;
     const int i = i0 + lid;
     const int valid = i < sq;
     const int q_stride = heads * HEAD_DIM, kv_stride = kv_heads * HEAD_DIM;
     const long kv_base = (long) b * sk * kv_stride + (long) hk * HEAD_DIM;
-    const float slope = head_slope(features, alibi, alibi_per_batch, b, h, heads);
-    __global const float* trow = head_table(features, table, h, sq, sk);
 
     float qr[HEAD_DIM];
     float dor[HEAD_DIM];
@@ -204,7 +313,7 @@ void attn_bwd_dq(__global const float* q, __global const float* k, __global cons
     /* A fully masked row has lse = -inf: no probability, no gradient. */
     const int live = valid && row_lse > -INFINITY;
     int lo, hi;
-    key_range(i0, i1, off, sk, causal, win_left, win_right, &lo, &hi);
+    key_range(&ctx, i0, i1, &lo, &hi);
     for (int j0 = lo; j0 < hi; j0 += BLOCK_N) {
         const int n = min(BLOCK_N, hi - j0);
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -212,17 +321,17 @@ void attn_bwd_dq(__global const float* q, __global const float* k, __global cons
         stage_rows(vs, v, kv_base, kv_stride, j0, n, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
         if (live) {
-            const int full = tile_unmasked(i0, i1, j0, j0 + n - 1, off, causal, win_left, win_right);
+            const int full = tile_unmasked(&ctx, i0, i1, j0, j0 + n - 1);
             for (int c = 0; c < n; c++) {
                 const int j = j0 + c;
-                if (!full && attn_masked(i, j, off, causal, win_left, win_right)) continue;
+                if (!full && head_masked(&ctx, i, j)) continue;
                 float dot = 0.0f, dp = 0.0f;
                 for (int d = 0; d < HEAD_DIM; d++) {
                     dot += qr[d] * ks[c * HEAD_DIM + d];
                     dp += dor[d] * vs[c * HEAD_DIM + d];
                 }
-                const float p = exp(attn_logit(dot, softcap, slope, trow, i, j, off, sk) - row_lse);
-                const float ds = p * (dp - row_delta) * attn_logit_grad(dot, softcap) * scale;
+                float pk, dl;
+                const float ds = score_grad(&ctx, dot, row_lse, dp, row_delta, i, j, &pk, &dl) * scale;
                 for (int d = 0; d < HEAD_DIM; d++) acc[d] += ds * ks[c * HEAD_DIM + d];
             }
         }
@@ -249,7 +358,6 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
     const int bh = get_group_id(1);
     const int b = bh / kv_heads, hk = bh % kv_heads;
     const int group = heads / kv_heads;
-    const int off = sk - sq;
     const int j0 = get_group_id(0) * BLOCK_M;
     const int j1 = min(sk, j0 + BLOCK_M) - 1;
     const int j = j0 + lid;
@@ -262,20 +370,16 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
     float dkr[HEAD_DIM];
     float dvr[HEAD_DIM];
     for (int d = 0; d < HEAD_DIM; d++) {
-        kr[d] = valid ? k[kv_off + d] : 0.0f;
+        kr[d] = valid ? k[kv_off + d] * scale : 0.0f;
         vr[d] = valid ? v[kv_off + d] : 0.0f;
         dkr[d] = 0.0f;
         dvr[d] = 0.0f;
     }
-    /* Queries [lo, hi) that can see any key of [j0, j1]. */
-    int lo = 0, hi = sq;
-    if (causal) lo = max(lo, j0 - off);
-    if (win_right >= 0) lo = max(lo, j0 - off - win_right);
-    if (win_left >= 0) hi = min(hi, j1 - off + win_left + 1);
     for (int g = 0; g < group; g++) {
         const int h = hk * group + g;
-        const float slope = head_slope(features, alibi, alibi_per_batch, b, h, heads);
-        __global const float* trow = head_table(features, table, h, sq, sk);
+        const head_ctx ctx = make_head(b, h, sq, sk, heads, MOD_ARGS);
+        int lo, hi;
+        query_range(&ctx, j0, j1, &lo, &hi);
         const long q_base = (long) b * sq * q_stride + (long) h * HEAD_DIM;
         const long stat_base = ((long) b * heads + h) * sq;
         for (int r0 = lo; r0 < hi; r0 += BLOCK_N) {
@@ -289,22 +393,21 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             if (valid) {
-                const int full = tile_unmasked(r0, r0 + n - 1, j0, j1, off, causal, win_left, win_right);
+                const int full = tile_unmasked(&ctx, r0, r0 + n - 1, j0, j1);
                 for (int c = 0; c < n; c++) {
                     const int i = r0 + c;
                     const float row_lse = lses[c];
                     if (row_lse == -INFINITY) continue;
-                    if (!full && attn_masked(i, j, off, causal, win_left, win_right)) continue;
+                    if (!full && head_masked(&ctx, i, j)) continue;
                     float dot = 0.0f, dp = 0.0f;
                     for (int d = 0; d < HEAD_DIM; d++) {
                         dot += qs[c * HEAD_DIM + d] * kr[d];
                         dp += dos[c * HEAD_DIM + d] * vr[d];
                     }
-                    dot *= scale;
-                    const float p = exp(attn_logit(dot, softcap, slope, trow, i, j, off, sk) - row_lse);
-                    const float ds = p * (dp - deltas[c]) * attn_logit_grad(dot, softcap) * scale;
+                    float pk, dl;
+                    const float ds = score_grad(&ctx, dot, row_lse, dp, deltas[c], i, j, &pk, &dl);
                     for (int d = 0; d < HEAD_DIM; d++) {
-                        dvr[d] += p * dos[c * HEAD_DIM + d];
+                        dvr[d] += pk * dos[c * HEAD_DIM + d];
                         dkr[d] += ds * qs[c * HEAD_DIM + d];
                     }
                 }
@@ -313,8 +416,48 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
     }
     if (valid) {
         for (int d = 0; d < HEAD_DIM; d++) {
-            dk[kv_off + d] = dkr[d];
+            dk[kv_off + d] = dkr[d] * scale;
             dv[kv_off + d] = dvr[d];
         }
     }
+}
+
+/*
+ * Gradient of the relative-position table: dT[h][t] sums dS over every (b, i, j) on diagonal
+ * j - (i + off) = t - (Sk - 1). One work-item per (h, t) walks its diagonal in order (deterministic);
+ * each (i, j) lies on exactly one diagonal, so the work equals one more pass over the scores.
+ */
+__kernel void attn_bwd_dtable(__global const float* q, __global const float* k, __global const float* v,
+                              __global const float* dout, __global const float* lse, __global const float* delta,
+                              __global float* dtable, int batch, int sq, int sk, int heads, int kv_heads,
+                              float scale, MOD_PARAMS) {
+    const int width = sq + sk - 1;
+    const int id = get_global_id(0);
+    if (id >= heads * width) return;
+    const int h = id / width, t = id % width;
+    const int hk = h / (heads / kv_heads);
+    const int rel = t - (sk - 1);
+    const int q_stride = heads * HEAD_DIM, kv_stride = kv_heads * HEAD_DIM;
+    float sum = 0.0f;
+    for (int b = 0; b < batch; b++) {
+        const head_ctx ctx = make_head(b, h, sq, sk, heads, MOD_ARGS);
+        const int i_lo = max(0, -rel - ctx.off), i_hi = min(sq, sk - rel - ctx.off);
+        for (int i = i_lo; i < i_hi; i++) {
+            const int j = i + ctx.off + rel;
+            const long stat = ((long) b * heads + h) * sq + i;
+            const float row_lse = lse[stat];
+            if (row_lse == -INFINITY || head_masked(&ctx, i, j)) continue;
+            const long qo = ((long) b * sq + i) * q_stride + (long) h * HEAD_DIM;
+            const long ko = ((long) b * sk + j) * kv_stride + (long) hk * HEAD_DIM;
+            float dot = 0.0f, dp = 0.0f;
+            for (int d = 0; d < HEAD_DIM; d++) {
+                dot += q[qo + d] * scale * k[ko + d];
+                dp += dout[qo + d] * v[ko + d];
+            }
+            float pk, dl;
+            score_grad(&ctx, dot, row_lse, dp, delta[stat], i, j, &pk, &dl);
+            sum += dl;
+        }
+    }
+    dtable[id] = sum;
 }
