@@ -6,6 +6,7 @@ import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
+import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
@@ -77,7 +78,40 @@ class AttentionKernelsTest {
                 random(rnd, 3 * (23 + 31 - 1), 2)));
         p.add(new Reference.Problem(1, 40, 40, 2, 1, 64, true, 9, -1, 5.0, new double[] {0.125, 0.5}, false,
                 random(rnd, 2 * 79, 1)));
+        // Dense mask (some rows fully masked) and dense bias, broadcast both ways.
+        p.add(plain(2, 17, 23, 2, 1, 16, false).with(Reference.Extras.NONE.withMask(mask(rnd, 1, 1, 17, 23), 1, 1)));
+        p.add(plain(2, 17, 23, 2, 2, 40, true).with(Reference.Extras.NONE.withMask(mask(rnd, 2, 2, 17, 23), 2, 2)
+                .withBias(random(rnd, 2 * 17 * 23, 2), 2, 1)));
+        p.add(plain(1, 33, 30, 4, 2, 16, false).with(Reference.Extras.NONE.withBias(random(rnd, 4 * 33 * 30, 3), 1, 4)));
+        // FlashMask: every form, mask heads shared by query heads, values above Sq.
+        p.add(plain(2, 37, 37, 4, 2, 16, true).with(Reference.Extras.NONE.withFlash(flash(rnd, 2, 2, 37, 1, 37), 2, 1)));
+        p.add(plain(1, 29, 41, 2, 1, 40, true).with(Reference.Extras.NONE.withFlash(flash(rnd, 1, 2, 41, 2, 29), 2, 2)));
+        p.add(plain(2, 35, 35, 2, 2, 16, false).with(Reference.Extras.NONE.withFlash(flash(rnd, 2, 1, 35, 2, 35), 1, 2)));
+        p.add(plain(1, 40, 33, 4, 4, 64, false).with(Reference.Extras.NONE.withFlash(flash(rnd, 1, 4, 33, 4, 40), 4, 4)));
+        // Dropout, alone and with GQA, causal and a bias.
+        p.add(plain(1, 23, 31, 2, 2, 16, false).with(Reference.Extras.NONE.withDropout(0.2, 42L, 0L)));
+        p.add(new Reference.Problem(2, 31, 31, 4, 1, 40, true, -1, -1, 0, new double[] {0.5, 0.25, 0.125, 0.0625},
+                false, null).with(Reference.Extras.NONE.withDropout(0.5, 0x1234_5678_9ABCL, 7L << 33)));
         return p.stream();
+    }
+
+    static boolean[] mask(Random rnd, int b, int h, int sq, int sk) {
+        boolean[] m = new boolean[b * h * sq * sk];
+        for (int i = 0; i < m.length; i++) m[i] = rnd.nextDouble() < 0.7;
+        for (int j = 0; j < sk; j++) m[3 * sk + j] = false;   // row 3 of the first plane sees nothing
+        return m;
+    }
+
+    /** Random FlashMask row indices [B, Hm, Sk, n], some above Sq; start <= end within each pair. */
+    static int[] flash(Random rnd, int b, int hm, int sk, int n, int sq) {
+        int[] f = new int[b * hm * sk * n];
+        for (int c = 0; c < b * hm * sk; c++) {
+            int[] v = new int[n];
+            for (int t = 0; t < n; t++) v[t] = rnd.nextInt(sq + 4);
+            java.util.Arrays.sort(v);
+            System.arraycopy(v, 0, f, c * n, n);
+        }
+        return f;
     }
 
     static Stream<Reference.Problem> all() {
@@ -113,11 +147,14 @@ class AttentionKernelsTest {
         try (Inputs in = new Inputs(p, q, k, v);
              DeviceTensor dO = backend.tensors().upload(f32(dout), Shape.of(p.b(), p.sq(), p.h(), p.d()), DType.F32);
              AttentionResult f = backend.attention().forward(new AttentionRequest(in.q, in.k, in.v, in.options));
-             AttentionGradients g = backend.attention().backward(
-                     new AttentionBackwardRequest(dO, in.q, in.k, in.v, f.o(), f.lse(), in.options))) {
+             AttentionGradients g = backend.attention().backward(new AttentionBackwardRequest(dO, in.q, in.k, in.v,
+                     f.o(), f.lse(), in.options.toBuilder().biasTableGrad(p.table() != null).build()))) {
             assertClose("dq", gold[0], ref[0], backend.tensors().download(g.dq()));
             assertClose("dk", gold[1], ref[1], backend.tensors().download(g.dk()));
             assertClose("dv", gold[2], ref[2], backend.tensors().download(g.dv()));
+            if (p.table() != null) {
+                assertClose("dBiasTable", gold[3], ref[3], backend.tensors().download(g.dBiasTable()));
+            }
         }
     }
 
@@ -167,6 +204,17 @@ class AttentionKernelsTest {
         }
     }
 
+    /** Random123's known-answer vectors for Philox4x32-10 pin the reference the dropout tests trust. */
+    @Test
+    void philoxReferenceMatchesPublishedVectors() {
+        assertArrayEquals(new int[] {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+                Reference.philox4x32x10(0, 0, 0, 0, 0, 0));
+        assertArrayEquals(new int[] {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd},
+                Reference.philox4x32x10(-1, -1, -1, -1, -1, -1));
+        assertArrayEquals(new int[] {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1},
+                Reference.philox4x32x10(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0));
+    }
+
     private static float[][] grads(AttentionBackwardRequest request) {
         try (AttentionGradients g = backend.attention().backward(request)) {
             return new float[][] {backend.tensors().download(g.dq()), backend.tensors().download(g.dk()),
@@ -176,7 +224,7 @@ class AttentionKernelsTest {
 
     /** The device tensors of one case. */
     private static final class Inputs implements AutoCloseable {
-        final DeviceTensor q, k, v, alibi, table;
+        final DeviceTensor q, k, v, alibi, table, mask, bias, flash;
         final AttentionOptions options;
 
         Inputs(Reference.Problem p, double[] q, double[] k, double[] v) {
@@ -187,8 +235,16 @@ class AttentionKernelsTest {
                     p.alibiPerBatch() ? Shape.of(p.b(), p.h()) : Shape.of(p.h()), DType.F32);
             this.table = p.table() == null ? null
                     : backend.tensors().upload(f32(p.table()), Shape.of(p.h(), p.sq() + p.sk() - 1), DType.F32);
+            Reference.Extras x = p.x();
+            this.mask = x.mask() == null ? null
+                    : backend.tensors().uploadBools(x.mask(), Shape.of(x.maskB(), x.maskH(), p.sq(), p.sk()));
+            this.bias = x.bias() == null ? null
+                    : backend.tensors().upload(f32(x.bias()), Shape.of(x.biasB(), x.biasH(), p.sq(), p.sk()), DType.F32);
+            this.flash = x.flash() == null ? null
+                    : backend.tensors().uploadInts(x.flash(), Shape.of(p.b(), x.flashHeads(), p.sk(), x.flashN()));
             this.options = AttentionOptions.builder().causal(p.causal()).window(p.winLeft(), p.winRight())
-                    .softcap(p.softcap()).alibiSlopes(alibi).biasTable(table).build();
+                    .softcap(p.softcap()).alibiSlopes(alibi).biasTable(table).denseMask(mask).denseBias(bias)
+                    .flashMask(flash).dropout(new Dropout(x.dropP(), x.seed(), x.offset())).build();
         }
 
         @Override
@@ -198,6 +254,9 @@ class AttentionKernelsTest {
             v.close();
             if (alibi != null) alibi.close();
             if (table != null) table.close();
+            if (mask != null) mask.close();
+            if (bias != null) bias.close();
+            if (flash != null) flash.close();
         }
     }
 }

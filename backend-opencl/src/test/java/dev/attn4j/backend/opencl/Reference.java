@@ -20,9 +20,52 @@ final class Reference {
         return fp32 ? (float) x : x;
     }
 
+    /**
+     * The O(S²) escape hatches, FlashMask and dropout of a case: dense mask {@code [maskB, maskH, Sq, Sk]},
+     * dense bias {@code [biasB, biasH, Sq, Sk]}, FlashMask {@code [B, flashHeads, Sk, flashN]}.
+     */
+    record Extras(boolean[] mask, int maskB, int maskH, double[] bias, int biasB, int biasH, int[] flash,
+                  int flashHeads, int flashN, double dropP, long seed, long offset) {
+        static final Extras NONE = new Extras(null, 0, 0, null, 0, 0, null, 0, 0, 0, 0, 0);
+
+        Extras withMask(boolean[] m, int mb, int mh) {
+            return new Extras(m, mb, mh, bias, biasB, biasH, flash, flashHeads, flashN, dropP, seed, offset);
+        }
+
+        Extras withBias(double[] t, int bb, int bh) {
+            return new Extras(mask, maskB, maskH, t, bb, bh, flash, flashHeads, flashN, dropP, seed, offset);
+        }
+
+        Extras withFlash(int[] f, int heads, int n) {
+            return new Extras(mask, maskB, maskH, bias, biasB, biasH, f, heads, n, dropP, seed, offset);
+        }
+
+        Extras withDropout(double p, long sd, long off) {
+            return new Extras(mask, maskB, maskH, bias, biasB, biasH, flash, flashHeads, flashN, p, sd, off);
+        }
+
+        @Override
+        public String toString() {
+            return (mask != null ? " denseMask[" + maskB + "," + maskH + "]" : "")
+                    + (bias != null ? " denseBias[" + biasB + "," + biasH + "]" : "")
+                    + (flash != null ? " flashMask[Hm=" + flashHeads + ",n=" + flashN + "]" : "")
+                    + (dropP > 0 ? " dropout=" + dropP : "");
+        }
+    }
+
     /** Problem sizes and options of one attention case. */
     record Problem(int b, int sq, int sk, int h, int hkv, int d, boolean causal, int winLeft, int winRight,
-                   double softcap, double[] alibi, boolean alibiPerBatch, double[] table) {
+                   double softcap, double[] alibi, boolean alibiPerBatch, double[] table, Extras x) {
+
+        Problem(int b, int sq, int sk, int h, int hkv, int d, boolean causal, int winLeft, int winRight,
+                double softcap, double[] alibi, boolean alibiPerBatch, double[] table) {
+            this(b, sq, sk, h, hkv, d, causal, winLeft, winRight, softcap, alibi, alibiPerBatch, table, Extras.NONE);
+        }
+
+        Problem with(Extras extras) {
+            return new Problem(b, sq, sk, h, hkv, d, causal, winLeft, winRight, softcap, alibi, alibiPerBatch, table,
+                    extras);
+        }
         double scale() {
             return 1.0 / Math.sqrt(d);
         }
@@ -34,7 +77,8 @@ final class Reference {
         /** A seed fixed by the case's contents, so every run draws the same data. */
         long seed() {
             return java.util.Objects.hash(b, sq, sk, h, hkv, d, causal, winLeft, winRight, softcap,
-                    java.util.Arrays.hashCode(alibi), alibiPerBatch, java.util.Arrays.hashCode(table));
+                    java.util.Arrays.hashCode(alibi), alibiPerBatch, java.util.Arrays.hashCode(table), x.toString(),
+                    java.util.Arrays.hashCode(x.flash), java.util.Arrays.hashCode(x.mask), x.seed);
         }
 
         @Override
@@ -42,13 +86,65 @@ final class Reference {
             return "B=" + b + " Sq=" + sq + " Sk=" + sk + " H=" + h + " Hkv=" + hkv + " D=" + d
                     + (causal ? " causal" : "") + (winLeft >= 0 || winRight >= 0 ? " window(" + winLeft + "," + winRight + ")" : "")
                     + (softcap > 0 ? " softcap=" + softcap : "") + (alibi != null ? " alibi" + (alibiPerBatch ? "[B,H]" : "[H]") : "")
-                    + (table != null ? " table" : "");
+                    + (table != null ? " table" : "") + x;
         }
 
-        boolean masked(int i, int j) {
+        boolean masked(int bb, int hh, int i, int j) {
             int diag = i + off();
-            return (causal && j > diag) || (winLeft >= 0 && j < diag - winLeft) || (winRight >= 0 && j > diag + winRight);
+            if ((causal && j > diag) || (winLeft >= 0 && j < diag - winLeft) || (winRight >= 0 && j > diag + winRight)) {
+                return true;
+            }
+            if (x.mask != null && !x.mask[dense(x.maskB, x.maskH, bb, hh, i, j)]) {
+                return true;
+            }
+            if (x.flash != null) {
+                int hm = hh / (h / x.flashHeads);
+                int base = ((bb * x.flashHeads + hm) * sk + j) * x.flashN;
+                int[] f = x.flash;
+                int n = x.flashN;
+                // DESIGN §4 step 4, FlashMask: values above Sq act as Sq.
+                int a = Math.min(f[base], sq);
+                int b1 = n > 1 ? Math.min(f[base + 1], sq) : 0;
+                if (causal) {
+                    return n == 1 ? i >= a : (i >= a && i < b1);
+                }
+                return n == 2 ? (i >= a || i < b1)
+                        : ((i >= a && i < b1) || (i >= Math.min(f[base + 2], sq) && i < Math.min(f[base + 3], sq)));
+            }
+            return false;
         }
+
+        int dense(int db, int dh, int bb, int hh, int i, int j) {
+            return (((db == 1 ? 0 : bb) * dh + (dh == 1 ? 0 : hh)) * sq + i) * sk + j;
+        }
+
+        /** The dropout factor of element (b, h, i, j), straight from the Dropout Javadoc. */
+        double keep(int bb, int hh, int i, int j) {
+            if (x.dropP <= 0) return 1;
+            long n = (((long) bb * h + hh) * sq + i) * sk + j;
+            long c = n >>> 2;
+            int[] w = philox4x32x10((int) c, (int) (c >>> 32), (int) x.offset, (int) (x.offset >>> 32),
+                    (int) x.seed, (int) (x.seed >>> 32));
+            double u = (w[(int) (n & 3)] >>> 8) * 0x1p-24;
+            return u >= x.dropP ? 1.0 / (1.0 - x.dropP) : 0.0;
+        }
+    }
+
+    /** Philox4x32-10 of Salmon et al. (SC'11): four output words. */
+    static int[] philox4x32x10(int c0, int c1, int c2, int c3, int k0, int k1) {
+        for (int round = 0; round < 10; round++) {
+            long p0 = 0xD2511F53L * (c0 & 0xFFFFFFFFL);
+            long p1 = 0xCD9E8D57L * (c2 & 0xFFFFFFFFL);
+            int n0 = (int) (p1 >>> 32) ^ c1 ^ k0;
+            int n2 = (int) (p0 >>> 32) ^ c3 ^ k1;
+            c0 = n0;
+            c1 = (int) p1;
+            c2 = n2;
+            c3 = (int) p0;
+            k0 += 0x9E3779B9;
+            k1 += 0xBB67AE85;
+        }
+        return new int[] {c0, c1, c2, c3};
     }
 
     /** Raw scaled score, before softcap. */
@@ -76,6 +172,9 @@ final class Reference {
         if (p.table != null) {
             s = r(s + p.table[hh * (p.sq + p.sk - 1) + rel + p.sk - 1]);
         }
+        if (p.x.bias != null) {
+            s = r(s + p.x.bias[p.dense(p.x.biasB, p.x.biasH, bb, hh, i, j)]);
+        }
         return s;
     }
 
@@ -91,7 +190,7 @@ final class Reference {
                     double[] s = new double[p.sk];
                     double m = Double.NEGATIVE_INFINITY;
                     for (int j = 0; j < p.sk; j++) {
-                        s[j] = p.masked(i, j) ? Double.NEGATIVE_INFINITY : logit(p, raw(p, q, k, bb, hh, i, j), bb, hh, i, j);
+                        s[j] = p.masked(bb, hh, i, j) ? Double.NEGATIVE_INFINITY : logit(p, raw(p, q, k, bb, hh, i, j), bb, hh, i, j);
                         m = Math.max(m, s[j]);
                     }
                     int oo = ((bb * p.sq + i) * p.h + hh) * p.d;
@@ -107,8 +206,9 @@ final class Reference {
                         double e = r(Math.exp(r(s[j] - m)));
                         l = r(l + e);
                         int vo = ((bb * p.sk + j) * p.hkv + hk) * p.d;
+                        double ek = r(e * p.keep(bb, hh, i, j));
                         for (int x = 0; x < p.d; x++) {
-                            acc[x] = r(acc[x] + r(e * v[vo + x]));
+                            acc[x] = r(acc[x] + r(ek * v[vo + x]));
                         }
                     }
                     for (int x = 0; x < p.d; x++) {
@@ -121,12 +221,13 @@ final class Reference {
         return new double[][] {o, lse};
     }
 
-    /** {@code [dq, dk, dv]} for upstream gradient {@code dout}, recomputing everything from q, k, v. */
+    /** {@code [dq, dk, dv, dTable]} for upstream gradient {@code dout}, recomputing everything from q, k, v. */
     double[][] backward(Problem p, double[] q, double[] k, double[] v, double[] dout) {
         double[] lse = forward(p, q, k, v)[1];
         double[] dq = new double[q.length];
         double[] dk = new double[k.length];
         double[] dv = new double[v.length];
+        double[] dTable = new double[p.h * (p.sq + p.sk - 1)];
         for (int bb = 0; bb < p.b; bb++) {
             for (int hh = 0; hh < p.h; hh++) {
                 int hk = hh / (p.h / p.hkv);
@@ -137,9 +238,11 @@ final class Reference {
                     double[] prob = new double[p.sk];
                     double[] dp = new double[p.sk];
                     double[] grad = new double[p.sk];
+                    double[] z = new double[p.sk];
                     double delta = 0;
                     for (int j = 0; j < p.sk; j++) {
-                        if (p.masked(i, j)) continue;
+                        if (p.masked(bb, hh, i, j)) continue;
+                        z[j] = p.keep(bb, hh, i, j);
                         int ko = ((bb * p.sk + j) * p.hkv + hk) * p.d;
                         double raw = raw(p, q, k, bb, hh, i, j);
                         prob[j] = r(Math.exp(r(logit(p, raw, bb, hh, i, j) - rowLse)));
@@ -151,23 +254,27 @@ final class Reference {
                         }
                         double acc = 0;
                         for (int x = 0; x < p.d; x++) acc = r(acc + r(dout[qo + x] * v[ko + x]));
-                        dp[j] = acc;
-                        delta = r(delta + r(prob[j] * acc));
+                        dp[j] = r(z[j] * acc);
+                        delta = r(delta + r(prob[j] * dp[j]));
                     }
                     for (int j = 0; j < p.sk; j++) {
-                        if (p.masked(i, j)) continue;
+                        if (p.masked(bb, hh, i, j)) continue;
                         int ko = ((bb * p.sk + j) * p.hkv + hk) * p.d;
-                        double ds = r(r(r(prob[j] * r(dp[j] - delta)) * grad[j]) * p.scale());
+                        double dlogit = r(prob[j] * r(dp[j] - delta));
+                        int t = hh * (p.sq + p.sk - 1) + j - (i + p.off()) + p.sk - 1;
+                        dTable[t] = r(dTable[t] + dlogit);
+                        double ds = r(r(dlogit * grad[j]) * p.scale());
+                        double pz = r(prob[j] * z[j]);
                         for (int x = 0; x < p.d; x++) {
                             dq[qo + x] = r(dq[qo + x] + r(ds * k[ko + x]));
                             dk[ko + x] = r(dk[ko + x] + r(ds * q[qo + x]));
-                            dv[ko + x] = r(dv[ko + x] + r(prob[j] * dout[qo + x]));
+                            dv[ko + x] = r(dv[ko + x] + r(pz * dout[qo + x]));
                         }
                     }
                 }
             }
         }
-        return new double[][] {dq, dk, dv};
+        return new double[][] {dq, dk, dv, dTable};
     }
 
     /** A normalisation case: rows × cols, LayerNorm or RMSNorm, optional beta and residual. */
