@@ -41,7 +41,7 @@ final class OpenClEngine implements BackendEngine {
             Capability.ATTENTION_BACKWARD, Capability.CAUSAL, Capability.GQA, Capability.SLIDING_WINDOW,
             Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE, Capability.BIAS_TABLE_GRAD, Capability.DENSE_MASK,
             Capability.DENSE_BIAS, Capability.FLASH_MASK, Capability.DROPOUT, Capability.DETERMINISTIC_BACKWARD,
-            Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM);
+            Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM, Capability.ROTARY);
     /** Largest head dimension: each work-item keeps up to four rows of this length in private memory. */
     static final int MAX_HEAD_DIM = 256;
 
@@ -55,6 +55,7 @@ final class OpenClEngine implements BackendEngine {
     private final ClTensors tensors = new ClTensors(this);
     private final ClAttention attention = new ClAttention(this);
     private final ClNormalization normalization = new ClNormalization(this);
+    private final ClRotary rotary = new ClRotary(this);
     private boolean closed;
 
     private OpenClEngine(ClDevice device) {
@@ -129,7 +130,7 @@ final class OpenClEngine implements BackendEngine {
 
     @Override
     public RotaryPort rotary() {
-        throw new UnsupportedOperationException("opencl: rotary is not declared");
+        return rotary;
     }
 
     @Override
