@@ -16,6 +16,21 @@ public enum Precision {
     /** Round to bfloat16 (nearest even on the upper 16 bits of a binary32). */
     BF16;
 
+    /**
+     * The precision of the "ref" computation for a storage type: {@code F32 -> FP32}, {@code F16 -> FP16},
+     * {@code BF16 -> BF16}.
+     *
+     * @throws IllegalArgumentException for non-floating types
+     */
+    public static Precision of(dev.attn4j.ports.tensor.DType dtype) {
+        return switch (dtype) {
+            case F32 -> FP32;
+            case F16 -> FP16;
+            case BF16 -> BF16;
+            default -> throw new IllegalArgumentException("dtype: expected F32, F16 or BF16, got " + dtype);
+        };
+    }
+
     /** {@code x} rounded to this precision. */
     public double round(double x) {
         return switch (this) {

@@ -1,0 +1,166 @@
+package dev.attn4j.conformance;
+
+import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.UnsupportedCapabilityException;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * The conformance suite: seeded attention and normalisation cases, run on a backend and judged by the pass
+ * rule of DESIGN §7 ({@link PassRule}) against the float64 oracle. The app's command and the JUnit suite
+ * both use this class, so they run the same cases under the same rule.
+ *
+ * <p>Each attention configuration yields an {@code attention_forward} and an {@code attention_backward}
+ * case, each normalisation configuration a {@code norm_forward} and a {@code norm_backward} case.
+ *
+ * <pre>{@code
+ * ConformanceSuite suite = ConformanceSuite.standard();
+ * try (Backend backend = BackendSelector.fromServiceLoader().open("cpu", BackendOptions.none())) {
+ *     List<CaseResult> results = suite.runAll(backend, r -> System.out.println(r.caseId() + " " + r.outcome()));
+ * }
+ * }</pre>
+ */
+public final class ConformanceSuite {
+    /** The seed of the standard suite; ids are stable for it. */
+    public static final long SEED = 0x5EED_A77E_2026L;
+    /** Attention configurations of the standard (CI) suite: 300 core + 100 feature configurations. */
+    public static final int STANDARD_ATTENTION = 400;
+    /** Normalisation configurations of the standard suite: 100 F32 + 20 in reduced dtypes. */
+    public static final int STANDARD_NORM = 120;
+    /** System property: {@code large} selects the larger sweep. */
+    public static final String SWEEP_PROPERTY = "attn4j.conformance.sweep";
+    /** System property: a number of attention configurations (normalisation gets a third, at least 100). */
+    public static final String CASES_PROPERTY = "attn4j.conformance.cases";
+    private static final int LARGE_ATTENTION = 4000;
+    private static final int LARGE_NORM = 1200;
+
+    private final List<ConformanceCase> cases;
+
+    private ConformanceSuite(List<ConformanceCase> cases) {
+        this.cases = List.copyOf(cases);
+    }
+
+    /**
+     * The suite CI runs: {@value #STANDARD_ATTENTION} attention and {@value #STANDARD_NORM} normalisation
+     * configurations, unless {@code -Dattn4j.conformance.sweep=large} (ten times as many) or
+     * {@code -Dattn4j.conformance.cases=N} asks for more.
+     *
+     * @throws IllegalArgumentException when a property holds an unknown value
+     */
+    public static ConformanceSuite standard() {
+        String count = System.getProperty(CASES_PROPERTY);
+        if (count != null && !count.isBlank()) {
+            int n;
+            try {
+                n = Integer.parseInt(count.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("-D" + CASES_PROPERTY + ": expected a positive integer, got '" + count + "'", e);
+            }
+            if (n < 1) {
+                throw new IllegalArgumentException("-D" + CASES_PROPERTY + ": expected a positive integer, got " + n);
+            }
+            return of(n, Math.max(100, n / 3), SEED);
+        }
+        String sweep = System.getProperty(SWEEP_PROPERTY, "standard").trim().toLowerCase(Locale.ROOT);
+        return switch (sweep) {
+            case "", "standard" -> of(STANDARD_ATTENTION, STANDARD_NORM, SEED);
+            case "large" -> of(LARGE_ATTENTION, LARGE_NORM, SEED);
+            default -> throw new IllegalArgumentException("-D" + SWEEP_PROPERTY + ": expected 'standard' or 'large', got '"
+                    + sweep + "'");
+        };
+    }
+
+    /**
+     * A suite of {@code attentionCases} attention configurations (every fourth a feature configuration) and
+     * {@code normCases} normalisation configurations, drawn from {@code seed}.
+     */
+    public static ConformanceSuite of(int attentionCases, int normCases, long seed) {
+        if (attentionCases < 0 || normCases < 0) {
+            throw new IllegalArgumentException("case counts must be >= 0, got " + attentionCases + " and " + normCases);
+        }
+        List<ConformanceCase> all = new ArrayList<>();
+        for (AttentionConfig c : CaseGenerator.attention(attentionCases, seed)) {
+            all.add(new AttentionCase(c, false));
+            all.add(new AttentionCase(c, true));
+        }
+        for (NormConfig c : CaseGenerator.norm(normCases, seed)) {
+            all.add(new NormCase(c, false));
+            all.add(new NormCase(c, true));
+        }
+        return new ConformanceSuite(all);
+    }
+
+    /** Every case, attention first, each configuration's forward before its backward. */
+    public List<ConformanceCase> cases() {
+        return cases;
+    }
+
+    /**
+     * Runs one case. Never throws for what the backend does: an {@link UnsupportedCapabilityException}
+     * gives {@link Outcome#UNSUPPORTED} (detail: the capability), any other exception {@link Outcome#FAILED}
+     * (detail: the exception), outputs outside tolerance or NaN {@link Outcome#FAILED} (detail: the checks).
+     */
+    public CaseResult run(ConformanceCase c, Backend backend) {
+        String name = backend.name();
+        List<PassRule.Check> checks;
+        try {
+            checks = switch (c) {
+                case AttentionCase a -> AttentionRunner.run(a, backend);
+                case NormCase n -> NormRunner.run(n, backend);
+            };
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Throwable e) {
+            UnsupportedCapabilityException unsupported = unsupportedCause(e);
+            if (unsupported != null) {
+                return new CaseResult(c.op(), name, c.id(), Outcome.UNSUPPORTED, Double.NaN, unsupported.capability());
+            }
+            return new CaseResult(c.op(), name, c.id(), Outcome.FAILED, Double.NaN, "threw " + e);
+        }
+        double worst = 0;
+        boolean passed = true;
+        StringBuilder failures = new StringBuilder();
+        for (PassRule.Check check : checks) {
+            worst = Double.isNaN(check.ratio()) || check.nan() ? Double.POSITIVE_INFINITY : Math.max(worst, check.ratio());
+            if (!check.passed()) {
+                passed = false;
+                failures.append(failures.isEmpty() ? "" : "; ").append(check.describe());
+            }
+        }
+        return passed
+                ? new CaseResult(c.op(), name, c.id(), Outcome.PASSED, worst, "")
+                : new CaseResult(c.op(), name, c.id(), Outcome.FAILED, worst, failures.toString());
+    }
+
+    /** Runs every case in order, handing each result to {@code progress} as it comes. */
+    public List<CaseResult> runAll(Backend backend, Consumer<CaseResult> progress) {
+        List<CaseResult> results = new ArrayList<>(cases.size());
+        for (ConformanceCase c : cases) {
+            CaseResult r = run(c, backend);
+            results.add(r);
+            if (progress != null) {
+                progress.accept(r);
+            }
+        }
+        return results;
+    }
+
+    /** One {@link Outcome#SKIPPED} result per case, for a backend that is unavailable, with the reason. */
+    public List<CaseResult> skipAll(String backend, String reason) {
+        return cases.stream()
+                .map(c -> new CaseResult(c.op(), backend, c.id(), Outcome.SKIPPED, Double.NaN, reason))
+                .toList();
+    }
+
+    private static UnsupportedCapabilityException unsupportedCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof UnsupportedCapabilityException u) {
+                return u;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,12 @@
+package dev.attn4j.conformance.oracle;
+
+/**
+ * The oracle's normalisation backward outputs.
+ *
+ * @param dInput    {@code [rows, C]}
+ * @param dResidual {@code [rows, C]} with a residual, else {@code null}
+ * @param dGamma    {@code [C]}
+ * @param dBeta     {@code [C]} with a beta, else {@code null}
+ */
+public record NormGrads(double[] dInput, double[] dResidual, double[] dGamma, double[] dBeta) {
+}

@@ -1,0 +1,12 @@
+package dev.attn4j.conformance.oracle;
+
+/**
+ * The oracle's normalisation forward outputs.
+ *
+ * @param y    {@code [rows, C]}
+ * @param mean {@code [rows]} (LayerNorm), else {@code null}
+ * @param rstd {@code [rows]}
+ * @param sum  {@code h = α·residual + input} with a residual, else {@code null}
+ */
+public record NormOutputs(double[] y, double[] mean, double[] rstd, double[] sum) {
+}

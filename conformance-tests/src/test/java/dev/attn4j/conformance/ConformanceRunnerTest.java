@@ -1,0 +1,188 @@
+package dev.attn4j.conformance;
+
+import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.Capabilities;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The runner end to end on a test-only engine built from the oracle in the tested dtype: honest, it passes
+ * every case; corrupted in any output, the suite fails exactly the cases that read that output.
+ */
+class ConformanceRunnerTest {
+    /** Small enough to run in a few seconds, large enough to hold every feature kind (18) once. */
+    private static ConformanceSuite suite;
+
+    @BeforeAll
+    static void suite() {
+        suite = ConformanceSuite.of(96, 24, 20261123L);
+    }
+
+    private static List<CaseResult> runOn(Capabilities caps, BiFunction<String, float[], float[]> tamper) {
+        OracleEngine engine = new OracleEngine("oracle", caps, tamper);
+        List<CaseResult> results = new ArrayList<>();
+        try (Backend backend = Backend.of(engine)) {
+            results.addAll(suite.runAll(backend, r -> { }));
+            assertEquals(0, engine.liveTensors(), "the runner must close every tensor it made");
+        }
+        return results;
+    }
+
+    @Test
+    void honestEngineDeclaringEverythingPassesEveryCase() {
+        List<CaseResult> results = runOn(OracleEngine.everything(), OracleEngine::honest);
+        assertEquals(suite.cases().size(), results.size());
+        List<CaseResult> bad = results.stream().filter(r -> r.outcome() != Outcome.PASSED).toList();
+        assertTrue(bad.isEmpty(), () -> bad.size() + " not passed, first: " + bad.getFirst());
+        assertTrue(results.stream().allMatch(r -> r.errorRatio() <= 1 && r.detail().isEmpty()));
+    }
+
+    @Test
+    void independentTiledFloatImplementationPassesTheStandardCoreCases() {
+        // A FlashAttention-2-style fp32 engine whose rounding differs from the ref's: the tolerance must admit it.
+        ConformanceSuite standard = ConformanceSuite.standard();
+        List<CaseResult> results;
+        try (Backend backend = Backend.of(new TiledFloatEngine())) {
+            results = standard.runAll(backend, r -> { });
+        }
+        List<CaseResult> failed = results.stream().filter(r -> r.outcome() == Outcome.FAILED).toList();
+        assertTrue(failed.isEmpty(), () -> failed.size() + " failed, e.g. " + failed.stream().limit(3).toList());
+        assertTrue(count(results, r -> r.outcome() == Outcome.PASSED) >= 2 * (300 + 100));
+    }
+
+    @Test
+    void coreOnlyEngineReportsFeatureCasesUnsupportedWithTheCapability() {
+        List<CaseResult> results = runOn(OracleEngine.coreOnly(), OracleEngine::honest);
+        Map<Outcome, Long> counts = results.stream().collect(Collectors.groupingBy(CaseResult::outcome, Collectors.counting()));
+        assertFalse(counts.containsKey(Outcome.FAILED), () -> "failed: " + results.stream()
+                .filter(r -> r.outcome() == Outcome.FAILED).findFirst().orElseThrow());
+        Map<String, CaseResult> byKey = results.stream().collect(Collectors.toMap(r -> r.op() + r.caseId(), r -> r));
+        for (ConformanceCase c : suite.cases()) {
+            CaseResult r = byKey.get(c.op() + c.id());
+            boolean core = switch (c) {
+                // Deterministic is a backward option: its forward case needs nothing beyond the core.
+                case AttentionCase a -> a.config().core() || (!a.backward() && a.config().deterministic()
+                        && a.config().dtype() == dev.attn4j.ports.tensor.DType.F32 && a.config().softcap() == 0);
+                case NormCase n -> n.config().core();
+            };
+            assertEquals(core ? Outcome.PASSED : Outcome.UNSUPPORTED, r.outcome(), c.id());
+            if (!core) {
+                assertFalse(r.detail().isBlank(), "an unsupported case names the capability: " + c.id());
+                assertTrue(Double.isNaN(r.errorRatio()));
+            }
+        }
+        assertTrue(results.stream().anyMatch(r -> r.detail().equals("DROPOUT")));
+        assertTrue(results.stream().anyMatch(r -> r.detail().equals("FLASH_MASK")));
+        assertTrue(results.stream().anyMatch(r -> r.detail().equals("dtype BF16")));
+    }
+
+    @Test
+    void perturbedOutputFailsEveryF32ForwardCaseAndNothingElse() {
+        List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
+            if (name.equals("o")) v[v.length / 2] += 1e-3f;
+            return v;
+        });
+        for (CaseResult r : results) {
+            boolean f32Forward = r.op().equals(ConformanceCase.ATTENTION_FORWARD) && r.caseId().contains(" f32");
+            if (f32Forward) {
+                assertEquals(Outcome.FAILED, r.outcome(), r.caseId());
+                assertTrue(r.detail().startsWith("o: max|golden-test|"), r.detail());
+                assertTrue(r.errorRatio() > 1);
+            } else if (!r.op().equals(ConformanceCase.ATTENTION_FORWARD)) {
+                assertEquals(Outcome.PASSED, r.outcome(), r.caseId());
+            }
+        }
+    }
+
+    @Test
+    void smallRelativeErrorInGradientsIsCaught() {
+        List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
+            if (name.equals("dk")) {
+                for (int i = 0; i < v.length; i++) v[i] *= 1.001f;
+            }
+            return v;
+        });
+        long failed = count(results, r -> r.op().equals(ConformanceCase.ATTENTION_BACKWARD) && r.outcome() == Outcome.FAILED);
+        long backward = count(results, r -> r.op().equals(ConformanceCase.ATTENTION_BACKWARD));
+        // dk is zero in some cases (Sk = 1: the softmax gradient w.r.t. a lone key vanishes), so not all fail.
+        assertTrue(failed > backward / 2, failed + " of " + backward + " backward cases failed");
+        assertTrue(results.stream().filter(r -> r.outcome() == Outcome.FAILED).allMatch(r -> r.detail().startsWith("dk")));
+    }
+
+    @Test
+    void nanNeverPasses() {
+        List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
+            if (name.equals("rstd")) v[0] = Float.NaN;
+            return v;
+        });
+        List<CaseResult> norms = results.stream().filter(r -> r.op().equals(ConformanceCase.NORM_FORWARD)).toList();
+        assertAll(norms.stream().map(r -> () -> {
+            assertEquals(Outcome.FAILED, r.outcome(), r.caseId());
+            assertTrue(r.detail().contains("NaN"), r.detail());
+        }));
+    }
+
+    @Test
+    void fullyMaskedRowsMustReportMinusInfinityLse() {
+        List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
+            if (name.equals("lse")) {
+                for (int i = 0; i < v.length; i++) {
+                    if (v[i] == Float.NEGATIVE_INFINITY) v[i] = -1e30f;
+                }
+            }
+            return v;
+        });
+        long failed = count(results, r -> r.outcome() == Outcome.FAILED);
+        assertTrue(failed > 0, "some cases have fully masked rows (causal with Sq > Sk)");
+        assertTrue(results.stream().filter(r -> r.outcome() == Outcome.FAILED)
+                .allMatch(r -> r.op().equals(ConformanceCase.ATTENTION_FORWARD) && r.detail().startsWith("lse")));
+    }
+
+    @Test
+    void droppingOtherElementsFailsTheDropoutCases() {
+        // An engine that follows another counter offset drops other elements: the bit-for-bit promise is broken.
+        OracleEngine engine = new OracleEngine("oracle", OracleEngine.everything(), OracleEngine::honest)
+                .shiftDropoutOffset(1);
+        List<AttentionCase> dropout = suite.cases().stream()
+                .filter(c -> c instanceof AttentionCase a && a.config().dropoutP() > 0).map(c -> (AttentionCase) c).toList();
+        assertTrue(dropout.size() >= 4);
+        try (Backend backend = Backend.of(engine)) {
+            long failed = dropout.stream().filter(c -> suite.run(c, backend).outcome() == Outcome.FAILED).count();
+            // A one-element row may keep its only key under both masks, so demand most, not all.
+            assertTrue(failed >= dropout.size() * 3 / 4, failed + " of " + dropout.size() + " dropout cases failed");
+        }
+    }
+
+    @Test
+    void throwingEngineFailsWithTheExceptionAsDetail() {
+        List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
+            throw new UnsupportedOperationException("kernel not written yet");
+        });
+        assertTrue(results.stream().allMatch(r -> r.outcome() == Outcome.FAILED
+                && r.detail().contains("kernel not written yet") && Double.isNaN(r.errorRatio())));
+    }
+
+    @Test
+    void skipAllReportsEveryCaseSkippedWithTheReason() {
+        List<CaseResult> skipped = suite.skipAll("cuda", "no CUDA driver");
+        assertEquals(suite.cases().size(), skipped.size());
+        assertTrue(skipped.stream().allMatch(r -> r.outcome() == Outcome.SKIPPED && r.backend().equals("cuda")
+                && r.detail().equals("no CUDA driver")));
+    }
+
+    private static long count(List<CaseResult> results, Predicate<CaseResult> p) {
+        return results.stream().filter(p).count();
+    }
+}
