@@ -21,10 +21,12 @@ import java.util.Locale;
  * @param globalMemBytes    global memory
  * @param fp16              whether cl_khr_fp16 is reported
  * @param fp64              whether cl_khr_fp64 is reported
+ * @param exactDivideSqrt   whether fp32 divide and sqrt can be built correctly rounded
+ *                          ({@code CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT})
  */
 record ClDevice(int index, cl_platform_id platform, cl_device_id id, String platformName, String name, String type,
                 String version, int computeUnits, long maxWorkGroupSize, long localMemBytes, long globalMemBytes,
-                boolean fp16, boolean fp64) {
+                boolean fp16, boolean fp64, boolean exactDivideSqrt) {
 
     /** One line for {@code devices()} and {@code probe()}. */
     String describe() {

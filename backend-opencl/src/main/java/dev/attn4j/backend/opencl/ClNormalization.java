@@ -24,6 +24,16 @@ final class ClNormalization implements NormalizationPort {
         this.engine = engine;
     }
 
+    /**
+     * Build options: the work-group size, fp64 for rstd where the device has it, and correctly rounded divide
+     * and sqrt where the device offers them
+     * (OpenCL's default allows 2.5 ulp for divide and 3 ulp for sqrt, which rstd = 1/sqrt(var + eps) shows).
+     */
+    private String buildOptions() {
+        return "-DNORM_WG=" + workGroup() + (engine.device().fp64() ? " -DNORM_FP64=1" : "")
+                + (engine.device().exactDivideSqrt() ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
+    }
+
     /** Work-items per row: a power of two within the device's work-group limit. */
     private int workGroup() {
         int wg = 128;
@@ -47,7 +57,7 @@ final class ClNormalization implements NormalizationPort {
                 ClTensor mean = ln ? add(made, engine.allocate(r.statsShape(), DType.F32)) : null;
                 ClTensor rstd = add(made, engine.allocate(r.statsShape(), DType.F32));
                 ClTensor sum = r.residual() != null ? add(made, engine.allocate(r.input().shape(), DType.F32)) : null;
-                new KernelCall(engine.kernel(SOURCE, "-DNORM_WG=" + wg, "norm_fwd"))
+                new KernelCall(engine.kernel(SOURCE, buildOptions(), "norm_fwd"))
                         .mem(buf(r.input())).mem(orPlaceholder(r.residual() != null ? buf(r.residual()) : null))
                         .f((float) r.residualScale()).i(r.residual() != null ? 1 : 0)
                         .mem(buf(r.gamma())).mem(orPlaceholder(r.beta() != null ? buf(r.beta()) : null))
@@ -73,7 +83,7 @@ final class ClNormalization implements NormalizationPort {
             int cols = r.input().shape().dim(-1);
             boolean ln = r.kind() == NormKind.LAYER_NORM;
             boolean res = r.residual() != null;
-            String options = "-DNORM_WG=" + wg;
+            String options = buildOptions();
             List<ClTensor> made = new ArrayList<>();
             try {
                 ClTensor dInput = add(made, engine.allocate(r.input().shape(), DType.F32));

@@ -106,7 +106,8 @@ final class Devices {
         return new ClDevice(index, platform, id, platformName, deviceString(id, CL_DEVICE_NAME).trim(), typeName,
                 deviceString(id, CL_DEVICE_VERSION).trim(), units[0], deviceSize(id, CL_DEVICE_MAX_WORK_GROUP_SIZE),
                 deviceLong(id, CL_DEVICE_LOCAL_MEM_SIZE), deviceLong(id, CL_DEVICE_GLOBAL_MEM_SIZE),
-                extensions.contains("cl_khr_fp16"), extensions.contains("cl_khr_fp64"));
+                extensions.contains("cl_khr_fp16"), extensions.contains("cl_khr_fp64"),
+                (deviceLong(id, CL_DEVICE_SINGLE_FP_CONFIG) & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0);
     }
 
     private static long deviceLong(cl_device_id id, int param) {

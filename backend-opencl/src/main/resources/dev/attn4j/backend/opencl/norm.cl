@@ -4,6 +4,22 @@
  * reductions are fixed trees in local memory, so results are identical run to run.
  */
 
+#ifdef NORM_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+/*
+ * rstd = 1 / sqrt(v + eps), rounded once where the device has fp64: in fp32 the sqrt and the divide each
+ * round, which leaves e.g. 1/sqrt(1e-6) one ulp below the exact 1000.
+ */
+inline float inv_sqrt_eps(float v, float eps) {
+#ifdef NORM_FP64
+    return (float) (1.0 / sqrt((double) v + (double) eps));
+#else
+    return 1.0f / sqrt(v + eps);
+#endif
+}
+
 inline float reduce_sum(__local float* red, float value, int lid) {
     red[lid] = value;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -42,7 +58,7 @@ void norm_fwd(__global const float* x, __global const float* res, float alpha, i
         const float t = norm_input(x, res, alpha, has_res, base + c) - mean;
         acc += t * t;
     }
-    const float rstd = 1.0f / sqrt(reduce_sum(red, acc, lid) / cols + eps);
+    const float rstd = inv_sqrt_eps(reduce_sum(red, acc, lid) / cols, eps);
     for (int c = lid; c < cols; c += NORM_WG) {
         const float t = (norm_input(x, res, alpha, has_res, base + c) - mean) * rstd * gamma[c];
         y[base + c] = has_beta ? t + beta[c] : t;

@@ -41,6 +41,7 @@ class NormKernelsTest {
     static Stream<Reference.Norm> cases() {
         return Stream.of(
                 new Reference.Norm(true, 1, 1, 1e-5, 1, false, false),
+                new Reference.Norm(true, 14, 1, 1e-6, 1, false, false),     // var = 0: rstd = 1/sqrt(eps) exactly
                 new Reference.Norm(true, 7, 33, 1e-5, 1, false, true),
                 new Reference.Norm(true, 5, 300, 1e-6, 1, false, false),
                 new Reference.Norm(false, 9, 64, 1e-6, 1, false, false),
