@@ -41,11 +41,11 @@ final class ClAttention implements AttentionPort {
      */
     record Tiles(int blockM, int blockN, int headDim) {
         static Tiles of(ClDevice device, int headDim) {
-            int m = 32;
+            int m = 64;
             while (m > 1 && m > device.maxWorkGroupSize()) {
                 m /= 2;
             }
-            int n = 32;
+            int n = 64;
             while (n > 1 && 4L * (2L * n * headDim + 2L * n) > device.localMemBytes()) {
                 n /= 2;
             }

@@ -11,6 +11,25 @@
  * pass over query tiles: no atomics anywhere, so every result is bit-identical run to run.
  */
 
+/*
+ * Rows are processed VW floats at a time (explicit SIMD within a work-item: CPU drivers such as POCL
+ * vectorise this reliably, GPUs see wide loads).
+ */
+#if HEAD_DIM % 4 == 0
+#define VW 4
+typedef float4 vfloat;
+#define VLOAD(i, p) vload4((i), (p))
+#define VSTORE(v, i, p) vstore4((v), (i), (p))
+#define VDOT(a, b) dot((a), (b))
+#else
+#define VW 1
+typedef float vfloat;
+#define VLOAD(i, p) ((p)[i])
+#define VSTORE(v, i, p) ((p)[i] = (v))
+#define VDOT(a, b) ((a) * (b))
+#endif
+#define NV (HEAD_DIM / VW)
+
 #define FEATURE_ALIBI 1
 #define FEATURE_TABLE 2
 #define FEATURE_DENSE_MASK 4
@@ -198,13 +217,13 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
     const int q_stride = heads * HEAD_DIM, kv_stride = kv_heads * HEAD_DIM;
     const long kv_base = (long) b * sk * kv_stride + (long) hk * HEAD_DIM;
 
-    float qr[HEAD_DIM];
-    float acc[HEAD_DIM];
+    vfloat qr[NV];
+    vfloat acc[NV];
     float sc[BLOCK_N];
     const long q_off = ((long) b * sq + (valid ? i : 0)) * q_stride + (long) h * HEAD_DIM;
-    for (int d = 0; d < HEAD_DIM; d++) {
-        qr[d] = valid ? q[q_off + d] * scale : 0.0f;
-        acc[d] = 0.0f;
+    for (int x = 0; x < NV; x++) {
+        qr[x] = valid ? VLOAD(x, q + q_off) * scale : (vfloat) 0.0f;
+        acc[x] = (vfloat) 0.0f;
     }
     float m = -INFINITY, l = 0.0f;
     int lo, hi;
@@ -222,9 +241,10 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
                 const int j = j0 + c;
                 float s = -INFINITY;
                 if (full || !head_masked(&ctx, i, j)) {
-                    float dot = 0.0f;
-                    for (int d = 0; d < HEAD_DIM; d++) dot += qr[d] * ks[c * HEAD_DIM + d];
-                    s = head_logit(&ctx, dot, i, j);
+                    __local const float* kr = ks + c * HEAD_DIM;
+                    float dot_ = 0.0f;
+                    for (int x = 0; x < NV; x++) dot_ += VDOT(qr[x], VLOAD(x, kr));
+                    s = head_logit(&ctx, dot_, i, j);
                 }
                 sc[c] = s;
                 mt = fmax(mt, s);
@@ -232,14 +252,15 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
             if (mt > -INFINITY) {
                 const float alpha = exp(m - mt);
                 l *= alpha;
-                for (int d = 0; d < HEAD_DIM; d++) acc[d] *= alpha;
+                for (int x = 0; x < NV; x++) acc[x] *= alpha;
                 for (int c = 0; c < n; c++) {
                     const float p = exp(sc[c] - mt);
                     l += p;
                     /* Dropout thins what reaches o, never the normaliser l (lse is that of the scores). */
                     const float pk = p > 0.0f ? p * head_keep(&ctx, i, j0 + c) : 0.0f;
                     if (pk != 0.0f) {
-                        for (int d = 0; d < HEAD_DIM; d++) acc[d] += pk * vs[c * HEAD_DIM + d];
+                        __local const float* vr = vs + c * HEAD_DIM;
+                        for (int x = 0; x < NV; x++) acc[x] += pk * VLOAD(x, vr);
                     }
                 }
                 m = mt;
@@ -248,7 +269,7 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
     }
     if (valid) {
         const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-        for (int d = 0; d < HEAD_DIM; d++) o[q_off + d] = acc[d] * inv;
+        for (int x = 0; x < NV; x++) VSTORE(acc[x] * inv, x, o + q_off);
         lse[((long) b * heads + h) * sq + i] = l > 0.0f ? m + log(l) : -INFINITY;
     }
 }
@@ -298,17 +319,17 @@ void attn_bwd_dq(__global const float* q, __global const float* k, __global cons
     const int q_stride = heads * HEAD_DIM, kv_stride = kv_heads * HEAD_DIM;
     const long kv_base = (long) b * sk * kv_stride + (long) hk * HEAD_DIM;
 
-    float qr[HEAD_DIM];
-    float dor[HEAD_DIM];
-    float acc[HEAD_DIM];
+    vfloat qr[NV];
+    vfloat dor[NV];
+    vfloat acc[NV];
     const long q_off = ((long) b * sq + (valid ? i : 0)) * q_stride + (long) h * HEAD_DIM;
     const long stat = ((long) b * heads + h) * sq + (valid ? i : 0);
     const float row_lse = lse[stat];
     const float row_delta = delta[stat];
-    for (int d = 0; d < HEAD_DIM; d++) {
-        qr[d] = valid ? q[q_off + d] * scale : 0.0f;
-        dor[d] = valid ? dout[q_off + d] : 0.0f;
-        acc[d] = 0.0f;
+    for (int x = 0; x < NV; x++) {
+        qr[x] = valid ? VLOAD(x, q + q_off) * scale : (vfloat) 0.0f;
+        dor[x] = valid ? VLOAD(x, dout + q_off) : (vfloat) 0.0f;
+        acc[x] = (vfloat) 0.0f;
     }
     /* A fully masked row has lse = -inf: no probability, no gradient. */
     const int live = valid && row_lse > -INFINITY;
@@ -325,19 +346,21 @@ void attn_bwd_dq(__global const float* q, __global const float* k, __global cons
             for (int c = 0; c < n; c++) {
                 const int j = j0 + c;
                 if (!full && head_masked(&ctx, i, j)) continue;
-                float dot = 0.0f, dp = 0.0f;
-                for (int d = 0; d < HEAD_DIM; d++) {
-                    dot += qr[d] * ks[c * HEAD_DIM + d];
-                    dp += dor[d] * vs[c * HEAD_DIM + d];
+                __local const float* kr = ks + c * HEAD_DIM;
+                __local const float* vr = vs + c * HEAD_DIM;
+                float dot_ = 0.0f, dp = 0.0f;
+                for (int x = 0; x < NV; x++) {
+                    dot_ += VDOT(qr[x], VLOAD(x, kr));
+                    dp += VDOT(dor[x], VLOAD(x, vr));
                 }
                 float pk, dl;
-                const float ds = score_grad(&ctx, dot, row_lse, dp, row_delta, i, j, &pk, &dl) * scale;
-                for (int d = 0; d < HEAD_DIM; d++) acc[d] += ds * ks[c * HEAD_DIM + d];
+                const float ds = score_grad(&ctx, dot_, row_lse, dp, row_delta, i, j, &pk, &dl) * scale;
+                for (int x = 0; x < NV; x++) acc[x] += ds * VLOAD(x, kr);
             }
         }
     }
     if (valid) {
-        for (int d = 0; d < HEAD_DIM; d++) dq[q_off + d] = acc[d];
+        for (int x = 0; x < NV; x++) VSTORE(acc[x], x, dq + q_off);
     }
 }
 
@@ -365,15 +388,15 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
     const int q_stride = heads * HEAD_DIM, kv_stride = kv_heads * HEAD_DIM;
     const long kv_off = ((long) b * sk + (valid ? j : 0)) * kv_stride + (long) hk * HEAD_DIM;
 
-    float kr[HEAD_DIM];
-    float vr[HEAD_DIM];
-    float dkr[HEAD_DIM];
-    float dvr[HEAD_DIM];
-    for (int d = 0; d < HEAD_DIM; d++) {
-        kr[d] = valid ? k[kv_off + d] * scale : 0.0f;
-        vr[d] = valid ? v[kv_off + d] : 0.0f;
-        dkr[d] = 0.0f;
-        dvr[d] = 0.0f;
+    vfloat kr[NV];
+    vfloat vr[NV];
+    vfloat dkr[NV];
+    vfloat dvr[NV];
+    for (int x = 0; x < NV; x++) {
+        kr[x] = valid ? VLOAD(x, k + kv_off) * scale : (vfloat) 0.0f;
+        vr[x] = valid ? VLOAD(x, v + kv_off) : (vfloat) 0.0f;
+        dkr[x] = (vfloat) 0.0f;
+        dvr[x] = (vfloat) 0.0f;
     }
     for (int g = 0; g < group; g++) {
         const int h = hk * group + g;
@@ -399,25 +422,27 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
                     const float row_lse = lses[c];
                     if (row_lse == -INFINITY) continue;
                     if (!full && head_masked(&ctx, i, j)) continue;
-                    float dot = 0.0f, dp = 0.0f;
-                    for (int d = 0; d < HEAD_DIM; d++) {
-                        dot += qs[c * HEAD_DIM + d] * kr[d];
-                        dp += dos[c * HEAD_DIM + d] * vr[d];
+                    __local const float* qrow = qs + c * HEAD_DIM;
+                    __local const float* dorow = dos + c * HEAD_DIM;
+                    float dot_ = 0.0f, dp = 0.0f;
+                    for (int x = 0; x < NV; x++) {
+                        dot_ += VDOT(VLOAD(x, qrow), kr[x]);
+                        dp += VDOT(VLOAD(x, dorow), vr[x]);
                     }
                     float pk, dl;
-                    const float ds = score_grad(&ctx, dot, row_lse, dp, deltas[c], i, j, &pk, &dl);
-                    for (int d = 0; d < HEAD_DIM; d++) {
-                        dvr[d] += pk * dos[c * HEAD_DIM + d];
-                        dkr[d] += ds * qs[c * HEAD_DIM + d];
+                    const float ds = score_grad(&ctx, dot_, row_lse, dp, deltas[c], i, j, &pk, &dl);
+                    for (int x = 0; x < NV; x++) {
+                        dvr[x] += pk * VLOAD(x, dorow);
+                        dkr[x] += ds * VLOAD(x, qrow);
                     }
                 }
             }
         }
     }
     if (valid) {
-        for (int d = 0; d < HEAD_DIM; d++) {
-            dk[kv_off + d] = dkr[d] * scale;
-            dv[kv_off + d] = dvr[d];
+        for (int x = 0; x < NV; x++) {
+            VSTORE(dkr[x] * scale, x, dk + kv_off);
+            VSTORE(dvr[x], x, dv + kv_off);
         }
     }
 }
