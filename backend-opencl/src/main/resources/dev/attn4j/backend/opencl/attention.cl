@@ -190,6 +190,38 @@ inline int tile_unmasked(const head_ctx* c, int i0, int i1, int j0, int j1) {
     return 1;
 }
 
+/* Whether FlashMask masks every query of [i0, i1] for key j (conservative: may answer 0 when it does). */
+inline int column_masked(const head_ctx* c, int j, int i0, int i1) {
+    __global const int* r = c->fmask + (long) j * c->fmask_n;
+    if (c->causal) {
+        return c->fmask_n == 1 ? r[0] <= i0 : (r[0] <= i0 && r[1] > i1);
+    }
+    if (c->fmask_n == 2) {
+        /* Unmasked rows are [UTE, LTS): the tile is masked when it misses them. */
+        return i1 < r[1] || i0 >= r[0] || r[1] >= r[0];
+    }
+    return (r[0] <= i0 && r[1] > i1) || (r[2] <= i0 && r[3] > i1)
+            || (min(r[0], r[2]) <= i0 && max(r[1], r[3]) > i1 && r[1] >= r[2] && r[3] >= r[0]);
+}
+
+/*
+ * FlashMask's per-tile test: whether every query of [i0, i1] is masked for every key of [j0, j0 + n), so
+ * the tile can be skipped. All work-items of the group call it and get the same answer.
+ */
+inline int flash_tile_masked(const head_ctx* c, int i0, int i1, int j0, int n, volatile __local int* flag, int lid) {
+    /* Every barrier is reached by the whole group whatever the mask: no early return around them. */
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) *flag = c->fmask ? 1 : 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (c->fmask) {
+        for (int x = lid; x < n; x += BLOCK_M) {
+            if (!column_masked(c, j0 + x, i0, i1)) atomic_and(flag, 0);
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return *flag;
+}
+
 /* Copies rows [r0, r0 + n) of one head of a [B, S, Hx, D] tensor into tile[BLOCK_N][HEAD_DIM]. */
 inline void stage_rows(__local float* tile, __global const float* src, long base, int row_stride,
                        int r0, int n, int lid) {
@@ -205,6 +237,7 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
               int sq, int sk, int heads, int kv_heads, float scale, MOD_PARAMS) {
     __local float ks[BLOCK_N * HEAD_DIM];
     __local float vs[BLOCK_N * HEAD_DIM];
+    __local int skip;
     const int lid = get_local_id(0);
     const int bh = get_group_id(1);
     const int b = bh / heads, h = bh % heads;
@@ -230,11 +263,15 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
     key_range(&ctx, i0, i1, &lo, &hi);
     for (int j0 = lo; j0 < hi; j0 += BLOCK_N) {
         const int n = min(BLOCK_N, hi - j0);
+        /* Skipped tiles still pass every barrier (drivers need uniform barriers), only the work goes. */
+        const int masked_tile = flash_tile_masked(&ctx, i0, i1, j0, n, &skip, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
-        stage_rows(ks, k, kv_base, kv_stride, j0, n, lid);
-        stage_rows(vs, v, kv_base, kv_stride, j0, n, lid);
+        if (!masked_tile) {
+            stage_rows(ks, k, kv_base, kv_stride, j0, n, lid);
+            stage_rows(vs, v, kv_base, kv_stride, j0, n, lid);
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
-        if (valid) {
+        if (valid && !masked_tile) {
             const int full = tile_unmasked(&ctx, i0, i1, j0, j0 + n - 1);
             float mt = m;
             for (int c = 0; c < n; c++) {
@@ -307,6 +344,7 @@ void attn_bwd_dq(__global const float* q, __global const float* k, __global cons
                  __global float* dq, int sq, int sk, int heads, int kv_heads, float scale, MOD_PARAMS) {
     __local float ks[BLOCK_N * HEAD_DIM];
     __local float vs[BLOCK_N * HEAD_DIM];
+    __local int skip;
     const int lid = get_local_id(0);
     const int bh = get_group_id(1);
     const int b = bh / heads, h = bh % heads;
@@ -337,11 +375,15 @@ void attn_bwd_dq(__global const float* q, __global const float* k, __global cons
     key_range(&ctx, i0, i1, &lo, &hi);
     for (int j0 = lo; j0 < hi; j0 += BLOCK_N) {
         const int n = min(BLOCK_N, hi - j0);
+        /* Skipped tiles still pass every barrier (drivers need uniform barriers), only the work goes. */
+        const int masked_tile = flash_tile_masked(&ctx, i0, i1, j0, n, &skip, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
-        stage_rows(ks, k, kv_base, kv_stride, j0, n, lid);
-        stage_rows(vs, v, kv_base, kv_stride, j0, n, lid);
+        if (!masked_tile) {
+            stage_rows(ks, k, kv_base, kv_stride, j0, n, lid);
+            stage_rows(vs, v, kv_base, kv_stride, j0, n, lid);
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
-        if (live) {
+        if (live && !masked_tile) {
             const int full = tile_unmasked(&ctx, i0, i1, j0, j0 + n - 1);
             for (int c = 0; c < n; c++) {
                 const int j = j0 + c;
@@ -377,6 +419,7 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
     __local float dos[BLOCK_N * HEAD_DIM];
     __local float lses[BLOCK_N];
     __local float deltas[BLOCK_N];
+    __local int skip;
     const int lid = get_local_id(0);
     const int bh = get_group_id(1);
     const int b = bh / kv_heads, hk = bh % kv_heads;
@@ -407,15 +450,18 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
         const long stat_base = ((long) b * heads + h) * sq;
         for (int r0 = lo; r0 < hi; r0 += BLOCK_N) {
             const int n = min(BLOCK_N, hi - r0);
+            const int masked_tile = flash_tile_masked(&ctx, r0, r0 + n - 1, j0, j1 - j0 + 1, &skip, lid);
             barrier(CLK_LOCAL_MEM_FENCE);
-            stage_rows(qs, q, q_base, q_stride, r0, n, lid);
-            stage_rows(dos, dout, q_base, q_stride, r0, n, lid);
-            for (int r = lid; r < n; r += BLOCK_M) {
-                lses[r] = lse[stat_base + r0 + r];
-                deltas[r] = delta[stat_base + r0 + r];
+            if (!masked_tile) {
+                stage_rows(qs, q, q_base, q_stride, r0, n, lid);
+                stage_rows(dos, dout, q_base, q_stride, r0, n, lid);
+                for (int r = lid; r < n; r += BLOCK_M) {
+                    lses[r] = lse[stat_base + r0 + r];
+                    deltas[r] = delta[stat_base + r0 + r];
+                }
             }
             barrier(CLK_LOCAL_MEM_FENCE);
-            if (valid) {
+            if (valid && !masked_tile) {
                 const int full = tile_unmasked(&ctx, r0, r0 + n - 1, j0, j1);
                 for (int c = 0; c < n; c++) {
                     const int i = r0 + c;

@@ -88,6 +88,10 @@ class AttentionKernelsTest {
         p.add(plain(1, 29, 41, 2, 1, 40, true).with(Reference.Extras.NONE.withFlash(flash(rnd, 1, 2, 41, 2, 29), 2, 2)));
         p.add(plain(2, 35, 35, 2, 2, 16, false).with(Reference.Extras.NONE.withFlash(flash(rnd, 2, 1, 35, 2, 35), 1, 2)));
         p.add(plain(1, 40, 33, 4, 4, 64, false).with(Reference.Extras.NONE.withFlash(flash(rnd, 1, 4, 33, 4, 40), 4, 4)));
+        // Document masks: whole 64 x 64 tiles are masked and skipped.
+        p.add(plain(1, 150, 150, 2, 1, 16, true).with(Reference.Extras.NONE.withFlash(documents(1, 150, 70, 140), 1, 1)));
+        p.add(plain(1, 150, 150, 2, 2, 16, false).with(Reference.Extras.NONE.withFlash(bidirectional(150, 65), 1, 2)));
+        p.add(plain(1, 140, 140, 2, 1, 16, false).with(Reference.Extras.NONE.withFlash(twoBands(140), 1, 4)));
         // Dropout, alone and with GQA, causal and a bias.
         p.add(plain(1, 23, 31, 2, 2, 16, false).with(Reference.Extras.NONE.withDropout(0.2, 42L, 0L)));
         p.add(new Reference.Problem(2, 31, 31, 4, 1, 40, true, -1, -1, 0, new double[] {0.5, 0.25, 0.125, 0.0625},
@@ -110,6 +114,45 @@ class AttentionKernelsTest {
             for (int t = 0; t < n; t++) v[t] = rnd.nextInt(sq + 4);
             java.util.Arrays.sort(v);
             System.arraycopy(v, 0, f, c * n, n);
+        }
+        return f;
+    }
+
+    /** Causal n = 1 document mask: column j's document ends at the first boundary after j. */
+    static int[] documents(int b, int s, int... ends) {
+        int[] f = new int[b * s];
+        for (int j = 0; j < s; j++) {
+            int end = s;
+            for (int e : ends) {
+                if (j < e) {
+                    end = e;
+                    break;
+                }
+            }
+            f[j] = end;
+        }
+        return f;
+    }
+
+    /** Non-causal n = 2 [LTS, UTE]: two bidirectional documents split at {@code cut}. */
+    static int[] bidirectional(int s, int cut) {
+        int[] f = new int[s * 2];
+        for (int j = 0; j < s; j++) {
+            f[2 * j] = j < cut ? cut : s;
+            f[2 * j + 1] = j < cut ? 0 : cut;
+        }
+        return f;
+    }
+
+    /** Non-causal n = 4: rows [0, 70) masked for the first half of the columns, [70, 140) for the rest. */
+    static int[] twoBands(int s) {
+        int[] f = new int[s * 4];
+        for (int j = 0; j < s; j++) {
+            boolean left = j < s / 2;
+            f[4 * j] = left ? 0 : s / 2;
+            f[4 * j + 1] = left ? s / 2 : s;
+            f[4 * j + 2] = s;
+            f[4 * j + 3] = s;
         }
         return f;
     }
