@@ -29,6 +29,7 @@ final class ClAttention implements AttentionPort {
     private static final int FEATURE_DROPOUT = 32;
 
     private final OpenClEngine engine;
+    private final java.util.Map<Integer, Tiles> tiles = new java.util.HashMap<>();
 
     ClAttention(OpenClEngine engine) {
         this.engine = engine;
@@ -65,13 +66,35 @@ final class ClAttention implements AttentionPort {
         }
     }
 
+    /**
+     * The tiles for head dimension {@code d}, chosen once: the device's limits first, then halved while a
+     * kernel built for them reports a smaller {@code CL_KERNEL_WORK_GROUP_SIZE} (private memory of wide heads
+     * on GPUs can lower it below the device's maximum).
+     */
+    private Tiles tilesFor(int d) {
+        return tiles.computeIfAbsent(d, key -> {
+            Tiles t = Tiles.of(engine.device(), key);
+            while (t.blockM() > 1) {
+                long fit = Long.MAX_VALUE;
+                for (String name : new String[] {"attn_fwd", "attn_bwd_dq", "attn_bwd_dkdv"}) {
+                    fit = Math.min(fit, engine.kernelWorkGroupSize(engine.kernel(SOURCE, t.buildOptions(), name)));
+                }
+                if (fit >= t.blockM()) {
+                    break;
+                }
+                t = new Tiles(t.blockM() / 2, t.blockN(), key);
+            }
+            return t;
+        });
+    }
+
     @Override
     public AttentionResult forward(AttentionRequest request) {
         AttentionShape s = request.shape();
         AttentionOptions opt = request.options();
         synchronized (engine) {
             engine.requireOpen();
-            Tiles tiles = Tiles.of(engine.device(), s.headDim());
+            Tiles tiles = tilesFor(s.headDim());
             ClTensor o = engine.allocate(s.queryShape(), DType.F32);
             ClTensor lse = engine.allocate(s.lseShape(), DType.F32);
             try {
@@ -95,7 +118,7 @@ final class ClAttention implements AttentionPort {
         AttentionOptions opt = request.options();
         synchronized (engine) {
             engine.requireOpen();
-            Tiles tiles = Tiles.of(engine.device(), s.headDim());
+            Tiles tiles = tilesFor(s.headDim());
             String options = tiles.buildOptions();
             ClTensor dq = engine.allocate(s.queryShape(), DType.F32);
             ClTensor dk = engine.allocate(s.keyShape(), DType.F32);

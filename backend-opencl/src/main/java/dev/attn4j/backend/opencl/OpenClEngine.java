@@ -155,6 +155,13 @@ final class OpenClEngine implements BackendEngine {
         return programs.kernel(source, options, name);
     }
 
+    /** The largest work-group {@code kernel} can run with on this device. */
+    long kernelWorkGroupSize(cl_kernel kernel) {
+        long[] size = new long[1];
+        clGetKernelWorkGroupInfo(kernel, device.id(), CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(size), null);
+        return size[0];
+    }
+
     /** A new uninitialised tensor. */
     synchronized ClTensor allocate(Shape shape, DType dtype) {
         return allocate(shape, dtype, CL_MEM_READ_WRITE, null);

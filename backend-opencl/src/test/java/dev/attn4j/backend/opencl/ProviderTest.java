@@ -1,10 +1,12 @@
 package dev.attn4j.backend.opencl;
 
+import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.DeviceException;
 import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.spi.Availability;
 import dev.attn4j.ports.spi.BackendOptions;
 import dev.attn4j.ports.spi.BackendProvider;
+import dev.attn4j.ports.spi.BackendSelector;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
@@ -97,6 +99,24 @@ class ProviderTest {
         assertThrows(InvalidRequestException.class, () -> Devices.select(all, String.valueOf(all.size())));
         try (OpenClEngine e = (OpenClEngine) new OpenClBackendProvider().open(BackendOptions.of(Map.of("device", "0")))) {
             assertTrue(e.devices().getFirst().startsWith("opencl:0 "), e.devices().getFirst());
+        }
+    }
+
+    @Test
+    void theSelectorPassesTheDeviceSystemProperty() {
+        OpenClTesting.openEngine().close();
+        String key = "attn4j.opencl.device";
+        try {
+            System.setProperty(key, "0");
+            try (Backend b = BackendSelector.fromServiceLoader().open("opencl", BackendOptions.none())) {
+                assertTrue(b.devices().getFirst().startsWith("opencl:0 "), b.devices().getFirst());
+            }
+            System.setProperty(key, "no-such-device-xyz");
+            InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                    () -> BackendSelector.fromServiceLoader().open("opencl", BackendOptions.none()));
+            assertTrue(e.getMessage().contains("no-such-device-xyz"), e.getMessage());
+        } finally {
+            System.clearProperty(key);
         }
     }
 
