@@ -12,6 +12,13 @@
  */
 
 /*
+ * The backward recomputes the forward's scores and rowsum(dO o O) must cancel against dO.v where it should:
+ * both only hold bit for bit if every kernel rounds the same expressions the same way, so no contraction
+ * into fma behind our back, and the same scale placement and summation order everywhere.
+ */
+#pragma OPENCL FP_CONTRACT OFF
+
+/*
  * Rows are processed VW floats at a time (explicit SIMD within a work-item: CPU drivers such as POCL
  * vectorise this reliably, GPUs see wide loads).
  */
@@ -231,6 +238,15 @@ inline void stage_rows(__local float* tile, __global const float* src, long base
     }
 }
 
+/* stage_rows, multiplying by scale as it copies (queries are scaled before the dot product everywhere). */
+inline void stage_scaled_rows(__local float* tile, __global const float* src, long base, int row_stride,
+                              int r0, int n, int lid, float scale) {
+    for (int e = lid; e < n * HEAD_DIM; e += BLOCK_M) {
+        int r = e / HEAD_DIM, d = e - r * HEAD_DIM;
+        tile[e] = src[base + (long) (r0 + r) * row_stride + d] * scale;
+    }
+}
+
 __kernel __attribute__((reqd_work_group_size(BLOCK_M, 1, 1)))
 void attn_fwd(__global const float* q, __global const float* k, __global const float* v,
               __global float* o, __global float* lse,
@@ -319,8 +335,9 @@ __kernel void attn_bwd_delta(__global const float* dout, __global const float* o
     const int bi = row / heads;
     const int b = bi / sq, i = bi % sq;
     const long base = (long) row * HEAD_DIM;
+    /* Summed as dO.v is in the dQ and dK/dV kernels, so that a row with one key gets dS = 0 exactly. */
     float s = 0.0f;
-    for (int d = 0; d < HEAD_DIM; d++) s += dout[base + d] * o[base + d];
+    for (int x = 0; x < NV; x++) s += VDOT(VLOAD(x, dout + base), VLOAD(x, o + base));
     delta[((long) b * heads + h) * sq + i] = s;
 }
 
@@ -436,7 +453,7 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
     vfloat dkr[NV];
     vfloat dvr[NV];
     for (int x = 0; x < NV; x++) {
-        kr[x] = valid ? VLOAD(x, k + kv_off) * scale : (vfloat) 0.0f;
+        kr[x] = valid ? VLOAD(x, k + kv_off) : (vfloat) 0.0f;
         vr[x] = valid ? VLOAD(x, v + kv_off) : (vfloat) 0.0f;
         dkr[x] = (vfloat) 0.0f;
         dvr[x] = (vfloat) 0.0f;
@@ -453,7 +470,7 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
             const int masked_tile = flash_tile_masked(&ctx, r0, r0 + n - 1, j0, j1 - j0 + 1, &skip, lid);
             barrier(CLK_LOCAL_MEM_FENCE);
             if (!masked_tile) {
-                stage_rows(qs, q, q_base, q_stride, r0, n, lid);
+                stage_scaled_rows(qs, q, q_base, q_stride, r0, n, lid, scale);
                 stage_rows(dos, dout, q_base, q_stride, r0, n, lid);
                 for (int r = lid; r < n; r += BLOCK_M) {
                     lses[r] = lse[stat_base + r0 + r];
@@ -475,6 +492,7 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
                         dot_ += VDOT(VLOAD(x, qrow), kr[x]);
                         dp += VDOT(VLOAD(x, dorow), vr[x]);
                     }
+                    /* qrow holds q * scale: dot_ is the forward's score bit for bit, and dK = sum dS q scale. */
                     float pk, dl;
                     const float ds = score_grad(&ctx, dot_, row_lse, dp, deltas[c], i, j, &pk, &dl);
                     for (int x = 0; x < NV; x++) {
@@ -487,7 +505,7 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
     }
     if (valid) {
         for (int x = 0; x < NV; x++) {
-            VSTORE(dkr[x] * scale, x, dk + kv_off);
+            VSTORE(dkr[x], x, dk + kv_off);
             VSTORE(dvr[x], x, dv + kv_off);
         }
     }
@@ -520,13 +538,13 @@ __kernel void attn_bwd_dtable(__global const float* q, __global const float* k, 
             if (row_lse == -INFINITY || head_masked(&ctx, i, j)) continue;
             const long qo = ((long) b * sq + i) * q_stride + (long) h * HEAD_DIM;
             const long ko = ((long) b * sk + j) * kv_stride + (long) hk * HEAD_DIM;
-            float dot = 0.0f, dp = 0.0f;
-            for (int d = 0; d < HEAD_DIM; d++) {
-                dot += q[qo + d] * scale * k[ko + d];
-                dp += dout[qo + d] * v[ko + d];
+            float raw = 0.0f, dp = 0.0f;
+            for (int x = 0; x < NV; x++) {
+                raw += VDOT(VLOAD(x, q + qo) * scale, VLOAD(x, k + ko));
+                dp += VDOT(VLOAD(x, dout + qo), VLOAD(x, v + ko));
             }
             float pk, dl;
-            score_grad(&ctx, dot, row_lse, dp, delta[stat], i, j, &pk, &dl);
+            score_grad(&ctx, raw, row_lse, dp, delta[stat], i, j, &pk, &dl);
             sum += dl;
         }
     }

@@ -228,6 +228,27 @@ class AttentionKernelsTest {
         }
     }
 
+    /**
+     * With one key every probability is 1, so dS = P·(dP − rowsum(dO∘O)) is 0 exactly: only if the backward
+     * sums dO·v and dO·o in the same order (and recomputes the forward's scores bit for bit).
+     */
+    @Test
+    void aSingleKeyGivesExactlyZeroScoreGradients() {
+        Reference.Problem p = plain(2, 7, 1, 4, 2, 128, false);
+        Random rnd = new Random(5);
+        double[] q = random(rnd, 2 * 7 * 4 * 128, 2);
+        double[] k = random(rnd, 2 * 2 * 128, 2);
+        double[] v = random(rnd, 2 * 2 * 128, 2);
+        try (Inputs in = new Inputs(p, q, k, v);
+             DeviceTensor dO = backend.tensors().upload(f32(random(rnd, q.length, 1)), Shape.of(2, 7, 4, 128), DType.F32);
+             AttentionResult f = backend.attention().forward(new AttentionRequest(in.q, in.k, in.v, in.options));
+             AttentionGradients g = backend.attention().backward(
+                     new AttentionBackwardRequest(dO, in.q, in.k, in.v, f.o(), f.lse(), in.options))) {
+            assertArrayEquals(new float[q.length], backend.tensors().download(g.dq()));
+            assertArrayEquals(new float[k.length], backend.tensors().download(g.dk()));
+        }
+    }
+
     @Test
     void backwardIsBitIdenticalRunToRun() {
         Reference.Problem p = plain(2, 45, 45, 4, 2, 40, true);
