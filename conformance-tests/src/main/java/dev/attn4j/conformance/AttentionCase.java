@@ -1,6 +1,9 @@
 package dev.attn4j.conformance;
 
+import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.tensor.DType;
+
+import java.util.List;
 
 /**
  * An attention forward or backward case on one {@link AttentionConfig}. A configuration yields both:
@@ -29,5 +32,10 @@ public record AttentionCase(AttentionConfig config, boolean backward) implements
     @Override
     public DType dtype() {
         return config.dtype();
+    }
+
+    @Override
+    public List<PassRule.Check> execute(Backend backend) {
+        return AttentionRunner.run(this, backend);
     }
 }

@@ -17,7 +17,6 @@ import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -48,7 +47,7 @@ final class AttentionRunner {
                 AttentionOutputs golden = AttentionOracle.forward(p, Precision.FP64);
                 AttentionOutputs ref = AttentionOracle.forward(p, refPrecision);
                 checks.add(PassRule.check("o", golden.o(), ref.o(), scope.download(fwd.o()), dtype));
-                checks.add(PassRule.check("lse", golden.lse(), ref.lse(), scope.download(fwd.lse()), DType.F32));
+                checks.add(PassRule.check("lse", golden.lse(), ref.lse(), scope.download(fwd.lse()), dtype));
                 return checks;
             }
             DeviceTensor dO = scope.upload(data.dO(), Shape.of(d.batch(), d.seqQ(), d.heads(), d.headDim()), dtype);
@@ -69,7 +68,7 @@ final class AttentionRunner {
                     throw new IllegalStateException("backward returned no dBiasTable although biasTableGrad was set");
                 }
                 checks.add(PassRule.check("dBiasTable", golden.dBiasTable(), ref.dBiasTable(),
-                        scope.download(g.dBiasTable()), DType.F32));
+                        scope.download(g.dBiasTable()), dtype));
             }
             if (cfg.deterministic()) {
                 AttentionGradients again = scope.track(backend.attention().backward(request));
@@ -108,14 +107,15 @@ final class AttentionRunner {
     }
 
     private static void requireSameBits(String name, float[] first, float[] second) {
+        if (first.length != second.length) {
+            throw new IllegalStateException(name + ": lengths differ between two runs: " + first.length + " then "
+                    + second.length);
+        }
         for (int n = 0; n < first.length; n++) {
             if (Float.floatToRawIntBits(first[n]) != Float.floatToRawIntBits(second[n])) {
                 throw new IllegalStateException("deterministic backward differs between two runs: " + name + "[" + n
                         + "] = " + first[n] + " then " + second[n]);
             }
-        }
-        if (first.length != second.length) {
-            throw new IllegalStateException(name + " lengths differ: " + Arrays.toString(new int[] {first.length, second.length}));
         }
     }
 }

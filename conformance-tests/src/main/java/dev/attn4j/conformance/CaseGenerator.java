@@ -12,7 +12,7 @@ import java.util.Random;
  * configuration {@code c} takes head dim {@code D[c % 8]}, GQA family {@code (c / 8) % 5} (ratio 1, 2, 4, 8,
  * MQA) and causal {@code (c / 40) % 2}, so every 80 core configurations hold every (D, family, causal)
  * triple; sequence lengths are drawn from shapes that include S = 1, Sq = Sk, Sq &gt; Sk (fully masked rows
- * with causal), Sq &lt; Sk and lengths around tile multiples. Every fourth attention configuration is a
+ * with causal), Sq &lt; Sk and lengths around tile multiples; every 30th core configuration is long (past 128). Every fourth attention configuration is a
  * feature configuration (window, softcap, ALiBi, bias table, FlashMask, dense mask and bias, dropout,
  * reduced dtypes, deterministic backward).
  */
@@ -23,6 +23,8 @@ final class CaseGenerator {
     static final int[] GQA_FAMILIES = {1, 2, 4, 8, 0};
     /** Work budget per configuration, in B·H·Sq·Sk·D, so that a suite runs in about a minute on two cores. */
     private static final long BUDGET = 600_000;
+    /** Work budget of the long core configurations. */
+    private static final long LONG_BUDGET = 2_500_000;
     private static final int FEATURE_KINDS = 18;
 
     private CaseGenerator() {
@@ -49,9 +51,12 @@ final class CaseGenerator {
         int family = GQA_FAMILIES[(c / HEAD_DIMS.length) % GQA_FAMILIES.length];
         boolean causal = (c / (HEAD_DIMS.length * GQA_FAMILIES.length)) % 2 == 1;
         int[] heads = heads(family, r);
-        int batch = 1 + r.nextInt(2);
-        int[] s = lengths(r, batch * heads[0] * d);
-        Double scale = r.nextInt(6) == 0 ? Double.valueOf(0.05 + 0.5 * r.nextInt(4) / 3.0) : null;
+        // Every 30th core configuration is long (one batch row, lengths past 128) so that GPU-sized tiles
+        // (64, 128) end mid-sequence too.
+        boolean longOne = c % 30 == 29;
+        int batch = longOne ? 1 : 1 + r.nextInt(2);
+        int[] s = longOne ? longLengths(r, heads[0] * d) : lengths(r, batch * heads[0] * d);
+        Double scale = r.nextInt(6) == 0 ? Double.valueOf(new double[] {0.05, 0.125, 0.3, 0.5}[r.nextInt(4)]) : null;
         return new AttentionConfig(index, batch, s[0], s[1], heads[0], heads[1], d, DType.F32, causal, scale, -1, -1,
                 0, AttentionConfig.Alibi.NONE, false, false, 0, 0, false, 0, false, dataSeed);
     }
@@ -119,6 +124,14 @@ final class CaseGenerator {
             case 4 -> new int[] {a, 1};                           // a single key
             default -> new int[] {a, b};
         };
+    }
+
+    /** {Sq, Sk}, at least one past 128, within a larger budget for {@code perPair = H·D}. */
+    private static int[] longLengths(Random r, int perPair) {
+        int max = (int) Math.max(130, Math.min(260, Math.sqrt((double) LONG_BUDGET / perPair)));
+        int a = 129 + r.nextInt(max - 128);
+        int b = 1 + r.nextInt(max);
+        return r.nextBoolean() ? new int[] {a, b} : new int[] {b, a};
     }
 
     /** A length in [1, max], often next to a multiple of 16 (where tiles end). */

@@ -1,6 +1,9 @@
 package dev.attn4j.conformance;
 
+import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.tensor.DType;
+
+import java.util.List;
 
 /**
  * A normalisation forward or backward case on one {@link NormConfig}.
@@ -28,5 +31,10 @@ public record NormCase(NormConfig config, boolean backward) implements Conforman
     @Override
     public DType dtype() {
         return config.dtype();
+    }
+
+    @Override
+    public List<PassRule.Check> execute(Backend backend) {
+        return NormRunner.run(this, backend);
     }
 }

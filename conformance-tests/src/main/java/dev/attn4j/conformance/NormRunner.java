@@ -47,9 +47,9 @@ final class NormRunner {
                 NormOutputs ref = NormOracle.forward(p, refPrecision);
                 checks.add(PassRule.check("y", golden.y(), ref.y(), scope.download(fwd.y()), dtype));
                 if (p.kind() == NormKind.LAYER_NORM) {
-                    checks.add(PassRule.check("mean", golden.mean(), ref.mean(), scope.download(fwd.mean()), DType.F32));
+                    checks.add(PassRule.check("mean", golden.mean(), ref.mean(), scope.download(fwd.mean()), dtype));
                 }
-                checks.add(PassRule.check("rstd", golden.rstd(), ref.rstd(), scope.download(fwd.rstd()), DType.F32));
+                checks.add(PassRule.check("rstd", golden.rstd(), ref.rstd(), scope.download(fwd.rstd()), dtype));
                 if (p.residual() != null) {
                     checks.add(PassRule.check("sum", golden.sum(), ref.sum(), scope.download(fwd.sum()), dtype));
                 }
@@ -66,10 +66,10 @@ final class NormRunner {
                 checks.add(PassRule.check("dResidual", golden.dResidual(), ref.dResidual(),
                         scope.download(g.dResidual()), dtype));
             }
-            checks.add(PassRule.check("dGamma", golden.dGamma(), ref.dGamma(), scope.download(g.dGamma()), DType.F32));
+            checks.add(PassRule.check("dGamma", golden.dGamma(), ref.dGamma(), scope.download(g.dGamma()), dtype));
             if (p.beta() != null) {
                 requirePresent(g.dBeta(), "dBeta");
-                checks.add(PassRule.check("dBeta", golden.dBeta(), ref.dBeta(), scope.download(g.dBeta()), DType.F32));
+                checks.add(PassRule.check("dBeta", golden.dBeta(), ref.dBeta(), scope.download(g.dBeta()), dtype));
             }
             return checks;
         }

@@ -11,7 +11,10 @@ import dev.attn4j.ports.tensor.DType;
  * <p>Absolute floors, after PyTorch's {@code assert_close} defaults: F32 uses its {@code atol} 1e-5; F16 and
  * BF16 use their {@code rtol} (1e-3 and 1.6e-2) as an absolute floor, since the suite's values are of
  * order one and the rule has no relative term. The floor only matters where the ref is (nearly) exact;
- * elsewhere {@code 5 · max|golden − ref|} decides.
+ * elsewhere {@code 5 · max|golden − ref|} decides. The floor is that of the <em>case's</em> storage type for every
+ * output, including those held in F32 ({@code lse}, statistics, γ/β and bias-table gradients): in a BF16 case they
+ * are computed from BF16-stored values, and an honest kernel may round at other points than the ref does (for
+ * example, normalising the fp32 residual sum while saving it in BF16), which the ref cannot foresee.
  *
  * <pre>{@code
  * PassRule.Check c = PassRule.check("o", golden.o(), ref.o(), testO, DType.F32);

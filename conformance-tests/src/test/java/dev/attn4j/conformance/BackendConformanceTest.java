@@ -47,11 +47,21 @@ class BackendConformanceTest {
         List<CaseResult> results;
         try (Backend backend = selector.open(status.name(), BackendOptions.none())) {
             results = suite.runAll(backend, r -> { });
+            System.out.println(summary(status.name(), results));
         } catch (RuntimeException e) {
             return Stream.of(DynamicTest.dynamicTest(status.name() + ": open", () -> fail("could not open or close "
                     + status.name() + ": " + e, e)));
         }
         return results.stream().map(r -> DynamicTest.dynamicTest(r.op() + " " + r.caseId(), () -> verdict(r)));
+    }
+
+    /** One line per backend for the build log: counts per outcome. */
+    static String summary(String backend, List<CaseResult> results) {
+        java.util.Map<Outcome, Long> counts = new java.util.EnumMap<>(Outcome.class);
+        for (CaseResult r : results) {
+            counts.merge(r.outcome(), 1L, Long::sum);
+        }
+        return "conformance " + backend + ": " + results.size() + " cases, " + counts;
     }
 
     private static void verdict(CaseResult r) {

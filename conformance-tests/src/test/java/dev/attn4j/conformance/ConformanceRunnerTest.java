@@ -31,10 +31,16 @@ class ConformanceRunnerTest {
     }
 
     private static List<CaseResult> runOn(Capabilities caps, BiFunction<String, float[], float[]> tamper) {
+        return runOn(caps, tamper, c -> true);
+    }
+
+    /** Runs the cases {@code which} selects (the tampering tests run only the ops that read what they corrupt). */
+    private static List<CaseResult> runOn(Capabilities caps, BiFunction<String, float[], float[]> tamper,
+                                          Predicate<ConformanceCase> which) {
         OracleEngine engine = new OracleEngine("oracle", caps, tamper);
         List<CaseResult> results = new ArrayList<>();
         try (Backend backend = Backend.of(engine)) {
-            results.addAll(suite.runAll(backend, r -> { }));
+            suite.cases().stream().filter(which).forEach(c -> results.add(suite.run(c, backend)));
             assertEquals(0, engine.liveTensors(), "the runner must close every tensor it made");
         }
         return results;
@@ -50,8 +56,9 @@ class ConformanceRunnerTest {
     }
 
     @Test
-    void independentTiledFloatImplementationPassesTheStandardCoreCases() {
-        // A FlashAttention-2-style fp32 engine whose rounding differs from the ref's: the tolerance must admit it.
+    void independentTiledFloatImplementationPassesEveryStandardCase() {
+        // A FlashAttention-2-style fp32 engine whose rounding differs from the ref's (online softmax, FMA, tiles,
+        // Welford norms): the tolerance must admit it. Worst error ratio measured: 0.79 (an F16 RMSNorm with C = 1).
         ConformanceSuite standard = ConformanceSuite.standard();
         List<CaseResult> results;
         try (Backend backend = Backend.of(new TiledFloatEngine())) {
@@ -59,7 +66,9 @@ class ConformanceRunnerTest {
         }
         List<CaseResult> failed = results.stream().filter(r -> r.outcome() == Outcome.FAILED).toList();
         assertTrue(failed.isEmpty(), () -> failed.size() + " failed, e.g. " + failed.stream().limit(3).toList());
-        assertTrue(count(results, r -> r.outcome() == Outcome.PASSED) >= 2 * (300 + 100));
+        assertEquals(results.size(), count(results, r -> r.outcome() == Outcome.PASSED));
+        assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" bf16")) > 0);
+        assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" f16")) > 0);
     }
 
     @Test
@@ -76,6 +85,7 @@ class ConformanceRunnerTest {
                 case AttentionCase a -> a.config().core() || (!a.backward() && a.config().deterministic()
                         && a.config().dtype() == dev.attn4j.ports.tensor.DType.F32 && a.config().softcap() == 0);
                 case NormCase n -> n.config().core();
+                default -> throw new AssertionError("unexpected case type " + c);
             };
             assertEquals(core ? Outcome.PASSED : Outcome.UNSUPPORTED, r.outcome(), c.id());
             if (!core) {
@@ -89,11 +99,11 @@ class ConformanceRunnerTest {
     }
 
     @Test
-    void perturbedOutputFailsEveryF32ForwardCaseAndNothingElse() {
+    void perturbedOutputFailsEveryF32ForwardCase() {
         List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
             if (name.equals("o")) v[v.length / 2] += 1e-3f;
             return v;
-        });
+        }, c -> c.op().equals(ConformanceCase.ATTENTION_FORWARD) || c.op().equals(ConformanceCase.NORM_FORWARD));
         for (CaseResult r : results) {
             boolean f32Forward = r.op().equals(ConformanceCase.ATTENTION_FORWARD) && r.caseId().contains(" f32");
             if (f32Forward) {
@@ -113,7 +123,7 @@ class ConformanceRunnerTest {
                 for (int i = 0; i < v.length; i++) v[i] *= 1.001f;
             }
             return v;
-        });
+        }, c -> c.op().equals(ConformanceCase.ATTENTION_BACKWARD));
         long failed = count(results, r -> r.op().equals(ConformanceCase.ATTENTION_BACKWARD) && r.outcome() == Outcome.FAILED);
         long backward = count(results, r -> r.op().equals(ConformanceCase.ATTENTION_BACKWARD));
         // dk is zero in some cases (Sk = 1: the softmax gradient w.r.t. a lone key vanishes), so not all fail.
@@ -126,8 +136,9 @@ class ConformanceRunnerTest {
         List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
             if (name.equals("rstd")) v[0] = Float.NaN;
             return v;
-        });
+        }, c -> c.op().equals(ConformanceCase.NORM_FORWARD));
         List<CaseResult> norms = results.stream().filter(r -> r.op().equals(ConformanceCase.NORM_FORWARD)).toList();
+        assertFalse(norms.isEmpty());
         assertAll(norms.stream().map(r -> () -> {
             assertEquals(Outcome.FAILED, r.outcome(), r.caseId());
             assertTrue(r.detail().contains("NaN"), r.detail());
@@ -143,7 +154,7 @@ class ConformanceRunnerTest {
                 }
             }
             return v;
-        });
+        }, c -> !c.op().equals(ConformanceCase.ATTENTION_BACKWARD));
         long failed = count(results, r -> r.outcome() == Outcome.FAILED);
         assertTrue(failed > 0, "some cases have fully masked rows (causal with Sq > Sk)");
         assertTrue(results.stream().filter(r -> r.outcome() == Outcome.FAILED)

@@ -69,6 +69,7 @@ class SuiteCoverageTest {
                 "lengths that are not tile multiples");
         assertTrue(core.stream().anyMatch(c -> c.seqK() % 16 == 0 && c.seqK() >= 32), "lengths that are tile multiples");
         assertTrue(core.stream().anyMatch(c -> c.batch() > 1));
+        assertTrue(core.stream().filter(c -> Math.max(c.seqQ(), c.seqK()) > 128).count() >= 10, "lengths past 128");
         assertTrue(core.stream().anyMatch(c -> c.scale() != null), "explicit scale");
         assertTrue(core.stream().anyMatch(c -> c.seqQ() % 2 == 1 && c.headDim() == 40), "odd sizes");
     }

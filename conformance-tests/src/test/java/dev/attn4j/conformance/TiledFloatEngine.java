@@ -4,6 +4,7 @@ import dev.attn4j.ports.Capabilities;
 import dev.attn4j.ports.Capability;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
@@ -24,9 +25,10 @@ import java.util.EnumSet;
 import java.util.List;
 
 /**
- * A test-only engine computing the core features the way a real kernel does, in {@code float}: attention with
- * FlashAttention-2's tiled online softmax (forward) and tile-wise recomputation (backward), LayerNorm/RMSNorm
- * with Welford statistics. It shares nothing with the oracle but the tensor store, so it checks that the
+ * A test-only engine computing every feature the way a real kernel does, in {@code float}: attention with
+ * FlashAttention-2's tiled online softmax (forward, fully masked tiles skipped) and tile-wise recomputation
+ * (backward), dropout bits from the ports mapping (via {@code DropoutBits}), LayerNorm/RMSNorm
+ * with Welford statistics; BF16/F16 as storage only (float arithmetic, outputs rounded when stored). It shares nothing with the oracle but the tensor store, so it checks that the
  * pass rule's tolerances admit an honest fp32 implementation whose rounding differs from the ref's.
  */
 final class TiledFloatEngine implements BackendEngine {
@@ -35,9 +37,9 @@ final class TiledFloatEngine implements BackendEngine {
 
     @Override public String name() { return "tiled"; }
     @Override public Capabilities capabilities() {
-        return new Capabilities(EnumSet.of(DType.F32), EnumSet.of(Capability.ATTENTION_FORWARD,
-                Capability.ATTENTION_BACKWARD, Capability.CAUSAL, Capability.GQA, Capability.LAYER_NORM,
-                Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM), 1, 512);
+        // Reduced dtypes as storage only: inputs arrive rounded, arithmetic is float, outputs round on store.
+        return new Capabilities(EnumSet.of(DType.F32, DType.BF16, DType.F16),
+                EnumSet.complementOf(EnumSet.of(Capability.ROTARY)), 1, 512);
     }
     @Override public List<String> devices() { return List.of("host"); }
     @Override public TensorPort tensors() { return store.tensors(); }
@@ -55,13 +57,91 @@ final class TiledFloatEngine implements BackendEngine {
         return store.tensors().upload(v, like.shape(), like.dtype());
     }
 
+    /** The scores of one call in float, every feature of DESIGN §4 applied element by element. */
+    private final class Scores {
+        final AttentionShape s;
+        final AttentionOptions o;
+        final float[] q, k;
+        final float scale, cap;
+        final float[] slopes, table, bias;
+        final int[] flash;
+        final boolean[] mask;
+
+        Scores(AttentionShape s, AttentionOptions o, float[] q, float[] k) {
+            this.s = s;
+            this.o = o;
+            this.q = q;
+            this.k = k;
+            this.scale = (float) o.scaleFor(s.headDim());
+            this.cap = (float) o.softcap();
+            this.slopes = o.alibiSlopes() != null ? get(o.alibiSlopes()) : null;
+            this.table = o.biasTable() != null ? get(o.biasTable()) : null;
+            this.bias = o.denseBias() != null ? get(o.denseBias()) : null;
+            this.flash = o.flashMask() != null ? store.tensors().downloadInts(o.flashMask()) : null;
+            this.mask = o.denseMask() != null ? store.tensors().downloadBools(o.denseMask()) : null;
+        }
+
+        boolean visible(int b, int h, int i, int j) {
+            int diag = i + s.offset();
+            if (o.causal() && j > diag) return false;
+            if (o.windowLeft() >= 0 && j < diag - o.windowLeft()) return false;
+            if (o.windowRight() >= 0 && j > diag + o.windowRight()) return false;
+            if (flash != null) {
+                int n = o.flashMask().shape().dim(3), hm = o.flashMask().shape().dim(1);
+                int at = ((b * hm + h / (s.heads() / hm)) * s.seqK() + j) * n, sq = s.seqQ();
+                int v0 = Math.min(flash[at], sq), v1 = n > 1 ? Math.min(flash[at + 1], sq) : 0;
+                boolean hidden = switch (n) {
+                    case 1 -> i >= v0;
+                    case 2 -> o.causal() ? i >= v0 && i < v1 : i >= v0 || i < v1;
+                    default -> (i >= v0 && i < v1) || (i >= Math.min(flash[at + 2], sq) && i < Math.min(flash[at + 3], sq));
+                };
+                if (hidden) return false;
+            }
+            if (mask != null) {
+                var ms = o.denseMask().shape();
+                return mask[(((ms.dim(0) == 1 ? 0 : b) * ms.dim(1) + (ms.dim(1) == 1 ? 0 : h)) * s.seqQ() + i) * s.seqK() + j];
+            }
+            return true;
+        }
+
+        /** tanh(raw / c) when softcapping, else the raw score: what backward needs for the cap's derivative. */
+        float raw(int b, int h, int i, int j) {
+            int d = s.headDim();
+            int qi = ((b * s.seqQ() + i) * s.heads() + h) * d, ki = ((b * s.seqK() + j) * s.kvHeads() + h / s.groupSize()) * d;
+            float dot = 0;
+            for (int x = 0; x < d; x++) dot = Math.fma(q[qi + x], k[ki + x], dot);
+            return cap > 0 ? (float) Math.tanh(dot * scale / cap) : dot * scale;
+        }
+
+        float score(int b, int h, int i, int j, float raw) {
+            float sc = cap > 0 ? cap * raw : raw;
+            if (slopes != null) {
+                float slope = slopes.length == s.heads() ? slopes[h] : slopes[b * s.heads() + h];
+                sc -= slope * Math.abs(i + s.offset() - j);
+            }
+            if (table != null) sc += table[h * (s.seqQ() + s.seqK() - 1) + j - (i + s.offset()) + s.seqK() - 1];
+            if (bias != null) {
+                var bs = o.denseBias().shape();
+                sc += bias[(((bs.dim(0) == 1 ? 0 : b) * bs.dim(1) + (bs.dim(1) == 1 ? 0 : h)) * s.seqQ() + i) * s.seqK() + j];
+            }
+            return sc;
+        }
+
+        float dropFactor(int b, int h, int i, int j) {
+            if (!o.dropout().enabled()) return 1;
+            var dims = new dev.attn4j.conformance.oracle.AttentionDims(s.batch(), s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim());
+            return dev.attn4j.conformance.oracle.DropoutBits.kept(o.dropout(), dims, b, h, i, j)
+                    ? (float) (1 / (1 - o.dropout().p())) : 0;
+        }
+    }
+
     private final AttentionPort attention = new AttentionPort() {
         @Override
         public AttentionResult forward(AttentionRequest r) {
             AttentionShape s = r.shape();
-            float[] q = get(r.q()), k = get(r.k()), v = get(r.v());
+            float[] q = get(r.q()), v = get(r.v());
+            Scores sc = new Scores(s, r.options(), q, get(r.k()));
             int d = s.headDim(), hkv = s.kvHeads(), h = s.heads();
-            float scale = (float) r.options().scaleFor(d);
             float[] o = new float[q.length];
             float[] lse = new float[s.batch() * h * s.seqQ()];
             float[] acc = new float[d];
@@ -70,33 +150,33 @@ final class TiledFloatEngine implements BackendEngine {
                 for (int hh = 0; hh < h; hh++) {
                     int g = hh / s.groupSize();
                     for (int i = 0; i < s.seqQ(); i++) {
-                        int limit = r.options().causal() ? Math.min(s.seqK(), i + s.offset() + 1) : s.seqK();
                         float m = Float.NEGATIVE_INFINITY, l = 0;
                         java.util.Arrays.fill(acc, 0);
-                        for (int j0 = 0; j0 < limit; j0 += TILE) {
-                            int n = Math.min(TILE, limit - j0);
+                        for (int j0 = 0; j0 < s.seqK(); j0 += TILE) {
+                            int n = Math.min(TILE, s.seqK() - j0);
                             float tileMax = Float.NEGATIVE_INFINITY;
                             for (int t = 0; t < n; t++) {
-                                float dot = 0;
-                                int qi = ((b * s.seqQ() + i) * h + hh) * d, ki = ((b * s.seqK() + j0 + t) * hkv + g) * d;
-                                for (int x = 0; x < d; x++) dot = Math.fma(q[qi + x], k[ki + x], dot);
-                                p[t] = dot * scale;
+                                int j = j0 + t;
+                                p[t] = sc.visible(b, hh, i, j) ? sc.score(b, hh, i, j, sc.raw(b, hh, i, j)) : Float.NEGATIVE_INFINITY;
                                 tileMax = Math.max(tileMax, p[t]);
                             }
+                            if (tileMax == Float.NEGATIVE_INFINITY) continue; // a fully masked tile is skipped
                             float mNew = Math.max(m, tileMax);
                             float corr = (float) Math.exp(m - mNew);
                             l *= corr;
                             for (int x = 0; x < d; x++) acc[x] *= corr;
                             for (int t = 0; t < n; t++) {
+                                if (p[t] == Float.NEGATIVE_INFINITY) continue;
                                 float e = (float) Math.exp(p[t] - mNew);
                                 l += e;
+                                float ez = e * sc.dropFactor(b, hh, i, j0 + t);
                                 int vi = ((b * s.seqK() + j0 + t) * hkv + g) * d;
-                                for (int x = 0; x < d; x++) acc[x] = Math.fma(e, v[vi + x], acc[x]);
+                                for (int x = 0; x < d; x++) acc[x] = Math.fma(ez, v[vi + x], acc[x]);
                             }
                             m = mNew;
                         }
                         int oi = ((b * s.seqQ() + i) * h + hh) * d;
-                        if (limit <= 0) {
+                        if (m == Float.NEGATIVE_INFINITY) {
                             lse[(b * h + hh) * s.seqQ() + i] = Float.NEGATIVE_INFINITY;
                             continue;
                         }
@@ -106,17 +186,17 @@ final class TiledFloatEngine implements BackendEngine {
                     }
                 }
             }
-            return new AttentionResult(put(o, r.q()), store.tensors().upload(lse,
-                    s.lseShape(), DType.F32));
+            return new AttentionResult(put(o, r.q()), store.tensors().upload(lse, s.lseShape(), DType.F32));
         }
 
         @Override
         public AttentionGradients backward(AttentionBackwardRequest r) {
             AttentionShape s = r.shape();
             float[] q = get(r.q()), k = get(r.k()), v = get(r.v()), o = get(r.o()), dO = get(r.dO()), lse = get(r.lse());
+            Scores sc = new Scores(s, r.options(), q, k);
             int d = s.headDim(), hkv = s.kvHeads(), h = s.heads();
-            float scale = (float) r.options().scaleFor(d);
             float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
+            float[] dTable = r.options().biasTableGrad() ? new float[h * (s.seqQ() + s.seqK() - 1)] : null;
             // Key-tile outer loop, as FA2's backward: dk, dv of a tile accumulate over every query row.
             for (int b = 0; b < s.batch(); b++) {
                 for (int j0 = 0; j0 < s.seqK(); j0 += TILE) {
@@ -131,26 +211,29 @@ final class TiledFloatEngine implements BackendEngine {
                             for (int x = 0; x < d; x++) delta = Math.fma(dO[qi + x], o[qi + x], delta);
                             for (int t = 0; t < n; t++) {
                                 int j = j0 + t;
-                                if (r.options().causal() && j > i + s.offset()) continue;
+                                if (!sc.visible(b, hh, i, j)) continue;
                                 int ki = ((b * s.seqK() + j) * hkv + g) * d;
-                                float dot = 0, dp = 0;
+                                float raw = sc.raw(b, hh, i, j);
+                                float p = (float) Math.exp(sc.score(b, hh, i, j, raw) - rowLse);
+                                float z = sc.dropFactor(b, hh, i, j);
+                                float dp = 0;
+                                for (int x = 0; x < d; x++) dp = Math.fma(dO[qi + x], v[ki + x], dp);
+                                float ds = p * (z * dp - delta);
+                                if (dTable != null) dTable[hh * (s.seqQ() + s.seqK() - 1) + j - (i + s.offset()) + s.seqK() - 1] += ds;
+                                float dRaw = (sc.cap > 0 ? ds * (1 - raw * raw) : ds) * sc.scale;
+                                float pz = p * z;
                                 for (int x = 0; x < d; x++) {
-                                    dot = Math.fma(q[qi + x], k[ki + x], dot);
-                                    dp = Math.fma(dO[qi + x], v[ki + x], dp);
-                                }
-                                float p = (float) Math.exp(dot * scale - rowLse);
-                                float ds = p * (dp - delta) * scale;
-                                for (int x = 0; x < d; x++) {
-                                    dv[ki + x] = Math.fma(p, dO[qi + x], dv[ki + x]);
-                                    dk[ki + x] = Math.fma(ds, q[qi + x], dk[ki + x]);
-                                    dq[qi + x] = Math.fma(ds, k[ki + x], dq[qi + x]);
+                                    dv[ki + x] = Math.fma(pz, dO[qi + x], dv[ki + x]);
+                                    dk[ki + x] = Math.fma(dRaw, q[qi + x], dk[ki + x]);
+                                    dq[qi + x] = Math.fma(dRaw, k[ki + x], dq[qi + x]);
                                 }
                             }
                         }
                     }
                 }
             }
-            return new AttentionGradients(put(dq, r.q()), put(dk, r.k()), put(dv, r.v()), null);
+            return new AttentionGradients(put(dq, r.q()), put(dk, r.k()), put(dv, r.v()),
+                    dTable != null ? store.tensors().upload(dTable, s.biasTableShape(), DType.F32) : null);
         }
     };
 

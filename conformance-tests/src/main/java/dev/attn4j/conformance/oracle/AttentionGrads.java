@@ -3,6 +3,10 @@ package dev.attn4j.conformance.oracle;
 /**
  * The oracle's attention backward outputs.
  *
+ * <pre>{@code
+ * AttentionGrads g = AttentionOracle.backward(problem, dO, Precision.FP64);
+ * }</pre>
+ *
  * @param dq         {@code [B, Sq, H, D]}
  * @param dk         {@code [B, Sk, Hkv, D]}
  * @param dv         {@code [B, Sk, Hkv, D]}

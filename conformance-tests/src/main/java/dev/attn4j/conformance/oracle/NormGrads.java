@@ -3,6 +3,10 @@ package dev.attn4j.conformance.oracle;
 /**
  * The oracle's normalisation backward outputs.
  *
+ * <pre>{@code
+ * NormGrads g = NormOracle.backward(problem, dy, null, Precision.FP64);
+ * }</pre>
+ *
  * @param dInput    {@code [rows, C]}
  * @param dResidual {@code [rows, C]} with a residual, else {@code null}
  * @param dGamma    {@code [C]}

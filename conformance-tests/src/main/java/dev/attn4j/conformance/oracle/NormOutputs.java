@@ -3,6 +3,10 @@ package dev.attn4j.conformance.oracle;
 /**
  * The oracle's normalisation forward outputs.
  *
+ * <pre>{@code
+ * NormOutputs out = NormOracle.forward(problem, Precision.FP32);
+ * }</pre>
+ *
  * @param y    {@code [rows, C]}
  * @param mean {@code [rows]} (LayerNorm), else {@code null}
  * @param rstd {@code [rows]}

@@ -5,6 +5,10 @@ package dev.attn4j.conformance.oracle;
  * stored intermediate to the tested storage type, which gives the "naive computation in the tested
  * dtype" of the pass rule (DESIGN §7). Written from the IEEE-754 and bfloat16 definitions, independent
  * of any backend.
+ *
+ * <pre>{@code
+ * double ref = Precision.of(DType.BF16).round(Math.PI);   // 3.140625
+ * }</pre>
  */
 public enum Precision {
     /** No rounding: the golden reference. */
