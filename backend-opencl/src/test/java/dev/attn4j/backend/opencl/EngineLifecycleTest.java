@@ -47,7 +47,8 @@ class EngineLifecycleTest {
                      DeviceTensor k = backend.tensors().zeros(Shape.of(1, 7, 1, 16), DType.F32);
                      AttentionResult r = backend.attention().forward(new AttentionRequest(q, k, k,
                              AttentionOptions.builder().causal(true).build()))) {
-                    assertEquals(16, engine.liveBuffers());
+                    assertEquals(16, engine.liveBuffers(), "q, k, o and lse on top of the 12 kept");
+                    assertEquals(Shape.of(1, 2, 5), r.lse().shape());
                     assertEquals(1, engine.liveCode()[0], "one program built for D=16");
                 }
                 assertEquals(12, engine.liveBuffers(), "results and inputs released");
@@ -83,7 +84,8 @@ class EngineLifecycleTest {
              DeviceTensor g = backend.tensors().upload(new float[] {1, 1, 1}, Shape.of(3), DType.F32)) {
             for (int i = 0; i < 5; i++) {
                 try (NormResult r = backend.normalization().forward(NormRequest.rmsNorm(x, g, 1e-6))) {
-                    assertEquals(4, engine.liveBuffers());
+                    assertEquals(4, engine.liveBuffers(), "x, gamma, y and rstd");
+                    assertEquals(null, r.mean(), "RMSNorm saves no mean");
                 }
             }
             DeviceTensor closed = backend.tensors().upload(new float[] {1, 2, 3}, Shape.of(3), DType.F32);

@@ -71,8 +71,8 @@ class RotaryKernelTest {
                 double c = cos[n * half + p], sn = inverse ? -sin[n * half + p] : sin[n * half + p], z = zeta[n * half + p];
                 gold[i1] = z * (x[i1] * c - x[i2] * sn);
                 gold[i2] = z * (x[i1] * sn + x[i2] * c);
-                f32[i1] = (float) (z * (float) ((float) (x[i1] * c) - (float) (x[i2] * sn)));
-                f32[i2] = (float) (z * (float) ((float) (x[i1] * sn) + (float) (x[i2] * c)));
+                f32[i1] = (float) (z * ((float) (x[i1] * c) - (float) (x[i2] * sn)));
+                f32[i2] = (float) (z * ((float) (x[i1] * sn) + (float) (x[i2] * c)));
             }
         }
         return new double[][] {gold, f32};
