@@ -64,21 +64,31 @@ final class OpenClEngine implements BackendEngine {
         props.addProperty(CL_CONTEXT_PLATFORM, device.platform());
         this.context = clCreateContext(props, 1, new cl_device_id[] {device.id()}, null, null, null);
         cl_command_queue q = null;
+        cl_mem spare = null;
         try {
-            q = clCreateCommandQueueWithProperties(context, device.id(), null, null);
-        } catch (CLException | UnsatisfiedLinkError e) {
-            // OpenCL 1.x drivers only have the deprecated entry point.
-            q = null;
-        }
-        if (q == null) {
-            @SuppressWarnings("deprecation")
-            cl_command_queue legacy = clCreateCommandQueue(context, device.id(), 0, null);
-            q = legacy;
+            q = createQueue(context, device.id());
+            spare = clCreateBuffer(context, CL_MEM_READ_WRITE, Sizeof.cl_float, null, null);
+        } catch (RuntimeException e) {
+            // Nothing half-opened survives a failed open.
+            if (q != null) clReleaseCommandQueue(q);
+            clReleaseContext(context);
+            throw e;
         }
         this.queue = q;
+        this.placeholder = spare;
         this.programs = new Programs(context, device.id());
-        this.placeholder = clCreateBuffer(context, CL_MEM_READ_WRITE, Sizeof.cl_float, null, null);
         this.capabilities = new Capabilities(EnumSet.of(DType.F32), FEATURES, 1, MAX_HEAD_DIM);
+    }
+
+    /** An in-order queue: the OpenCL 2.0 entry point, or the 1.x one on drivers that lack it. */
+    private static cl_command_queue createQueue(cl_context context, cl_device_id id) {
+        try {
+            return clCreateCommandQueueWithProperties(context, id, null, null);
+        } catch (RuntimeException | LinkageError e) {
+            @SuppressWarnings("deprecation")
+            cl_command_queue legacy = clCreateCommandQueue(context, id, 0, null);
+            return legacy;
+        }
     }
 
     /** Opens the device that {@code options}' {@code device} names, or the preferred one. */
