@@ -97,6 +97,44 @@ class EngineLifecycleTest {
         assertEquals(0, engine.liveBuffers());
     }
 
+    /** Kernels are shared objects: concurrent callers must each get their own, correct, result. */
+    @Test
+    void concurrentCallersGetTheSingleThreadedResults() throws Exception {
+        OpenClEngine engine = OpenClTesting.openEngine();
+        try (Backend backend = Backend.of(engine)) {
+            int threads = 4;
+            float[][] expected = new float[threads][];
+            float[][] inputs = new float[threads][];
+            for (int t = 0; t < threads; t++) {
+                inputs[t] = new float[3 * 9 * 2 * 16];
+                for (int i = 0; i < inputs[t].length; i++) inputs[t][i] = (float) Math.sin(i * (t + 1) * 0.37);
+                expected[t] = forward(backend, inputs[t]);
+            }
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(threads)) {
+                List<java.util.concurrent.Future<Boolean>> done = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int id = t;
+                    done.add(pool.submit(() -> {
+                        for (int round = 0; round < 10; round++) {
+                            if (!java.util.Arrays.equals(expected[id], forward(backend, inputs[id]))) return false;
+                        }
+                        return true;
+                    }));
+                }
+                for (var f : done) assertTrue(f.get(), "a concurrent call saw another call's arguments");
+            }
+            assertEquals(0, engine.liveBuffers());
+        }
+    }
+
+    private static float[] forward(Backend backend, float[] x) {
+        try (DeviceTensor q = backend.tensors().upload(x, Shape.of(3, 9, 2, 16), DType.F32);
+             AttentionResult r = backend.attention().forward(new AttentionRequest(q, q, q,
+                     AttentionOptions.builder().causal(true).build()))) {
+            return backend.tensors().download(r.o());
+        }
+    }
+
     @Test
     void roundTripsEveryStorageType() {
         try (Backend backend = OpenClTesting.openBackend()) {
