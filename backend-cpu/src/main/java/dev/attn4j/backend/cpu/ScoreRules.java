@@ -224,6 +224,38 @@ final class ScoreRules {
     }
 
     /**
+     * The first column in {@code [from, to)} that some row of {@code [i0, i0+rows)} may see by the FlashMask
+     * bounds, or {@code to} if none: on a partial tile this narrows the columns computed, as the window's
+     * left edge does. O(columns), against O(rows·columns·D) for the tile itself.
+     */
+    int firstOpenColumn(int b, int h, int i0, int rows, int from, int to) {
+        if (fmA1 == null) {
+            return from;
+        }
+        int column0 = (b * maskHeads + h / (heads / maskHeads)) * seqK;
+        int i1 = i0 + rows;
+        for (int j = from; j < to; j++) {
+            int c = column0 + j;
+            if (!covers(fmA1[c], fmB1[c], fmA2[c], fmB2[c], i0, i1)) {
+                return j;
+            }
+        }
+        return to;
+    }
+
+    /** Whether the masked row ranges {@code [a1, b1) ∪ [a2, b2)} cover all of {@code [i0, i1)}. */
+    private static boolean covers(int a1, int b1, int a2, int b2, int i0, int i1) {
+        if (a1 <= i0 && b1 >= i1 || a2 <= i0 && b2 >= i1) {
+            return true;
+        }
+        // Two ranges that overlap or touch can cover together.
+        if (a1 <= i0 && b1 >= a2 && a2 <= b1 && b2 >= i1) {
+            return true;
+        }
+        return a2 <= i0 && b2 >= a1 && a1 <= b2 && b1 >= i1;
+    }
+
+    /**
      * Turns raw scores {@code s} (rows {@code i0..}, columns {@code j0..j0+colsPad}, row stride {@code ld}) into
      * masked, biased, capped scores. With a softcap, {@code tanhOut} receives {@code tanh(s/c)} for the
      * backward's chain rule (may be {@code null} in forward).

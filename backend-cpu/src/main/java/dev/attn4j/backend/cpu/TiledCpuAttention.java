@@ -104,8 +104,14 @@ final class TiledCpuAttention implements AttentionPort {
             }
             // On a causal or window edge only the columns some row of the tile can see are computed, in
             // groups of LANES: j0 is where the computed columns start, colsPad how many there are.
-            int j0 = Math.max(kt * BC, keyBegin / TileMath.LANES * TileMath.LANES);
-            int colsPad = TileMath.padded(Math.min((kt + 1) * BC, keyEnd) - j0);
+            int jEnd = Math.min((kt + 1) * BC, keyEnd);
+            int jOpen = tile == ScoreRules.Tile.PARTIAL
+                    ? rules.firstOpenColumn(b, h, i0, rows, Math.max(kt * BC, keyBegin), jEnd) : keyBegin;
+            if (jOpen >= jEnd) {
+                continue;
+            }
+            int j0 = Math.max(kt * BC, jOpen / TileMath.LANES * TileMath.LANES);
+            int colsPad = TileMath.padded(jEnd - j0);
             math.gemm(p.q, qAt, qStride, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, p.headDim, false);
             rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
             for (int r = 0; r < rows; r++) {
@@ -317,8 +323,16 @@ final class TiledCpuAttention implements AttentionPort {
                     }
                     // Near a causal or window edge the tile's rows see only part of the key tile: columns
                     // c0 .. c0+colsPad of it (c0 a multiple of LANES) are computed.
-                    int c0 = Math.max(0, (rules.rowBegin(i0) - j0) / TileMath.LANES * TileMath.LANES);
-                    int colsPad = TileMath.padded(Math.min(cols, rules.rowEnd(i0 + rows - 1) - j0) - c0);
+                    int cEnd = Math.min(cols, rules.rowEnd(i0 + rows - 1) - j0);
+                    int open = rules.rowBegin(i0);
+                    if (tile == ScoreRules.Tile.PARTIAL) {
+                        open = rules.firstOpenColumn(b, h, i0, rows, Math.max(j0, open), j0 + cEnd);
+                        if (open >= j0 + cEnd) {
+                            continue;
+                        }
+                    }
+                    int c0 = Math.max(0, (open - j0) / TileMath.LANES * TileMath.LANES);
+                    int colsPad = TileMath.padded(cEnd - c0);
                     int jc = j0 + c0;
                     float[] s = w.s;
                     float[] ds = w.ds;
