@@ -1,5 +1,7 @@
 package dev.attn4j.benchmarks;
 
+import dev.attn4j.domain.masks.FlashMask;
+import dev.attn4j.domain.masks.FlashMasks;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.Backends;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
@@ -27,9 +29,10 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The memory claim of the tiled kernels: forward + backward of causal attention at S = 65536 (B=1, H=8,
- * D=64, fp32) in a JVM capped at 2 GiB of heap. The tensors alone take 1.1 GiB (q, k, v, o, dO, dq, dk, dv
- * at 128 MiB each); an S×S score matrix would take 16 GiB per head. One shot, no warm-up.
+ * The memory claim of the tiled kernels: forward + backward at S = 65536 (B=1, H=8, D=64, fp32) in a JVM
+ * capped at 2 GiB of heap, with a causal mask or a FlashMask causal document mask (64 documents of 1024).
+ * The tensors alone take 1 GiB (q, k, v, o, dO, dq, dk, dv at 128 MiB each); an S×S score matrix would take
+ * 16 GiB per head, an S×S boolean mask 4 GiB. One shot, no warm-up.
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar LongContextBenchmark
@@ -47,6 +50,8 @@ public class LongContextBenchmark {
     public String backend;
     @Param("65536")
     public int seq;
+    @Param({"causal", "causalDocument"})
+    public String mask;
 
     private static final int HEADS = 8;
     private static final int HEAD_DIM = 64;
@@ -56,6 +61,8 @@ public class LongContextBenchmark {
     private DeviceTensor k;
     private DeviceTensor v;
     private DeviceTensor dO;
+    private DeviceTensor indices;
+    private AttentionOptions options;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -66,6 +73,15 @@ public class LongContextBenchmark {
         k = engine.tensors().upload(host, shape, DType.F32);
         v = engine.tensors().upload(host, shape, DType.F32);
         dO = engine.tensors().upload(host, shape, DType.F32);
+        AttentionOptions.Builder b = AttentionOptions.builder().causal(true);
+        if (mask.equals("causalDocument")) {
+            int[] docs = new int[seq / 1024];
+            java.util.Arrays.fill(docs, 1024);
+            FlashMask m = FlashMasks.causalDocument(seq, docs);
+            indices = m.upload(engine.tensors());
+            b.causal(m.causal()).flashMask(indices);
+        }
+        options = b.build();
     }
 
     @TearDown(Level.Trial)
@@ -78,10 +94,9 @@ public class LongContextBenchmark {
 
     @Benchmark
     public float forwardAndBackward() {
-        AttentionOptions causal = AttentionOptions.builder().causal(true).build();
-        try (AttentionResult fwd = engine.attention().forward(new AttentionRequest(q, k, v, causal));
+        try (AttentionResult fwd = engine.attention().forward(new AttentionRequest(q, k, v, options));
              AttentionGradients g = engine.attention().backward(
-                     new AttentionBackwardRequest(dO, q, k, v, fwd.o(), fwd.lse(), causal))) {
+                     new AttentionBackwardRequest(dO, q, k, v, fwd.o(), fwd.lse(), options))) {
             return engine.tensors().download(g.dq())[0];
         }
     }
