@@ -45,6 +45,12 @@ public final class Backend implements AutoCloseable {
     private final NormalizationPort normalization;
     private final RotaryPort rotary;
     private volatile boolean closed;
+    /**
+     * FlashMask tensors whose indices were checked. No op writes an I32 tensor, so a tensor's indices never
+     * change once uploaded: checking once spares device backends a device-to-host copy on every call.
+     */
+    private final Set<DeviceTensor> checkedMasks = java.util.Collections.synchronizedSet(
+            java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
 
     private Backend(BackendEngine engine) {
         this.engine = engine;
@@ -176,7 +182,7 @@ public final class Backend implements AutoCloseable {
         for (Capability c : requiredCapabilities(shape, options, backward)) {
             caps.require(name(), c);
         }
-        if (options.flashMask() != null) {
+        if (options.flashMask() != null && !checkedMasks.contains(options.flashMask())) {
             int[] rows = engine.tensors().downloadInts(options.flashMask());
             for (int idx = 0; idx < rows.length; idx++) {
                 if (rows[idx] < 0) {
@@ -187,6 +193,7 @@ public final class Backend implements AutoCloseable {
                             rows[idx] + " at column " + col + ", slot " + idx % n);
                 }
             }
+            checkedMasks.add(options.flashMask());
         }
     }
 

@@ -298,6 +298,17 @@ class AttentionValidationTest extends FacadeTestBase {
         }
 
         @Test
+        void aValidMaskIsReadOnceNotOnEveryCall() {
+            int[] rows = {4, 4, 1, 4, 4, 4};
+            DeviceTensor mask = ints(rows, B, 1, SK, 1);
+            flashMasked(mask, true).close();
+            flashMasked(mask, true).close();
+            assertEquals(1, engine.transferCalls().stream().filter("downloadInts"::equals).count(),
+                    "indices cannot change after upload, so one check suffices");
+            assertEquals(List.of("attention.forward", "attention.forward"), engine.kernelCalls());
+        }
+
+        @Test
         void negativeRowIndexInALaterSlotAndHead() {
             int[] rows = new int[2 * SK * 2];
             java.util.Arrays.fill(rows, 1);
