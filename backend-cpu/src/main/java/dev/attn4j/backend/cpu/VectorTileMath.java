@@ -22,6 +22,8 @@ final class VectorTileMath implements TileMath {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() <= TileMath.LANES
             ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
     private static final int L = F.length();
+    /** 6-row blocks (24 accumulators) need the 32 vector registers of AVX-512; AVX2 has 16. */
+    private static final boolean SIX_ROWS = L == 16 && !Boolean.getBoolean("attn4j.cpu.fourRowBlocks");
 
     private VectorTileMath() {
     }
@@ -35,6 +37,19 @@ final class VectorTileMath implements TileMath {
     public void gemm(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb,
                      float[] c, int cOff, int ldc, int m, int n, int k, boolean accumulate) {
         int i = 0;
+        if (SIX_ROWS) {
+            for (; i + 6 <= m; i += 6) {
+                int j = 0;
+                for (; j + 4 * L <= n; j += 4 * L) {
+                    block6x4(a, aOff + i * ars, ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, accumulate);
+                }
+                for (; j < n; j += L) {
+                    block4x1(a, aOff + i * ars, ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, accumulate);
+                    block1x1(a, aOff + (i + 4) * ars, acs, b, bOff + j, ldb, c, cOff + (i + 4) * ldc + j, k, accumulate);
+                    block1x1(a, aOff + (i + 5) * ars, acs, b, bOff + j, ldb, c, cOff + (i + 5) * ldc + j, k, accumulate);
+                }
+            }
+        }
         for (; i + 4 <= m; i += 4) {
             int j = 0;
             for (; j + 4 * L <= n; j += 4 * L) {
@@ -89,6 +104,58 @@ final class VectorTileMath implements TileMath {
         c10.intoArray(c, r1); c11.intoArray(c, r1 + L); c12.intoArray(c, r1 + 2 * L); c13.intoArray(c, r1 + 3 * L);
         c20.intoArray(c, r2); c21.intoArray(c, r2 + L); c22.intoArray(c, r2 + 2 * L); c23.intoArray(c, r2 + 3 * L);
         c30.intoArray(c, r3); c31.intoArray(c, r3 + L); c32.intoArray(c, r3 + 2 * L); c33.intoArray(c, r3 + 3 * L);
+    }
+
+    private static void block6x4(float[] a, int a0, int ars, int acs, float[] b, int b0, int ldb,
+                                 float[] c, int c0, int ldc, int k, boolean acc) {
+        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23;
+        FloatVector c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+        int r1 = c0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+        if (acc) {
+            c00 = FloatVector.fromArray(F, c, c0); c01 = FloatVector.fromArray(F, c, c0 + L);
+            c02 = FloatVector.fromArray(F, c, c0 + 2 * L); c03 = FloatVector.fromArray(F, c, c0 + 3 * L);
+            c10 = FloatVector.fromArray(F, c, r1); c11 = FloatVector.fromArray(F, c, r1 + L);
+            c12 = FloatVector.fromArray(F, c, r1 + 2 * L); c13 = FloatVector.fromArray(F, c, r1 + 3 * L);
+            c20 = FloatVector.fromArray(F, c, r2); c21 = FloatVector.fromArray(F, c, r2 + L);
+            c22 = FloatVector.fromArray(F, c, r2 + 2 * L); c23 = FloatVector.fromArray(F, c, r2 + 3 * L);
+            c30 = FloatVector.fromArray(F, c, r3); c31 = FloatVector.fromArray(F, c, r3 + L);
+            c32 = FloatVector.fromArray(F, c, r3 + 2 * L); c33 = FloatVector.fromArray(F, c, r3 + 3 * L);
+            c40 = FloatVector.fromArray(F, c, r4); c41 = FloatVector.fromArray(F, c, r4 + L);
+            c42 = FloatVector.fromArray(F, c, r4 + 2 * L); c43 = FloatVector.fromArray(F, c, r4 + 3 * L);
+            c50 = FloatVector.fromArray(F, c, r5); c51 = FloatVector.fromArray(F, c, r5 + L);
+            c52 = FloatVector.fromArray(F, c, r5 + 2 * L); c53 = FloatVector.fromArray(F, c, r5 + 3 * L);
+        } else {
+            FloatVector z = FloatVector.zero(F);
+            c00 = z; c01 = z; c02 = z; c03 = z; c10 = z; c11 = z; c12 = z; c13 = z;
+            c20 = z; c21 = z; c22 = z; c23 = z; c30 = z; c31 = z; c32 = z; c33 = z;
+            c40 = z; c41 = z; c42 = z; c43 = z; c50 = z; c51 = z; c52 = z; c53 = z;
+        }
+        int ai = a0;
+        int bp = b0;
+        for (int p = 0; p < k; p++, ai += acs, bp += ldb) {
+            FloatVector b0v = FloatVector.fromArray(F, b, bp);
+            FloatVector b1v = FloatVector.fromArray(F, b, bp + L);
+            FloatVector b2v = FloatVector.fromArray(F, b, bp + 2 * L);
+            FloatVector b3v = FloatVector.fromArray(F, b, bp + 3 * L);
+            FloatVector av = FloatVector.broadcast(F, a[ai]);
+            c00 = av.fma(b0v, c00); c01 = av.fma(b1v, c01); c02 = av.fma(b2v, c02); c03 = av.fma(b3v, c03);
+            av = FloatVector.broadcast(F, a[ai + ars]);
+            c10 = av.fma(b0v, c10); c11 = av.fma(b1v, c11); c12 = av.fma(b2v, c12); c13 = av.fma(b3v, c13);
+            av = FloatVector.broadcast(F, a[ai + 2 * ars]);
+            c20 = av.fma(b0v, c20); c21 = av.fma(b1v, c21); c22 = av.fma(b2v, c22); c23 = av.fma(b3v, c23);
+            av = FloatVector.broadcast(F, a[ai + 3 * ars]);
+            c30 = av.fma(b0v, c30); c31 = av.fma(b1v, c31); c32 = av.fma(b2v, c32); c33 = av.fma(b3v, c33);
+            av = FloatVector.broadcast(F, a[ai + 4 * ars]);
+            c40 = av.fma(b0v, c40); c41 = av.fma(b1v, c41); c42 = av.fma(b2v, c42); c43 = av.fma(b3v, c43);
+            av = FloatVector.broadcast(F, a[ai + 5 * ars]);
+            c50 = av.fma(b0v, c50); c51 = av.fma(b1v, c51); c52 = av.fma(b2v, c52); c53 = av.fma(b3v, c53);
+        }
+        c00.intoArray(c, c0); c01.intoArray(c, c0 + L); c02.intoArray(c, c0 + 2 * L); c03.intoArray(c, c0 + 3 * L);
+        c10.intoArray(c, r1); c11.intoArray(c, r1 + L); c12.intoArray(c, r1 + 2 * L); c13.intoArray(c, r1 + 3 * L);
+        c20.intoArray(c, r2); c21.intoArray(c, r2 + L); c22.intoArray(c, r2 + 2 * L); c23.intoArray(c, r2 + 3 * L);
+        c30.intoArray(c, r3); c31.intoArray(c, r3 + L); c32.intoArray(c, r3 + 2 * L); c33.intoArray(c, r3 + 3 * L);
+        c40.intoArray(c, r4); c41.intoArray(c, r4 + L); c42.intoArray(c, r4 + 2 * L); c43.intoArray(c, r4 + 3 * L);
+        c50.intoArray(c, r5); c51.intoArray(c, r5 + L); c52.intoArray(c, r5 + 2 * L); c53.intoArray(c, r5 + 3 * L);
     }
 
     private static void block4x1(float[] a, int a0, int ars, int acs, float[] b, int b0, int ldb,
