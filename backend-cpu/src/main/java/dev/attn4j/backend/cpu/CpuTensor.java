@@ -1,50 +1,24 @@
 package dev.attn4j.backend.cpu;
 
+import dev.attn4j.ports.spi.DeviceTensorBase;
 import dev.attn4j.ports.tensor.DType;
-import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 
 /**
  * A tensor on the Java heap: {@code float[]} for F32, {@code int[]} for I32, {@code boolean[]} for BOOL.
  * Kernels read the arrays directly; closing drops them (and the engine's reference).
  */
-final class CpuTensor implements DeviceTensor {
+final class CpuTensor extends DeviceTensorBase<Object> {
     private final CpuEngine owner;
-    private final Shape shape;
-    private final DType dtype;
-    private volatile Object data;
 
     CpuTensor(CpuEngine owner, Shape shape, DType dtype, Object data) {
+        super(CpuEngine.NAME, shape, dtype, data);
         this.owner = owner;
-        this.shape = shape;
-        this.dtype = dtype;
-        this.data = data;
-    }
-
-    @Override
-    public Shape shape() {
-        return shape;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public String backendName() {
-        return CpuEngine.NAME;
-    }
-
-    @Override
-    public boolean isClosed() {
-        return data == null;
     }
 
     @Override
     public void close() {
-        if (data != null) {
-            data = null;
+        if (detach() != null) {
             owner.release(this);
         }
     }
@@ -54,32 +28,19 @@ final class CpuTensor implements DeviceTensor {
     }
 
     float[] floats() {
-        return (float[]) live();
+        return (float[]) handle();
     }
 
     int[] ints() {
-        return (int[]) live();
+        return (int[]) handle();
     }
 
     boolean[] bools() {
-        return (boolean[]) live();
-    }
-
-    private Object live() {
-        Object d = data;
-        if (d == null) {
-            throw new IllegalStateException("tensor " + shape + " is closed");
-        }
-        return d;
+        return (boolean[]) handle();
     }
 
     /** Called by the engine when it closes: forget the data without calling back. */
     void drop() {
-        data = null;
-    }
-
-    @Override
-    public String toString() {
-        return "CpuTensor" + shape + " " + dtype + (isClosed() ? " (closed)" : "");
+        detach();
     }
 }

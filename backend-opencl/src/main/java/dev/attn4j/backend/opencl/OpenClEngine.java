@@ -189,7 +189,7 @@ final class OpenClEngine implements BackendEngine {
 
     /** Releases a tensor's buffer; idempotent, and a no-op once the engine closed (it released them all). */
     synchronized void release(ClTensor t) {
-        cl_mem mem = t.detach();
+        cl_mem mem = t.takeBuffer();
         if (mem != null && live.remove(t)) {
             clReleaseMemObject(mem);
         }
@@ -228,7 +228,7 @@ final class OpenClEngine implements BackendEngine {
         List<RuntimeException> failures = new ArrayList<>();
         attempt(failures, () -> clFinish(queue));
         for (ClTensor t : live) {
-            cl_mem mem = t.detach();
+            cl_mem mem = t.takeBuffer();
             if (mem != null) {
                 attempt(failures, () -> clReleaseMemObject(mem));
             }
