@@ -35,16 +35,16 @@ final class CpuEngine implements BackendEngine {
     /** An engine computing with the given twin (tests compare the scalar and vector twins). */
     CpuEngine(int threads, TileMath math) {
         this.pool = new WorkerPool(threads);
-        this.attention = new TiledCpuAttention(this, pool, math);
-        this.normalization = new CpuNormalization(this, pool);
-        this.rotary = new CpuRotary(this, pool);
+        this.attention = HalfPrecision.attention(this, new TiledCpuAttention(this, pool, math));
+        this.normalization = HalfPrecision.normalization(this, new CpuNormalization(this, pool));
+        this.rotary = HalfPrecision.rotary(this, new CpuRotary(this, pool));
         EnumSet<Capability> features = EnumSet.of(Capability.ATTENTION_FORWARD, Capability.ATTENTION_BACKWARD,
                 Capability.CAUSAL, Capability.GQA, Capability.DETERMINISTIC_BACKWARD,
                 Capability.SLIDING_WINDOW, Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE,
                 Capability.BIAS_TABLE_GRAD, Capability.FLASH_MASK, Capability.DENSE_MASK, Capability.DENSE_BIAS,
                 Capability.DROPOUT, Capability.ROTARY,
                 Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM);
-        this.capabilities = new Capabilities(EnumSet.of(DType.F32), features, 1, 512);
+        this.capabilities = new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16), features, 1, 512);
     }
 
     @Override

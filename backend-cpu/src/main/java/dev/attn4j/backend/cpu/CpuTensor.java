@@ -5,8 +5,9 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.Shape;
 
 /**
- * A tensor on the Java heap: {@code float[]} for F32, {@code int[]} for I32, {@code boolean[]} for BOOL.
- * Kernels read the arrays directly; closing drops them (and the engine's reference).
+ * A tensor on the Java heap: {@code float[]} for F32, {@code short[]} bits for F16 and BF16, {@code int[]}
+ * for I32, {@code boolean[]} for BOOL. Kernels read F32 arrays directly (16-bit tensors are widened by
+ * {@link HalfPrecision} around them); closing drops the array (and the engine's reference).
  */
 final class CpuTensor extends DeviceTensorBase<Object> {
     private final CpuEngine owner;
@@ -29,6 +30,10 @@ final class CpuTensor extends DeviceTensorBase<Object> {
 
     float[] floats() {
         return (float[]) handle();
+    }
+
+    short[] halves() {
+        return (short[]) handle();
     }
 
     int[] ints() {

@@ -2,10 +2,11 @@ package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.HalfFloats;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorPort;
 
-/** Host transfers for the CPU backend: copies in and out of the heap arrays (F32, I32, BOOL). */
+/** Host transfers for the CPU backend: copies in and out of the heap arrays (F32, F16/BF16 bits, I32, BOOL). */
 final class CpuTensors implements TensorPort {
     private final CpuEngine engine;
 
@@ -15,7 +16,14 @@ final class CpuTensors implements TensorPort {
 
     @Override
     public DeviceTensor upload(float[] data, Shape shape, DType dtype) {
-        return engine.register(new CpuTensor(engine, shape, dtype, data.clone()));
+        if (dtype == DType.F32) {
+            return engine.register(new CpuTensor(engine, shape, dtype, data.clone()));
+        }
+        short[] bits = new short[data.length];
+        for (int i = 0; i < data.length; i++) {
+            bits[i] = HalfFloats.to(dtype, data[i]);
+        }
+        return engine.register(new CpuTensor(engine, shape, dtype, bits));
     }
 
     @Override
@@ -35,14 +43,23 @@ final class CpuTensors implements TensorPort {
             case F32 -> new float[n];
             case I32 -> new int[n];
             case BOOL -> new boolean[n];
-            case F16, BF16 -> throw new IllegalArgumentException("cpu stores F32 only, not " + dtype);
+            case F16, BF16 -> new short[n];
         };
         return engine.register(new CpuTensor(engine, shape, dtype, data));
     }
 
     @Override
     public float[] download(DeviceTensor tensor) {
-        return ((CpuTensor) tensor).floats().clone();
+        CpuTensor t = (CpuTensor) tensor;
+        if (t.dtype() == DType.F32) {
+            return t.floats().clone();
+        }
+        short[] bits = t.halves();
+        float[] out = new float[bits.length];
+        for (int i = 0; i < bits.length; i++) {
+            out[i] = HalfFloats.from(t.dtype(), bits[i]);
+        }
+        return out;
     }
 
     @Override
