@@ -14,20 +14,24 @@ import java.util.Arrays;
  * Exact attention in the FlashAttention-2 way (Dao, 2023), on the heap: the {@code Sq × Sk} matrix is never
  * held; only {@link #BR}×{@link #BC} tiles of it, per worker.
  *
- * <p><b>Forward.</b> Work items are (batch, head, query tile), largest causal cost first, handed out
- * dynamically. Each worker packs the K of the KV head it is on, transposed ({@code [D][Sk]}), and V, once
- * per head it visits; per key tile it computes {@code S = (scale·Q)·Kᵀ}, masks partial tiles, and updates
- * the running row max {@code m}, row sum {@code l} and the unnormalised output (online softmax). Key tiles
- * wholly above the causal diagonal are never visited. Rows that see no key end as {@code o = 0},
- * {@code lse = −∞} (DESIGN §4.6).
+ * <p><b>Forward.</b> A work item is one head's query tiles (or an interleaved share of them when there are
+ * fewer heads than workers), largest causal cost first, handed out dynamically. Each worker packs the K of
+ * the KV head it is on once, transposed and pre-scaled ({@code scale·Kᵀ}, {@code [D][Sk]}); Q, and V when D
+ * is a multiple of 16, are read in place. Per key tile it computes {@code S = Q·(scale·Kᵀ)}, applies
+ * {@link ScoreRules} (softcap, biases, masks) on partial tiles, and updates the running row max {@code m},
+ * row sum {@code l} and the unnormalised output (online softmax). Key tiles no row of the query tile can see
+ * are never visited, and on edge tiles only the 16-column groups some row can see are computed. Rows that
+ * see no key end as {@code o = 0}, {@code lse = −∞} (DESIGN §4.6).
  *
  * <p><b>Backward.</b> Work units are (batch, KV head, key-tile chunk); a unit owns its dK/dV tiles outright,
- * so they need no synchronisation. Per key tile and query tile it recomputes {@code P = exp(S − lse)},
- * then {@code dV += Pᵀ·dO}, {@code dP = dO·Vᵀ}, {@code dS = P∘(dP − D)} with {@code D = rowsum(dO∘O)},
- * {@code dK += dSᵀ·(scale·Q)}, {@code dQ += scale·dS·K}. dQ is summed per chunk and the chunks are reduced in
- * a fixed order; the number of chunks depends only on the problem's shape, so the backward is
- * deterministic — bit-identical run to run and across thread counts — whether or not
- * {@code deterministic} is requested.
+ * so they need no synchronisation. Per key tile and query tile it recomputes {@code S} exactly as the
+ * forward did and {@code P = exp(S − lse)}, then {@code dV += Pᵀ·dO}, {@code dP = dO·Vᵀ},
+ * {@code dS = P∘(dP − D)} with {@code D = rowsum(dO∘O)}, {@code dK += scale·dSᵀ·Q}, {@code dQ += scale·dS·K}.
+ * dQ is summed per chunk and the chunks are reduced in a fixed order; the number of chunks depends only on
+ * the problem's shape, so the backward is deterministic — bit-identical run to run and across thread
+ * counts — whether or not {@code deterministic} is requested.
+ *
+ * <p>Every product of a tile goes through one micro-kernel, {@link TileMath#gemm}.
  */
 final class TiledCpuAttention implements AttentionPort {
     /** Query rows per tile. */
