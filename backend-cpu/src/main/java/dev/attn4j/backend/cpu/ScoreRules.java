@@ -171,10 +171,6 @@ final class ScoreRules {
         return dropoutP > 0.0;
     }
 
-    float keepScale() {
-        return keepScale;
-    }
-
     /** First key column row {@code i} may see by causal/window rules (other masks come per element). */
     int rowBegin(int i) {
         return left >= 0 ? Math.max(0, Math.min(seqK, i + offset - left)) : 0;
