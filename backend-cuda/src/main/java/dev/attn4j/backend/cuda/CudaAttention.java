@@ -116,11 +116,8 @@ final class CudaAttention implements AttentionPort {
                 if (options.biasTableGrad()) {
                     dTable = engine.allocate(s.biasTableShape(), DType.F32);
                     int entries = s.heads() * (s.seqQ() + s.seqK() - 1);
-                    List<Object> tableArgs = new ArrayList<>(concat(inputs, dTable.pointer()));
-                    tableArgs.add(s.batch());
-                    tableArgs.addAll(Arrays.asList(args(List.of(), s, options)));
                     engine.kernels().launch(KernelCatalog.attentionBackwardTable(dtype), blocks(entries, THREADS), 1, 1,
-                            THREADS, tableArgs.toArray());
+                            THREADS, tableArgs(concat(inputs, dTable.pointer()), s, options));
                 }
                 engine.synchronize("attention backward " + dtype + " d" + bucket);
                 return new AttentionGradients(dq, dk, dv, dTable);
@@ -133,8 +130,16 @@ final class CudaAttention implements AttentionPort {
         });
     }
 
+    /** The bias-table gradient kernel's arguments: {@code tensors}, the batch, then {@link #args}'s tail. */
+    static Object[] tableArgs(List<Object> tensors, AttentionShape s, AttentionOptions options) {
+        List<Object> all = new ArrayList<>(tensors);
+        all.add(s.batch());
+        all.addAll(Arrays.asList(args(List.of(), s, options)));
+        return all.toArray();
+    }
+
     /** {@code tensors}, then the sizes, the scale and the modifiers: every attention kernel's tail. */
-    private static Object[] args(List<Object> tensors, AttentionShape s, AttentionOptions options) {
+    static Object[] args(List<Object> tensors, AttentionShape s, AttentionOptions options) {
         List<Object> all = new ArrayList<>(tensors);
         all.addAll(List.of(s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), scale(options, s)));
         all.addAll(KernelModifiers.of(options, s));

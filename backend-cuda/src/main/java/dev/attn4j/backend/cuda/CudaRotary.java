@@ -31,9 +31,9 @@ final class CudaRotary implements RotaryPort {
                 y = engine.allocate(x.shape(), x.dtype());
                 if (count > 0) {
                     engine.kernels().launch(kernel, Math.toIntExact((count + THREADS - 1) / THREADS), 1, 1, THREADS,
-                            ptr(x), ptr(r.cos()), ptr(r.sin()), r.scale() != null ? ptr(r.scale()) : new CUdeviceptr(),
-                            x.shape().dim(1), x.shape().dim(2), x.shape().dim(3), r.rotaryDim() / 2,
-                            r.layout() == RotaryLayout.SPLIT_HALF ? 1 : 0, r.inverse() ? 1 : 0, y.pointer(), count);
+                            arguments(ptr(x), ptr(r.cos()), ptr(r.sin()), r.scale() != null ? ptr(r.scale()) : new CUdeviceptr(),
+                                    x.shape().dim(1), x.shape().dim(2), x.shape().dim(3), r.rotaryDim() / 2,
+                                    r.layout() == RotaryLayout.SPLIT_HALF, r.inverse(), y.pointer(), count));
                     engine.synchronize(kernel);
                 }
                 return y;
@@ -42,6 +42,15 @@ final class CudaRotary implements RotaryPort {
                 throw e;
             }
         });
+    }
+
+    /**
+     * The kernel's arguments in its order: x, cos, sin, scale (null = none), S, H, D, pairs, split-half flag,
+     * inverse flag, y, element count (a Long: {@code long long} on the device).
+     */
+    static Object[] arguments(CUdeviceptr x, CUdeviceptr cos, CUdeviceptr sin, CUdeviceptr scale, int seq, int heads,
+                              int dim, int pairs, boolean splitHalf, boolean inverse, CUdeviceptr y, long count) {
+        return new Object[] {x, cos, sin, scale, seq, heads, dim, pairs, splitHalf ? 1 : 0, inverse ? 1 : 0, y, count};
     }
 
     private static CUdeviceptr ptr(DeviceTensor t) {
