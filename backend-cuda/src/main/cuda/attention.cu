@@ -11,7 +11,12 @@
 //
 // Kernels are instantiated per storage type and per DMAX (the head dimension rounded up to 32, 64, 128 or
 // 256); dims beyond the real D are held as zeros.
-#include "common.cuh"
+#include "mods.cuh"
+
+// A hook the host emulation uses to count skipped tiles; nothing on the device.
+#ifndef ATTN4J_TILE_SKIPPED
+#define ATTN4J_TILE_SKIPPED()
+#endif
 
 using namespace attn4j;
 
@@ -67,12 +72,23 @@ __device__ __forceinline__ void storeRow(T* __restrict__ dst, const float* src, 
     }
 }
 
-// Forward: one block per (query tile, head, batch). Online softmax over key tiles; tiles right of the
-// causal diagonal of the block's last row are never visited.
+// FlashMask's per-tile test, taken by the whole block: whether key j of this thread's vote (see callers) is
+// masked for every query of [i0, i1]. Without a FlashMask no tile is skipped this way.
+template <typename T>
+__device__ __forceinline__ bool flashTileMasked(const Head<T>& hd, bool vote) {
+    const bool skip = hd.fmask != nullptr && __syncthreads_and(vote ? 1 : 0) != 0;
+    if (skip && threadIdx.x == 0) {
+        ATTN4J_TILE_SKIPPED();
+    }
+    return skip;
+}
+
+// Forward: one block per (query tile, head, batch). Online softmax over the key tiles the causal and window
+// masks leave to the block's rows; tiles that FlashMask masks for every row of the block are skipped.
 template <typename T, int DMAX>
 __device__ void attentionForward(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                                  T* __restrict__ o, float* __restrict__ lse,
-                                 int Sq, int Sk, int H, int Hkv, int D, int causal, float scale) {
+                                 int Sq, int Sk, int H, int Hkv, int D, float scale, const Mods& mods) {
     using P = Tiling<DMAX>;
     __shared__ float ks[P::TILE][DMAX];
     __shared__ float vs[P::TILE][DMAX];
@@ -84,8 +100,8 @@ __device__ void attentionForward(const T* __restrict__ q, const T* __restrict__ 
     const int kvh = h / (H / Hkv);
     const int i0 = blockIdx.x * P::ROWS;
     const int i = i0 + r;
-    const int off = Sk - Sq;
     const bool rowExists = i < Sq;
+    const Head<T> hd(mods, b, h, Sq, Sk, H);
 
     float qr[P::ELEMS];
     float acc[P::ELEMS];
@@ -98,14 +114,18 @@ __device__ void attentionForward(const T* __restrict__ q, const T* __restrict__ 
     float l = 0.0f;
 
     const int lastRow = min(Sq, i0 + P::ROWS) - 1;
-    const int kvEnd = causal ? min(Sk, lastRow + off + 1) : Sk;
-    for (int j0 = 0; j0 < kvEnd; j0 += P::TILE) {
+    int kvLo, kvHi;
+    hd.keyRange(i0, lastRow, kvLo, kvHi);
+    for (int j0 = kvLo / P::TILE * P::TILE; j0 < kvHi; j0 += P::TILE) {
+        const int jv = j0 + static_cast<int>(threadIdx.x);
+        if (flashTileMasked(hd, threadIdx.x >= P::TILE || jv >= Sk || hd.columnMasked(jv, i0, lastRow))) {
+            continue;
+        }
         __syncthreads();  // everyone is done with the previous tile
         loadTile<T, DMAX, P::TILE>(ks, k, b, j0, Sk, Hkv, kvh, D);
         loadTile<T, DMAX, P::TILE>(vs, v, b, j0, Sk, Hkv, kvh, D);
         __syncthreads();
-        // Only tiles crossing the end of the keys or the diagonal of the block's first row need masking.
-        const bool needMask = j0 + P::TILE > Sk || (causal && j0 + P::TILE - 1 > i0 + off);
+        const bool needMask = j0 + P::TILE > Sk || !hd.tileUnmasked(i0, lastRow, j0, j0 + P::TILE - 1);
 
         float s[P::TILE];
         float tileMax = -CUDART_INF_F;
@@ -117,11 +137,11 @@ __device__ void attentionForward(const T* __restrict__ q, const T* __restrict__ 
                 partial = fmaf(qr[e], ks[jj][c + e * P::TPR], partial);
             }
             float x = groupSum<P::TPR>(partial) * scale;
-            if (needMask) {
-                const int j = j0 + jj;
-                if (j >= Sk || (causal && j > i + off)) {
-                    x = -CUDART_INF_F;
-                }
+            const int j = j0 + jj;
+            if (!rowExists || (needMask && (j >= Sk || hd.masked(i, j)))) {
+                x = -CUDART_INF_F;
+            } else {
+                x = hd.logit(x, i, j);
             }
             s[jj] = x;
             tileMax = fmaxf(tileMax, x);
@@ -133,7 +153,10 @@ __device__ void attentionForward(const T* __restrict__ q, const T* __restrict__ 
 #pragma unroll
             for (int jj = 0; jj < P::TILE; ++jj) {
                 s[jj] = expf(s[jj] - mNew);
-                tileSum += s[jj];
+                tileSum += s[jj];  // lse is that of the scores before dropout
+                if (hd.dropping() && s[jj] != 0.0f) {
+                    s[jj] *= hd.keep(i, j0 + jj);
+                }
             }
             l = l * correction + tileSum;
 #pragma unroll
@@ -182,13 +205,28 @@ __device__ void attentionDelta(const T* __restrict__ dO, const T* __restrict__ o
     }
 }
 
+// The gradient of one raw score: dS = P (z dP - delta) times d logit / d raw, with z the dropout factor.
+// pKept receives P z (what dV sums). Zero for masked scores and empty rows.
+template <typename T>
+__device__ __forceinline__ float scoreGrad(const Head<T>& hd, bool masked, float raw, float rowLse, float dp,
+                                           float rowDelta, int i, int j, float& pKept) {
+    if (masked || rowLse == -CUDART_INF_F) {
+        pKept = 0.0f;
+        return 0.0f;
+    }
+    const float p = expf(hd.logit(raw, i, j) - rowLse);
+    const float z = hd.keep(i, j);
+    pKept = p * z;
+    return p * (z * dp - rowDelta) * hd.logitGrad(raw);
+}
+
 // dQ: one block per (query tile, head, batch), streaming key tiles as the forward does. Each query row's
 // gradient is owned by one group of lanes, so nothing races.
 template <typename T, int DMAX>
 __device__ void attentionBackwardQuery(const T* __restrict__ dO, const T* __restrict__ q, const T* __restrict__ k,
                                        const T* __restrict__ v, const float* __restrict__ lse,
                                        const float* __restrict__ delta, T* __restrict__ dq,
-                                       int Sq, int Sk, int H, int Hkv, int D, int causal, float scale) {
+                                       int Sq, int Sk, int H, int Hkv, int D, float scale, const Mods& mods) {
     using P = Tiling<DMAX>;
     __shared__ float ks[P::TILE][DMAX];
     __shared__ float vs[P::TILE][DMAX];
@@ -200,9 +238,9 @@ __device__ void attentionBackwardQuery(const T* __restrict__ dO, const T* __rest
     const int kvh = h / (H / Hkv);
     const int i0 = blockIdx.x * P::ROWS;
     const int i = i0 + r;
-    const int off = Sk - Sq;
     const bool rowExists = i < Sq;
     const size_t base = rowIndex(b, Sq, i, H, h, D);
+    const Head<T> hd(mods, b, h, Sq, Sk, H);
 
     float qr[P::ELEMS];
     float dor[P::ELEMS];
@@ -218,13 +256,18 @@ __device__ void attentionBackwardQuery(const T* __restrict__ dO, const T* __rest
     const float rowDelta = rowExists ? delta[stat] : 0.0f;
 
     const int lastRow = min(Sq, i0 + P::ROWS) - 1;
-    const int kvEnd = causal ? min(Sk, lastRow + off + 1) : Sk;
-    for (int j0 = 0; j0 < kvEnd; j0 += P::TILE) {
+    int kvLo, kvHi;
+    hd.keyRange(i0, lastRow, kvLo, kvHi);
+    for (int j0 = kvLo / P::TILE * P::TILE; j0 < kvHi; j0 += P::TILE) {
+        const int jv = j0 + static_cast<int>(threadIdx.x);
+        if (flashTileMasked(hd, threadIdx.x >= P::TILE || jv >= Sk || hd.columnMasked(jv, i0, lastRow))) {
+            continue;
+        }
         __syncthreads();
         loadTile<T, DMAX, P::TILE>(ks, k, b, j0, Sk, Hkv, kvh, D);
         loadTile<T, DMAX, P::TILE>(vs, v, b, j0, Sk, Hkv, kvh, D);
         __syncthreads();
-        const bool needMask = j0 + P::TILE > Sk || (causal && j0 + P::TILE - 1 > i0 + off);
+        const bool needMask = j0 + P::TILE > Sk || !hd.tileUnmasked(i0, lastRow, j0, j0 + P::TILE - 1);
 #pragma unroll 4
         for (int jj = 0; jj < P::TILE; ++jj) {
             float sPart = 0.0f;
@@ -237,9 +280,9 @@ __device__ void attentionBackwardQuery(const T* __restrict__ dO, const T* __rest
             const float s = groupSum<P::TPR>(sPart) * scale;
             const float dp = groupSum<P::TPR>(dpPart);
             const int j = j0 + jj;
-            const bool masked = needMask && (j >= Sk || (causal && j > i + off));
-            const float p = (masked || rowLse == -CUDART_INF_F) ? 0.0f : expf(s - rowLse);
-            const float ds = p * (dp - rowDelta);
+            const bool masked = !rowExists || (needMask && (j >= Sk || hd.masked(i, j)));
+            float pKept;
+            const float ds = scoreGrad(hd, masked, s, rowLse, dp, rowDelta, i, j, pKept);
 #pragma unroll
             for (int e = 0; e < P::ELEMS; ++e) {
                 acc[e] = fmaf(ds, ks[jj][c + e * P::TPR], acc[e]);
@@ -257,7 +300,7 @@ template <typename T, int DMAX>
 __device__ void attentionBackwardKeyValue(const T* __restrict__ dO, const T* __restrict__ q, const T* __restrict__ k,
                                           const T* __restrict__ v, const float* __restrict__ lse,
                                           const float* __restrict__ delta, T* __restrict__ dk, T* __restrict__ dv,
-                                          int Sq, int Sk, int H, int Hkv, int D, int causal, float scale) {
+                                          int Sq, int Sk, int H, int Hkv, int D, float scale, const Mods& mods) {
     using P = Tiling<DMAX>;
     __shared__ float qs[P::TILE][DMAX];
     __shared__ float dos[P::TILE][DMAX];
@@ -271,7 +314,6 @@ __device__ void attentionBackwardKeyValue(const T* __restrict__ dO, const T* __r
     const int group = H / Hkv;
     const int j0 = blockIdx.x * P::ROWS;
     const int j = j0 + r;
-    const int off = Sk - Sq;
     const bool rowExists = j < Sk;
     const size_t base = rowIndex(b, Sk, j, Hkv, kvh, D);
 
@@ -288,10 +330,15 @@ __device__ void attentionBackwardKeyValue(const T* __restrict__ dO, const T* __r
     }
 
     const int lastKey = min(Sk, j0 + P::ROWS) - 1;
-    // Query i sees key j iff i >= j - off: queries above the block's first key's diagonal see none of it.
-    const int qBegin = causal ? max(0, j0 - off) : 0;
     for (int h = kvh * group; h < (kvh + 1) * group; ++h) {
-        for (int i0 = qBegin; i0 < Sq; i0 += P::TILE) {
+        const Head<T> hd(mods, b, h, Sq, Sk, H);
+        int qLo, qHi;
+        hd.queryRange(j0, lastKey, qLo, qHi);
+        for (int i0 = qLo; i0 < qHi; i0 += P::TILE) {
+            const int lastQuery = min(Sq, i0 + P::TILE) - 1;
+            if (flashTileMasked(hd, !rowExists || hd.columnMasked(j, i0, lastQuery))) {
+                continue;
+            }
             __syncthreads();
             loadTile<T, DMAX, P::TILE>(qs, q, b, i0, Sq, H, h, D);
             loadTile<T, DMAX, P::TILE>(dos, dO, b, i0, Sq, H, h, D);
@@ -302,7 +349,7 @@ __device__ void attentionBackwardKeyValue(const T* __restrict__ dO, const T* __r
                 deltas[threadIdx.x] = i < Sq ? delta[stat] : 0.0f;
             }
             __syncthreads();
-            const bool needMask = i0 + P::TILE > Sq || (causal && lastKey > i0 + off);
+            const bool needMask = i0 + P::TILE > Sq || !hd.tileUnmasked(i0, i0 + P::TILE - 1, j0, lastKey);
 #pragma unroll 4
             for (int ii = 0; ii < P::TILE; ++ii) {
                 float sPart = 0.0f;
@@ -315,13 +362,12 @@ __device__ void attentionBackwardKeyValue(const T* __restrict__ dO, const T* __r
                 const float s = groupSum<P::TPR>(sPart) * scale;
                 const float dp = groupSum<P::TPR>(dpPart);
                 const int i = i0 + ii;
-                const bool masked = needMask && (i >= Sq || (causal && j > i + off));
-                const float rowLse = lses[ii];
-                const float p = (masked || rowLse == -CUDART_INF_F) ? 0.0f : expf(s - rowLse);
-                const float ds = p * (dp - deltas[ii]);
+                const bool masked = !rowExists || (needMask && (i >= Sq || hd.masked(i, j)));
+                float pKept;
+                const float ds = scoreGrad(hd, masked, s, lses[ii], dp, deltas[ii], i, j, pKept);
 #pragma unroll
                 for (int e = 0; e < P::ELEMS; ++e) {
-                    dvAcc[e] = fmaf(p, dos[ii][c + e * P::TPR], dvAcc[e]);
+                    dvAcc[e] = fmaf(pKept, dos[ii][c + e * P::TPR], dvAcc[e]);
                     dkAcc[e] = fmaf(ds, qs[ii][c + e * P::TPR], dkAcc[e]);
                 }
             }
@@ -333,29 +379,80 @@ __device__ void attentionBackwardKeyValue(const T* __restrict__ dO, const T* __r
     }
 }
 
+// Gradient of the relative-position table: dT[h][t] sums dlogit (dS before the softcap chain rule) over
+// every (b, i, j) on diagonal j - (i + off) = t - (Sk - 1). One thread per (h, t) walks its diagonal in
+// order, so the sum is deterministic; each (i, j) lies on one diagonal, so the work is one more score pass.
+template <typename T>
+__device__ void attentionBackwardTable(const T* __restrict__ dO, const T* __restrict__ q, const T* __restrict__ k,
+                                       const T* __restrict__ v, const float* __restrict__ lse,
+                                       const float* __restrict__ delta, float* __restrict__ dTable,
+                                       int B, int Sq, int Sk, int H, int Hkv, int D, float scale, const Mods& mods) {
+    const int width = Sq + Sk - 1;
+    const long long id = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (id >= static_cast<long long>(H) * width) {
+        return;
+    }
+    const int h = static_cast<int>(id / width);
+    const int t = static_cast<int>(id % width);
+    const int kvh = h / (H / Hkv);
+    const int rel = t - (Sk - 1);
+    float sum = 0.0f;
+    for (int b = 0; b < B; ++b) {
+        const Head<T> hd(mods, b, h, Sq, Sk, H);
+        const int iLo = max(0, -rel - hd.off);
+        const int iHi = min(Sq, Sk - rel - hd.off);
+        for (int i = iLo; i < iHi; ++i) {
+            const int j = i + hd.off + rel;
+            const size_t stat = (static_cast<size_t>(b) * H + h) * Sq + i;
+            const float rowLse = lse[stat];
+            if (rowLse == -CUDART_INF_F || hd.masked(i, j)) {
+                continue;
+            }
+            const size_t qo = rowIndex(b, Sq, i, H, h, D);
+            const size_t ko = rowIndex(b, Sk, j, Hkv, kvh, D);
+            float raw = 0.0f;
+            float dp = 0.0f;
+            for (int d = 0; d < D; ++d) {
+                raw = fmaf(ld(q[qo + d]), ld(k[ko + d]), raw);
+                dp = fmaf(ld(dO[qo + d]), ld(v[ko + d]), dp);
+            }
+            raw *= scale;
+            const float p = expf(hd.logit(raw, i, j) - rowLse);
+            sum += p * (hd.keep(i, j) * dp - delta[stat]);
+        }
+    }
+    dTable[id] = sum;
+}
+
 }  // namespace
 
 #define ATTN4J_ATTENTION_DIM(T, NAME, DMAX)                                                                        \
     extern "C" __global__ void __launch_bounds__(THREADS) attn_fwd_##NAME##_d##DMAX(                               \
-        const T* q, const T* k, const T* v, T* o, float* lse, int Sq, int Sk, int H, int Hkv, int D, int causal,   \
-        float scale) {                                                                                             \
-        attentionForward<T, DMAX>(q, k, v, o, lse, Sq, Sk, H, Hkv, D, causal, scale);                             \
+        const T* q, const T* k, const T* v, T* o, float* lse, int Sq, int Sk, int H, int Hkv, int D, float scale,  \
+        ATTN4J_MOD_PARAMS) {                                                                                       \
+        attentionForward<T, DMAX>(q, k, v, o, lse, Sq, Sk, H, Hkv, D, scale, ATTN4J_MOD_ARGS);                    \
     }                                                                                                              \
     extern "C" __global__ void __launch_bounds__(THREADS) attn_bwd_dq_##NAME##_d##DMAX(                            \
         const T* dO, const T* q, const T* k, const T* v, const float* lse, const float* delta, T* dq, int Sq,      \
-        int Sk, int H, int Hkv, int D, int causal, float scale) {                                                  \
-        attentionBackwardQuery<T, DMAX>(dO, q, k, v, lse, delta, dq, Sq, Sk, H, Hkv, D, causal, scale);           \
+        int Sk, int H, int Hkv, int D, float scale, ATTN4J_MOD_PARAMS) {                                           \
+        attentionBackwardQuery<T, DMAX>(dO, q, k, v, lse, delta, dq, Sq, Sk, H, Hkv, D, scale, ATTN4J_MOD_ARGS);  \
     }                                                                                                              \
     extern "C" __global__ void __launch_bounds__(THREADS) attn_bwd_dkdv_##NAME##_d##DMAX(                          \
         const T* dO, const T* q, const T* k, const T* v, const float* lse, const float* delta, T* dk, T* dv,       \
-        int Sq, int Sk, int H, int Hkv, int D, int causal, float scale) {                                          \
-        attentionBackwardKeyValue<T, DMAX>(dO, q, k, v, lse, delta, dk, dv, Sq, Sk, H, Hkv, D, causal, scale);    \
+        int Sq, int Sk, int H, int Hkv, int D, float scale, ATTN4J_MOD_PARAMS) {                                   \
+        attentionBackwardKeyValue<T, DMAX>(dO, q, k, v, lse, delta, dk, dv, Sq, Sk, H, Hkv, D, scale,             \
+                                           ATTN4J_MOD_ARGS);                                                       \
     }
 
 #define ATTN4J_ATTENTION(T, NAME)                                                                                  \
     extern "C" __global__ void __launch_bounds__(THREADS) attn_bwd_delta_##NAME(                                   \
         const T* dO, const T* o, float* delta, int B, int Sq, int H, int D) {                                      \
         attentionDelta<T>(dO, o, delta, B, Sq, H, D);                                                              \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(THREADS) attn_bwd_dtable_##NAME(                                  \
+        const T* dO, const T* q, const T* k, const T* v, const float* lse, const float* delta, float* dTable,      \
+        int B, int Sq, int Sk, int H, int Hkv, int D, float scale, ATTN4J_MOD_PARAMS) {                            \
+        attentionBackwardTable<T>(dO, q, k, v, lse, delta, dTable, B, Sq, Sk, H, Hkv, D, scale, ATTN4J_MOD_ARGS); \
     }                                                                                                              \
     ATTN4J_ATTENTION_DIM(T, NAME, 32)                                                                              \
     ATTN4J_ATTENTION_DIM(T, NAME, 64)                                                                              \

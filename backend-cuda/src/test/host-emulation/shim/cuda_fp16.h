@@ -2,6 +2,7 @@
 // plus the CUDA keywords and built-ins the kernels use, mapped to std::thread-per-CUDA-thread emulation.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <barrier>
 #include <cmath>
 #include <cstddef>
@@ -45,6 +46,21 @@ inline float __shfl_xor_sync(unsigned, float x, int laneMask) {
     blockBarrier->arrive_and_wait();
     return other;
 }
+
+inline int voteSlots[1024];
+// Tiles the attention kernels skipped as fully masked (one count per block and tile).
+inline std::atomic<long> skippedTiles{0};
+#define ATTN4J_TILE_SKIPPED() skippedTiles.fetch_add(1)
+// __syncthreads_and: every thread of the block votes; all get whether every vote was non-zero.
+inline int __syncthreads_and(int predicate) {
+    voteSlots[threadIdx.x] = predicate;
+    blockBarrier->arrive_and_wait();
+    int all = 1;
+    for (unsigned t = 0; t < blockDim.x; ++t) all = all && voteSlots[t] != 0;
+    blockBarrier->arrive_and_wait();
+    return all;
+}
+inline unsigned __umulhi(unsigned a, unsigned b) { return static_cast<unsigned>((uint64_t(a) * b) >> 32); }
 
 using std::max;
 using std::min;

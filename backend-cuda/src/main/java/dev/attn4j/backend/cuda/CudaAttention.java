@@ -10,9 +10,15 @@ import dev.attn4j.ports.attention.AttentionResult;
 import dev.attn4j.ports.attention.AttentionShape;
 import dev.attn4j.ports.tensor.DType;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
 /**
  * Launches the kernels of {@code attention.cu}: forward, then backward as three passes (delta = rowsum(dO·o);
- * dK/dV per key tile; dQ per query tile), so no two blocks write the same gradient row.
+ * dK/dV per key tile; dQ per query tile), so no two blocks write the same gradient row, plus the bias
+ * table's gradient when asked. Masks, biases, softcap and dropout travel as the kernels' trailing
+ * arguments ({@link KernelModifiers}); the tensor-core forward serves only plain or causal requests.
  */
 final class CudaAttention implements AttentionPort {
     /** Threads per block of every attention kernel ({@code THREADS} in attention.cu). */
@@ -43,24 +49,28 @@ final class CudaAttention implements AttentionPort {
         int bucket = KernelCatalog.headDimBucket(s.headDim());
         int rows = rowsPerBlock(bucket);
         int tcBucket = KernelCatalog.tensorCoreBucket(s.headDim());
-        boolean tensorCores = engine.tensorCores() && tcBucket > 0 && KernelCatalog.TENSOR_CORE_DTYPES.contains(dtype);
+        AttentionOptions options = request.options();
+        boolean tensorCores = engine.tensorCores() && tcBucket > 0 && KernelCatalog.TENSOR_CORE_DTYPES.contains(dtype)
+                && KernelModifiers.plain(options);
         return engine.call(() -> {
             CudaTensor o = null;
             CudaTensor lse = null;
             try {
                 o = engine.allocate(s.queryShape(), dtype);
                 lse = engine.allocate(s.lseShape(), DType.F32);
-                Object[] args = {ptr(request.q()), ptr(request.k()), ptr(request.v()), o.pointer(), lse.pointer(),
-                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), flag(request.options().causal()),
-                        scale(request.options(), s)};
                 String kernel;
                 if (tensorCores) {
                     kernel = KernelCatalog.tensorCoreForward(dtype, tcBucket);
                     engine.kernels().launchWithSharedMemory(kernel, engine.tensorCoreSharedBytes(kernel),
-                            blocks(s.seqQ(), TENSOR_CORE_ROWS), s.heads(), s.batch(), THREADS, args);
+                            blocks(s.seqQ(), TENSOR_CORE_ROWS), s.heads(), s.batch(), THREADS,
+                            ptr(request.q()), ptr(request.k()), ptr(request.v()), o.pointer(), lse.pointer(),
+                            s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), flag(options.causal()),
+                            scale(options, s));
                 } else {
                     kernel = KernelCatalog.attentionForward(dtype, bucket);
-                    engine.kernels().launch(kernel, blocks(s.seqQ(), rows), s.heads(), s.batch(), THREADS, args);
+                    engine.kernels().launch(kernel, blocks(s.seqQ(), rows), s.heads(), s.batch(), THREADS,
+                            args(List.of(ptr(request.q()), ptr(request.k()), ptr(request.v()), o.pointer(), lse.pointer()),
+                                    s, options));
                 }
                 engine.synchronize(kernel);
                 return new AttentionResult(o, lse);
@@ -84,6 +94,7 @@ final class CudaAttention implements AttentionPort {
             CudaTensor dq = null;
             CudaTensor dk = null;
             CudaTensor dv = null;
+            CudaTensor dTable = null;
             try {
                 delta = engine.allocate(s.lseShape(), DType.F32);
                 dq = engine.allocate(s.queryShape(), dtype);
@@ -94,25 +105,51 @@ final class CudaAttention implements AttentionPort {
                 engine.kernels().launch(KernelCatalog.attentionDelta(dtype),
                         Math.toIntExact((deltaRows + warpsPerBlock - 1) / warpsPerBlock), 1, 1, THREADS,
                         ptr(request.dO()), ptr(request.o()), delta.pointer(), s.batch(), s.seqQ(), s.heads(), s.headDim());
+                List<Object> inputs = List.of(ptr(request.dO()), ptr(request.q()), ptr(request.k()), ptr(request.v()),
+                        ptr(request.lse()), delta.pointer());
                 engine.kernels().launch(KernelCatalog.attentionBackwardKeyValue(dtype, bucket),
                         blocks(s.seqK(), rows), s.kvHeads(), s.batch(), THREADS,
-                        ptr(request.dO()), ptr(request.q()), ptr(request.k()), ptr(request.v()), ptr(request.lse()),
-                        delta.pointer(), dk.pointer(), dv.pointer(),
-                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), flag(options.causal()), scale(options, s));
+                        args(concat(inputs, dk.pointer(), dv.pointer()), s, options));
                 engine.kernels().launch(KernelCatalog.attentionBackwardQuery(dtype, bucket),
                         blocks(s.seqQ(), rows), s.heads(), s.batch(), THREADS,
-                        ptr(request.dO()), ptr(request.q()), ptr(request.k()), ptr(request.v()), ptr(request.lse()),
-                        delta.pointer(), dq.pointer(),
-                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), flag(options.causal()), scale(options, s));
+                        args(concat(inputs, dq.pointer()), s, options));
+                if (options.biasTableGrad()) {
+                    dTable = engine.allocate(s.biasTableShape(), DType.F32);
+                    int entries = s.heads() * (s.seqQ() + s.seqK() - 1);
+                    engine.kernels().launch(KernelCatalog.attentionBackwardTable(dtype), blocks(entries, THREADS), 1, 1,
+                            THREADS, tableArgs(concat(inputs, dTable.pointer()), s, options));
+                }
                 engine.synchronize("attention backward " + dtype + " d" + bucket);
-                return new AttentionGradients(dq, dk, dv, null);
+                return new AttentionGradients(dq, dk, dv, dTable);
             } catch (RuntimeException e) {
-                CudaEngine.closeAll(dq, dk, dv);
+                CudaEngine.closeAll(dq, dk, dv, dTable);
                 throw e;
             } finally {
                 CudaEngine.closeAll(delta);
             }
         });
+    }
+
+    /** The bias-table gradient kernel's arguments: {@code tensors}, the batch, then {@link #args}'s tail. */
+    static Object[] tableArgs(List<Object> tensors, AttentionShape s, AttentionOptions options) {
+        List<Object> all = new ArrayList<>(tensors);
+        all.add(s.batch());
+        all.addAll(Arrays.asList(args(List.of(), s, options)));
+        return all.toArray();
+    }
+
+    /** {@code tensors}, then the sizes, the scale and the modifiers: every attention kernel's tail. */
+    static Object[] args(List<Object> tensors, AttentionShape s, AttentionOptions options) {
+        List<Object> all = new ArrayList<>(tensors);
+        all.addAll(List.of(s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), scale(options, s)));
+        all.addAll(KernelModifiers.of(options, s));
+        return all.toArray();
+    }
+
+    private static List<Object> concat(List<Object> first, Object... more) {
+        List<Object> all = new ArrayList<>(first);
+        all.addAll(List.of(more));
+        return all;
     }
 
     private static void checkGrid(AttentionShape s) {

@@ -3,7 +3,6 @@ package dev.attn4j.backend.cuda;
 import dev.attn4j.ports.Attn4jException;
 import dev.attn4j.ports.Capabilities;
 import dev.attn4j.ports.Capability;
-import dev.attn4j.ports.UnsupportedCapabilityException;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.norm.NormalizationPort;
 import dev.attn4j.ports.rotary.RotaryPort;
@@ -38,6 +37,9 @@ final class CudaEngine implements BackendEngine {
     /** What the kernels implement; nothing else is declared. */
     static final Capabilities CAPABILITIES = new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16),
             EnumSet.of(Capability.ATTENTION_FORWARD, Capability.ATTENTION_BACKWARD, Capability.CAUSAL, Capability.GQA,
+                    Capability.SLIDING_WINDOW, Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE,
+                    Capability.BIAS_TABLE_GRAD, Capability.FLASH_MASK, Capability.DENSE_MASK, Capability.DENSE_BIAS,
+                    Capability.DROPOUT, Capability.ROTARY,
                     // no atomics anywhere, and every sum runs in a fixed order: backward is bit-identical run to run
                     Capability.DETERMINISTIC_BACKWARD,
                     Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM),
@@ -52,6 +54,7 @@ final class CudaEngine implements BackendEngine {
     private final TensorPort tensors = new CudaTensors(this);
     private final AttentionPort attention = new CudaAttention(this);
     private final NormalizationPort normalization = new CudaNormalization(this);
+    private final RotaryPort rotary = new CudaRotary(this);
     private boolean closed;
 
     CudaEngine(int ordinal, boolean tensorCores) {
@@ -146,9 +149,7 @@ final class CudaEngine implements BackendEngine {
 
     @Override
     public RotaryPort rotary() {
-        return request -> {
-            throw new UnsupportedCapabilityException(Driver.NAME, Capability.ROTARY.name());
-        };
+        return rotary;
     }
 
     @Override

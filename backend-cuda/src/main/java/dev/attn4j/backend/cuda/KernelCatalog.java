@@ -27,6 +27,8 @@ final class KernelCatalog {
     static final String NORM = "norm";
     /** The tensor-core attention module (opt-in: backend option {@code tensorCores=true}). */
     static final String ATTENTION_TC = "attention_tc";
+    /** The rotary module. */
+    static final String ROTARY = "rotary";
     /** Head dimensions the tensor-core forward is instantiated for. */
     static final int[] TENSOR_CORE_BUCKETS = {64, 128};
     /** Storage types the tensor-core forward is instantiated for. */
@@ -41,7 +43,7 @@ final class KernelCatalog {
 
     /** The modules, in load order. */
     static List<String> modules() {
-        return List.of(ATTENTION, NORM, ATTENTION_TC);
+        return List.of(ATTENTION, NORM, ATTENTION_TC, ROTARY);
     }
 
     /** Every kernel {@code module} must export. */
@@ -51,6 +53,7 @@ final class KernelCatalog {
             case ATTENTION -> {
                 for (DType t : DTYPES) {
                     names.add(attentionDelta(t));
+                    names.add(attentionBackwardTable(t));
                     for (int bucket : HEAD_DIM_BUCKETS) {
                         names.add(attentionForward(t, bucket));
                         names.add(attentionBackwardQuery(t, bucket));
@@ -76,6 +79,11 @@ final class KernelCatalog {
                         names.add(tensorCoreForward(t, bucket));
                         names.add(tensorCoreSharedBytes(t, bucket));
                     }
+                }
+            }
+            case ROTARY -> {
+                for (DType t : DTYPES) {
+                    names.add(rotary(t));
                 }
             }
             default -> throw new IllegalArgumentException("unknown kernel module " + module);
@@ -149,6 +157,14 @@ final class KernelCatalog {
 
     static String attentionBackwardKeyValue(DType t, int bucket) {
         return "attn_bwd_dkdv_" + tag(t) + "_d" + bucket;
+    }
+
+    static String attentionBackwardTable(DType t) {
+        return "attn_bwd_dtable_" + tag(t);
+    }
+
+    static String rotary(DType t) {
+        return "rotary_" + tag(t);
     }
 
     static String attentionDelta(DType t) {

@@ -57,7 +57,7 @@ final class Kernels implements AutoCloseable {
 
     /**
      * Launches {@code name} on a {@code grid} of 1-D blocks of {@code threads}. Arguments are
-     * {@link CUdeviceptr}s, {@link Integer}s and {@link Float}s, in the kernel's order.
+     * {@link CUdeviceptr}s, {@link Integer}s, {@link Long}s and {@link Float}s, in the kernel's order.
      */
     void launch(String name, int gridX, int gridY, int gridZ, int threads, Object... args) {
         launchWithSharedMemory(name, 0, gridX, gridY, gridZ, threads, args);
@@ -74,6 +74,7 @@ final class Kernels implements AutoCloseable {
             params[i] = switch (args[i]) {
                 case CUdeviceptr p -> Pointer.to(p);
                 case Integer v -> Pointer.to(new int[] {v});
+                case Long v -> Pointer.to(new long[] {v});
                 case Float v -> Pointer.to(new float[] {v});
                 default -> throw new IllegalArgumentException("kernel argument " + i + " of " + name + ": " + args[i]);
             };

@@ -288,7 +288,7 @@ class CudaGpuTest {
         return free[0];
     }
 
-    private static DeviceTensor upload(Backend backend, Random rnd, Shape shape, DType dtype) {
+    static DeviceTensor upload(Backend backend, Random rnd, Shape shape, DType dtype) {
         float[] data = new float[Math.toIntExact(shape.elementCount())];
         for (int i = 0; i < data.length; i++) {
             data[i] = (float) rnd.nextGaussian();
@@ -304,7 +304,7 @@ class CudaGpuTest {
         };
     }
 
-    private static void assertClose(String name, double[] want, float[] got, DType dtype) {
+    static void assertClose(String name, double[] want, float[] got, DType dtype) {
         assertEquals(want.length, got.length, name + " length");
         double maxRef = 1;
         for (double w : want) {
@@ -331,7 +331,7 @@ class CudaGpuTest {
         }
     }
 
-    private static void assertLse(double[] want, float[] got) {
+    static void assertLse(double[] want, float[] got) {
         double[] finite = new double[want.length];
         float[] gotFinite = new float[got.length];
         for (int i = 0; i < want.length; i++) {

@@ -63,7 +63,8 @@ class KernelResourcesTest {
     void everyAttentionKernelTheEngineLoadsIsAnEntryOfTheModule() {
         Set<String> found = entries(ptxOrSkip(KernelCatalog.ATTENTION));
         List<String> wanted = KernelCatalog.entries(KernelCatalog.ATTENTION);
-        assertEquals(3 * (1 + 3 * 4), wanted.size(), "3 dtypes x (delta + 3 kernels x 4 head-dim buckets)");
+        assertEquals(3 * (2 + 3 * 4), wanted.size(),
+                "3 dtypes x (delta + bias-table gradient + 3 kernels x 4 head-dim buckets)");
         for (String name : wanted) {
             assertTrue(found.contains(name), "attention.ptx has no .entry " + name + "; it has " + found);
         }
@@ -74,6 +75,16 @@ class KernelResourcesTest {
         Set<String> found = entries(ptxOrSkip(KernelCatalog.NORM));
         for (String name : KernelCatalog.entries(KernelCatalog.NORM)) {
             assertTrue(found.contains(name), "norm.ptx has no .entry " + name + "; it has " + found);
+        }
+    }
+
+    @Test
+    void everyRotaryKernelTheEngineLoadsIsAnEntryOfTheModule() {
+        Set<String> found = entries(ptxOrSkip(KernelCatalog.ROTARY));
+        List<String> wanted = KernelCatalog.entries(KernelCatalog.ROTARY);
+        assertEquals(List.of("rotary_f32", "rotary_f16", "rotary_bf16"), wanted);
+        for (String name : wanted) {
+            assertTrue(found.contains(name), "rotary.ptx has no .entry " + name + "; it has " + found);
         }
     }
 
