@@ -2,6 +2,7 @@ package dev.attn4j.backend.opencl;
 
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.HalfFloats;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorPort;
 import org.jocl.CLException;
@@ -9,7 +10,10 @@ import org.jocl.Pointer;
 
 import static org.jocl.CL.*;
 
-/** Host ↔ device copies; reads block until the data is on the host. fp32 storage only. */
+/**
+ * Host ↔ device copies; reads block until the data is on the host. F16 and BF16 tensors hold 2-byte
+ * elements, converted on the host with {@link HalfFloats} (round to nearest even on upload, exact on download).
+ */
 final class ClTensors implements TensorPort {
     private final OpenClEngine engine;
 
@@ -19,8 +23,15 @@ final class ClTensors implements TensorPort {
 
     @Override
     public DeviceTensor upload(float[] data, Shape shape, DType dtype) {
-        requireF32(dtype);
-        return copyOf(shape, dtype, Pointer.to(data));
+        requireFloating(dtype);
+        if (dtype == DType.F32) {
+            return copyOf(shape, dtype, Pointer.to(data));
+        }
+        short[] bits = new short[data.length];
+        for (int i = 0; i < data.length; i++) {
+            bits[i] = HalfFloats.to(dtype, data[i]);
+        }
+        return copyOf(shape, dtype, Pointer.to(bits));
     }
 
     @Override
@@ -39,9 +50,6 @@ final class ClTensors implements TensorPort {
 
     @Override
     public DeviceTensor zeros(Shape shape, DType dtype) {
-        if (dtype.isFloating()) {
-            requireF32(dtype);
-        }
         synchronized (engine) {
             ClTensor t = engine.allocate(shape, dtype);
             try {
@@ -59,7 +67,15 @@ final class ClTensors implements TensorPort {
     public float[] download(DeviceTensor tensor) {
         ClTensor t = (ClTensor) tensor;
         float[] out = new float[t.length()];
-        read(t, Pointer.to(out));
+        if (t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
+            read(t, Pointer.to(out));
+            return out;
+        }
+        short[] bits = new short[out.length];
+        read(t, Pointer.to(bits));
+        for (int i = 0; i < bits.length; i++) {
+            out[i] = HalfFloats.from(t.dtype(), bits[i]);
+        }
         return out;
     }
 
@@ -101,10 +117,10 @@ final class ClTensors implements TensorPort {
         }
     }
 
-    private static void requireF32(DType dtype) {
-        if (dtype != DType.F32) {
-            // The Backend facade checks declared dtypes first; this guards direct engine use.
-            throw new IllegalArgumentException("opencl stores floating tensors as F32 only, got " + dtype);
+    private static void requireFloating(DType dtype) {
+        if (!dtype.isFloating()) {
+            // The Backend facade checks dtypes first; this guards direct engine use.
+            throw new IllegalArgumentException("expected a floating dtype (F32, F16 or BF16), got " + dtype);
         }
     }
 }

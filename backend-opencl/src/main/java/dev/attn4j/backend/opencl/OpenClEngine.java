@@ -53,9 +53,9 @@ final class OpenClEngine implements BackendEngine {
     private final cl_mem placeholder;
     private final Capabilities capabilities;
     private final ClTensors tensors = new ClTensors(this);
-    private final ClAttention attention = new ClAttention(this);
-    private final ClNormalization normalization = new ClNormalization(this);
-    private final ClRotary rotary = new ClRotary(this);
+    private final AttentionPort attention = ClHalfPrecision.attention(this, new ClAttention(this));
+    private final NormalizationPort normalization = ClHalfPrecision.normalization(this, new ClNormalization(this));
+    private final RotaryPort rotary = ClHalfPrecision.rotary(this, new ClRotary(this));
     private boolean closed;
 
     private OpenClEngine(ClDevice device) {
@@ -77,7 +77,7 @@ final class OpenClEngine implements BackendEngine {
         this.queue = q;
         this.placeholder = spare;
         this.programs = new Programs(context, device.id());
-        this.capabilities = new Capabilities(EnumSet.of(DType.F32), FEATURES, 1, MAX_HEAD_DIM);
+        this.capabilities = new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16), FEATURES, 1, MAX_HEAD_DIM);
     }
 
     /** An in-order queue: the OpenCL 2.0 entry point, or the 1.x one on drivers that lack it. */
