@@ -187,13 +187,13 @@ final class CudaEngine implements BackendEngine {
 
     /** Frees {@code tensor} unless it is already closed. Idempotent; a no-op once the engine is closed. */
     synchronized void free(CudaTensor tensor) {
-        if (tensor.isClosed()) {
+        CUdeviceptr pointer = tensor.takePointer();
+        if (pointer == null) {
             return;
         }
-        tensor.markClosed();
         if (live.remove(tensor) && !closed) {
             context.makeCurrent();
-            Driver.check(JCudaDriver.cuMemFree(tensor.rawPointer()), "cuMemFree " + tensor.shape());
+            Driver.check(JCudaDriver.cuMemFree(pointer), "cuMemFree " + tensor.shape());
         }
     }
 
@@ -223,8 +223,10 @@ final class CudaEngine implements BackendEngine {
         try {
             context.makeCurrent();
             for (CudaTensor t : new ArrayList<>(live)) {
-                t.markClosed();
-                JCudaDriver.cuMemFree(t.rawPointer());
+                CUdeviceptr pointer = t.takePointer();
+                if (pointer != null) {
+                    JCudaDriver.cuMemFree(pointer);
+                }
             }
             live.clear();
             kernels.close();

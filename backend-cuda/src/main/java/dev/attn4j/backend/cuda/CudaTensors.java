@@ -2,6 +2,7 @@ package dev.attn4j.backend.cuda;
 
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.HalfFloats;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorPort;
 import jcuda.Pointer;
