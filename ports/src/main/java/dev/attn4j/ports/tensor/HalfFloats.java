@@ -14,13 +14,24 @@ public final class HalfFloats {
     private HalfFloats() {
     }
 
-    /** IEEE binary16 bits of {@code x}, round to nearest even. */
+    /**
+     * IEEE binary16 bits of {@code x}, round to nearest even. A NaN becomes a quiet NaN with its sign and the
+     * top ten payload bits: spelled out because {@code Float.floatToFloat16} quiets signalling NaNs when
+     * compiled but not when interpreted, and results must not depend on the JIT.
+     */
     public static short toF16(float x) {
+        if (Float.isNaN(x)) {
+            int bits = Float.floatToRawIntBits(x);
+            return (short) (((bits >>> 16) & 0x8000) | 0x7E00 | ((bits >>> 13) & 0x3FF));
+        }
         return Float.floatToFloat16(x);
     }
 
-    /** The value of IEEE binary16 {@code bits}. */
+    /** The value of IEEE binary16 {@code bits}; a NaN is widened quiet, sign and payload kept, as in {@link #toF16}. */
     public static float fromF16(short bits) {
+        if ((bits & 0x7C00) == 0x7C00 && (bits & 0x3FF) != 0) {
+            return Float.intBitsToFloat(((bits & 0x8000) << 16) | 0x7FC00000 | ((bits & 0x3FF) << 13));
+        }
         return Float.float16ToFloat(bits);
     }
 

@@ -21,6 +21,14 @@ class HalfFloatsTest {
     }
 
     @Test
+    void f16NaNsAreQuietedTheSameWayEveryTime() {
+        float signalling = Float.intBitsToFloat(0x7F800001 | (0x155 << 13));
+        assertEquals((short) (0x7E00 | 0x155), HalfFloats.toF16(signalling));
+        assertEquals((short) 0xFE00, HalfFloats.toF16(Float.intBitsToFloat(0xFF800001)));
+        assertEquals(0x7FC00000 | (0x155 << 13), Float.floatToRawIntBits(HalfFloats.fromF16((short) (0x7C00 | 0x155))));
+    }
+
+    @Test
     void f16AndDispatchByDtype() {
         assertEquals(0.333251953125f, HalfFloats.from(DType.F16, HalfFloats.to(DType.F16, 1.0f / 3)));
         assertEquals(65504f, HalfFloats.fromF16(HalfFloats.toF16(65504f)));
