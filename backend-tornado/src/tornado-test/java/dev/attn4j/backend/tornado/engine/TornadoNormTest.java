@@ -48,7 +48,8 @@ class TornadoNormTest {
         assertTrue(a.available(), a.reason());
         assertFalse(a.devices().isEmpty());
         assertTrue(engine.capabilities().supports(Capability.LAYER_NORM));
-        assertFalse(engine.capabilities().supports(Capability.ATTENTION_FORWARD));
+        assertTrue(engine.capabilities().supports(Capability.ATTENTION_FORWARD));
+        assertFalse(engine.capabilities().supports(Capability.ATTENTION_BACKWARD));
     }
 
     @ParameterizedTest(name = "layer={0} beta={1} residual={2} rows={3} c={4}")

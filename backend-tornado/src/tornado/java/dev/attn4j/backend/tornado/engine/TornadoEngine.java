@@ -4,9 +4,7 @@ import dev.attn4j.ports.Capabilities;
 import dev.attn4j.ports.Capability;
 import dev.attn4j.ports.DeviceException;
 import dev.attn4j.ports.UnsupportedCapabilityException;
-import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionPort;
-import dev.attn4j.ports.attention.AttentionResult;
 import dev.attn4j.ports.norm.NormalizationPort;
 import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.Availability;
@@ -40,22 +38,26 @@ public final class TornadoEngine implements BackendEngine {
     public static final String NAME = "tornado";
     /** Only what the profile's tests check against a double reference. */
     private static final Set<Capability> FEATURES = EnumSet.of(Capability.LAYER_NORM, Capability.RMS_NORM,
-            Capability.FUSED_RESIDUAL_NORM);
+            Capability.FUSED_RESIDUAL_NORM, Capability.ATTENTION_FORWARD, Capability.CAUSAL, Capability.GQA);
+    /** Head dims the attention tests cover; the kernel loops over D, so any size works, slowly for large D. */
+    private static final int MAX_HEAD_DIM = 256;
 
     private final TornadoDevice device;
     private final Capabilities capabilities;
     private final TornadoTensors tensors;
-    private final NormPlans plans;
+    private final Plans plans;
     private final TornadoNormalization normalization;
+    private final TornadoAttention attention;
     private final Set<TornadoTensor> owned = Collections.newSetFromMap(new WeakHashMap<>());
     private boolean closed;
 
     private TornadoEngine(TornadoDevice device) {
         this.device = device;
-        this.capabilities = new Capabilities(EnumSet.of(DType.F32), FEATURES, 1, 1);
+        this.capabilities = new Capabilities(EnumSet.of(DType.F32), FEATURES, 1, MAX_HEAD_DIM);
         this.tensors = new TornadoTensors(this);
-        this.plans = new NormPlans(device);
+        this.plans = new Plans(device);
         this.normalization = new TornadoNormalization(this, tensors, plans);
+        this.attention = new TornadoAttention(this, tensors, plans);
     }
 
     /** The devices TornadoVM sees, one line each as {@code backend:device name (platform)}. */
@@ -145,17 +147,7 @@ public final class TornadoEngine implements BackendEngine {
 
     @Override
     public AttentionPort attention() {
-        return new AttentionPort() {
-            @Override
-            public AttentionResult forward(dev.attn4j.ports.attention.AttentionRequest request) {
-                throw new UnsupportedCapabilityException(NAME, Capability.ATTENTION_FORWARD.name());
-            }
-
-            @Override
-            public AttentionGradients backward(dev.attn4j.ports.attention.AttentionBackwardRequest request) {
-                throw new UnsupportedCapabilityException(NAME, Capability.ATTENTION_BACKWARD.name());
-            }
-        };
+        return attention;
     }
 
     @Override

@@ -1,0 +1,131 @@
+package dev.attn4j.backend.tornado.engine;
+
+import dev.attn4j.ports.attention.AttentionOptions;
+import dev.attn4j.ports.attention.AttentionRequest;
+import dev.attn4j.ports.attention.AttentionResult;
+import dev.attn4j.ports.spi.BackendOptions;
+import dev.attn4j.ports.tensor.DType;
+import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.Shape;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Runs only in the {@code tornado} profile: attention forward against a naive double reference. */
+class TornadoAttentionTest {
+    private static final double TOL = 2e-5;
+    private static TornadoEngine engine;
+
+    @BeforeAll
+    static void open() {
+        engine = TornadoEngine.open(BackendOptions.none());
+    }
+
+    @AfterAll
+    static void close() {
+        engine.close();
+    }
+
+    @ParameterizedTest(name = "B={0} Sq={1} Sk={2} H={3} Hkv={4} D={5} causal={6}")
+    @CsvSource({"2,5,5,2,2,16,false", "1,7,7,4,2,32,true", "2,3,9,4,1,64,true", "1,9,4,2,2,8,true",
+            "1,4,6,3,3,128,false", "1,3,3,2,1,256,true"})
+    void forwardMatchesTheDoubleReference(int batch, int sq, int sk, int heads, int kvHeads, int d, boolean causal) {
+        Random rnd = new Random(31L * sq + sk + d);
+        float[] q = randoms(rnd, batch * sq * heads * d);
+        float[] k = randoms(rnd, batch * sk * kvHeads * d);
+        float[] v = randoms(rnd, batch * sk * kvHeads * d);
+        DeviceTensor tq = engine.tensors().upload(q, Shape.of(batch, sq, heads, d), DType.F32);
+        DeviceTensor tk = engine.tensors().upload(k, Shape.of(batch, sk, kvHeads, d), DType.F32);
+        DeviceTensor tv = engine.tensors().upload(v, Shape.of(batch, sk, kvHeads, d), DType.F32);
+        AttentionOptions options = AttentionOptions.builder().causal(causal).build();
+        double scale = 1.0 / Math.sqrt(d);
+
+        double[] o = new double[q.length];
+        double[] lse = new double[batch * heads * sq];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int hk = h / (heads / kvHeads);
+                for (int i = 0; i < sq; i++) {
+                    double[] s = new double[sk];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < sk; j++) {
+                        s[j] = Double.NEGATIVE_INFINITY;
+                        if (!causal || j <= i + sk - sq) {
+                            double dot = 0;
+                            for (int x = 0; x < d; x++) {
+                                dot += (double) q[((b * sq + i) * heads + h) * d + x] * k[((b * sk + j) * kvHeads + hk) * d + x];
+                            }
+                            s[j] = scale * dot;
+                        }
+                        max = Math.max(max, s[j]);
+                    }
+                    int row = (b * heads + h) * sq + i;
+                    if (max == Double.NEGATIVE_INFINITY) {
+                        lse[row] = Double.NEGATIVE_INFINITY;
+                        continue;
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < sk; j++) {
+                        sum += Math.exp(s[j] - max);
+                    }
+                    lse[row] = max + Math.log(sum);
+                    for (int j = 0; j < sk; j++) {
+                        double p = Math.exp(s[j] - max) / sum;
+                        for (int x = 0; x < d; x++) {
+                            o[((b * sq + i) * heads + h) * d + x] += p * v[((b * sk + j) * kvHeads + hk) * d + x];
+                        }
+                    }
+                }
+            }
+        }
+
+        // Twice: the second call reuses the plan built by the first.
+        for (int run = 0; run < 2; run++) {
+            try (AttentionResult r = engine.attention().forward(new AttentionRequest(tq, tk, tv, options))) {
+                assertClose("o", o, engine.tensors().download(r.o()));
+                assertClose("lse", lse, engine.tensors().download(r.lse()));
+            }
+        }
+    }
+
+    private static float[] randoms(Random rnd, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) rnd.nextGaussian();
+        }
+        return a;
+    }
+
+    private static void assertClose(String what, double[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length, what + " length");
+        double worst = 0;
+        int at = 0;
+        for (int i = 0; i < expected.length; i++) {
+            if (expected[i] == Double.NEGATIVE_INFINITY) {
+                assertEquals(Float.NEGATIVE_INFINITY, actual[i], what + "[" + i + "] of a fully masked row");
+                continue;
+            }
+            assertFalse(Float.isNaN(actual[i]) || Float.isInfinite(actual[i]), what + "[" + i + "] = " + actual[i]);
+            double err = Math.abs(expected[i] - actual[i]) / Math.max(1.0, Math.abs(expected[i]));
+            if (err > worst) {
+                worst = err;
+                at = i;
+            }
+        }
+        StringBuilder bad = new StringBuilder();
+        for (int i = 0; i < expected.length && bad.length() < 400; i++) {
+            if (Math.abs(expected[i] - actual[i]) > 1e-3) {
+                bad.append(i).append(' ');
+            }
+        }
+        assertTrue(worst <= TOL, "bad " + bad + " " + what + ": worst relative error " + worst + " > " + TOL + " at [" + at + "]: expected "
+                + expected[at] + ", got " + actual[at]);
+    }
+}
