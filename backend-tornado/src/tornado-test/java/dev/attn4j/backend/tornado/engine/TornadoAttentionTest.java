@@ -1,5 +1,7 @@
 package dev.attn4j.backend.tornado.engine;
 
+import dev.attn4j.ports.attention.AttentionBackwardRequest;
+import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
@@ -14,11 +16,12 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Runs only in the {@code tornado} profile: attention forward against a naive double reference. */
+/** Runs only in the {@code tornado} profile: attention forward and backward against a naive double reference. */
 class TornadoAttentionTest {
     private static final double TOL = 2e-5;
     private static TornadoEngine engine;
@@ -36,7 +39,7 @@ class TornadoAttentionTest {
     @ParameterizedTest(name = "B={0} Sq={1} Sk={2} H={3} Hkv={4} D={5} causal={6}")
     @CsvSource({"2,5,5,2,2,16,false", "1,7,7,4,2,32,true", "2,3,9,4,1,64,true", "1,9,4,2,2,8,true",
             "1,4,6,3,3,128,false", "1,3,3,2,1,256,true"})
-    void forwardMatchesTheDoubleReference(int batch, int sq, int sk, int heads, int kvHeads, int d, boolean causal) {
+    void forwardAndBackwardMatchTheDoubleReference(int batch, int sq, int sk, int heads, int kvHeads, int d, boolean causal) {
         Random rnd = new Random(31L * sq + sk + d);
         float[] q = randoms(rnd, batch * sq * heads * d);
         float[] k = randoms(rnd, batch * sk * kvHeads * d);
@@ -89,8 +92,70 @@ class TornadoAttentionTest {
         // Twice: the second call reuses the plan built by the first.
         for (int run = 0; run < 2; run++) {
             try (AttentionResult r = engine.attention().forward(new AttentionRequest(tq, tk, tv, options))) {
-                assertClose("o", o, engine.tensors().download(r.o()));
-                assertClose("lse", lse, engine.tensors().download(r.lse()));
+                assertClose("o", o, engine.tensors().download(r.o()), TOL);
+                assertClose("lse", lse, engine.tensors().download(r.lse()), TOL);
+            }
+        }
+
+        // Backward: dS = P ∘ (dP − rowsum(dO ∘ o)), dq = scale·dS·k, dk = scale·dSᵀ·q, dv = Pᵀ·dO.
+        float[] dO = randoms(rnd, q.length);
+        double[] dq = new double[q.length];
+        double[] dk = new double[k.length];
+        double[] dv = new double[v.length];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int hk = h / (heads / kvHeads);
+                for (int i = 0; i < sq; i++) {
+                    int row = (b * heads + h) * sq + i;
+                    int qb = ((b * sq + i) * heads + h) * d;
+                    if (lse[row] == Double.NEGATIVE_INFINITY) {
+                        continue;
+                    }
+                    double delta = 0;
+                    for (int x = 0; x < d; x++) {
+                        delta += (double) dO[qb + x] * o[qb + x];
+                    }
+                    for (int j = 0; j < sk; j++) {
+                        if (causal && j > i + sk - sq) {
+                            continue;
+                        }
+                        int kb = ((b * sk + j) * kvHeads + hk) * d;
+                        double dot = 0;
+                        double dp = 0;
+                        for (int x = 0; x < d; x++) {
+                            dot += (double) q[qb + x] * k[kb + x];
+                            dp += (double) dO[qb + x] * v[kb + x];
+                        }
+                        double p = Math.exp(scale * dot - lse[row]);
+                        double ds = p * (dp - delta);
+                        for (int x = 0; x < d; x++) {
+                            dq[qb + x] += scale * ds * k[kb + x];
+                            dk[kb + x] += scale * ds * q[qb + x];
+                            dv[kb + x] += p * dO[qb + x];
+                        }
+                    }
+                }
+            }
+        }
+        DeviceTensor tdO = engine.tensors().upload(dO, Shape.of(batch, sq, heads, d), DType.F32);
+        float[][] first = null;
+        try (AttentionResult r = engine.attention().forward(new AttentionRequest(tq, tk, tv, options))) {
+            for (int run = 0; run < 2; run++) {
+                try (AttentionGradients g = engine.attention().backward(
+                        new AttentionBackwardRequest(tdO, tq, tk, tv, r.o(), r.lse(), options))) {
+                    float[][] got = {engine.tensors().download(g.dq()), engine.tensors().download(g.dk()),
+                            engine.tensors().download(g.dv())};
+                    assertClose("dq", dq, got[0], TOL);
+                    assertClose("dk", dk, got[1], TOL);
+                    assertClose("dv", dv, got[2], TOL);
+                    if (first == null) {
+                        first = got;
+                    } else {
+                        for (int a = 0; a < 3; a++) {
+                            assertArrayEquals(first[a], got[a], "backward is bit-identical run to run");
+                        }
+                    }
+                }
             }
         }
     }
@@ -103,7 +168,7 @@ class TornadoAttentionTest {
         return a;
     }
 
-    private static void assertClose(String what, double[] expected, float[] actual) {
+    private static void assertClose(String what, double[] expected, float[] actual, double tol) {
         assertEquals(expected.length, actual.length, what + " length");
         double worst = 0;
         int at = 0;
@@ -125,7 +190,7 @@ class TornadoAttentionTest {
                 bad.append(i).append(' ');
             }
         }
-        assertTrue(worst <= TOL, "bad " + bad + " " + what + ": worst relative error " + worst + " > " + TOL + " at [" + at + "]: expected "
+        assertTrue(worst <= tol, "bad " + bad + " " + what + ": worst relative error " + worst + " > " + tol + " at [" + at + "]: expected "
                 + expected[at] + ", got " + actual[at]);
     }
 }

@@ -49,7 +49,8 @@ class TornadoNormTest {
         assertFalse(a.devices().isEmpty());
         assertTrue(engine.capabilities().supports(Capability.LAYER_NORM));
         assertTrue(engine.capabilities().supports(Capability.ATTENTION_FORWARD));
-        assertFalse(engine.capabilities().supports(Capability.ATTENTION_BACKWARD));
+        assertTrue(engine.capabilities().supports(Capability.ATTENTION_BACKWARD));
+        assertFalse(engine.capabilities().supports(Capability.DROPOUT));
     }
 
     @ParameterizedTest(name = "layer={0} beta={1} residual={2} rows={3} c={4}")

@@ -63,4 +63,104 @@ final class AttentionKernels {
             }
         }
     }
+
+    /** {@code delta = rowsum(dO ∘ o)} per query row, numbered as {@code lse}. */
+    static void rowDot(FloatArray dO, FloatArray o, FloatArray delta, int rows, int sq, int heads, int d) {
+        for (@Parallel int t = 0; t < rows; t++) {
+            int i = t % sq;
+            int h = (t / sq) % heads;
+            int b = t / (sq * heads);
+            int base = ((b * sq + i) * heads + h) * d;
+            float acc = 0.0f;
+            for (int x = 0; x < d; x++) {
+                acc += dO.get(base + x) * o.get(base + x);
+            }
+            delta.set(t, acc);
+        }
+    }
+
+    /**
+     * {@code dq_i = scale · Σ_j p_ij (dO_i·v_j − delta_i) k_j}, one work item per query row, with
+     * {@code p_ij = exp(scale·q_i·k_j − lse_i)} recomputed from the saved log-sum-exp.
+     */
+    static void backwardQ(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
+                          FloatArray dq, int rows, int sq, int sk, int heads, int kvHeads, int d, float scale,
+                          int reach) {
+        for (@Parallel int t = 0; t < rows; t++) {
+            int i = t % sq;
+            int h = (t / sq) % heads;
+            int b = t / (sq * heads);
+            int hk = h / (heads / kvHeads);
+            int qBase = ((b * sq + i) * heads + h) * d;
+            int end = Math.min(sk, i + reach + 1);
+            float l = lse.get(t);
+            float dlt = delta.get(t);
+            for (int j = 0; j < end; j++) {
+                int kBase = ((b * sk + j) * kvHeads + hk) * d;
+                float s = 0.0f;
+                float dp = 0.0f;
+                for (int x = 0; x < d; x++) {
+                    s += q.get(qBase + x) * k.get(kBase + x);
+                    dp += dO.get(qBase + x) * v.get(kBase + x);
+                }
+                float ds = TornadoMath.exp(s * scale - l) * (dp - dlt) * scale;
+                for (int x = 0; x < d; x++) {
+                    float prev = j == 0 ? 0.0f : dq.get(qBase + x);
+                    dq.set(qBase + x, prev + ds * k.get(kBase + x));
+                }
+            }
+            if (end <= 0) {
+                for (int x = 0; x < d; x++) {
+                    dq.set(qBase + x, 0.0f);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code dv_j = Σ p_ij dO_i} and {@code dk_j = scale · Σ p_ij (dO_i·v_j − delta_i) q_i} over every query
+     * head sharing KV head {@code hk} and every query row that sees key {@code j}; one work item per key row,
+     * summing in a fixed order, so results are deterministic without atomics.
+     */
+    static void backwardKV(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
+                           FloatArray dk, FloatArray dv, int kvRows, int sq, int sk, int heads, int kvHeads, int d,
+                           float scale, int reach) {
+        for (@Parallel int t = 0; t < kvRows; t++) {
+            int j = t % sk;
+            int hk = (t / sk) % kvHeads;
+            int b = t / (sk * kvHeads);
+            int kBase = ((b * sk + j) * kvHeads + hk) * d;
+            int group = heads / kvHeads;
+            int firstRow = Math.max(0, j - reach);
+            int wrote = 0;
+            for (int g = 0; g < group; g++) {
+                int h = hk * group + g;
+                for (int i = firstRow; i < sq; i++) {
+                    int qBase = ((b * sq + i) * heads + h) * d;
+                    int row = (b * heads + h) * sq + i;
+                    float s = 0.0f;
+                    float dp = 0.0f;
+                    for (int x = 0; x < d; x++) {
+                        s += q.get(qBase + x) * k.get(kBase + x);
+                        dp += dO.get(qBase + x) * v.get(kBase + x);
+                    }
+                    float p = TornadoMath.exp(s * scale - lse.get(row));
+                    float ds = p * (dp - delta.get(row)) * scale;
+                    for (int x = 0; x < d; x++) {
+                        float pk = wrote == 0 ? 0.0f : dk.get(kBase + x);
+                        float pv = wrote == 0 ? 0.0f : dv.get(kBase + x);
+                        dk.set(kBase + x, pk + ds * q.get(qBase + x));
+                        dv.set(kBase + x, pv + p * dO.get(qBase + x));
+                    }
+                    wrote = 1;
+                }
+            }
+            if (wrote == 0) {
+                for (int x = 0; x < d; x++) {
+                    dk.set(kBase + x, 0.0f);
+                    dv.set(kBase + x, 0.0f);
+                }
+            }
+        }
+    }
 }

@@ -1,7 +1,5 @@
 package dev.attn4j.backend.tornado.engine;
 
-import dev.attn4j.ports.Capability;
-import dev.attn4j.ports.UnsupportedCapabilityException;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionPort;
@@ -13,14 +11,18 @@ import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 
-/** Attention forward (causal, GQA/MQA) on TornadoVM; see {@link AttentionKernels}. */
+/** Attention forward and backward (causal, GQA/MQA) on TornadoVM; see {@link AttentionKernels}. */
 final class TornadoAttention implements AttentionPort {
     private final TornadoEngine engine;
     private final TornadoTensors tensors;
     private final Plans plans;
 
     /** Which plan: the shape and the scalars a task graph captures when built. */
-    private record Key(AttentionShape shape, float scale, boolean causal) {
+    private record Key(boolean backward, AttentionShape shape, float scale, boolean causal) {
+        /** Keys j <= i + reach are visible to query row i (see {@link AttentionKernels}). */
+        int reach() {
+            return causal ? shape.seqK() - shape.seqQ() : shape.seqK();
+        }
     }
 
     TornadoAttention(TornadoEngine engine, TornadoTensors tensors, Plans plans) {
@@ -34,7 +36,7 @@ final class TornadoAttention implements AttentionPort {
         AttentionShape s = r.shape();
         float scale = (float) r.options().scaleFor(s.headDim());
         synchronized (engine) {
-            Plans.Plan p = plans.get(new Key(s, scale, r.options().causal()), this::forwardGraph);
+            Plans.Plan p = plans.get(new Key(false, s, scale, r.options().causal()), this::forwardGraph);
             FloatArray[] b = p.buffers;
             Arrays.copy(f(r.q()), b[0]);
             Arrays.copy(f(r.k()), b[1]);
@@ -47,8 +49,43 @@ final class TornadoAttention implements AttentionPort {
     }
 
     @Override
-    public AttentionGradients backward(AttentionBackwardRequest request) {
-        throw new UnsupportedCapabilityException(TornadoEngine.NAME, Capability.ATTENTION_BACKWARD.name());
+    public AttentionGradients backward(AttentionBackwardRequest r) {
+        AttentionShape s = r.shape();
+        float scale = (float) r.options().scaleFor(s.headDim());
+        synchronized (engine) {
+            Plans.Plan p = plans.get(new Key(true, s, scale, r.options().causal()), this::backwardGraph);
+            FloatArray[] b = p.buffers;
+            Arrays.copy(f(r.q()), b[0]);
+            Arrays.copy(f(r.k()), b[1]);
+            Arrays.copy(f(r.v()), b[2]);
+            Arrays.copy(f(r.dO()), b[3]);
+            Arrays.copy(f(r.o()), b[4]);
+            Arrays.copy(f(r.lse()), b[5]);
+            p.run();
+            DeviceTensor dq = tensors.wrap(Arrays.copyOf(b[7]), s.queryShape());
+            DeviceTensor dk = tensors.wrap(Arrays.copyOf(b[8]), s.keyShape());
+            DeviceTensor dv = tensors.wrap(Arrays.copyOf(b[9]), s.keyShape());
+            return new AttentionGradients(dq, dk, dv, null);
+        }
+    }
+
+    /** Buffers: 0 q, 1 k, 2 v, 3 dO, 4 o, 5 lse, 6 delta, 7 dq, 8 dk, 9 dv. */
+    private Plans.TaskGraphAndBuffers backwardGraph(Key key) {
+        AttentionShape s = key.shape();
+        int qn = s.batch() * s.seqQ() * s.heads() * s.headDim();
+        int kn = s.batch() * s.seqK() * s.kvHeads() * s.headDim();
+        int rows = s.batch() * s.heads() * s.seqQ();
+        int kvRows = s.batch() * s.kvHeads() * s.seqK();
+        FloatArray[] b = Plans.buffers(qn, kn, kn, qn, qn, rows, rows, qn, kn, kn);
+        TaskGraph g = new TaskGraph(plans.graphName("attnb"))
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2], b[3], b[4], b[5])
+                .task("delta", AttentionKernels::rowDot, b[3], b[4], b[6], rows, s.seqQ(), s.heads(), s.headDim())
+                .task("dq", AttentionKernels::backwardQ, b[0], b[1], b[2], b[3], b[5], b[6], b[7], rows, s.seqQ(),
+                        s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reach())
+                .task("dkv", AttentionKernels::backwardKV, b[0], b[1], b[2], b[3], b[5], b[6], b[8], b[9], kvRows,
+                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reach())
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, b[7], b[8], b[9]);
+        return new Plans.TaskGraphAndBuffers(g, b);
     }
 
     /** Buffers: 0 q, 1 k, 2 v, 3 o, 4 lse. */
@@ -61,7 +98,7 @@ final class TornadoAttention implements AttentionPort {
         TaskGraph g = new TaskGraph(plans.graphName("attnf"))
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2])
                 .task("forward", AttentionKernels::forward, b[0], b[1], b[2], b[3], b[4], rows, s.seqQ(), s.seqK(),
-                        s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.causal() ? s.seqK() - s.seqQ() : s.seqK())
+                        s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reach())
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, b[3], b[4]);
         return new Plans.TaskGraphAndBuffers(g, b);
     }
