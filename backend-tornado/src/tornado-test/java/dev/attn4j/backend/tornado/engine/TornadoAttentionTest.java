@@ -36,10 +36,12 @@ class TornadoAttentionTest {
         engine.close();
     }
 
-    @ParameterizedTest(name = "B={0} Sq={1} Sk={2} H={3} Hkv={4} D={5} causal={6}")
-    @CsvSource({"2,5,5,2,2,16,false", "1,7,7,4,2,32,true", "2,3,9,4,1,64,true", "1,9,4,2,2,8,true",
-            "1,4,6,3,3,128,false", "1,3,3,2,1,256,true"})
-    void forwardAndBackwardMatchTheDoubleReference(int batch, int sq, int sk, int heads, int kvHeads, int d, boolean causal) {
+    @ParameterizedTest(name = "B={0} Sq={1} Sk={2} H={3} Hkv={4} D={5} causal={6} window=({7},{8})")
+    @CsvSource({"2,5,5,2,2,16,false,-1,-1", "1,7,7,4,2,32,true,-1,-1", "2,3,9,4,1,64,true,-1,-1",
+            "1,9,4,2,2,8,true,-1,-1", "1,4,6,3,3,128,false,-1,-1", "1,3,3,2,1,256,true,-1,-1",
+            "1,8,8,2,1,16,false,2,1", "2,6,9,2,2,8,true,3,-1", "1,9,5,2,2,8,false,-1,0", "1,7,7,2,2,8,false,0,2"})
+    void forwardAndBackwardMatchTheDoubleReference(int batch, int sq, int sk, int heads, int kvHeads, int d, boolean causal,
+                                                   int windowLeft, int windowRight) {
         Random rnd = new Random(31L * sq + sk + d);
         float[] q = randoms(rnd, batch * sq * heads * d);
         float[] k = randoms(rnd, batch * sk * kvHeads * d);
@@ -47,7 +49,7 @@ class TornadoAttentionTest {
         DeviceTensor tq = engine.tensors().upload(q, Shape.of(batch, sq, heads, d), DType.F32);
         DeviceTensor tk = engine.tensors().upload(k, Shape.of(batch, sk, kvHeads, d), DType.F32);
         DeviceTensor tv = engine.tensors().upload(v, Shape.of(batch, sk, kvHeads, d), DType.F32);
-        AttentionOptions options = AttentionOptions.builder().causal(causal).build();
+        AttentionOptions options = AttentionOptions.builder().causal(causal).window(windowLeft, windowRight).build();
         double scale = 1.0 / Math.sqrt(d);
 
         double[] o = new double[q.length];
@@ -60,7 +62,7 @@ class TornadoAttentionTest {
                     double max = Double.NEGATIVE_INFINITY;
                     for (int j = 0; j < sk; j++) {
                         s[j] = Double.NEGATIVE_INFINITY;
-                        if (!causal || j <= i + sk - sq) {
+                        if (!masked(i, j, sq, sk, causal, windowLeft, windowRight)) {
                             double dot = 0;
                             for (int x = 0; x < d; x++) {
                                 dot += (double) q[((b * sq + i) * heads + h) * d + x] * k[((b * sk + j) * kvHeads + hk) * d + x];
@@ -116,7 +118,7 @@ class TornadoAttentionTest {
                         delta += (double) dO[qb + x] * o[qb + x];
                     }
                     for (int j = 0; j < sk; j++) {
-                        if (causal && j > i + sk - sq) {
+                        if (masked(i, j, sq, sk, causal, windowLeft, windowRight)) {
                             continue;
                         }
                         int kb = ((b * sk + j) * kvHeads + hk) * d;
@@ -158,6 +160,12 @@ class TornadoAttentionTest {
                 }
             }
         }
+    }
+
+    /** DESIGN §4: causal j > i + off; window outside [i + off − left, i + off + right] (−1 = unbounded). */
+    private static boolean masked(int i, int j, int sq, int sk, boolean causal, int left, int right) {
+        int diag = i + sk - sq;
+        return (causal && j > diag) || (left >= 0 && j < diag - left) || (right >= 0 && j > diag + right);
     }
 
     private static float[] randoms(Random rnd, int n) {

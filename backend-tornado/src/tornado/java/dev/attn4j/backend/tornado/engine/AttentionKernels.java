@@ -15,20 +15,21 @@ final class AttentionKernels {
     }
 
     static void forward(FloatArray q, FloatArray k, FloatArray v, FloatArray o, FloatArray lse, int rows, int sq,
-                        int sk, int heads, int kvHeads, int d, float scale, int reach) {
+                        int sk, int heads, int kvHeads, int d, float scale, int reachLeft, int reachRight) {
         for (@Parallel int t = 0; t < rows; t++) {
             int i = t % sq;
             int h = (t / sq) % heads;
             int b = t / (sq * heads);
             int hk = h / (heads / kvHeads);
             int qBase = ((b * sq + i) * heads + h) * d;
-            // Keys j <= i + reach are visible: reach = Sk - Sq (bottom-right causal) or Sk (every key). One
-            // formula, not a branch on a causal flag: with `causal ? min(..) : sk` TornadoVM 5.2.1 on POCL
-            // produced a wrong output (o) for every non-causal plan while lse stayed right.
-            int end = Math.min(sk, i + reach + 1);
+            // Keys i + reachLeft <= j <= i + reachRight are visible (see TornadoAttention.Key). One formula, not
+            // a branch on a causal flag: with `causal ? min(..) : sk` TornadoVM 5.2.1 on POCL produced a wrong
+            // output (o) for every non-causal plan while lse stayed right.
+            int start = Math.max(0, i + reachLeft);
+            int end = Math.min(sk, i + reachRight + 1);
             float m = Float.NEGATIVE_INFINITY;
             float l = 0.0f;
-            for (int j = 0; j < end; j++) {
+            for (int j = start; j < end; j++) {
                 int kBase = ((b * sk + j) * kvHeads + hk) * d;
                 float s = 0.0f;
                 for (int x = 0; x < d; x++) {
@@ -39,14 +40,14 @@ final class AttentionKernels {
                 l = l * TornadoMath.exp(m - mNew) + TornadoMath.exp(s - mNew);
                 m = mNew;
             }
-            if (end <= 0) {
+            if (end <= start) {
                 for (int x = 0; x < d; x++) {
                     o.set(qBase + x, 0.0f);
                 }
                 lse.set(t, Float.NEGATIVE_INFINITY);
             } else {
                 float inv = 1.0f / l;
-                for (int j = 0; j < end; j++) {
+                for (int j = start; j < end; j++) {
                     int kBase = ((b * sk + j) * kvHeads + hk) * d;
                     float s = 0.0f;
                     for (int x = 0; x < d; x++) {
@@ -55,7 +56,7 @@ final class AttentionKernels {
                     float p = TornadoMath.exp(s * scale - m) * inv;
                     for (int x = 0; x < d; x++) {
                         // The first key writes rather than adds, so the row needs no zeroing pass.
-                        float prev = j == 0 ? 0.0f : o.get(qBase + x);
+                        float prev = j == start ? 0.0f : o.get(qBase + x);
                         o.set(qBase + x, prev + p * v.get(kBase + x));
                     }
                 }
@@ -85,17 +86,18 @@ final class AttentionKernels {
      */
     static void backwardQ(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
                           FloatArray dq, int rows, int sq, int sk, int heads, int kvHeads, int d, float scale,
-                          int reach) {
+                          int reachLeft, int reachRight) {
         for (@Parallel int t = 0; t < rows; t++) {
             int i = t % sq;
             int h = (t / sq) % heads;
             int b = t / (sq * heads);
             int hk = h / (heads / kvHeads);
             int qBase = ((b * sq + i) * heads + h) * d;
-            int end = Math.min(sk, i + reach + 1);
+            int start = Math.max(0, i + reachLeft);
+            int end = Math.min(sk, i + reachRight + 1);
             float l = lse.get(t);
             float dlt = delta.get(t);
-            for (int j = 0; j < end; j++) {
+            for (int j = start; j < end; j++) {
                 int kBase = ((b * sk + j) * kvHeads + hk) * d;
                 float s = 0.0f;
                 float dp = 0.0f;
@@ -105,11 +107,11 @@ final class AttentionKernels {
                 }
                 float ds = TornadoMath.exp(s * scale - l) * (dp - dlt) * scale;
                 for (int x = 0; x < d; x++) {
-                    float prev = j == 0 ? 0.0f : dq.get(qBase + x);
+                    float prev = j == start ? 0.0f : dq.get(qBase + x);
                     dq.set(qBase + x, prev + ds * k.get(kBase + x));
                 }
             }
-            if (end <= 0) {
+            if (end <= start) {
                 for (int x = 0; x < d; x++) {
                     dq.set(qBase + x, 0.0f);
                 }
@@ -124,18 +126,19 @@ final class AttentionKernels {
      */
     static void backwardKV(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
                            FloatArray dk, FloatArray dv, int kvRows, int sq, int sk, int heads, int kvHeads, int d,
-                           float scale, int reach) {
+                           float scale, int reachLeft, int reachRight) {
         for (@Parallel int t = 0; t < kvRows; t++) {
             int j = t % sk;
             int hk = (t / sk) % kvHeads;
             int b = t / (sk * kvHeads);
             int kBase = ((b * sk + j) * kvHeads + hk) * d;
             int group = heads / kvHeads;
-            int firstRow = Math.max(0, j - reach);
+            int firstRow = Math.max(0, j - reachRight);
+            int endRow = Math.min(sq, j - reachLeft + 1);
             int wrote = 0;
             for (int g = 0; g < group; g++) {
                 int h = hk * group + g;
-                for (int i = firstRow; i < sq; i++) {
+                for (int i = firstRow; i < endRow; i++) {
                     int qBase = ((b * sq + i) * heads + h) * d;
                     int row = (b * heads + h) * sq + i;
                     float s = 0.0f;

@@ -2,6 +2,7 @@ package dev.attn4j.backend.tornado.engine;
 
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
@@ -11,17 +12,34 @@ import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 
-/** Attention forward and backward (causal, GQA/MQA) on TornadoVM; see {@link AttentionKernels}. */
+/** Attention forward and backward (causal, sliding window, GQA/MQA) on TornadoVM; see {@link AttentionKernels}. */
 final class TornadoAttention implements AttentionPort {
     private final TornadoEngine engine;
     private final TornadoTensors tensors;
     private final Plans plans;
 
     /** Which plan: the shape and the scalars a task graph captures when built. */
-    private record Key(boolean backward, AttentionShape shape, float scale, boolean causal) {
-        /** Keys j <= i + reach are visible to query row i (see {@link AttentionKernels}). */
-        int reach() {
-            return causal ? shape.seqK() - shape.seqQ() : shape.seqK();
+    private record Key(boolean backward, AttentionShape shape, float scale, boolean causal, int windowLeft,
+                       int windowRight) {
+        Key(boolean backward, AttentionShape shape, float scale, AttentionOptions o) {
+            this(backward, shape, scale, o.causal(), o.windowLeft(), o.windowRight());
+        }
+
+        /** Query row i sees keys j >= i + reachLeft (a left window), else every key to its left. */
+        int reachLeft() {
+            return windowLeft >= 0 ? shape.offset() - windowLeft : -(shape.seqQ() + shape.seqK());
+        }
+
+        /** Query row i sees keys j <= i + reachRight: causal and a right window bound it, else no limit. */
+        int reachRight() {
+            int r = shape.seqK();
+            if (causal) {
+                r = shape.offset();
+            }
+            if (windowRight >= 0) {
+                r = Math.min(r, shape.offset() + windowRight);
+            }
+            return r;
         }
     }
 
@@ -36,7 +54,7 @@ final class TornadoAttention implements AttentionPort {
         AttentionShape s = r.shape();
         float scale = (float) r.options().scaleFor(s.headDim());
         synchronized (engine) {
-            Plans.Plan p = plans.get(new Key(false, s, scale, r.options().causal()), this::forwardGraph);
+            Plans.Plan p = plans.get(new Key(false, s, scale, r.options()), this::forwardGraph);
             FloatArray[] b = p.buffers;
             Arrays.copy(f(r.q()), b[0]);
             Arrays.copy(f(r.k()), b[1]);
@@ -53,7 +71,7 @@ final class TornadoAttention implements AttentionPort {
         AttentionShape s = r.shape();
         float scale = (float) r.options().scaleFor(s.headDim());
         synchronized (engine) {
-            Plans.Plan p = plans.get(new Key(true, s, scale, r.options().causal()), this::backwardGraph);
+            Plans.Plan p = plans.get(new Key(true, s, scale, r.options()), this::backwardGraph);
             FloatArray[] b = p.buffers;
             Arrays.copy(f(r.q()), b[0]);
             Arrays.copy(f(r.k()), b[1]);
@@ -81,9 +99,9 @@ final class TornadoAttention implements AttentionPort {
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2], b[3], b[4], b[5])
                 .task("delta", AttentionKernels::rowDot, b[3], b[4], b[6], rows, s.seqQ(), s.heads(), s.headDim())
                 .task("dq", AttentionKernels::backwardQ, b[0], b[1], b[2], b[3], b[5], b[6], b[7], rows, s.seqQ(),
-                        s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reach())
+                        s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reachLeft(), key.reachRight())
                 .task("dkv", AttentionKernels::backwardKV, b[0], b[1], b[2], b[3], b[5], b[6], b[8], b[9], kvRows,
-                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reach())
+                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reachLeft(), key.reachRight())
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, b[7], b[8], b[9]);
         return new Plans.TaskGraphAndBuffers(g, b);
     }
@@ -98,7 +116,7 @@ final class TornadoAttention implements AttentionPort {
         TaskGraph g = new TaskGraph(plans.graphName("attnf"))
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2])
                 .task("forward", AttentionKernels::forward, b[0], b[1], b[2], b[3], b[4], rows, s.seqQ(), s.seqK(),
-                        s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reach())
+                        s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reachLeft(), key.reachRight())
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, b[3], b[4]);
         return new Plans.TaskGraphAndBuffers(g, b);
     }
