@@ -5,6 +5,7 @@ import dev.attn4j.ports.Backends;
 import dev.attn4j.ports.UnsupportedCapabilityException;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
+import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.norm.NormRequest;
 import dev.attn4j.ports.norm.NormResult;
 import dev.attn4j.ports.tensor.DType;
@@ -47,9 +48,9 @@ class TornadoBackendFacadeTest {
     void undeclaredFeaturesAreRejectedBeforeAnyKernel() {
         try (Backend backend = Backends.open("tornado")) {
             DeviceTensor q = backend.tensors().zeros(Shape.of(1, 2, 1, 4), DType.F32);
-            AttentionOptions softcap = AttentionOptions.builder().softcap(30).build();
+            AttentionOptions dropout = AttentionOptions.builder().dropout(new Dropout(0.1, 1, 0)).build();
             UnsupportedCapabilityException e = assertThrows(UnsupportedCapabilityException.class,
-                    () -> backend.attention().forward(new AttentionRequest(q, q, q, softcap)));
+                    () -> backend.attention().forward(new AttentionRequest(q, q, q, dropout)));
             assertTrue(e.getMessage().contains("tornado"), e.getMessage());
             assertThrows(UnsupportedCapabilityException.class,
                     () -> backend.tensors().zeros(Shape.of(2), DType.F16));

@@ -36,12 +36,13 @@ class TornadoAttentionTest {
         engine.close();
     }
 
-    @ParameterizedTest(name = "B={0} Sq={1} Sk={2} H={3} Hkv={4} D={5} causal={6} window=({7},{8})")
-    @CsvSource({"2,5,5,2,2,16,false,-1,-1", "1,7,7,4,2,32,true,-1,-1", "2,3,9,4,1,64,true,-1,-1",
-            "1,9,4,2,2,8,true,-1,-1", "1,4,6,3,3,128,false,-1,-1", "1,3,3,2,1,256,true,-1,-1",
-            "1,8,8,2,1,16,false,2,1", "2,6,9,2,2,8,true,3,-1", "1,9,5,2,2,8,false,-1,0", "1,7,7,2,2,8,false,0,2"})
+    @ParameterizedTest(name = "B={0} Sq={1} Sk={2} H={3} Hkv={4} D={5} causal={6} window=({7},{8}) softcap={9}")
+    @CsvSource({"2,5,5,2,2,16,false,-1,-1,0", "1,7,7,4,2,32,true,-1,-1,0", "2,3,9,4,1,64,true,-1,-1,0",
+            "1,9,4,2,2,8,true,-1,-1,0", "1,4,6,3,3,128,false,-1,-1,0", "1,3,3,2,1,256,true,-1,-1,0",
+            "1,8,8,2,1,16,false,2,1,0", "2,6,9,2,2,8,true,3,-1,0", "1,9,5,2,2,8,false,-1,0,0", "1,7,7,2,2,8,false,0,2,0",
+            "1,6,6,2,1,16,false,-1,-1,1.5", "2,5,7,2,2,8,true,2,-1,0.8"})
     void forwardAndBackwardMatchTheDoubleReference(int batch, int sq, int sk, int heads, int kvHeads, int d, boolean causal,
-                                                   int windowLeft, int windowRight) {
+                                                   int windowLeft, int windowRight, double softcap) {
         Random rnd = new Random(31L * sq + sk + d);
         float[] q = randoms(rnd, batch * sq * heads * d);
         float[] k = randoms(rnd, batch * sk * kvHeads * d);
@@ -49,7 +50,8 @@ class TornadoAttentionTest {
         DeviceTensor tq = engine.tensors().upload(q, Shape.of(batch, sq, heads, d), DType.F32);
         DeviceTensor tk = engine.tensors().upload(k, Shape.of(batch, sk, kvHeads, d), DType.F32);
         DeviceTensor tv = engine.tensors().upload(v, Shape.of(batch, sk, kvHeads, d), DType.F32);
-        AttentionOptions options = AttentionOptions.builder().causal(causal).window(windowLeft, windowRight).build();
+        AttentionOptions options = AttentionOptions.builder().causal(causal).window(windowLeft, windowRight)
+                .softcap(softcap).build();
         double scale = 1.0 / Math.sqrt(d);
 
         double[] o = new double[q.length];
@@ -67,7 +69,7 @@ class TornadoAttentionTest {
                             for (int x = 0; x < d; x++) {
                                 dot += (double) q[((b * sq + i) * heads + h) * d + x] * k[((b * sk + j) * kvHeads + hk) * d + x];
                             }
-                            s[j] = scale * dot;
+                            s[j] = softcap > 0 ? softcap * Math.tanh(scale * dot / softcap) : scale * dot;
                         }
                         max = Math.max(max, s[j]);
                     }
@@ -99,7 +101,8 @@ class TornadoAttentionTest {
             }
         }
 
-        // Backward: dS = P ∘ (dP − rowsum(dO ∘ o)), dq = scale·dS·k, dk = scale·dSᵀ·q, dv = Pᵀ·dO.
+        // Backward: dS = P ∘ (dP − rowsum(dO ∘ o)) ∘ (1 − tanh²) under a softcap, dq = scale·dS·k,
+        // dk = scale·dSᵀ·q, dv = Pᵀ·dO.
         float[] dO = randoms(rnd, q.length);
         double[] dq = new double[q.length];
         double[] dk = new double[k.length];
@@ -128,8 +131,10 @@ class TornadoAttentionTest {
                             dot += (double) q[qb + x] * k[kb + x];
                             dp += (double) dO[qb + x] * v[kb + x];
                         }
-                        double p = Math.exp(scale * dot - lse[row]);
-                        double ds = p * (dp - delta);
+                        double t = softcap > 0 ? Math.tanh(scale * dot / softcap) : 0;
+                        double capped = softcap > 0 ? softcap * t : scale * dot;
+                        double p = Math.exp(capped - lse[row]);
+                        double ds = p * (dp - delta) * (1 - t * t);
                         for (int x = 0; x < d; x++) {
                             dq[qb + x] += scale * ds * k[kb + x];
                             dk[kb + x] += scale * ds * q[qb + x];

@@ -15,7 +15,7 @@ final class AttentionKernels {
     }
 
     static void forward(FloatArray q, FloatArray k, FloatArray v, FloatArray o, FloatArray lse, int rows, int sq,
-                        int sk, int heads, int kvHeads, int d, float scale, int reachLeft, int reachRight) {
+                        int sk, int heads, int kvHeads, int d, float scale, float softcap, int reachLeft, int reachRight) {
         for (@Parallel int t = 0; t < rows; t++) {
             int i = t % sq;
             int h = (t / sq) % heads;
@@ -35,7 +35,7 @@ final class AttentionKernels {
                 for (int x = 0; x < d; x++) {
                     s += q.get(qBase + x) * k.get(kBase + x);
                 }
-                s *= scale;
+                s = score(s * scale, softcap);
                 float mNew = TornadoMath.max(m, s);
                 l = l * TornadoMath.exp(m - mNew) + TornadoMath.exp(s - mNew);
                 m = mNew;
@@ -53,7 +53,7 @@ final class AttentionKernels {
                     for (int x = 0; x < d; x++) {
                         s += q.get(qBase + x) * k.get(kBase + x);
                     }
-                    float p = TornadoMath.exp(s * scale - m) * inv;
+                    float p = TornadoMath.exp(score(s * scale, softcap) - m) * inv;
                     for (int x = 0; x < d; x++) {
                         // The first key writes rather than adds, so the row needs no zeroing pass.
                         float prev = j == start ? 0.0f : o.get(qBase + x);
@@ -86,7 +86,7 @@ final class AttentionKernels {
      */
     static void backwardQ(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
                           FloatArray dq, int rows, int sq, int sk, int heads, int kvHeads, int d, float scale,
-                          int reachLeft, int reachRight) {
+                          float softcap, int reachLeft, int reachRight) {
         for (@Parallel int t = 0; t < rows; t++) {
             int i = t % sq;
             int h = (t / sq) % heads;
@@ -105,7 +105,8 @@ final class AttentionKernels {
                     s += q.get(qBase + x) * k.get(kBase + x);
                     dp += dO.get(qBase + x) * v.get(kBase + x);
                 }
-                float ds = TornadoMath.exp(s * scale - l) * (dp - dlt) * scale;
+                float capped = score(s * scale, softcap);
+                float ds = TornadoMath.exp(capped - l) * (dp - dlt) * scale * capSlope(capped, softcap);
                 for (int x = 0; x < d; x++) {
                     float prev = j == start ? 0.0f : dq.get(qBase + x);
                     dq.set(qBase + x, prev + ds * k.get(kBase + x));
@@ -126,7 +127,7 @@ final class AttentionKernels {
      */
     static void backwardKV(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
                            FloatArray dk, FloatArray dv, int kvRows, int sq, int sk, int heads, int kvHeads, int d,
-                           float scale, int reachLeft, int reachRight) {
+                           float scale, float softcap, int reachLeft, int reachRight) {
         for (@Parallel int t = 0; t < kvRows; t++) {
             int j = t % sk;
             int hk = (t / sk) % kvHeads;
@@ -147,8 +148,9 @@ final class AttentionKernels {
                         s += q.get(qBase + x) * k.get(kBase + x);
                         dp += dO.get(qBase + x) * v.get(kBase + x);
                     }
-                    float p = TornadoMath.exp(s * scale - lse.get(row));
-                    float ds = p * (dp - delta.get(row)) * scale;
+                    float capped = score(s * scale, softcap);
+                    float p = TornadoMath.exp(capped - lse.get(row));
+                    float ds = p * (dp - delta.get(row)) * scale * capSlope(capped, softcap);
                     for (int x = 0; x < d; x++) {
                         float pk = wrote == 0 ? 0.0f : dk.get(kBase + x);
                         float pv = wrote == 0 ? 0.0f : dv.get(kBase + x);
@@ -165,5 +167,24 @@ final class AttentionKernels {
                 }
             }
         }
+    }
+
+    /** The score after the optional softcap {@code c·tanh(s/c)} ({@code softcap} 0 = none). */
+    private static float score(float s, float softcap) {
+        float capped = s;
+        if (softcap > 0.0f) {
+            capped = softcap * TornadoMath.tanh(s / softcap);
+        }
+        return capped;
+    }
+
+    /** d(capped)/d(s) written from the capped score: {@code 1 − (capped/c)²}, or 1 without a softcap. */
+    private static float capSlope(float capped, float softcap) {
+        float slope = 1.0f;
+        if (softcap > 0.0f) {
+            float u = capped / softcap;
+            slope = 1.0f - u * u;
+        }
+        return slope;
     }
 }

@@ -12,17 +12,17 @@ import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 
-/** Attention forward and backward (causal, sliding window, GQA/MQA) on TornadoVM; see {@link AttentionKernels}. */
+/** Attention forward and backward (causal, sliding window, softcap, GQA/MQA) on TornadoVM; see {@link AttentionKernels}. */
 final class TornadoAttention implements AttentionPort {
     private final TornadoEngine engine;
     private final TornadoTensors tensors;
     private final Plans plans;
 
     /** Which plan: the shape and the scalars a task graph captures when built. */
-    private record Key(boolean backward, AttentionShape shape, float scale, boolean causal, int windowLeft,
-                       int windowRight) {
+    private record Key(boolean backward, AttentionShape shape, float scale, float softcap, boolean causal,
+                       int windowLeft, int windowRight) {
         Key(boolean backward, AttentionShape shape, float scale, AttentionOptions o) {
-            this(backward, shape, scale, o.causal(), o.windowLeft(), o.windowRight());
+            this(backward, shape, scale, (float) o.softcap(), o.causal(), o.windowLeft(), o.windowRight());
         }
 
         /** Query row i sees keys j >= i + reachLeft (a left window), else every key to its left. */
@@ -99,9 +99,9 @@ final class TornadoAttention implements AttentionPort {
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2], b[3], b[4], b[5])
                 .task("delta", AttentionKernels::rowDot, b[3], b[4], b[6], rows, s.seqQ(), s.heads(), s.headDim())
                 .task("dq", AttentionKernels::backwardQ, b[0], b[1], b[2], b[3], b[5], b[6], b[7], rows, s.seqQ(),
-                        s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reachLeft(), key.reachRight())
+                        s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.softcap(), key.reachLeft(), key.reachRight())
                 .task("dkv", AttentionKernels::backwardKV, b[0], b[1], b[2], b[3], b[5], b[6], b[8], b[9], kvRows,
-                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reachLeft(), key.reachRight())
+                        s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.softcap(), key.reachLeft(), key.reachRight())
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, b[7], b[8], b[9]);
         return new Plans.TaskGraphAndBuffers(g, b);
     }
@@ -116,7 +116,7 @@ final class TornadoAttention implements AttentionPort {
         TaskGraph g = new TaskGraph(plans.graphName("attnf"))
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2])
                 .task("forward", AttentionKernels::forward, b[0], b[1], b[2], b[3], b[4], rows, s.seqQ(), s.seqK(),
-                        s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.reachLeft(), key.reachRight())
+                        s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.softcap(), key.reachLeft(), key.reachRight())
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, b[3], b[4]);
         return new Plans.TaskGraphAndBuffers(g, b);
     }
