@@ -36,13 +36,15 @@ class TornadoAttentionTest {
         engine.close();
     }
 
-    @ParameterizedTest(name = "B={0} Sq={1} Sk={2} H={3} Hkv={4} D={5} causal={6} window=({7},{8}) softcap={9}")
-    @CsvSource({"2,5,5,2,2,16,false,-1,-1,0", "1,7,7,4,2,32,true,-1,-1,0", "2,3,9,4,1,64,true,-1,-1,0",
-            "1,9,4,2,2,8,true,-1,-1,0", "1,4,6,3,3,128,false,-1,-1,0", "1,3,3,2,1,256,true,-1,-1,0",
-            "1,8,8,2,1,16,false,2,1,0", "2,6,9,2,2,8,true,3,-1,0", "1,9,5,2,2,8,false,-1,0,0", "1,7,7,2,2,8,false,0,2,0",
-            "1,6,6,2,1,16,false,-1,-1,1.5", "2,5,7,2,2,8,true,2,-1,0.8"})
+    @ParameterizedTest(name = "B={0} Sq={1} Sk={2} H={3} Hkv={4} D={5} causal={6} window=({7},{8}) softcap={9} alibi={10}")
+    @CsvSource({"2,5,5,2,2,16,false,-1,-1,0,0", "1,7,7,4,2,32,true,-1,-1,0,0", "2,3,9,4,1,64,true,-1,-1,0,0",
+            "1,9,4,2,2,8,true,-1,-1,0,0", "1,4,6,3,3,128,false,-1,-1,0,0", "1,3,3,2,1,256,true,-1,-1,0,0",
+            "1,8,8,2,1,16,false,2,1,0,0", "2,6,9,2,2,8,true,3,-1,0,0", "1,9,5,2,2,8,false,-1,0,0,0", "1,7,7,2,2,8,false,0,2,0,0",
+            "1,6,6,2,1,16,false,-1,-1,1.5,0", "2,5,7,2,2,8,true,2,-1,0.8,0",
+            "1,6,6,4,2,16,true,-1,-1,0,1", "2,5,8,2,1,8,false,3,2,1.5,2"})
     void forwardAndBackwardMatchTheDoubleReference(int batch, int sq, int sk, int heads, int kvHeads, int d, boolean causal,
-                                                   int windowLeft, int windowRight, double softcap) {
+                                                   int windowLeft, int windowRight, double softcap,
+                                                   int alibi) {
         Random rnd = new Random(31L * sq + sk + d);
         float[] q = randoms(rnd, batch * sq * heads * d);
         float[] k = randoms(rnd, batch * sk * kvHeads * d);
@@ -50,8 +52,16 @@ class TornadoAttentionTest {
         DeviceTensor tq = engine.tensors().upload(q, Shape.of(batch, sq, heads, d), DType.F32);
         DeviceTensor tk = engine.tensors().upload(k, Shape.of(batch, sk, kvHeads, d), DType.F32);
         DeviceTensor tv = engine.tensors().upload(v, Shape.of(batch, sk, kvHeads, d), DType.F32);
+        // alibi: 0 none, 1 slopes [H], 2 slopes [B, H].
+        float[] slopes = new float[batch * heads];
+        for (int i = 0; i < slopes.length; i++) {
+            slopes[i] = alibi == 0 ? 0f : (float) Math.pow(0.5, 1 + (alibi == 1 ? i % heads : i));
+        }
+        DeviceTensor tSlopes = alibi == 0 ? null : alibi == 1
+                ? engine.tensors().upload(java.util.Arrays.copyOf(slopes, heads), Shape.of(heads), DType.F32)
+                : engine.tensors().upload(slopes, Shape.of(batch, heads), DType.F32);
         AttentionOptions options = AttentionOptions.builder().causal(causal).window(windowLeft, windowRight)
-                .softcap(softcap).build();
+                .softcap(softcap).alibiSlopes(tSlopes).build();
         double scale = 1.0 / Math.sqrt(d);
 
         double[] o = new double[q.length];
@@ -69,7 +79,8 @@ class TornadoAttentionTest {
                             for (int x = 0; x < d; x++) {
                                 dot += (double) q[((b * sq + i) * heads + h) * d + x] * k[((b * sk + j) * kvHeads + hk) * d + x];
                             }
-                            s[j] = softcap > 0 ? softcap * Math.tanh(scale * dot / softcap) : scale * dot;
+                            s[j] = (softcap > 0 ? softcap * Math.tanh(scale * dot / softcap) : scale * dot)
+                                    - slopes[b * heads + h] * Math.abs(i + sk - sq - j);
                         }
                         max = Math.max(max, s[j]);
                     }
@@ -133,7 +144,7 @@ class TornadoAttentionTest {
                         }
                         double t = softcap > 0 ? Math.tanh(scale * dot / softcap) : 0;
                         double capped = softcap > 0 ? softcap * t : scale * dot;
-                        double p = Math.exp(capped - lse[row]);
+                        double p = Math.exp(capped - slopes[b * heads + h] * Math.abs(i + sk - sq - j) - lse[row]);
                         double ds = p * (dp - delta) * (1 - t * t);
                         for (int x = 0; x < d; x++) {
                             dq[qb + x] += scale * ds * k[kb + x];

@@ -9,12 +9,16 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
  * a first pass over the keys finds the row's maximum score and softmax denominator, a second accumulates
  * {@code o = Σ p·v} straight into the output row, so no per-item array of head-dim size is needed (TornadoVM
  * private arrays need a compile-time size). Scores are recomputed rather than stored: memory stays O(1) per row.
+ *
+ * <p>ALiBi distances are taken as {@code Math.abs} of a float: TornadoVM 5.2.1's OpenCL graph-builder plugin
+ * for the int overload fails to build the kernel ("plugin manipulated the stack incorrectly").
  */
 final class AttentionKernels {
     private AttentionKernels() {
     }
 
-    static void forward(FloatArray q, FloatArray k, FloatArray v, FloatArray o, FloatArray lse, int rows, int sq,
+    static void forward(FloatArray q, FloatArray k, FloatArray v, FloatArray slopes, FloatArray o, FloatArray lse,
+                        int rows, int sq,
                         int sk, int heads, int kvHeads, int d, float scale, float softcap, int reachLeft, int reachRight) {
         for (@Parallel int t = 0; t < rows; t++) {
             int i = t % sq;
@@ -22,6 +26,7 @@ final class AttentionKernels {
             int b = t / (sq * heads);
             int hk = h / (heads / kvHeads);
             int qBase = ((b * sq + i) * heads + h) * d;
+            float slope = slopes.get(b * heads + h);
             // Keys i + reachLeft <= j <= i + reachRight are visible (see TornadoAttention.Key). One formula, not
             // a branch on a causal flag: with `causal ? min(..) : sk` TornadoVM 5.2.1 on POCL produced a wrong
             // output (o) for every non-causal plan while lse stayed right.
@@ -35,7 +40,7 @@ final class AttentionKernels {
                 for (int x = 0; x < d; x++) {
                     s += q.get(qBase + x) * k.get(kBase + x);
                 }
-                s = score(s * scale, softcap);
+                s = score(s * scale, softcap) - slope * Math.abs((float) (i + sk - sq - j));
                 float mNew = TornadoMath.max(m, s);
                 l = l * TornadoMath.exp(m - mNew) + TornadoMath.exp(s - mNew);
                 m = mNew;
@@ -53,7 +58,7 @@ final class AttentionKernels {
                     for (int x = 0; x < d; x++) {
                         s += q.get(qBase + x) * k.get(kBase + x);
                     }
-                    float p = TornadoMath.exp(score(s * scale, softcap) - m) * inv;
+                    float p = TornadoMath.exp(score(s * scale, softcap) - slope * Math.abs((float) (i + sk - sq - j)) - m) * inv;
                     for (int x = 0; x < d; x++) {
                         // The first key writes rather than adds, so the row needs no zeroing pass.
                         float prev = j == start ? 0.0f : o.get(qBase + x);
@@ -84,8 +89,8 @@ final class AttentionKernels {
      * {@code dq_i = scale · Σ_j p_ij (dO_i·v_j − delta_i) k_j}, one work item per query row, with
      * {@code p_ij = exp(scale·q_i·k_j − lse_i)} recomputed from the saved log-sum-exp.
      */
-    static void backwardQ(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
-                          FloatArray dq, int rows, int sq, int sk, int heads, int kvHeads, int d, float scale,
+    static void backwardQ(FloatArray q, FloatArray k, FloatArray v, FloatArray slopes, FloatArray dO, FloatArray lse,
+                          FloatArray delta, FloatArray dq, int rows, int sq, int sk, int heads, int kvHeads, int d, float scale,
                           float softcap, int reachLeft, int reachRight) {
         for (@Parallel int t = 0; t < rows; t++) {
             int i = t % sq;
@@ -93,6 +98,7 @@ final class AttentionKernels {
             int b = t / (sq * heads);
             int hk = h / (heads / kvHeads);
             int qBase = ((b * sq + i) * heads + h) * d;
+            float slope = slopes.get(b * heads + h);
             int start = Math.max(0, i + reachLeft);
             int end = Math.min(sk, i + reachRight + 1);
             float l = lse.get(t);
@@ -106,7 +112,7 @@ final class AttentionKernels {
                     dp += dO.get(qBase + x) * v.get(kBase + x);
                 }
                 float capped = score(s * scale, softcap);
-                float ds = TornadoMath.exp(capped - l) * (dp - dlt) * scale * capSlope(capped, softcap);
+                float ds = TornadoMath.exp(capped - slope * Math.abs((float) (i + sk - sq - j)) - l) * (dp - dlt) * scale * capSlope(capped, softcap);
                 for (int x = 0; x < d; x++) {
                     float prev = j == start ? 0.0f : dq.get(qBase + x);
                     dq.set(qBase + x, prev + ds * k.get(kBase + x));
@@ -125,8 +131,8 @@ final class AttentionKernels {
      * head sharing KV head {@code hk} and every query row that sees key {@code j}; one work item per key row,
      * summing in a fixed order, so results are deterministic without atomics.
      */
-    static void backwardKV(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
-                           FloatArray dk, FloatArray dv, int kvRows, int sq, int sk, int heads, int kvHeads, int d,
+    static void backwardKV(FloatArray q, FloatArray k, FloatArray v, FloatArray slopes, FloatArray dO,
+                           FloatArray lse, FloatArray delta, FloatArray dk, FloatArray dv, int kvRows, int sq, int sk, int heads, int kvHeads, int d,
                            float scale, float softcap, int reachLeft, int reachRight) {
         for (@Parallel int t = 0; t < kvRows; t++) {
             int j = t % sk;
@@ -149,7 +155,7 @@ final class AttentionKernels {
                         dp += dO.get(qBase + x) * v.get(kBase + x);
                     }
                     float capped = score(s * scale, softcap);
-                    float p = TornadoMath.exp(capped - lse.get(row));
+                    float p = TornadoMath.exp(capped - slopes.get(b * heads + h) * Math.abs((float) (i + sk - sq - j)) - lse.get(row));
                     float ds = p * (dp - delta.get(row)) * scale * capSlope(capped, softcap);
                     for (int x = 0; x < d; x++) {
                         float pk = wrote == 0 ? 0.0f : dk.get(kBase + x);

@@ -12,7 +12,7 @@ import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 
-/** Attention forward and backward (causal, sliding window, softcap, GQA/MQA) on TornadoVM; see {@link AttentionKernels}. */
+/** Attention forward and backward (causal, sliding window, softcap, ALiBi, GQA/MQA) on TornadoVM; see {@link AttentionKernels}. */
 final class TornadoAttention implements AttentionPort {
     private final TornadoEngine engine;
     private final TornadoTensors tensors;
@@ -59,6 +59,7 @@ final class TornadoAttention implements AttentionPort {
             Arrays.copy(f(r.q()), b[0]);
             Arrays.copy(f(r.k()), b[1]);
             Arrays.copy(f(r.v()), b[2]);
+            fillSlopes(r.options(), s, b[5]);
             p.run();
             DeviceTensor o = tensors.wrap(Arrays.copyOf(b[3]), s.queryShape());
             DeviceTensor lse = tensors.wrap(Arrays.copyOf(b[4]), s.lseShape());
@@ -79,6 +80,7 @@ final class TornadoAttention implements AttentionPort {
             Arrays.copy(f(r.dO()), b[3]);
             Arrays.copy(f(r.o()), b[4]);
             Arrays.copy(f(r.lse()), b[5]);
+            fillSlopes(r.options(), s, b[10]);
             p.run();
             DeviceTensor dq = tensors.wrap(Arrays.copyOf(b[7]), s.queryShape());
             DeviceTensor dk = tensors.wrap(Arrays.copyOf(b[8]), s.keyShape());
@@ -87,38 +89,53 @@ final class TornadoAttention implements AttentionPort {
         }
     }
 
-    /** Buffers: 0 q, 1 k, 2 v, 3 dO, 4 o, 5 lse, 6 delta, 7 dq, 8 dk, 9 dv. */
+    /** Buffers: 0 q, 1 k, 2 v, 3 dO, 4 o, 5 lse, 6 delta, 7 dq, 8 dk, 9 dv, 10 ALiBi slopes [B, H]. */
     private Plans.TaskGraphAndBuffers backwardGraph(Key key) {
         AttentionShape s = key.shape();
         int qn = s.batch() * s.seqQ() * s.heads() * s.headDim();
         int kn = s.batch() * s.seqK() * s.kvHeads() * s.headDim();
         int rows = s.batch() * s.heads() * s.seqQ();
         int kvRows = s.batch() * s.kvHeads() * s.seqK();
-        FloatArray[] b = Plans.buffers(qn, kn, kn, qn, qn, rows, rows, qn, kn, kn);
+        FloatArray[] b = Plans.buffers(qn, kn, kn, qn, qn, rows, rows, qn, kn, kn, s.batch() * s.heads());
         TaskGraph g = new TaskGraph(plans.graphName("attnb"))
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2], b[3], b[4], b[5])
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2], b[3], b[4], b[5], b[10])
                 .task("delta", AttentionKernels::rowDot, b[3], b[4], b[6], rows, s.seqQ(), s.heads(), s.headDim())
-                .task("dq", AttentionKernels::backwardQ, b[0], b[1], b[2], b[3], b[5], b[6], b[7], rows, s.seqQ(),
+                .task("dq", AttentionKernels::backwardQ, b[0], b[1], b[2], b[10], b[3], b[5], b[6], b[7], rows, s.seqQ(),
                         s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.softcap(), key.reachLeft(), key.reachRight())
-                .task("dkv", AttentionKernels::backwardKV, b[0], b[1], b[2], b[3], b[5], b[6], b[8], b[9], kvRows,
+                .task("dkv", AttentionKernels::backwardKV, b[0], b[1], b[2], b[10], b[3], b[5], b[6], b[8], b[9], kvRows,
                         s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.softcap(), key.reachLeft(), key.reachRight())
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, b[7], b[8], b[9]);
         return new Plans.TaskGraphAndBuffers(g, b);
     }
 
-    /** Buffers: 0 q, 1 k, 2 v, 3 o, 4 lse. */
+    /** Buffers: 0 q, 1 k, 2 v, 3 o, 4 lse, 5 ALiBi slopes [B, H]. */
     private Plans.TaskGraphAndBuffers forwardGraph(Key key) {
         AttentionShape s = key.shape();
         int qn = s.batch() * s.seqQ() * s.heads() * s.headDim();
         int kn = s.batch() * s.seqK() * s.kvHeads() * s.headDim();
         int rows = s.batch() * s.heads() * s.seqQ();
-        FloatArray[] b = Plans.buffers(qn, kn, kn, qn, rows);
+        FloatArray[] b = Plans.buffers(qn, kn, kn, qn, rows, s.batch() * s.heads());
         TaskGraph g = new TaskGraph(plans.graphName("attnf"))
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2])
-                .task("forward", AttentionKernels::forward, b[0], b[1], b[2], b[3], b[4], rows, s.seqQ(), s.seqK(),
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2], b[5])
+                .task("forward", AttentionKernels::forward, b[0], b[1], b[2], b[5], b[3], b[4], rows, s.seqQ(), s.seqK(),
                         s.heads(), s.kvHeads(), s.headDim(), key.scale(), key.softcap(), key.reachLeft(), key.reachRight())
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, b[3], b[4]);
         return new Plans.TaskGraphAndBuffers(g, b);
+    }
+
+    /** ALiBi slopes as {@code [B, H]} (a {@code [H]} tensor repeated per batch), or zeros (no bias). */
+    private static void fillSlopes(AttentionOptions o, AttentionShape s, FloatArray into) {
+        if (o.alibiSlopes() == null) {
+            into.init(0.0f);
+            return;
+        }
+        FloatArray slopes = f(o.alibiSlopes());
+        int perBatch = slopes.getSize() == s.heads() ? 0 : s.heads();
+        for (int b = 0; b < s.batch(); b++) {
+            for (int h = 0; h < s.heads(); h++) {
+                into.set(b * s.heads() + h, slopes.get(b * perBatch + h));
+            }
+        }
     }
 
     private static FloatArray f(DeviceTensor t) {

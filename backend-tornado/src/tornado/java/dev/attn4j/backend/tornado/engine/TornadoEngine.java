@@ -39,7 +39,7 @@ public final class TornadoEngine implements BackendEngine {
     /** Only what the profile's tests check against a double reference. */
     private static final Set<Capability> FEATURES = EnumSet.of(Capability.LAYER_NORM, Capability.RMS_NORM,
             Capability.FUSED_RESIDUAL_NORM, Capability.ATTENTION_FORWARD, Capability.ATTENTION_BACKWARD,
-            Capability.DETERMINISTIC_BACKWARD, Capability.CAUSAL, Capability.SLIDING_WINDOW, Capability.SOFTCAP,
+            Capability.DETERMINISTIC_BACKWARD, Capability.CAUSAL, Capability.SLIDING_WINDOW, Capability.SOFTCAP, Capability.ALIBI,
             Capability.GQA);
     /** Head dims the attention tests cover; the kernel loops over D, so any size works, slowly for large D. */
     private static final int MAX_HEAD_DIM = 256;
