@@ -3,8 +3,8 @@
  * reports "TornadoVM runtime not found (set TORNADOVM_HOME and run under its argfile)". The engine and its
  * kernels ({@code src/tornado/java}) are built only by the {@code tornado} Maven profile, active when
  * {@code TORNADOVM_HOME} names a TornadoVM SDK, and are loaded reflectively when the program runs under the
- * SDK's argfile. The engine declares F32 LayerNorm/RMSNorm (plain, fused residual) forward and backward, and
- * attention forward and backward with causal, sliding-window, softcap and ALiBi, GQA/MQA, head dims 1..256.
+ * SDK's argfile. The engine declares every port and feature the cpu backend has (attention forward and backward
+ * with all masks, biases and dropout; LayerNorm/RMSNorm; rotary/xPos) in F32, head dims 1..256.
  *
  * <p>The engine classes are compiled on the class path (this descriptor cannot require TornadoVM's module in
  * the default build), so use the backend from the class path; the profile's tests run that way.

@@ -45,15 +45,15 @@ class TornadoBackendFacadeTest {
     }
 
     @Test
-    void undeclaredFeaturesAreRejectedBeforeAnyKernel() {
+    void sixteenBitStorageIsNotDeclaredAndIsRejectedBeforeAnyKernel() {
         try (Backend backend = Backends.open("tornado")) {
-            DeviceTensor q = backend.tensors().zeros(Shape.of(1, 2, 1, 4), DType.F32);
-            AttentionOptions dropout = AttentionOptions.builder().dropout(new Dropout(0.1, 1, 0)).build();
+            assertFalse(backend.capabilities().supports(DType.F16));
+            assertFalse(backend.capabilities().supports(DType.BF16));
             UnsupportedCapabilityException e = assertThrows(UnsupportedCapabilityException.class,
-                    () -> backend.attention().forward(new AttentionRequest(q, q, q, dropout)));
+                    () -> backend.tensors().zeros(Shape.of(2), DType.F16));
             assertTrue(e.getMessage().contains("tornado"), e.getMessage());
             assertThrows(UnsupportedCapabilityException.class,
-                    () -> backend.tensors().zeros(Shape.of(2), DType.F16));
+                    () -> backend.tensors().upload(new float[2], Shape.of(2), DType.BF16));
         }
     }
 }

@@ -2,195 +2,397 @@ package dev.attn4j.backend.tornado.engine;
 
 import uk.ac.manchester.tornado.api.annotations.Parallel;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
+import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * Attention forward, one work item per query row {@code (b, h, i)} (numbered as {@code lse [B, H, Sq]}):
- * a first pass over the keys finds the row's maximum score and softmax denominator, a second accumulates
- * {@code o = Σ p·v} straight into the output row, so no per-item array of head-dim size is needed (TornadoVM
- * private arrays need a compile-time size). Scores are recomputed rather than stored: memory stays O(1) per row.
+ * Attention forward and backward in TornadoVM's Java dialect, one work item per query row (forward, dQ) or key
+ * row (dK/dV). Semantics are those of {@code AttentionOptions} (DESIGN §4): softcap, then ALiBi, the relative
+ * table and the dense bias; causal/window as a key range per row; dense and FlashMask masks per element;
+ * Philox dropout with the counter mapping of {@code Dropout}.
  *
- * <p>ALiBi distances are taken as {@code Math.abs} of a float: TornadoVM 5.2.1's OpenCL graph-builder plugin
- * for the int overload fails to build the kernel ("plugin manipulated the stack incorrectly").
+ * <p>Everything that describes a call (sizes, flags, strides, seeds) travels in the {@code meta} and
+ * {@code fmeta} arrays, not as captured scalars: a task graph binds its scalars when it is built, so this way
+ * one compiled plan serves every call whose tensors fit its buffers ({@link Plans}). The only scalar is the
+ * {@code @Parallel} loop bound, the plan's row capacity; items past the call's row count do nothing.
+ *
+ * <p>Scores are recomputed rather than stored (memory O(1) per row): the forward makes one pass for the row's
+ * maximum and denominator and one that accumulates {@code o = Σ p·v} in the output row (TornadoVM private
+ * arrays need a compile-time size, so the row accumulates in place).
+ *
+ * <p>TornadoVM 5.2.1 quirks this code avoids: ALiBi distances are {@code Math.abs} of a float (the OpenCL
+ * graph-builder plugin for the int overload fails, "plugin manipulated the stack incorrectly"); the key range
+ * is one formula fed by host-computed reaches (a ternary on a causal flag there gave wrong outputs on POCL).
  */
 final class AttentionKernels {
+    /** {@code meta} slots. */
+    static final int SQ = 0, SK = 1, HEADS = 2, KV_HEADS = 3, D = 4, REACH_LEFT = 5, REACH_RIGHT = 6, BATCH = 7,
+            ROWS = 8, CAUSAL = 9, TABLE = 10, DMASK = 11, DMASK_BS = 12, DMASK_HS = 13, DBIAS = 14, DBIAS_BS = 15,
+            DBIAS_HS = 16, FMASK = 17, FMASK_HEADS = 18, FMASK_N = 19, DROP = 20, DROP_THRESHOLD = 21, SEED_LO = 22,
+            SEED_HI = 23, OFF_LO = 24, OFF_HI = 25, META_SIZE = 26;
+    /** {@code fmeta} slots. */
+    static final int SCALE = 0, SOFTCAP = 1, KEEP_SCALE = 2, FMETA_SIZE = 3;
+
     private AttentionKernels() {
     }
 
-    static void forward(FloatArray q, FloatArray k, FloatArray v, FloatArray slopes, FloatArray o, FloatArray lse,
-                        int rows, int sq,
-                        int sk, int heads, int kvHeads, int d, float scale, float softcap, int reachLeft, int reachRight) {
-        for (@Parallel int t = 0; t < rows; t++) {
-            int i = t % sq;
-            int h = (t / sq) % heads;
-            int b = t / (sq * heads);
-            int hk = h / (heads / kvHeads);
-            int qBase = ((b * sq + i) * heads + h) * d;
-            float slope = slopes.get(b * heads + h);
-            // Keys i + reachLeft <= j <= i + reachRight are visible (see TornadoAttention.Key). One formula, not
-            // a branch on a causal flag: with `causal ? min(..) : sk` TornadoVM 5.2.1 on POCL produced a wrong
-            // output (o) for every non-causal plan while lse stayed right.
-            int start = Math.max(0, i + reachLeft);
-            int end = Math.min(sk, i + reachRight + 1);
-            float m = Float.NEGATIVE_INFINITY;
-            float l = 0.0f;
-            for (int j = start; j < end; j++) {
-                int kBase = ((b * sk + j) * kvHeads + hk) * d;
-                float s = 0.0f;
-                for (int x = 0; x < d; x++) {
-                    s += q.get(qBase + x) * k.get(kBase + x);
+    /** Forward: {@code o [B, Sq, H, D]} and {@code lse [B, H, Sq]}, work item {@code t} = row of {@code lse}. */
+    static void forward(FloatArray q, FloatArray k, FloatArray v, FloatArray o, FloatArray lse, IntArray meta,
+                        FloatArray fmeta, FloatArray slopes, FloatArray table, ByteArray dmask, FloatArray dbias,
+                        IntArray fmask, int rowCapacity) {
+        for (@Parallel int t = 0; t < rowCapacity; t++) {
+            if (t < meta.get(ROWS)) {
+                int sq = meta.get(SQ);
+                int sk = meta.get(SK);
+                int heads = meta.get(HEADS);
+                int kvHeads = meta.get(KV_HEADS);
+                int d = meta.get(D);
+                int i = t % sq;
+                int h = (t / sq) % heads;
+                int b = t / (sq * heads);
+                int hk = h / (heads / kvHeads);
+                int qBase = ((b * sq + i) * heads + h) * d;
+                float scale = fmeta.get(SCALE);
+                int start = Math.max(0, i + meta.get(REACH_LEFT));
+                int end = Math.min(sk, i + meta.get(REACH_RIGHT) + 1);
+                float m = Float.NEGATIVE_INFINITY;
+                float l = 0.0f;
+                for (int j = start; j < end; j++) {
+                    if (visible(meta, dmask, fmask, b, h, i, j) == 1) {
+                        int kBase = ((b * sk + j) * kvHeads + hk) * d;
+                        float s = 0.0f;
+                        for (int x = 0; x < d; x++) {
+                            s += q.get(qBase + x) * k.get(kBase + x);
+                        }
+                        s = logit(s * scale, meta, fmeta, slopes, table, dbias, b, h, i, j);
+                        float mNew = TornadoMath.max(m, s);
+                        l = l * TornadoMath.exp(m - mNew) + TornadoMath.exp(s - mNew);
+                        m = mNew;
+                    }
                 }
-                s = score(s * scale, softcap) - slope * Math.abs((float) (i + sk - sq - j));
-                float mNew = TornadoMath.max(m, s);
-                l = l * TornadoMath.exp(m - mNew) + TornadoMath.exp(s - mNew);
-                m = mNew;
-            }
-            if (end <= start) {
                 for (int x = 0; x < d; x++) {
                     o.set(qBase + x, 0.0f);
                 }
-                lse.set(t, Float.NEGATIVE_INFINITY);
-            } else {
-                float inv = 1.0f / l;
-                for (int j = start; j < end; j++) {
-                    int kBase = ((b * sk + j) * kvHeads + hk) * d;
-                    float s = 0.0f;
-                    for (int x = 0; x < d; x++) {
-                        s += q.get(qBase + x) * k.get(kBase + x);
+                if (l > 0.0f) {
+                    float inv = 1.0f / l;
+                    for (int j = start; j < end; j++) {
+                        if (visible(meta, dmask, fmask, b, h, i, j) == 1) {
+                            int kBase = ((b * sk + j) * kvHeads + hk) * d;
+                            float s = 0.0f;
+                            for (int x = 0; x < d; x++) {
+                                s += q.get(qBase + x) * k.get(kBase + x);
+                            }
+                            s = logit(s * scale, meta, fmeta, slopes, table, dbias, b, h, i, j);
+                            float p = TornadoMath.exp(s - m) * inv * keep(meta, fmeta, b, h, i, j);
+                            for (int x = 0; x < d; x++) {
+                                o.set(qBase + x, o.get(qBase + x) + p * v.get(kBase + x));
+                            }
+                        }
                     }
-                    float p = TornadoMath.exp(score(s * scale, softcap) - slope * Math.abs((float) (i + sk - sq - j)) - m) * inv;
-                    for (int x = 0; x < d; x++) {
-                        // The first key writes rather than adds, so the row needs no zeroing pass.
-                        float prev = j == start ? 0.0f : o.get(qBase + x);
-                        o.set(qBase + x, prev + p * v.get(kBase + x));
-                    }
+                    lse.set(t, m + TornadoMath.log(l));
+                } else {
+                    lse.set(t, Float.NEGATIVE_INFINITY);
                 }
-                lse.set(t, m + TornadoMath.log(l));
             }
         }
     }
 
     /** {@code delta = rowsum(dO ∘ o)} per query row, numbered as {@code lse}. */
-    static void rowDot(FloatArray dO, FloatArray o, FloatArray delta, int rows, int sq, int heads, int d) {
-        for (@Parallel int t = 0; t < rows; t++) {
-            int i = t % sq;
-            int h = (t / sq) % heads;
-            int b = t / (sq * heads);
-            int base = ((b * sq + i) * heads + h) * d;
-            float acc = 0.0f;
-            for (int x = 0; x < d; x++) {
-                acc += dO.get(base + x) * o.get(base + x);
+    static void rowDot(FloatArray dO, FloatArray o, FloatArray delta, IntArray meta, int rowCapacity) {
+        for (@Parallel int t = 0; t < rowCapacity; t++) {
+            if (t < meta.get(ROWS)) {
+                int sq = meta.get(SQ);
+                int heads = meta.get(HEADS);
+                int d = meta.get(D);
+                int i = t % sq;
+                int h = (t / sq) % heads;
+                int b = t / (sq * heads);
+                int base = ((b * sq + i) * heads + h) * d;
+                float acc = 0.0f;
+                for (int x = 0; x < d; x++) {
+                    acc += dO.get(base + x) * o.get(base + x);
+                }
+                delta.set(t, acc);
             }
-            delta.set(t, acc);
         }
     }
 
     /**
-     * {@code dq_i = scale · Σ_j p_ij (dO_i·v_j − delta_i) k_j}, one work item per query row, with
-     * {@code p_ij = exp(scale·q_i·k_j − lse_i)} recomputed from the saved log-sum-exp.
+     * {@code dq_i = scale · Σ_j dS_ij k_j} with {@code dS = P (z dP − delta)} times d logit / d raw score
+     * ({@code P} recomputed from {@code lse}, {@code z} the dropout factor); one work item per query row.
      */
-    static void backwardQ(FloatArray q, FloatArray k, FloatArray v, FloatArray slopes, FloatArray dO, FloatArray lse,
-                          FloatArray delta, FloatArray dq, int rows, int sq, int sk, int heads, int kvHeads, int d, float scale,
-                          float softcap, int reachLeft, int reachRight) {
-        for (@Parallel int t = 0; t < rows; t++) {
-            int i = t % sq;
-            int h = (t / sq) % heads;
-            int b = t / (sq * heads);
-            int hk = h / (heads / kvHeads);
-            int qBase = ((b * sq + i) * heads + h) * d;
-            float slope = slopes.get(b * heads + h);
-            int start = Math.max(0, i + reachLeft);
-            int end = Math.min(sk, i + reachRight + 1);
-            float l = lse.get(t);
-            float dlt = delta.get(t);
-            for (int j = start; j < end; j++) {
-                int kBase = ((b * sk + j) * kvHeads + hk) * d;
-                float s = 0.0f;
-                float dp = 0.0f;
-                for (int x = 0; x < d; x++) {
-                    s += q.get(qBase + x) * k.get(kBase + x);
-                    dp += dO.get(qBase + x) * v.get(kBase + x);
-                }
-                float capped = score(s * scale, softcap);
-                float ds = TornadoMath.exp(capped - slope * Math.abs((float) (i + sk - sq - j)) - l) * (dp - dlt) * scale * capSlope(capped, softcap);
-                for (int x = 0; x < d; x++) {
-                    float prev = j == start ? 0.0f : dq.get(qBase + x);
-                    dq.set(qBase + x, prev + ds * k.get(kBase + x));
-                }
-            }
-            if (end <= start) {
+    static void backwardQ(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
+                          FloatArray dq, IntArray meta, FloatArray fmeta, FloatArray slopes, FloatArray table,
+                          ByteArray dmask, FloatArray dbias, IntArray fmask, int rowCapacity) {
+        for (@Parallel int t = 0; t < rowCapacity; t++) {
+            if (t < meta.get(ROWS)) {
+                int sq = meta.get(SQ);
+                int sk = meta.get(SK);
+                int heads = meta.get(HEADS);
+                int kvHeads = meta.get(KV_HEADS);
+                int d = meta.get(D);
+                int i = t % sq;
+                int h = (t / sq) % heads;
+                int b = t / (sq * heads);
+                int hk = h / (heads / kvHeads);
+                int qBase = ((b * sq + i) * heads + h) * d;
+                float scale = fmeta.get(SCALE);
+                float softcap = fmeta.get(SOFTCAP);
+                int start = Math.max(0, i + meta.get(REACH_LEFT));
+                int end = Math.min(sk, i + meta.get(REACH_RIGHT) + 1);
+                float rowLse = lse.get(t);
+                float rowDelta = delta.get(t);
                 for (int x = 0; x < d; x++) {
                     dq.set(qBase + x, 0.0f);
                 }
+                if (rowLse > Float.NEGATIVE_INFINITY) {
+                    for (int j = start; j < end; j++) {
+                        if (visible(meta, dmask, fmask, b, h, i, j) == 1) {
+                            int kBase = ((b * sk + j) * kvHeads + hk) * d;
+                            float s = 0.0f;
+                            float dp = 0.0f;
+                            for (int x = 0; x < d; x++) {
+                                s += q.get(qBase + x) * k.get(kBase + x);
+                                dp += dO.get(qBase + x) * v.get(kBase + x);
+                            }
+                            float raw = s * scale;
+                            float p = TornadoMath.exp(logit(raw, meta, fmeta, slopes, table, dbias, b, h, i, j) - rowLse);
+                            float z = keep(meta, fmeta, b, h, i, j);
+                            float ds = p * (z * dp - rowDelta) * logitGrad(raw, softcap) * scale;
+                            for (int x = 0; x < d; x++) {
+                                dq.set(qBase + x, dq.get(qBase + x) + ds * k.get(kBase + x));
+                            }
+                        }
+                    }
+                }
             }
         }
     }
 
     /**
-     * {@code dv_j = Σ p_ij dO_i} and {@code dk_j = scale · Σ p_ij (dO_i·v_j − delta_i) q_i} over every query
-     * head sharing KV head {@code hk} and every query row that sees key {@code j}; one work item per key row,
-     * summing in a fixed order, so results are deterministic without atomics.
+     * {@code dv_j = Σ_i z_ij P_ij dO_i} and {@code dk_j = scale · Σ_i dS_ij q_i} over every query head sharing KV
+     * head {@code hk} and every query row that sees key {@code j}; one work item per key row, summing in a fixed
+     * order, so results are deterministic without atomics.
      */
-    static void backwardKV(FloatArray q, FloatArray k, FloatArray v, FloatArray slopes, FloatArray dO,
-                           FloatArray lse, FloatArray delta, FloatArray dk, FloatArray dv, int kvRows, int sq, int sk, int heads, int kvHeads, int d,
-                           float scale, float softcap, int reachLeft, int reachRight) {
-        for (@Parallel int t = 0; t < kvRows; t++) {
-            int j = t % sk;
-            int hk = (t / sk) % kvHeads;
-            int b = t / (sk * kvHeads);
-            int kBase = ((b * sk + j) * kvHeads + hk) * d;
-            int group = heads / kvHeads;
-            int firstRow = Math.max(0, j - reachRight);
-            int endRow = Math.min(sq, j - reachLeft + 1);
-            int wrote = 0;
-            for (int g = 0; g < group; g++) {
-                int h = hk * group + g;
-                for (int i = firstRow; i < endRow; i++) {
-                    int qBase = ((b * sq + i) * heads + h) * d;
-                    int row = (b * heads + h) * sq + i;
-                    float s = 0.0f;
-                    float dp = 0.0f;
-                    for (int x = 0; x < d; x++) {
-                        s += q.get(qBase + x) * k.get(kBase + x);
-                        dp += dO.get(qBase + x) * v.get(kBase + x);
-                    }
-                    float capped = score(s * scale, softcap);
-                    float p = TornadoMath.exp(capped - slopes.get(b * heads + h) * Math.abs((float) (i + sk - sq - j)) - lse.get(row));
-                    float ds = p * (dp - delta.get(row)) * scale * capSlope(capped, softcap);
-                    for (int x = 0; x < d; x++) {
-                        float pk = wrote == 0 ? 0.0f : dk.get(kBase + x);
-                        float pv = wrote == 0 ? 0.0f : dv.get(kBase + x);
-                        dk.set(kBase + x, pk + ds * q.get(qBase + x));
-                        dv.set(kBase + x, pv + p * dO.get(qBase + x));
-                    }
-                    wrote = 1;
-                }
-            }
-            if (wrote == 0) {
+    static void backwardKV(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse,
+                           FloatArray delta, FloatArray dk, FloatArray dv, IntArray meta, FloatArray fmeta,
+                           FloatArray slopes, FloatArray table, ByteArray dmask, FloatArray dbias, IntArray fmask,
+                           int kvRowCapacity) {
+        for (@Parallel int t = 0; t < kvRowCapacity; t++) {
+            int sq = meta.get(SQ);
+            int sk = meta.get(SK);
+            int heads = meta.get(HEADS);
+            int kvHeads = meta.get(KV_HEADS);
+            if (t < meta.get(BATCH) * kvHeads * sk) {
+                int d = meta.get(D);
+                int j = t % sk;
+                int hk = (t / sk) % kvHeads;
+                int b = t / (sk * kvHeads);
+                int kBase = ((b * sk + j) * kvHeads + hk) * d;
+                int group = heads / kvHeads;
+                float scale = fmeta.get(SCALE);
+                float softcap = fmeta.get(SOFTCAP);
+                int firstRow = Math.max(0, j - meta.get(REACH_RIGHT));
+                int endRow = Math.min(sq, j - meta.get(REACH_LEFT) + 1);
                 for (int x = 0; x < d; x++) {
                     dk.set(kBase + x, 0.0f);
                     dv.set(kBase + x, 0.0f);
                 }
+                for (int g = 0; g < group; g++) {
+                    int h = hk * group + g;
+                    for (int i = firstRow; i < endRow; i++) {
+                        int row = (b * heads + h) * sq + i;
+                        float rowLse = lse.get(row);
+                        if (rowLse > Float.NEGATIVE_INFINITY && visible(meta, dmask, fmask, b, h, i, j) == 1) {
+                            int qBase = ((b * sq + i) * heads + h) * d;
+                            float s = 0.0f;
+                            float dp = 0.0f;
+                            for (int x = 0; x < d; x++) {
+                                s += q.get(qBase + x) * k.get(kBase + x);
+                                dp += dO.get(qBase + x) * v.get(kBase + x);
+                            }
+                            float raw = s * scale;
+                            float p = TornadoMath.exp(logit(raw, meta, fmeta, slopes, table, dbias, b, h, i, j) - rowLse);
+                            float z = keep(meta, fmeta, b, h, i, j);
+                            float ds = p * (z * dp - delta.get(row)) * logitGrad(raw, softcap) * scale;
+                            float pz = p * z;
+                            for (int x = 0; x < d; x++) {
+                                dk.set(kBase + x, dk.get(kBase + x) + ds * q.get(qBase + x));
+                                dv.set(kBase + x, dv.get(kBase + x) + pz * dO.get(qBase + x));
+                            }
+                        }
+                    }
+                }
             }
         }
     }
 
-    /** The score after the optional softcap {@code c·tanh(s/c)} ({@code softcap} 0 = none). */
-    private static float score(float s, float softcap) {
-        float capped = s;
-        if (softcap > 0.0f) {
-            capped = softcap * TornadoMath.tanh(s / softcap);
+    /**
+     * Gradient of the relative-position table: {@code dT[h][u]} sums {@code P (z dP − delta)} (the gradient of the
+     * logit, before the softcap's chain rule) over every {@code (b, i, j)} on diagonal {@code j − (i + Sk − Sq) =
+     * u − (Sk − 1)}; one work item per {@code (h, u)} walks its diagonal in order (deterministic).
+     */
+    static void tableGrad(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
+                          FloatArray dTable, IntArray meta, FloatArray fmeta, FloatArray slopes, FloatArray table,
+                          ByteArray dmask, FloatArray dbias, IntArray fmask, int capacity) {
+        for (@Parallel int t = 0; t < capacity; t++) {
+            int sq = meta.get(SQ);
+            int sk = meta.get(SK);
+            int heads = meta.get(HEADS);
+            int width = sq + sk - 1;
+            if (t < heads * width) {
+                int kvHeads = meta.get(KV_HEADS);
+                int d = meta.get(D);
+                int h = t / width;
+                int hk = h / (heads / kvHeads);
+                int rel = t % width - (sk - 1);
+                int off = sk - sq;
+                float scale = fmeta.get(SCALE);
+                int iLo = Math.max(0, -rel - off);
+                int iHi = Math.min(sq, sk - rel - off);
+                float sum = 0.0f;
+                for (int b = 0; b < meta.get(BATCH); b++) {
+                    for (int i = iLo; i < iHi; i++) {
+                        int j = i + off + rel;
+                        int row = (b * heads + h) * sq + i;
+                        float rowLse = lse.get(row);
+                        if (j >= Math.max(0, i + meta.get(REACH_LEFT)) && j <= i + meta.get(REACH_RIGHT)
+                                && rowLse > Float.NEGATIVE_INFINITY && visible(meta, dmask, fmask, b, h, i, j) == 1) {
+                            int qBase = ((b * sq + i) * heads + h) * d;
+                            int kBase = ((b * sk + j) * kvHeads + hk) * d;
+                            float s = 0.0f;
+                            float dp = 0.0f;
+                            for (int x = 0; x < d; x++) {
+                                s += q.get(qBase + x) * k.get(kBase + x);
+                                dp += dO.get(qBase + x) * v.get(kBase + x);
+                            }
+                            float p = TornadoMath.exp(logit(s * scale, meta, fmeta, slopes, table, dbias, b, h, i, j) - rowLse);
+                            sum += p * (keep(meta, fmeta, b, h, i, j) * dp - delta.get(row));
+                        }
+                    }
+                }
+                dTable.set(t, sum);
+            }
         }
-        return capped;
     }
 
-    /** d(capped)/d(s) written from the capped score: {@code 1 − (capped/c)²}, or 1 without a softcap. */
-    private static float capSlope(float capped, float softcap) {
-        float slope = 1.0f;
-        if (softcap > 0.0f) {
-            float u = capped / softcap;
-            slope = 1.0f - u * u;
+    /** 1 when neither the dense mask nor FlashMask (read with {@code causal} as DESIGN §4 says) hides key j from row i. */
+    private static int visible(IntArray meta, ByteArray dmask, IntArray fmask, int b, int h, int i, int j) {
+        int open = 1;
+        int sk = meta.get(SK);
+        if (meta.get(DMASK) != 0) {
+            if (dmask.get(b * meta.get(DMASK_BS) + h * meta.get(DMASK_HS) + i * sk + j) == 0) {
+                open = 0;
+            }
         }
-        return slope;
+        if (meta.get(FMASK) != 0) {
+            int n = meta.get(FMASK_N);
+            int maskHeads = meta.get(FMASK_HEADS);
+            int base = ((b * maskHeads + h / (meta.get(HEADS) / maskHeads)) * sk + j) * n;
+            int lowerStart = fmask.get(base);
+            int hidden = 0;
+            if (meta.get(CAUSAL) != 0) {
+                // [LTS]: rows >= LTS are hidden; [LTS, LTE]: rows in [LTS, LTE).
+                if (n == 1) {
+                    if (i >= lowerStart) {
+                        hidden = 1;
+                    }
+                } else if (i >= lowerStart && i < fmask.get(base + 1)) {
+                    hidden = 1;
+                }
+            } else if (n == 2) {
+                // [LTS, UTE]: rows >= LTS or < UTE.
+                if (i >= lowerStart || i < fmask.get(base + 1)) {
+                    hidden = 1;
+                }
+            } else if ((i >= lowerStart && i < fmask.get(base + 1)) || (i >= fmask.get(base + 2) && i < fmask.get(base + 3))) {
+                // [LTS, LTE, UTS, UTE]: rows in [LTS, LTE) or [UTS, UTE).
+                hidden = 1;
+            }
+            if (hidden == 1) {
+                open = 0;
+            }
+        }
+        return open;
+    }
+
+    /** Raw scaled score to logit: softcap, then ALiBi (slope 0 = none), the relative table and the dense bias. */
+    private static float logit(float raw, IntArray meta, FloatArray fmeta, FloatArray slopes, FloatArray table,
+                               FloatArray dbias, int b, int h, int i, int j) {
+        int sq = meta.get(SQ);
+        int sk = meta.get(SK);
+        float softcap = fmeta.get(SOFTCAP);
+        float s = raw;
+        if (softcap > 0.0f) {
+            s = softcap * TornadoMath.tanh(raw / softcap);
+        }
+        int rel = j - (i + sk - sq);
+        s = s - slopes.get(b * meta.get(HEADS) + h) * Math.abs((float) rel);
+        if (meta.get(TABLE) != 0) {
+            s = s + table.get(h * (sq + sk - 1) + rel + sk - 1);
+        }
+        if (meta.get(DBIAS) != 0) {
+            s = s + dbias.get(b * meta.get(DBIAS_BS) + h * meta.get(DBIAS_HS) + i * sk + j);
+        }
+        return s;
+    }
+
+    /** d logit / d raw score: 1, or {@code 1 − tanh²(raw / c)} under softcap {@code c}. */
+    private static float logitGrad(float raw, float softcap) {
+        float g = 1.0f;
+        if (softcap > 0.0f) {
+            float u = TornadoMath.tanh(raw / softcap);
+            g = 1.0f - u * u;
+        }
+        return g;
+    }
+
+    /**
+     * The dropout factor of element {@code (b, h, i, j)}: 0 when dropped, {@code 1/(1−p)} when kept, 1 without
+     * dropout. Counter mapping and Philox4x32-10 as {@code Dropout}'s Javadoc specifies; the unsigned 32-bit
+     * high products are taken from 64-bit products of zero-extended words.
+     */
+    private static float keep(IntArray meta, FloatArray fmeta, int b, int h, int i, int j) {
+        float z = 1.0f;
+        if (meta.get(DROP) != 0) {
+            long n = (((long) b * meta.get(HEADS) + h) * meta.get(SQ) + i) * meta.get(SK) + j;
+            long block = n >>> 2;
+            int c0 = (int) block;
+            int c1 = (int) (block >>> 32);
+            int c2 = meta.get(OFF_LO);
+            int c3 = meta.get(OFF_HI);
+            int k0 = meta.get(SEED_LO);
+            int k1 = meta.get(SEED_HI);
+            for (int round = 0; round < 10; round++) {
+                long p0 = 0xD2511F53L * ((long) c0 & 0xFFFFFFFFL);
+                long p1 = 0xCD9E8D57L * ((long) c2 & 0xFFFFFFFFL);
+                int y = c1;
+                int w = c3;
+                c0 = (int) (p1 >>> 32) ^ y ^ k0;
+                c1 = (int) p1;
+                c2 = (int) (p0 >>> 32) ^ w ^ k1;
+                c3 = (int) p0;
+                k0 = k0 + 0x9E3779B9;
+                k1 = k1 + 0xBB67AE85;
+            }
+            int lane = (int) (n & 3L);
+            int word = c0;
+            if (lane == 1) {
+                word = c1;
+            }
+            if (lane == 2) {
+                word = c2;
+            }
+            if (lane == 3) {
+                word = c3;
+            }
+            if ((word >>> 8) >= meta.get(DROP_THRESHOLD)) {
+                z = fmeta.get(KEEP_SCALE);
+            } else {
+                z = 0.0f;
+            }
+        }
+        return z;
     }
 }

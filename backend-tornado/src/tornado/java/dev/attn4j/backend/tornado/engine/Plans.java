@@ -3,29 +3,54 @@ package dev.attn4j.backend.tornado.engine;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Execution plans built once per kernel variant and shape and then reused. A TornadoVM task graph binds its
- * arrays (and captures its scalars) when it is built, so each plan owns its argument buffers and a call copies
- * its tensors in and its results out. An LRU bound keeps the number of compiled plans (and their device
- * buffers) in check. Not thread-safe: the engine serialises calls.
+ * Execution plans built once per key and then reused. A TornadoVM task graph binds its arrays (and captures its
+ * scalars) when it is built, so each plan owns its argument buffers and a call copies its tensors in and its
+ * results out. Norm plans are keyed by shape; attention and rotary plans by buffer capacities ({@link
+ * #capacity}), their sizes travelling in a {@code meta} array, so one compiled plan serves every call that fits.
+ * An LRU bound keeps the number of compiled plans (and their device buffers) in check. Not thread-safe: the
+ * engine serialises calls.
  */
 final class Plans implements AutoCloseable {
     private static final int MAX_PLANS = 32;
 
     /** A built plan and the buffers it reads and writes, in the order its builder documents. */
     static final class Plan implements AutoCloseable {
-        final FloatArray[] buffers;
+        private final TornadoNativeArray[] buffers;
         private final TornadoExecutionPlan plan;
 
-        private Plan(FloatArray[] buffers, TornadoExecutionPlan plan) {
+        private Plan(TornadoNativeArray[] buffers, TornadoExecutionPlan plan) {
             this.buffers = buffers;
             this.plan = plan;
+        }
+
+        /** All buffers of a plan built from {@link #buffers(int...)} (float buffers only). */
+        FloatArray[] floats() {
+            return (FloatArray[]) buffers;
+        }
+
+        /** Buffer {@code i} as floats. */
+        FloatArray f(int i) {
+            return (FloatArray) buffers[i];
+        }
+
+        /** Buffer {@code i} as ints. */
+        IntArray ints(int i) {
+            return (IntArray) buffers[i];
+        }
+
+        /** Buffer {@code i} as bytes. */
+        ByteArray bytes(int i) {
+            return (ByteArray) buffers[i];
         }
 
         void run() {
@@ -72,7 +97,29 @@ final class Plans implements AutoCloseable {
         return prefix + counter++;
     }
 
-    /** Zero-filled buffers of the given sizes. */
+    /** The buffer size that holds {@code n} elements: the next power of two, so nearby shapes share a plan. */
+    static int capacity(long n) {
+        if (n > 1L << 30) {
+            throw new IllegalArgumentException("tornado buffers hold at most 2^30 elements, need " + n);
+        }
+        return n <= 1 ? 1 : Integer.highestOneBit((int) (n - 1)) << 1;
+    }
+
+    /** A zero-filled int buffer. */
+    static IntArray ints(int size) {
+        IntArray a = new IntArray(Math.max(1, size));
+        a.init(0);
+        return a;
+    }
+
+    /** A zero-filled byte buffer. */
+    static ByteArray bytes(int size) {
+        ByteArray a = new ByteArray(Math.max(1, size));
+        a.init((byte) 0);
+        return a;
+    }
+
+    /** Zero-filled float buffers of the given sizes. */
     static FloatArray[] buffers(int... sizes) {
         FloatArray[] b = new FloatArray[sizes.length];
         for (int i = 0; i < sizes.length; i++) {
@@ -83,7 +130,7 @@ final class Plans implements AutoCloseable {
     }
 
     /** What a builder returns. */
-    record TaskGraphAndBuffers(TaskGraph graph, FloatArray[] buffers) {
+    record TaskGraphAndBuffers(TaskGraph graph, TornadoNativeArray[] buffers) {
     }
 
     @Override

@@ -36,7 +36,7 @@ final class TornadoNormalization implements NormalizationPort {
         synchronized (engine) {
             Plans.Plan p = plans.get(new Key(false, flags, rows, c, (float) r.residualScale(), (float) r.eps()),
                     this::forwardGraph);
-            FloatArray[] b = p.buffers;
+            FloatArray[] b = p.floats();
             Arrays.copy(f(r.input()), b[0]);
             if (r.residual() != null) {
                 Arrays.copy(f(r.residual()), b[1]);
@@ -67,7 +67,7 @@ final class TornadoNormalization implements NormalizationPort {
         synchronized (engine) {
             Plans.Plan p = plans.get(new Key(true, flags, rows, c, (float) fwd.residualScale(), 0f),
                     this::backwardGraph);
-            FloatArray[] b = p.buffers;
+            FloatArray[] b = p.floats();
             Arrays.copy(f(r.normalizedInput()), b[0]);
             Arrays.copy(f(r.dy()), b[1]);
             Arrays.copy(f(fwd.gamma()), b[2]);

@@ -6,7 +6,7 @@ import dev.attn4j.ports.tensor.Shape;
 
 /**
  * A tensor whose values live off the Java heap in a TornadoVM array ({@code FloatArray} for F32,
- * {@code IntArray} for I32, a {@code boolean[]} copy for BOOL), the form TornadoVM's execution plans move
+ * {@code IntArray} for I32, {@code ByteArray} of 0/1 for BOOL), the form TornadoVM's execution plans move
  * to and from the device.
  */
 final class TornadoTensor extends DeviceTensorBase<Object> {

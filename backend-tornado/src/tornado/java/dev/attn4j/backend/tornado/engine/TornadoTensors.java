@@ -5,6 +5,7 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorPort;
+import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -29,7 +30,11 @@ final class TornadoTensors implements TensorPort {
 
     @Override
     public DeviceTensor uploadBools(boolean[] data, Shape shape) {
-        return engine.track(new TornadoTensor(shape, DType.BOOL, data.clone()));
+        ByteArray bytes = new ByteArray(Math.max(1, data.length));
+        for (int i = 0; i < data.length; i++) {
+            bytes.set(i, data[i] ? (byte) 1 : (byte) 0);
+        }
+        return engine.track(new TornadoTensor(shape, DType.BOOL, bytes));
     }
 
     @Override
@@ -63,7 +68,12 @@ final class TornadoTensors implements TensorPort {
 
     @Override
     public boolean[] downloadBools(DeviceTensor tensor) {
-        return ((TornadoTensor) tensor).storage(boolean[].class).clone();
+        ByteArray bytes = ((TornadoTensor) tensor).storage(ByteArray.class);
+        boolean[] out = new boolean[Math.toIntExact(tensor.shape().elementCount())];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = bytes.get(i) != 0;
+        }
+        return out;
     }
 
     private static void requireF32(DType dtype) {
