@@ -204,7 +204,8 @@ final class AttentionKernels {
                     for (int i = firstRow; i < endRow; i++) {
                         int row = (b * heads + h) * sq + i;
                         float rowLse = lse.get(row);
-                        if (rowLse > Float.NEGATIVE_INFINITY && visible(meta, dmask, fmask, b, h, i, j) == 1) {
+                        int open = visible(meta, dmask, fmask, b, h, i, j) * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
+                        if (open == 1) {
                             int qBase = ((b * sq + i) * heads + h) * d;
                             float s = 0.0f;
                             float dp = 0.0f;
@@ -257,8 +258,10 @@ final class AttentionKernels {
                         int j = i + off + rel;
                         int row = (b * heads + h) * sq + i;
                         float rowLse = lse.get(row);
-                        if (j >= Math.max(0, i + meta.get(REACH_LEFT)) && j <= i + meta.get(REACH_RIGHT)
-                                && rowLse > Float.NEGATIVE_INFINITY && visible(meta, dmask, fmask, b, h, i, j) == 1) {
+                        int inReach = (j >= i + meta.get(REACH_LEFT) ? 1 : 0) * (j <= i + meta.get(REACH_RIGHT) ? 1 : 0);
+                        int open = inReach * visible(meta, dmask, fmask, b, h, i, j)
+                                * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
+                        if (open == 1) {
                             int qBase = ((b * sq + i) * heads + h) * d;
                             int kBase = ((b * sk + j) * kvHeads + hk) * d;
                             float s = 0.0f;
@@ -277,44 +280,34 @@ final class AttentionKernels {
         }
     }
 
-    /** 1 when neither the dense mask nor FlashMask (read with {@code causal} as DESIGN §4 says) hides key j from row i. */
+    /**
+     * 1 when neither the dense mask nor FlashMask (read with {@code causal} as DESIGN §4 says) hides key j from
+     * row i. Written without branches, every load unconditional (absent masks read element 0 of their 1-element
+     * placeholder): TornadoVM 5.2.1 threads nested branches whose results are constants straight to the
+     * enclosing loop's back edge and then emits OpenCL that falls through into the rest of the loop body, so
+     * masked keys were counted (found by {@code KernelSemanticsTest}).
+     */
     private static int visible(IntArray meta, ByteArray dmask, IntArray fmask, int b, int h, int i, int j) {
-        int open = 1;
         int sk = meta.get(SK);
-        if (meta.get(DMASK) != 0) {
-            if (dmask.get(b * meta.get(DMASK_BS) + h * meta.get(DMASK_HS) + i * sk + j) == 0) {
-                open = 0;
-            }
-        }
-        if (meta.get(FMASK) != 0) {
-            int n = meta.get(FMASK_N);
-            int maskHeads = meta.get(FMASK_HEADS);
-            int base = ((b * maskHeads + h / (meta.get(HEADS) / maskHeads)) * sk + j) * n;
-            int lowerStart = fmask.get(base);
-            int hidden = 0;
-            if (meta.get(CAUSAL) != 0) {
-                // [LTS]: rows >= LTS are hidden; [LTS, LTE]: rows in [LTS, LTE).
-                if (n == 1) {
-                    if (i >= lowerStart) {
-                        hidden = 1;
-                    }
-                } else if (i >= lowerStart && i < fmask.get(base + 1)) {
-                    hidden = 1;
-                }
-            } else if (n == 2) {
-                // [LTS, UTE]: rows >= LTS or < UTE.
-                if (i >= lowerStart || i < fmask.get(base + 1)) {
-                    hidden = 1;
-                }
-            } else if ((i >= lowerStart && i < fmask.get(base + 1)) || (i >= fmask.get(base + 2) && i < fmask.get(base + 3))) {
-                // [LTS, LTE, UTS, UTE]: rows in [LTS, LTE) or [UTS, UTE).
-                hidden = 1;
-            }
-            if (hidden == 1) {
-                open = 0;
-            }
-        }
-        return open;
+        int dense = meta.get(DMASK);
+        int maskByte = dmask.get(dense * (b * meta.get(DMASK_BS) + h * meta.get(DMASK_HS) + i * sk + j));
+        int denseHidden = dense * (maskByte == 0 ? 1 : 0);
+        int flash = meta.get(FMASK);
+        int n = meta.get(FMASK_N);
+        int maskHeads = meta.get(FMASK_HEADS);
+        int base = flash * (((b * maskHeads + h / (meta.get(HEADS) / maskHeads)) * sk + j) * n);
+        int last = flash * (n - 1);
+        int geLowerStart = i >= fmask.get(base) ? 1 : 0;
+        int ltLowerEnd = i < fmask.get(base + Math.min(1, last)) ? 1 : 0;
+        int geUpperStart = i >= fmask.get(base + Math.min(2, last)) ? 1 : 0;
+        int ltUpperEnd = i < fmask.get(base + Math.min(3, last)) ? 1 : 0;
+        int inLower = geLowerStart & ltLowerEnd;
+        // causal: [LTS] hides rows >= LTS, [LTS, LTE] rows in [LTS, LTE); otherwise [LTS, UTE] hides rows >= LTS
+        // or < UTE, [LTS, LTE, UTS, UTE] rows in [LTS, LTE) or [UTS, UTE).
+        int causalHidden = n == 1 ? geLowerStart : inLower;
+        int otherHidden = n == 2 ? geLowerStart | ltLowerEnd : inLower | (geUpperStart & ltUpperEnd);
+        int flashHidden = flash * (meta.get(CAUSAL) != 0 ? causalHidden : otherHidden);
+        return 1 - (denseHidden | flashHidden);
     }
 
     /** Raw scaled score to logit: softcap, then ALiBi (slope 0 = none), the relative table and the dense bias. */
@@ -351,7 +344,7 @@ final class AttentionKernels {
     /**
      * The dropout factor of element {@code (b, h, i, j)}: 0 when dropped, {@code 1/(1−p)} when kept, 1 without
      * dropout. Counter mapping and Philox4x32-10 as {@code Dropout}'s Javadoc specifies; the unsigned 32-bit
-     * high products are taken from 64-bit products of zero-extended words.
+     * high products are taken from 64-bit products of zero-extended words (no {@code >>>} on ints, see below).
      */
     private static float keep(IntArray meta, FloatArray fmeta, int b, int h, int i, int j) {
         float z = 1.0f;
@@ -387,7 +380,9 @@ final class AttentionKernels {
             if (lane == 3) {
                 word = c3;
             }
-            if ((word >>> 8) >= meta.get(DROP_THRESHOLD)) {
+            // (word >>> 8) through a zero-extended long: TornadoVM 5.2.1 emits int >>> as an arithmetic >>.
+            int u24 = (int) (((long) word & 0xFFFFFFFFL) >> 8);
+            if (u24 >= meta.get(DROP_THRESHOLD)) {
                 z = fmeta.get(KEEP_SCALE);
             } else {
                 z = 0.0f;

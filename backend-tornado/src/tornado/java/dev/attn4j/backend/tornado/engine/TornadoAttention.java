@@ -163,7 +163,7 @@ final class TornadoAttention implements AttentionPort {
     }
 
     /** Sizes and flags of this call into {@code meta}/{@code fmeta} (slots of {@link AttentionKernels}). */
-    private static void describe(AttentionShape s, AttentionOptions o, IntArray meta, FloatArray fmeta) {
+    static void describe(AttentionShape s, AttentionOptions o, IntArray meta, FloatArray fmeta) {
         meta.set(SQ, s.seqQ());
         meta.set(SK, s.seqK());
         meta.set(HEADS, s.heads());
@@ -210,7 +210,7 @@ final class TornadoAttention implements AttentionPort {
     }
 
     /** ALiBi slopes as {@code [B, H]} (zeros without ALiBi), and the mask/bias tensors that are present. */
-    private static void copyFeatures(AttentionShape s, AttentionOptions o, FloatArray slopes, FloatArray table,
+    static void copyFeatures(AttentionShape s, AttentionOptions o, FloatArray slopes, FloatArray table,
                                      ByteArray dmask, FloatArray dbias, IntArray fmask) {
         slopes.init(0.0f);
         if (o.alibiSlopes() != null) {
