@@ -17,9 +17,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * one compiled plan serves every call whose tensors fit its buffers ({@link Plans}). The only scalar is the
  * {@code @Parallel} loop bound, the plan's row capacity; items past the call's row count do nothing.
  *
- * <p>Scores are recomputed rather than stored (memory O(1) per row): the forward makes one pass for the row's
- * maximum and denominator and one that accumulates {@code o = Σ p·v} in the output row (TornadoVM private
- * arrays need a compile-time size, so the row accumulates in place).
+ * <p>Scores are recomputed rather than stored: each work item keeps its output row in a private array of
+ * {@link #MAX_HEAD_DIM} floats (TornadoVM private arrays need a compile-time size) and writes it once.
  *
  * <p>TornadoVM 5.2.1 quirks this code avoids: ALiBi distances are {@code Math.abs} of a float (the OpenCL
  * graph-builder plugin for the int overload fails, "plugin manipulated the stack incorrectly"); the key range
@@ -33,16 +32,26 @@ final class AttentionKernels {
             SEED_HI = 23, OFF_LO = 24, OFF_HI = 25, META_SIZE = 26;
     /** {@code fmeta} slots. */
     static final int SCALE = 0, SOFTCAP = 1, KEEP_SCALE = 2, FMETA_SIZE = 3;
+    /** Largest head dimension: the size of the kernels' private row accumulators (TornadoVM needs a constant). */
+    static final int MAX_HEAD_DIM = 256;
+    /** Keys per online-softmax block of the forward. */
+    static final int KEY_BLOCK = 32;
 
     private AttentionKernels() {
     }
 
-    /** Forward: {@code o [B, Sq, H, D]} and {@code lse [B, H, Sq]}, work item {@code t} = row of {@code lse}. */
+    /**
+     * Forward: {@code o [B, Sq, H, D]} and {@code lse [B, H, Sq]}, work item {@code t} = row of {@code lse}.
+     * Online softmax over blocks of {@link #KEY_BLOCK} keys: a block's logits go to a private array, the running
+     * output is rescaled once per block, and {@code o} is written once at the end.
+     */
     static void forward(FloatArray q, FloatArray k, FloatArray v, FloatArray o, FloatArray lse, IntArray meta,
                         FloatArray fmeta, FloatArray slopes, FloatArray table, ByteArray dmask, FloatArray dbias,
                         IntArray fmask, int rowCapacity) {
         for (@Parallel int t = 0; t < rowCapacity; t++) {
             if (t < meta.get(ROWS)) {
+                float[] acc = new float[MAX_HEAD_DIM];
+                float[] logits = new float[KEY_BLOCK];
                 int sq = meta.get(SQ);
                 int sk = meta.get(SK);
                 int heads = meta.get(HEADS);
@@ -56,44 +65,51 @@ final class AttentionKernels {
                 float scale = fmeta.get(SCALE);
                 int start = Math.max(0, i + meta.get(REACH_LEFT));
                 int end = Math.min(sk, i + meta.get(REACH_RIGHT) + 1);
+                for (int x = 0; x < d; x++) {
+                    acc[x] = 0.0f;
+                }
                 float m = Float.NEGATIVE_INFINITY;
                 float l = 0.0f;
-                for (int j = start; j < end; j++) {
-                    if (visible(meta, dmask, fmask, b, h, i, j) == 1) {
+                for (int j0 = start; j0 < end; j0 += KEY_BLOCK) {
+                    int n = Math.min(KEY_BLOCK, end - j0);
+                    float blockMax = Float.NEGATIVE_INFINITY;
+                    for (int u = 0; u < n; u++) {
+                        int j = j0 + u;
                         int kBase = ((b * sk + j) * kvHeads + hk) * d;
                         float s = 0.0f;
                         for (int x = 0; x < d; x++) {
                             s += q.get(qBase + x) * k.get(kBase + x);
                         }
                         s = logit(s * scale, meta, fmeta, slopes, table, dbias, b, h, i, j);
-                        float mNew = TornadoMath.max(m, s);
-                        l = l * TornadoMath.exp(m - mNew) + TornadoMath.exp(s - mNew);
+                        float masked = visible(meta, dmask, fmask, b, h, i, j) == 1 ? s : Float.NEGATIVE_INFINITY;
+                        logits[u] = masked;
+                        blockMax = TornadoMath.max(blockMax, masked);
+                    }
+                    if (blockMax > Float.NEGATIVE_INFINITY) {
+                        float mNew = TornadoMath.max(m, blockMax);
+                        float correction = TornadoMath.exp(m - mNew);
+                        l = l * correction;
+                        for (int x = 0; x < d; x++) {
+                            acc[x] = acc[x] * correction;
+                        }
+                        for (int u = 0; u < n; u++) {
+                            int j = j0 + u;
+                            int kBase = ((b * sk + j) * kvHeads + hk) * d;
+                            float p = TornadoMath.exp(logits[u] - mNew);
+                            l = l + p;
+                            float weight = p * keep(meta, fmeta, b, h, i, j);
+                            for (int x = 0; x < d; x++) {
+                                acc[x] = acc[x] + weight * v.get(kBase + x);
+                            }
+                        }
                         m = mNew;
                     }
                 }
+                float inv = l > 0.0f ? 1.0f / l : 0.0f;
                 for (int x = 0; x < d; x++) {
-                    o.set(qBase + x, 0.0f);
+                    o.set(qBase + x, acc[x] * inv);
                 }
-                if (l > 0.0f) {
-                    float inv = 1.0f / l;
-                    for (int j = start; j < end; j++) {
-                        if (visible(meta, dmask, fmask, b, h, i, j) == 1) {
-                            int kBase = ((b * sk + j) * kvHeads + hk) * d;
-                            float s = 0.0f;
-                            for (int x = 0; x < d; x++) {
-                                s += q.get(qBase + x) * k.get(kBase + x);
-                            }
-                            s = logit(s * scale, meta, fmeta, slopes, table, dbias, b, h, i, j);
-                            float p = TornadoMath.exp(s - m) * inv * keep(meta, fmeta, b, h, i, j);
-                            for (int x = 0; x < d; x++) {
-                                o.set(qBase + x, o.get(qBase + x) + p * v.get(kBase + x));
-                            }
-                        }
-                    }
-                    lse.set(t, m + TornadoMath.log(l));
-                } else {
-                    lse.set(t, Float.NEGATIVE_INFINITY);
-                }
+                lse.set(t, l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
             }
         }
     }
@@ -143,8 +159,9 @@ final class AttentionKernels {
                 int end = Math.min(sk, i + meta.get(REACH_RIGHT) + 1);
                 float rowLse = lse.get(t);
                 float rowDelta = delta.get(t);
+                float[] acc = new float[MAX_HEAD_DIM];
                 for (int x = 0; x < d; x++) {
-                    dq.set(qBase + x, 0.0f);
+                    acc[x] = 0.0f;
                 }
                 if (rowLse > Float.NEGATIVE_INFINITY) {
                     for (int j = start; j < end; j++) {
@@ -161,10 +178,13 @@ final class AttentionKernels {
                             float z = keep(meta, fmeta, b, h, i, j);
                             float ds = p * (z * dp - rowDelta) * logitGrad(raw, softcap) * scale;
                             for (int x = 0; x < d; x++) {
-                                dq.set(qBase + x, dq.get(qBase + x) + ds * k.get(kBase + x));
+                                acc[x] = acc[x] + ds * k.get(kBase + x);
                             }
                         }
                     }
+                }
+                for (int x = 0; x < d; x++) {
+                    dq.set(qBase + x, acc[x]);
                 }
             }
         }
@@ -195,6 +215,8 @@ final class AttentionKernels {
                 float softcap = fmeta.get(SOFTCAP);
                 int firstRow = Math.max(0, j - meta.get(REACH_RIGHT));
                 int endRow = Math.min(sq, j - meta.get(REACH_LEFT) + 1);
+                // dK and dV accumulate in place: two private rows of MAX_HEAD_DIM per work item overflowed POCL's
+                // work-group stack (SIGSEGV inside the kernel at S = 1024).
                 for (int x = 0; x < d; x++) {
                     dk.set(kBase + x, 0.0f);
                     dv.set(kBase + x, 0.0f);

@@ -42,7 +42,7 @@ public final class TornadoEngine implements BackendEngine {
      */
     private static final Set<Capability> FEATURES = EnumSet.allOf(Capability.class);
     /** Head dims the attention tests cover; the kernel loops over D, so any size works, slowly for large D. */
-    private static final int MAX_HEAD_DIM = 256;
+    private static final int MAX_HEAD_DIM = AttentionKernels.MAX_HEAD_DIM;
 
     private final TornadoDevice device;
     private final Capabilities capabilities;
