@@ -89,12 +89,7 @@ final class TiledCpuAttention implements AttentionPort {
         int rows = Math.min(BR, p.seqQ - i0);
         int dp = p.dPad;
         ScoreRules rules = p.rules;
-        float[] s = w.s;
         float[] acc = w.o;
-        // Q is read in place (row stride H·D, reduction over the D real features); the softmax scale was
-        // folded into the packed Kᵀ, so the tile needs no copy of its own.
-        int qAt = ((b * p.seqQ + i0) * p.heads + h) * p.headDim;
-        int qStride = p.heads * p.headDim;
         Arrays.fill(acc, 0, rows * dp, 0f);
         Arrays.fill(w.m, 0, rows, Float.NEGATIVE_INFINITY);
         Arrays.fill(w.l, 0, rows * TileMath.LANES, 0f);
@@ -102,51 +97,7 @@ final class TiledCpuAttention implements AttentionPort {
         int keyBegin = rules.rowBegin(i0);
         int keyEnd = rules.rowEnd(i0 + rows - 1);
         for (int kt = keyBegin / BC; kt * BC < keyEnd; kt++) {
-            ScoreRules.Tile tile = rules.classify(b, h, i0, rows, kt);
-            if (tile == ScoreRules.Tile.SKIP) {
-                continue;
-            }
-            // On a causal or window edge only the columns some row of the tile can see are computed, in
-            // groups of LANES: j0 is where the computed columns start, colsPad how many there are.
-            int jEnd = Math.min((kt + 1) * BC, keyEnd);
-            int jOpen = tile == ScoreRules.Tile.PARTIAL
-                    ? rules.firstOpenColumn(b, h, i0, rows, Math.max(kt * BC, keyBegin), jEnd) : keyBegin;
-            if (jOpen >= jEnd) {
-                continue;
-            }
-            int j0 = Math.max(kt * BC, jOpen / TileMath.LANES * TileMath.LANES);
-            int colsPad = TileMath.padded(jEnd - j0);
-            math.gemm(p.q, qAt, qStride, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, p.headDim, false);
-            rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
-            for (int r = 0; r < rows; r++) {
-                int so = r * BC;
-                float rowMax = math.max(s, so, colsPad);
-                float mOld = w.m[r];
-                float mNew = Math.max(mOld, rowMax);
-                if (mNew == Float.NEGATIVE_INFINITY) {
-                    // Nothing visible in this row yet: contribute nothing (avoids exp(−∞ + ∞)).
-                    Arrays.fill(s, so, so + colsPad, 0f);
-                    continue;
-                }
-                float alpha = 1f;
-                if (mOld != Float.NEGATIVE_INFINITY && mOld != mNew) {
-                    alpha = Exp.exp(mOld - mNew);
-                    math.scale(acc, r * dp, dp, alpha);
-                }
-                math.expShiftAccumulate(s, so, colsPad, mNew, w.l, r * TileMath.LANES, alpha);
-                w.m[r] = mNew;
-                if (rules.hasDropout()) {
-                    // l sums the undropped probabilities (lse is that of the scores); only o sees dropout.
-                    rules.dropRow(w.philox(rules), s, so, b, h, i0 + r, j0, Math.min(colsPad, p.seqK - j0));
-                }
-            }
-            // Rows of V past Sk are never read: the reduction stops at the last real key.
-            int keys = Math.min(colsPad, p.seqK - j0);
-            if (p.inPlace) {
-                math.gemm(s, 0, BC, 1, p.v, p.keyRow(b, j0, kvHead), p.kvHeads * p.headDim, acc, 0, dp, rows, dp, keys, true);
-            } else {
-                math.gemm(s, 0, BC, 1, w.v, j0 * dp, dp, acc, 0, dp, rows, dp, keys, true);
-            }
+            forwardBlock(p, w, b, h, i0, rows, kt, rules.classify(b, h, i0, rows, kt));
         }
 
         int d = p.headDim;
@@ -165,6 +116,68 @@ final class TiledCpuAttention implements AttentionPort {
                 }
                 lseOut[lseAt] = w.m[r] + (float) StrictMath.log(l);
             }
+        }
+    }
+
+    /**
+     * Query tile {@code i0} ({@code rows} rows) against key tile {@code kt}: S, masks, and the online-softmax
+     * update of the rows' {@code m}, {@code l} and output accumulator.
+     */
+    private void forwardBlock(Problem p, ForwardScratch w, int b, int h, int i0, int rows, int kt,
+                              ScoreRules.Tile tile) {
+        if (tile == ScoreRules.Tile.SKIP) {
+            return;
+        }
+        ScoreRules rules = p.rules;
+        int keyBegin = rules.rowBegin(i0);
+        // On a causal or window edge only the columns some row of the tile can see are computed, in
+        // groups of LANES: j0 is where the computed columns start, colsPad how many there are.
+        int jEnd = Math.min((kt + 1) * BC, rules.rowEnd(i0 + rows - 1));
+        int jOpen = tile == ScoreRules.Tile.PARTIAL
+                ? rules.firstOpenColumn(b, h, i0, rows, Math.max(kt * BC, keyBegin), jEnd) : keyBegin;
+        if (jOpen >= jEnd) {
+            return;
+        }
+        int j0 = Math.max(kt * BC, jOpen / TileMath.LANES * TileMath.LANES);
+        int colsPad = TileMath.padded(jEnd - j0);
+        int dp = p.dPad;
+        float[] s = w.s;
+        float[] acc = w.o;
+        // Q is read in place (row stride H·D, reduction over the D real features); the softmax scale was
+        // folded into the packed Kᵀ, so the tile needs no copy of its own.
+        int qAt = ((b * p.seqQ + i0) * p.heads + h) * p.headDim;
+        int qStride = p.heads * p.headDim;
+        math.gemm(p.q, qAt, qStride, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, p.headDim, false);
+        rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
+        for (int r = 0; r < rows; r++) {
+            int so = r * BC;
+            float rowMax = math.max(s, so, colsPad);
+            float mOld = w.m[r];
+            float mNew = Math.max(mOld, rowMax);
+            if (mNew == Float.NEGATIVE_INFINITY) {
+                // Nothing visible in this row yet: contribute nothing (avoids exp(−∞ + ∞)).
+                Arrays.fill(s, so, so + colsPad, 0f);
+                continue;
+            }
+            float alpha = 1f;
+            if (mOld != Float.NEGATIVE_INFINITY && mOld != mNew) {
+                alpha = Exp.exp(mOld - mNew);
+                math.scale(acc, r * dp, dp, alpha);
+            }
+            math.expShiftAccumulate(s, so, colsPad, mNew, w.l, r * TileMath.LANES, alpha);
+            w.m[r] = mNew;
+            if (rules.hasDropout()) {
+                // l sums the undropped probabilities (lse is that of the scores); only o sees dropout.
+                rules.dropRow(w.philox(rules), s, so, b, h, i0 + r, j0, Math.min(colsPad, p.seqK - j0));
+            }
+        }
+        // Rows of V past Sk are never read: the reduction stops at the last real key.
+        int keys = Math.min(colsPad, p.seqK - j0);
+        int kvHead = h / p.group;
+        if (p.inPlace) {
+            math.gemm(s, 0, BC, 1, p.v, p.keyRow(b, j0, kvHead), p.kvHeads * p.headDim, acc, 0, dp, rows, dp, keys, true);
+        } else {
+            math.gemm(s, 0, BC, 1, w.v, j0 * dp, dp, acc, 0, dp, rows, dp, keys, true);
         }
     }
 
@@ -294,13 +307,16 @@ final class TiledCpuAttention implements AttentionPort {
         // at S=2048, H=8, D=64); dQ is summed in a packed buffer too.
         for (int g = 0; g < p.group; g++) {
             int h = kvHead * p.group + g;
-            p.packQueryRows(p.q, b, h, 0, p.seqQ, 1f, w.qs, g * sqPad * dp);
-            p.packQueryRows(dO, b, h, 0, p.seqQ, 1f, w.dO, g * sqPad * dp);
-            for (int i = 0; i < p.seqQ; i++) {
-                int at = ((b * p.seqQ + i) * p.heads + h) * d;
-                w.lse[g * sqPad + i] = lse[(b * p.heads + h) * p.seqQ + i];
-                w.dRow[g * sqPad + i] = rowDot(dO, o, at, d);
+            // Block by block, so that D reads the packed dO rows while they are still in L1.
+            for (int i0 = 0; i0 < p.seqQ; i0 += BR) {
+                int rows = Math.min(BR, p.seqQ - i0);
+                int at = (g * sqPad + i0) * dp;
+                p.packQueryRows(p.q, b, h, i0, rows, 1f, w.qs, at);
+                p.packQueryRows(dO, b, h, i0, rows, 1f, w.dO, at);
+                rowDots(w.dO, at, dp, o, ((b * p.seqQ + i0) * p.heads + h) * d, p.heads * d, rows, d,
+                        w.dRow, g * sqPad + i0);
             }
+            System.arraycopy(lse, (b * p.heads + h) * p.seqQ, w.lse, g * sqPad, p.seqQ);
         }
         Arrays.fill(w.dq, 0f);
         Philox philox = rules.hasDropout() ? rules.philox() : null;
@@ -319,86 +335,9 @@ final class TiledCpuAttention implements AttentionPort {
             for (int g = 0; g < p.group; g++) {
                 int h = kvHead * p.group + g;
                 for (int i0 = rowFrom / BR * BR; i0 < rowTo; i0 += BR) {
-                    int qAt = (g * sqPad + i0) * dp;
                     int rows = Math.min(BR, p.seqQ - i0);
-                    ScoreRules.Tile tile = rules.classify(b, h, i0, rows, kt);
-                    if (tile == ScoreRules.Tile.SKIP) {
-                        continue;
-                    }
-                    // Near a causal or window edge the tile's rows see only part of the key tile: columns
-                    // c0 .. c0+colsPad of it (c0 a multiple of LANES) are computed.
-                    int cEnd = Math.min(cols, rules.rowEnd(i0 + rows - 1) - j0);
-                    int open = rules.rowBegin(i0);
-                    if (tile == ScoreRules.Tile.PARTIAL) {
-                        open = rules.firstOpenColumn(b, h, i0, rows, Math.max(j0, open), j0 + cEnd);
-                        if (open >= j0 + cEnd) {
-                            continue;
-                        }
-                    }
-                    int c0 = Math.max(0, (open - j0) / TileMath.LANES * TileMath.LANES);
-                    int colsPad = TileMath.padded(cEnd - c0);
-                    int jc = j0 + c0;
-                    float[] s = w.s;
-                    float[] ds = w.ds;
-                    // S = Q·(scale·Kᵀ), in the forward's order, so P = exp(S − lse) recomputes its probabilities.
-                    math.gemm(w.qs, qAt, dp, 1, w.kt, c0, BC, s, 0, BC, rows, colsPad, d, false);
-                    rules.apply(s, BC, b, h, i0, rows, jc, colsPad, tile, rules.hasSoftcap() ? w.tanh : null);
-                    for (int r = 0; r < rows; r++) {
-                        float rowLse = w.lse[g * sqPad + i0 + r];
-                        int so = r * BC;
-                        if (rowLse == Float.NEGATIVE_INFINITY) {
-                            Arrays.fill(s, so, so + colsPad, 0f);
-                        } else {
-                            math.expShift(s, so, colsPad, rowLse);
-                        }
-                    }
-                    // With dropout, o used P∘Z/(1-p): dV and dP see the dropped P, dS the undropped one.
-                    float[] pv = s;
-                    if (philox != null) {
-                        pv = w.pd;
-                        for (int r = 0; r < rows; r++) {
-                            rules.keepFactors(philox, w.keep, r * BC, b, h, i0 + r, jc, Math.min(colsPad, cols - c0), colsPad);
-                        }
-                        for (int x = 0; x < rows * BC; x++) {
-                            pv[x] = s[x] * w.keep[x];
-                        }
-                    }
-                    // dV += Pᵀ·dO
-                    math.gemm(pv, 0, 1, BC, w.dO, qAt, dp, w.dv, c0 * dp, dp, colsPad, dp, rows, true);
-                    // dP = dO·Vᵀ (an fma chain over d, as rowDot sums D), then dS = P∘(dP∘Z/(1-p) − D)
-                    math.gemm(w.dO, qAt, dp, 1, w.vt, c0, BC, ds, 0, BC, rows, colsPad, d, false);
-                    if (philox != null) {
-                        for (int x = 0; x < rows * BC; x++) {
-                            ds[x] *= w.keep[x];
-                        }
-                    }
-                    for (int r = 0; r < rows; r++) {
-                        math.softmaxGrad(s, ds, r * BC, colsPad, w.dRow[g * sqPad + i0 + r]);
-                    }
-                    if (dTable != null) {
-                        // The table is added after the softcap, so its gradient is dS itself.
-                        for (int r = 0; r < rows; r++) {
-                            int t = dTableBase + g * rules.tableWidth() + rules.tableIndex(0, i0 + r, jc);
-                            int so = r * BC;
-                            int n = Math.min(colsPad, cols - c0);
-                            for (int c = 0; c < n; c++) {
-                                dTable[t + c] += ds[so + c];
-                            }
-                        }
-                    }
-                    if (rules.hasSoftcap()) {
-                        // d(c·tanh(x/c))/dx = 1 − tanh²(x/c)
-                        for (int r = 0; r < rows; r++) {
-                            int so = r * BC;
-                            for (int c = 0; c < colsPad; c++) {
-                                float t = w.tanh[so + c];
-                                ds[so + c] *= 1f - t * t;
-                            }
-                        }
-                    }
-                    // dK += dSᵀ·Q;  dQ += dS·K (both scaled once, at the end)
-                    math.gemm(ds, 0, 1, BC, w.qs, qAt, dp, w.dk, c0 * dp, dp, colsPad, dp, rows, true);
-                    math.gemm(ds, 0, BC, 1, w.k, c0 * dp, dp, w.dq, qAt, dp, rows, dp, colsPad, true);
+                    backwardBlock(p, w, b, g, h, kt, cols, i0, rows, rules.classify(b, h, i0, rows, kt), philox,
+                            dTable, dTableBase);
                 }
             }
             float scale = p.scale;
@@ -424,17 +363,140 @@ final class TiledCpuAttention implements AttentionPort {
     }
 
     /**
-     * {@code D_i = dO_i·o_i} as one fma chain in index order, the order in which {@link TileMath#gemm}
+     * Query tile {@code i0} ({@code rows} rows) of query-side head {@code h} (group member {@code g}) against the
+     * unit's packed key tile {@code kt} of {@code cols} keys: the five products, adding into its dK, dV and dQ.
+     */
+    private void backwardBlock(Problem p, BackwardScratch w, int b, int g, int h, int kt, int cols, int i0, int rows,
+                               ScoreRules.Tile tile, Philox philox, float[] dTable, int dTableBase) {
+        if (tile == ScoreRules.Tile.SKIP) {
+            return;
+        }
+        ScoreRules rules = p.rules;
+        int dp = p.dPad;
+        int d = p.headDim;
+        int sqPad = p.seqQPad;
+        int j0 = kt * BC;
+        int qAt = (g * sqPad + i0) * dp;
+        // Near a causal or window edge the tile's rows see only part of the key tile: columns
+        // c0 .. c0+colsPad of it (c0 a multiple of LANES) are computed.
+        int cEnd = Math.min(cols, rules.rowEnd(i0 + rows - 1) - j0);
+        int open = rules.rowBegin(i0);
+        if (tile == ScoreRules.Tile.PARTIAL) {
+            open = rules.firstOpenColumn(b, h, i0, rows, Math.max(j0, open), j0 + cEnd);
+            if (open >= j0 + cEnd) {
+                return;
+            }
+        }
+        int c0 = Math.max(0, (open - j0) / TileMath.LANES * TileMath.LANES);
+        int colsPad = TileMath.padded(cEnd - c0);
+        int jc = j0 + c0;
+        float[] s = w.s;
+        float[] ds = w.ds;
+        // S = Q·(scale·Kᵀ), in the forward's order, so P = exp(S − lse) recomputes its probabilities.
+        math.gemm(w.qs, qAt, dp, 1, w.kt, c0, BC, s, 0, BC, rows, colsPad, d, false);
+        rules.apply(s, BC, b, h, i0, rows, jc, colsPad, tile, rules.hasSoftcap() ? w.tanh : null);
+        for (int r = 0; r < rows; r++) {
+            float rowLse = w.lse[g * sqPad + i0 + r];
+            int so = r * BC;
+            if (rowLse == Float.NEGATIVE_INFINITY) {
+                Arrays.fill(s, so, so + colsPad, 0f);
+            } else {
+                math.expShift(s, so, colsPad, rowLse);
+            }
+        }
+        // With dropout, o used P∘Z/(1-p): dV and dP see the dropped P, dS the undropped one.
+        float[] pv = s;
+        if (philox != null) {
+            pv = w.pd;
+            for (int r = 0; r < rows; r++) {
+                rules.keepFactors(philox, w.keep, r * BC, b, h, i0 + r, jc, Math.min(colsPad, cols - c0), colsPad);
+            }
+            for (int x = 0; x < rows * BC; x++) {
+                pv[x] = s[x] * w.keep[x];
+            }
+        }
+        // dV += Pᵀ·dO
+        math.gemm(pv, 0, 1, BC, w.dO, qAt, dp, w.dv, c0 * dp, dp, colsPad, dp, rows, true);
+        // dP = dO·Vᵀ (an fma chain over d, as rowDots sums D), then dS = P∘(dP∘Z/(1-p) − D)
+        math.gemm(w.dO, qAt, dp, 1, w.vt, c0, BC, ds, 0, BC, rows, colsPad, d, false);
+        if (philox != null) {
+            for (int x = 0; x < rows * BC; x++) {
+                ds[x] *= w.keep[x];
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            math.softmaxGrad(s, ds, r * BC, colsPad, w.dRow[g * sqPad + i0 + r]);
+        }
+        if (dTable != null) {
+            // The table is added after the softcap, so its gradient is dS itself.
+            for (int r = 0; r < rows; r++) {
+                int t = dTableBase + g * rules.tableWidth() + rules.tableIndex(0, i0 + r, jc);
+                int so = r * BC;
+                int n = Math.min(colsPad, cols - c0);
+                for (int c = 0; c < n; c++) {
+                    dTable[t + c] += ds[so + c];
+                }
+            }
+        }
+        if (rules.hasSoftcap()) {
+            // d(c·tanh(x/c))/dx = 1 − tanh²(x/c)
+            for (int r = 0; r < rows; r++) {
+                int so = r * BC;
+                for (int c = 0; c < colsPad; c++) {
+                    float t = w.tanh[so + c];
+                    ds[so + c] *= 1f - t * t;
+                }
+            }
+        }
+        // dK += dSᵀ·Q;  dQ += dS·K (both scaled once, at the end)
+        math.gemm(ds, 0, 1, BC, w.qs, qAt, dp, w.dk, c0 * dp, dp, colsPad, dp, rows, true);
+        math.gemm(ds, 0, BC, 1, w.k, c0 * dp, dp, w.dq, qAt, dp, rows, dp, colsPad, true);
+    }
+
+    /**
+     * {@code D_i = dO_i·o_i} for {@code rows} rows ({@code dO} rows {@code dOStride} apart, {@code o} rows
+     * {@code oStride} apart), each as one fma chain in index order, the order in which {@link TileMath#gemm}
      * accumulates each {@code dP_ij = dO_i·v_j}. Where a row sees a single key, {@code o_i = v_j} exactly,
      * so {@code dP_ij − D_i} cancels to exactly 0 as it does in real arithmetic, instead of leaving fp32
-     * noise that the gradients would amplify.
+     * noise that the gradients would amplify. Four rows' chains run side by side: one chain alone waits on
+     * the fma latency at every step.
      */
-    private static float rowDot(float[] dO, float[] o, int at, int d) {
-        float acc = 0f;
-        for (int x = 0; x < d; x++) {
-            acc = Math.fma(dO[at + x], o[at + x], acc);
+    private static void rowDots(float[] dO, int dOAt, int dOStride, float[] o, int oAt, int oStride, int rows,
+                                int d, float[] out, int outAt) {
+        int i = 0;
+        for (; i + 4 <= rows; i += 4) {
+            int a0 = dOAt + i * dOStride;
+            int a1 = a0 + dOStride;
+            int a2 = a1 + dOStride;
+            int a3 = a2 + dOStride;
+            int b0 = oAt + i * oStride;
+            int b1 = b0 + oStride;
+            int b2 = b1 + oStride;
+            int b3 = b2 + oStride;
+            float s0 = 0f;
+            float s1 = 0f;
+            float s2 = 0f;
+            float s3 = 0f;
+            for (int x = 0; x < d; x++) {
+                s0 = Math.fma(dO[a0 + x], o[b0 + x], s0);
+                s1 = Math.fma(dO[a1 + x], o[b1 + x], s1);
+                s2 = Math.fma(dO[a2 + x], o[b2 + x], s2);
+                s3 = Math.fma(dO[a3 + x], o[b3 + x], s3);
+            }
+            out[outAt + i] = s0;
+            out[outAt + i + 1] = s1;
+            out[outAt + i + 2] = s2;
+            out[outAt + i + 3] = s3;
         }
-        return acc;
+        for (; i < rows; i++) {
+            int a = dOAt + i * dOStride;
+            int c = oAt + i * oStride;
+            float acc = 0f;
+            for (int x = 0; x < d; x++) {
+                acc = Math.fma(dO[a + x], o[c + x], acc);
+            }
+            out[outAt + i] = acc;
+        }
     }
 
     /** Per-worker backward memory: the unit's packed Q, dO and dQ (O(Sq·D) per head of the group) plus tiles. */
@@ -470,23 +532,27 @@ final class TiledCpuAttention implements AttentionPort {
         }
 
         void packKeyTile(Problem p, int b, int kvHead, int j0, int cols) {
-            Arrays.fill(k, 0f);
-            Arrays.fill(kt, 0f);
-            Arrays.fill(vt, 0f);
             int d = p.headDim;
             int dp = p.dPad;
-            for (int c = 0; c < cols; c++) {
-                System.arraycopy(p.k, p.keyRow(b, j0 + c, kvHead), k, c * dp, d);
+            if (cols < BC || d < dp) {
+                // Only a last, short tile or padded features leave parts of the buffers unwritten.
+                Arrays.fill(k, 0f);
+                Arrays.fill(kt, 0f);
+                Arrays.fill(vt, 0f);
             }
-            // Transposed copies in blocks of LANES keys, so reads and writes each stay within a few lines.
             int stride = p.kvHeads * d;
+            int base = p.keyRow(b, j0, kvHead);
+            for (int c = 0; c < cols; c++) {
+                System.arraycopy(p.k, base + c * stride, k, c * dp, d);
+            }
+            // Transposed copies in blocks of LANES keys, so reads and writes each stay within a few lines;
+            // Kᵀ is read from the row copy just made, which is in L1.
             for (int c0 = 0; c0 < cols; c0 += TileMath.LANES) {
                 int c1 = Math.min(cols, c0 + TileMath.LANES);
-                int base = p.keyRow(b, j0, kvHead);
                 for (int x = 0; x < d; x++) {
                     int to = x * BC;
                     for (int c = c0; c < c1; c++) {
-                        kt[to + c] = p.k[base + c * stride + x] * p.scale;
+                        kt[to + c] = k[c * dp + x] * p.scale;
                         vt[to + c] = p.v[base + c * stride + x];
                     }
                 }
@@ -587,7 +653,11 @@ final class TiledCpuAttention implements AttentionPort {
          * feature) within a few cache lines.
          */
         void packTransposed(float[] src, int b, int kvHead, float factor, float[] dst) {
-            Arrays.fill(dst, 0f);
+            // Only the padding needs clearing (the rest is written below): keys past Sk, features past D.
+            for (int x = 0; x < headDim; x++) {
+                Arrays.fill(dst, x * seqKPad + seqK, (x + 1) * seqKPad, 0f);
+            }
+            Arrays.fill(dst, headDim * seqKPad, dPad * seqKPad, 0f);
             int stride = kvHeads * headDim;
             for (int j0 = 0; j0 < seqK; j0 += TileMath.LANES) {
                 int j1 = Math.min(seqK, j0 + TileMath.LANES);
