@@ -1,5 +1,7 @@
 package dev.attn4j.backend.tornado.engine;
 
+import dev.attn4j.ports.attention.AttentionBackwardRequest;
+import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
@@ -23,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The kernels are plain Java: run sequentially on the JVM they define what the device must compute. Each case
- * runs the forward through the engine (TornadoVM-compiled, bailout off) and the same kernel method on the JVM,
- * and compares; a difference is a TornadoVM compilation problem, not a formula one.
+ * runs the forward and the backward through the engine (TornadoVM-compiled, bailout off) and the same kernel
+ * methods on the JVM, and compares; a difference is a TornadoVM compilation problem, not a formula one.
  */
 class KernelSemanticsTest {
     private static TornadoEngine engine;
@@ -42,7 +44,7 @@ class KernelSemanticsTest {
     @ParameterizedTest(name = "Sq={0} Sk={1} causal={2} flashMask n={3} dropout={4}")
     @CsvSource({"6,6,true,1,0", "6,6,true,2,0", "6,6,false,2,0", "6,6,false,4,0", "5,7,false,0,0.3",
             "5,7,true,0,0.3", "4,4,false,0,0"})
-    void deviceMatchesTheKernelRunAsJava(int sq, int sk, boolean causal, int n, double p) {
+    void deviceMatchesTheKernelsRunAsJava(int sq, int sk, boolean causal, int n, double p) {
         int batch = 2, heads = 2, kvHeads = 1, d = 8;
         Random rnd = new Random(sq * 7L + sk + n);
         float[] q = randoms(rnd, batch * sq * heads * d);
@@ -85,14 +87,37 @@ class KernelSemanticsTest {
                 fmeta, slopes, new FloatArray(1), new ByteArray(1), new FloatArray(1), fmask, lse.getSize());
 
         try (AttentionResult r = engine.attention().forward(request)) {
-            float[] deviceO = engine.tensors().download(r.o());
-            float[] deviceLse = engine.tensors().download(r.lse());
-            for (int i = 0; i < deviceLse.length; i++) {
-                assertEquals(lse.get(i), deviceLse[i], 1e-5, "lse[" + i + "]");
+            assertClose("lse", lse, engine.tensors().download(r.lse()));
+            assertClose("o", o, engine.tensors().download(r.o()));
+
+            // Backward from the device's forward outputs, on the device and as Java.
+            float[] dO = randoms(rnd, q.length);
+            FloatArray qa = FloatArray.fromArray(q), ka = FloatArray.fromArray(k), va = FloatArray.fromArray(v);
+            FloatArray dOa = FloatArray.fromArray(dO);
+            FloatArray oa = FloatArray.fromArray(engine.tensors().download(r.o()));
+            FloatArray lsea = FloatArray.fromArray(engine.tensors().download(r.lse()));
+            FloatArray delta = new FloatArray(lse.getSize());
+            FloatArray dq = new FloatArray(q.length);
+            FloatArray dk = new FloatArray(k.length);
+            FloatArray dv = new FloatArray(v.length);
+            AttentionKernels.rowDot(dOa, oa, delta, meta, lse.getSize());
+            AttentionKernels.backwardQ(qa, ka, va, dOa, lsea, delta, dq, meta, fmeta, slopes, new FloatArray(1),
+                    new ByteArray(1), new FloatArray(1), fmask, lse.getSize());
+            AttentionKernels.backwardKV(qa, ka, va, dOa, lsea, delta, dk, dv, meta, fmeta, slopes, new FloatArray(1),
+                    new ByteArray(1), new FloatArray(1), fmask, batch * kvHeads * sk);
+            DeviceTensor tdO = engine.tensors().upload(dO, s.queryShape(), DType.F32);
+            try (AttentionGradients g = engine.attention().backward(
+                    new AttentionBackwardRequest(tdO, tq, tk, tv, r.o(), r.lse(), options))) {
+                assertClose("dq", dq, engine.tensors().download(g.dq()));
+                assertClose("dk", dk, engine.tensors().download(g.dk()));
+                assertClose("dv", dv, engine.tensors().download(g.dv()));
             }
-            for (int i = 0; i < deviceO.length; i++) {
-                assertEquals(o.get(i), deviceO[i], 1e-5, "o[" + i + "]");
-            }
+        }
+    }
+
+    private static void assertClose(String what, FloatArray java, float[] device) {
+        for (int i = 0; i < device.length; i++) {
+            assertEquals(java.get(i), device[i], 1e-5 * Math.max(1.0, Math.abs(java.get(i))), what + "[" + i + "]");
         }
     }
 
