@@ -1,5 +1,6 @@
 package dev.attn4j.backend.tornado.engine;
 
+import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.annotations.Parallel;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
@@ -36,6 +37,10 @@ final class AttentionKernels {
     static final int MAX_HEAD_DIM = 256;
     /** Keys per online-softmax block of the forward. */
     static final int KEY_BLOCK = 32;
+    /** Query rows per work group of the tiled forward (its local work size). */
+    static final int TILE_ROWS = 16;
+    /** Keys staged in local memory at a time by the tiled forward. */
+    static final int TILE_KEYS = 16;
 
     private AttentionKernels() {
     }
@@ -111,6 +116,101 @@ final class AttentionKernels {
                 }
                 lse.set(t, l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
             }
+        }
+    }
+
+    /**
+     * The forward as {@link #forward}, tiled: a work group of {@link #TILE_ROWS} query rows of one (batch, head)
+     * stages {@link #TILE_KEYS} keys and values at a time in local memory, so each K/V row is read once per group
+     * rather than once per query row. Group {@code g} takes rows {@code (g % tiles)·TILE_ROWS...} of head
+     * {@code g / tiles}; every item runs every loop (uniform trip counts keep the barriers legal), rows past
+     * {@code Sq} and keys outside a row's causal/window range are masked by selects, not branches.
+     */
+    static void forwardTiled(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, FloatArray o,
+                             FloatArray lse, IntArray meta, FloatArray fmeta, FloatArray slopes, FloatArray table,
+                             ByteArray dmask, FloatArray dbias, IntArray fmask) {
+        float[] kTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
+        float[] vTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
+        float[] acc = new float[MAX_HEAD_DIM];
+        float[] logits = new float[TILE_KEYS];
+        int lid = ctx.localIdx;
+        int group = ctx.groupIdx;
+        int sq = meta.get(SQ);
+        int sk = meta.get(SK);
+        int heads = meta.get(HEADS);
+        int kvHeads = meta.get(KV_HEADS);
+        int d = meta.get(D);
+        int tiles = (sq + TILE_ROWS - 1) / TILE_ROWS;
+        int bh = group / tiles;
+        int b = bh / heads;
+        int h = bh % heads;
+        int hk = h / (heads / kvHeads);
+        int firstRow = (group % tiles) * TILE_ROWS;
+        int lastRow = Math.min(sq, firstRow + TILE_ROWS) - 1;
+        int i = Math.min(firstRow + lid, lastRow);
+        int live = firstRow + lid <= lastRow && b < meta.get(BATCH) ? 1 : 0;
+        int reachLeft = meta.get(REACH_LEFT);
+        int reachRight = meta.get(REACH_RIGHT);
+        int start = Math.max(0, i + reachLeft);
+        int end = Math.min(sk, i + reachRight + 1);
+        // The group's keys: the union of its rows' ranges (both bounds grow with the row).
+        int groupStart = Math.max(0, firstRow + reachLeft);
+        int groupEnd = Math.min(sk, lastRow + reachRight + 1);
+        int qBase = ((Math.min(b, meta.get(BATCH) - 1) * sq + i) * heads + h) * d;
+        float scale = fmeta.get(SCALE);
+        for (int x = 0; x < d; x++) {
+            acc[x] = 0.0f;
+        }
+        float m = Float.NEGATIVE_INFINITY;
+        float l = 0.0f;
+        for (int j0 = groupStart; j0 < groupEnd; j0 += TILE_KEYS) {
+            int n = Math.min(TILE_KEYS, groupEnd - j0);
+            for (int e = lid; e < n * d; e += TILE_ROWS) {
+                int u = e / d;
+                int x = e % d;
+                int kBase = ((Math.min(b, meta.get(BATCH) - 1) * sk + j0 + u) * kvHeads + hk) * d;
+                kTile[u * MAX_HEAD_DIM + x] = k.get(kBase + x);
+                vTile[u * MAX_HEAD_DIM + x] = v.get(kBase + x);
+            }
+            ctx.localBarrier();
+            float blockMax = Float.NEGATIVE_INFINITY;
+            for (int u = 0; u < n; u++) {
+                int j = j0 + u;
+                float s = 0.0f;
+                for (int x = 0; x < d; x++) {
+                    s += q.get(qBase + x) * kTile[u * MAX_HEAD_DIM + x];
+                }
+                s = logit(s * scale, meta, fmeta, slopes, table, dbias, b, h, i, j);
+                int open = live * (j >= start ? 1 : 0) * (j < end ? 1 : 0) * visible(meta, dmask, fmask, b, h, i, j);
+                float masked = open == 1 ? s : Float.NEGATIVE_INFINITY;
+                logits[u] = masked;
+                blockMax = TornadoMath.max(blockMax, masked);
+            }
+            float mNew = TornadoMath.max(m, blockMax);
+            // A row that has seen no key yet keeps m = -inf; exp(-inf - -inf) would be NaN, so scale by 1 then.
+            float correction = mNew > Float.NEGATIVE_INFINITY ? TornadoMath.exp(m - mNew) : 1.0f;
+            float shift = mNew > Float.NEGATIVE_INFINITY ? mNew : 0.0f;
+            l = l * correction;
+            for (int x = 0; x < d; x++) {
+                acc[x] = acc[x] * correction;
+            }
+            for (int u = 0; u < n; u++) {
+                float p = TornadoMath.exp(logits[u] - shift);
+                l = l + p;
+                float weight = p * keep(meta, fmeta, b, h, i, j0 + u);
+                for (int x = 0; x < d; x++) {
+                    acc[x] = acc[x] + weight * vTile[u * MAX_HEAD_DIM + x];
+                }
+            }
+            m = mNew;
+            ctx.localBarrier();
+        }
+        if (live == 1) {
+            float inv = l > 0.0f ? 1.0f / l : 0.0f;
+            for (int x = 0; x < d; x++) {
+                o.set(qBase + x, acc[x] * inv);
+            }
+            lse.set((b * heads + h) * sq + i, l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
         }
     }
 
@@ -247,6 +347,175 @@ final class AttentionKernels {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * dQ as {@link #backwardQ}, tiled like {@link #forwardTiled}: a group of {@link #TILE_ROWS} query rows stages
+     * {@link #TILE_KEYS} keys and values at a time in local memory.
+     */
+    static void backwardQTiled(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, FloatArray dO,
+                               FloatArray lse, FloatArray delta, FloatArray dq, IntArray meta, FloatArray fmeta,
+                               FloatArray slopes, FloatArray table, ByteArray dmask, FloatArray dbias, IntArray fmask) {
+        float[] kTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
+        float[] vTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
+        float[] acc = new float[MAX_HEAD_DIM];
+        int lid = ctx.localIdx;
+        int sq = meta.get(SQ);
+        int sk = meta.get(SK);
+        int heads = meta.get(HEADS);
+        int kvHeads = meta.get(KV_HEADS);
+        int d = meta.get(D);
+        int tiles = (sq + TILE_ROWS - 1) / TILE_ROWS;
+        int bh = ctx.groupIdx / tiles;
+        int b = bh / heads;
+        int h = bh % heads;
+        int hk = h / (heads / kvHeads);
+        int firstRow = (ctx.groupIdx % tiles) * TILE_ROWS;
+        int lastRow = Math.min(sq, firstRow + TILE_ROWS) - 1;
+        int i = Math.min(firstRow + lid, lastRow);
+        int reachLeft = meta.get(REACH_LEFT);
+        int reachRight = meta.get(REACH_RIGHT);
+        int start = Math.max(0, i + reachLeft);
+        int end = Math.min(sk, i + reachRight + 1);
+        int groupStart = Math.max(0, firstRow + reachLeft);
+        int groupEnd = Math.min(sk, lastRow + reachRight + 1);
+        int qBase = ((b * sq + i) * heads + h) * d;
+        int row = (b * heads + h) * sq + i;
+        float rowLse = lse.get(row);
+        float rowDelta = delta.get(row);
+        int live = (firstRow + lid <= lastRow ? 1 : 0) * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
+        float scale = fmeta.get(SCALE);
+        float softcap = fmeta.get(SOFTCAP);
+        for (int x = 0; x < d; x++) {
+            acc[x] = 0.0f;
+        }
+        for (int j0 = groupStart; j0 < groupEnd; j0 += TILE_KEYS) {
+            int n = Math.min(TILE_KEYS, groupEnd - j0);
+            for (int e = lid; e < n * d; e += TILE_ROWS) {
+                int u = e / d;
+                int x = e % d;
+                int kBase = ((b * sk + j0 + u) * kvHeads + hk) * d;
+                kTile[u * MAX_HEAD_DIM + x] = k.get(kBase + x);
+                vTile[u * MAX_HEAD_DIM + x] = v.get(kBase + x);
+            }
+            ctx.localBarrier();
+            for (int u = 0; u < n; u++) {
+                int j = j0 + u;
+                float s = 0.0f;
+                float dp = 0.0f;
+                for (int x = 0; x < d; x++) {
+                    s += q.get(qBase + x) * kTile[u * MAX_HEAD_DIM + x];
+                    dp += dO.get(qBase + x) * vTile[u * MAX_HEAD_DIM + x];
+                }
+                float raw = s * scale;
+                int open = live * (j >= start ? 1 : 0) * (j < end ? 1 : 0) * visible(meta, dmask, fmask, b, h, i, j);
+                float e = TornadoMath.exp(logit(raw, meta, fmeta, slopes, table, dbias, b, h, i, j) - rowLse);
+                float p = open == 1 ? e : 0.0f;
+                float ds = p * (keep(meta, fmeta, b, h, i, j) * dp - rowDelta) * logitGrad(raw, softcap) * scale;
+                for (int x = 0; x < d; x++) {
+                    acc[x] = acc[x] + ds * kTile[u * MAX_HEAD_DIM + x];
+                }
+            }
+            ctx.localBarrier();
+        }
+        if (firstRow + lid <= lastRow) {
+            for (int x = 0; x < d; x++) {
+                dq.set(qBase + x, acc[x]);
+            }
+        }
+    }
+
+    /**
+     * dK/dV as {@link #backwardKV}, tiled: a group of {@link #TILE_ROWS} key rows of one (batch, KV head) stages
+     * {@link #TILE_KEYS} query rows of Q and dO (with their lse and delta) at a time in local memory, for every
+     * query head sharing the KV head, and sums in the same fixed order. With 16 items per group the two
+     * private accumulator rows fit POCL's work-group stack (the {@code @Parallel} version's larger groups did not).
+     */
+    static void backwardKVTiled(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, FloatArray dO,
+                                FloatArray lse, FloatArray delta, FloatArray dk, FloatArray dv, IntArray meta,
+                                FloatArray fmeta, FloatArray slopes, FloatArray table, ByteArray dmask,
+                                FloatArray dbias, IntArray fmask) {
+        float[] qTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
+        float[] dOTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
+        float[] lseTile = ctx.allocateFloatLocalArray(TILE_KEYS);
+        float[] deltaTile = ctx.allocateFloatLocalArray(TILE_KEYS);
+        float[] dkAcc = new float[MAX_HEAD_DIM];
+        float[] dvAcc = new float[MAX_HEAD_DIM];
+        int lid = ctx.localIdx;
+        int sq = meta.get(SQ);
+        int sk = meta.get(SK);
+        int heads = meta.get(HEADS);
+        int kvHeads = meta.get(KV_HEADS);
+        int d = meta.get(D);
+        int tiles = (sk + TILE_ROWS - 1) / TILE_ROWS;
+        int bhk = ctx.groupIdx / tiles;
+        int b = bhk / kvHeads;
+        int hk = bhk % kvHeads;
+        int firstKey = (ctx.groupIdx % tiles) * TILE_ROWS;
+        int lastKey = Math.min(sk, firstKey + TILE_ROWS) - 1;
+        int j = Math.min(firstKey + lid, lastKey);
+        int live = firstKey + lid <= lastKey ? 1 : 0;
+        int reachLeft = meta.get(REACH_LEFT);
+        int reachRight = meta.get(REACH_RIGHT);
+        int rowStart = Math.max(0, j - reachRight);
+        int rowEnd = Math.min(sq, j - reachLeft + 1);
+        int groupRowStart = Math.max(0, firstKey - reachRight);
+        int groupRowEnd = Math.min(sq, lastKey - reachLeft + 1);
+        int kBase = ((b * sk + j) * kvHeads + hk) * d;
+        int perKv = heads / kvHeads;
+        float scale = fmeta.get(SCALE);
+        float softcap = fmeta.get(SOFTCAP);
+        for (int x = 0; x < d; x++) {
+            dkAcc[x] = 0.0f;
+            dvAcc[x] = 0.0f;
+        }
+        for (int g = 0; g < perKv; g++) {
+            int h = hk * perKv + g;
+            for (int i0 = groupRowStart; i0 < groupRowEnd; i0 += TILE_KEYS) {
+                int n = Math.min(TILE_KEYS, groupRowEnd - i0);
+                for (int e = lid; e < n * d; e += TILE_ROWS) {
+                    int u = e / d;
+                    int x = e % d;
+                    int qBase = ((b * sq + i0 + u) * heads + h) * d;
+                    qTile[u * MAX_HEAD_DIM + x] = q.get(qBase + x);
+                    dOTile[u * MAX_HEAD_DIM + x] = dO.get(qBase + x);
+                }
+                for (int u = lid; u < n; u += TILE_ROWS) {
+                    lseTile[u] = lse.get((b * heads + h) * sq + i0 + u);
+                    deltaTile[u] = delta.get((b * heads + h) * sq + i0 + u);
+                }
+                ctx.localBarrier();
+                for (int u = 0; u < n; u++) {
+                    int i = i0 + u;
+                    float rowLse = lseTile[u];
+                    float s = 0.0f;
+                    float dp = 0.0f;
+                    for (int x = 0; x < d; x++) {
+                        s += qTile[u * MAX_HEAD_DIM + x] * k.get(kBase + x);
+                        dp += dOTile[u * MAX_HEAD_DIM + x] * v.get(kBase + x);
+                    }
+                    float raw = s * scale;
+                    int open = live * (i >= rowStart ? 1 : 0) * (i < rowEnd ? 1 : 0)
+                            * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0) * visible(meta, dmask, fmask, b, h, i, j);
+                    float e = TornadoMath.exp(logit(raw, meta, fmeta, slopes, table, dbias, b, h, i, j) - rowLse);
+                    float p = open == 1 ? e : 0.0f;
+                    float z = keep(meta, fmeta, b, h, i, j);
+                    float ds = p * (z * dp - deltaTile[u]) * logitGrad(raw, softcap) * scale;
+                    float pz = p * z;
+                    for (int x = 0; x < d; x++) {
+                        dkAcc[x] = dkAcc[x] + ds * qTile[u * MAX_HEAD_DIM + x];
+                        dvAcc[x] = dvAcc[x] + pz * dOTile[u * MAX_HEAD_DIM + x];
+                    }
+                }
+                ctx.localBarrier();
+            }
+        }
+        if (live == 1) {
+            for (int x = 0; x < d; x++) {
+                dk.set(kBase + x, dkAcc[x]);
+                dv.set(kBase + x, dvAcc[x]);
             }
         }
     }

@@ -1,7 +1,10 @@
 package dev.attn4j.backend.tornado.engine;
 
+import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.WorkerGrid;
+import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -9,6 +12,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -27,10 +31,24 @@ final class Plans implements AutoCloseable {
     static final class Plan implements AutoCloseable {
         private final TornadoNativeArray[] buffers;
         private final TornadoExecutionPlan plan;
+        private final WorkerGrid[] workers;
 
-        private Plan(TornadoNativeArray[] buffers, TornadoExecutionPlan plan) {
+        private Plan(TornadoNativeArray[] buffers, TornadoExecutionPlan plan, WorkerGrid[] workers) {
             this.buffers = buffers;
             this.plan = plan;
+            this.workers = workers;
+        }
+
+        /**
+         * Runs a plan whose {@code KernelContext} tasks were named in {@link TaskGraphAndBuffers#gridTasks}: task
+         * {@code t} runs {@code globals[t]} items in groups of {@code local}.
+         */
+        void run(int local, int... globals) {
+            for (int t = 0; t < workers.length; t++) {
+                workers[t].setGlobalWork(globals[t], 1, 1);
+                workers[t].setLocalWork(local, 1, 1);
+            }
+            plan.execute();
         }
 
         /** All buffers of a plan built from {@link #buffers(int...)} (float buffers only). */
@@ -86,7 +104,17 @@ final class Plans implements AutoCloseable {
                 plans.remove(eldest.getKey());
             }
             TaskGraphAndBuffers built = builder.apply(key);
-            p = new Plan(built.buffers(), new TornadoExecutionPlan(built.graph().snapshot()).withDevice(device));
+            TornadoExecutionPlan plan = new TornadoExecutionPlan(built.graph().snapshot()).withDevice(device);
+            WorkerGrid[] workers = new WorkerGrid[built.gridTasks().size()];
+            if (workers.length > 0) {
+                GridScheduler grid = new GridScheduler();
+                for (int t = 0; t < workers.length; t++) {
+                    workers[t] = new WorkerGrid1D(1);
+                    grid.addWorkerGrid(built.gridTasks().get(t), workers[t]);
+                }
+                plan.withGridScheduler(grid);
+            }
+            p = new Plan(built.buffers(), plan, workers);
             plans.put(key, p);
         }
         return p;
@@ -130,7 +158,11 @@ final class Plans implements AutoCloseable {
     }
 
     /** What a builder returns. */
-    record TaskGraphAndBuffers(TaskGraph graph, TornadoNativeArray[] buffers) {
+    record TaskGraphAndBuffers(TaskGraph graph, TornadoNativeArray[] buffers, List<String> gridTasks) {
+        /** A graph of {@code @Parallel} kernels, whose work size TornadoVM takes from their loop bounds. */
+        TaskGraphAndBuffers(TaskGraph graph, TornadoNativeArray[] buffers) {
+            this(graph, buffers, List.of());
+        }
     }
 
     @Override

@@ -9,6 +9,7 @@ import dev.attn4j.ports.attention.AttentionResult;
 import dev.attn4j.ports.attention.AttentionShape;
 import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.tensor.DeviceTensor;
+import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
@@ -39,8 +40,8 @@ final class TornadoAttention implements AttentionPort {
     private final TornadoTensors tensors;
     private final Plans plans;
 
-    /** Which plan: direction, whether the table gradient runs, the buffers' and the key rows' capacities. */
-    private record Key(boolean backward, boolean tableGrad, List<Integer> capacities, int kvRowCapacity) {
+    /** Which plan: direction, whether the table gradient runs, and the buffers' capacities. */
+    private record Key(boolean backward, boolean tableGrad, List<Integer> capacities) {
         int capacity(int buffer) {
             return capacities.get(buffer);
         }
@@ -62,14 +63,15 @@ final class TornadoAttention implements AttentionPort {
         synchronized (engine) {
             Key key = new Key(false, false, capacities(qn, kn, kn, qn, rows, META_SIZE, FMETA_SIZE,
                     (long) s.batch() * s.heads(), size(o.biasTable()), size(o.denseMask()), size(o.denseBias()),
-                    size(o.flashMask())), 0);
+                    size(o.flashMask())));
             Plans.Plan p = plans.get(key, this::forwardGraph);
             Arrays.copy(f(r.q()), p.f(F_Q));
             Arrays.copy(f(r.k()), p.f(F_K));
             Arrays.copy(f(r.v()), p.f(F_V));
             describe(s, o, p.ints(F_META), p.f(F_FMETA));
             copyFeatures(s, o, p.f(F_SLOPES), p.f(F_TABLE), p.bytes(F_DMASK), p.f(F_DBIAS), p.ints(F_FMASK));
-            p.run();
+            int tiles = (s.seqQ() + TILE_ROWS - 1) / TILE_ROWS;
+            p.run(TILE_ROWS, s.batch() * s.heads() * tiles * TILE_ROWS);
             DeviceTensor out = tensors.wrap(Arrays.copyOf(p.f(F_O), (int) qn), s.queryShape());
             DeviceTensor lse = tensors.wrap(Arrays.copyOf(p.f(F_LSE), (int) rows), s.lseShape());
             return new AttentionResult(out, lse);
@@ -87,8 +89,7 @@ final class TornadoAttention implements AttentionPort {
         synchronized (engine) {
             Key key = new Key(true, tableGrad, capacities(qn, kn, kn, qn, qn, rows, rows, qn, kn, kn, META_SIZE,
                     FMETA_SIZE, (long) s.batch() * s.heads(), size(o.biasTable()), size(o.denseMask()),
-                    size(o.denseBias()), size(o.flashMask()), tableGrad ? size(o.biasTable()) : 1),
-                    Plans.capacity((long) s.batch() * s.kvHeads() * s.seqK()));
+                    size(o.denseBias()), size(o.flashMask()), tableGrad ? size(o.biasTable()) : 1));
             Plans.Plan p = plans.get(key, this::backwardGraph);
             Arrays.copy(f(r.q()), p.f(B_Q));
             Arrays.copy(f(r.k()), p.f(B_K));
@@ -98,7 +99,10 @@ final class TornadoAttention implements AttentionPort {
             Arrays.copy(f(r.lse()), p.f(B_LSE));
             describe(s, o, p.ints(B_META), p.f(B_FMETA));
             copyFeatures(s, o, p.f(B_SLOPES), p.f(B_TABLE), p.bytes(B_DMASK), p.f(B_DBIAS), p.ints(B_FMASK));
-            p.run();
+            int queryTiles = (s.seqQ() + TILE_ROWS - 1) / TILE_ROWS;
+            int keyTiles = (s.seqK() + TILE_ROWS - 1) / TILE_ROWS;
+            p.run(TILE_ROWS, s.batch() * s.heads() * queryTiles * TILE_ROWS,
+                    s.batch() * s.kvHeads() * keyTiles * TILE_ROWS);
             DeviceTensor dq = tensors.wrap(Arrays.copyOf(p.f(B_DQ), (int) qn), s.queryShape());
             DeviceTensor dk = tensors.wrap(Arrays.copyOf(p.f(B_DK), (int) kn), s.keyShape());
             DeviceTensor dv = tensors.wrap(Arrays.copyOf(p.f(B_DV), (int) kn), s.keyShape());
@@ -117,12 +121,13 @@ final class TornadoAttention implements AttentionPort {
         ByteArray dmask = (ByteArray) b[F_DMASK];
         FloatArray dbias = (FloatArray) b[F_DBIAS];
         IntArray fmask = (IntArray) b[F_FMASK];
-        TaskGraph g = new TaskGraph(plans.graphName("attnf"))
+        String name = plans.graphName("attnf");
+        TaskGraph g = new TaskGraph(name)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, k, v, meta, fmeta, slopes, table, dmask, dbias, fmask)
-                .task("forward", AttentionKernels::forward, q, k, v, (FloatArray) b[F_O], (FloatArray) b[F_LSE], meta,
-                        fmeta, slopes, table, dmask, dbias, fmask, key.capacity(F_LSE))
+                .task("forward", AttentionKernels::forwardTiled, new KernelContext(), q, k, v, (FloatArray) b[F_O],
+                        (FloatArray) b[F_LSE], meta, fmeta, slopes, table, dmask, dbias, fmask)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, b[F_O], b[F_LSE]);
-        return new Plans.TaskGraphAndBuffers(g, b);
+        return new Plans.TaskGraphAndBuffers(g, b, List.of(name + ".forward"));
     }
 
     private Plans.TaskGraphAndBuffers backwardGraph(Key key) {
@@ -135,21 +140,22 @@ final class TornadoAttention implements AttentionPort {
         ByteArray dmask = (ByteArray) b[B_DMASK];
         FloatArray dbias = (FloatArray) b[B_DBIAS];
         IntArray fmask = (IntArray) b[B_FMASK];
-        TaskGraph g = new TaskGraph(plans.graphName("attnb"))
+        String name = plans.graphName("attnb");
+        TaskGraph g = new TaskGraph(name)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, k, v, dO, o, lse, meta, fmeta, slopes, table,
                         dmask, dbias, fmask)
                 .task("delta", AttentionKernels::rowDot, dO, o, delta, meta, key.capacity(B_LSE))
-                .task("dq", AttentionKernels::backwardQ, q, k, v, dO, lse, delta, (FloatArray) b[B_DQ], meta, fmeta,
-                        slopes, table, dmask, dbias, fmask, key.capacity(B_LSE))
-                .task("dkv", AttentionKernels::backwardKV, q, k, v, dO, lse, delta, (FloatArray) b[B_DK],
-                        (FloatArray) b[B_DV], meta, fmeta, slopes, table, dmask, dbias, fmask, key.kvRowCapacity());
+                .task("dq", AttentionKernels::backwardQTiled, new KernelContext(), q, k, v, dO, lse, delta,
+                        (FloatArray) b[B_DQ], meta, fmeta, slopes, table, dmask, dbias, fmask)
+                .task("dkv", AttentionKernels::backwardKVTiled, new KernelContext(), q, k, v, dO, lse, delta,
+                        (FloatArray) b[B_DK], (FloatArray) b[B_DV], meta, fmeta, slopes, table, dmask, dbias, fmask);
         if (key.tableGrad()) {
             g.task("dtable", AttentionKernels::tableGrad, q, k, v, dO, lse, delta, (FloatArray) b[B_DTABLE], meta,
                     fmeta, slopes, table, dmask, dbias, fmask, key.capacity(B_DTABLE))
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, b[B_DTABLE]);
         }
         g.transferToHost(DataTransferMode.EVERY_EXECUTION, b[B_DQ], b[B_DK], b[B_DV]);
-        return new Plans.TaskGraphAndBuffers(g, b);
+        return new Plans.TaskGraphAndBuffers(g, b, List.of(name + ".dq", name + ".dkv"));
     }
 
     /** Zeroed buffers of the key's capacities: ints for meta and FlashMask, bytes for the dense mask, else floats. */
