@@ -8,15 +8,22 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * Attention forward and backward in TornadoVM's Java dialect, one work item per query row (forward, dQ) or key
- * row (dK/dV). Semantics are those of {@code AttentionOptions} (DESIGN §4): softcap, then ALiBi, the relative
- * table and the dense bias; causal/window as a key range per row; dense and FlashMask masks per element;
- * Philox dropout with the counter mapping of {@code Dropout}.
+ * Attention forward and backward in TornadoVM's Java dialect. Semantics are those of {@code AttentionOptions}
+ * (DESIGN §4): softcap, then ALiBi, the relative table and the dense bias; causal/window as a key range per
+ * row; dense and FlashMask masks per element; Philox dropout with the counter mapping of {@code Dropout}.
+ *
+ * <p>Two forms of each kernel. The device runs the {@code KernelContext} ones ({@link #forwardTiled},
+ * {@link #backwardQTiled}, {@link #backwardKVTiled}): groups of {@link #TILE_ROWS} rows share tiles staged in
+ * local memory. The {@code @Parallel} ones ({@link #forward}, {@link #backwardQ}, {@link #backwardKV}), one work
+ * item per row with no barriers, compute the same thing and also run as plain Java on the JVM: they are the
+ * reference the device result is checked against ({@code KernelSemanticsTest}); the tiled kernels cannot run
+ * that way. {@link #rowDot} and {@link #tableGrad} have one form, used by both.
  *
  * <p>Everything that describes a call (sizes, flags, strides, seeds) travels in the {@code meta} and
  * {@code fmeta} arrays, not as captured scalars: a task graph binds its scalars when it is built, so this way
- * one compiled plan serves every call whose tensors fit its buffers ({@link Plans}). The only scalar is the
- * {@code @Parallel} loop bound, the plan's row capacity; items past the call's row count do nothing.
+ * one compiled plan serves every call whose tensors fit its buffers ({@link Plans}). The {@code @Parallel}
+ * kernels' loop bound is the plan's capacity and items past the call's count do nothing; the tiled kernels'
+ * work size is set per call through the plan's worker grids.
  *
  * <p>Scores are recomputed rather than stored: each work item keeps its output row in a private array of
  * {@link #MAX_HEAD_DIM} floats (TornadoVM private arrays need a compile-time size) and writes it once.
