@@ -147,12 +147,18 @@ final class Plans implements AutoCloseable {
         return a;
     }
 
+    /** A zero-filled float buffer. */
+    static FloatArray floats(int size) {
+        FloatArray a = new FloatArray(Math.max(1, size));
+        a.init(0.0f);
+        return a;
+    }
+
     /** Zero-filled float buffers of the given sizes. */
     static FloatArray[] buffers(int... sizes) {
         FloatArray[] b = new FloatArray[sizes.length];
         for (int i = 0; i < sizes.length; i++) {
-            b[i] = new FloatArray(Math.max(1, sizes[i]));
-            b[i].init(0.0f);
+            b[i] = floats(sizes[i]);
         }
         return b;
     }

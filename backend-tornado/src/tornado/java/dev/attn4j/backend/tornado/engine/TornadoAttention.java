@@ -163,7 +163,7 @@ final class TornadoAttention implements AttentionPort {
         TornadoNativeArray[] b = new TornadoNativeArray[key.capacities().size()];
         for (int i = 0; i < b.length; i++) {
             int n = key.capacity(i);
-            b[i] = i == metaSlot || i == fmaskSlot ? Plans.ints(n) : i == byteSlot ? Plans.bytes(n) : Plans.buffers(n)[0];
+            b[i] = i == metaSlot || i == fmaskSlot ? Plans.ints(n) : i == byteSlot ? Plans.bytes(n) : Plans.floats(n);
         }
         return b;
     }

@@ -59,11 +59,11 @@ final class TornadoRotary implements RotaryPort {
     }
 
     private Plans.TaskGraphAndBuffers graph(Key key) {
-        FloatArray x = Plans.buffers(key.elements())[0];
-        FloatArray cos = Plans.buffers(key.table())[0];
-        FloatArray sin = Plans.buffers(key.table())[0];
-        FloatArray scale = Plans.buffers(key.table())[0];
-        FloatArray y = Plans.buffers(key.elements())[0];
+        FloatArray x = Plans.floats(key.elements());
+        FloatArray cos = Plans.floats(key.table());
+        FloatArray sin = Plans.floats(key.table());
+        FloatArray scale = Plans.floats(key.table());
+        FloatArray y = Plans.floats(key.elements());
         IntArray meta = Plans.ints(META_SIZE);
         TaskGraph g = new TaskGraph(plans.graphName("rotary"))
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, x, cos, sin, scale, meta)
