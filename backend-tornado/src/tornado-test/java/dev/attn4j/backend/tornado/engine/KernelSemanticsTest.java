@@ -15,7 +15,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -54,8 +53,9 @@ class KernelSemanticsTest {
         DeviceTensor tk = engine.tensors().upload(k, Shape.of(batch, sk, kvHeads, d), DType.F32);
         DeviceTensor tv = engine.tensors().upload(v, Shape.of(batch, sk, kvHeads, d), DType.F32);
         AttentionOptions.Builder b = AttentionOptions.builder().causal(causal);
+        int[] flashRows = new int[n > 0 ? batch * sk * n : 0];
         if (n > 0) {
-            int[] rows = new int[batch * sk * n];
+            int[] rows = flashRows;
             for (int i = 0; i < rows.length; i += n) {
                 int a = rnd.nextInt(sq + 1);
                 int c = a + rnd.nextInt(sq + 1 - a);
@@ -75,49 +75,65 @@ class KernelSemanticsTest {
         AttentionRequest request = new AttentionRequest(tq, tk, tv, options);
         AttentionShape s = request.shape();
 
-        FloatArray o = new FloatArray(q.length);
-        FloatArray lse = new FloatArray(batch * heads * sq);
+        // The JVM's copy of the heaps: q, k, v, dO, o, lse, delta, dq, dk, dv one after another; FlashMask in ints.
+        int rows = batch * heads * sq;
+        int[] sizes = {q.length, k.length, v.length, q.length, q.length, rows, rows, q.length, k.length, v.length};
+        int[] at = new int[sizes.length];
+        for (int i = 1; i < sizes.length; i++) {
+            at[i] = at[i - 1] + sizes[i - 1];
+        }
+        FloatArray heap = new FloatArray(at[9] + sizes[9]);
+        heap.init(0.0f);
+        put(heap, at[0], q);
+        put(heap, at[1], k);
+        put(heap, at[2], v);
+        IntArray ints = IntArray.fromArray(flashRows.length > 0 ? flashRows : new int[1]);
         IntArray meta = new IntArray(AttentionKernels.META_SIZE);
         FloatArray fmeta = new FloatArray(AttentionKernels.FMETA_SIZE);
-        FloatArray slopes = new FloatArray(batch * heads);
-        IntArray fmask = new IntArray(Math.max(1, batch * sk * n));
         TornadoAttention.describe(s, options, meta, fmeta);
-        TornadoAttention.copyFeatures(s, options, slopes, new FloatArray(1), new ByteArray(1), new FloatArray(1), fmask);
-        AttentionKernels.forward(FloatArray.fromArray(q), FloatArray.fromArray(k), FloatArray.fromArray(v), o, lse, meta,
-                fmeta, slopes, new FloatArray(1), new ByteArray(1), new FloatArray(1), fmask, lse.getSize());
+        meta.set(AttentionKernels.FMASK_AT, 0);
+        int[] slots = {AttentionKernels.Q_AT, AttentionKernels.K_AT, AttentionKernels.V_AT, AttentionKernels.DO_AT,
+                AttentionKernels.O_AT, AttentionKernels.LSE_AT, AttentionKernels.DELTA_AT, AttentionKernels.DQ_AT,
+                AttentionKernels.DK_AT, AttentionKernels.DV_AT};
+        for (int i = 0; i < slots.length; i++) {
+            meta.set(slots[i], at[i]);
+        }
+        AttentionKernels.forward(heap, ints, meta, fmeta, rows);
 
         try (AttentionResult r = engine.attention().forward(request)) {
-            assertClose("lse", lse, engine.tensors().download(r.lse()));
-            assertClose("o", o, engine.tensors().download(r.o()));
+            assertClose("lse", heap, at[5], engine.tensors().download(r.lse()));
+            assertClose("o", heap, at[4], engine.tensors().download(r.o()));
 
             // Backward from the device's forward outputs, on the device and as Java.
             float[] dO = randoms(rnd, q.length);
-            FloatArray qa = FloatArray.fromArray(q), ka = FloatArray.fromArray(k), va = FloatArray.fromArray(v);
-            FloatArray dOa = FloatArray.fromArray(dO);
-            FloatArray oa = FloatArray.fromArray(engine.tensors().download(r.o()));
-            FloatArray lsea = FloatArray.fromArray(engine.tensors().download(r.lse()));
-            FloatArray delta = new FloatArray(lse.getSize());
-            FloatArray dq = new FloatArray(q.length);
-            FloatArray dk = new FloatArray(k.length);
-            FloatArray dv = new FloatArray(v.length);
-            AttentionKernels.rowDot(dOa, oa, delta, meta, lse.getSize());
-            AttentionKernels.backwardQ(qa, ka, va, dOa, lsea, delta, dq, meta, fmeta, slopes, new FloatArray(1),
-                    new ByteArray(1), new FloatArray(1), fmask, lse.getSize());
-            AttentionKernels.backwardKV(qa, ka, va, dOa, lsea, delta, dk, dv, meta, fmeta, slopes, new FloatArray(1),
-                    new ByteArray(1), new FloatArray(1), fmask, batch * kvHeads * sk);
+            put(heap, at[3], dO);
+            put(heap, at[4], engine.tensors().download(r.o()));
+            put(heap, at[5], engine.tensors().download(r.lse()));
+            for (int t = 0; t < rows; t++) {
+                AttentionKernels.rowDotItem(t, heap, meta);
+            }
+            AttentionKernels.backwardQ(heap, ints, meta, fmeta, rows);
+            AttentionKernels.backwardKV(heap, ints, meta, fmeta, batch * kvHeads * sk);
             DeviceTensor tdO = engine.tensors().upload(dO, s.queryShape(), DType.F32);
             try (AttentionGradients g = engine.attention().backward(
                     new AttentionBackwardRequest(tdO, tq, tk, tv, r.o(), r.lse(), options))) {
-                assertClose("dq", dq, engine.tensors().download(g.dq()));
-                assertClose("dk", dk, engine.tensors().download(g.dk()));
-                assertClose("dv", dv, engine.tensors().download(g.dv()));
+                assertClose("dq", heap, at[7], engine.tensors().download(g.dq()));
+                assertClose("dk", heap, at[8], engine.tensors().download(g.dk()));
+                assertClose("dv", heap, at[9], engine.tensors().download(g.dv()));
             }
         }
     }
 
-    private static void assertClose(String what, FloatArray java, float[] device) {
+    private static void put(FloatArray heap, int at, float[] values) {
+        for (int i = 0; i < values.length; i++) {
+            heap.set(at + i, values[i]);
+        }
+    }
+
+    private static void assertClose(String what, FloatArray heap, int at, float[] device) {
         for (int i = 0; i < device.length; i++) {
-            assertEquals(java.get(i), device[i], 1e-5 * Math.max(1.0, Math.abs(java.get(i))), what + "[" + i + "]");
+            float java = heap.get(at + i);
+            assertEquals(java, device[i], 1e-5 * Math.max(1.0, Math.abs(java)), what + "[" + i + "]");
         }
     }
 

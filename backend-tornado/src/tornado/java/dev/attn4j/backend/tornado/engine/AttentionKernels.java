@@ -3,7 +3,6 @@ package dev.attn4j.backend.tornado.engine;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.annotations.Parallel;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
-import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -37,7 +36,11 @@ final class AttentionKernels {
     static final int SQ = 0, SK = 1, HEADS = 2, KV_HEADS = 3, D = 4, REACH_LEFT = 5, REACH_RIGHT = 6, BATCH = 7,
             ROWS = 8, CAUSAL = 9, TABLE = 10, DMASK = 11, DMASK_BS = 12, DMASK_HS = 13, DBIAS = 14, DBIAS_BS = 15,
             DBIAS_HS = 16, FMASK = 17, FMASK_HEADS = 18, FMASK_N = 19, DROP = 20, DROP_THRESHOLD = 21, SEED_LO = 22,
-            SEED_HI = 23, OFF_LO = 24, OFF_HI = 25, META_SIZE = 26;
+            SEED_HI = 23, OFF_LO = 24, OFF_HI = 25, ALIBI = 26, ALIBI_BS = 27;
+    /** {@code meta} slots: where each tensor starts in the float heap (the masks: in the int heap). */
+    static final int Q_AT = 28, K_AT = 29, V_AT = 30, O_AT = 31, LSE_AT = 32, DO_AT = 33, DELTA_AT = 34, DQ_AT = 35, DK_AT = 36,
+            DV_AT = 37, DTABLE_AT = 38, ALIBI_AT = 39, TABLE_AT = 40, DBIAS_AT = 41, DMASK_AT = 42, FMASK_AT = 43,
+            META_SIZE = 44;
     /** {@code fmeta} slots. */
     static final int SCALE = 0, SOFTCAP = 1, KEEP_SCALE = 2, FMETA_SIZE = 3;
     /** Largest head dimension: the size of the kernels' private row accumulators (TornadoVM needs a constant). */
@@ -57,11 +60,11 @@ final class AttentionKernels {
      * Online softmax over blocks of {@link #KEY_BLOCK} keys: a block's logits go to a private array, the running
      * output is rescaled once per block, and {@code o} is written once at the end.
      */
-    static void forward(FloatArray q, FloatArray k, FloatArray v, FloatArray o, FloatArray lse, IntArray meta,
-                        FloatArray fmeta, FloatArray slopes, FloatArray table, ByteArray dmask, FloatArray dbias,
-                        IntArray fmask, int rowCapacity) {
+    static void forward(FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta, int rowCapacity) {
         for (@Parallel int t = 0; t < rowCapacity; t++) {
             if (t < meta.get(ROWS)) {
+                int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), oAt = meta.get(O_AT);
+                int lseAt = meta.get(LSE_AT);
                 float[] acc = new float[MAX_HEAD_DIM];
                 float[] logits = new float[KEY_BLOCK];
                 int sq = meta.get(SQ);
@@ -90,10 +93,10 @@ final class AttentionKernels {
                         int kBase = ((b * sk + j) * kvHeads + hk) * d;
                         float s = 0.0f;
                         for (int x = 0; x < d; x++) {
-                            s += q.get(qBase + x) * k.get(kBase + x);
+                            s += heap.get(qAt + qBase + x) * heap.get(kAt + kBase + x);
                         }
-                        s = logit(s * scale, meta, fmeta, slopes, table, dbias, b, h, i, j);
-                        float masked = visible(meta, dmask, fmask, b, h, i, j) == 1 ? s : Float.NEGATIVE_INFINITY;
+                        s = logit(s * scale, meta, fmeta, heap, b, h, i, j);
+                        float masked = visible(meta, ints, b, h, i, j) == 1 ? s : Float.NEGATIVE_INFINITY;
                         logits[u] = masked;
                         blockMax = TornadoMath.max(blockMax, masked);
                     }
@@ -111,7 +114,7 @@ final class AttentionKernels {
                             l = l + p;
                             float weight = p * keep(meta, fmeta, b, h, i, j);
                             for (int x = 0; x < d; x++) {
-                                acc[x] = acc[x] + weight * v.get(kBase + x);
+                                acc[x] = acc[x] + weight * heap.get(vAt + kBase + x);
                             }
                         }
                         m = mNew;
@@ -119,9 +122,9 @@ final class AttentionKernels {
                 }
                 float inv = l > 0.0f ? 1.0f / l : 0.0f;
                 for (int x = 0; x < d; x++) {
-                    o.set(qBase + x, acc[x] * inv);
+                    heap.set(oAt + qBase + x, acc[x] * inv);
                 }
-                lse.set(t, l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
+                heap.set(lseAt + t, l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
             }
         }
     }
@@ -133,15 +136,15 @@ final class AttentionKernels {
      * {@code g / tiles}; every item runs every loop (uniform trip counts keep the barriers legal), rows past
      * {@code Sq} and keys outside a row's causal/window range are masked by selects, not branches.
      */
-    static void forwardTiled(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, FloatArray o,
-                             FloatArray lse, IntArray meta, FloatArray fmeta, FloatArray slopes, FloatArray table,
-                             ByteArray dmask, FloatArray dbias, IntArray fmask) {
+    static void forwardTiled(KernelContext ctx, FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta) {
         float[] kTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
         float[] vTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
         float[] acc = new float[MAX_HEAD_DIM];
         float[] logits = new float[TILE_KEYS];
         int lid = ctx.localIdx;
         int group = ctx.groupIdx;
+        int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), oAt = meta.get(O_AT);
+        int lseAt = meta.get(LSE_AT);
         int sq = meta.get(SQ);
         int sk = meta.get(SK);
         int heads = meta.get(HEADS);
@@ -176,8 +179,8 @@ final class AttentionKernels {
                 int u = e / d;
                 int x = e % d;
                 int kBase = ((Math.min(b, meta.get(BATCH) - 1) * sk + j0 + u) * kvHeads + hk) * d;
-                kTile[u * MAX_HEAD_DIM + x] = k.get(kBase + x);
-                vTile[u * MAX_HEAD_DIM + x] = v.get(kBase + x);
+                kTile[u * MAX_HEAD_DIM + x] = heap.get(kAt + kBase + x);
+                vTile[u * MAX_HEAD_DIM + x] = heap.get(vAt + kBase + x);
             }
             ctx.localBarrier();
             float blockMax = Float.NEGATIVE_INFINITY;
@@ -185,10 +188,10 @@ final class AttentionKernels {
                 int j = j0 + u;
                 float s = 0.0f;
                 for (int x = 0; x < d; x++) {
-                    s += q.get(qBase + x) * kTile[u * MAX_HEAD_DIM + x];
+                    s += heap.get(qAt + qBase + x) * kTile[u * MAX_HEAD_DIM + x];
                 }
-                s = logit(s * scale, meta, fmeta, slopes, table, dbias, b, h, i, j);
-                int open = live * (j >= start ? 1 : 0) * (j < end ? 1 : 0) * visible(meta, dmask, fmask, b, h, i, j);
+                s = logit(s * scale, meta, fmeta, heap, b, h, i, j);
+                int open = live * (j >= start ? 1 : 0) * (j < end ? 1 : 0) * visible(meta, ints, b, h, i, j);
                 float masked = open == 1 ? s : Float.NEGATIVE_INFINITY;
                 logits[u] = masked;
                 blockMax = TornadoMath.max(blockMax, masked);
@@ -215,16 +218,22 @@ final class AttentionKernels {
         if (live == 1) {
             float inv = l > 0.0f ? 1.0f / l : 0.0f;
             for (int x = 0; x < d; x++) {
-                o.set(qBase + x, acc[x] * inv);
+                heap.set(oAt + qBase + x, acc[x] * inv);
             }
-            lse.set((b * heads + h) * sq + i, l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
+            heap.set(lseAt + (b * heads + h) * sq + i, l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
         }
     }
 
-    /** {@code delta = rowsum(dO ∘ o)} per query row, numbered as {@code lse}. */
-    static void rowDot(FloatArray dO, FloatArray o, FloatArray delta, IntArray meta, int rowCapacity) {
-        for (@Parallel int t = 0; t < rowCapacity; t++) {
+    /** {@code delta = rowsum(dO ∘ o)} per query row, numbered as {@code lse}; one work item per row. */
+    static void rowDot(KernelContext ctx, FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta) {
+        rowDotItem(ctx.globalIdx, heap, meta);
+    }
+
+    /** Work item {@code t} of {@link #rowDot}, also run as plain Java by the tests. */
+    static void rowDotItem(int t, FloatArray heap, IntArray meta) {
+        {
             if (t < meta.get(ROWS)) {
+                int dOAt = meta.get(DO_AT), oAt = meta.get(O_AT), deltaAt = meta.get(DELTA_AT);
                 int sq = meta.get(SQ);
                 int heads = meta.get(HEADS);
                 int d = meta.get(D);
@@ -234,9 +243,9 @@ final class AttentionKernels {
                 int base = ((b * sq + i) * heads + h) * d;
                 float acc = 0.0f;
                 for (int x = 0; x < d; x++) {
-                    acc += dO.get(base + x) * o.get(base + x);
+                    acc += heap.get(dOAt + base + x) * heap.get(oAt + base + x);
                 }
-                delta.set(t, acc);
+                heap.set(deltaAt + t, acc);
             }
         }
     }
@@ -245,11 +254,11 @@ final class AttentionKernels {
      * {@code dq_i = scale · Σ_j dS_ij k_j} with {@code dS = P (z dP − delta)} times d logit / d raw score
      * ({@code P} recomputed from {@code lse}, {@code z} the dropout factor); one work item per query row.
      */
-    static void backwardQ(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
-                          FloatArray dq, IntArray meta, FloatArray fmeta, FloatArray slopes, FloatArray table,
-                          ByteArray dmask, FloatArray dbias, IntArray fmask, int rowCapacity) {
+    static void backwardQ(FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta, int rowCapacity) {
         for (@Parallel int t = 0; t < rowCapacity; t++) {
             if (t < meta.get(ROWS)) {
+                int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), dOAt = meta.get(DO_AT);
+                int lseAt = meta.get(LSE_AT), deltaAt = meta.get(DELTA_AT), dqAt = meta.get(DQ_AT);
                 int sq = meta.get(SQ);
                 int sk = meta.get(SK);
                 int heads = meta.get(HEADS);
@@ -264,34 +273,34 @@ final class AttentionKernels {
                 float softcap = fmeta.get(SOFTCAP);
                 int start = Math.max(0, i + meta.get(REACH_LEFT));
                 int end = Math.min(sk, i + meta.get(REACH_RIGHT) + 1);
-                float rowLse = lse.get(t);
-                float rowDelta = delta.get(t);
+                float rowLse = heap.get(lseAt + t);
+                float rowDelta = heap.get(deltaAt + t);
                 float[] acc = new float[MAX_HEAD_DIM];
                 for (int x = 0; x < d; x++) {
                     acc[x] = 0.0f;
                 }
                 if (rowLse > Float.NEGATIVE_INFINITY) {
                     for (int j = start; j < end; j++) {
-                        if (visible(meta, dmask, fmask, b, h, i, j) == 1) {
+                        if (visible(meta, ints, b, h, i, j) == 1) {
                             int kBase = ((b * sk + j) * kvHeads + hk) * d;
                             float s = 0.0f;
                             float dp = 0.0f;
                             for (int x = 0; x < d; x++) {
-                                s += q.get(qBase + x) * k.get(kBase + x);
-                                dp += dO.get(qBase + x) * v.get(kBase + x);
+                                s += heap.get(qAt + qBase + x) * heap.get(kAt + kBase + x);
+                                dp += heap.get(dOAt + qBase + x) * heap.get(vAt + kBase + x);
                             }
                             float raw = s * scale;
-                            float p = TornadoMath.exp(logit(raw, meta, fmeta, slopes, table, dbias, b, h, i, j) - rowLse);
+                            float p = TornadoMath.exp(logit(raw, meta, fmeta, heap, b, h, i, j) - rowLse);
                             float z = keep(meta, fmeta, b, h, i, j);
                             float ds = p * (z * dp - rowDelta) * logitGrad(raw, softcap) * scale;
                             for (int x = 0; x < d; x++) {
-                                acc[x] = acc[x] + ds * k.get(kBase + x);
+                                acc[x] = acc[x] + ds * heap.get(kAt + kBase + x);
                             }
                         }
                     }
                 }
                 for (int x = 0; x < d; x++) {
-                    dq.set(qBase + x, acc[x]);
+                    heap.set(dqAt + qBase + x, acc[x]);
                 }
             }
         }
@@ -302,11 +311,10 @@ final class AttentionKernels {
      * head {@code hk} and every query row that sees key {@code j}; one work item per key row, summing in a fixed
      * order, so results are deterministic without atomics.
      */
-    static void backwardKV(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse,
-                           FloatArray delta, FloatArray dk, FloatArray dv, IntArray meta, FloatArray fmeta,
-                           FloatArray slopes, FloatArray table, ByteArray dmask, FloatArray dbias, IntArray fmask,
-                           int kvRowCapacity) {
+    static void backwardKV(FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta, int kvRowCapacity) {
         for (@Parallel int t = 0; t < kvRowCapacity; t++) {
+            int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), dOAt = meta.get(DO_AT);
+            int lseAt = meta.get(LSE_AT), deltaAt = meta.get(DELTA_AT), dkAt = meta.get(DK_AT), dvAt = meta.get(DV_AT);
             int sq = meta.get(SQ);
             int sk = meta.get(SK);
             int heads = meta.get(HEADS);
@@ -325,31 +333,31 @@ final class AttentionKernels {
                 // dK and dV accumulate in place: two private rows of MAX_HEAD_DIM per work item overflowed POCL's
                 // work-group stack (SIGSEGV inside the kernel at S = 1024).
                 for (int x = 0; x < d; x++) {
-                    dk.set(kBase + x, 0.0f);
-                    dv.set(kBase + x, 0.0f);
+                    heap.set(dkAt + kBase + x, 0.0f);
+                    heap.set(dvAt + kBase + x, 0.0f);
                 }
                 for (int g = 0; g < group; g++) {
                     int h = hk * group + g;
                     for (int i = firstRow; i < endRow; i++) {
                         int row = (b * heads + h) * sq + i;
-                        float rowLse = lse.get(row);
-                        int open = visible(meta, dmask, fmask, b, h, i, j) * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
+                        float rowLse = heap.get(lseAt + row);
+                        int open = visible(meta, ints, b, h, i, j) * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
                         if (open == 1) {
                             int qBase = ((b * sq + i) * heads + h) * d;
                             float s = 0.0f;
                             float dp = 0.0f;
                             for (int x = 0; x < d; x++) {
-                                s += q.get(qBase + x) * k.get(kBase + x);
-                                dp += dO.get(qBase + x) * v.get(kBase + x);
+                                s += heap.get(qAt + qBase + x) * heap.get(kAt + kBase + x);
+                                dp += heap.get(dOAt + qBase + x) * heap.get(vAt + kBase + x);
                             }
                             float raw = s * scale;
-                            float p = TornadoMath.exp(logit(raw, meta, fmeta, slopes, table, dbias, b, h, i, j) - rowLse);
+                            float p = TornadoMath.exp(logit(raw, meta, fmeta, heap, b, h, i, j) - rowLse);
                             float z = keep(meta, fmeta, b, h, i, j);
-                            float ds = p * (z * dp - delta.get(row)) * logitGrad(raw, softcap) * scale;
+                            float ds = p * (z * dp - heap.get(deltaAt + row)) * logitGrad(raw, softcap) * scale;
                             float pz = p * z;
                             for (int x = 0; x < d; x++) {
-                                dk.set(kBase + x, dk.get(kBase + x) + ds * q.get(qBase + x));
-                                dv.set(kBase + x, dv.get(kBase + x) + pz * dO.get(qBase + x));
+                                heap.set(dkAt + kBase + x, heap.get(dkAt + kBase + x) + ds * heap.get(qAt + qBase + x));
+                                heap.set(dvAt + kBase + x, heap.get(dvAt + kBase + x) + pz * heap.get(dOAt + qBase + x));
                             }
                         }
                     }
@@ -362,9 +370,9 @@ final class AttentionKernels {
      * dQ as {@link #backwardQ}, tiled like {@link #forwardTiled}: a group of {@link #TILE_ROWS} query rows stages
      * {@link #TILE_KEYS} keys and values at a time in local memory.
      */
-    static void backwardQTiled(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, FloatArray dO,
-                               FloatArray lse, FloatArray delta, FloatArray dq, IntArray meta, FloatArray fmeta,
-                               FloatArray slopes, FloatArray table, ByteArray dmask, FloatArray dbias, IntArray fmask) {
+    static void backwardQTiled(KernelContext ctx, FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta) {
+        int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), dOAt = meta.get(DO_AT);
+        int lseAt = meta.get(LSE_AT), deltaAt = meta.get(DELTA_AT), dqAt = meta.get(DQ_AT);
         float[] kTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
         float[] vTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
         float[] acc = new float[MAX_HEAD_DIM];
@@ -390,8 +398,8 @@ final class AttentionKernels {
         int groupEnd = Math.min(sk, lastRow + reachRight + 1);
         int qBase = ((b * sq + i) * heads + h) * d;
         int row = (b * heads + h) * sq + i;
-        float rowLse = lse.get(row);
-        float rowDelta = delta.get(row);
+        float rowLse = heap.get(lseAt + row);
+        float rowDelta = heap.get(deltaAt + row);
         int live = (firstRow + lid <= lastRow ? 1 : 0) * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
         float scale = fmeta.get(SCALE);
         float softcap = fmeta.get(SOFTCAP);
@@ -404,8 +412,8 @@ final class AttentionKernels {
                 int u = e / d;
                 int x = e % d;
                 int kBase = ((b * sk + j0 + u) * kvHeads + hk) * d;
-                kTile[u * MAX_HEAD_DIM + x] = k.get(kBase + x);
-                vTile[u * MAX_HEAD_DIM + x] = v.get(kBase + x);
+                kTile[u * MAX_HEAD_DIM + x] = heap.get(kAt + kBase + x);
+                vTile[u * MAX_HEAD_DIM + x] = heap.get(vAt + kBase + x);
             }
             ctx.localBarrier();
             for (int u = 0; u < n; u++) {
@@ -413,12 +421,12 @@ final class AttentionKernels {
                 float s = 0.0f;
                 float dp = 0.0f;
                 for (int x = 0; x < d; x++) {
-                    s += q.get(qBase + x) * kTile[u * MAX_HEAD_DIM + x];
-                    dp += dO.get(qBase + x) * vTile[u * MAX_HEAD_DIM + x];
+                    s += heap.get(qAt + qBase + x) * kTile[u * MAX_HEAD_DIM + x];
+                    dp += heap.get(dOAt + qBase + x) * vTile[u * MAX_HEAD_DIM + x];
                 }
                 float raw = s * scale;
-                int open = live * (j >= start ? 1 : 0) * (j < end ? 1 : 0) * visible(meta, dmask, fmask, b, h, i, j);
-                float e = TornadoMath.exp(logit(raw, meta, fmeta, slopes, table, dbias, b, h, i, j) - rowLse);
+                int open = live * (j >= start ? 1 : 0) * (j < end ? 1 : 0) * visible(meta, ints, b, h, i, j);
+                float e = TornadoMath.exp(logit(raw, meta, fmeta, heap, b, h, i, j) - rowLse);
                 float p = open == 1 ? e : 0.0f;
                 float ds = p * (keep(meta, fmeta, b, h, i, j) * dp - rowDelta) * logitGrad(raw, softcap) * scale;
                 for (int x = 0; x < d; x++) {
@@ -429,7 +437,7 @@ final class AttentionKernels {
         }
         if (firstRow + lid <= lastRow) {
             for (int x = 0; x < d; x++) {
-                dq.set(qBase + x, acc[x]);
+                heap.set(dqAt + qBase + x, acc[x]);
             }
         }
     }
@@ -440,10 +448,9 @@ final class AttentionKernels {
      * query head sharing the KV head, and sums in the same fixed order. With 16 items per group the two
      * private accumulator rows fit POCL's work-group stack (the {@code @Parallel} version's larger groups did not).
      */
-    static void backwardKVTiled(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, FloatArray dO,
-                                FloatArray lse, FloatArray delta, FloatArray dk, FloatArray dv, IntArray meta,
-                                FloatArray fmeta, FloatArray slopes, FloatArray table, ByteArray dmask,
-                                FloatArray dbias, IntArray fmask) {
+    static void backwardKVTiled(KernelContext ctx, FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta) {
+        int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), dOAt = meta.get(DO_AT);
+        int lseAt = meta.get(LSE_AT), deltaAt = meta.get(DELTA_AT), dkAt = meta.get(DK_AT), dvAt = meta.get(DV_AT);
         float[] qTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
         float[] dOTile = ctx.allocateFloatLocalArray(TILE_KEYS * MAX_HEAD_DIM);
         float[] lseTile = ctx.allocateFloatLocalArray(TILE_KEYS);
@@ -486,12 +493,12 @@ final class AttentionKernels {
                     int u = e / d;
                     int x = e % d;
                     int qBase = ((b * sq + i0 + u) * heads + h) * d;
-                    qTile[u * MAX_HEAD_DIM + x] = q.get(qBase + x);
-                    dOTile[u * MAX_HEAD_DIM + x] = dO.get(qBase + x);
+                    qTile[u * MAX_HEAD_DIM + x] = heap.get(qAt + qBase + x);
+                    dOTile[u * MAX_HEAD_DIM + x] = heap.get(dOAt + qBase + x);
                 }
                 for (int u = lid; u < n; u += TILE_ROWS) {
-                    lseTile[u] = lse.get((b * heads + h) * sq + i0 + u);
-                    deltaTile[u] = delta.get((b * heads + h) * sq + i0 + u);
+                    lseTile[u] = heap.get(lseAt + (b * heads + h) * sq + i0 + u);
+                    deltaTile[u] = heap.get(deltaAt + (b * heads + h) * sq + i0 + u);
                 }
                 ctx.localBarrier();
                 for (int u = 0; u < n; u++) {
@@ -500,13 +507,13 @@ final class AttentionKernels {
                     float s = 0.0f;
                     float dp = 0.0f;
                     for (int x = 0; x < d; x++) {
-                        s += qTile[u * MAX_HEAD_DIM + x] * k.get(kBase + x);
-                        dp += dOTile[u * MAX_HEAD_DIM + x] * v.get(kBase + x);
+                        s += qTile[u * MAX_HEAD_DIM + x] * heap.get(kAt + kBase + x);
+                        dp += dOTile[u * MAX_HEAD_DIM + x] * heap.get(vAt + kBase + x);
                     }
                     float raw = s * scale;
                     int open = live * (i >= rowStart ? 1 : 0) * (i < rowEnd ? 1 : 0)
-                            * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0) * visible(meta, dmask, fmask, b, h, i, j);
-                    float e = TornadoMath.exp(logit(raw, meta, fmeta, slopes, table, dbias, b, h, i, j) - rowLse);
+                            * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0) * visible(meta, ints, b, h, i, j);
+                    float e = TornadoMath.exp(logit(raw, meta, fmeta, heap, b, h, i, j) - rowLse);
                     float p = open == 1 ? e : 0.0f;
                     float z = keep(meta, fmeta, b, h, i, j);
                     float ds = p * (z * dp - deltaTile[u]) * logitGrad(raw, softcap) * scale;
@@ -521,8 +528,8 @@ final class AttentionKernels {
         }
         if (live == 1) {
             for (int x = 0; x < d; x++) {
-                dk.set(kBase + x, dkAcc[x]);
-                dv.set(kBase + x, dvAcc[x]);
+                heap.set(dkAt + kBase + x, dkAcc[x]);
+                heap.set(dvAt + kBase + x, dvAcc[x]);
             }
         }
     }
@@ -532,10 +539,11 @@ final class AttentionKernels {
      * logit, before the softcap's chain rule) over every {@code (b, i, j)} on diagonal {@code j − (i + Sk − Sq) =
      * u − (Sk − 1)}; one work item per {@code (h, u)} walks its diagonal in order (deterministic).
      */
-    static void tableGrad(FloatArray q, FloatArray k, FloatArray v, FloatArray dO, FloatArray lse, FloatArray delta,
-                          FloatArray dTable, IntArray meta, FloatArray fmeta, FloatArray slopes, FloatArray table,
-                          ByteArray dmask, FloatArray dbias, IntArray fmask, int capacity) {
-        for (@Parallel int t = 0; t < capacity; t++) {
+    static void tableGrad(KernelContext ctx, FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta) {
+        int t = ctx.globalIdx;
+        {
+            int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), dOAt = meta.get(DO_AT);
+            int lseAt = meta.get(LSE_AT), deltaAt = meta.get(DELTA_AT), dTableAt = meta.get(DTABLE_AT);
             int sq = meta.get(SQ);
             int sk = meta.get(SK);
             int heads = meta.get(HEADS);
@@ -555,9 +563,9 @@ final class AttentionKernels {
                     for (int i = iLo; i < iHi; i++) {
                         int j = i + off + rel;
                         int row = (b * heads + h) * sq + i;
-                        float rowLse = lse.get(row);
+                        float rowLse = heap.get(lseAt + row);
                         int inReach = (j >= i + meta.get(REACH_LEFT) ? 1 : 0) * (j <= i + meta.get(REACH_RIGHT) ? 1 : 0);
-                        int open = inReach * visible(meta, dmask, fmask, b, h, i, j)
+                        int open = inReach * visible(meta, ints, b, h, i, j)
                                 * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
                         if (open == 1) {
                             int qBase = ((b * sq + i) * heads + h) * d;
@@ -565,15 +573,15 @@ final class AttentionKernels {
                             float s = 0.0f;
                             float dp = 0.0f;
                             for (int x = 0; x < d; x++) {
-                                s += q.get(qBase + x) * k.get(kBase + x);
-                                dp += dO.get(qBase + x) * v.get(kBase + x);
+                                s += heap.get(qAt + qBase + x) * heap.get(kAt + kBase + x);
+                                dp += heap.get(dOAt + qBase + x) * heap.get(vAt + kBase + x);
                             }
-                            float p = TornadoMath.exp(logit(s * scale, meta, fmeta, slopes, table, dbias, b, h, i, j) - rowLse);
-                            sum += p * (keep(meta, fmeta, b, h, i, j) * dp - delta.get(row));
+                            float p = TornadoMath.exp(logit(s * scale, meta, fmeta, heap, b, h, i, j) - rowLse);
+                            sum += p * (keep(meta, fmeta, b, h, i, j) * dp - heap.get(deltaAt + row));
                         }
                     }
                 }
-                dTable.set(t, sum);
+                heap.set(dTableAt + t, sum);
             }
         }
     }
@@ -585,20 +593,20 @@ final class AttentionKernels {
      * enclosing loop's back edge and then emits OpenCL that falls through into the rest of the loop body, so
      * masked keys were counted (found by {@code KernelSemanticsTest}).
      */
-    private static int visible(IntArray meta, ByteArray dmask, IntArray fmask, int b, int h, int i, int j) {
+    private static int visible(IntArray meta, IntArray ints, int b, int h, int i, int j) {
         int sk = meta.get(SK);
         int dense = meta.get(DMASK);
-        int maskByte = dmask.get(dense * (b * meta.get(DMASK_BS) + h * meta.get(DMASK_HS) + i * sk + j));
-        int denseHidden = dense * (maskByte == 0 ? 1 : 0);
+        int maskBit = ints.get(meta.get(DMASK_AT) + dense * (b * meta.get(DMASK_BS) + h * meta.get(DMASK_HS) + i * sk + j));
+        int denseHidden = dense * (maskBit == 0 ? 1 : 0);
         int flash = meta.get(FMASK);
         int n = meta.get(FMASK_N);
         int maskHeads = meta.get(FMASK_HEADS);
-        int base = flash * (((b * maskHeads + h / (meta.get(HEADS) / maskHeads)) * sk + j) * n);
+        int base = meta.get(FMASK_AT) + flash * (((b * maskHeads + h / (meta.get(HEADS) / maskHeads)) * sk + j) * n);
         int last = flash * (n - 1);
-        int geLowerStart = i >= fmask.get(base) ? 1 : 0;
-        int ltLowerEnd = i < fmask.get(base + Math.min(1, last)) ? 1 : 0;
-        int geUpperStart = i >= fmask.get(base + Math.min(2, last)) ? 1 : 0;
-        int ltUpperEnd = i < fmask.get(base + Math.min(3, last)) ? 1 : 0;
+        int geLowerStart = i >= ints.get(base) ? 1 : 0;
+        int ltLowerEnd = i < ints.get(base + Math.min(1, last)) ? 1 : 0;
+        int geUpperStart = i >= ints.get(base + Math.min(2, last)) ? 1 : 0;
+        int ltUpperEnd = i < ints.get(base + Math.min(3, last)) ? 1 : 0;
         int inLower = geLowerStart & ltLowerEnd;
         // causal: [LTS] hides rows >= LTS, [LTS, LTE] rows in [LTS, LTE); otherwise [LTS, UTE] hides rows >= LTS
         // or < UTE, [LTS, LTE, UTS, UTE] rows in [LTS, LTE) or [UTS, UTE).
@@ -609,8 +617,8 @@ final class AttentionKernels {
     }
 
     /** Raw scaled score to logit: softcap, then ALiBi (slope 0 = none), the relative table and the dense bias. */
-    private static float logit(float raw, IntArray meta, FloatArray fmeta, FloatArray slopes, FloatArray table,
-                               FloatArray dbias, int b, int h, int i, int j) {
+    private static float logit(float raw, IntArray meta, FloatArray fmeta, FloatArray heap, int b, int h, int i,
+                               int j) {
         int sq = meta.get(SQ);
         int sk = meta.get(SK);
         float softcap = fmeta.get(SOFTCAP);
@@ -619,12 +627,14 @@ final class AttentionKernels {
             s = softcap * TornadoMath.tanh(raw / softcap);
         }
         int rel = j - (i + sk - sq);
-        s = s - slopes.get(b * meta.get(HEADS) + h) * Math.abs((float) rel);
+        if (meta.get(ALIBI) != 0) {
+            s = s - heap.get(meta.get(ALIBI_AT) + b * meta.get(ALIBI_BS) + h) * Math.abs((float) rel);
+        }
         if (meta.get(TABLE) != 0) {
-            s = s + table.get(h * (sq + sk - 1) + rel + sk - 1);
+            s = s + heap.get(meta.get(TABLE_AT) + h * (sq + sk - 1) + rel + sk - 1);
         }
         if (meta.get(DBIAS) != 0) {
-            s = s + dbias.get(b * meta.get(DBIAS_BS) + h * meta.get(DBIAS_HS) + i * sk + j);
+            s = s + heap.get(meta.get(DBIAS_AT) + b * meta.get(DBIAS_BS) + h * meta.get(DBIAS_HS) + i * sk + j);
         }
         return s;
     }

@@ -11,6 +11,7 @@ import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.BackendOptions;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorPort;
 import uk.ac.manchester.tornado.api.TornadoBackend;
 import uk.ac.manchester.tornado.api.TornadoRuntime;
@@ -25,13 +26,16 @@ import java.util.Set;
 import java.util.WeakHashMap;
 
 /**
- * The TornadoVM engine: tensors in TornadoVM off-heap arrays; attention (every mask, bias and dropout feature),
- * LayerNorm/RMSNorm and rotary kernels written in TornadoVM's Java dialect and compiled into reusable execution
- * plans on one device. F32 only: 16-bit storage is not declared (POCL has no {@code cl_khr_fp16}). Loaded reflectively by the provider (static {@link #probe()} and
- * {@link #open}), so the provider itself never links against TornadoVM.
+ * The TornadoVM engine: tensors kept on one device in the engine's heaps ({@link DeviceHeap}); attention (every
+ * mask, bias and dropout feature), LayerNorm/RMSNorm and rotary kernels written in TornadoVM's Java dialect, all
+ * graphs of one execution plan compiled once. F32 only: 16-bit storage is not declared (POCL has no
+ * {@code cl_khr_fp16}). Loaded reflectively by the provider (static {@link #probe()} and {@link #open}), so the
+ * provider itself never links against TornadoVM.
  *
  * <p>Options ({@code -Dattn4j.tornado.<key>=...}): {@code device} — {@code backend:device} indices as TornadoVM
- * numbers them (e.g. {@code 0:0}, the default device), or a case-insensitive substring of a device's name.
+ * numbers them (e.g. {@code 0:0}, the default device), or a case-insensitive substring of a device's name;
+ * {@code heapMiB} — the float heap's initial size (default 16; it doubles when full, which recompiles the
+ * kernels once, so a long job on a large device may want to start it at its working-set size).
  */
 public final class TornadoEngine implements BackendEngine {
     /** The backend's name. */
@@ -44,24 +48,28 @@ public final class TornadoEngine implements BackendEngine {
     /** Head dims the attention tests cover; the kernel loops over D, so any size works, slowly for large D. */
     private static final int MAX_HEAD_DIM = AttentionKernels.MAX_HEAD_DIM;
 
+    /** Default initial float-heap size; the int heap (FlashMask indices, masks) starts at a sixteenth of it. */
+    private static final int DEFAULT_HEAP_MIB = 16;
+
     private final TornadoDevice device;
     private final Capabilities capabilities;
     private final TornadoTensors tensors;
-    private final Plans plans;
+    private final DeviceHeap heap;
     private final TornadoNormalization normalization;
     private final TornadoAttention attention;
     private final TornadoRotary rotary;
     private final Set<TornadoTensor> owned = Collections.newSetFromMap(new WeakHashMap<>());
     private boolean closed;
 
-    private TornadoEngine(TornadoDevice device) {
+    private TornadoEngine(TornadoDevice device, int heapMiB) {
         this.device = device;
         this.capabilities = new Capabilities(EnumSet.of(DType.F32), FEATURES, 1, MAX_HEAD_DIM);
+        int floats = heapMiB * (1 << 20) / Float.BYTES;
+        this.heap = new DeviceHeap(device, floats, Math.max(DeviceHeap.ALIGNMENT, floats / 16));
         this.tensors = new TornadoTensors(this);
-        this.plans = new Plans(device);
-        this.normalization = new TornadoNormalization(this, tensors, plans);
-        this.attention = new TornadoAttention(this, tensors, plans);
-        this.rotary = new TornadoRotary(this, tensors, plans);
+        this.normalization = new TornadoNormalization(this, tensors);
+        this.attention = new TornadoAttention(this, tensors);
+        this.rotary = new TornadoRotary(this, tensors);
     }
 
     /** The devices TornadoVM sees, one line each as {@code backend:device name (platform)}. */
@@ -75,7 +83,18 @@ public final class TornadoEngine implements BackendEngine {
 
     /** Opens the engine on the device named by the {@code device} option, or TornadoVM's default device. */
     public static TornadoEngine open(BackendOptions options) {
-        return new TornadoEngine(select(options.get("device").orElse(null)));
+        String heap = options.get("heapMiB").orElse(String.valueOf(DEFAULT_HEAP_MIB)).trim();
+        int heapMiB;
+        try {
+            heapMiB = Integer.parseInt(heap);
+        } catch (NumberFormatException e) {
+            heapMiB = -1;
+        }
+        if (heapMiB < 1 || heapMiB > 4096) {
+            throw new DeviceException(NAME, "BAD_OPTION", "backend option 'heapMiB': expected a whole number of MiB "
+                    + "in 1..4096, got '" + heap + "'");
+        }
+        return new TornadoEngine(select(options.get("device").orElse(null)), heapMiB);
     }
 
     private static List<String> deviceLines() {
@@ -120,13 +139,30 @@ public final class TornadoEngine implements BackendEngine {
                 + "indices or a name substring of one of " + deviceLines() + ", got '" + wanted + "'");
     }
 
-    /** Registers a tensor this engine made. */
-    synchronized DeviceTensor track(TornadoTensor tensor) {
+    /** A tensor over {@code block}, registered so that closing the engine closes it. */
+    synchronized TornadoTensor track(Shape shape, DType dtype, DeviceHeap.Block block) {
+        if (closed) {
+            heap.free(block);
+            throw new IllegalStateException("tornado engine is closed");
+        }
+        TornadoTensor tensor = new TornadoTensor(this, shape, dtype, block);
+        owned.add(tensor);
+        return tensor;
+    }
+
+    /** Returns a closed tensor's block to its heap (nothing to do once the engine, and its heaps, are closed). */
+    synchronized void release(DeviceHeap.Block block) {
+        if (!closed) {
+            heap.free(block);
+        }
+    }
+
+    /** The device heaps. Use with the engine's lock held. */
+    DeviceHeap heap() {
         if (closed) {
             throw new IllegalStateException("tornado engine is closed");
         }
-        owned.add(tensor);
-        return tensor;
+        return heap;
     }
 
     @Override
@@ -174,11 +210,11 @@ public final class TornadoEngine implements BackendEngine {
         if (closed) {
             return;
         }
-        closed = true;
         for (TornadoTensor t : List.copyOf(owned)) {
             t.close();
         }
         owned.clear();
-        plans.close();
+        closed = true;
+        heap.close();
     }
 }

@@ -8,125 +8,120 @@ import dev.attn4j.ports.norm.NormResult;
 import dev.attn4j.ports.norm.NormalizationPort;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
-import uk.ac.manchester.tornado.api.TaskGraph;
-import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
-/** LayerNorm and RMSNorm, plain or with a fused residual, on TornadoVM (see {@link NormKernels}). */
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.attn4j.backend.tornado.engine.TornadoTensor.at;
+import static dev.attn4j.backend.tornado.engine.NormKernels.*;
+
+/**
+ * LayerNorm and RMSNorm, plain or with a fused residual, on TornadoVM (see {@link NormKernels}), from and into
+ * the device heaps.
+ */
 final class TornadoNormalization implements NormalizationPort {
     private final TornadoEngine engine;
     private final TornadoTensors tensors;
-    private final Plans plans;
 
-    /** Which plan: direction, kernel flags, shape and the scalars a task graph captures when built. */
-    private record Key(boolean backward, int flags, int rows, int c, float alpha, float eps) {
-    }
-
-    TornadoNormalization(TornadoEngine engine, TornadoTensors tensors, Plans plans) {
+    TornadoNormalization(TornadoEngine engine, TornadoTensors tensors) {
         this.engine = engine;
         this.tensors = tensors;
-        this.plans = plans;
     }
 
     @Override
     public NormResult forward(NormRequest r) {
-        int c = r.input().shape().dim(-1);
-        int rows = Math.toIntExact(r.rows());
-        int flags = flags(r);
+        Shape shape = r.input().shape();
+        Shape stats = r.statsShape();
+        boolean layer = r.kind() == NormKind.LAYER_NORM;
         synchronized (engine) {
-            Plans.Plan p = plans.get(new Key(false, flags, rows, c, (float) r.residualScale(), (float) r.eps()),
-                    this::forwardGraph);
-            FloatArray[] b = p.floats();
-            Arrays.copy(f(r.input()), b[0]);
-            if (r.residual() != null) {
-                Arrays.copy(f(r.residual()), b[1]);
+            List<TornadoTensor> made = new ArrayList<>();
+            try {
+                TornadoTensor y = made(made, tensors.allocate(shape));
+                TornadoTensor mean = layer ? made(made, tensors.allocate(stats)) : null;
+                TornadoTensor rstd = made(made, tensors.allocate(stats));
+                TornadoTensor sum = r.residual() != null ? made(made, tensors.allocate(shape)) : null;
+                DeviceHeap heap = engine.heap();
+                IntArray meta = heap.meta(DeviceHeap.Op.NORM_FORWARD);
+                FloatArray fmeta = heap.fmeta(DeviceHeap.Op.NORM_FORWARD);
+                int rows = sizes(meta, r, flags(r));
+                fmeta.set(ALPHA, (float) r.residualScale());
+                fmeta.set(EPS, (float) r.eps());
+                meta.set(X_AT, at(r.input()));
+                meta.set(RES_AT, at(r.residual()));
+                meta.set(GAMMA_AT, at(r.gamma()));
+                meta.set(BETA_AT, at(r.beta()));
+                meta.set(Y_AT, y.offset());
+                meta.set(MEAN_AT, at(mean));
+                meta.set(RSTD_AT, rstd.offset());
+                meta.set(SUM_AT, at(sum));
+                heap.run(DeviceHeap.Op.NORM_FORWARD, 64, rows);
+                return new NormResult(y, mean, rstd, sum);
+            } catch (RuntimeException | Error e) {
+                made.forEach(TornadoTensor::close);
+                throw e;
             }
-            Arrays.copy(f(r.gamma()), b[2]);
-            if (r.beta() != null) {
-                Arrays.copy(f(r.beta()), b[3]);
-            }
-            p.run();
-            Shape stats = r.statsShape();
-            DeviceTensor y = tensors.wrap(Arrays.copyOf(b[4]), r.input().shape());
-            DeviceTensor mean = r.kind() == NormKind.LAYER_NORM ? tensors.wrap(Arrays.copyOf(b[5]), stats) : null;
-            DeviceTensor rstd = tensors.wrap(Arrays.copyOf(b[6]), stats);
-            DeviceTensor sum = r.residual() != null ? tensors.wrap(Arrays.copyOf(b[7]), r.input().shape()) : null;
-            return new NormResult(y, mean, rstd, sum);
         }
     }
 
     @Override
     public NormGradients backward(NormBackwardRequest r) {
         NormRequest fwd = r.forward();
-        int c = fwd.input().shape().dim(-1);
-        int rows = Math.toIntExact(fwd.rows());
-        int flags = flags(fwd) & ~NormKernels.RESIDUAL;
-        if (fwd.residual() != null) {
-            flags |= NormKernels.RESIDUAL;
-        }
+        Shape shape = fwd.input().shape();
+        int flags = flags(fwd) | (fwd.residual() != null && r.dSum() != null ? DSUM : 0);
         synchronized (engine) {
-            Plans.Plan p = plans.get(new Key(true, flags, rows, c, (float) fwd.residualScale(), 0f),
-                    this::backwardGraph);
-            FloatArray[] b = p.floats();
-            Arrays.copy(f(r.normalizedInput()), b[0]);
-            Arrays.copy(f(r.dy()), b[1]);
-            Arrays.copy(f(fwd.gamma()), b[2]);
-            if (fwd.kind() == NormKind.LAYER_NORM) {
-                Arrays.copy(f(r.saved().mean()), b[3]);
-            }
-            Arrays.copy(f(r.saved().rstd()), b[4]);
-            if (fwd.residual() != null) {
-                if (r.dSum() != null) {
-                    Arrays.copy(f(r.dSum()), b[5]);
-                } else {
-                    b[5].init(0.0f);
+            List<TornadoTensor> made = new ArrayList<>();
+            try {
+                TornadoTensor dInput = made(made, tensors.allocate(shape));
+                TornadoTensor dRes = fwd.residual() != null ? made(made, tensors.allocate(shape)) : null;
+                TornadoTensor dGamma = made(made, tensors.allocate(fwd.gamma().shape()));
+                TornadoTensor dBeta = fwd.beta() != null ? made(made, tensors.allocate(fwd.beta().shape())) : null;
+                DeviceHeap heap = engine.heap();
+                int rows = 0;
+                for (DeviceHeap.Op op : new DeviceHeap.Op[] {DeviceHeap.Op.NORM_INPUT, DeviceHeap.Op.NORM_PARAMS}) {
+                    IntArray meta = heap.meta(op);
+                    rows = sizes(meta, fwd, flags);
+                    heap.fmeta(op).set(ALPHA, (float) fwd.residualScale());
+                    meta.set(X_AT, at(r.normalizedInput()));
+                    meta.set(DY_AT, at(r.dy()));
+                    meta.set(GAMMA_AT, at(fwd.gamma()));
+                    meta.set(MEAN_AT, at(r.saved().mean()));
+                    meta.set(RSTD_AT, at(r.saved().rstd()));
+                    meta.set(DSUM_AT, (flags & DSUM) != 0 ? at(r.dSum()) : 0);
+                    meta.set(DH_AT, dInput.offset());
+                    meta.set(DRES_AT, at(dRes));
+                    meta.set(DGAMMA_AT, dGamma.offset());
+                    meta.set(DBETA_AT, at(dBeta));
                 }
+                heap.run(DeviceHeap.Op.NORM_INPUT, 64, rows);
+                heap.run(DeviceHeap.Op.NORM_PARAMS, 64, shape.dim(-1));
+                return new NormGradients(dInput, dRes, dGamma, dBeta);
+            } catch (RuntimeException | Error e) {
+                made.forEach(TornadoTensor::close);
+                throw e;
             }
-            p.run();
-            Shape shape = fwd.input().shape();
-            DeviceTensor dInput = tensors.wrap(Arrays.copyOf(b[6]), shape);
-            DeviceTensor dRes = fwd.residual() != null ? tensors.wrap(Arrays.copyOf(b[7]), shape) : null;
-            DeviceTensor dGamma = tensors.wrap(Arrays.copyOf(b[8]), fwd.gamma().shape());
-            DeviceTensor dBeta = fwd.beta() != null ? tensors.wrap(Arrays.copyOf(b[9]), fwd.beta().shape()) : null;
-            return new NormGradients(dInput, dRes, dGamma, dBeta);
         }
     }
 
-    /** Buffers: 0 x, 1 res, 2 gamma, 3 beta, 4 y, 5 mean, 6 rstd, 7 sum. */
-    private Plans.TaskGraphAndBuffers forwardGraph(Key k) {
-        int n = k.rows() * k.c();
-        boolean res = (k.flags() & NormKernels.RESIDUAL) != 0;
-        FloatArray[] b = Plans.buffers(n, res ? n : 1, k.c(), k.c(), n, k.rows(), k.rows(), res ? n : 1);
-        TaskGraph g = new TaskGraph(plans.graphName("normf"))
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2], b[3])
-                .task("forward", NormKernels::forward, b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-                        k.alpha(), k.eps(), k.rows(), k.c(), k.flags())
-                .transferToHost(DataTransferMode.EVERY_EXECUTION, b[4], b[5], b[6], b[7]);
-        return new Plans.TaskGraphAndBuffers(g, b);
-    }
-
-    /** Buffers: 0 h, 1 dy, 2 gamma, 3 mean, 4 rstd, 5 dSum, 6 dh, 7 dRes, 8 dGamma, 9 dBeta. */
-    private Plans.TaskGraphAndBuffers backwardGraph(Key k) {
-        int n = k.rows() * k.c();
-        boolean res = (k.flags() & NormKernels.RESIDUAL) != 0;
-        FloatArray[] b = Plans.buffers(n, n, k.c(), k.rows(), k.rows(), res ? n : 1, n, res ? n : 1, k.c(), k.c());
-        TaskGraph g = new TaskGraph(plans.graphName("normb"))
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, b[0], b[1], b[2], b[3], b[4], b[5])
-                .task("input", NormKernels::backwardInput, b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-                        k.alpha(), k.rows(), k.c(), k.flags())
-                .task("params", NormKernels::backwardParams, b[0], b[1], b[3], b[4], b[8], b[9], k.rows(), k.c(),
-                        k.flags())
-                .transferToHost(DataTransferMode.EVERY_EXECUTION, b[6], b[7], b[8], b[9]);
-        return new Plans.TaskGraphAndBuffers(g, b);
+    /** Rows, row length and flags into {@code meta}; returns the rows. */
+    private static int sizes(IntArray meta, NormRequest r, int flags) {
+        int rows = Math.toIntExact(r.rows());
+        meta.set(ROWS, rows);
+        meta.set(C, r.input().shape().dim(-1));
+        meta.set(FLAGS, flags);
+        return rows;
     }
 
     private static int flags(NormRequest r) {
-        return (r.residual() != null ? NormKernels.RESIDUAL : 0)
-                | (r.kind() == NormKind.LAYER_NORM ? NormKernels.LAYER : 0)
-                | (r.beta() != null ? NormKernels.BETA : 0);
+        return (r.residual() != null ? RESIDUAL : 0)
+                | (r.kind() == NormKind.LAYER_NORM ? LAYER : 0)
+                | (r.beta() != null ? BETA : 0);
     }
 
-    private static FloatArray f(DeviceTensor t) {
-        return ((TornadoTensor) t).storage(FloatArray.class);
+    private static TornadoTensor made(List<TornadoTensor> made, TornadoTensor t) {
+        made.add(t);
+        return t;
     }
+
 }

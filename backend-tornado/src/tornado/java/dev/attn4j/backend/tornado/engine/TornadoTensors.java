@@ -5,11 +5,11 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorPort;
-import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
-import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
-import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
-/** Uploads into and downloads from TornadoVM's off-heap arrays; F32 floats only (see the capabilities). */
+/**
+ * Uploads into and downloads from the device heaps ({@link DeviceHeap}); F32 floats only (see the capabilities).
+ * These are the only places data crosses between the host and the device.
+ */
 final class TornadoTensors implements TensorPort {
     private final TornadoEngine engine;
 
@@ -20,60 +20,80 @@ final class TornadoTensors implements TensorPort {
     @Override
     public DeviceTensor upload(float[] data, Shape shape, DType dtype) {
         requireF32(dtype);
-        return engine.track(new TornadoTensor(shape, dtype, FloatArray.fromArray(data)));
+        synchronized (engine) {
+            TornadoTensor t = allocate(shape);
+            engine.heap().write(t.block(), data);
+            return t;
+        }
     }
 
     @Override
     public DeviceTensor uploadInts(int[] data, Shape shape) {
-        return engine.track(new TornadoTensor(shape, DType.I32, IntArray.fromArray(data)));
+        synchronized (engine) {
+            TornadoTensor t = engine.track(shape, DType.I32, engine.heap().allocateInts(data.length));
+            engine.heap().write(t.block(), data);
+            return t;
+        }
     }
 
     @Override
     public DeviceTensor uploadBools(boolean[] data, Shape shape) {
-        ByteArray bytes = new ByteArray(Math.max(1, data.length));
+        int[] bits = new int[data.length];
         for (int i = 0; i < data.length; i++) {
-            bytes.set(i, data[i] ? (byte) 1 : (byte) 0);
+            bits[i] = data[i] ? 1 : 0;
         }
-        return engine.track(new TornadoTensor(shape, DType.BOOL, bytes));
+        synchronized (engine) {
+            TornadoTensor t = engine.track(shape, DType.BOOL, engine.heap().allocateInts(bits.length));
+            engine.heap().write(t.block(), bits);
+            return t;
+        }
     }
 
     @Override
     public DeviceTensor zeros(Shape shape, DType dtype) {
-        return switch (dtype) {
-            case I32 -> uploadInts(new int[Math.toIntExact(shape.elementCount())], shape);
-            case BOOL -> uploadBools(new boolean[Math.toIntExact(shape.elementCount())], shape);
-            default -> {
-                requireF32(dtype);
-                FloatArray a = new FloatArray(Math.toIntExact(shape.elementCount()));
-                a.init(0.0f);
-                yield engine.track(new TornadoTensor(shape, dtype, a));
-            }
-        };
+        if (dtype != DType.I32 && dtype != DType.BOOL) {
+            requireF32(dtype);
+        }
+        long n = shape.elementCount();
+        synchronized (engine) {
+            DeviceHeap heap = engine.heap();
+            TornadoTensor t = engine.track(shape, dtype, dtype == DType.F32 ? heap.allocateFloats(n) : heap.allocateInts(n));
+            heap.zero(t.block());
+            return t;
+        }
     }
 
-    /** A new F32 tensor that takes over {@code storage}. */
-    DeviceTensor wrap(FloatArray storage, Shape shape) {
-        return engine.track(new TornadoTensor(shape, DType.F32, storage));
+    /** A new F32 tensor whose values a kernel is about to write. Call with the engine's lock held. */
+    TornadoTensor allocate(Shape shape) {
+        return engine.track(shape, DType.F32, engine.heap().allocateFloats(shape.elementCount()));
     }
 
     @Override
     public float[] download(DeviceTensor tensor) {
-        return ((TornadoTensor) tensor).storage(FloatArray.class).toHeapArray();
+        synchronized (engine) {
+            return engine.heap().read(((TornadoTensor) tensor).block(), count(tensor));
+        }
     }
 
     @Override
     public int[] downloadInts(DeviceTensor tensor) {
-        return ((TornadoTensor) tensor).storage(IntArray.class).toHeapArray();
+        synchronized (engine) {
+            return engine.heap().readInts(((TornadoTensor) tensor).block(), count(tensor));
+        }
     }
 
     @Override
     public boolean[] downloadBools(DeviceTensor tensor) {
-        ByteArray bytes = ((TornadoTensor) tensor).storage(ByteArray.class);
-        boolean[] out = new boolean[Math.toIntExact(tensor.shape().elementCount())];
+        int[] bits = downloadInts(tensor);
+        boolean[] out = new boolean[bits.length];
         for (int i = 0; i < out.length; i++) {
-            out[i] = bytes.get(i) != 0;
+            out[i] = bits[i] != 0;
         }
         return out;
+    }
+
+    private static int count(DeviceTensor tensor) {
+        return Math.toIntExact(tensor.shape().elementCount());
     }
 
     private static void requireF32(DType dtype) {
