@@ -18,11 +18,12 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * reference the device result is checked against ({@code KernelSemanticsTest}); the tiled kernels cannot run
  * that way. {@link #rowDot} and {@link #tableGrad} have one form, used by both.
  *
- * <p>Everything that describes a call (sizes, flags, strides, seeds) travels in the {@code meta} and
- * {@code fmeta} arrays, not as captured scalars: a task graph binds its scalars when it is built, so this way
- * one compiled plan serves every call whose tensors fit its buffers ({@link Plans}). The {@code @Parallel}
- * kernels' loop bound is the plan's capacity and items past the call's count do nothing; the tiled kernels'
- * work size is set per call through the plan's worker grids.
+ * <p>Tensors are blocks of the engine's device heaps ({@link DeviceHeap}): {@code heap} (floats) and {@code ints}
+ * (FlashMask indices, dense masks as 0/1). Everything that describes a call (sizes, flags, strides, seeds, and
+ * where each tensor starts, the {@code *_AT} slots) travels in the {@code meta} and {@code fmeta} arrays, not as
+ * captured scalars: a task graph binds its scalars when it is built, so this way the one compiled plan serves
+ * every call. The device kernels' work size is set per call through the plan's worker grids; the
+ * {@code @Parallel} twins take their row count as the loop bound (they run on the JVM only).
  *
  * <p>Scores are recomputed rather than stored: each work item keeps its output row in a private array of
  * {@link #MAX_HEAD_DIM} floats (TornadoVM private arrays need a compile-time size) and writes it once.
@@ -231,22 +232,20 @@ final class AttentionKernels {
 
     /** Work item {@code t} of {@link #rowDot}, also run as plain Java by the tests. */
     static void rowDotItem(int t, FloatArray heap, IntArray meta) {
-        {
-            if (t < meta.get(ROWS)) {
-                int dOAt = meta.get(DO_AT), oAt = meta.get(O_AT), deltaAt = meta.get(DELTA_AT);
-                int sq = meta.get(SQ);
-                int heads = meta.get(HEADS);
-                int d = meta.get(D);
-                int i = t % sq;
-                int h = (t / sq) % heads;
-                int b = t / (sq * heads);
-                int base = ((b * sq + i) * heads + h) * d;
-                float acc = 0.0f;
-                for (int x = 0; x < d; x++) {
-                    acc += heap.get(dOAt + base + x) * heap.get(oAt + base + x);
-                }
-                heap.set(deltaAt + t, acc);
+        if (t < meta.get(ROWS)) {
+            int dOAt = meta.get(DO_AT), oAt = meta.get(O_AT), deltaAt = meta.get(DELTA_AT);
+            int sq = meta.get(SQ);
+            int heads = meta.get(HEADS);
+            int d = meta.get(D);
+            int i = t % sq;
+            int h = (t / sq) % heads;
+            int b = t / (sq * heads);
+            int base = ((b * sq + i) * heads + h) * d;
+            float acc = 0.0f;
+            for (int x = 0; x < d; x++) {
+                acc += heap.get(dOAt + base + x) * heap.get(oAt + base + x);
             }
+            heap.set(deltaAt + t, acc);
         }
     }
 
@@ -541,48 +540,46 @@ final class AttentionKernels {
      */
     static void tableGrad(KernelContext ctx, FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta) {
         int t = ctx.globalIdx;
-        {
-            int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), dOAt = meta.get(DO_AT);
-            int lseAt = meta.get(LSE_AT), deltaAt = meta.get(DELTA_AT), dTableAt = meta.get(DTABLE_AT);
-            int sq = meta.get(SQ);
-            int sk = meta.get(SK);
-            int heads = meta.get(HEADS);
-            int width = sq + sk - 1;
-            if (t < heads * width) {
-                int kvHeads = meta.get(KV_HEADS);
-                int d = meta.get(D);
-                int h = t / width;
-                int hk = h / (heads / kvHeads);
-                int rel = t % width - (sk - 1);
-                int off = sk - sq;
-                float scale = fmeta.get(SCALE);
-                int iLo = Math.max(0, -rel - off);
-                int iHi = Math.min(sq, sk - rel - off);
-                float sum = 0.0f;
-                for (int b = 0; b < meta.get(BATCH); b++) {
-                    for (int i = iLo; i < iHi; i++) {
-                        int j = i + off + rel;
-                        int row = (b * heads + h) * sq + i;
-                        float rowLse = heap.get(lseAt + row);
-                        int inReach = (j >= i + meta.get(REACH_LEFT) ? 1 : 0) * (j <= i + meta.get(REACH_RIGHT) ? 1 : 0);
-                        int open = inReach * visible(meta, ints, b, h, i, j)
-                                * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
-                        if (open == 1) {
-                            int qBase = ((b * sq + i) * heads + h) * d;
-                            int kBase = ((b * sk + j) * kvHeads + hk) * d;
-                            float s = 0.0f;
-                            float dp = 0.0f;
-                            for (int x = 0; x < d; x++) {
-                                s += heap.get(qAt + qBase + x) * heap.get(kAt + kBase + x);
-                                dp += heap.get(dOAt + qBase + x) * heap.get(vAt + kBase + x);
-                            }
-                            float p = TornadoMath.exp(logit(s * scale, meta, fmeta, heap, b, h, i, j) - rowLse);
-                            sum += p * (keep(meta, fmeta, b, h, i, j) * dp - heap.get(deltaAt + row));
+        int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), dOAt = meta.get(DO_AT);
+        int lseAt = meta.get(LSE_AT), deltaAt = meta.get(DELTA_AT), dTableAt = meta.get(DTABLE_AT);
+        int sq = meta.get(SQ);
+        int sk = meta.get(SK);
+        int heads = meta.get(HEADS);
+        int width = sq + sk - 1;
+        if (t < heads * width) {
+            int kvHeads = meta.get(KV_HEADS);
+            int d = meta.get(D);
+            int h = t / width;
+            int hk = h / (heads / kvHeads);
+            int rel = t % width - (sk - 1);
+            int off = sk - sq;
+            float scale = fmeta.get(SCALE);
+            int iLo = Math.max(0, -rel - off);
+            int iHi = Math.min(sq, sk - rel - off);
+            float sum = 0.0f;
+            for (int b = 0; b < meta.get(BATCH); b++) {
+                for (int i = iLo; i < iHi; i++) {
+                    int j = i + off + rel;
+                    int row = (b * heads + h) * sq + i;
+                    float rowLse = heap.get(lseAt + row);
+                    int inReach = (j >= i + meta.get(REACH_LEFT) ? 1 : 0) * (j <= i + meta.get(REACH_RIGHT) ? 1 : 0);
+                    int open = inReach * visible(meta, ints, b, h, i, j)
+                            * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
+                    if (open == 1) {
+                        int qBase = ((b * sq + i) * heads + h) * d;
+                        int kBase = ((b * sk + j) * kvHeads + hk) * d;
+                        float s = 0.0f;
+                        float dp = 0.0f;
+                        for (int x = 0; x < d; x++) {
+                            s += heap.get(qAt + qBase + x) * heap.get(kAt + kBase + x);
+                            dp += heap.get(dOAt + qBase + x) * heap.get(vAt + kBase + x);
                         }
+                        float p = TornadoMath.exp(logit(s * scale, meta, fmeta, heap, b, h, i, j) - rowLse);
+                        sum += p * (keep(meta, fmeta, b, h, i, j) * dp - heap.get(deltaAt + row));
                     }
                 }
-                heap.set(dTableAt + t, sum);
             }
+            heap.set(dTableAt + t, sum);
         }
     }
 

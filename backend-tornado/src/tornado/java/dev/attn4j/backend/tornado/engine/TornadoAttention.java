@@ -48,19 +48,18 @@ final class TornadoAttention implements AttentionPort {
         }
     }
 
+    /** Describes the forward in its graph's meta arrays and runs it into {@code out} and {@code lse}. */
     private void run(AttentionRequest r, AttentionShape s, AttentionOptions o, TornadoTensor out, TornadoTensor lse) {
-        {
-            DeviceHeap heap = engine.heap();
-            IntArray meta = heap.meta(DeviceHeap.Op.ATTENTION_FORWARD);
-            describe(s, o, meta, heap.fmeta(DeviceHeap.Op.ATTENTION_FORWARD));
-            meta.set(Q_AT, at(r.q()));
-            meta.set(K_AT, at(r.k()));
-            meta.set(V_AT, at(r.v()));
-            meta.set(O_AT, out.offset());
-            meta.set(LSE_AT, lse.offset());
-            int tiles = (s.seqQ() + TILE_ROWS - 1) / TILE_ROWS;
-            heap.run(DeviceHeap.Op.ATTENTION_FORWARD, TILE_ROWS, s.batch() * s.heads() * tiles * TILE_ROWS);
-        }
+        DeviceHeap heap = engine.heap();
+        IntArray meta = heap.meta(DeviceHeap.Op.ATTENTION_FORWARD);
+        describe(s, o, meta, heap.fmeta(DeviceHeap.Op.ATTENTION_FORWARD));
+        meta.set(Q_AT, at(r.q()));
+        meta.set(K_AT, at(r.k()));
+        meta.set(V_AT, at(r.v()));
+        meta.set(O_AT, out.offset());
+        meta.set(LSE_AT, lse.offset());
+        int tiles = (s.seqQ() + TILE_ROWS - 1) / TILE_ROWS;
+        heap.run(DeviceHeap.Op.ATTENTION_FORWARD, TILE_ROWS, s.batch() * s.heads() * tiles * TILE_ROWS);
     }
 
     @Override
@@ -174,5 +173,4 @@ final class TornadoAttention implements AttentionPort {
         meta.set(slot + 1, t == null || t.shape().dim(0) == 1 ? 0 : heads * plane);
         meta.set(slot + 2, heads == 1 ? 0 : plane);
     }
-
 }
