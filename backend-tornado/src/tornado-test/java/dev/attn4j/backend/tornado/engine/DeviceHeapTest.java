@@ -1,5 +1,6 @@
 package dev.attn4j.backend.tornado.engine;
 
+import dev.attn4j.ports.DeviceException;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionOptions;
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Runs only in the {@code tornado} profile: tensors kept in the device heaps, across ops and heap growth. */
@@ -109,6 +111,37 @@ class DeviceHeapTest {
             }
             assertArrayEquals(empty, engine.heap().used());
             assertTrue(engine.heap().hostSideUntouched());
+        }
+    }
+
+    @Test
+    void blocksOfTensorsDroppedUnclosedAreReclaimedAfterGarbageCollection() throws InterruptedException {
+        try (TornadoEngine engine = TornadoEngine.open(BackendOptions.none())) {
+            long[] empty = used(engine);
+            for (int i = 0; i < 10; i++) {
+                engine.tensors().upload(new float[1000], Shape.of(1000), DType.F32);
+            }
+            assertTrue(used(engine)[0] >= 10_000);
+            for (int tries = 0; tries < 100 && used(engine)[0] != empty[0]; tries++) {
+                System.gc();
+                Thread.sleep(50);
+            }
+            assertArrayEquals(empty, used(engine));
+        }
+    }
+
+    @Test
+    void rejectsAHeapSizeThatIsNotAWholeNumberOfMiBInRange() {
+        for (String bad : new String[] {"0", "4097", "lots"}) {
+            DeviceException e = assertThrows(DeviceException.class,
+                    () -> TornadoEngine.open(BackendOptions.of(Map.of("heapMiB", bad))));
+            assertTrue(e.getMessage().contains("'heapMiB'") && e.getMessage().contains("'" + bad + "'"), e.getMessage());
+        }
+    }
+
+    private static long[] used(TornadoEngine engine) {
+        synchronized (engine) {
+            return engine.heap().used();
         }
     }
 

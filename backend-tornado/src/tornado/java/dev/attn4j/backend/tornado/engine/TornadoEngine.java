@@ -64,7 +64,7 @@ public final class TornadoEngine implements BackendEngine {
     private TornadoEngine(TornadoDevice device, int heapMiB) {
         this.device = device;
         this.capabilities = new Capabilities(EnumSet.of(DType.F32), FEATURES, 1, MAX_HEAD_DIM);
-        int floats = heapMiB * (1 << 20) / Float.BYTES;
+        int floats = (int) Math.min(DeviceHeap.MAX_ELEMENTS, (long) heapMiB * (1 << 20) / Float.BYTES);
         this.heap = new DeviceHeap(device, floats, Math.max(DeviceHeap.ALIGNMENT, floats / 16));
         this.tensors = new TornadoTensors(this);
         this.normalization = new TornadoNormalization(this, tensors);

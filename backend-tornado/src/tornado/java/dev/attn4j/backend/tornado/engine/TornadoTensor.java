@@ -5,16 +5,22 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 
+import java.lang.ref.Cleaner;
+
 /**
  * A tensor kept on the device: a block of the engine's float heap (F32) or int heap (I32, and BOOL as 0/1), see
- * {@link DeviceHeap}. Closing it returns the block to its heap.
+ * {@link DeviceHeap}. Closing it returns the block to its heap; so does the garbage collector for a tensor that
+ * was dropped unclosed, since blocks leaked in a fixed-size heap would make it grow (and recompile its kernels).
  */
 final class TornadoTensor extends DeviceTensorBase<DeviceHeap.Block> {
-    private final TornadoEngine engine;
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final Cleaner.Cleanable release;
 
     TornadoTensor(TornadoEngine engine, Shape shape, DType dtype, DeviceHeap.Block block) {
         super(TornadoEngine.NAME, shape, dtype, block);
-        this.engine = engine;
+        // The action holds the engine and the block, never this tensor, and runs at most once.
+        this.release = CLEANER.register(this, () -> engine.release(block));
     }
 
     /** The block holding the values. */
@@ -34,9 +40,8 @@ final class TornadoTensor extends DeviceTensorBase<DeviceHeap.Block> {
 
     @Override
     public void close() {
-        DeviceHeap.Block block = detach();
-        if (block != null) {
-            engine.release(block);
+        if (detach() != null) {
+            release.clean();
         }
     }
 }
