@@ -218,38 +218,20 @@ final class DeviceHeap implements AutoCloseable {
     /** Copies {@code data} into the start of {@code block}. */
     void write(Block block, float[] data) {
         requireKind(block, false);
-        for (int done = 0; done < data.length; done += STAGE) {
-            int n = Math.min(STAGE, data.length - done);
-            plan.floatStage.getSegment().copyFrom(MemorySegment.ofArray(data)
-                    .asSlice((long) done * Float.BYTES, (long) n * Float.BYTES));
-            place(Op.UPLOAD_FLOATS, block.offset() + done, n);
-            plan.run(Op.UPLOAD_FLOATS, 256, n);
-        }
+        upload(block, MemorySegment.ofArray(data), data.length);
     }
 
     /** Copies {@code data} into the start of {@code block} (an int block). */
     void write(Block block, int[] data) {
         requireKind(block, true);
-        for (int done = 0; done < data.length; done += STAGE) {
-            int n = Math.min(STAGE, data.length - done);
-            plan.intStage.getSegment().copyFrom(MemorySegment.ofArray(data)
-                    .asSlice((long) done * Integer.BYTES, (long) n * Integer.BYTES));
-            place(Op.UPLOAD_INTS, block.offset() + done, n);
-            plan.run(Op.UPLOAD_INTS, 256, n);
-        }
+        upload(block, MemorySegment.ofArray(data), data.length);
     }
 
     /** The first {@code n} elements of a float block. */
     float[] read(Block block, int n) {
         requireKind(block, false);
         float[] out = new float[n];
-        for (int done = 0; done < n; done += STAGE) {
-            int m = Math.min(STAGE, n - done);
-            place(Op.DOWNLOAD_FLOATS, block.offset() + done, m);
-            plan.run(Op.DOWNLOAD_FLOATS, 256, m);
-            MemorySegment.ofArray(out).asSlice((long) done * Float.BYTES, (long) m * Float.BYTES)
-                    .copyFrom(plan.floatStage.getSegment().asSlice(0, (long) m * Float.BYTES));
-        }
+        download(block, MemorySegment.ofArray(out), n);
         return out;
     }
 
@@ -257,14 +239,32 @@ final class DeviceHeap implements AutoCloseable {
     int[] readInts(Block block, int n) {
         requireKind(block, true);
         int[] out = new int[n];
+        download(block, MemorySegment.ofArray(out), n);
+        return out;
+    }
+
+    /** {@code n} 4-byte elements from {@code data} into {@code block}, {@link #STAGE} at a time. */
+    private void upload(Block block, MemorySegment data, int n) {
+        Op op = block.ints() ? Op.UPLOAD_INTS : Op.UPLOAD_FLOATS;
+        MemorySegment stage = block.ints() ? plan.intStage.getSegment() : plan.floatStage.getSegment();
         for (int done = 0; done < n; done += STAGE) {
             int m = Math.min(STAGE, n - done);
-            place(Op.DOWNLOAD_INTS, block.offset() + done, m);
-            plan.run(Op.DOWNLOAD_INTS, 256, m);
-            MemorySegment.ofArray(out).asSlice((long) done * Integer.BYTES, (long) m * Integer.BYTES)
-                    .copyFrom(plan.intStage.getSegment().asSlice(0, (long) m * Integer.BYTES));
+            MemorySegment.copy(data, (long) done * Float.BYTES, stage, 0, (long) m * Float.BYTES);
+            place(op, block.offset() + done, m);
+            plan.run(op, 256, m);
         }
-        return out;
+    }
+
+    /** The first {@code n} 4-byte elements of {@code block} into {@code out}, {@link #STAGE} at a time. */
+    private void download(Block block, MemorySegment out, int n) {
+        Op op = block.ints() ? Op.DOWNLOAD_INTS : Op.DOWNLOAD_FLOATS;
+        MemorySegment stage = block.ints() ? plan.intStage.getSegment() : plan.floatStage.getSegment();
+        for (int done = 0; done < n; done += STAGE) {
+            int m = Math.min(STAGE, n - done);
+            place(op, block.offset() + done, m);
+            plan.run(op, 256, m);
+            MemorySegment.copy(stage, 0, out, (long) done * Float.BYTES, (long) m * Float.BYTES);
+        }
     }
 
     /** Zeroes a block on the device. */

@@ -6,7 +6,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * Moves data between the device heaps and the staging arrays that TornadoVM transfers ({@link DeviceHeap}):
- * one work item per element of a block starting at {@code meta[AT]} and {@code meta[COUNT]} long.
+ * one work item per element of a block starting at {@code meta[AT]} and {@code meta[COUNT]} long. The float and
+ * int kernels are twins because a TornadoVM kernel takes concrete array types.
  */
 final class HeapKernels {
     /** {@code meta} slots. */
