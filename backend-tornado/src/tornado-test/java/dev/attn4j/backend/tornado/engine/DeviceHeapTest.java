@@ -82,6 +82,37 @@ class DeviceHeapTest {
     }
 
     @Test
+    void eachHeapKeepsTheOthersTensorsWhenItGrows() {
+        try (TornadoEngine engine = TornadoEngine.open(BackendOptions.of(Map.of("heapMiB", "1")))) {
+            long[] before = engine.heap().capacities();
+            float[] floats = {1.5f, -2f, 3.25f};
+            int[] ints = {7, -8, 9, 10};
+            boolean[] bools = {true, false, true};
+            DeviceTensor f = engine.tensors().upload(floats, Shape.of(3), DType.F32);
+            DeviceTensor i = engine.tensors().uploadInts(ints, Shape.of(4));
+            DeviceTensor b = engine.tensors().uploadBools(bools, Shape.of(3));
+
+            int[] bigInts = new int[(int) before[1] + 100];
+            java.util.Arrays.fill(bigInts, 42);
+            DeviceTensor bi = engine.tensors().uploadInts(bigInts, Shape.of(bigInts.length));
+            assertTrue(engine.heap().capacities()[1] > before[1], "the int heap grew");
+            assertArrayEquals(floats, engine.tensors().download(f));
+            assertArrayEquals(ints, engine.tensors().downloadInts(i));
+            assertArrayEquals(bools, engine.tensors().downloadBools(b));
+            assertArrayEquals(bigInts, engine.tensors().downloadInts(bi));
+
+            float[] bigFloats = new float[(int) before[0] + 100];
+            DeviceTensor bf = engine.tensors().upload(bigFloats, Shape.of(bigFloats.length), DType.F32);
+            assertTrue(engine.heap().capacities()[0] > before[0], "the float heap grew");
+            assertArrayEquals(ints, engine.tensors().downloadInts(i));
+            assertArrayEquals(bools, engine.tensors().downloadBools(b));
+            assertArrayEquals(bigInts, engine.tensors().downloadInts(bi));
+            assertArrayEquals(floats, engine.tensors().download(f));
+            assertArrayEquals(bigFloats, engine.tensors().download(bf));
+        }
+    }
+
+    @Test
     void opsChainOnTheDeviceAndClosingTensorsReturnsTheirBlocks() {
         try (TornadoEngine engine = TornadoEngine.open(BackendOptions.none())) {
             long[] empty = engine.heap().used();
@@ -127,6 +158,23 @@ class DeviceHeapTest {
                 Thread.sleep(50);
             }
             assertArrayEquals(empty, used(engine));
+        }
+    }
+
+    @Test
+    void aBlockLargerThanAHeapCanEverBeIsAClearErrorAndLeavesTheHeapAsItWas() {
+        try (TornadoEngine engine = TornadoEngine.open(BackendOptions.of(Map.of("heapMiB", "1")))) {
+            float[] values = {4f, 5f, 6f};
+            DeviceTensor t = engine.tensors().upload(values, Shape.of(3), DType.F32);
+            long[] capacities = engine.heap().capacities();
+            long[] used = engine.heap().used();
+            DeviceException e = assertThrows(DeviceException.class,
+                    () -> engine.heap().allocateFloats(DeviceHeap.MAX_ELEMENTS));
+            assertTrue(e.getMessage().contains("OUT_OF_MEMORY") && e.getMessage().contains("at most " + DeviceHeap.MAX_ELEMENTS),
+                    e.getMessage());
+            assertArrayEquals(capacities, engine.heap().capacities());
+            assertArrayEquals(used, engine.heap().used());
+            assertArrayEquals(values, engine.tensors().download(t));
         }
     }
 

@@ -61,8 +61,8 @@ final class AttentionKernels {
      * Online softmax over blocks of {@link #KEY_BLOCK} keys: a block's logits go to a private array, the running
      * output is rescaled once per block, and {@code o} is written once at the end.
      */
-    static void forward(FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta, int rowCapacity) {
-        for (@Parallel int t = 0; t < rowCapacity; t++) {
+    static void forward(FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta, int rows) {
+        for (@Parallel int t = 0; t < rows; t++) {
             if (t < meta.get(ROWS)) {
                 int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), oAt = meta.get(O_AT);
                 int lseAt = meta.get(LSE_AT);
@@ -253,8 +253,8 @@ final class AttentionKernels {
      * {@code dq_i = scale · Σ_j dS_ij k_j} with {@code dS = P (z dP − delta)} times d logit / d raw score
      * ({@code P} recomputed from {@code lse}, {@code z} the dropout factor); one work item per query row.
      */
-    static void backwardQ(FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta, int rowCapacity) {
-        for (@Parallel int t = 0; t < rowCapacity; t++) {
+    static void backwardQ(FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta, int rows) {
+        for (@Parallel int t = 0; t < rows; t++) {
             if (t < meta.get(ROWS)) {
                 int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), dOAt = meta.get(DO_AT);
                 int lseAt = meta.get(LSE_AT), deltaAt = meta.get(DELTA_AT), dqAt = meta.get(DQ_AT);
@@ -310,8 +310,8 @@ final class AttentionKernels {
      * head {@code hk} and every query row that sees key {@code j}; one work item per key row, summing in a fixed
      * order, so results are deterministic without atomics.
      */
-    static void backwardKV(FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta, int kvRowCapacity) {
-        for (@Parallel int t = 0; t < kvRowCapacity; t++) {
+    static void backwardKV(FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta, int kvRows) {
+        for (@Parallel int t = 0; t < kvRows; t++) {
             int qAt = meta.get(Q_AT), kAt = meta.get(K_AT), vAt = meta.get(V_AT), dOAt = meta.get(DO_AT);
             int lseAt = meta.get(LSE_AT), deltaAt = meta.get(DELTA_AT), dkAt = meta.get(DK_AT), dvAt = meta.get(DV_AT);
             int sq = meta.get(SQ);
@@ -585,8 +585,8 @@ final class AttentionKernels {
 
     /**
      * 1 when neither the dense mask nor FlashMask (read with {@code causal} as DESIGN §4 says) hides key j from
-     * row i. Written without branches, every load unconditional (absent masks read element 0 of their 1-element
-     * placeholder): TornadoVM 5.2.1 threads nested branches whose results are constants straight to the
+     * row i. Written without branches, every load unconditional (an absent mask reads element 0 of the int heap,
+     * its offset being 0, and the flag discards the value): TornadoVM 5.2.1 threads nested branches whose results are constants straight to the
      * enclosing loop's back edge and then emits OpenCL that falls through into the rest of the loop body, so
      * masked keys were counted (found by {@code KernelSemanticsTest}).
      */
@@ -613,7 +613,7 @@ final class AttentionKernels {
         return 1 - (denseHidden | flashHidden);
     }
 
-    /** Raw scaled score to logit: softcap, then ALiBi (slope 0 = none), the relative table and the dense bias. */
+    /** Raw scaled score to logit: softcap, then ALiBi, the relative table and the dense bias. */
     private static float logit(float raw, IntArray meta, FloatArray fmeta, FloatArray heap, int b, int h, int i,
                                int j) {
         int sq = meta.get(SQ);

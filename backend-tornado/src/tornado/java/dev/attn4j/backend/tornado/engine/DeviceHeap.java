@@ -31,11 +31,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * block offsets travel in the graph's small {@code meta}/{@code fmeta} arrays (transferred every run); host
  * data goes through fixed-size staging arrays, {@link #STAGE} elements a run.
  *
- * <p>The heaps have a fixed size once the plan is built. When a block does not fit, the heap doubles: the live
- * range is read back, a new plan is built with larger heaps, and the data is written again at the same offsets
- * (so tensors keep their blocks); its kernels are compiled again on first use. The host side of each heap
- * (TornadoVM needs a Java array of the device buffer's size) is allocated but never read. Not thread-safe: the
- * engine serialises calls.
+ * <p>The heaps have a fixed size once the plan is built. When a block does not fit, the heap doubles: a new plan
+ * with larger heaps is built beside the old one, the live ranges are copied across chunk by chunk through the
+ * staging arrays, at the same offsets (so tensors keep their blocks), and only then does the new plan replace
+ * the old; its kernels are compiled again on first use. If growing fails, the old plan and every tensor stay as
+ * they were. The host side of each heap (TornadoVM needs a Java array of the device buffer's size) is allocated
+ * but never read. Not thread-safe: the engine serialises calls.
  *
  * <pre>{@code
  * try (DeviceHeap heap = new DeviceHeap(device, 1 << 20, 1 << 16)) {
@@ -43,21 +44,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  *     heap.write(x, data);
  *     IntArray meta = heap.meta(DeviceHeap.Op.ROTARY);   // fill with sizes and offsets (x.offset(), ...)
  *     heap.run(DeviceHeap.Op.ROTARY, 64, n);
- *     float[] back = heap.read(x);
+ *     float[] back = heap.read(x, n);
  * }
  * }</pre>
  */
 final class DeviceHeap implements AutoCloseable {
-    /** Elements staged per transfer between the host and a heap. */
+    /**
+     * Elements staged per transfer between the host and a heap. TornadoVM transfers a staging array whole, so
+     * a small tensor still moves 1 MiB per upload: cheap on POCL, and a handful of microseconds over PCIe.
+     */
     static final int STAGE = 1 << 18;
     /** Blocks start at multiples of this many elements (64 bytes). */
     static final int ALIGNMENT = 16;
     /** Largest heap, in elements: block offsets are Java ints, as TornadoVM's array indices. */
     static final long MAX_ELEMENTS = 1L << 30;
-    /** Size of every graph's {@code meta} array (the largest layout, attention's, fits). */
-    static final int META = 48;
+    /** Size of every graph's {@code meta} array: the largest of the kernels' layouts. */
+    static final int META = Math.max(Math.max(AttentionKernels.META_SIZE, NormKernels.META_SIZE),
+            Math.max(RotaryKernels.META_SIZE, HeapKernels.META_SIZE));
     /** Size of every graph's {@code fmeta} array. */
-    static final int FMETA = 4;
+    static final int FMETA = Math.max(AttentionKernels.FMETA_SIZE, NormKernels.FMETA_SIZE);
 
     /** The graphs of the plan, in order: one kernel each. */
     enum Op {
@@ -70,7 +75,8 @@ final class DeviceHeap implements AutoCloseable {
     record Block(boolean ints, int offset, int length) {
     }
 
-    private static final AtomicInteger PLANS = new AtomicInteger();
+    /** Numbers plans, so that every task graph TornadoVM sees has its own name. */
+    private static final AtomicInteger PLAN_IDS = new AtomicInteger();
 
     private final TornadoDevice device;
     private final BlockAllocator floatBlocks;
@@ -86,13 +92,13 @@ final class DeviceHeap implements AutoCloseable {
         final IntArray[] meta = new IntArray[Op.values().length];
         final FloatArray[] fmeta = new FloatArray[Op.values().length];
         final WorkerGrid[] workers = new WorkerGrid[Op.values().length];
-        final TornadoExecutionPlan plan;
+        final TornadoExecutionPlan execution;
         boolean allocated;
 
         Plan(TornadoDevice device, int floatCapacity, int intCapacity) {
             floats = zeros(floatCapacity);
             ints = zeroInts(intCapacity);
-            String prefix = "heap" + PLANS.getAndIncrement() + "_";
+            String prefix = "heap" + PLAN_IDS.getAndIncrement() + "_";
             ImmutableTaskGraph[] graphs = new ImmutableTaskGraph[Op.values().length];
             GridScheduler grid = new GridScheduler();
             for (Op op : Op.values()) {
@@ -104,7 +110,7 @@ final class DeviceHeap implements AutoCloseable {
                 graphs[g] = graph(name, op, meta[g], fmeta[g]).snapshot();
                 grid.addWorkerGrid(name + ".k", workers[g]);
             }
-            plan = new TornadoExecutionPlan(graphs).withDevice(device).withGridScheduler(grid);
+            execution = new TornadoExecutionPlan(graphs).withDevice(device).withGridScheduler(grid);
         }
 
         private TaskGraph graph(String name, Op op, IntArray m, FloatArray f) {
@@ -163,14 +169,56 @@ final class DeviceHeap implements AutoCloseable {
             int groups = Math.max(1, (global + local - 1) / local);
             w.setGlobalWork((long) groups * local, 1, 1);
             w.setLocalWork(local, 1, 1);
-            plan.withGraph(op.ordinal()).execute();
+            execution.withGraph(op.ordinal()).execute();
+        }
+
+        /** {@code n} 4-byte elements from {@code src} (at byte {@code from}) into the heap at {@code at}. */
+        void upload(boolean toInts, int at, MemorySegment src, long from, int n) {
+            Op op = toInts ? Op.UPLOAD_INTS : Op.UPLOAD_FLOATS;
+            MemorySegment stage = toInts ? intStage.getSegment() : floatStage.getSegment();
+            for (int done = 0; done < n; done += STAGE) {
+                int m = Math.min(STAGE, n - done);
+                MemorySegment.copy(src, from + (long) done * Float.BYTES, stage, 0, (long) m * Float.BYTES);
+                place(op, at + done, m);
+                run(op, 256, m);
+            }
+        }
+
+        /** {@code n} 4-byte elements of the heap at {@code at} into {@code dst} (at byte {@code from}). */
+        void download(boolean fromInts, int at, MemorySegment dst, long from, int n) {
+            Op op = fromInts ? Op.DOWNLOAD_INTS : Op.DOWNLOAD_FLOATS;
+            MemorySegment stage = fromInts ? intStage.getSegment() : floatStage.getSegment();
+            for (int done = 0; done < n; done += STAGE) {
+                int m = Math.min(STAGE, n - done);
+                place(op, at + done, m);
+                run(op, 256, m);
+                MemorySegment.copy(stage, 0, dst, from + (long) done * Float.BYTES, (long) m * Float.BYTES);
+            }
+        }
+
+        /**
+         * Copies elements {@code [0, n)} of one heap into the same places of {@code target}'s, one stage at a time
+         * (downloaded into this plan's staging array, uploaded from there).
+         */
+        void copyTo(Plan target, boolean ofInts, int n) {
+            MemorySegment stage = ofInts ? intStage.getSegment() : floatStage.getSegment();
+            for (int done = 0; done < n; done += STAGE) {
+                int m = Math.min(STAGE, n - done);
+                download(ofInts, done, stage, 0, m);
+                target.upload(ofInts, done, stage, 0, m);
+            }
+        }
+
+        private void place(Op op, int at, int count) {
+            meta[op.ordinal()].set(HeapKernels.AT, at);
+            meta[op.ordinal()].set(HeapKernels.COUNT, count);
         }
 
         @Override
         public void close() {
             try {
-                plan.freeDeviceMemory();
-                plan.close();
+                execution.freeDeviceMemory();
+                execution.close();
             } catch (Exception e) {
                 // Best effort while shutting down or growing; the host arrays go with the plan.
             }
@@ -218,20 +266,20 @@ final class DeviceHeap implements AutoCloseable {
     /** Copies {@code data} into the start of {@code block}. */
     void write(Block block, float[] data) {
         requireKind(block, false);
-        upload(block, MemorySegment.ofArray(data), data.length);
+        plan.upload(false, block.offset(), MemorySegment.ofArray(data), 0, data.length);
     }
 
     /** Copies {@code data} into the start of {@code block} (an int block). */
     void write(Block block, int[] data) {
         requireKind(block, true);
-        upload(block, MemorySegment.ofArray(data), data.length);
+        plan.upload(true, block.offset(), MemorySegment.ofArray(data), 0, data.length);
     }
 
     /** The first {@code n} elements of a float block. */
     float[] read(Block block, int n) {
         requireKind(block, false);
         float[] out = new float[n];
-        download(block, MemorySegment.ofArray(out), n);
+        plan.download(false, block.offset(), MemorySegment.ofArray(out), 0, n);
         return out;
     }
 
@@ -239,37 +287,13 @@ final class DeviceHeap implements AutoCloseable {
     int[] readInts(Block block, int n) {
         requireKind(block, true);
         int[] out = new int[n];
-        download(block, MemorySegment.ofArray(out), n);
+        plan.download(true, block.offset(), MemorySegment.ofArray(out), 0, n);
         return out;
-    }
-
-    /** {@code n} 4-byte elements from {@code data} into {@code block}, {@link #STAGE} at a time. */
-    private void upload(Block block, MemorySegment data, int n) {
-        Op op = block.ints() ? Op.UPLOAD_INTS : Op.UPLOAD_FLOATS;
-        MemorySegment stage = block.ints() ? plan.intStage.getSegment() : plan.floatStage.getSegment();
-        for (int done = 0; done < n; done += STAGE) {
-            int m = Math.min(STAGE, n - done);
-            MemorySegment.copy(data, (long) done * Float.BYTES, stage, 0, (long) m * Float.BYTES);
-            place(op, block.offset() + done, m);
-            plan.run(op, 256, m);
-        }
-    }
-
-    /** The first {@code n} 4-byte elements of {@code block} into {@code out}, {@link #STAGE} at a time. */
-    private void download(Block block, MemorySegment out, int n) {
-        Op op = block.ints() ? Op.DOWNLOAD_INTS : Op.DOWNLOAD_FLOATS;
-        MemorySegment stage = block.ints() ? plan.intStage.getSegment() : plan.floatStage.getSegment();
-        for (int done = 0; done < n; done += STAGE) {
-            int m = Math.min(STAGE, n - done);
-            place(op, block.offset() + done, m);
-            plan.run(op, 256, m);
-            MemorySegment.copy(stage, 0, out, (long) done * Float.BYTES, (long) m * Float.BYTES);
-        }
     }
 
     /** Zeroes a block on the device. */
     void zero(Block block) {
-        place(Op.ZERO, block.offset(), block.length());
+        plan.place(Op.ZERO, block.offset(), block.length());
         plan.meta[Op.ZERO.ordinal()].set(HeapKernels.INTS, block.ints() ? 1 : 0);
         plan.run(Op.ZERO, 256, block.length());
     }
@@ -320,36 +344,48 @@ final class DeviceHeap implements AutoCloseable {
         return true;
     }
 
-    private void place(Op op, int at, int count) {
-        IntArray m = plan.meta[op.ordinal()];
-        m.set(HeapKernels.AT, at);
-        m.set(HeapKernels.COUNT, count);
-    }
-
     private static void requireKind(Block block, boolean ints) {
         if (block.ints() != ints) {
             throw new IllegalArgumentException("expected a block of the " + (ints ? "int" : "float") + " heap");
         }
     }
 
-    /** Doubles one heap (or more, to fit {@code need}), keeping every block's offset and contents. */
+    /**
+     * Makes one heap large enough for a block of {@code need} more elements (doubling, capped at {@link
+     * #MAX_ELEMENTS}), keeping every block's offset and contents. The new plan is filled before it replaces
+     * the old one, so a failure leaves the heaps as they were.
+     */
     private void grow(boolean ints, long need) {
         BlockAllocator blocks = ints ? intBlocks : floatBlocks;
+        long required = blocks.end() + need + ALIGNMENT;
+        if (required > MAX_ELEMENTS) {
+            throw new DeviceException(TornadoEngine.NAME, "OUT_OF_MEMORY", "the tornado " + (ints ? "int" : "float")
+                    + " heap would need " + required + " elements; it holds at most " + MAX_ELEMENTS);
+        }
         long capacity = Math.max(ALIGNMENT, blocks.capacity());
-        while (capacity < blocks.end() + need + ALIGNMENT) {
+        while (capacity < required) {
             capacity *= 2;
         }
-        if (capacity > MAX_ELEMENTS) {
-            throw new DeviceException(TornadoEngine.NAME, "OUT_OF_MEMORY", "the tornado " + (ints ? "int" : "float")
-                    + " heap would need " + capacity + " elements; it holds at most " + MAX_ELEMENTS);
+        capacity = Math.min(capacity, MAX_ELEMENTS);
+        long floatCapacity = ints ? floatBlocks.capacity() : capacity;
+        long intCapacity = ints ? capacity : intBlocks.capacity();
+        Plan grown = null;
+        try {
+            grown = new Plan(device, (int) floatCapacity, (int) intCapacity);
+            plan.copyTo(grown, false, (int) floatBlocks.end());
+            plan.copyTo(grown, true, (int) intBlocks.end());
+        } catch (RuntimeException | OutOfMemoryError e) {
+            if (grown != null) {
+                grown.close();
+            }
+            DeviceException failure = new DeviceException(TornadoEngine.NAME, "OUT_OF_MEMORY", "could not grow the "
+                    + "tornado " + (ints ? "int" : "float") + " heap to " + capacity + " elements: " + e);
+            failure.initCause(e);
+            throw failure;
         }
-        float[] liveFloats = read(new Block(false, 0, 0), (int) floatBlocks.end());
-        int[] liveInts = readInts(new Block(true, 0, 0), (int) intBlocks.end());
         blocks.grow(capacity);
         plan.close();
-        plan = new Plan(device, (int) floatBlocks.capacity(), (int) intBlocks.capacity());
-        write(new Block(false, 0, liveFloats.length), liveFloats);
-        write(new Block(true, 0, liveInts.length), liveInts);
+        plan = grown;
     }
 
     private static FloatArray zeros(int n) {

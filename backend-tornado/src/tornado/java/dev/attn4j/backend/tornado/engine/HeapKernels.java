@@ -18,7 +18,8 @@ final class HeapKernels {
 
     /**
      * The heaps' first graph: it makes TornadoVM allocate both heaps on the device (each later graph takes them
-     * over from the graph run before it), and writes nothing.
+     * over from the graph run before it), and writes nothing. The guarded stores never run ({@code COUNT} stays
+     * 0); they are there so that TornadoVM sees both heaps written by the kernel, as outputs it must allocate.
      */
     static void allocate(KernelContext ctx, FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta) {
         if (ctx.globalIdx < meta.get(COUNT)) {

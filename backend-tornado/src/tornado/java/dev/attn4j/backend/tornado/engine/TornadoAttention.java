@@ -35,16 +35,16 @@ final class TornadoAttention implements AttentionPort {
         AttentionShape s = r.shape();
         AttentionOptions o = r.options();
         synchronized (engine) {
-            TornadoTensor out = tensors.allocate(s.queryShape());
-            TornadoTensor lse = tensors.allocate(s.lseShape());
+            Made made = new Made();
             try {
+                TornadoTensor out = made.add(tensors.allocate(s.queryShape()));
+                TornadoTensor lse = made.add(tensors.allocate(s.lseShape()));
                 run(r, s, o, out, lse);
+                return new AttentionResult(out, lse);
             } catch (RuntimeException | Error e) {
-                out.close();
-                lse.close();
+                made.closeAll();
                 throw e;
             }
-            return new AttentionResult(out, lse);
         }
     }
 
@@ -68,12 +68,14 @@ final class TornadoAttention implements AttentionPort {
         AttentionOptions o = r.options();
         boolean tableGrad = o.biasTableGrad() && o.biasTable() != null;
         synchronized (engine) {
-            TornadoTensor dq = tensors.allocate(s.queryShape());
-            TornadoTensor dk = tensors.allocate(s.keyShape());
-            TornadoTensor dv = tensors.allocate(s.keyShape());
-            TornadoTensor dTable = tableGrad ? tensors.allocate(o.biasTable().shape()) : null;
-            TornadoTensor delta = tensors.allocate(s.lseShape());
+            Made made = new Made();
+            TornadoTensor delta = null;
             try {
+                TornadoTensor dq = made.add(tensors.allocate(s.queryShape()));
+                TornadoTensor dk = made.add(tensors.allocate(s.keyShape()));
+                TornadoTensor dv = made.add(tensors.allocate(s.keyShape()));
+                TornadoTensor dTable = tableGrad ? made.add(tensors.allocate(o.biasTable().shape())) : null;
+                delta = tensors.allocate(s.lseShape());
                 DeviceHeap heap = engine.heap();
                 DeviceHeap.Op[] ops = {DeviceHeap.Op.ATTENTION_DELTA, DeviceHeap.Op.ATTENTION_DQ,
                         DeviceHeap.Op.ATTENTION_DKV, DeviceHeap.Op.ATTENTION_DTABLE};
@@ -101,18 +103,15 @@ final class TornadoAttention implements AttentionPort {
                 if (tableGrad) {
                     heap.run(DeviceHeap.Op.ATTENTION_DTABLE, 64, s.heads() * (s.seqQ() + s.seqK() - 1));
                 }
+                return new AttentionGradients(dq, dk, dv, dTable);
             } catch (RuntimeException | Error e) {
-                dq.close();
-                dk.close();
-                dv.close();
-                if (dTable != null) {
-                    dTable.close();
-                }
+                made.closeAll();
                 throw e;
             } finally {
-                delta.close();
+                if (delta != null) {
+                    delta.close();
+                }
             }
-            return new AttentionGradients(dq, dk, dv, dTable);
         }
     }
 

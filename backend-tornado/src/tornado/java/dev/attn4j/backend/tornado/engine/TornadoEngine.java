@@ -28,14 +28,15 @@ import java.util.WeakHashMap;
 /**
  * The TornadoVM engine: tensors kept on one device in the engine's heaps ({@link DeviceHeap}); attention (every
  * mask, bias and dropout feature), LayerNorm/RMSNorm and rotary kernels written in TornadoVM's Java dialect, all
- * graphs of one execution plan compiled once. F32 only: 16-bit storage is not declared (POCL has no
- * {@code cl_khr_fp16}). Loaded reflectively by the provider (static {@link #probe()} and {@link #open}), so the
- * provider itself never links against TornadoVM.
+ * graphs of one execution plan compiled once (and again only if a heap grows). F32 only: 16-bit storage is not
+ * declared (POCL has no {@code cl_khr_fp16}). Loaded reflectively by the provider (static {@link #probe()} and
+ * {@link #open}), so the provider itself never links against TornadoVM.
  *
  * <p>Options ({@code -Dattn4j.tornado.<key>=...}): {@code device} — {@code backend:device} indices as TornadoVM
  * numbers them (e.g. {@code 0:0}, the default device), or a case-insensitive substring of a device's name;
- * {@code heapMiB} — the float heap's initial size (default 16; it doubles when full, which recompiles the
- * kernels once, so a long job on a large device may want to start it at its working-set size).
+ * {@code heapMiB} — the float heap's initial size, 1..4096 (default 16; the int heap starts at a sixteenth).
+ * A heap doubles when full, up to 2^30 elements (4 GiB), which recompiles the kernels once, so a long job on a
+ * large device may want to start it at its working-set size.
  */
 public final class TornadoEngine implements BackendEngine {
     /** The backend's name. */
@@ -141,7 +142,7 @@ public final class TornadoEngine implements BackendEngine {
 
     /** A tensor over {@code block}, registered so that closing the engine closes it. */
     synchronized TornadoTensor track(Shape shape, DType dtype, DeviceHeap.Block block) {
-        if (closed) {
+        if (closed) { // a defence: callers reach the heap (and so this) only through heap(), which checks too
             heap.free(block);
             throw new IllegalStateException("tornado engine is closed");
         }

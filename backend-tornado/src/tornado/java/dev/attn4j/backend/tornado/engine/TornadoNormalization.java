@@ -11,9 +11,6 @@ import dev.attn4j.ports.tensor.Shape;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
-import java.util.ArrayList;
-import java.util.List;
-
 import static dev.attn4j.backend.tornado.engine.TornadoTensor.at;
 import static dev.attn4j.backend.tornado.engine.NormKernels.*;
 
@@ -36,12 +33,12 @@ final class TornadoNormalization implements NormalizationPort {
         Shape stats = r.statsShape();
         boolean layer = r.kind() == NormKind.LAYER_NORM;
         synchronized (engine) {
-            List<TornadoTensor> made = new ArrayList<>();
+            Made made = new Made();
             try {
-                TornadoTensor y = made(made, tensors.allocate(shape));
-                TornadoTensor mean = layer ? made(made, tensors.allocate(stats)) : null;
-                TornadoTensor rstd = made(made, tensors.allocate(stats));
-                TornadoTensor sum = r.residual() != null ? made(made, tensors.allocate(shape)) : null;
+                TornadoTensor y = made.add(tensors.allocate(shape));
+                TornadoTensor mean = layer ? made.add(tensors.allocate(stats)) : null;
+                TornadoTensor rstd = made.add(tensors.allocate(stats));
+                TornadoTensor sum = r.residual() != null ? made.add(tensors.allocate(shape)) : null;
                 DeviceHeap heap = engine.heap();
                 IntArray meta = heap.meta(DeviceHeap.Op.NORM_FORWARD);
                 FloatArray fmeta = heap.fmeta(DeviceHeap.Op.NORM_FORWARD);
@@ -59,7 +56,7 @@ final class TornadoNormalization implements NormalizationPort {
                 heap.run(DeviceHeap.Op.NORM_FORWARD, 64, rows);
                 return new NormResult(y, mean, rstd, sum);
             } catch (RuntimeException | Error e) {
-                made.forEach(TornadoTensor::close);
+                made.closeAll();
                 throw e;
             }
         }
@@ -71,12 +68,12 @@ final class TornadoNormalization implements NormalizationPort {
         Shape shape = fwd.input().shape();
         int flags = flags(fwd) | (fwd.residual() != null && r.dSum() != null ? DSUM : 0);
         synchronized (engine) {
-            List<TornadoTensor> made = new ArrayList<>();
+            Made made = new Made();
             try {
-                TornadoTensor dInput = made(made, tensors.allocate(shape));
-                TornadoTensor dRes = fwd.residual() != null ? made(made, tensors.allocate(shape)) : null;
-                TornadoTensor dGamma = made(made, tensors.allocate(fwd.gamma().shape()));
-                TornadoTensor dBeta = fwd.beta() != null ? made(made, tensors.allocate(fwd.beta().shape())) : null;
+                TornadoTensor dInput = made.add(tensors.allocate(shape));
+                TornadoTensor dRes = fwd.residual() != null ? made.add(tensors.allocate(shape)) : null;
+                TornadoTensor dGamma = made.add(tensors.allocate(fwd.gamma().shape()));
+                TornadoTensor dBeta = fwd.beta() != null ? made.add(tensors.allocate(fwd.beta().shape())) : null;
                 DeviceHeap heap = engine.heap();
                 int rows = 0;
                 for (DeviceHeap.Op op : new DeviceHeap.Op[] {DeviceHeap.Op.NORM_INPUT, DeviceHeap.Op.NORM_PARAMS}) {
@@ -98,7 +95,7 @@ final class TornadoNormalization implements NormalizationPort {
                 heap.run(DeviceHeap.Op.NORM_PARAMS, 64, shape.dim(-1));
                 return new NormGradients(dInput, dRes, dGamma, dBeta);
             } catch (RuntimeException | Error e) {
-                made.forEach(TornadoTensor::close);
+                made.closeAll();
                 throw e;
             }
         }
@@ -117,11 +114,6 @@ final class TornadoNormalization implements NormalizationPort {
         return (r.residual() != null ? RESIDUAL : 0)
                 | (r.kind() == NormKind.LAYER_NORM ? LAYER : 0)
                 | (r.beta() != null ? BETA : 0);
-    }
-
-    private static TornadoTensor made(List<TornadoTensor> made, TornadoTensor t) {
-        made.add(t);
-        return t;
     }
 
 }

@@ -13,6 +13,10 @@ import java.lang.ref.Cleaner;
  * was dropped unclosed, since blocks leaked in a fixed-size heap would make it grow (and recompile its kernels).
  */
 final class TornadoTensor extends DeviceTensorBase<DeviceHeap.Block> {
+    /**
+     * One cleaner thread for every engine in the JVM: its action waits for the engine's lock, so it may sit out a
+     * running kernel, which only delays reclaiming, never blocks a caller.
+     */
     private static final Cleaner CLEANER = Cleaner.create();
 
     private final Cleaner.Cleanable release;
@@ -33,7 +37,10 @@ final class TornadoTensor extends DeviceTensorBase<DeviceHeap.Block> {
         return handle().offset();
     }
 
-    /** Where a tensor of this engine starts in its heap; 0 for an absent one (a kernel reads nothing of it then). */
+    /**
+     * Where a tensor of this engine starts in its heap; 0 for an absent one, whose flag in {@code meta} makes the
+     * kernels ignore whatever they read there.
+     */
     static int at(DeviceTensor t) {
         return t == null ? 0 : ((TornadoTensor) t).offset();
     }

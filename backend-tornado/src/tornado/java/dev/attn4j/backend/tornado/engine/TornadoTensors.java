@@ -6,6 +6,8 @@ import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorPort;
 
+import java.util.function.Consumer;
+
 /**
  * Uploads into and downloads from the device heaps ({@link DeviceHeap}); F32 floats only (see the capabilities).
  * These are the only places data crosses between the host and the device.
@@ -21,18 +23,14 @@ final class TornadoTensors implements TensorPort {
     public DeviceTensor upload(float[] data, Shape shape, DType dtype) {
         requireF32(dtype);
         synchronized (engine) {
-            TornadoTensor t = allocate(shape);
-            engine.heap().write(t.block(), data);
-            return t;
+            return filled(allocate(shape, DType.F32), t -> engine.heap().write(t.block(), data));
         }
     }
 
     @Override
     public DeviceTensor uploadInts(int[] data, Shape shape) {
         synchronized (engine) {
-            TornadoTensor t = engine.track(shape, DType.I32, engine.heap().allocateInts(data.length));
-            engine.heap().write(t.block(), data);
-            return t;
+            return filled(allocate(shape, DType.I32), t -> engine.heap().write(t.block(), data));
         }
     }
 
@@ -43,9 +41,7 @@ final class TornadoTensors implements TensorPort {
             bits[i] = data[i] ? 1 : 0;
         }
         synchronized (engine) {
-            TornadoTensor t = engine.track(shape, DType.BOOL, engine.heap().allocateInts(bits.length));
-            engine.heap().write(t.block(), bits);
-            return t;
+            return filled(allocate(shape, DType.BOOL), t -> engine.heap().write(t.block(), bits));
         }
     }
 
@@ -54,18 +50,32 @@ final class TornadoTensors implements TensorPort {
         if (dtype != DType.I32 && dtype != DType.BOOL) {
             requireF32(dtype);
         }
-        long n = shape.elementCount();
         synchronized (engine) {
-            DeviceHeap heap = engine.heap();
-            TornadoTensor t = engine.track(shape, dtype, dtype == DType.F32 ? heap.allocateFloats(n) : heap.allocateInts(n));
-            heap.zero(t.block());
-            return t;
+            return filled(allocate(shape, dtype), t -> engine.heap().zero(t.block()));
         }
     }
 
     /** A new F32 tensor whose values a kernel is about to write. Call with the engine's lock held. */
     TornadoTensor allocate(Shape shape) {
-        return engine.track(shape, DType.F32, engine.heap().allocateFloats(shape.elementCount()));
+        return allocate(shape, DType.F32);
+    }
+
+    /** A new tensor of {@code dtype}: a float block for F32, an int block for I32 and BOOL. */
+    private TornadoTensor allocate(Shape shape, DType dtype) {
+        DeviceHeap heap = engine.heap();
+        long n = shape.elementCount();
+        return engine.track(shape, dtype, dtype == DType.F32 ? heap.allocateFloats(n) : heap.allocateInts(n));
+    }
+
+    /** {@code t} after {@code fill}; closed (its block returned) if {@code fill} fails. */
+    private static TornadoTensor filled(TornadoTensor t, Consumer<TornadoTensor> fill) {
+        try {
+            fill.accept(t);
+            return t;
+        } catch (RuntimeException | Error e) {
+            t.close();
+            throw e;
+        }
     }
 
     @Override
