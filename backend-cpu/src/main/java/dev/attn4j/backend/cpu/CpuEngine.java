@@ -6,6 +6,7 @@ import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.norm.NormalizationPort;
 import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.BackendEngine;
+import dev.attn4j.ports.spi.HalfPrecisionPorts;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
@@ -35,9 +36,11 @@ final class CpuEngine implements BackendEngine {
     /** An engine computing with the given twin (tests compare the scalar and vector twins). */
     CpuEngine(int threads, TileMath math) {
         this.pool = new WorkerPool(threads);
-        this.attention = HalfPrecision.attention(this, new TiledCpuAttention(this, pool, math));
-        this.normalization = HalfPrecision.normalization(this, new CpuNormalization(this, pool));
-        this.rotary = HalfPrecision.rotary(this, new CpuRotary(this, pool));
+        // 16-bit calls need no lock here: their temporaries are the call's own heap arrays.
+        HalfPrecision half = new HalfPrecision(this);
+        this.attention = HalfPrecisionPorts.attention(half, null, new TiledCpuAttention(this, pool, math));
+        this.normalization = HalfPrecisionPorts.normalization(half, null, new CpuNormalization(this, pool));
+        this.rotary = HalfPrecisionPorts.rotary(half, null, new CpuRotary(this, pool));
         EnumSet<Capability> features = EnumSet.of(Capability.ATTENTION_FORWARD, Capability.ATTENTION_BACKWARD,
                 Capability.CAUSAL, Capability.GQA, Capability.DETERMINISTIC_BACKWARD,
                 Capability.SLIDING_WINDOW, Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE,

@@ -8,6 +8,7 @@ import dev.attn4j.ports.norm.NormalizationPort;
 import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.BackendOptions;
+import dev.attn4j.ports.spi.HalfPrecisionPorts;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
@@ -53,9 +54,12 @@ final class OpenClEngine implements BackendEngine {
     private final cl_mem placeholder;
     private final Capabilities capabilities;
     private final ClTensors tensors = new ClTensors(this);
-    private final AttentionPort attention = ClHalfPrecision.attention(this, new ClAttention(this));
-    private final NormalizationPort normalization = ClHalfPrecision.normalization(this, new ClNormalization(this));
-    private final RotaryPort rotary = ClHalfPrecision.rotary(this, new ClRotary(this));
+    // A 16-bit call holds the engine's lock throughout, as every OpenCL call does, so its conversions and
+    // kernels are queued together.
+    private final ClHalfPrecision half = new ClHalfPrecision(this);
+    private final AttentionPort attention = HalfPrecisionPorts.attention(half, this, new ClAttention(this));
+    private final NormalizationPort normalization = HalfPrecisionPorts.normalization(half, this, new ClNormalization(this));
+    private final RotaryPort rotary = HalfPrecisionPorts.rotary(half, this, new ClRotary(this));
     private boolean closed;
 
     private OpenClEngine(ClDevice device) {
