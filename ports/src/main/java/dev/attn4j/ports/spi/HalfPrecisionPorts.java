@@ -16,8 +16,9 @@ import dev.attn4j.ports.rotary.RotaryRequest;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -26,9 +27,10 @@ import java.util.function.Supplier;
  * temporaries, runs the F32 port unchanged, and rounds the outputs that are stored in the input's type to
  * nearest even: {@code o}, {@code dq/dk/dv}, {@code y}, the residual sum, {@code dInput/dResidual} and the rotated
  * {@code x} in the input's type, {@code dGamma/dBeta} in gamma's; {@code lse}, mean, rstd and the bias-table
- * gradient stay F32. F32 calls pass straight through. Every temporary, and every F32 output that was rounded,
- * is closed before the call returns, also when it fails. This is the one place that rule lives; an engine
- * supplies only the two conversions.
+ * gradient stay F32. F32 calls pass straight through (without taking the lock). Every temporary, and every
+ * F32 output that was rounded, is closed before the call returns; when the call fails, every kernel output is
+ * closed too and nothing is returned. This is the one place that rule lives; an engine supplies only the two
+ * conversions.
  *
  * <pre>{@code
  * HalfPrecisionPorts.Conversions c = new HalfPrecisionPorts.Conversions() {
@@ -55,7 +57,8 @@ public final class HalfPrecisionPorts {
     /**
      * Attention with 16-bit q, k, v (and o, dO in backward; a dense bias may be F32 or q's type).
      *
-     * @param lock held for the whole of a 16-bit call (conversions and kernels), or {@code null} for none
+     * @param lock held for the whole of a 16-bit call (conversions and kernels), or {@code null} for none; F32
+     *             calls do not take it
      */
     public static AttentionPort attention(Conversions conversions, Object lock, AttentionPort f32) {
         return new AttentionPort() {
@@ -196,12 +199,13 @@ public final class HalfPrecisionPorts {
     }
 
     /**
-     * The tensors one call made: widened inputs, the F32 kernels' outputs and the rounded copies. Whatever has
-     * not been handed out when the scope closes is closed, so a call that fails anywhere leaves nothing open.
+     * The tensors one call made: widened inputs, the F32 kernels' outputs and the rounded copies, by identity
+     * (a tensor owned twice is still closed once, and handing it out releases it). Whatever has not been handed
+     * out when the scope closes is closed, so a call that fails anywhere leaves nothing open.
      */
     private static final class Scope implements AutoCloseable {
         private final Conversions conversions;
-        private final List<DeviceTensor> made = new ArrayList<>();
+        private final Set<DeviceTensor> made = Collections.newSetFromMap(new IdentityHashMap<>());
 
         Scope(Conversions conversions) {
             this.conversions = conversions;
@@ -242,9 +246,25 @@ public final class HalfPrecisionPorts {
             return t;
         }
 
+        /** Closes every tensor still owned; one failing close does not keep the others open. */
         @Override
         public void close() {
-            made.forEach(DeviceTensor::close);
+            RuntimeException first = null;
+            for (DeviceTensor t : made) {
+                try {
+                    t.close();
+                } catch (RuntimeException e) {
+                    if (first == null) {
+                        first = e;
+                    } else {
+                        first.addSuppressed(e);
+                    }
+                }
+            }
+            made.clear();
+            if (first != null) {
+                throw first;
+            }
         }
     }
 }
