@@ -92,10 +92,7 @@ final class AttentionKernels {
                     for (int u = 0; u < n; u++) {
                         int j = j0 + u;
                         int kBase = ((b * sk + j) * kvHeads + hk) * d;
-                        float s = 0.0f;
-                        for (int x = 0; x < d; x++) {
-                            s += heap.get(qAt + qBase + x) * heap.get(kAt + kBase + x);
-                        }
+                        float s = dotHeap(heap, qAt + qBase, kAt + kBase, d);
                         s = logit(s * scale, meta, fmeta, heap, b, h, i, j);
                         float masked = visible(meta, ints, b, h, i, j) == 1 ? s : Float.NEGATIVE_INFINITY;
                         logits[u] = masked;
@@ -151,6 +148,7 @@ final class AttentionKernels {
         int heads = meta.get(HEADS);
         int kvHeads = meta.get(KV_HEADS);
         int d = meta.get(D);
+        int d4 = d - d % 4;
         int tiles = (sq + TILE_ROWS - 1) / TILE_ROWS;
         int bh = group / tiles;
         int b = bh / heads;
@@ -187,10 +185,21 @@ final class AttentionKernels {
             float blockMax = Float.NEGATIVE_INFINITY;
             for (int u = 0; u < n; u++) {
                 int j = j0 + u;
-                float s = 0.0f;
-                for (int x = 0; x < d; x++) {
-                    s += heap.get(qAt + qBase + x) * kTile[u * MAX_HEAD_DIM + x];
+                // dotHeap's order, written out: TornadoVM 5.2.1 miscompiles a helper that takes a local array.
+                float s0 = 0.0f;
+                float s1 = 0.0f;
+                float s2 = 0.0f;
+                float s3 = 0.0f;
+                for (int x = 0; x < d4; x += 4) {
+                    s0 += heap.get(qAt + qBase + x) * kTile[u * MAX_HEAD_DIM + x];
+                    s1 += heap.get(qAt + qBase + x + 1) * kTile[u * MAX_HEAD_DIM + x + 1];
+                    s2 += heap.get(qAt + qBase + x + 2) * kTile[u * MAX_HEAD_DIM + x + 2];
+                    s3 += heap.get(qAt + qBase + x + 3) * kTile[u * MAX_HEAD_DIM + x + 3];
                 }
+                for (int x = d4; x < d; x++) {
+                    s0 += heap.get(qAt + qBase + x) * kTile[u * MAX_HEAD_DIM + x];
+                }
+                float s = (s0 + s1) + (s2 + s3);
                 s = logit(s * scale, meta, fmeta, heap, b, h, i, j);
                 int open = live * (j >= start ? 1 : 0) * (j < end ? 1 : 0) * visible(meta, ints, b, h, i, j);
                 float masked = open == 1 ? s : Float.NEGATIVE_INFINITY;
@@ -241,11 +250,9 @@ final class AttentionKernels {
             int h = (t / sq) % heads;
             int b = t / (sq * heads);
             int base = ((b * sq + i) * heads + h) * d;
-            float acc = 0.0f;
-            for (int x = 0; x < d; x++) {
-                acc += heap.get(dOAt + base + x) * heap.get(oAt + base + x);
-            }
-            heap.set(deltaAt + t, acc);
+            // In the order the backward sums dP = dO·v: where a row sees a single key, o = v exactly and dP − D
+            // cancels to exactly 0, as in real arithmetic, instead of leaving noise the gradients amplify.
+            heap.set(deltaAt + t, dotHeap(heap, dOAt + base, oAt + base, d));
         }
     }
 
@@ -282,12 +289,8 @@ final class AttentionKernels {
                     for (int j = start; j < end; j++) {
                         if (visible(meta, ints, b, h, i, j) == 1) {
                             int kBase = ((b * sk + j) * kvHeads + hk) * d;
-                            float s = 0.0f;
-                            float dp = 0.0f;
-                            for (int x = 0; x < d; x++) {
-                                s += heap.get(qAt + qBase + x) * heap.get(kAt + kBase + x);
-                                dp += heap.get(dOAt + qBase + x) * heap.get(vAt + kBase + x);
-                            }
+                            float s = dotHeap(heap, qAt + qBase, kAt + kBase, d);
+                            float dp = dotHeap(heap, dOAt + qBase, vAt + kBase, d);
                             float raw = s * scale;
                             float p = TornadoMath.exp(logit(raw, meta, fmeta, heap, b, h, i, j) - rowLse);
                             float z = keep(meta, fmeta, b, h, i, j);
@@ -343,12 +346,8 @@ final class AttentionKernels {
                         int open = visible(meta, ints, b, h, i, j) * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
                         if (open == 1) {
                             int qBase = ((b * sq + i) * heads + h) * d;
-                            float s = 0.0f;
-                            float dp = 0.0f;
-                            for (int x = 0; x < d; x++) {
-                                s += heap.get(qAt + qBase + x) * heap.get(kAt + kBase + x);
-                                dp += heap.get(dOAt + qBase + x) * heap.get(vAt + kBase + x);
-                            }
+                            float s = dotHeap(heap, qAt + qBase, kAt + kBase, d);
+                            float dp = dotHeap(heap, dOAt + qBase, vAt + kBase, d);
                             float raw = s * scale;
                             float p = TornadoMath.exp(logit(raw, meta, fmeta, heap, b, h, i, j) - rowLse);
                             float z = keep(meta, fmeta, b, h, i, j);
@@ -381,6 +380,7 @@ final class AttentionKernels {
         int heads = meta.get(HEADS);
         int kvHeads = meta.get(KV_HEADS);
         int d = meta.get(D);
+        int d4 = d - d % 4;
         int tiles = (sq + TILE_ROWS - 1) / TILE_ROWS;
         int bh = ctx.groupIdx / tiles;
         int b = bh / heads;
@@ -417,12 +417,31 @@ final class AttentionKernels {
             ctx.localBarrier();
             for (int u = 0; u < n; u++) {
                 int j = j0 + u;
-                float s = 0.0f;
-                float dp = 0.0f;
-                for (int x = 0; x < d; x++) {
-                    s += heap.get(qAt + qBase + x) * kTile[u * MAX_HEAD_DIM + x];
-                    dp += heap.get(dOAt + qBase + x) * vTile[u * MAX_HEAD_DIM + x];
+                // dotHeap's order, written out: TornadoVM 5.2.1 miscompiles a helper that takes a local array.
+                float s0 = 0.0f;
+                float s1 = 0.0f;
+                float s2 = 0.0f;
+                float s3 = 0.0f;
+                float p0 = 0.0f;
+                float p1 = 0.0f;
+                float p2 = 0.0f;
+                float p3 = 0.0f;
+                for (int x = 0; x < d4; x += 4) {
+                    s0 += heap.get(qAt + qBase + x) * kTile[u * MAX_HEAD_DIM + x];
+                    s1 += heap.get(qAt + qBase + x + 1) * kTile[u * MAX_HEAD_DIM + x + 1];
+                    s2 += heap.get(qAt + qBase + x + 2) * kTile[u * MAX_HEAD_DIM + x + 2];
+                    s3 += heap.get(qAt + qBase + x + 3) * kTile[u * MAX_HEAD_DIM + x + 3];
+                    p0 += heap.get(dOAt + qBase + x) * vTile[u * MAX_HEAD_DIM + x];
+                    p1 += heap.get(dOAt + qBase + x + 1) * vTile[u * MAX_HEAD_DIM + x + 1];
+                    p2 += heap.get(dOAt + qBase + x + 2) * vTile[u * MAX_HEAD_DIM + x + 2];
+                    p3 += heap.get(dOAt + qBase + x + 3) * vTile[u * MAX_HEAD_DIM + x + 3];
                 }
+                for (int x = d4; x < d; x++) {
+                    s0 += heap.get(qAt + qBase + x) * kTile[u * MAX_HEAD_DIM + x];
+                    p0 += heap.get(dOAt + qBase + x) * vTile[u * MAX_HEAD_DIM + x];
+                }
+                float s = (s0 + s1) + (s2 + s3);
+                float dp = (p0 + p1) + (p2 + p3);
                 float raw = s * scale;
                 int open = live * (j >= start ? 1 : 0) * (j < end ? 1 : 0) * visible(meta, ints, b, h, i, j);
                 float e = TornadoMath.exp(logit(raw, meta, fmeta, heap, b, h, i, j) - rowLse);
@@ -462,6 +481,7 @@ final class AttentionKernels {
         int heads = meta.get(HEADS);
         int kvHeads = meta.get(KV_HEADS);
         int d = meta.get(D);
+        int d4 = d - d % 4;
         int tiles = (sk + TILE_ROWS - 1) / TILE_ROWS;
         int bhk = ctx.groupIdx / tiles;
         int b = bhk / kvHeads;
@@ -503,12 +523,31 @@ final class AttentionKernels {
                 for (int u = 0; u < n; u++) {
                     int i = i0 + u;
                     float rowLse = lseTile[u];
-                    float s = 0.0f;
-                    float dp = 0.0f;
-                    for (int x = 0; x < d; x++) {
-                        s += qTile[u * MAX_HEAD_DIM + x] * heap.get(kAt + kBase + x);
-                        dp += dOTile[u * MAX_HEAD_DIM + x] * heap.get(vAt + kBase + x);
+                    // dotHeap's order, written out: TornadoVM 5.2.1 miscompiles a helper that takes a local array.
+                    float s0 = 0.0f;
+                    float s1 = 0.0f;
+                    float s2 = 0.0f;
+                    float s3 = 0.0f;
+                    float p0 = 0.0f;
+                    float p1 = 0.0f;
+                    float p2 = 0.0f;
+                    float p3 = 0.0f;
+                    for (int x = 0; x < d4; x += 4) {
+                        s0 += heap.get(kAt + kBase + x) * qTile[u * MAX_HEAD_DIM + x];
+                        s1 += heap.get(kAt + kBase + x + 1) * qTile[u * MAX_HEAD_DIM + x + 1];
+                        s2 += heap.get(kAt + kBase + x + 2) * qTile[u * MAX_HEAD_DIM + x + 2];
+                        s3 += heap.get(kAt + kBase + x + 3) * qTile[u * MAX_HEAD_DIM + x + 3];
+                        p0 += heap.get(vAt + kBase + x) * dOTile[u * MAX_HEAD_DIM + x];
+                        p1 += heap.get(vAt + kBase + x + 1) * dOTile[u * MAX_HEAD_DIM + x + 1];
+                        p2 += heap.get(vAt + kBase + x + 2) * dOTile[u * MAX_HEAD_DIM + x + 2];
+                        p3 += heap.get(vAt + kBase + x + 3) * dOTile[u * MAX_HEAD_DIM + x + 3];
                     }
+                    for (int x = d4; x < d; x++) {
+                        s0 += heap.get(kAt + kBase + x) * qTile[u * MAX_HEAD_DIM + x];
+                        p0 += heap.get(vAt + kBase + x) * dOTile[u * MAX_HEAD_DIM + x];
+                    }
+                    float s = (s0 + s1) + (s2 + s3);
+                    float dp = (p0 + p1) + (p2 + p3);
                     float raw = s * scale;
                     int open = live * (i >= rowStart ? 1 : 0) * (i < rowEnd ? 1 : 0)
                             * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0) * visible(meta, ints, b, h, i, j);
@@ -568,12 +607,8 @@ final class AttentionKernels {
                     if (open == 1) {
                         int qBase = ((b * sq + i) * heads + h) * d;
                         int kBase = ((b * sk + j) * kvHeads + hk) * d;
-                        float s = 0.0f;
-                        float dp = 0.0f;
-                        for (int x = 0; x < d; x++) {
-                            s += heap.get(qAt + qBase + x) * heap.get(kAt + kBase + x);
-                            dp += heap.get(dOAt + qBase + x) * heap.get(vAt + kBase + x);
-                        }
+                        float s = dotHeap(heap, qAt + qBase, kAt + kBase, d);
+                        float dp = dotHeap(heap, dOAt + qBase, vAt + kBase, d);
                         float p = TornadoMath.exp(logit(s * scale, meta, fmeta, heap, b, h, i, j) - rowLse);
                         sum += p * (keep(meta, fmeta, b, h, i, j) * dp - heap.get(deltaAt + row));
                     }
@@ -611,6 +646,33 @@ final class AttentionKernels {
         int otherHidden = n == 2 ? geLowerStart | ltLowerEnd : inLower | (geUpperStart & ltUpperEnd);
         int flashHidden = flash * (meta.get(CAUSAL) != 0 ? causalHidden : otherHidden);
         return 1 - (denseHidden | flashHidden);
+    }
+
+    /**
+     * {@code a·b} over {@code d} features, {@code a} at {@code aAt} in the heap and {@code b} at {@code bAt}: four
+     * partial sums over {@code x mod 4} (the rest of {@code d} into the first), added as {@code (s0+s1)+(s2+s3)}.
+     * One addition chain was latency-bound on POCL (forward 319 vs 221 ms at S = 1024). Every score, {@code dP}
+     * and {@code D = dO·o} is summed in this one order, forward and backward: the backward's recomputed
+     * {@code P = exp(s − lse)} then matches the forward's exactly, and {@code dP − D} cancels exactly where a row
+     * sees one key (with mixed orders, D = 128 and 256 cases and single-key cases left the suite's tolerance).
+     * The tiled kernels write this loop out (a helper taking a local array miscompiles).
+     */
+    private static float dotHeap(FloatArray heap, int aAt, int bAt, int d) {
+        float s0 = 0.0f;
+        float s1 = 0.0f;
+        float s2 = 0.0f;
+        float s3 = 0.0f;
+        int d4 = d - d % 4;
+        for (int x = 0; x < d4; x += 4) {
+            s0 += heap.get(aAt + x) * heap.get(bAt + x);
+            s1 += heap.get(aAt + x + 1) * heap.get(bAt + x + 1);
+            s2 += heap.get(aAt + x + 2) * heap.get(bAt + x + 2);
+            s3 += heap.get(aAt + x + 3) * heap.get(bAt + x + 3);
+        }
+        for (int x = d4; x < d; x++) {
+            s0 += heap.get(aAt + x) * heap.get(bAt + x);
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     /** Raw scaled score to logit: softcap, then ALiBi, the relative table and the dense bias. */

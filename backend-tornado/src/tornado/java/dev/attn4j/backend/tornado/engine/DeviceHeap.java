@@ -12,6 +12,7 @@ import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.common.TornadoFunctions.Task5;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -75,6 +76,9 @@ final class DeviceHeap implements AutoCloseable {
     record Block(boolean ints, int offset, int length) {
     }
 
+    /** OpenCL build options of the kernels: warnings off, and none of TornadoVM's default fast-math flags. */
+    static final String STRICT_OPENCL_FLAGS = "-w";
+
     /** Numbers plans, so that every task graph TornadoVM sees has its own name. */
     private static final AtomicInteger PLAN_IDS = new AtomicInteger();
 
@@ -110,7 +114,11 @@ final class DeviceHeap implements AutoCloseable {
                 graphs[g] = graph(name, op, meta[g], fmeta[g]).snapshot();
                 grid.addWorkerGrid(name + ".k", workers[g]);
             }
-            execution = new TornadoExecutionPlan(graphs).withDevice(device).withGridScheduler(grid);
+            // TornadoVM builds OpenCL with -cl-fast-relaxed-math by default: finite-math-only (the kernels mask
+            // with -inf) and free reassociation (one kernel's dot product would no longer round like another's,
+            // and dP − D would not cancel where a row sees one key). IEEE arithmetic it is; its explicit fma()s stay.
+            execution = new TornadoExecutionPlan(graphs).withDevice(device).withGridScheduler(grid)
+                    .withCompilerFlags(TornadoVMBackendType.OPENCL, STRICT_OPENCL_FLAGS);
         }
 
         private TaskGraph graph(String name, Op op, IntArray m, FloatArray f) {
