@@ -4,8 +4,8 @@ import dev.attn4j.app.CliEnvironment;
 import dev.attn4j.app.ExitCodes;
 import dev.attn4j.app.console.TextTable;
 import dev.attn4j.ports.Backend;
-import dev.attn4j.ports.Capabilities;
-import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.PortCapabilities;
+import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.spi.BackendOptions;
 import dev.attn4j.ports.spi.BackendSelector;
 import dev.attn4j.ports.spi.ProviderStatus;
@@ -72,11 +72,13 @@ public final class BackendsCommand implements Callable<Integer> {
         }
         LoggerFactory.getLogger(BackendsCommand.class).debug("opening backend {} to read its capabilities", s.name());
         try (Backend backend = selector.open(s.name(), BackendOptions.none())) {
-            Capabilities caps = backend.capabilities();
-            out.println("  dtypes:       " + caps.dtypes().stream().map(Enum::name).sorted().collect(Collectors.joining(", ")));
-            out.println("  head dims:    " + caps.minHeadDim() + ".." + caps.maxHeadDim());
-            out.println("  capabilities: " + caps.features().stream().sorted().map(Capability::name)
-                    .collect(Collectors.joining(", ")));
+            for (PortCapabilities port : backend.capabilities().ports()) {
+                String features = port.featureNames().isEmpty() ? "" : "; " + String.join(", ", port.featureNames());
+                String extra = port instanceof AttentionCapabilities a
+                        ? "; head dims " + a.minHeadDim() + ".." + a.maxHeadDim() : "";
+                out.println(String.format("  %-13s %s%s%s", port.port() + ":",
+                        port.dtypes().stream().map(Enum::name).sorted().collect(Collectors.joining(", ")), extra, features));
+            }
         } catch (RuntimeException | LinkageError e) {
             // The probe said yes but the device would not open: that is worth showing, not hiding.
             out.println("  could not be opened: " + e);

@@ -31,9 +31,11 @@ class BackendsCommandTest {
         assertEquals(ExitCodes.OK, code, err.toString());
         assertTrue(out.toString().lines().anyMatch(l -> l.matches("cpu\\s+available\\s+100\\s+.+")), out.toString());
         assertTrue(out.toString().contains("cpu:\n"), out.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\s+dtypes:\\s+.*F32.*")), out.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\s+capabilities:\\s+\\S.*")), out.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\s+head dims:\\s+\\d+\\.\\.\\d+")), out.toString());
+        // one line per port the backend declares: dtypes, then (for attention) head dims and features
+        assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\s+tensors:\\s+.*F32.*")), out.toString());
+        assertTrue(out.toString().lines().anyMatch(l -> l.matches(
+                "\\s+attention:\\s+.*F32.*; head dims \\d+\\.\\.\\d+; .*CAUSAL.*")), out.toString());
+        assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\s+normalization:\\s+.*; .*RMS_NORM.*")), out.toString());
         assertEquals("", err.toString());
     }
 

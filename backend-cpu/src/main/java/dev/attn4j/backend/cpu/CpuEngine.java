@@ -1,27 +1,32 @@
 package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.Capabilities;
-import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.attention.AttentionPort;
+import dev.attn4j.ports.norm.NormCapabilities;
 import dev.attn4j.ports.norm.NormalizationPort;
+import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.HalfPrecisionPorts;
+import dev.attn4j.ports.spi.TensorRegistry;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.tensor.TensorPort;
 
 import java.util.EnumSet;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /** The CPU backend's engine: heap tensors, a worker pool, and the tiled kernels. */
 final class CpuEngine implements BackendEngine {
     static final String NAME = "cpu";
 
-    private final Set<CpuTensor> live = ConcurrentHashMap.newKeySet();
+    private final TensorRegistry<CpuTensor> live = new TensorRegistry<>();
     private final WorkerPool pool;
     private final CpuTensors tensors = new CpuTensors(this);
     private final AttentionPort attention;
@@ -41,13 +46,10 @@ final class CpuEngine implements BackendEngine {
         this.attention = HalfPrecisionPorts.attention(half, null, new TiledCpuAttention(this, pool, math));
         this.normalization = HalfPrecisionPorts.normalization(half, null, new CpuNormalization(this, pool));
         this.rotary = HalfPrecisionPorts.rotary(half, null, new CpuRotary(this, pool));
-        EnumSet<Capability> features = EnumSet.of(Capability.ATTENTION_FORWARD, Capability.ATTENTION_BACKWARD,
-                Capability.CAUSAL, Capability.GQA, Capability.DETERMINISTIC_BACKWARD,
-                Capability.SLIDING_WINDOW, Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE,
-                Capability.BIAS_TABLE_GRAD, Capability.FLASH_MASK, Capability.DENSE_MASK, Capability.DENSE_BIAS,
-                Capability.DROPOUT, Capability.ROTARY,
-                Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM);
-        this.capabilities = new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16), features, 1, 512);
+        Set<DType> dtypes = EnumSet.of(DType.F32, DType.F16, DType.BF16);
+        this.capabilities = Capabilities.of(TensorCapabilities.transfers(dtypes),
+                new AttentionCapabilities(dtypes, EnumSet.allOf(AttentionFeature.class), 1, 512),
+                NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes));
     }
 
     @Override
@@ -91,12 +93,17 @@ final class CpuEngine implements BackendEngine {
     }
 
     @Override
+    public OptionalInt openTensors() {
+        return OptionalInt.of(live.size());
+    }
+
+    @Override
     public void close() {
-        for (CpuTensor t : live) {
-            t.drop();
+        try {
+            live.closeAll(CpuTensor::drop);
+        } finally {
+            pool.close();
         }
-        live.clear();
-        pool.close();
     }
 
     /** Number of tensors not yet closed (for leak tests). */
@@ -105,12 +112,11 @@ final class CpuEngine implements BackendEngine {
     }
 
     CpuTensor register(CpuTensor t) {
-        live.add(t);
-        return t;
+        return live.register(t);
     }
 
     void release(CpuTensor t) {
-        live.remove(t);
+        live.release(t);
     }
 
     /** A new zero-filled F32 tensor owned by this engine. */

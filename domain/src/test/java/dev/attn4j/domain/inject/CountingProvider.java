@@ -1,7 +1,7 @@
 package dev.attn4j.domain.inject;
 
 import dev.attn4j.ports.Capabilities;
-import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.spi.Availability;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.BackendOptions;
@@ -62,8 +62,8 @@ public class CountingProvider implements BackendProvider {
         opened.add(options);
         BackendEngine engine = mock(BackendEngine.class, name + "-engine");
         when(engine.name()).thenReturn(name);
-        when(engine.capabilities()).thenReturn(new Capabilities(EnumSet.of(DType.F32),
-                EnumSet.allOf(Capability.class), 1, 256));
+        when(engine.capabilities()).thenReturn(Capabilities.of(TensorCapabilities.transfers(EnumSet.of(DType.F32))));
+        when(engine.tensors()).thenReturn(mock(dev.attn4j.ports.tensor.TensorPort.class, name + "-tensors"));
         return engine;
     }
 }

@@ -1,7 +1,12 @@
 package dev.attn4j.backend.tornado.engine;
 
 import dev.attn4j.ports.Capabilities;
-import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
+import dev.attn4j.ports.norm.NormCapabilities;
+import dev.attn4j.ports.rotary.RotaryCapabilities;
+import dev.attn4j.ports.spi.TensorRegistry;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.DeviceException;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.norm.NormalizationPort;
@@ -19,11 +24,9 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.WeakHashMap;
 
 /**
  * The TornadoVM engine: tensors kept on one device in the engine's heaps ({@link DeviceHeap}); attention (every
@@ -41,11 +44,6 @@ import java.util.WeakHashMap;
 public final class TornadoEngine implements BackendEngine {
     /** The backend's name. */
     public static final String NAME = "tornado";
-    /**
-     * Every feature: the kernels implement them all, and the conformance suite checks each against its oracle.
-     * The backward is always deterministic (one work item owns each output row and sums in a fixed order).
-     */
-    private static final Set<Capability> FEATURES = EnumSet.allOf(Capability.class);
     /** Head dims the attention tests cover; the kernel loops over D, so any size works, slowly for large D. */
     private static final int MAX_HEAD_DIM = AttentionKernels.MAX_HEAD_DIM;
 
@@ -59,12 +57,19 @@ public final class TornadoEngine implements BackendEngine {
     private final TornadoNormalization normalization;
     private final TornadoAttention attention;
     private final TornadoRotary rotary;
-    private final Set<TornadoTensor> owned = Collections.newSetFromMap(new WeakHashMap<>());
+    /** Weak: a tensor dropped unclosed returns its heap block through a Cleaner, and must not be kept alive here. */
+    private final TensorRegistry<TornadoTensor> owned = TensorRegistry.weak();
     private boolean closed;
 
     private TornadoEngine(TornadoDevice device, int heapMiB) {
         this.device = device;
-        this.capabilities = new Capabilities(EnumSet.of(DType.F32), FEATURES, 1, MAX_HEAD_DIM);
+        // Every attention feature: the kernels implement them all, and the conformance suite checks each against
+        // its oracle. The backward is always deterministic (one work item owns each output row and sums in a fixed
+        // order). F32 only: POCL has no cl_khr_fp16.
+        Set<DType> f32 = EnumSet.of(DType.F32);
+        this.capabilities = Capabilities.of(TensorCapabilities.transfers(f32),
+                new AttentionCapabilities(f32, EnumSet.allOf(AttentionFeature.class), 1, MAX_HEAD_DIM),
+                NormCapabilities.all(f32), new RotaryCapabilities(f32));
         int floats = (int) Math.min(DeviceHeap.MAX_ELEMENTS, (long) heapMiB * (1 << 20) / Float.BYTES);
         this.heap = new DeviceHeap(device, floats, Math.max(DeviceHeap.ALIGNMENT, floats / 16));
         this.tensors = new TornadoTensors(this);
@@ -147,7 +152,7 @@ public final class TornadoEngine implements BackendEngine {
             throw new IllegalStateException("tornado engine is closed");
         }
         TornadoTensor tensor = new TornadoTensor(this, shape, dtype, block);
-        owned.add(tensor);
+        owned.register(tensor);
         return tensor;
     }
 
@@ -203,7 +208,7 @@ public final class TornadoEngine implements BackendEngine {
 
     @Override
     public synchronized boolean owns(DeviceTensor tensor) {
-        return tensor instanceof TornadoTensor t && owned.contains(t);
+        return owned.contains(tensor);
     }
 
     @Override
@@ -211,10 +216,7 @@ public final class TornadoEngine implements BackendEngine {
         if (closed) {
             return;
         }
-        for (TornadoTensor t : List.copyOf(owned)) {
-            t.close();
-        }
-        owned.clear();
+        owned.closeAll(TornadoTensor::close);
         closed = true;
         heap.close();
     }

@@ -1,13 +1,12 @@
-package dev.attn4j.ports;
+package dev.attn4j.ports.attention;
 
 /**
- * Features a backend may declare in its {@link Capabilities}. Semantics of each are fixed by DESIGN §4–5.
+ * Optional features of the attention port, declared in {@link AttentionCapabilities}. The semantics of each
+ * are fixed by {@link AttentionOptions} (docs/design.md §4–5).
  */
-public enum Capability {
-    /** Attention forward, {@code o} and {@code lse}. */
-    ATTENTION_FORWARD,
-    /** Attention backward, {@code dq, dk, dv}. */
-    ATTENTION_BACKWARD,
+public enum AttentionFeature {
+    /** The backward pass, {@code dq, dk, dv}. */
+    BACKWARD,
     /** Causal masking, bottom-right aligned. */
     CAUSAL,
     /** Grouped-query and multi-query attention ({@code H != Hkv}). */
@@ -28,16 +27,8 @@ public enum Capability {
     DENSE_MASK,
     /** A dense additive bias (escape hatch, O(S²)). */
     DENSE_BIAS,
-    /** Attention dropout with the Philox counter mapping of the ports docs. */
+    /** Attention dropout with the Philox counter mapping of {@link Dropout}. */
     DROPOUT,
     /** Bit-identical backward results run to run on request. */
-    DETERMINISTIC_BACKWARD,
-    /** LayerNorm forward and backward (with and without bias). */
-    LAYER_NORM,
-    /** RMSNorm forward and backward. */
-    RMS_NORM,
-    /** Fused residual and DeepNorm forms {@code norm(α·x + f)}. */
-    FUSED_RESIDUAL_NORM,
-    /** Rotary / xPos application to q and k, forward and backward. */
-    ROTARY
+    DETERMINISTIC_BACKWARD
 }
