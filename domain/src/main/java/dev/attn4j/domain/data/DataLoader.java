@@ -38,11 +38,15 @@ public final class DataLoader {
         InvalidRequestException.check(batchSize >= 1, "batchSize", ">= 1", batchSize);
         InvalidRequestException.check(!dropLast || rows.size() >= batchSize, "batchSize",
                 "at most the " + rows.size() + " rows when dropping the last partial batch", batchSize);
-        this.rows = List.copyOf(rows);
-        int length = this.rows.getFirst().length();
-        for (int r = 1; r < this.rows.size(); r++) {
-            InvalidRequestException.check(this.rows.get(r).length() == length, "rows[" + r + "]",
-                    "length " + length + " (as rows[0])", this.rows.get(r).length());
+        // A packer's row list is immutable and builds rows on access: keep it as it is rather than copy
+        // (which would build every row at once).
+        this.rows = rows instanceof Packer.RowList ? rows : List.copyOf(rows);
+        if (!(rows instanceof Packer.RowList)) {
+            int length = this.rows.getFirst().length();
+            for (int r = 1; r < this.rows.size(); r++) {
+                InvalidRequestException.check(this.rows.get(r).length() == length, "rows[" + r + "]",
+                        "length " + length + " (as rows[0])", this.rows.get(r).length());
+            }
         }
         this.batchSize = batchSize;
         this.shuffle = shuffle;
@@ -154,17 +158,38 @@ public final class DataLoader {
     private static long fingerprint(List<PackedRow> rows, int batchSize, boolean shuffle, long seed, boolean dropLast) {
         long h = mix(rows.size() * 31L + batchSize);
         h = mix(h ^ (shuffle ? mix(seed) : 0x5DEECE66DL) ^ (dropLast ? 1 : 0));
+        if (rows instanceof Packer.RowList packed) {
+            // Folds the same values from the plan and the examples, without building the rows.
+            return packed.fold(h);
+        }
         for (PackedRow row : rows) {
-            for (int which = 0; which < 3; which++) {
-                for (int v : row.view(which)) {
-                    h = h * 0x100000001B3L ^ v;
-                }
-            }
-            for (int d : row.docLengths()) {
-                h = h * 0x100000001B3L ^ d;
-            }
-            h = mix(h);
+            h = foldRow(h, row);
         }
         return h;
+    }
+
+    /**
+     * Folds one row into the fingerprint: its real tokens' ids, then their labels, then the document
+     * lengths (positions follow from the lengths; padding is never read by a loss).
+     */
+    static long foldRow(long h, PackedRow row) {
+        int n = row.tokens();
+        int[] ids = row.view(0);
+        int[] labels = row.view(1);
+        for (int t = 0; t < n; t++) {
+            h = step(h, ids[t]);
+        }
+        for (int t = 0; t < n; t++) {
+            h = step(h, labels[t]);
+        }
+        for (int d : row.docLengths()) {
+            h = step(h, d);
+        }
+        return mix(h);
+    }
+
+    /** One FNV-1a step over an int. */
+    static long step(long h, int v) {
+        return (h ^ v) * 0x100000001B3L;
     }
 }

@@ -68,7 +68,12 @@ public record Example(int[] inputIds, int[] labels, String source) {
                 : new Example(Arrays.copyOf(inputIds, length), Arrays.copyOf(labels, length), source);
     }
 
-    // Package-private views without the defensive copy, for the packer's inner loop.
+    /** Package-private, no copy, for the packer: the ids, or the labels. */
+    int[] view(boolean ids) {
+        return ids ? inputIds : labels;
+    }
+
+    // Package-private, no copy: for the packer's inner loop.
     void copyInto(int[] ids, int[] lab, int at) {
         System.arraycopy(inputIds, 0, ids, at, inputIds.length);
         System.arraycopy(labels, 0, lab, at, labels.length);

@@ -2,10 +2,12 @@ package dev.attn4j.domain.data;
 
 import dev.attn4j.ports.InvalidRequestException;
 
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.PriorityQueue;
+import java.util.RandomAccess;
 
 /**
  * Lays examples into rows of {@code maxLength} tokens ({@link PackedRow}) by one of three rules
@@ -25,7 +27,10 @@ import java.util.PriorityQueue;
  *       The group's rows come out in the order they were opened, the examples in each row in the order
  *       they were placed, and the groups one after another.</li>
  * </ul>
- * PaddleNLP leaves out examples longer than {@code maxLength} before either rule (so they do not count in
+ * {@link PackingOptions#sortGroups()} is an addition, off by default: each greedy group placed longest
+ * first, which packs much tighter.
+ *
+ * <p>PaddleNLP leaves out examples longer than {@code maxLength} before either rule (so they do not count in
  * a group); here {@link OverlongPolicy} chooses between that and truncation, which happens at the same
  * point, so a truncated example takes its place in a group like any other.
  *
@@ -43,21 +48,99 @@ public final class Packer {
     }
 
     /**
-     * Rows and what it took to make them.
+     * Rows and what it took to make them. The rows are built when read ({@link #rows()} is a lazy list):
+     * only the plan (which examples go into which row) is kept, so a large dataset does not hold
+     * {@code rows · maxLength} ids, labels and positions in memory at once.
      *
      * <pre>{@code
      * Packer.Packed p = Packer.pack(examples, options);
      * double pad = p.stats().padRatio();
+     * PackedRow first = p.rows().get(0);
      * }</pre>
-     *
-     * @param rows    the rows, in the order the rule produces them
-     * @param stats   counts and the pad ratio
-     * @param options the options used
      */
-    public record Packed(List<PackedRow> rows, PackingStats stats, PackingOptions options) {
-        /** Copies the list. */
-        public Packed {
-            rows = List.copyOf(rows);
+    public static final class Packed {
+        private final RowList rows;
+        private final PackingStats stats;
+        private final PackingOptions options;
+
+        private Packed(RowList rows, PackingStats stats, PackingOptions options) {
+            this.rows = rows;
+            this.stats = stats;
+            this.options = options;
+        }
+
+        /** The rows, in the order the rule produces them; an unmodifiable list that builds each row on access. */
+        public List<PackedRow> rows() {
+            return rows;
+        }
+
+        /** Counts and the pad ratio. */
+        public PackingStats stats() {
+            return stats;
+        }
+
+        /** The options used. */
+        public PackingOptions options() {
+            return options;
+        }
+
+        @Override
+        public String toString() {
+            return "Packed(" + stats + ")";
+        }
+    }
+
+    /**
+     * The rows of a packing, built on access from the plan. {@link DataLoader} recognises it to fingerprint
+     * the plan and the examples' tokens instead of building every row.
+     */
+    static final class RowList extends AbstractList<PackedRow> implements RandomAccess {
+        private final List<Example> kept;
+        private final int[] index;
+        private final List<int[]> plan;
+        private final int maxLength;
+        private final int padId;
+
+        RowList(List<Example> kept, int[] index, List<int[]> plan, int maxLength, int padId) {
+            this.kept = kept;
+            this.index = index;
+            this.plan = plan;
+            this.maxLength = maxLength;
+            this.padId = padId;
+        }
+
+        @Override
+        public PackedRow get(int i) {
+            return row(kept, index, plan.get(i), maxLength, padId);
+        }
+
+        @Override
+        public int size() {
+            return plan.size();
+        }
+
+        /** {@link DataLoader#foldRow} over every row, from the plan and the examples. */
+        long fold(long h) {
+            for (int[] members : plan) {
+                for (int m : members) {
+                    for (int id : kept.get(m).view(true)) {
+                        h = DataLoader.step(h, id);
+                    }
+                }
+                for (int m : members) {
+                    int[] labels = kept.get(m).view(false);
+                    // In the row a document's first label is -100.
+                    h = DataLoader.step(h, Labels.IGNORE_INDEX);
+                    for (int t = 1; t < labels.length; t++) {
+                        h = DataLoader.step(h, labels[t]);
+                    }
+                }
+                for (int m : members) {
+                    h = DataLoader.step(h, kept.get(m).length());
+                }
+                h = DataLoader.mix(h);
+            }
+            return h;
         }
     }
 
@@ -68,10 +151,12 @@ public final class Packer {
         int maxLength = options.maxLength();
         // Overlong examples are dealt with first, as PaddleNLP skips them before packing.
         List<Example> kept = new ArrayList<>(examples.size());
-        List<Integer> index = new ArrayList<>(examples.size());
+        int[] index = new int[examples.size()];
         int truncated = 0;
         int skipped = 0;
         long truncatedTokens = 0;
+        long tokens = 0;
+        long trained = 0;
         for (int k = 0; k < examples.size(); k++) {
             Example e = examples.get(k);
             InvalidRequestException.check(e != null, "examples[" + k + "]", "an example", "null");
@@ -84,29 +169,26 @@ public final class Packer {
                 truncatedTokens += e.length() - maxLength;
                 e = e.truncate(maxLength);
             }
+            index[kept.size()] = k;
             kept.add(e);
-            index.add(k);
+            tokens += e.length();
+            // In a row the document's first label becomes -100.
+            int[] labels = e.view(false);
+            trained += Labels.countTrained(labels) - (labels[0] != Labels.IGNORE_INDEX ? 1 : 0);
         }
         int[] lengths = new int[kept.size()];
         for (int k = 0; k < lengths.length; k++) {
             lengths[k] = kept.get(k).length();
         }
-        List<int[]> groups = switch (options.packing()) {
+        List<int[]> plan = switch (options.packing()) {
             case NONE -> none(lengths.length);
             case ZERO_PADDING -> nextFit(lengths, maxLength);
-            case GREEDY_ZERO_PADDING -> greedy(lengths, maxLength, options.groupSize());
+            case GREEDY_ZERO_PADDING -> greedy(lengths, maxLength, options.groupSize(), options.sortGroups());
         };
-        List<PackedRow> rows = new ArrayList<>(groups.size());
-        long tokens = 0;
-        long trained = 0;
-        for (int[] members : groups) {
-            PackedRow row = row(kept, index, members, maxLength, options.padId());
-            rows.add(row);
-            tokens += row.tokens();
-            trained += Labels.countTrained(row.labels());
-        }
+        RowList rows = new RowList(List.copyOf(kept), Arrays.copyOf(index, kept.size()), List.copyOf(plan),
+                maxLength, options.padId());
         PackingStats stats = new PackingStats(examples.size(), kept.size(), truncated, truncatedTokens, skipped,
-                rows.size(), maxLength, tokens, trained);
+                plan.size(), maxLength, tokens, trained);
         return new Packed(rows, stats, options);
     }
 
@@ -142,17 +224,24 @@ public final class Packer {
      * PaddleNLP's grouped greedy packing. A heap ordered by (room left, descending; opening order,
      * ascending) finds the same row as numpy's {@code argmax} over the rooms in O(log rows).
      */
-    static List<int[]> greedy(int[] lengths, int maxLength, int groupSize) {
+    static List<int[]> greedy(int[] lengths, int maxLength, int groupSize, boolean sortGroups) {
         List<int[]> out = new ArrayList<>();
         for (int from = 0; from < lengths.length; from += groupSize) {
             int to = Math.min(lengths.length, from + groupSize);
+            int[] order = range(from, to);
+            if (sortGroups) {
+                // Longest first, ties in file order (a stable sort of boxed indices).
+                order = Arrays.stream(order).boxed()
+                        .sorted((a, b) -> Integer.compare(lengths[b], lengths[a]))
+                        .mapToInt(Integer::intValue).toArray();
+            }
             List<List<Integer>> packs = new ArrayList<>();
             // Entries are {room, pack index}; room is the sort key, the index breaks ties.
             PriorityQueue<int[]> open = new PriorityQueue<>((a, b) -> a[0] != b[0]
                     ? Integer.compare(b[0], a[0]) : Integer.compare(a[1], b[1]));
             packs.add(new ArrayList<>());
             open.add(new int[] {maxLength, 0});
-            for (int k = from; k < to; k++) {
+            for (int k : order) {
                 int[] best = open.peek();
                 if (lengths[k] > best[0]) {
                     // No open row has room: open a new one; it now has the most room.
@@ -180,7 +269,7 @@ public final class Packer {
         return out;
     }
 
-    private static PackedRow row(List<Example> kept, List<Integer> index, int[] members, int maxLength, int padId) {
+    private static PackedRow row(List<Example> kept, int[] index, int[] members, int maxLength, int padId) {
         int[] ids = new int[maxLength];
         int[] labels = new int[maxLength];
         int[] positions = new int[maxLength];
@@ -197,7 +286,7 @@ public final class Packer {
                 positions[at + t] = t;
             }
             docLengths[d] = n;
-            sources[d] = index.get(members[d]);
+            sources[d] = index[members[d]];
             at += n;
         }
         Arrays.fill(ids, at, maxLength, padId);

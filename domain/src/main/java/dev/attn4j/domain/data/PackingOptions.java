@@ -17,8 +17,12 @@ import dev.attn4j.ports.InvalidRequestException;
  * @param groupSize examples per greedy group (PaddleNLP's buffer of 500); only for greedy
  * @param padId     the id written at padding positions (never attended to nor trained on; it only has to
  *                  be a valid id for the embedding lookup)
+ * @param sortGroups greedy only, and <em>not</em> PaddleNLP's rule: place each group's examples longest
+ *                  first (ties in file order) instead of in file order, which packs much tighter (under 1%
+ *                  padding where the plain rule leaves 5–8%, see {@code PadRatioReport}); off by default
  */
-public record PackingOptions(Packing packing, int maxLength, OverlongPolicy overlong, int groupSize, int padId) {
+public record PackingOptions(Packing packing, int maxLength, OverlongPolicy overlong, int groupSize, int padId,
+                             boolean sortGroups) {
 
     /** PaddleNLP's group size for greedy zero padding. */
     public static final int PADDLE_GROUP_SIZE = 500;
@@ -32,24 +36,37 @@ public record PackingOptions(Packing packing, int maxLength, OverlongPolicy over
         InvalidRequestException.check(padId >= 0, "padId", "an id >= 0", padId);
     }
 
-    /** {@code packing} into rows of {@code maxLength}, truncating long examples, groups of 500, pad id 0. */
+    /** Options with PaddleNLP's greedy rule as it is ({@code sortGroups} off). */
+    public PackingOptions(Packing packing, int maxLength, OverlongPolicy overlong, int groupSize, int padId) {
+        this(packing, maxLength, overlong, groupSize, padId, false);
+    }
+
+    /**
+     * {@code packing} into rows of {@code maxLength}, truncating long examples, groups of 500 in file
+     * order, pad id 0.
+     */
     public static PackingOptions of(Packing packing, int maxLength) {
-        return new PackingOptions(packing, maxLength, OverlongPolicy.TRUNCATE, PADDLE_GROUP_SIZE, 0);
+        return new PackingOptions(packing, maxLength, OverlongPolicy.TRUNCATE, PADDLE_GROUP_SIZE, 0, false);
     }
 
     /** These options with the overlong policy. */
     public PackingOptions overlong(OverlongPolicy value) {
-        return new PackingOptions(packing, maxLength, value, groupSize, padId);
+        return new PackingOptions(packing, maxLength, value, groupSize, padId, sortGroups);
     }
 
     /** These options with the greedy group size. */
     public PackingOptions groupSize(int value) {
-        return new PackingOptions(packing, maxLength, overlong, value, padId);
+        return new PackingOptions(packing, maxLength, overlong, value, padId, sortGroups);
     }
 
     /** These options with the pad id. */
     public PackingOptions padId(int value) {
-        return new PackingOptions(packing, maxLength, overlong, groupSize, value);
+        return new PackingOptions(packing, maxLength, overlong, groupSize, value, sortGroups);
+    }
+
+    /** These options with greedy groups placed longest first (not PaddleNLP's rule) or in file order. */
+    public PackingOptions sortGroups(boolean value) {
+        return new PackingOptions(packing, maxLength, overlong, groupSize, padId, value);
     }
 
     /** These options with the tokenizer's pad id, else its eos, else 0. */

@@ -119,6 +119,21 @@ class DataLoaderTest {
     }
 
     @Test
+    void theFingerprintIsTheSameForThePackersLazyRowsAndACopyAndSeesEveryLabel() {
+        List<Example> ex = new ArrayList<>();
+        for (int k = 0; k < 30; k++) {
+            ex.add(new Example(new int[] {k, k + 1, k + 2}, new int[] {X, k + 1, k + 2}, ""));
+        }
+        List<PackedRow> lazy = Packer.pack(ex, PackingOptions.of(Packing.GREEDY_ZERO_PADDING, 8).groupSize(7)).rows();
+        long fp = DataLoader.shuffled(lazy, 2, 5L, false).fingerprint();
+        assertEquals(fp, DataLoader.shuffled(new ArrayList<>(lazy), 2, 5L, false).fingerprint());
+        ex.set(17, new Example(new int[] {17, 18, 19}, new int[] {X, X, 19}, ""));
+        List<PackedRow> changed = Packer.pack(ex, PackingOptions.of(Packing.GREEDY_ZERO_PADDING, 8).groupSize(7)).rows();
+        assertNotEquals(fp, DataLoader.shuffled(changed, 2, 5L, false).fingerprint());
+        assertNotEquals(fp, DataLoader.shuffled(new ArrayList<>(changed), 2, 5L, false).fingerprint());
+    }
+
+    @Test
     void aPositionFromOtherDataOrSettingsIsRejected() {
         List<PackedRow> rows = rows(8);
         DataPosition p = DataLoader.shuffled(rows, 2, 1L, false).start();

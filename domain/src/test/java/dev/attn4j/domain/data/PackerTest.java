@@ -96,9 +96,16 @@ class PackerTest {
                 assertEquals(overlong, greedy.stats().skipped());
                 assertEquals(lengths.length - overlong, greedy.stats().packed());
                 for (Packer.Packed p : List.of(next, greedy)) {
+                    long tokens = 0;
+                    long trained = 0;
                     for (PackedRow row : p.rows()) {
                         assertRowContent(row, ex, maxLength);
+                        tokens += row.tokens();
+                        trained += Labels.countTrained(row.labels());
                     }
+                    assertEquals(tokens, p.stats().tokens());
+                    assertEquals(trained, p.stats().trainedTokens());
+                    assertEquals(p.stats().slots() - tokens, p.stats().padTokens());
                 }
                 // Greedy never needs more rows than next-fit on these inputs.
                 assertTrue(greedy.stats().rows() <= next.stats().rows());
@@ -226,6 +233,36 @@ class PackerTest {
         assertEquals(2, skippedBoth.stats().skipped());
         assertEquals(0, skippedBoth.stats().truncated());
         assertRows(List.of(new int[] {0, 2, 4}), members(skippedBoth), "skip");
+    }
+
+    @Test
+    void sortedGroupsPlaceLongestFirstWithinEachGroupOnly() {
+        // Groups of 4: {5, 3, 6, 2} and {4, 7, 1}. Sorted: 6 5 3 2 -> 6 | 5 ... then 4 1 7 -> 7 4 1.
+        List<Example> ex = examples(5, 3, 6, 2, 4, 7, 1);
+        Packer.Packed p = Packer.pack(ex, PackingOptions.of(Packing.GREEDY_ZERO_PADDING, 10).groupSize(4)
+                .sortGroups(true).padId(PAD));
+        // Group 1: 6 -> row0 (4); 5 -> new row1 (5); 3 -> row1 (2); 2 -> row0 (2).
+        // Group 2: 7 -> row2 (3); 4 -> new row3 (6); 1 -> row3 (5).
+        assertRows(List.of(new int[] {2, 3}, new int[] {0, 1}, new int[] {5}, new int[] {4, 6}), members(p), "sorted");
+        for (PackedRow row : p.rows()) {
+            assertRowContent(row, ex, 10);
+        }
+    }
+
+    @Test
+    void sortedGroupsPackTighterOnTheLongTailedReferenceCase() throws IOException {
+        JsonNode c;
+        try (InputStream in = getClass().getResourceAsStream("/data/packing_reference.json")) {
+            c = new ObjectMapper().readTree(in).get(4);
+        }
+        assertEquals("lognormal-1200", c.get("name").asText());
+        List<Example> ex = examples(ints(c.get("lengths")));
+        PackingOptions plain = PackingOptions.of(Packing.GREEDY_ZERO_PADDING, 512).overlong(OverlongPolicy.SKIP);
+        PackingStats paddle = Packer.pack(ex, plain).stats();
+        PackingStats sorted = Packer.pack(ex, plain.sortGroups(true)).stats();
+        assertEquals(paddle.tokens(), sorted.tokens());
+        assertTrue(sorted.rows() < paddle.rows(), sorted + " vs " + paddle);
+        assertTrue(sorted.padRatio() < paddle.padRatio() / 2, sorted + " vs " + paddle);
     }
 
     @Test
