@@ -27,7 +27,10 @@ import java.util.OptionalInt;
  * properties {@code OPT_OUT_TRACKING=true} and {@code ai.djl.offline=true} before DJL loads.
  *
  * <p><b>Ids.</b> {@link #encode} adds no special tokens (DJL's default post-processing, truncation to 512
- * and padding are all turned off); {@link #decode} renders special tokens unless asked to skip them.
+ * and padding are all turned off); {@link #decode} renders special tokens unless asked to skip them. As
+ * in Hugging Face, the text of an added token in the input ({@code "<|endoftext|>"}) is encoded as that
+ * token: clean data that must not contain control tokens before training ({@link ByteTokenizer} never
+ * produces one from text).
  * {@link #vocabSize()} is the largest id in {@code model.vocab} and {@code added_tokens}, plus one.
  *
  * <p><b>Special tokens</b> are found, for each of bos, eos and pad, in this order: the name given to the

@@ -90,6 +90,11 @@ class HuggingFaceTokenizerTest {
     }
 
     @Test
+    void addedTokenTextInTheInputIsThatToken() {
+        assertArrayEquals(new int[] {259, 265}, tok.encode("hello<|endoftext|>"));
+    }
+
+    @Test
     void withoutAConfigWellKnownSpecialNamesAreUsed(@TempDir Path dir) throws IOException {
         Path alone = Files.copy(bpeTokenizer(), dir.resolve("tokenizer.json"));
         try (HuggingFaceTokenizer t = HuggingFaceTokenizer.open(alone)) {
