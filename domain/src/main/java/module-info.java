@@ -6,7 +6,11 @@ module dev.attn4j.domain {
     requires transitive dev.attn4j.ports;
     requires com.google.guice;
     requires jakarta.inject;
+    requires com.fasterxml.jackson.databind;
+    // Optional: only HuggingFaceTokenizer needs DJL (and its natives); it checks for it at run time.
+    requires static ai.djl.tokenizers;
 
+    exports dev.attn4j.domain.data;
     exports dev.attn4j.domain.inject;
     exports dev.attn4j.domain.masks;
     exports dev.attn4j.domain.positional;
