@@ -42,7 +42,7 @@ final class CpuEngine implements BackendEngine {
     CpuEngine(int threads, TileMath math) {
         this.pool = new WorkerPool(threads);
         // 16-bit calls need no lock here: their temporaries are the call's own heap arrays.
-        HalfPrecision half = new HalfPrecision(this);
+        HalfConversions half = new HalfConversions(this);
         this.attention = HalfPrecisionPorts.attention(half, null, new TiledCpuAttention(this, pool, math));
         this.normalization = HalfPrecisionPorts.normalization(half, null, new CpuNormalization(this, pool));
         this.rotary = HalfPrecisionPorts.rotary(half, null, new CpuRotary(this, pool));

@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * LayerNorm and RMSNorm on the CPU, plain or fused with a scaled residual (DeepNorm). Rows are split into
- * {@link RowChunks} run on the worker pool; within a row, {@link NormKernels} do the arithmetic (Vector
+ * {@link RowChunks} run on the worker pool; within a row, {@link CpuNormKernels} do the arithmetic (Vector
  * API when enabled). Statistics are fp32: the mean is summed about the row's first value and the
  * variance by the corrected two-pass formula, so rows far from zero keep their digits; rows are small
  * enough to stay in cache between the passes.
@@ -28,14 +28,14 @@ import java.util.List;
 final class CpuNormalization implements NormalizationPort {
     private final CpuEngine engine;
     private final WorkerPool pool;
-    private final NormKernels kernels;
+    private final CpuNormKernels kernels;
 
     CpuNormalization(CpuEngine engine, WorkerPool pool) {
         this(engine, pool, Simd.available() ? VectorNormKernels.create() : ScalarNormKernels.INSTANCE);
     }
 
     /** With given kernels, so tests can run the scalar and vector twins side by side. */
-    CpuNormalization(CpuEngine engine, WorkerPool pool, NormKernels kernels) {
+    CpuNormalization(CpuEngine engine, WorkerPool pool, CpuNormKernels kernels) {
         this.engine = engine;
         this.pool = pool;
         this.kernels = kernels;

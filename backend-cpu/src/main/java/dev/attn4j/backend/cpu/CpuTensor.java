@@ -7,7 +7,7 @@ import dev.attn4j.ports.tensor.Shape;
 /**
  * A tensor on the Java heap: {@code float[]} for F32, {@code short[]} bits for F16 and BF16, {@code int[]}
  * for I32, {@code boolean[]} for BOOL. Kernels read F32 arrays directly (16-bit tensors are widened around
- * them by the ports' {@code HalfPrecisionPorts}, with {@link HalfPrecision}'s conversions); closing drops the array (and the engine's reference).
+ * them by the ports' {@code HalfPrecisionPorts}, with {@link HalfConversions}'s conversions); closing drops the array (and the engine's reference).
  */
 final class CpuTensor extends DeviceTensorBase<Object> {
     private final CpuEngine owner;

@@ -5,7 +5,7 @@ package dev.attn4j.backend.cpu;
  * statistics sums run in interleaved fp32 accumulators, which shortens the dependency chain and, like the
  * vector lanes, keeps each partial sum over a fraction of the row.
  */
-final class ScalarNormKernels implements NormKernels {
+final class ScalarNormKernels implements CpuNormKernels {
     static final ScalarNormKernels INSTANCE = new ScalarNormKernels();
 
     private ScalarNormKernels() {

@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * may add in any order, and does add in a different order before and after the JIT compiles it, which
  * made results differ from run to run.
  */
-final class VectorNormKernels implements NormKernels {
+final class VectorNormKernels implements CpuNormKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
 
@@ -20,7 +20,7 @@ final class VectorNormKernels implements NormKernels {
     }
 
     /** A new instance, typed as the interface so callers never link this class unless they run it. */
-    static NormKernels create() {
+    static CpuNormKernels create() {
         return new VectorNormKernels();
     }
 

@@ -9,7 +9,7 @@ package dev.attn4j.backend.cpu;
  * serve both; only the statistics differ ({@link #centredSquares} for LayerNorm, {@link #squares} for
  * RMSNorm). Notation: {@code x̂ = (h - mean)·rstd}, {@code g = dy·γ}.
  */
-interface NormKernels {
+interface CpuNormKernels {
 
     /** {@code h = α·r + x}, as {@code fma(α, r, x)}. */
     void residualSum(float[] x, float[] r, float alpha, float[] h, int off, int c);

@@ -14,12 +14,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The scalar and Vector API row kernels side by side: elementwise results bit-identical, sums equal up
  * to fp32 summation order. (Simd reads {@code attn4j.cpu.scalar} once, so the twins are called directly.)
  */
-class NormKernelsTwinTest {
+class CpuNormKernelsTwinTest {
     /** Row at offset 5 in a longer array, so offsets and row tails are exercised. */
     private static final int OFF = 5;
 
-    private static NormKernels vector;
-    private static final NormKernels SCALAR = ScalarNormKernels.INSTANCE;
+    private static CpuNormKernels vector;
+    private static final CpuNormKernels SCALAR = ScalarNormKernels.INSTANCE;
 
     @BeforeAll
     static void vectorKernels() {
@@ -107,13 +107,13 @@ class NormKernelsTwinTest {
     }
 
     private interface RowOp {
-        void apply(NormKernels k);
+        void apply(CpuNormKernels k);
     }
 
     private float[] scalarOut;
     private float[] vectorOut;
 
-    private float[] out(NormKernels k) {
+    private float[] out(CpuNormKernels k) {
         return k == SCALAR ? scalarOut : vectorOut;
     }
 
