@@ -15,6 +15,7 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorCapabilities;
+import dev.attn4j.ports.tensor.TensorFeature;
 import dev.attn4j.ports.tensor.TensorPort;
 
 import java.util.EnumSet;
@@ -28,7 +29,7 @@ final class CpuEngine implements BackendEngine {
 
     private final TensorRegistry<CpuTensor> live = new TensorRegistry<>();
     private final WorkerPool pool;
-    private final CpuTensors tensors = new CpuTensors(this);
+    private final CpuTensors tensors;
     private final AttentionPort attention;
     private final NormalizationPort normalization;
     private final RotaryPort rotary;
@@ -41,13 +42,15 @@ final class CpuEngine implements BackendEngine {
     /** An engine computing with the given twin (tests compare the scalar and vector twins). */
     CpuEngine(int threads, TileMath math) {
         this.pool = new WorkerPool(threads);
+        this.tensors = new CpuTensors(this, pool);
         // 16-bit calls need no lock here: their temporaries are the call's own heap arrays.
-        HalfConversions half = new HalfConversions(this);
+        HalfConversions half = new HalfConversions(this, pool);
         this.attention = HalfPrecisionPorts.attention(half, null, new TiledCpuAttention(this, pool, math));
         this.normalization = HalfPrecisionPorts.normalization(half, null, new CpuNormalization(this, pool));
         this.rotary = HalfPrecisionPorts.rotary(half, null, new CpuRotary(this, pool));
         Set<DType> dtypes = EnumSet.of(DType.F32, DType.F16, DType.BF16);
-        this.capabilities = Capabilities.of(TensorCapabilities.transfers(dtypes),
+        // Views need no alignment: a view is an offset into a Java array.
+        this.capabilities = Capabilities.of(new TensorCapabilities(dtypes, EnumSet.allOf(TensorFeature.class), 1),
                 new AttentionCapabilities(dtypes, EnumSet.allOf(AttentionFeature.class), 1, 512),
                 NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes));
     }
@@ -122,5 +125,10 @@ final class CpuEngine implements BackendEngine {
     /** A new zero-filled F32 tensor owned by this engine. */
     CpuTensor newFloats(Shape shape) {
         return register(new CpuTensor(this, shape, DType.F32, new float[Math.toIntExact(shape.elementCount())]));
+    }
+
+    /** A new zero-filled F16 or BF16 tensor owned by this engine. */
+    CpuTensor newHalves(Shape shape, DType dtype) {
+        return register(new CpuTensor(this, shape, dtype, new short[Math.toIntExact(shape.elementCount())]));
     }
 }

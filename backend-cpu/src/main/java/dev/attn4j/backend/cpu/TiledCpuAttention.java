@@ -63,6 +63,8 @@ final class TiledCpuAttention implements AttentionPort {
                 (CpuTensor) request.v());
         CpuTensor o = engine.newFloats(p.shape.queryShape());
         CpuTensor lse = engine.newFloats(p.shape.lseShape());
+        Span<float[]> oOut = o.f32();
+        Span<float[]> lseOut = lse.f32();
         ForwardScratch[] scratch = new ForwardScratch[pool.threads()];
         // An item is one head's query tiles, or an interleaved share of them when there are too few heads to
         // keep every worker busy: each item packs its KV head once, and interleaving evens out causal costs.
@@ -76,13 +78,16 @@ final class TiledCpuAttention implements AttentionPort {
             int share = item % shares;
             // Query tiles in descending order: with a causal mask the last tiles cost most.
             for (int qt = p.queryTiles - 1 - share; qt >= 0; qt -= shares) {
-                forwardTile(p, scratch[worker], bh / p.heads, bh % p.heads, qt, o.floats(), lse.floats());
+                forwardTile(p, scratch[worker], bh / p.heads, bh % p.heads, qt, oOut, lseOut);
             }
         });
         return new AttentionResult(o, lse);
     }
 
-    private void forwardTile(Problem p, ForwardScratch w, int b, int h, int qt, float[] out, float[] lseOut) {
+    private void forwardTile(Problem p, ForwardScratch w, int b, int h, int qt, Span<float[]> oSpan,
+                             Span<float[]> lseSpan) {
+        float[] out = oSpan.array();
+        float[] lseOut = lseSpan.array();
         int kvHead = h / p.group;
         w.packKeys(p, b, kvHead);
         int i0 = qt * BR;
@@ -102,8 +107,8 @@ final class TiledCpuAttention implements AttentionPort {
 
         int d = p.headDim;
         for (int r = 0; r < rows; r++) {
-            int dst = ((b * p.seqQ + i0 + r) * p.heads + h) * d;
-            int lseAt = (b * p.heads + h) * p.seqQ + i0 + r;
+            int dst = oSpan.offset() + ((b * p.seqQ + i0 + r) * p.heads + h) * d;
+            int lseAt = lseSpan.offset() + (b * p.heads + h) * p.seqQ + i0 + r;
             float l = TileMath.total(w.l, r * TileMath.LANES);
             if (l == 0f) {
                 Arrays.fill(out, dst, dst + d, 0f);
@@ -145,7 +150,7 @@ final class TiledCpuAttention implements AttentionPort {
         float[] acc = w.o;
         // Q is read in place (row stride H·D, reduction over the D real features); the softmax scale was
         // folded into the packed Kᵀ, so the tile needs no copy of its own.
-        int qAt = ((b * p.seqQ + i0) * p.heads + h) * p.headDim;
+        int qAt = p.qOff + ((b * p.seqQ + i0) * p.heads + h) * p.headDim;
         int qStride = p.heads * p.headDim;
         math.gemm(p.q, qAt, qStride, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, p.headDim, false);
         rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
@@ -175,7 +180,8 @@ final class TiledCpuAttention implements AttentionPort {
         int keys = Math.min(colsPad, p.seqK - j0);
         int kvHead = h / p.group;
         if (p.inPlace) {
-            math.gemm(s, 0, BC, 1, p.v, p.keyRow(b, j0, kvHead), p.kvHeads * p.headDim, acc, 0, dp, rows, dp, keys, true);
+            math.gemm(s, 0, BC, 1, p.v, p.vOff + p.keyRow(b, j0, kvHead), p.kvHeads * p.headDim, acc, 0, dp, rows, dp,
+                    keys, true);
         } else {
             math.gemm(s, 0, BC, 1, w.v, j0 * dp, dp, acc, 0, dp, rows, dp, keys, true);
         }
@@ -212,9 +218,9 @@ final class TiledCpuAttention implements AttentionPort {
             if (b == packedBatch && kvHead == packedHead) {
                 return;
             }
-            p.packTransposed(p.k, b, kvHead, p.scale, kt);
+            p.packTransposed(p.k, p.kOff, b, kvHead, p.scale, kt);
             if (v != null) {
-                p.packKeyRows(p.v, b, kvHead, v);
+                p.packKeyRows(p.v, p.vOff, b, kvHead, v);
             }
             packedBatch = b;
             packedHead = kvHead;
@@ -227,12 +233,15 @@ final class TiledCpuAttention implements AttentionPort {
     public AttentionGradients backward(AttentionBackwardRequest request) {
         Problem p = new Problem(request.shape(), request.options(), (CpuTensor) request.q(), (CpuTensor) request.k(),
                 (CpuTensor) request.v());
-        float[] dO = ((CpuTensor) request.dO()).floats();
-        float[] o = ((CpuTensor) request.o()).floats();
-        float[] lse = ((CpuTensor) request.lse()).floats();
+        Span<float[]> dO = ((CpuTensor) request.dO()).f32();
+        Span<float[]> o = ((CpuTensor) request.o()).f32();
+        Span<float[]> lse = ((CpuTensor) request.lse()).f32();
         CpuTensor dq = engine.newFloats(p.shape.queryShape());
         CpuTensor dk = engine.newFloats(p.shape.keyShape());
         CpuTensor dv = engine.newFloats(p.shape.keyShape());
+        Span<float[]> dqOut = dq.f32();
+        Span<float[]> dkOut = dk.f32();
+        Span<float[]> dvOut = dv.f32();
 
         int chunks = p.chunks();
         // With one chunk a unit owns its heads' dQ rows outright; otherwise each chunk sums into its own
@@ -253,18 +262,19 @@ final class TiledCpuAttention implements AttentionPort {
             int bk = unit / chunks;
             int b = bk / p.kvHeads;
             int kvHead = bk % p.kvHeads;
-            float[] dqTarget = chunks == 1 ? dq.floats() : dqPartial;
-            int dqBase = chunks == 1 ? 0 : chunk * (int) p.shape.queryShape().elementCount();
+            float[] dqTarget = chunks == 1 ? dqOut.array() : dqPartial;
+            int dqBase = chunks == 1 ? dqOut.offset() : chunk * (int) p.shape.queryShape().elementCount();
             backwardUnit(p, scratch[worker], b, kvHead, chunk, chunks, dO, o, lse, dqTarget, dqBase,
-                    dk.floats(), dv.floats(), dTablePartial, unit * tableSlab);
+                    dkOut, dvOut, dTablePartial, unit * tableSlab);
         });
         if (dqPartial != null) {
-            reduceChunks(dqPartial, chunks, dq.floats());
+            reduceChunks(dqPartial, chunks, dqOut);
         }
         CpuTensor dTable = null;
         if (tableGrad) {
             dTable = engine.newFloats(p.shape.biasTableShape());
-            float[] t = dTable.floats();
+            Span<float[]> tableOut = dTable.f32();
+            float[] t = tableOut.array();
             int width = p.rules.tableWidth();
             for (int unit = 0; unit < units; unit++) {
                 int kvHead = (unit / chunks) % p.kvHeads;
@@ -272,7 +282,7 @@ final class TiledCpuAttention implements AttentionPort {
                     int h = kvHead * p.group + g;
                     int src = unit * tableSlab + g * width;
                     for (int x = 0; x < width; x++) {
-                        t[h * width + x] += dTablePartial[src + x];
+                        t[tableOut.offset() + h * width + x] += dTablePartial[src + x];
                     }
                 }
             }
@@ -280,8 +290,10 @@ final class TiledCpuAttention implements AttentionPort {
         return new AttentionGradients(dq, dk, dv, dTable);
     }
 
-    private void reduceChunks(float[] partial, int chunks, float[] dq) {
-        int n = dq.length;
+    private void reduceChunks(float[] partial, int chunks, Span<float[]> dqOut) {
+        float[] dq = dqOut.array();
+        int at = dqOut.offset();
+        int n = dqOut.length();
         int slice = 1 << 16;
         pool.forEach((n + slice - 1) / slice, s -> {
             int from = s * slice;
@@ -289,15 +301,15 @@ final class TiledCpuAttention implements AttentionPort {
             for (int c = 0; c < chunks; c++) {
                 int base = c * n;
                 for (int x = from; x < to; x++) {
-                    dq[x] += partial[base + x];
+                    dq[at + x] += partial[base + x];
                 }
             }
         });
     }
 
     private void backwardUnit(Problem p, BackwardScratch w, int b, int kvHead, int chunk, int chunks,
-                              float[] dO, float[] o, float[] lse, float[] dqOut, int dqBase, float[] dkOut,
-                              float[] dvOut, float[] dTable, int dTableBase) {
+                              Span<float[]> dO, Span<float[]> o, Span<float[]> lse, float[] dqOut, int dqBase,
+                              Span<float[]> dkOut, Span<float[]> dvOut, float[] dTable, int dTableBase) {
         int dp = p.dPad;
         int d = p.headDim;
         int sqPad = p.seqQPad;
@@ -311,12 +323,12 @@ final class TiledCpuAttention implements AttentionPort {
             for (int i0 = 0; i0 < p.seqQ; i0 += BR) {
                 int rows = Math.min(BR, p.seqQ - i0);
                 int at = (g * sqPad + i0) * dp;
-                p.packQueryRows(p.q, b, h, i0, rows, 1f, w.qs, at);
-                p.packQueryRows(dO, b, h, i0, rows, 1f, w.dO, at);
-                rowDots(w.dO, at, dp, o, ((b * p.seqQ + i0) * p.heads + h) * d, p.heads * d, rows, d,
-                        w.dRow, g * sqPad + i0);
+                p.packQueryRows(p.q, p.qOff, b, h, i0, rows, 1f, w.qs, at);
+                p.packQueryRows(dO.array(), dO.offset(), b, h, i0, rows, 1f, w.dO, at);
+                rowDots(w.dO, at, dp, o.array(), o.offset() + ((b * p.seqQ + i0) * p.heads + h) * d, p.heads * d, rows,
+                        d, w.dRow, g * sqPad + i0);
             }
-            System.arraycopy(lse, (b * p.heads + h) * p.seqQ, w.lse, g * sqPad, p.seqQ);
+            System.arraycopy(lse.array(), lse.offset() + (b * p.heads + h) * p.seqQ, w.lse, g * sqPad, p.seqQ);
         }
         Arrays.fill(w.dq, 0f);
         Philox philox = rules.hasDropout() ? rules.philox() : null;
@@ -342,11 +354,12 @@ final class TiledCpuAttention implements AttentionPort {
             }
             float scale = p.scale;
             for (int c = 0; c < cols; c++) {
-                int dst = p.keyRow(b, j0 + c, kvHead);
+                int row = p.keyRow(b, j0 + c, kvHead);
+                int dst = dkOut.offset() + row;
                 for (int x = 0; x < d; x++) {
-                    dkOut[dst + x] = w.dk[c * dp + x] * scale;
+                    dkOut.array()[dst + x] = w.dk[c * dp + x] * scale;
                 }
-                System.arraycopy(w.dv, c * dp, dvOut, dst, d);
+                System.arraycopy(w.dv, c * dp, dvOut.array(), dvOut.offset() + row, d);
             }
         }
         float scale = p.scale;
@@ -542,8 +555,10 @@ final class TiledCpuAttention implements AttentionPort {
             }
             int stride = p.kvHeads * d;
             int base = p.keyRow(b, j0, kvHead);
+            int kBase = p.kOff + base;
+            int vBase = p.vOff + base;
             for (int c = 0; c < cols; c++) {
-                System.arraycopy(p.k, base + c * stride, k, c * dp, d);
+                System.arraycopy(p.k, kBase + c * stride, k, c * dp, d);
             }
             // Transposed copies in blocks of LANES keys, so reads and writes each stay within a few lines;
             // Kᵀ is read from the row copy just made, which is in L1.
@@ -553,7 +568,7 @@ final class TiledCpuAttention implements AttentionPort {
                     int to = x * BC;
                     for (int c = c0; c < c1; c++) {
                         kt[to + c] = k[c * dp + x] * p.scale;
-                        vt[to + c] = p.v[base + c * stride + x];
+                        vt[to + c] = p.v[vBase + c * stride + x];
                     }
                 }
             }
@@ -582,9 +597,13 @@ final class TiledCpuAttention implements AttentionPort {
         final float scale;
         /** Rows of D floats are whole vectors of LANES: the forward reads V in place instead of packing it. */
         final boolean inPlace;
+        // q, k, v may be views: each array comes with the offset of its tensor's element 0, added to every index.
         final float[] q;
+        final int qOff;
         final float[] k;
+        final int kOff;
         final float[] v;
+        final int vOff;
 
         Problem(AttentionShape shape, AttentionOptions options, CpuTensor q, CpuTensor k, CpuTensor v) {
             this.shape = shape;
@@ -604,12 +623,18 @@ final class TiledCpuAttention implements AttentionPort {
             this.rules = new ScoreRules(shape, options, BC);
             this.inPlace = headDim == dPad;
             this.scale = (float) options.scaleFor(headDim);
-            this.q = q.floats();
-            this.k = k.floats();
-            this.v = v.floats();
+            Span<float[]> qs = q.f32();
+            Span<float[]> ks = k.f32();
+            Span<float[]> vs = v.f32();
+            this.q = qs.array();
+            this.qOff = qs.offset();
+            this.k = ks.array();
+            this.kOff = ks.offset();
+            this.v = vs.array();
+            this.vOff = vs.offset();
         }
 
-        /** Offset of key row {@code j} of KV head {@code kvHead} in a {@code [B, Sk, Hkv, D]} array. */
+        /** Index of key row {@code j} of KV head {@code kvHead} in a {@code [B, Sk, Hkv, D]} tensor (add its offset). */
         int keyRow(int b, int j, int kvHead) {
             return ((b * seqK + j) * kvHeads + kvHead) * headDim;
         }
@@ -625,20 +650,24 @@ final class TiledCpuAttention implements AttentionPort {
             return chunks;
         }
 
-        /** Rows {@code i0..i0+rows} of query-side head {@code h} ({@code [B, Sq, H, D]}), scaled, into {@code dst[rows][dPad]}. */
-        void packQueryRows(float[] src, int b, int h, int i0, int rows, float factor, float[] dst, int dstOff) {
-            packRows(src, seqQ, heads, b, h, i0, rows, factor, dst, dstOff);
+        /**
+         * Rows {@code i0..i0+rows} of query-side head {@code h} of a {@code [B, Sq, H, D]} tensor whose element 0
+         * is {@code src[srcOff]}, scaled, into {@code dst[rows][dPad]}.
+         */
+        void packQueryRows(float[] src, int srcOff, int b, int h, int i0, int rows, float factor, float[] dst,
+                           int dstOff) {
+            packRows(src, srcOff, seqQ, heads, b, h, i0, rows, factor, dst, dstOff);
         }
 
-        /** All rows of KV head {@code kvHead} of a {@code [B, Sk, Hkv, D]} array into {@code dst[Sk][dPad]}. */
-        void packKeyRows(float[] src, int b, int kvHead, float[] dst) {
-            packRows(src, seqK, kvHeads, b, kvHead, 0, seqK, 1f, dst, 0);
+        /** All rows of KV head {@code kvHead} of a {@code [B, Sk, Hkv, D]} tensor at {@code src[srcOff]} into {@code dst[Sk][dPad]}. */
+        void packKeyRows(float[] src, int srcOff, int b, int kvHead, float[] dst) {
+            packRows(src, srcOff, seqK, kvHeads, b, kvHead, 0, seqK, 1f, dst, 0);
         }
 
-        private void packRows(float[] src, int seq, int headsOf, int b, int h, int i0, int rows, float factor,
-                              float[] dst, int dstOff) {
+        private void packRows(float[] src, int srcOff, int seq, int headsOf, int b, int h, int i0, int rows,
+                              float factor, float[] dst, int dstOff) {
             for (int r = 0; r < rows; r++) {
-                int from = ((b * seq + i0 + r) * headsOf + h) * headDim;
+                int from = srcOff + ((b * seq + i0 + r) * headsOf + h) * headDim;
                 int to = dstOff + r * dPad;
                 for (int x = 0; x < headDim; x++) {
                     dst[to + x] = src[from + x] * factor;
@@ -652,7 +681,7 @@ final class TiledCpuAttention implements AttentionPort {
          * of {@link TileMath#LANES} keys keep both the reads (a few rows) and the writes (one line per
          * feature) within a few cache lines.
          */
-        void packTransposed(float[] src, int b, int kvHead, float factor, float[] dst) {
+        void packTransposed(float[] src, int srcOff, int b, int kvHead, float factor, float[] dst) {
             // Only the padding needs clearing (the rest is written below): keys past Sk, features past D.
             for (int x = 0; x < headDim; x++) {
                 Arrays.fill(dst, x * seqKPad + seqK, (x + 1) * seqKPad, 0f);
@@ -661,7 +690,7 @@ final class TiledCpuAttention implements AttentionPort {
             int stride = kvHeads * headDim;
             for (int j0 = 0; j0 < seqK; j0 += TileMath.LANES) {
                 int j1 = Math.min(seqK, j0 + TileMath.LANES);
-                int base = ((b * seqK) * kvHeads + kvHead) * headDim;
+                int base = srcOff + ((b * seqK) * kvHeads + kvHead) * headDim;
                 for (int x = 0; x < headDim; x++) {
                     int to = x * seqKPad;
                     for (int j = j0; j < j1; j++) {
