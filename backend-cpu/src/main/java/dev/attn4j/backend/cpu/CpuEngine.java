@@ -1,11 +1,22 @@
 package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.Capabilities;
+import dev.attn4j.ports.activation.Activation;
+import dev.attn4j.ports.activation.ActivationCapabilities;
+import dev.attn4j.ports.activation.ActivationPort;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.attention.AttentionPort;
+import dev.attn4j.ports.elementwise.ElementwiseCapabilities;
+import dev.attn4j.ports.elementwise.ElementwisePort;
+import dev.attn4j.ports.embedding.EmbeddingCapabilities;
+import dev.attn4j.ports.embedding.EmbeddingPort;
 import dev.attn4j.ports.norm.NormCapabilities;
 import dev.attn4j.ports.norm.NormalizationPort;
+import dev.attn4j.ports.optim.OptimizerCapabilities;
+import dev.attn4j.ports.optim.OptimizerPort;
+import dev.attn4j.ports.random.RandomCapabilities;
+import dev.attn4j.ports.random.RandomPort;
 import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.BackendEngine;
@@ -23,7 +34,13 @@ import java.util.List;
 import java.util.OptionalInt;
 import java.util.Set;
 
-/** The CPU backend's engine: heap tensors, a worker pool, and the tiled kernels. */
+/**
+ * The CPU backend's engine: heap tensors (and views into them), a worker pool, and the kernels. Attention,
+ * normalisation and rotary compute in F32 and store F16/BF16 through {@code HalfPrecisionPorts}; the model ports
+ * (activation, element-wise, embedding, optimizer, random) are F32 only, since {@code HalfPrecisionPorts} has no
+ * wrappers for them (16-bit models keep their master weights and these ops' inputs in F32). Linear and loss are not
+ * provided here yet: they need the GEMM kernel.
+ */
 final class CpuEngine implements BackendEngine {
     static final String NAME = "cpu";
 
@@ -33,6 +50,11 @@ final class CpuEngine implements BackendEngine {
     private final AttentionPort attention;
     private final NormalizationPort normalization;
     private final RotaryPort rotary;
+    private final ActivationPort activation;
+    private final ElementwisePort elementwise;
+    private final EmbeddingPort embedding;
+    private final OptimizerPort optimizer;
+    private final RandomPort random;
     private final Capabilities capabilities;
 
     CpuEngine(int threads) {
@@ -48,11 +70,19 @@ final class CpuEngine implements BackendEngine {
         this.attention = HalfPrecisionPorts.attention(half, null, new TiledCpuAttention(this, pool, math));
         this.normalization = HalfPrecisionPorts.normalization(half, null, new CpuNormalization(this, pool));
         this.rotary = HalfPrecisionPorts.rotary(half, null, new CpuRotary(this, pool));
+        this.activation = new CpuActivation(this, pool);
+        this.elementwise = new CpuElementwise(this, pool);
+        this.embedding = new CpuEmbedding(this, pool);
+        this.optimizer = new CpuOptimizer(pool);
+        this.random = new CpuRandom(pool);
         Set<DType> dtypes = EnumSet.of(DType.F32, DType.F16, DType.BF16);
+        Set<DType> f32 = EnumSet.of(DType.F32);
         // Views need no alignment: a view is an offset into a Java array.
         this.capabilities = Capabilities.of(new TensorCapabilities(dtypes, EnumSet.allOf(TensorFeature.class), 1),
                 new AttentionCapabilities(dtypes, EnumSet.allOf(AttentionFeature.class), 1, 512),
-                NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes));
+                NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes),
+                new ActivationCapabilities(f32, EnumSet.allOf(Activation.class)), new ElementwiseCapabilities(f32),
+                new EmbeddingCapabilities(f32), new OptimizerCapabilities(f32), new RandomCapabilities(f32));
     }
 
     @Override
@@ -88,6 +118,31 @@ final class CpuEngine implements BackendEngine {
     @Override
     public RotaryPort rotary() {
         return rotary;
+    }
+
+    @Override
+    public ActivationPort activation() {
+        return activation;
+    }
+
+    @Override
+    public ElementwisePort elementwise() {
+        return elementwise;
+    }
+
+    @Override
+    public EmbeddingPort embedding() {
+        return embedding;
+    }
+
+    @Override
+    public OptimizerPort optimizer() {
+        return optimizer;
+    }
+
+    @Override
+    public RandomPort random() {
+        return random;
     }
 
     @Override

@@ -129,7 +129,8 @@ final class CpuTensors implements TensorPort {
             // Short rows: several whole rows per piece.
             int rowsPer = WorkerPool.RANGE / cols;
             pool.forEach(Math.ceilDiv(rows, rowsPer), item -> {
-                for (int row = item * rowsPer, end = Math.min(rows, row + rowsPer); row < end; row++) {
+                int first = item * rowsPer;
+                for (int row = first, end = first + Math.min(rowsPer, rows - first); row < end; row++) {
                     System.arraycopy(from, srcAt + row * srcStride, to, dstAt + row * dstStride, cols);
                 }
             });

@@ -28,6 +28,11 @@ final class VectorTileMath implements TileMath {
     private VectorTileMath() {
     }
 
+    /** The species every vector kernel of this backend uses ({@link #exp} builds its constants in it). */
+    static VectorSpecies<Float> species() {
+        return F;
+    }
+
     /** Width of the vectors used, in bits. */
     static int bitSize() {
         return F.vectorBitSize();

@@ -58,7 +58,8 @@ final class WorkerPool implements AutoCloseable {
     void forRanges(int n, RangeBody body) {
         forEach(rangeCount(n), k -> {
             int from = k * RANGE;
-            body.run(from, Math.min(n, from + RANGE));
+            // from + RANGE may pass Integer.MAX_VALUE on the last range of a huge tensor: add the smaller length
+            body.run(from, from + Math.min(RANGE, n - from));
         });
     }
 
