@@ -39,7 +39,7 @@ final class CpuActivation implements ActivationPort {
     public DeviceTensor forward(ActivationRequest request) {
         Activation f = request.function();
         Span<float[]> x = f32(request.x());
-        CpuTensor out = engine.newFloats(request.x().shape());
+        CpuTensor out = engine.newOutput(request.x().shape());
         try {
             Span<float[]> y = out.f32();
             pool.forRanges(x.length(), (from, to) ->
@@ -56,7 +56,7 @@ final class CpuActivation implements ActivationPort {
         Activation f = request.forward().function();
         Span<float[]> x = f32(request.forward().x());
         Span<float[]> dy = f32(request.dy());
-        CpuTensor out = engine.newFloats(request.dy().shape());
+        CpuTensor out = engine.newOutput(request.dy().shape());
         try {
             Span<float[]> dx = out.f32();
             pool.forRanges(x.length(), (from, to) -> kernels.backward(f, x.array(), x.offset() + from, dy.array(),
@@ -74,7 +74,7 @@ final class CpuActivation implements ActivationPort {
         int half = request.halfWidth();
         Span<float[]> x = f32(request.x());
         int rows = x.length() / (2 * half);
-        CpuTensor out = engine.newFloats(request.outputShape());
+        CpuTensor out = engine.newOutput(request.outputShape());
         try {
             Span<float[]> y = out.f32();
             RowChunks chunks = RowChunks.of(rows, 2 * half);
@@ -99,7 +99,7 @@ final class CpuActivation implements ActivationPort {
         Span<float[]> dy = f32(request.dy());
         int rows = x.length() / (2 * half);
         Shape shape = request.forward().x().shape();
-        CpuTensor out = engine.newFloats(shape);
+        CpuTensor out = engine.newOutput(shape);
         try {
             Span<float[]> dx = out.f32();
             RowChunks chunks = RowChunks.of(rows, 2 * half);

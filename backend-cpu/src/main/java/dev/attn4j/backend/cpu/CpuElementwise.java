@@ -47,7 +47,7 @@ final class CpuElementwise implements ElementwisePort {
         Span<float[]> a = f32(request.a());
         Span<float[]> b = f32(request.b());
         float alpha = request.alpha();
-        CpuTensor out = engine.newFloats(request.a().shape());
+        CpuTensor out = engine.newOutput(request.a().shape());
         try {
             Span<float[]> y = out.f32();
             pool.forRanges(a.length(), (from, to) -> kernels.add(a.array(), a.offset() + from, b.array(),
@@ -79,7 +79,7 @@ final class CpuElementwise implements ElementwisePort {
 
     @Override
     public DeviceTensor multiply(BroadcastMultiplyRequest request) {
-        CpuTensor out = engine.newFloats(request.x().shape());
+        CpuTensor out = engine.newOutput(request.x().shape());
         try {
             multiplyInto(request, f32(request.x()), out.f32());
             return out;
@@ -121,7 +121,7 @@ final class CpuElementwise implements ElementwisePort {
             requireApart("vectorGrad", grad, "dy", dy, false);
             requireApart("vectorGrad", grad, "v", f32(fwd.v()), false);
         }
-        CpuTensor dx = request.inputGrad() ? engine.newFloats(fwd.x().shape()) : null;
+        CpuTensor dx = request.inputGrad() ? engine.newOutput(fwd.x().shape()) : null;
         try {
             if (dx != null) {
                 multiplyInto(fwd, dy, dx.f32());
@@ -200,7 +200,7 @@ final class CpuElementwise implements ElementwisePort {
         int count = request.count();
         int end = begin + count;
         long amount = request.amount();
-        CpuTensor out = engine.newFloats(request.x().shape());
+        CpuTensor out = engine.newOutput(request.x().shape());
         try {
             Span<float[]> y = out.f32();
             float[] xa = x.array();

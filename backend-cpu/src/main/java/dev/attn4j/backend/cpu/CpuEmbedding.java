@@ -39,7 +39,7 @@ final class CpuEmbedding implements EmbeddingPort {
         Span<float[]> table = f32(request.table());
         Span<int[]> ids = ((CpuTensor) request.ids()).i32();
         int d = request.width();
-        CpuTensor out = engine.newFloats(request.outputShape());
+        CpuTensor out = engine.newOutput(request.outputShape());
         try {
             Span<float[]> y = out.f32();
             RowChunks chunks = RowChunks.of(ids.length(), d);

@@ -45,6 +45,7 @@ final class CpuEngine implements BackendEngine {
     static final String NAME = "cpu";
 
     private final TensorRegistry<CpuTensor> live = new TensorRegistry<>();
+    private final ArrayRecycler recycler = ArrayRecycler.forHeap();
     private final WorkerPool pool;
     private final CpuTensors tensors;
     private final AttentionPort attention;
@@ -160,6 +161,7 @@ final class CpuEngine implements BackendEngine {
         try {
             live.closeAll(CpuTensor::drop);
         } finally {
+            recycler.clear();
             pool.close();
         }
     }
@@ -180,6 +182,26 @@ final class CpuEngine implements BackendEngine {
     /** A new zero-filled F32 tensor owned by this engine. */
     CpuTensor newFloats(Shape shape) {
         return register(new CpuTensor(this, shape, DType.F32, new float[Math.toIntExact(shape.elementCount())]));
+    }
+
+    /**
+     * A new F32 tensor whose contents are unspecified: for outputs a kernel overwrites whole. Its array may be a
+     * closed tensor's ({@link ArrayRecycler}), which spares clearing a new one.
+     */
+    CpuTensor newOutput(Shape shape) {
+        int n = Math.toIntExact(shape.elementCount());
+        float[] data = recycler.take(n);
+        return register(new CpuTensor(this, shape, DType.F32, data != null ? data : new float[n]));
+    }
+
+    /** Takes back the array of a closed F32 tensor that owned it. */
+    void recycle(float[] data) {
+        recycler.give(data);
+    }
+
+    /** The recycler, for tests. */
+    ArrayRecycler recycler() {
+        return recycler;
     }
 
     /** A new zero-filled F16 or BF16 tensor owned by this engine. */

@@ -51,7 +51,7 @@ final class CpuRotary implements RotaryPort {
         RotaryLayout layout = request.layout();
         boolean inverse = request.inverse();
 
-        CpuTensor out = engine.newFloats(shape);
+        CpuTensor out = engine.newOutput(shape);
         try {
             Span<float[]> y = out.f32();
             float[] xa = x.array();

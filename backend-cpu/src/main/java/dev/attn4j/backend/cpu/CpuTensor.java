@@ -65,7 +65,8 @@ final class CpuTensor extends DeviceTensorBase<Object> {
     /** Closes this tensor's views (and theirs), then the tensor; a view's array stays with its base. */
     @Override
     public void close() {
-        if (detach() == null) {
+        Object data = detach();
+        if (data == null) {
             return;
         }
         List<CpuTensor> children;
@@ -82,6 +83,10 @@ final class CpuTensor extends DeviceTensorBase<Object> {
                 base.forget(this);
             }
             owner.release(this);
+            if (base == null && data instanceof float[] floats) {
+                // Its views are closed: nothing open shares the array, so it may become another output.
+                owner.recycle(floats);
+            }
         }
     }
 

@@ -58,7 +58,11 @@ final class CpuTensors implements TensorPort {
         return engine.register(new CpuTensor(engine, shape, dtype, data));
     }
 
-    // allocate: the default (zeros) is right here, a new Java array is cleared by the JVM anyway.
+    /** F32: possibly a closed tensor's array, old contents and all ({@link CpuEngine#newOutput}); else zeros. */
+    @Override
+    public DeviceTensor allocate(Shape shape, DType dtype) {
+        return dtype == DType.F32 ? engine.newOutput(shape) : zeros(shape, dtype);
+    }
 
     @Override
     public float[] download(DeviceTensor tensor) {
@@ -143,7 +147,7 @@ final class CpuTensors implements TensorPort {
         DType from = src.dtype();
         int n = Math.toIntExact(src.shape().elementCount());
         if (dtype == DType.F32) {
-            CpuTensor out = engine.newFloats(src.shape());
+            CpuTensor out = engine.newOutput(src.shape());
             Span<float[]> d = out.f32();
             if (from == DType.F32) {
                 Span<float[]> s = src.f32();

@@ -22,7 +22,7 @@ final class HalfConversions implements HalfPrecisionPorts.Conversions {
     @Override
     public DeviceTensor widen(DeviceTensor half) {
         Span<short[]> bits = ((CpuTensor) half).halves();
-        CpuTensor f = engine.newFloats(half.shape());
+        CpuTensor f = engine.newOutput(half.shape());
         Span<float[]> out = f.f32();
         DType dtype = half.dtype();
         pool.forRanges(bits.length(), (from, to) -> widen(dtype, bits, from, out, from, to - from));

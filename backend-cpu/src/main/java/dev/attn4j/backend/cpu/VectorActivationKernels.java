@@ -103,8 +103,33 @@ final class VectorActivationKernels implements ActivationKernels {
     @Override
     public void forward(Activation f, float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += L) {
-            value(f, FloatVector.fromArray(F, x, xOff + i)).intoArray(y, yOff + i);
+        int bound = F.loopBound(n);
+        // One loop per function: C2 inlines a small loop body fully, and a vector that is not inlined is boxed.
+        switch (f) {
+            case GELU -> {
+                for (; i < bound; i += L) {
+                    FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+                    v.mul(normalCdf(v)).intoArray(y, yOff + i);
+                }
+            }
+            case GELU_TANH -> {
+                for (; i < bound; i += L) {
+                    FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+                    v.div(expOrInf(geluTanhArg(v).neg()).add(1f)).intoArray(y, yOff + i);
+                }
+            }
+            case SILU -> {
+                for (; i < bound; i += L) {
+                    FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+                    v.div(expOrInf(v.neg()).add(1f)).intoArray(y, yOff + i);
+                }
+            }
+            case RELU -> {
+                for (; i < bound; i += L) {
+                    FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+                    v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoArray(y, yOff + i);
+                }
+            }
         }
         ScalarActivationKernels.forwardFrom(f, x, xOff, y, yOff, i, n);
     }

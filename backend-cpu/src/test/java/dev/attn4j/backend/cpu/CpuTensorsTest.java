@@ -257,6 +257,52 @@ class CpuTensorsTest {
         }
     }
 
+    @Test
+    void closedArraysBecomeOutputsOnlyWhenNothingSharesThem() {
+        int n = ArrayRecycler.MIN_LENGTH + 3;
+        ArrayRecycler recycler = engine.recycler();
+        float[] x = iota(n);
+        DeviceTensor xt = tensors.upload(x, Shape.of(n), DType.F32);
+        DeviceTensor first = backend.activation().forward(new dev.attn4j.ports.activation.ActivationRequest(
+                dev.attn4j.ports.activation.Activation.SILU, xt));
+        float[] want = tensors.download(first);
+        DeviceTensor v = tensors.view(first, 1, Shape.of(5));
+        v.close();
+        assertEquals(0, recycler.held(), "closing a view keeps the array with its base");
+        DeviceTensor view = tensors.view(first, 0, Shape.of(5));
+        first.close();
+        assertTrue(view.isClosed());
+        assertEquals(n, recycler.held(), "the base's array is kept once its views are closed");
+        // The next output of that length takes it, old contents and all, and overwrites every element.
+        tensors.fill(xt, 0f);
+        try (DeviceTensor second = backend.activation().forward(new dev.attn4j.ports.activation.ActivationRequest(
+                dev.attn4j.ports.activation.Activation.SILU, tensors.upload(x, Shape.of(n), DType.F32)))) {
+            assertEquals(0, recycler.held(), "taken");
+            assertArrayEquals(want, tensors.download(second));
+        }
+        // Small arrays are not kept; zeros never takes a kept array.
+        tensors.upload(new float[10], Shape.of(10), DType.F32).close();
+        assertEquals(n, recycler.held());
+        try (DeviceTensor z = tensors.zeros(Shape.of(n), DType.F32)) {
+            assertEquals(n, recycler.held());
+            for (float f : tensors.download(z)) {
+                assertEquals(0f, f);
+            }
+        }
+    }
+
+    @Test
+    void theRecyclerKeepsNoMoreThanItsBudget() {
+        ArrayRecycler r = new ArrayRecycler(3L * ArrayRecycler.MIN_LENGTH);
+        r.give(new float[ArrayRecycler.MIN_LENGTH]);
+        r.give(new float[2 * ArrayRecycler.MIN_LENGTH]);
+        r.give(new float[ArrayRecycler.MIN_LENGTH]);   // over budget: dropped
+        assertEquals(3L * ArrayRecycler.MIN_LENGTH, r.held());
+        assertEquals(2 * ArrayRecycler.MIN_LENGTH, r.take(2 * ArrayRecycler.MIN_LENGTH).length);
+        assertEquals(null, r.take(2 * ArrayRecycler.MIN_LENGTH));
+        assertEquals(ArrayRecycler.MIN_LENGTH, r.held());
+    }
+
     private static float[] concat(float[] a, float[] b) {
         float[] c = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
