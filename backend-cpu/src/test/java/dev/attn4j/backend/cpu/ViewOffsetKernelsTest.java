@@ -1,17 +1,26 @@
 package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.activation.Activation;
+import dev.attn4j.ports.activation.GluBackwardRequest;
+import dev.attn4j.ports.activation.GluRequest;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
 import dev.attn4j.ports.attention.Dropout;
+import dev.attn4j.ports.elementwise.AddRequest;
+import dev.attn4j.ports.elementwise.BroadcastAxis;
+import dev.attn4j.ports.elementwise.BroadcastMultiplyBackwardRequest;
+import dev.attn4j.ports.elementwise.BroadcastMultiplyRequest;
 import dev.attn4j.ports.norm.NormBackwardRequest;
 import dev.attn4j.ports.norm.NormGradients;
 import dev.attn4j.ports.norm.NormKind;
 import dev.attn4j.ports.norm.NormRequest;
 import dev.attn4j.ports.norm.NormResult;
+import dev.attn4j.ports.optim.AdamWRequest;
+import dev.attn4j.ports.optim.GradientClip;
 import dev.attn4j.ports.rotary.RotaryLayout;
 import dev.attn4j.ports.rotary.RotaryRequest;
 import dev.attn4j.ports.tensor.DType;
@@ -19,6 +28,7 @@ import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -191,5 +201,46 @@ class ViewOffsetKernelsTest {
                 assertArrayEquals(backend.tensors().download(y1), backend.tensors().download(y2), dtype + " " + layout);
             }
         }
+    }
+
+    @Test
+    void modelPortsOnViewsAreBitIdentical() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        Shape shape = Shape.of(130, 46);
+        DeviceTensor a = upload(rnd, shape, DType.F32);
+        DeviceTensor b = upload(rnd, shape, DType.F32);
+        assertBitIdentical(down(backend.elementwise().add(new AddRequest(a, b, 0.3f))),
+                down(backend.elementwise().add(new AddRequest(view(a), view(b), 0.3f))), "add");
+        for (BroadcastAxis axis : BroadcastAxis.values()) {
+            DeviceTensor v = upload(rnd, Shape.of(axis == BroadcastAxis.COLUMNS ? 46 : 130), DType.F32);
+            DeviceTensor g1 = upload(rnd, v.shape(), DType.F32);
+            DeviceTensor g2 = view(g1);
+            var plain = new BroadcastMultiplyRequest(a, v, axis);
+            var viewed = new BroadcastMultiplyRequest(view(a), view(v), axis);
+            assertBitIdentical(down(backend.elementwise().multiply(plain)), down(backend.elementwise().multiply(viewed)),
+                    axis + " multiply");
+            assertBitIdentical(
+                    down(backend.elementwise().multiplyBackward(new BroadcastMultiplyBackwardRequest(plain, b, true, g1)), g1),
+                    down(backend.elementwise().multiplyBackward(new BroadcastMultiplyBackwardRequest(viewed, view(b), true,
+                            g2)), g2), axis + " multiply backward");
+        }
+        var glu = new GluRequest(Activation.GELU, a);
+        var gluViewed = new GluRequest(Activation.GELU, view(a));
+        DeviceTensor dy = upload(rnd, glu.outputShape(), DType.F32);
+        assertBitIdentical(down(backend.activation().glu(glu), backend.activation().gluBackward(new GluBackwardRequest(glu, dy))),
+                down(backend.activation().glu(gluViewed),
+                        backend.activation().gluBackward(new GluBackwardRequest(gluViewed, view(dy)))), "GLU");
+
+        DeviceTensor p = upload(rnd, shape, DType.F32);
+        DeviceTensor m = upload(rnd, shape, DType.F32);
+        DeviceTensor vsq = backend.tensors().upload(new float[(int) shape.elementCount()], shape, DType.F32);
+        DeviceTensor ss = backend.tensors().upload(new float[] {4f}, Shape.of(1), DType.F32);
+        DeviceTensor p2 = view(p);
+        DeviceTensor m2 = view(m);
+        DeviceTensor v2 = view(vsq);
+        backend.optimizer().adamW(new AdamWRequest(p, b, m, vsq, 3, 1e-3f, 0.9f, 0.99f, 1e-8f, 0.1f, new GradientClip(1f, ss)));
+        backend.optimizer().adamW(new AdamWRequest(p2, view(b), m2, v2, 3, 1e-3f, 0.9f, 0.99f, 1e-8f, 0.1f,
+                new GradientClip(1f, view(ss))));
+        assertBitIdentical(down(p, m, vsq), down(p2, m2, v2), "AdamW");
     }
 }
