@@ -106,14 +106,14 @@ class NormRotaryValidationTest extends FacadeTestBase {
         @ValueSource(doubles = {1e39, -1e39, Double.NEGATIVE_INFINITY})
         void residualScaleThatOverflowsAFloat(double alpha) {
             DeviceTensor r = f32(2, 3, C);
-            assertRejected("residualScale", "a number that is finite as a float", String.valueOf(alpha),
+            assertRejected("residualScale", "a number that is finite as a float (|α| <= 3.4028235E38)", String.valueOf(alpha),
                     () -> backend.normalization().forward(NormRequest.rmsNorm(x, gamma, 1e-6).withResidual(r, alpha)));
         }
 
         @Test
         void nonFiniteResidualScale() {
             DeviceTensor r = f32(2, 3, C);
-            assertRejected("residualScale", "a number that is finite as a float", "NaN",
+            assertRejected("residualScale", "a number that is finite as a float (|α| <= 3.4028235E38)", "NaN",
                     () -> backend.normalization().forward(NormRequest.rmsNorm(x, gamma, 1e-6).withResidual(r, Double.NaN)));
         }
 

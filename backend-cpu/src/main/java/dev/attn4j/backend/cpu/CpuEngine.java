@@ -2,6 +2,7 @@ package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.Capabilities;
 import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.norm.NormalizationPort;
 import dev.attn4j.ports.rotary.RotaryPort;
@@ -28,6 +29,7 @@ final class CpuEngine implements BackendEngine {
     private final NormalizationPort normalization;
     private final RotaryPort rotary;
     private final Capabilities capabilities;
+    private volatile boolean closed;
 
     CpuEngine(int threads) {
         this(threads, TileMath.get());
@@ -90,13 +92,40 @@ final class CpuEngine implements BackendEngine {
         return tensor instanceof CpuTensor t && t.owner() == this;
     }
 
+    /**
+     * Closes the engine: fails the calls in flight ({@link ClosedException}, once the items their workers hold
+     * are done; see {@link WorkerPool}) and drops every tensor. A call that finishes its kernels after this
+     * frees its outputs and throws rather than hand out tensors of a closed engine.
+     */
     @Override
     public void close() {
+        // closed is set before the sweep: a tensor registered after it sees the flag (see register).
+        closed = true;
+        pool.close();
         for (CpuTensor t : live) {
             t.drop();
         }
         live.clear();
-        pool.close();
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Throws {@link ClosedException} when the engine was closed while {@code doing} ran. */
+    void requireOpen(String doing) {
+        if (closed) {
+            throw new ClosedException("the cpu backend was closed during " + doing + "; its outputs were freed");
+        }
+    }
+
+    /** {@code out} if the engine is still open, else frees it and throws {@link ClosedException}. */
+    CpuTensor handOut(CpuTensor out, String doing) {
+        if (closed) {
+            out.close();
+            requireOpen(doing);
+        }
+        return out;
     }
 
     /** Number of tensors not yet closed (for leak tests). */
@@ -106,6 +135,12 @@ final class CpuEngine implements BackendEngine {
 
     CpuTensor register(CpuTensor t) {
         live.add(t);
+        if (closed) {
+            // Added after (or while) close() swept the live set: never hand out a tensor of a closed engine.
+            live.remove(t);
+            t.drop();
+            throw new ClosedException("the cpu backend was closed; no tensor can be made");
+        }
         return t;
     }
 
