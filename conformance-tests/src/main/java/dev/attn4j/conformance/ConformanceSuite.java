@@ -16,8 +16,9 @@ import java.util.function.Consumer;
  * <p>Each attention configuration yields an {@code attention_forward} and an {@code attention_backward}
  * case, each normalisation configuration a {@code norm_forward} and a {@code norm_backward} case, each rotary
  * configuration a {@code rotary} and a {@code rotary_backward} case. Besides the random attention configurations,
- * {@link #standard()} holds the systematic {@link FeatureGrid} and the {@link RotaryConfig#standard rotary
- * configurations}. A suite is
+ * {@link #standard()} holds the systematic {@link FeatureGrid}, the {@link RotaryConfig#standard rotary
+ * configurations} and the {@link NonFiniteCase non-finite rule's cases} (NaN and infinities in the inputs; they
+ * do not depend on the seed). A suite is
  * immutable and {@link #run} keeps no state, so cases may run concurrently on backends that allow it.
  *
  * <pre>{@code
@@ -86,8 +87,9 @@ public final class ConformanceSuite {
     }
 
     /**
-     * The random cases of {@link #of} plus the {@link FeatureGrid} (after the random attention cases) and the
-     * rotary cases (last), all drawn from {@code seed}. {@link #standard()} is {@code full(400, 120, SEED)}.
+     * The random cases of {@link #of} plus the {@link FeatureGrid} (after the random attention cases), the
+     * rotary cases, all drawn from {@code seed}, and the {@link NonFiniteCase non-finite cases} (last, fixed).
+     * {@link #standard()} is {@code full(400, 120, SEED)}.
      */
     public static ConformanceSuite full(int attentionCases, int normCases, long seed) {
         return build(attentionCases, normCases, seed, true);
@@ -115,11 +117,12 @@ public final class ConformanceSuite {
                 all.add(new RotaryCase(c, false));
                 all.add(new RotaryCase(c, true));
             }
+            all.addAll(NonFiniteCase.all());
         }
         return new ConformanceSuite(all);
     }
 
-    /** Every case: attention (random, then grid), normalisation, rotary; each configuration's forward first. */
+    /** Every case: attention (random, then grid), normalisation, rotary, non-finite; each configuration's forward first. */
     public List<ConformanceCase> cases() {
         return cases;
     }

@@ -391,6 +391,12 @@ final class TiledCpuAttention implements AttentionPort {
             for (int i = 0; i < p.seqQ; i++) {
                 int dst = dqBase + ((b * p.seqQ + i) * p.heads + h) * d;
                 int src = (g * sqPad + i) * dp;
+                // An empty row (lse = -inf) has no gradient; its dS row is 0, but 0 times a non-finite k in
+                // dS·K would still make it NaN (the non-finite rule gives empty rows zero gradients).
+                if (w.lse[g * sqPad + i] == Float.NEGATIVE_INFINITY) {
+                    Arrays.fill(dqOut, dst, dst + d, 0f);
+                    continue;
+                }
                 for (int x = 0; x < d; x++) {
                     dqOut[dst + x] = w.dq[src + x] * scale;
                 }
