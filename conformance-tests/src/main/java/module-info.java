@@ -5,7 +5,7 @@
  */
 module dev.attn4j.conformance {
     requires transitive dev.attn4j.ports;
-    requires com.fasterxml.jackson.databind;
+    requires transitive dev.attn4j.domain;
 
     exports dev.attn4j.conformance;
     exports dev.attn4j.conformance.oracle;

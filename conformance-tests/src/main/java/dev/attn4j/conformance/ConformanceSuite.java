@@ -39,6 +39,11 @@ public final class ConformanceSuite {
     public static final String SWEEP_PROPERTY = "attn4j.conformance.sweep";
     /** System property: a number of attention configurations (normalisation gets a third, at least 100). */
     public static final String CASES_PROPERTY = "attn4j.conformance.cases";
+    /**
+     * The most random configurations per op family a suite is built with: a million takes days to run and about
+     * a gigabyte to hold with its results; more is a mistake (two billion ran the heap out of memory).
+     */
+    public static final int MAX_CASES = 1_000_000;
     private static final int LARGE_ATTENTION = 4000;
     private static final int LARGE_NORM = 1200;
 
@@ -64,8 +69,8 @@ public final class ConformanceSuite {
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("-D" + CASES_PROPERTY + ": expected a positive integer, got '" + count + "'", e);
             }
-            if (n < 1) {
-                throw new IllegalArgumentException("-D" + CASES_PROPERTY + ": expected a positive integer, got " + n);
+            if (n < 1 || n > MAX_CASES) {
+                throw new IllegalArgumentException("-D" + CASES_PROPERTY + ": expected 1 to " + MAX_CASES + ", got " + n);
             }
             return full(n, Math.max(100, n / 3), SEED);
         }
@@ -96,8 +101,9 @@ public final class ConformanceSuite {
     }
 
     private static ConformanceSuite build(int attentionCases, int normCases, long seed, boolean systematic) {
-        if (attentionCases < 0 || normCases < 0) {
-            throw new IllegalArgumentException("case counts must be >= 0, got " + attentionCases + " and " + normCases);
+        if (attentionCases < 0 || normCases < 0 || attentionCases > MAX_CASES || normCases > MAX_CASES) {
+            throw new IllegalArgumentException("case counts must be 0 to " + MAX_CASES + ", got " + attentionCases
+                    + " and " + normCases);
         }
         List<ConformanceCase> all = new ArrayList<>();
         List<AttentionConfig> attention = new ArrayList<>(CaseGenerator.attention(attentionCases, seed));
