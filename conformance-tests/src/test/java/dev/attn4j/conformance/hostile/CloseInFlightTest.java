@@ -63,7 +63,7 @@ class CloseInFlightTest {
             Map<String, Integer> outcomes = new TreeMap<>();
             List<String> failures = new ArrayList<>();
             long start = System.nanoTime();
-            for (int round = 0; round < rounds; round++) {
+            for (int round = 0; round < rounds && failures.isEmpty(); round++) {
                 runRound(selector, name, round, outcomes, failures);
             }
             System.out.printf(Locale.ROOT, "close-in-flight %s: %d rounds x %d callers in %.1f s: %s; %d failures%n", name,
@@ -157,11 +157,14 @@ class CloseInFlightTest {
         Thread.sleep(rnd.nextInt(40));
         backend.close();
         pool.shutdown();
+        // One deadline for the round: every caller must be done within 60 s of the close.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         for (Future<?> f : callers) {
             try {
-                f.get(60, TimeUnit.SECONDS);
+                f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
                 roundFailures.add("round " + round + ": a caller was still running 60 s after the backend closed (hang)");
+                break;
             }
         }
         pool.shutdownNow();

@@ -43,6 +43,7 @@ import java.util.Map;
  * }</pre>
  */
 public final class SafetensorsWriter {
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
     private final Map<String, Pending> tensors = new LinkedHashMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
 
@@ -142,8 +143,10 @@ public final class SafetensorsWriter {
         byte[] header = header();
         Path tmp = null;
         try {
-            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            // Not Files.createTempFile: its owner-only permissions would carry over to the file; CREATE_NEW makes
+            // the file as any other, under the process's umask, and never reuses an existing name.
+            tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
                 ByteBuffer buf = ByteBuffer.allocate(SafetensorsReader.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
                 buf.putLong(header.length);
                 writeAll(ch, buf.flip());

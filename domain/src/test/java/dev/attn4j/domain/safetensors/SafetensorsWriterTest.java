@@ -107,7 +107,18 @@ class SafetensorsWriterTest {
             assertArrayEquals(new int[] {2}, r.readInts("step"));
         }
         try (Stream<Path> files = Files.list(dir)) {
-            assertEquals(List.of(p.getFileName().toString()), files.map(f -> f.getFileName().toString()).toList());
+            assertEquals(List.of(p.getFileName().toString()), files.map(f -> f.getFileName().toString()).toList(),
+                    "no temporary file is left");
+        }
+    }
+
+    @Test
+    void theFileGetsTheUsualPermissionsNotATemporaryFilesOwnerOnlyOnes() throws IOException {
+        Path p = dir.resolve("perm.safetensors");
+        Path plain = Files.writeString(dir.resolve("plain.txt"), "x");
+        SafetensorsWriter.create().i32("a", new int[] {1}, 1).write(p);
+        if (p.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(p));
         }
     }
 
