@@ -11,6 +11,7 @@ module dev.attn4j.domain {
     requires static ai.djl.tokenizers;
 
     exports dev.attn4j.domain.data;
+    exports dev.attn4j.domain.generation;
     exports dev.attn4j.domain.inject;
     exports dev.attn4j.domain.layers;
     exports dev.attn4j.domain.model;

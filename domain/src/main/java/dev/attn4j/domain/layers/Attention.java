@@ -11,6 +11,8 @@ import dev.attn4j.ports.elementwise.BroadcastAxis;
 import dev.attn4j.ports.elementwise.BroadcastMultiplyRequest;
 import dev.attn4j.ports.rotary.RotaryLayout;
 import dev.attn4j.ports.rotary.RotaryRequest;
+import dev.attn4j.ports.tensor.CopyRequest;
+import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 
@@ -118,6 +120,21 @@ public final class Attention {
      * {@code save} false (inference, or a checkpointed layer's first pass) nothing is kept for backward.
      */
     public Output forward(Step step, DeviceTensor u, AttentionInputs in, boolean save) {
+        return forward(step, u, in, save, null);
+    }
+
+    /**
+     * As {@link #forward(Step, DeviceTensor, AttentionInputs, boolean)}, and with a {@code cache} (inference): the new
+     * tokens' keys and values are appended to it and the queries attend over everything cached (self-attention), or
+     * over the context's keys and values computed once (cross-attention).
+     */
+    public Output forward(Step step, DeviceTensor u, AttentionInputs in, boolean save, KvCache.Layer cache) {
+        if (cache != null) {
+            if (save) {
+                throw new IllegalArgumentException("a cached pass is inference only");
+            }
+            return new Output(cached(step, u, in, cache), null);
+        }
         Backend b = step.backend();
         DeviceTensor source = cross ? in.context() : u;
         DeviceTensor qFlat = toQ.forward(step, u);
@@ -209,6 +226,68 @@ public final class Attention {
             dSource.close();
             return du;
         }
+    }
+
+    private DeviceTensor cached(Step step, DeviceTensor u, AttentionInputs in, KvCache.Layer cache) {
+        Backend b = step.backend();
+        int batch = u.shape().dim(0);
+        int n = u.shape().dim(1);
+        DeviceTensor qFlat = toQ.forward(step, u);
+        DeviceTensor q = heads(b, step, qFlat, heads, dimHead);
+        AttentionOptions options = options(in);
+        DeviceTensor oFlat;
+        if (cross) {
+            DeviceTensor[] kv = cache.context();
+            if (kv == null) {
+                // the cache keeps the context's keys and values for every later pass: copies that outlive this step
+                DeviceTensor k = toK.forward(step, in.context());
+                DeviceTensor v = toV.forward(step, in.context());
+                kv = new DeviceTensor[] {copyOf(b, k), copyOf(b, v)};
+                k.close();
+                v.close();
+                cache.context(kv[0], kv[1]);
+            }
+            DeviceTensor k = heads(b, step, kv[0], kvHeads, dimHead);
+            DeviceTensor v = heads(b, step, kv[1], kvHeads, dimHead);
+            try (AttentionResult r = b.attention().forward(new AttentionRequest(q, k, v, options))) {
+                oFlat = step.own(copyOf(b, b.tensors().view(r.o(), 0, Shape.of(batch, n, heads * dimHead))));
+            }
+            k.close();
+            v.close();
+        } else {
+            DeviceTensor k = heads(b, step, toK.forward(step, u), kvHeads, dimHead);
+            DeviceTensor v = heads(b, step, toV.forward(step, u), kvHeads, dimHead);
+            if (in.cos() != null) {
+                DeviceTensor qr = rotate(step, q, in, in.queryScale(), false);
+                DeviceTensor kr = rotate(step, k, in, in.keyScale(), false);
+                q.close();
+                k.close();
+                q = qr;
+                k = kr;
+            }
+            cache.append(k, v);
+            int total = cache.length() + n;
+            oFlat = step.own(b.tensors().allocate(Shape.of(batch, n, heads * dimHead), DType.F32));
+            long rows = (long) n * heads * dimHead;
+            for (int row = 0; row < batch; row++) {
+                // each row attends over its own cache: [1, n] queries after [1, total − n] cached keys, bottom-right aligned
+                try (DeviceTensor qb = b.tensors().view(q, row * rows, Shape.of(1, n, heads, dimHead));
+                     DeviceTensor kb = cache.keys(row, total);
+                     DeviceTensor vb = cache.values(row, total);
+                     AttentionResult r = b.attention().forward(new AttentionRequest(qb, kb, vb, options))) {
+                    b.tensors().copy(new CopyRequest(r.o(), 0, rows, oFlat, row * rows, rows, 1, rows));
+                }
+            }
+        }
+        DeviceTensor out = toOut.forward(step, oFlat);
+        oFlat.close();
+        return out;
+    }
+
+    private static DeviceTensor copyOf(Backend b, DeviceTensor t) {
+        DeviceTensor c = b.tensors().allocate(t.shape(), t.dtype());
+        b.tensors().copy(CopyRequest.into(t, c, 0));
+        return c;
     }
 
     private static DeviceTensor flat(Backend b, Step step, DeviceTensor perHead) {

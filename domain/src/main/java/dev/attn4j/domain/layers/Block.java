@@ -138,7 +138,16 @@ public final class Block {
         }
     }
 
-    private DeviceTensor segments(AttentionInputs in, DeviceTensor attnSegments, DeviceTensor ffSegments) {
+    /**
+     * Runs the block on {@code x [B, n, D]}, the {@code n} tokens after those {@code cache} holds (inference): attention
+     * reads and extends the cache, the token shift its history.
+     */
+    public DeviceTensor forward(Step step, DeviceTensor x, AttentionInputs in, KvCache.Layer cache) {
+        Saved s = run(step, x, in, null, false, cache);
+        return s.y;
+    }
+
+    private DeviceTensor segments(DeviceTensor attnSegments, DeviceTensor ffSegments) {
         return kind == Kind.FEED_FORWARD ? ffSegments : attnSegments;
     }
 
@@ -151,7 +160,7 @@ public final class Block {
      */
     public Saved forward(Step step, DeviceTensor x, AttentionInputs in, DeviceTensor attnSegments,
                          DeviceTensor ffSegments, boolean save) {
-        Saved s = run(step, x, in, segments(in, attnSegments, ffSegments), save && !checkpoint);
+        Saved s = run(step, x, in, segments(attnSegments, ffSegments), save && !checkpoint, null);
         if (save && checkpoint) {
             // keep the input only: backward runs the forward again
             s.close();
@@ -163,14 +172,14 @@ public final class Block {
         return s;
     }
 
-    private Saved run(Step step, DeviceTensor x, AttentionInputs in, DeviceTensor segs, boolean save) {
+    private Saved run(Step step, DeviceTensor x, AttentionInputs in, DeviceTensor segs, boolean save, KvCache.Layer cache) {
         Backend b = step.backend();
         Saved s = new Saved(x);
         DeviceTensor out;
         if (placement == Placement.PRE_NORM) {
             s.norm = norm.forward(step, x, null, 1);
-            DeviceTensor u = shifted(step, s.norm.y(), segs);
-            out = branchForward(step, s, u, in, save);
+            DeviceTensor u = shifted(step, s.norm.y(), segs, cache);
+            out = branchForward(step, s, u, in, save, cache);
             if (u != s.norm.y()) {
                 u.close();
             }
@@ -182,8 +191,8 @@ public final class Block {
                 s.norm = null;
             }
         } else {
-            DeviceTensor u = shifted(step, x, segs);
-            out = branchForward(step, s, u, in, save);
+            DeviceTensor u = shifted(step, x, segs, cache);
+            out = branchForward(step, s, u, in, save, cache);
             if (u != x) {
                 u.close();
             }
@@ -204,17 +213,21 @@ public final class Block {
         return s;
     }
 
-    private DeviceTensor shifted(Step step, DeviceTensor x, DeviceTensor segs) {
-        return shift == null ? x : shift.forward(step, x, segs);
+    private DeviceTensor shifted(Step step, DeviceTensor x, DeviceTensor segs, KvCache.Layer cache) {
+        if (shift == null) {
+            return x;
+        }
+        return cache == null ? shift.forward(step, x, segs) : shift.forward(step, x, cache);
     }
 
-    private DeviceTensor branchForward(Step step, Saved s, DeviceTensor u, AttentionInputs in, boolean save) {
+    private DeviceTensor branchForward(Step step, Saved s, DeviceTensor u, AttentionInputs in, boolean save,
+                                       KvCache.Layer cache) {
         if (feedForward != null) {
             FeedForward.Output o = feedForward.forward(step, u, save);
             s.preActivation = o.preActivation();
             return o.y();
         }
-        Attention.Output o = attention.forward(step, u, in, save);
+        Attention.Output o = attention.forward(step, u, in, save, cache);
         s.attention = o.saved();
         return o.y();
     }
@@ -237,15 +250,15 @@ public final class Block {
     public DeviceTensor backward(Step step, Saved saved, DeviceTensor dy, AttentionInputs in, DeviceTensor attnSegments,
                                  DeviceTensor ffSegments) {
         Backend b = step.backend();
-        DeviceTensor segs = segments(in, attnSegments, ffSegments);
+        DeviceTensor segs = segments(attnSegments, ffSegments);
         Saved s = saved;
         if (checkpoint) {
-            s = run(step, saved.x, in, segs, true);
+            s = run(step, saved.x, in, segs, true, null);
             s.y.close();
         }
         try (Saved held = s) {
             if (placement == Placement.PRE_NORM) {
-                DeviceTensor u = shifted(step, s.norm.y(), segs);
+                DeviceTensor u = shifted(step, s.norm.y(), segs, null);
                 DeviceTensor du = branchBackward(step, s, u, dy, in);
                 if (u != s.norm.y()) {
                     u.close();
@@ -256,15 +269,13 @@ public final class Block {
                 }
                 NormGradients g = norm.backward(step, s.norm, dn);
                 dn.close();
-                if (s.norm.y() != saved.y) {
-                    s.norm.y().close();
-                }
+                s.norm.y().close();
                 DeviceTensor dx = step.own(b.elementwise().add(AddRequest.of(dy, g.dInput())));
                 g.dInput().close();
                 return dx;
             }
             NormGradients g = norm.backward(step, s.norm, dy);
-            DeviceTensor u = shifted(step, s.x, segs);
+            DeviceTensor u = shifted(step, s.x, segs, null);
             DeviceTensor du = branchBackward(step, s, u, g.dInput(), in);
             g.dInput().close();
             if (u != s.x) {

@@ -1,7 +1,10 @@
 package dev.attn4j.domain.layers;
 
 import dev.attn4j.ports.elementwise.TokenShiftRequest;
+import dev.attn4j.ports.tensor.CopyRequest;
+import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.Shape;
 
 /**
  * x-transformers' {@code shift_tokens}: the features split into {@code shifts.length} chunks of
@@ -54,6 +57,55 @@ public record TokenShift(int[] shifts, int dim) {
     /** A new tensor: {@code x [B, S, D]} with its chunks shifted within the documents of {@code segments}. */
     public DeviceTensor forward(Step step, DeviceTensor x, DeviceTensor segments) {
         return apply(step, x, segments, 1);
+    }
+
+    /**
+     * The shift of {@code x [B, n, D]}, the next {@code n} tokens after those {@code cache} has seen: the cache's
+     * history (the last inputs, zeros at first) goes in front, the shift runs over both, and the history moves on.
+     */
+    public DeviceTensor forward(Step step, DeviceTensor x, KvCache.Layer cache) {
+        var b = step.backend();
+        for (int amount : shifts) {
+            if (amount < 0) {
+                throw new IllegalStateException("a cached pass shifts only forward (decoders); shifts include " + amount);
+            }
+        }
+        int batch = x.shape().dim(0);
+        int n = x.shape().dim(1);
+        int m = reach();
+        if (m == 0) {
+            return step.own(b.tensors().view(x, 0, x.shape()));
+        }
+        DeviceTensor history = cache.history();
+        try (DeviceTensor ext = b.tensors().zeros(Shape.of(batch, m + n, dim),
+                DType.F32)) {
+            long row = (long) (m + n) * dim;
+            if (history != null) {
+                b.tensors().copy(new CopyRequest(history, 0, (long) m * dim, ext, 0, row, batch,
+                        (long) m * dim));
+            }
+            b.tensors().copy(new CopyRequest(x, 0, (long) n * dim, ext, (long) m * dim, row, batch,
+                    (long) n * dim));
+            DeviceTensor shifted = apply(step, ext, null, 1);
+            DeviceTensor u = step.own(b.tensors().allocate(x.shape(), x.dtype()));
+            b.tensors().copy(new CopyRequest(shifted, (long) m * dim, row, u, 0, (long) n * dim,
+                    batch, (long) n * dim));
+            shifted.close();
+            DeviceTensor next = b.tensors().allocate(Shape.of(batch, m, dim), x.dtype());
+            b.tensors().copy(new CopyRequest(ext, (long) n * dim, row, next, 0, (long) m * dim,
+                    batch, (long) m * dim));
+            cache.history(next);
+            return u;
+        }
+    }
+
+    /** How many earlier tokens a token reads: the largest forward shift. */
+    int reach() {
+        int m = 0;
+        for (int s : shifts) {
+            m = Math.max(m, s);
+        }
+        return m;
     }
 
     /** The gradient of {@link #forward}: the same chunks of {@code dy} shifted back. */

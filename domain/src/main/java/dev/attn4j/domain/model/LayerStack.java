@@ -4,6 +4,7 @@ import dev.attn4j.domain.layers.Attention;
 import dev.attn4j.domain.layers.AttentionInputs;
 import dev.attn4j.domain.layers.Block;
 import dev.attn4j.domain.layers.FeedForward;
+import dev.attn4j.domain.layers.KvCache;
 import dev.attn4j.domain.layers.Linear;
 import dev.attn4j.domain.layers.Norm;
 import dev.attn4j.domain.layers.Step;
@@ -270,6 +271,46 @@ public final class LayerStack {
             pass.y = h;
         }
         return pass;
+    }
+
+    /**
+     * Runs the stack on {@code x [B, n, D]}, the {@code n} tokens after those {@code cache} holds (inference): returns
+     * the output (after the final norm). The cache's length advances only when the caller says so.
+     */
+    public DeviceTensor forward(Step step, DeviceTensor x, AttentionInputs inputs, KvCache cache) {
+        Backend b = step.backend();
+        int n = x.shape().dim(1);
+        DeviceTensor table = null;
+        DeviceTensor hot = null;
+        if (relPos != null) {
+            int sk = cache.length() + n;
+            hot = step.own(b.tensors().upload(oneHot(n, sk), Shape.of(config.relPosNumBuckets(), n + sk - 1), DType.F32));
+            table = step.own(b.tensors().zeros(Shape.of(config.heads(), n + sk - 1), DType.F32));
+            b.linear().matmul(new MatmulRequest(relPos.value(), true, hot, false, table,
+                    (float) Math.sqrt(config.dimHead()), 0f));
+            inputs = inputs.withBiasTable(table, null);
+        }
+        DeviceTensor h = x;
+        for (int i = 0; i < blocks.size(); i++) {
+            DeviceTensor y = blocks.get(i).forward(step, h, inputs, cache.layer(i));
+            if (h != x) {
+                h.close();
+            }
+            h = y;
+        }
+        if (finalNorm != null) {
+            Norm.Saved f = finalNorm.forward(step, h, null, 1);
+            f.close();
+            if (h != x) {
+                h.close();
+            }
+            h = f.y();
+        }
+        if (table != null) {
+            table.close();
+            hot.close();
+        }
+        return h;
     }
 
     /**

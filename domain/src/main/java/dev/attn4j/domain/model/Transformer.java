@@ -1,6 +1,7 @@
 package dev.attn4j.domain.model;
 
 import dev.attn4j.domain.layers.AttentionInputs;
+import dev.attn4j.domain.layers.KvCache;
 import dev.attn4j.domain.layers.Linear;
 import dev.attn4j.domain.layers.Step;
 import dev.attn4j.domain.masks.FlashMask;
@@ -144,6 +145,14 @@ public final class Transformer implements AutoCloseable {
 
     /** The per-pass tensors every layer shares, built from a batch (and, cross-attending, a context). */
     Inputs inputs(Step step, TokenBatch batch, DeviceTensor context, TokenBatch contextBatch) {
+        return inputs(step, batch, context, contextBatch, 0, -1);
+    }
+
+    /**
+     * The per-pass tensors for tokens at positions {@code start..start+S−1}; {@code xposCentre} is the xPos centre
+     * (−1: x-transformers' {@code ⌊S/2⌋} of a full pass).
+     */
+    Inputs inputs(Step step, TokenBatch batch, DeviceTensor context, TokenBatch contextBatch, int start, long xposCentre) {
         Backend b = step.backend();
         LayersConfig l = config.attnLayers();
         int bs = batch.batch();
@@ -173,11 +182,12 @@ public final class Transformer implements AutoCloseable {
         DeviceTensor qs = null;
         DeviceTensor ks = null;
         if (l.rotary()) {
-            RotaryTables t = Rotary.of(l.rotaryDim()).tables(s);
+            RotaryTables t = Rotary.of(l.rotaryDim()).tables(start, s);
             cos = step.own(t.uploadCos(b.tensors()));
             sin = step.own(t.uploadSin(b.tensors()));
             if (l.rotaryXpos()) {
-                XposScales xs = new Xpos(l.rotaryDim(), l.rotaryXposScaleBase(), Xpos.DEFAULT_GAMMA).scales(s);
+                Xpos xpos = new Xpos(l.rotaryDim(), l.rotaryXposScaleBase(), Xpos.DEFAULT_GAMMA);
+                XposScales xs = xposCentre < 0 ? xpos.scales(s) : xpos.scales(start, s, xposCentre);
                 qs = step.own(xs.uploadQuery(b.tensors()));
                 ks = step.own(xs.uploadKey(b.tensors()));
             }
@@ -191,6 +201,9 @@ public final class Transformer implements AutoCloseable {
         }
         if (posEmb != null) {
             int[] pos = batch.positions();
+            for (int i = 0; i < pos.length; i++) {
+                pos[i] += start;
+            }
             for (int p : pos) {
                 InvalidRequestException.check(p < config.maxSeqLen(), "batch", "positions below max_seq_len = "
                         + config.maxSeqLen(), "a position of " + p);
@@ -379,6 +392,45 @@ public final class Transformer implements AutoCloseable {
              CrossEntropyResult r = b.loss().linearCrossEntropy(CrossEntropyRequest.evaluation(pass.hidden(),
                      logitsWeight.value(), logitsBias == null ? null : logitsBias.value(), t).withPerTokenLoss())) {
             return b.tensors().download(r.perToken());
+        }
+    }
+
+    /**
+     * Runs the model on the {@code n} tokens of {@code batch} that follow those {@code cache} holds (inference) and
+     * returns the logits of the last token of each row, {@code [B, V]}, downloaded; the cache then holds them too.
+     * The first call (an empty cache) is the prefill. Rows are not padded, and all have the cache's length.
+     *
+     * @param context      for a cross-attending decoder, the encoder's output; else {@code null}
+     * @param contextBatch the context's tokens (its padding), or {@code null}
+     */
+    public float[] decode(Step step, TokenBatch batch, KvCache cache, DeviceTensor context, TokenBatch contextBatch) {
+        Backend b = step.backend();
+        InvalidRequestException.check(batch.keep() == null && batch.documents() == null, "batch",
+                "unpadded rows of one document (cached decoding)", "a padded or packed batch");
+        int n = batch.seqLen();
+        cache.requireRoom(n, batch.batch());
+        InvalidRequestException.check(config.attnLayers().crossAttend() == (context != null), "context",
+                config.attnLayers().crossAttend() ? "the encoder output" : "none", context == null ? "none" : "a tensor");
+        // xPos: one centre for every pass over this cache, so query and key scales agree across passes
+        Inputs in = inputs(step, batch, context, contextBatch, cache.length(), cache.capacity() / 2);
+        DeviceTensor x = step.own(b.embedding().forward(new EmbeddingRequest(tokenEmb.value(), in.ids)));
+        if (posEmb != null) {
+            try (DeviceTensor p = b.embedding().forward(new EmbeddingRequest(posEmb.value(), in.positions))) {
+                b.elementwise().axpy(new AxpyRequest((float) (1.0 / Math.sqrt(config.dim())), p, x));
+            }
+        }
+        DeviceTensor h = stack.forward(step, x, in.attention, cache);
+        cache.advance(n);
+        int bs = batch.batch();
+        int d = config.dim();
+        try (DeviceTensor last = b.tensors().allocate(Shape.of(bs, d), DType.F32)) {
+            b.tensors().copy(new dev.attn4j.ports.tensor.CopyRequest(h, (long) (n - 1) * d, (long) n * d, last, 0, d, bs, d));
+            h.close();
+            x.close();
+            try (DeviceTensor logits = b.linear().forward(LinearRequest.of(last, logitsWeight.value(),
+                    logitsBias == null ? null : logitsBias.value()))) {
+                return b.tensors().download(logits);
+            }
         }
     }
 
