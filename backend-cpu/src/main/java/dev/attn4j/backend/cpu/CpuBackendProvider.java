@@ -4,6 +4,7 @@ import dev.attn4j.ports.spi.Availability;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.BackendOptions;
 import dev.attn4j.ports.spi.BackendProvider;
+import dev.attn4j.ports.spi.DeviceKind;
 
 import java.util.List;
 
@@ -33,7 +34,7 @@ public final class CpuBackendProvider implements BackendProvider {
     public Availability probe() {
         int cores = Runtime.getRuntime().availableProcessors();
         return Availability.available(Simd.description() + ", " + cores + " hardware threads",
-                List.of("cpu: " + System.getProperty("os.arch") + ", " + cores + " threads"));
+                List.of("cpu: " + System.getProperty("os.arch") + ", " + cores + " threads"), DeviceKind.HOST);
     }
 
     @Override

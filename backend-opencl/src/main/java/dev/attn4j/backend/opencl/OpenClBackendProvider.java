@@ -38,7 +38,7 @@ public final class OpenClBackendProvider implements BackendProvider {
     @Override
     public Availability probe() {
         try {
-            return Devices.probe();
+            return Devices.probe(BackendOptions.fromSystemProperties(NAME).get("device").orElse(null));
         } catch (LinkageError | RuntimeException e) {
             return Availability.unavailable(ProbeFailures.describe(e));
         }

@@ -15,9 +15,11 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
- * Finds backend providers and chooses one by the rules of DESIGN §2: an explicit name from the system
- * property {@code attn4j.backend} or the environment variable {@code ATTN4J_BACKEND} wins (and must be
- * available: never a silent fallback); otherwise the available provider with the highest priority.
+ * Finds backend providers and chooses one by the rules of docs/design.md §2: an explicit name from the
+ * system property {@code attn4j.backend} or the environment variable {@code ATTN4J_BACKEND} wins (and must
+ * be available: never a silent fallback); otherwise the available provider that runs on the best kind of
+ * device ({@link DeviceKind#rank()}: an accelerator, then the native {@code cpu} backend, then the host CPU
+ * through a device API such as POCL), ties broken by the higher priority.
  *
  * <p>Probing is lazy: constructing a selector loads nothing, {@link #survey()} probes every provider
  * once and remembers the answers.
@@ -143,12 +145,46 @@ public final class BackendSelector {
                 found);
     }
 
+    /** Default selection's order, best first: the device kind's rank, then the higher priority. */
+    private static final Comparator<ProviderStatus> PREFERENCE =
+            Comparator.comparingInt((ProviderStatus s) -> s.availability().deviceKind().rank())
+                    .thenComparing(Comparator.comparingInt(ProviderStatus::priority).reversed());
+
     private ProviderStatus best() {
         List<ProviderStatus> found = survey();
         return found.stream()
                 .filter(s -> s.availability().available())
-                .max(Comparator.comparingInt(ProviderStatus::priority))
+                .min(PREFERENCE)
                 .orElseThrow(() -> new BackendUnavailableException("no usable attn4j backend", found));
+    }
+
+    /**
+     * What {@link #select()} chooses and why, in one line, e.g. {@code cpu (runs on the host CPU (native);
+     * preferred to opencl: runs on the host CPU through a device API)}.
+     *
+     * <pre>{@code
+     * System.out.println("default backend: " + BackendSelector.fromServiceLoader().explain());
+     * }</pre>
+     *
+     * @return the chosen provider's name and the reason
+     * @throws BackendUnavailableException as {@link #select()} does
+     */
+    public String explain() {
+        ProviderStatus chosen = select();
+        if (requestedName() != null) {
+            return chosen.name() + " (named by -D" + PROPERTY + " or " + ENVIRONMENT + ")";
+        }
+        DeviceKind kind = chosen.availability().deviceKind();
+        List<String> passedOver = survey().stream()
+                .filter(s -> s != chosen && s.availability().available())
+                .sorted(PREFERENCE)
+                .map(s -> s.name() + ": " + (s.availability().deviceKind().rank() > kind.rank()
+                        ? "runs on " + s.availability().deviceKind().description()
+                        : "lower priority (" + s.priority() + " < " + chosen.priority() + ")"))
+                .toList();
+        return chosen.name() + " (runs on " + kind.description()
+                + (passedOver.isEmpty() ? "; the only available backend" : "; preferred to " + String.join(", ", passedOver))
+                + ")";
     }
 
     /** Opens the selected backend with options from {@code attn4j.<name>.*} system properties plus {@code options}. */

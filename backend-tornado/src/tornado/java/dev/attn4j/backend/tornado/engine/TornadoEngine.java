@@ -9,6 +9,7 @@ import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.Availability;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.BackendOptions;
+import dev.attn4j.ports.spi.DeviceKind;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
@@ -79,7 +80,24 @@ public final class TornadoEngine implements BackendEngine {
         if (devices.isEmpty()) {
             return Availability.unavailable("TornadoVM runtime found, but it reports no device");
         }
-        return Availability.available("TornadoVM with " + devices.size() + " device(s)", devices);
+        // The kind of the device open() would take (the device option's, else TornadoVM's default), so that
+        // TornadoVM on an OpenCL CPU device (POCL) is ranked below the native cpu backend.
+        String type;
+        try {
+            type = String.valueOf(select(BackendOptions.fromSystemProperties(NAME).get("device").orElse(null))
+                    .getDeviceType());
+        } catch (RuntimeException e) {
+            type = "unknown (" + e.getMessage() + ")";
+        }
+        DeviceKind kind = switch (type) {
+            case "GPU" -> DeviceKind.GPU;
+            case "ACCELERATOR", "FPGA" -> DeviceKind.ACCELERATOR;
+            case "CPU" -> DeviceKind.HOST_DEVICE;
+            default -> DeviceKind.UNKNOWN;
+        };
+        return Availability.available("TornadoVM with " + devices.size() + " device(s); the one it would use is "
+                + (kind == DeviceKind.UNKNOWN ? "of unknown type (TornadoVM says " + type + ")" : "a " + type),
+                devices, kind);
     }
 
     /** Opens the engine on the device named by the {@code device} option, or TornadoVM's default device. */
