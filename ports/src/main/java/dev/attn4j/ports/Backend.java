@@ -274,7 +274,8 @@ public final class Backend implements AutoCloseable {
             InvalidRequestException.check(request != null, "request", "an AttentionRequest", "null");
             requireUsable(request.tensors());
             checkAttention(request.shape(), request.options(), request.q().dtype(), false);
-            return engine.attention().forward(request);
+            // tied to its request and this checked port: result.backward(dO) cannot drift from the forward
+            return engine.attention().forward(request).boundTo(request, this);
         }
 
         @Override

@@ -45,6 +45,7 @@ public final class HeapEngine implements BackendEngine {
     private final String name;
     private final Capabilities capabilities;
     private final List<String> kernelCalls = new ArrayList<>();
+    private AttentionBackwardRequest lastBackward;
     private final List<String> transferCalls = new ArrayList<>();
     private final Set<HeapTensor> live = new LinkedHashSet<>();
     private int closeCalls;
@@ -65,6 +66,11 @@ public final class HeapEngine implements BackendEngine {
         EnumSet<Capability> features = EnumSet.allOf(Capability.class);
         features.removeAll(EnumSet.of(first, rest));
         return new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16), features, 1, 256);
+    }
+
+    /** The last attention backward request a kernel received, or null. */
+    public AttentionBackwardRequest lastBackward() {
+        return lastBackward;
     }
 
     /** Kernels called so far, e.g. {@code attention.forward}. */
@@ -198,6 +204,7 @@ public final class HeapEngine implements BackendEngine {
             @Override
             public AttentionGradients backward(AttentionBackwardRequest request) {
                 kernelCalls.add("attention.backward");
+                lastBackward = request;
                 AttentionShape s = request.shape();
                 DType dt = request.q().dtype();
                 return new AttentionGradients(zerosOf(s.queryShape(), dt), zerosOf(s.keyShape(), dt),
