@@ -2,6 +2,7 @@ package dev.attn4j.conformance;
 
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.UnsupportedCapabilityException;
+import dev.attn4j.ports.attention.AttentionLayout;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -10,12 +11,13 @@ import java.util.function.Consumer;
 
 /**
  * The conformance suite: seeded attention and normalisation cases, run on a backend and judged by the pass
- * rule of DESIGN §7 ({@link PassRule}) against the float64 oracle. The app's command and the JUnit suite
+ * rule of docs/design.md §7 ({@link PassRule}) against the float64 oracle. The app's command and the JUnit suite
  * both use this class, so they run the same cases under the same rule.
  *
  * <p>Each attention configuration yields an {@code attention_forward} and an {@code attention_backward}
  * case, each normalisation configuration a {@code norm_forward} and a {@code norm_backward} case, each rotary
- * configuration a {@code rotary} and a {@code rotary_backward} case. Besides the random attention configurations,
+ * configuration a {@code rotary} and a {@code rotary_backward} case; in {@link #full} a sample of the attention
+ * configurations runs again in the {@link AttentionLayout#BHSD BHSD} layout (ids ending in {@code bhsd}). Besides the random attention configurations,
  * {@link #standard()} holds the systematic {@link FeatureGrid} and the {@link RotaryConfig#standard rotary
  * configurations}. A suite is
  * immutable and {@link #run} keeps no state, so cases may run concurrently on backends that allow it.
@@ -39,6 +41,10 @@ public final class ConformanceSuite {
     /** System property: a number of attention configurations (normalisation gets a third, at least 100). */
     public static final String CASES_PROPERTY = "attn4j.conformance.cases";
     private static final int LARGE_ATTENTION = 4000;
+    /** Random attention configurations also run in the BHSD layout (the first ones). */
+    static final int BHSD_RANDOM = 12;
+    /** Every this many grid configurations one also runs in the BHSD layout. */
+    static final int BHSD_GRID_STRIDE = 4;
     private static final int LARGE_NORM = 1200;
 
     private final List<ConformanceCase> cases;
@@ -105,6 +111,19 @@ public final class ConformanceSuite {
         for (AttentionConfig c : attention) {
             all.add(new AttentionCase(c, false));
             all.add(new AttentionCase(c, true));
+        }
+        if (systematic) {
+            // PyTorch's [B, H, S, D] layout on a sample that still covers every feature: the first random
+            // configurations (sizes, dtypes) and every BHSD_GRID_STRIDE-th grid cell (masks, biases, dropout).
+            List<AttentionConfig> grid = attention.subList(attention.size() - FeatureGrid.cells().size(), attention.size());
+            List<AttentionConfig> bhsd = new ArrayList<>(attention.subList(0, Math.min(BHSD_RANDOM, attentionCases)));
+            for (int i = 1; i < grid.size(); i += BHSD_GRID_STRIDE) {
+                bhsd.add(grid.get(i));
+            }
+            for (AttentionConfig c : bhsd) {
+                all.add(new AttentionCase(c, false, AttentionLayout.BHSD));
+                all.add(new AttentionCase(c, true, AttentionLayout.BHSD));
+            }
         }
         for (NormConfig c : CaseGenerator.norm(normCases, seed)) {
             all.add(new NormCase(c, false));

@@ -39,7 +39,7 @@ final class TiledFloatEngine implements BackendEngine {
     @Override public Capabilities capabilities() {
         // Reduced dtypes as storage only: inputs arrive rounded, arithmetic is float, outputs round on store.
         return new Capabilities(EnumSet.of(DType.F32, DType.BF16, DType.F16),
-                EnumSet.complementOf(EnumSet.of(Capability.ROTARY)), 1, 512);
+                EnumSet.complementOf(EnumSet.of(Capability.ROTARY, Capability.BHSD_LAYOUT)), 1, 512);
     }
     @Override public List<String> devices() { return List.of("host"); }
     @Override public TensorPort tensors() { return store.tensors(); }
@@ -57,7 +57,7 @@ final class TiledFloatEngine implements BackendEngine {
         return store.tensors().upload(v, like.shape(), like.dtype());
     }
 
-    /** The scores of one call in float, every feature of DESIGN §4 applied element by element. */
+    /** The scores of one call in float, every feature of docs/design.md §4 applied element by element. */
     private final class Scores {
         final AttentionShape s;
         final AttentionOptions o;

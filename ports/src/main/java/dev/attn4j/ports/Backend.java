@@ -2,6 +2,7 @@ package dev.attn4j.ports;
 
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.attention.AttentionRequest;
@@ -28,7 +29,7 @@ import java.util.Set;
 
 /**
  * An open backend: the ports the domain calls, each validating every request before the engine's
- * kernels see it (DESIGN §6). Validation is here, once, for every backend: shapes and dtypes (by the
+ * kernels see it (docs/design.md §6). Validation is here, once, for every backend: shapes and dtypes (by the
  * request records), tensor ownership and liveness, declared capabilities, and index ranges of masks.
  *
  * <pre>{@code
@@ -140,6 +141,7 @@ public final class Backend implements AutoCloseable {
         if (o.dropout().enabled()) need.add(Capability.DROPOUT);
         if (backward && o.deterministic()) need.add(Capability.DETERMINISTIC_BACKWARD);
         if (backward && o.biasTableGrad()) need.add(Capability.BIAS_TABLE_GRAD);
+        if (o.layout() == AttentionLayout.BHSD) need.add(Capability.BHSD_LAYOUT);
         return need;
     }
 

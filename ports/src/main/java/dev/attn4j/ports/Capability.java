@@ -1,7 +1,7 @@
 package dev.attn4j.ports;
 
 /**
- * Features a backend may declare in its {@link Capabilities}. Semantics of each are fixed by DESIGN §4–5.
+ * Features a backend may declare in its {@link Capabilities}. Semantics of each are fixed by docs/design.md §4–5.
  */
 public enum Capability {
     /** Attention forward, {@code o} and {@code lse}. */
@@ -39,5 +39,7 @@ public enum Capability {
     /** Fused residual and DeepNorm forms {@code norm(α·x + f)}. */
     FUSED_RESIDUAL_NORM,
     /** Rotary / xPos application to q and k, forward and backward. */
-    ROTARY
+    ROTARY,
+    /** Attention on {@code [B, H, S, D]} tensors ({@link dev.attn4j.ports.attention.AttentionLayout#BHSD}). */
+    BHSD_LAYOUT
 }

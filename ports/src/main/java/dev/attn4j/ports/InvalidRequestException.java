@@ -24,6 +24,21 @@ public final class InvalidRequestException extends Attn4jException {
         this.argument = argument;
     }
 
+    private InvalidRequestException(String argument, String message, boolean full) {
+        super(message);
+        this.argument = argument;
+    }
+
+    /**
+     * The same rejection with a hint appended to its message, e.g. which option would make the request valid.
+     *
+     * @param hint a short sentence, e.g. {@code the shapes fit BHSD: pass layout BHSD}
+     * @return a new exception for the same argument
+     */
+    public InvalidRequestException withHint(String hint) {
+        return new InvalidRequestException(argument, getMessage() + " (" + hint + ")", true);
+    }
+
     /** The name of the argument that was rejected. */
     public String argument() {
         return argument;

@@ -47,6 +47,7 @@ final class CpuEngine implements BackendEngine {
                 Capability.BIAS_TABLE_GRAD, Capability.FLASH_MASK, Capability.DENSE_MASK, Capability.DENSE_BIAS,
                 Capability.DROPOUT, Capability.ROTARY,
                 Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM);
+        features.add(Capability.BHSD_LAYOUT);
         this.capabilities = new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16), features, 1, 512);
     }
 

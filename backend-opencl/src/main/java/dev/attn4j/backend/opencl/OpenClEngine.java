@@ -42,7 +42,8 @@ final class OpenClEngine implements BackendEngine {
             Capability.ATTENTION_BACKWARD, Capability.CAUSAL, Capability.GQA, Capability.SLIDING_WINDOW,
             Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE, Capability.BIAS_TABLE_GRAD, Capability.DENSE_MASK,
             Capability.DENSE_BIAS, Capability.FLASH_MASK, Capability.DROPOUT, Capability.DETERMINISTIC_BACKWARD,
-            Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM, Capability.ROTARY);
+            Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM, Capability.ROTARY,
+            Capability.BHSD_LAYOUT);
     /** Largest head dimension: each work-item keeps up to four rows of this length in private memory. */
     static final int MAX_HEAD_DIM = 256;
 

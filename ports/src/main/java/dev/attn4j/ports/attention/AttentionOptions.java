@@ -5,7 +5,7 @@ import dev.attn4j.ports.tensor.DeviceTensor;
 
 /**
  * Everything about an attention call except its {@code q, k, v}: scale, masks, position biases, softcap,
- * dropout and backward options. Semantics are DESIGN §4, with {@code off = Sk - Sq} (bottom-right
+ * dropout and backward options. Semantics are docs/design.md §4, with {@code off = Sk - Sq} (bottom-right
  * alignment) and query row {@code i}, key column {@code j}:
  * <ol>
  *   <li>{@code s = scale · q_i · k_j}; {@code scale} defaults to {@code 1/sqrt(D)};</li>
@@ -18,7 +18,7 @@ import dev.attn4j.ports.tensor.DeviceTensor;
  *   <li>masks, each sending {@code s} to −∞: {@code causal} ({@code j > i + off}); window
  *       {@code (left, right)}, −1 meaning unbounded: outside {@code [i + off - left, i + off + right]};
  *       FlashMask {@code startend_row_indices} int32 {@code [B, Hm, Sk, n]}, {@code H % Hm == 0},
- *       n ∈ {1, 2, 4}, read together with {@code causal} as DESIGN §4 says; dense boolean mask
+ *       n ∈ {1, 2, 4}, read together with {@code causal} as docs/design.md §4 says; dense boolean mask
  *       {@code [B|1, H|1, Sq, Sk]}, {@code true} = may attend;</li>
  *   <li>softmax over {@code j}, then dropout per {@link Dropout};</li>
  *   <li>{@code o_i = Σ_j p_ij v_j}, {@code lse_i = log Σ_j exp(s_ij)}; a row with no unmasked key gives
@@ -42,11 +42,13 @@ import dev.attn4j.ports.tensor.DeviceTensor;
  * @param dropout          dropout, {@link Dropout#NONE} for none
  * @param deterministic    backward: bit-identical results run to run, whatever the thread count
  * @param biasTableGrad    backward: also return the gradient of {@code biasTable}
+ * @param layout           how {@code q, k, v} (and {@code o}, {@code dO} and the gradients) hold their dimensions:
+ *                         {@link AttentionLayout#BSHD} (default) or {@link AttentionLayout#BHSD} (PyTorch's)
  */
 public record AttentionOptions(Double scale, boolean causal, int windowLeft, int windowRight, double softcap,
                                DeviceTensor alibiSlopes, DeviceTensor biasTable, DeviceTensor denseBias,
                                DeviceTensor flashMask, DeviceTensor denseMask, Dropout dropout,
-                               boolean deterministic, boolean biasTableGrad) {
+                               boolean deterministic, boolean biasTableGrad, AttentionLayout layout) {
 
     /** Plain attention: no mask, no bias, default scale. */
     public static final AttentionOptions DEFAULT = builder().build();
@@ -63,6 +65,9 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
                 "a finite number >= 0 (0 = off)", softcap);
         if (dropout == null) {
             dropout = Dropout.NONE;
+        }
+        if (layout == null) {
+            layout = AttentionLayout.BSHD;
         }
         InvalidRequestException.check(!biasTableGrad || biasTable != null, "biasTableGrad",
                 "a biasTable to differentiate", "no biasTable");
@@ -94,6 +99,7 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
         b.dropout = dropout;
         b.deterministic = deterministic;
         b.biasTableGrad = biasTableGrad;
+        b.layout = layout;
         return b;
     }
 
@@ -117,6 +123,7 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
         private Dropout dropout = Dropout.NONE;
         private boolean deterministic;
         private boolean biasTableGrad;
+        private AttentionLayout layout = AttentionLayout.BSHD;
 
         private Builder() {
         }
@@ -145,11 +152,13 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
         public Builder deterministic(boolean value) { this.deterministic = value; return this; }
         /** Return the bias table's gradient from backward. */
         public Builder biasTableGrad(boolean value) { this.biasTableGrad = value; return this; }
+        /** Layout of {@code q, k, v} and the outputs: BSHD (default) or BHSD (PyTorch's). */
+        public Builder layout(AttentionLayout value) { this.layout = value; return this; }
 
         /** The options; validates them. */
         public AttentionOptions build() {
             return new AttentionOptions(scale, causal, windowLeft, windowRight, softcap, alibiSlopes, biasTable,
-                    denseBias, flashMask, denseMask, dropout, deterministic, biasTableGrad);
+                    denseBias, flashMask, denseMask, dropout, deterministic, biasTableGrad, layout);
         }
     }
 }

@@ -198,7 +198,8 @@ public final class HeapEngine implements BackendEngine {
             public AttentionResult forward(AttentionRequest request) {
                 kernelCalls.add("attention.forward");
                 AttentionShape s = request.shape();
-                return new AttentionResult(zerosOf(s.queryShape(), request.q().dtype()), zerosOf(s.lseShape(), DType.F32));
+                return new AttentionResult(zerosOf(s.queryShape(request.options().layout()), request.q().dtype()),
+                        zerosOf(s.lseShape(), DType.F32));
             }
 
             @Override
@@ -207,8 +208,9 @@ public final class HeapEngine implements BackendEngine {
                 lastBackward = request;
                 AttentionShape s = request.shape();
                 DType dt = request.q().dtype();
-                return new AttentionGradients(zerosOf(s.queryShape(), dt), zerosOf(s.keyShape(), dt),
-                        zerosOf(s.keyShape(), dt),
+                var layout = request.options().layout();
+                return new AttentionGradients(zerosOf(s.queryShape(layout), dt), zerosOf(s.keyShape(layout), dt),
+                        zerosOf(s.keyShape(layout), dt),
                         request.options().biasTableGrad() ? zerosOf(s.biasTableShape(), DType.F32) : null);
             }
         };

@@ -43,10 +43,12 @@ public final class TornadoEngine implements BackendEngine {
     /** The backend's name. */
     public static final String NAME = "tornado";
     /**
-     * Every feature: the kernels implement them all, and the conformance suite checks each against its oracle.
-     * The backward is always deterministic (one work item owns each output row and sums in a fixed order).
+     * Every feature but the BHSD layout: the kernels implement the rest, and the conformance suite checks each
+     * against its oracle. The backward is always deterministic (one work item owns each output row and sums in
+     * a fixed order). The kernels index [B, S, H, D] only; BHSD (a stride change) is not declared until they
+     * can be built and run against a TornadoVM SDK, so the suite reports it unsupported here.
      */
-    private static final Set<Capability> FEATURES = EnumSet.allOf(Capability.class);
+    private static final Set<Capability> FEATURES = EnumSet.complementOf(EnumSet.of(Capability.BHSD_LAYOUT));
     /** Head dims the attention tests cover; the kernel loops over D, so any size works, slowly for large D. */
     private static final int MAX_HEAD_DIM = AttentionKernels.MAX_HEAD_DIM;
 
