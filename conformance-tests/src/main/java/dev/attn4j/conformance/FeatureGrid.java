@@ -31,7 +31,7 @@ public final class FeatureGrid {
     private FeatureGrid() {
     }
 
-    /** Mask kinds of DESIGN §4 step 4 (causal is a separate axis). */
+    /** Mask kinds of docs/design.md §4 step 4 (causal is a separate axis). */
     public enum MaskKind {
         /** No mask besides causal. */
         NONE,
@@ -60,7 +60,7 @@ public final class FeatureGrid {
         }
     }
 
-    /** Score modifications of DESIGN §4 steps 2–3. */
+    /** Score modifications of docs/design.md §4 steps 2–3. */
     public enum BiasKind {
         /** None. */
         NONE,

@@ -3,7 +3,7 @@ package dev.attn4j.conformance;
 import dev.attn4j.ports.tensor.DType;
 
 /**
- * The pass rule of DESIGN §7 (PyTorch's): a tested tensor passes when
+ * The pass rule of docs/design.md §7 (PyTorch's): a tested tensor passes when
  * {@code max|golden − test| ≤ max(atol(dtype), FUDGE · max|golden − ref|)}, where golden is the float64
  * oracle and ref the same oracle in the tested dtype. NaN never passes; an infinite golden value (the
  * {@code lse = −∞} of a fully masked row) must be matched exactly, and then counts as no error.

@@ -7,7 +7,7 @@ import dev.attn4j.ports.spi.ProviderStatus;
 import java.util.List;
 
 /**
- * Entry point: opens the backend the class path and configuration select (DESIGN §2).
+ * Entry point: opens the backend the class path and configuration select (docs/design.md §2).
  *
  * <pre>{@code
  * try (Backend backend = Backends.open()) {          // -Dattn4j.backend=opencl to choose

@@ -1,7 +1,7 @@
 package dev.attn4j.conformance.oracle;
 
 /**
- * The sizes of an attention problem and the row-major index arithmetic of DESIGN §3:
+ * The sizes of an attention problem and the row-major index arithmetic of docs/design.md §3:
  * {@code q, o [B, Sq, H, D]}, {@code k, v [B, Sk, Hkv, D]}, {@code lse [B, H, Sq]}.
  *
  * <pre>{@code

@@ -3,7 +3,7 @@ package dev.attn4j.conformance.oracle;
 import dev.attn4j.ports.attention.Dropout;
 
 /**
- * Everything the oracle needs for one attention call, on the host, in the layouts of DESIGN §3–4. Arrays
+ * Everything the oracle needs for one attention call, on the host, in the layouts of docs/design.md §3–4. Arrays
  * are not copied (the oracle never writes them). Optional parts are {@code null} when absent.
  *
  * <pre>{@code
@@ -68,7 +68,7 @@ public record AttentionProblem(AttentionDims dims, double[] q, double[] k, doubl
                 table, denseBias, flashMask, denseMask, dropout);
     }
 
-    /** Whether element {@code (b, h, i, j)} is sent to −∞ by any mask of DESIGN §4 step 4. */
+    /** Whether element {@code (b, h, i, j)} is sent to −∞ by any mask of docs/design.md §4 step 4. */
     public boolean masked(int b, int h, int i, int j) {
         int diag = i + dims.offset();
         if (causal && j > diag) {

@@ -4,7 +4,7 @@ import dev.attn4j.ports.norm.NormKind;
 
 /**
  * Naive LayerNorm and RMSNorm over the last dimension, forward and backward, with the fused residual form
- * {@code h = α·residual + input} (DESIGN §5). LayerNorm: {@code y = (h − mean)·rstd·γ (+ β)},
+ * {@code h = α·residual + input} (docs/design.md §5). LayerNorm: {@code y = (h − mean)·rstd·γ (+ β)},
  * {@code rstd = 1/sqrt(var + eps)} with the biased variance; RMSNorm: {@code y = h·rstd·γ},
  * {@code rstd = 1/sqrt(mean(h²) + eps)}. Backward with {@code x̂} the normalised row and {@code g = dy·γ}:
  * {@code dh = rstd·(g − mean(g) − x̂·mean(g·x̂))} (LayerNorm; RMSNorm drops {@code mean(g)}), plus

@@ -4,7 +4,7 @@ import dev.attn4j.ports.norm.NormKind;
 
 /**
  * One normalisation call on the host: {@code rows × cols} input normalised over its last dimension, with
- * the fused residual form {@code h = α·residual + input} when {@code residual} is given (DESIGN §5 and
+ * the fused residual form {@code h = α·residual + input} when {@code residual} is given (docs/design.md §5 and
  * {@link dev.attn4j.ports.norm.NormRequest}). Arrays are not copied.
  *
  * <pre>{@code

@@ -3,7 +3,7 @@ package dev.attn4j.conformance.oracle;
 /**
  * The arithmetic the oracle emulates. {@link #FP64} is the golden reference; the others round every
  * stored intermediate to the tested storage type, which gives the "naive computation in the tested
- * dtype" of the pass rule (DESIGN §7). Written from the IEEE-754 and bfloat16 definitions, independent
+ * dtype" of the pass rule (docs/design.md §7). Written from the IEEE-754 and bfloat16 definitions, independent
  * of any backend.
  *
  * <pre>{@code

@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * A FlashMask {@code startend_row_indices} tensor, int32 {@code [B, Hm, Sk, n]}, together with the
- * {@code causal} flag it must be used with (DESIGN §4). Memory is O(B·Hm·Sk), never O(Sq·Sk).
+ * {@code causal} flag it must be used with (docs/design.md §4). Memory is O(B·Hm·Sk), never O(Sq·Sk).
  *
  * <p>For column (key) {@code j} of batch {@code b} and mask head {@code h}, with the values
  * {@code r0..r(n-1)} stored at {@code [b, h, j, :]}, query row {@code i} is masked when:

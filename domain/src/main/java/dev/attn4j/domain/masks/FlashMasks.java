@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
  *
  * <p>Document-style builders take segment lengths that may sum to less than the sequence; the positions
  * after the last segment are padding: they neither attend nor are attended to, so their output rows are
- * 0 (DESIGN §4, a row with no key). Self-attention kinds take one {@code seqLen} (Sq = Sk).
+ * 0 (docs/design.md §4, a row with no key). Self-attention kinds take one {@code seqLen} (Sq = Sk).
  *
  * <pre>{@code
  * FlashMask docs   = FlashMasks.causalDocument(8192, 2538, 1742, 3213);     // causal=true
@@ -40,7 +40,7 @@ public final class FlashMasks {
     }
 
     /**
-     * Plain causal attention (bottom-right aligned as DESIGN §4), nothing else masked. Use with
+     * Plain causal attention (bottom-right aligned as docs/design.md §4), nothing else masked. Use with
      * {@code causal=true}.
      */
     public static FlashMask causal(int seqQ, int seqK) {

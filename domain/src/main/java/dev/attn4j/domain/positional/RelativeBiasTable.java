@@ -9,7 +9,7 @@ import dev.attn4j.ports.tensor.TensorPort;
 import java.util.Arrays;
 
 /**
- * The relative-position bias table of DESIGN §4: {@code T} of shape {@code [H, Sq + Sk - 1]}, read by the
+ * The relative-position bias table of docs/design.md §4: {@code T} of shape {@code [H, Sq + Sk - 1]}, read by the
  * attention port as {@code s += T[h][j - (i + off) + (Sk - 1)]} with {@code off = Sk - Sq}; index 0 is
  * the farthest key to the left, index {@code Sk - 1} the diagonal.
  *

@@ -1,7 +1,7 @@
 package dev.attn4j.ports.attention;
 
 /**
- * Exact attention, forward and backward, with the semantics of {@link AttentionOptions} (DESIGN §4–5).
+ * Exact attention, forward and backward, with the semantics of {@link AttentionOptions} (docs/design.md §4–5).
  * Implementations never materialise the {@code Sq × Sk} matrix.
  *
  * <pre>{@code

@@ -1,7 +1,7 @@
 package dev.attn4j.ports.attention;
 
 /**
- * Attention dropout (DESIGN §4 step 5) and the counter mapping every backend follows, so that the same
+ * Attention dropout (docs/design.md §4 step 5) and the counter mapping every backend follows, so that the same
  * elements drop everywhere, bit for bit.
  *
  * <h2>Counter mapping</h2>

@@ -2,7 +2,7 @@ package dev.attn4j.ports.norm;
 
 /**
  * LayerNorm and RMSNorm over the last dimension, plain or fused with a scaled residual (DeepNorm),
- * forward and backward (DESIGN §5). Statistics are computed in fp32 whatever the storage type.
+ * forward and backward (docs/design.md §5). Statistics are computed in fp32 whatever the storage type.
  *
  * <pre>{@code
  * NormRequest req = NormRequest.rmsNorm(x, gamma, 1e-6);

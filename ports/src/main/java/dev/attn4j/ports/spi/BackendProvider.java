@@ -5,7 +5,7 @@ package dev.attn4j.ports.spi;
  * {@code META-INF/services/dev.attn4j.ports.spi.BackendProvider}) so that
  * {@link java.util.ServiceLoader} finds it. Putting the jar on the class path is all it takes.
  *
- * <p>Rules (DESIGN §2):
+ * <p>Rules (docs/design.md §2):
  * <ul>
  *   <li>Constructing the provider and calling {@link #name()} and {@link #priority()} must not load
  *       native libraries or vendor classes: keep those behind a lazily loaded holder class.</li>

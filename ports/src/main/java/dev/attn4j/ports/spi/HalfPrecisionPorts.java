@@ -22,7 +22,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * F16 and BF16 storage over a backend's F32 kernels (DESIGN §3: 16-bit storage, fp32 arithmetic), for engines
+ * F16 and BF16 storage over a backend's F32 kernels (docs/design.md §3: 16-bit storage, fp32 arithmetic), for engines
  * whose kernels compute in F32 only. Each port returned here widens a call's 16-bit tensors into F32
  * temporaries, runs the F32 port unchanged, and rounds the outputs that are stored in the input's type to
  * nearest even: {@code o}, {@code dq/dk/dv}, {@code y}, the residual sum, {@code dInput/dResidual} and the rotated

@@ -1,7 +1,7 @@
 package dev.attn4j.ports.tensor;
 
 /**
- * Element types a {@link DeviceTensor} can hold (DESIGN §3).
+ * Element types a {@link DeviceTensor} can hold (docs/design.md §3).
  *
  * <p>{@code F32} is supported by every backend; {@code BF16} and {@code F16} are storage types on the
  * backends that declare them (arithmetic accumulates in fp32). {@code I32} carries integer inputs such as

@@ -2,7 +2,7 @@ package dev.attn4j.ports.tensor;
 
 /**
  * A tensor owned by one backend: host heap arrays on the CPU backend, a {@code cl_mem} or a CUDA device
- * pointer elsewhere (DESIGN §3). Row-major and contiguous. Data moves only through the explicit
+ * pointer elsewhere (docs/design.md §3). Row-major and contiguous. Data moves only through the explicit
  * {@link TensorPort#upload upload} and {@link TensorPort#download download} calls.
  *
  * <p>A tensor must be closed when no longer needed; closing the backend that made it frees it too. A
