@@ -58,6 +58,7 @@ public final class ConformanceSuite {
      * configurations, unless {@code -Dattn4j.conformance.sweep=large} (ten times as many) or
      * {@code -Dattn4j.conformance.cases=N} asks for more.
      *
+     * @return the suite
      * @throws IllegalArgumentException when a property holds an unknown value
      */
     public static ConformanceSuite standard() {
@@ -86,6 +87,11 @@ public final class ConformanceSuite {
     /**
      * A suite of random cases only: {@code attentionCases} attention configurations (every fourth a feature
      * configuration) and {@code normCases} normalisation configurations, drawn from {@code seed}.
+     *
+     * @param attentionCases attention configurations
+     * @param normCases normalisation configurations
+     * @param seed the seed
+     * @return the suite
      */
     public static ConformanceSuite of(int attentionCases, int normCases, long seed) {
         return build(attentionCases, normCases, seed, false);
@@ -94,6 +100,11 @@ public final class ConformanceSuite {
     /**
      * The random cases of {@link #of} plus the {@link FeatureGrid} (after the random attention cases) and the
      * rotary cases (last), all drawn from {@code seed}. {@link #standard()} is {@code full(400, 120, SEED)}.
+     *
+     * @param attentionCases attention configurations
+     * @param normCases normalisation configurations
+     * @param seed the seed
+     * @return the suite
      */
     public static ConformanceSuite full(int attentionCases, int normCases, long seed) {
         return build(attentionCases, normCases, seed, true);
@@ -138,7 +149,7 @@ public final class ConformanceSuite {
         return new ConformanceSuite(all);
     }
 
-    /** Every case: attention (random, then grid), normalisation, rotary; each configuration's forward first. */
+    /** {@return every case: attention (random, then grid), normalisation, rotary; each configuration's forward first} */
     public List<ConformanceCase> cases() {
         return cases;
     }
@@ -147,6 +158,10 @@ public final class ConformanceSuite {
      * Runs one case. Never throws for what the backend does: an {@link UnsupportedCapabilityException}
      * gives {@link Outcome#UNSUPPORTED} (detail: the capability), any other exception {@link Outcome#FAILED}
      * (detail: the exception), outputs outside tolerance or NaN {@link Outcome#FAILED} (detail: the checks).
+     *
+     * @param c the cap
+     * @param backend the backend to run on
+     * @return the case's outcome
      */
     public CaseResult run(ConformanceCase c, Backend backend) {
         String name = backend.name();
@@ -180,7 +195,13 @@ public final class ConformanceSuite {
                 : new CaseResult(c.op(), name, c.id(), Outcome.FAILED, worst, failures.toString());
     }
 
-    /** Runs every case in order, handing each result to {@code progress} as it comes. */
+    /**
+     * Runs every case in order, handing each result to {@code progress} as it comes.
+     *
+     * @param backend the backend to run on
+     * @param progress called with each result as it comes, or null
+     * @return one result per case, in order
+     */
     public List<CaseResult> runAll(Backend backend, Consumer<CaseResult> progress) {
         List<CaseResult> results = new ArrayList<>(cases.size());
         for (ConformanceCase c : cases) {
@@ -193,7 +214,12 @@ public final class ConformanceSuite {
         return results;
     }
 
-    /** One {@link Outcome#SKIPPED} result per case, for a backend that is unavailable, with the reason. */
+    /**
+     * {@return one {@link Outcome#SKIPPED} result per case, for a backend that is unavailable, with the reason}
+     *
+     * @param backend the backend to run on
+     * @param reason why
+     */
     public List<CaseResult> skipAll(String backend, String reason) {
         return cases.stream()
                 .map(c -> new CaseResult(c.op(), backend, c.id(), Outcome.SKIPPED, Double.NaN, reason))

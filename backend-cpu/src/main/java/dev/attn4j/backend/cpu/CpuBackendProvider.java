@@ -20,6 +20,10 @@ import java.util.List;
  */
 public final class CpuBackendProvider implements BackendProvider {
 
+    /** The provider {@link java.util.ServiceLoader} makes; it loads nothing until probed or opened. */
+    public CpuBackendProvider() {
+    }
+
     @Override
     public String name() {
         return CpuEngine.NAME;

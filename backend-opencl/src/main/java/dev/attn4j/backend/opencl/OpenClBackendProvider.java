@@ -25,6 +25,10 @@ public final class OpenClBackendProvider implements BackendProvider {
     /** The backend's name. */
     static final String NAME = "opencl";
 
+    /** The provider {@link java.util.ServiceLoader} makes; it loads nothing until probed or opened. */
+    public OpenClBackendProvider() {
+    }
+
     @Override
     public String name() {
         return NAME;

@@ -24,12 +24,23 @@ public final class AttentionOracle {
     private AttentionOracle() {
     }
 
-    /** {@code o} and {@code lse} of the problem. */
+    /**
+     * {@return {@code o} and {@code lse} of the problem}
+     *
+     * @param p the probability
+     * @param precision the precision to compute in
+     */
     public static AttentionOutputs forward(AttentionProblem p, Precision precision) {
         return new Run(p, precision).forward();
     }
 
-    /** {@code dq, dk, dv} (and the table gradient when the problem has a table), recomputing the forward. */
+    /**
+     * {@return {@code dq, dk, dv} (and the table gradient when the problem has a table), recomputing the forward}
+     *
+     * @param p the probability
+     * @param dO gradient of the loss w.r.t. o
+     * @param precision the precision to compute in
+     */
     public static AttentionGrads backward(AttentionProblem p, double[] dO, Precision precision) {
         AttentionDims d = p.dims();
         if (dO.length != d.querySize()) {

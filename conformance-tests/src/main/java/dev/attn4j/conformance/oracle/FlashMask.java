@@ -34,7 +34,16 @@ public record FlashMask(int heads, int n, int[] rows) {
         }
     }
 
-    /** Whether the mask sends element {@code (b, h, i, j)} to −∞ under the given {@code causal} flag. */
+    /**
+     * {@return whether the mask sends element {@code (b, h, i, j)} to −∞ under the given {@code causal} flag}
+     *
+     * @param d D, the head dimension
+     * @param causal whether the attention call is causal
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public boolean masks(AttentionDims d, boolean causal, int b, int h, int i, int j) {
         int mh = h / (d.heads() / heads);
         int base = ((b * heads + mh) * d.seqK() + j) * n;

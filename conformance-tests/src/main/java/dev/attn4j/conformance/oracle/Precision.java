@@ -24,6 +24,8 @@ public enum Precision {
      * The precision of the "ref" computation for a storage type: {@code F32 -> FP32}, {@code F16 -> FP16},
      * {@code BF16 -> BF16}.
      *
+     * @param dtype storage dtype
+     * @return the precision
      * @throws IllegalArgumentException for non-floating types
      */
     public static Precision of(dev.attn4j.ports.tensor.DType dtype) {
@@ -35,7 +37,11 @@ public enum Precision {
         };
     }
 
-    /** {@code x} rounded to this precision. */
+    /**
+     * {@return {@code x} rounded to this precision}
+     *
+     * @param x the input
+     */
     public double round(double x) {
         return switch (this) {
             case FP64 -> x;

@@ -13,9 +13,14 @@ package dev.attn4j.domain.positional;
  */
 public interface RelativeBias {
 
-    /** Number of heads the scheme defines a bias for. */
+    /** {@return number of heads the scheme defines a bias for} */
     int heads();
 
-    /** The bias of head {@code head} at relative position {@code relative = j - (i + off)}. */
+    /**
+     * {@return the bias of head {@code head} at relative position {@code relative = j - (i + off)}}
+     *
+     * @param head head index
+     * @param relative the relative position j - (i + Sk - Sq)
+     */
     double bias(int head, int relative);
 }

@@ -44,12 +44,12 @@ public record AttentionBackwardRequest(DeviceTensor dO, DeviceTensor q, DeviceTe
         AttentionShape.requireDType(lse, "lse", DType.F32);
     }
 
-    /** The problem's sizes. */
+    /** {@return the problem's sizes} */
     public AttentionShape shape() {
         return AttentionShape.of(q, k, v, options.layout());
     }
 
-    /** Every tensor of the request by argument name. */
+    /** {@return every tensor of the request by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("dO", dO);

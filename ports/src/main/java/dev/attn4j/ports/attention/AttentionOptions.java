@@ -73,17 +73,21 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
                 "a biasTable to differentiate", "no biasTable");
     }
 
-    /** Whether a sliding window is set. */
+    /** {@return whether a sliding window is set} */
     public boolean hasWindow() {
         return windowLeft >= 0 || windowRight >= 0;
     }
 
-    /** The scale to use for head dimension {@code headDim}. */
+    /**
+     * {@return the scale to use for head dimension {@code headDim}}
+     *
+     * @param headDim D, the head dimension
+     */
     public double scaleFor(int headDim) {
         return scale != null ? scale : 1.0 / Math.sqrt(headDim);
     }
 
-    /** A builder starting from these options. */
+    /** {@return a builder starting from these options} */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.scale = scale;
@@ -103,7 +107,7 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
         return b;
     }
 
-    /** A builder with defaults: no mask, no bias, default scale, no dropout. */
+    /** {@return a builder with defaults: no mask, no bias, default scale, no dropout} */
     public static Builder builder() {
         return new Builder();
     }
@@ -128,34 +132,87 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
         private Builder() {
         }
 
-        /** Softmax scale; {@code null} restores the default {@code 1/sqrt(D)}. */
+        /**
+         * {@return softmax scale; {@code null} restores the default {@code 1/sqrt(D)}}
+         *
+         * @param value the value to set
+         */
         public Builder scale(Double value) { this.scale = value; return this; }
-        /** Causal masking. */
+        /**
+         * {@return causal masking}
+         *
+         * @param value the value to set
+         */
         public Builder causal(boolean value) { this.causal = value; return this; }
-        /** Sliding window, −1 = unbounded on that side. */
+        /**
+         * {@return sliding window, −1 = unbounded on that side}
+         *
+         * @param left keys allowed left of the diagonal (-1 = unbounded)
+         * @param right keys allowed right of the diagonal (-1 = unbounded)
+         */
         public Builder window(int left, int right) { this.windowLeft = left; this.windowRight = right; return this; }
-        /** Logit soft-cap, 0 = off. */
+        /**
+         * {@return logit soft-cap, 0 = off}
+         *
+         * @param value the value to set
+         */
         public Builder softcap(double value) { this.softcap = value; return this; }
-        /** ALiBi slopes {@code [H]} or {@code [B, H]}. */
+        /**
+         * {@return ALiBi slopes {@code [H]} or {@code [B, H]}}
+         *
+         * @param value the value to set
+         */
         public Builder alibiSlopes(DeviceTensor value) { this.alibiSlopes = value; return this; }
-        /** Relative-position bias table {@code [H, Sq + Sk - 1]}. */
+        /**
+         * {@return relative-position bias table {@code [H, Sq + Sk - 1]}}
+         *
+         * @param value the value to set
+         */
         public Builder biasTable(DeviceTensor value) { this.biasTable = value; return this; }
-        /** Dense additive bias {@code [B|1, H|1, Sq, Sk]}. */
+        /**
+         * {@return dense additive bias {@code [B|1, H|1, Sq, Sk]}}
+         *
+         * @param value the value to set
+         */
         public Builder denseBias(DeviceTensor value) { this.denseBias = value; return this; }
-        /** FlashMask {@code startend_row_indices} {@code [B, Hm, Sk, n]}. */
+        /**
+         * {@return flashMask {@code startend_row_indices} {@code [B, Hm, Sk, n]}}
+         *
+         * @param value the value to set
+         */
         public Builder flashMask(DeviceTensor value) { this.flashMask = value; return this; }
-        /** Dense boolean mask {@code [B|1, H|1, Sq, Sk]}, true = attend. */
+        /**
+         * {@return dense boolean mask {@code [B|1, H|1, Sq, Sk]}, true = attend}
+         *
+         * @param value the value to set
+         */
         public Builder denseMask(DeviceTensor value) { this.denseMask = value; return this; }
-        /** Dropout. */
+        /**
+         * {@return dropout}
+         *
+         * @param value the value to set
+         */
         public Builder dropout(Dropout value) { this.dropout = value; return this; }
-        /** Bit-identical backward. */
+        /**
+         * {@return bit-identical backward}
+         *
+         * @param value the value to set
+         */
         public Builder deterministic(boolean value) { this.deterministic = value; return this; }
-        /** Return the bias table's gradient from backward. */
+        /**
+         * {@return return the bias table's gradient from backward}
+         *
+         * @param value the value to set
+         */
         public Builder biasTableGrad(boolean value) { this.biasTableGrad = value; return this; }
-        /** Layout of {@code q, k, v} and the outputs: BSHD (default) or BHSD (PyTorch's). */
+        /**
+         * {@return layout of {@code q, k, v} and the outputs: BSHD (default) or BHSD (PyTorch's)}
+         *
+         * @param value the value to set
+         */
         public Builder layout(AttentionLayout value) { this.layout = value; return this; }
 
-        /** The options; validates them. */
+        /** {@return the options; validates them} */
         public AttentionOptions build() {
             return new AttentionOptions(scale, causal, windowLeft, windowRight, softcap, alibiSlopes, biasTable,
                     denseBias, flashMask, denseMask, dropout, deterministic, biasTableGrad, layout);

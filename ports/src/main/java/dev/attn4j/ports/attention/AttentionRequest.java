@@ -34,12 +34,12 @@ public record AttentionRequest(DeviceTensor q, DeviceTensor k, DeviceTensor v, A
         }
     }
 
-    /** The problem's sizes. */
+    /** {@return the problem's sizes} */
     public AttentionShape shape() {
         return AttentionShape.of(q, k, v, options.layout());
     }
 
-    /** Every tensor of the request by argument name, for ownership and liveness checks. */
+    /** {@return every tensor of the request by argument name, for ownership and liveness checks} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("q", q);

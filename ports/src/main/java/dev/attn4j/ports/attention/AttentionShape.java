@@ -92,12 +92,12 @@ public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHea
         return new AttentionShape(qs.dim(0), qs.dim(sd), ks.dim(sd), qs.dim(hd), ks.dim(hd), qs.dim(3));
     }
 
-    /** {@code Sk - Sq}: the bottom-right alignment offset of causal masks and relative positions. */
+    /** {@return {@code Sk - Sq}: the bottom-right alignment offset of causal masks and relative positions} */
     public int offset() {
         return seqK - seqQ;
     }
 
-    /** Query heads per KV head. */
+    /** {@return query heads per KV head} */
     public int groupSize() {
         return heads / kvHeads;
     }
@@ -140,12 +140,12 @@ public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHea
         return layout.shape(batch, seqK, kvHeads, headDim);
     }
 
-    /** The shape of {@code lse}: {@code [B, H, Sq]}. */
+    /** {@return the shape of {@code lse}: {@code [B, H, Sq]}} */
     public Shape lseShape() {
         return Shape.of(batch, heads, seqQ);
     }
 
-    /** The shape of the relative-position bias table: {@code [H, Sq + Sk - 1]}. */
+    /** {@return the shape of the relative-position bias table: {@code [H, Sq + Sk - 1]}} */
     public Shape biasTableShape() {
         return Shape.of(heads, seqQ + seqK - 1);
     }

@@ -39,7 +39,7 @@ public record Dropout(double p, long seed, long offset) {
         }
     }
 
-    /** Whether any element may be dropped. */
+    /** {@return whether any element may be dropped} */
     public boolean enabled() {
         return p > 0.0;
     }

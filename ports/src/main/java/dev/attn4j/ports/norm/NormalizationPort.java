@@ -12,9 +12,18 @@ package dev.attn4j.ports.norm;
  */
 public interface NormalizationPort {
 
-    /** Normalises; saves {@code mean}/{@code rstd} (and {@code h}) for backward. */
+    /**
+     * {@return normalises; saves {@code mean}/{@code rstd} (and {@code h}) for backward}
+     *
+     * @param request the request
+     */
     NormResult forward(NormRequest request);
 
-    /** Gradients w.r.t. input, residual, gamma and beta. */
+    /**
+     * Gradients w.r.t. input, residual, gamma and beta.
+     *
+     * @param request the request
+     * @return the gradients
+     */
     NormGradients backward(NormBackwardRequest request);
 }

@@ -49,6 +49,10 @@ public final class BackendSelector {
     /**
      * A selector over explicit providers, with injectable property and environment lookups (for tests
      * and for programs that configure backends themselves).
+     *
+     * @param providers the providers to choose among
+     * @param properties system property look-up
+     * @param environment environment variable look-up
      */
     public BackendSelector(List<BackendProvider> providers, Function<String, String> properties,
                            Function<String, String> environment) {
@@ -64,12 +68,17 @@ public final class BackendSelector {
         this.environment = System::getenv;
     }
 
-    /** A selector over the providers {@link ServiceLoader} finds, reading the real properties and environment. */
+    /** {@return a selector over the providers {@link ServiceLoader} finds, reading the real properties and environment} */
     public static BackendSelector fromServiceLoader() {
         return fromServiceLoader(ServiceLoader.load(BackendProvider.class));
     }
 
-    /** A selector over the providers a given loader finds. A provider that fails to load is reported, not thrown. */
+    /**
+     * A selector over the providers a given loader finds. A provider that fails to load is reported, not thrown.
+     *
+     * @param loader the service loader
+     * @return the selector
+     */
     public static BackendSelector fromServiceLoader(Iterable<BackendProvider> loader) {
         return new BackendSelector(() -> {
             List<ProviderStatus> found = new ArrayList<>();
@@ -98,7 +107,7 @@ public final class BackendSelector {
         });
     }
 
-    /** Every provider found, each probed once, in discovery order. */
+    /** {@return every provider found, each probed once, in discovery order} */
     public synchronized List<ProviderStatus> survey() {
         if (surveyed == null) {
             surveyed = List.copyOf(discovery.get());
@@ -106,7 +115,7 @@ public final class BackendSelector {
         return surveyed;
     }
 
-    /** The explicitly requested backend name, if any (property first, then environment). */
+    /** {@return the explicitly requested backend name, if any (property first, then environment)} */
     public String requestedName() {
         String name = properties.apply(PROPERTY);
         if (name == null || name.isBlank()) {
@@ -116,7 +125,7 @@ public final class BackendSelector {
     }
 
     /**
-     * The provider to use.
+     * {@return the provider to use}
      *
      * @throws BackendUnavailableException listing every provider found and why each was skipped
      */
@@ -126,8 +135,9 @@ public final class BackendSelector {
     }
 
     /**
-     * The named provider.
+     * {@return the named provider}
      *
+     * @param name the name
      * @throws BackendUnavailableException when it is missing or unavailable
      */
     public ProviderStatus select(String name) {
@@ -187,12 +197,23 @@ public final class BackendSelector {
                 + ")";
     }
 
-    /** Opens the selected backend with options from {@code attn4j.<name>.*} system properties plus {@code options}. */
+    /**
+     * Opens the selected backend with options from {@code attn4j.<name>.*} system properties plus {@code options}.
+     *
+     * @param options the options
+     * @return the open backend; close it when done
+     */
     public Backend open(BackendOptions options) {
         return open(select(), options);
     }
 
-    /** Opens the named backend. */
+    /**
+     * Opens the named backend.
+     *
+     * @param name the name
+     * @param options the options
+     * @return the open backend; close it when done
+     */
     public Backend open(String name, BackendOptions options) {
         return open(select(name), options);
     }

@@ -31,12 +31,12 @@ public enum DType {
         this.floating = floating;
     }
 
-    /** Bytes one element takes in storage. */
+    /** {@return bytes one element takes in storage} */
     public int byteSize() {
         return byteSize;
     }
 
-    /** Whether the type holds real numbers (F32, F16, BF16). */
+    /** {@return whether the type holds real numbers (F32, F16, BF16)} */
     public boolean isFloating() {
         return floating;
     }

@@ -16,23 +16,23 @@ package dev.attn4j.ports.tensor;
  */
 public interface DeviceTensor extends AutoCloseable {
 
-    /** The shape. */
+    /** {@return the shape} */
     Shape shape();
 
-    /** The element type. */
+    /** {@return the element type} */
     DType dtype();
 
-    /** Name of the backend that owns this tensor, for error messages. */
+    /** {@return name of the backend that owns this tensor, for error messages} */
     String backendName();
 
-    /** Whether {@link #close()} has been called (directly or by closing the backend). */
+    /** {@return whether {@link #close()} has been called (directly or by closing the backend)} */
     boolean isClosed();
 
     /** Frees the tensor's storage. Idempotent. */
     @Override
     void close();
 
-    /** Storage size in bytes. */
+    /** {@return storage size in bytes} */
     default long byteSize() {
         return shape().elementCount() * dtype().byteSize();
     }
