@@ -217,7 +217,7 @@ public final class ConformanceSuite {
     /**
      * {@return one {@link Outcome#SKIPPED} result per case, for a backend that is unavailable, with the reason}
      *
-     * @param backend the backend to run on
+     * @param backend the backend's name
      * @param reason why
      */
     public List<CaseResult> skipAll(String backend, String reason) {

@@ -147,9 +147,10 @@ public record FlashMask(int[] data, int batch, int heads, int seqQ, int seqK, in
     }
 
     /**
-     * {@return stacks masks along the batch axis; all must agree in heads, sizes, {@code n} and {@code causal}}
+     * Stacks masks along the batch axis; all must agree in heads, sizes, {@code n} and {@code causal}.
      *
      * @param masks the masks, in order
+     * @return the stacked mask
      */
     public static FlashMask concatBatch(List<FlashMask> masks) {
         FlashMask first = requireCompatible(masks, false);
@@ -167,9 +168,10 @@ public record FlashMask(int[] data, int batch, int heads, int seqQ, int seqK, in
     }
 
     /**
-     * {@return stacks masks along the head axis (one mask per head group); all must agree in everything else}
+     * Stacks masks along the head axis (one mask per head group); all must agree in everything else.
      *
      * @param masks the masks, in order
+     * @return the stacked mask
      */
     public static FlashMask concatHeads(List<FlashMask> masks) {
         FlashMask first = requireCompatible(masks, true);

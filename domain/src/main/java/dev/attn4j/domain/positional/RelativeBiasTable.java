@@ -42,11 +42,12 @@ public record RelativeBiasTable(float[] data, int heads, int seqQ, int seqK) {
     }
 
     /**
-     * {@return tabulates {@code scheme} for every head and every relative position {@code [-(Sq - 1) - off, Sk - 1 - off]}}
+     * Tabulates {@code scheme} for every head and every relative position {@code [-(Sq - 1) - off, Sk - 1 - off]}.
      *
      * @param scheme the position scheme
      * @param seqQ Sq
      * @param seqK Sk
+     * @return the table
      */
     public static RelativeBiasTable of(RelativeBias scheme, int seqQ, int seqK) {
         InvalidRequestException.check(seqQ >= 1, "seqQ", ">= 1", seqQ);

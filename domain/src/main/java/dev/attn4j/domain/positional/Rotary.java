@@ -36,7 +36,7 @@ public record Rotary(int rotaryDim, double theta, double interpolationFactor) {
     }
 
     /**
-     * {@return roPE over {@code rotaryDim} features with theta 10000 and no interpolation}
+     * {@return RoPE over {@code rotaryDim} features with theta 10000 and no interpolation}
      *
      * @param rotaryDim {@code R}, the rotated features per head (even, {@code >= 2})
      */

@@ -41,7 +41,7 @@ public record Sandwich(int dimension, float[] headScales) implements RelativeBia
     }
 
     /**
-     * {@return sandwich of dimension {@code dimension} on {@code heads} heads with the paper's {@code λ_h = H / (8(h+1))}}
+     * {@return Sandwich of dimension {@code dimension} on {@code heads} heads with the paper's {@code λ_h = H / (8(h+1))}}
      *
      * @param heads the number of heads
      * @param dimension {@code d'}, even, {@code >= 2}

@@ -133,82 +133,95 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
         }
 
         /**
-         * {@return softmax scale; {@code null} restores the default {@code 1/sqrt(D)}}
+         * Softmax scale; {@code null} restores the default {@code 1/sqrt(D)}.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder scale(Double value) { this.scale = value; return this; }
         /**
-         * {@return causal masking}
+         * Causal masking.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder causal(boolean value) { this.causal = value; return this; }
         /**
-         * {@return sliding window, −1 = unbounded on that side}
+         * Sliding window, −1 = unbounded on that side.
          *
          * @param left keys allowed left of the diagonal (-1 = unbounded)
          * @param right keys allowed right of the diagonal (-1 = unbounded)
+         * @return this builder
          */
         public Builder window(int left, int right) { this.windowLeft = left; this.windowRight = right; return this; }
         /**
-         * {@return logit soft-cap, 0 = off}
+         * Logit soft-cap, 0 = off.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder softcap(double value) { this.softcap = value; return this; }
         /**
-         * {@return ALiBi slopes {@code [H]} or {@code [B, H]}}
+         * ALiBi slopes {@code [H]} or {@code [B, H]}.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder alibiSlopes(DeviceTensor value) { this.alibiSlopes = value; return this; }
         /**
-         * {@return relative-position bias table {@code [H, Sq + Sk - 1]}}
+         * Relative-position bias table {@code [H, Sq + Sk - 1]}.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder biasTable(DeviceTensor value) { this.biasTable = value; return this; }
         /**
-         * {@return dense additive bias {@code [B|1, H|1, Sq, Sk]}}
+         * Dense additive bias {@code [B|1, H|1, Sq, Sk]}.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder denseBias(DeviceTensor value) { this.denseBias = value; return this; }
         /**
-         * {@return flashMask {@code startend_row_indices} {@code [B, Hm, Sk, n]}}
+         * FlashMask {@code startend_row_indices} {@code [B, Hm, Sk, n]}.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder flashMask(DeviceTensor value) { this.flashMask = value; return this; }
         /**
-         * {@return dense boolean mask {@code [B|1, H|1, Sq, Sk]}, true = attend}
+         * Dense boolean mask {@code [B|1, H|1, Sq, Sk]}, true = attend.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder denseMask(DeviceTensor value) { this.denseMask = value; return this; }
         /**
-         * {@return dropout}
+         * Dropout.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder dropout(Dropout value) { this.dropout = value; return this; }
         /**
-         * {@return bit-identical backward}
+         * Bit-identical backward.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder deterministic(boolean value) { this.deterministic = value; return this; }
         /**
-         * {@return return the bias table's gradient from backward}
+         * Return the bias table's gradient from backward.
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder biasTableGrad(boolean value) { this.biasTableGrad = value; return this; }
         /**
-         * {@return layout of {@code q, k, v} and the outputs: BSHD (default) or BHSD (PyTorch's)}
+         * Layout of {@code q, k, v} and the outputs: BSHD (default) or BHSD (PyTorch's).
          *
          * @param value the value to set
+         * @return this builder
          */
         public Builder layout(AttentionLayout value) { this.layout = value; return this; }
 

@@ -13,9 +13,10 @@ package dev.attn4j.ports.norm;
 public interface NormalizationPort {
 
     /**
-     * {@return normalises; saves {@code mean}/{@code rstd} (and {@code h}) for backward}
+     * Normalises; saves {@code mean}/{@code rstd} (and {@code h}) for backward.
      *
      * @param request the request
+     * @return the output and the statistics backward needs
      */
     NormResult forward(NormRequest request);
 

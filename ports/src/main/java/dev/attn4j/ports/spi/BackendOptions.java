@@ -34,10 +34,10 @@ public record BackendOptions(Map<String, String> values) {
     }
 
     /**
-     * {@return options for {@code backend} read from system properties {@code attn4j.<backend>.<key>}, e.g}
-     * {@code -Dattn4j.cpu.threads=2} or {@code -Dattn4j.opencl.device=1}.
+     * {@return options for {@code backend} read from system properties {@code attn4j.<backend>.<key>}, e.g.
+     * {@code -Dattn4j.cpu.threads=2} or {@code -Dattn4j.opencl.device=1}}
      *
-     * @param backend the backend to run on
+     * @param backend the backend's name, e.g. {@code cpu}
      */
     public static BackendOptions fromSystemProperties(String backend) {
         return fromProperties(backend, System.getProperties());
