@@ -61,47 +61,56 @@ public final class Backend implements AutoCloseable {
         this.rotary = new CheckedRotary();
     }
 
-    /** Wraps an engine (normally done by {@link dev.attn4j.ports.spi.BackendSelector}). */
+    /**
+     * Wraps an engine (normally done by {@link dev.attn4j.ports.spi.BackendSelector}).
+     *
+     * @param engine the engine
+     * @return the open backend; close it when done
+     */
     public static Backend of(BackendEngine engine) {
         return new Backend(engine);
     }
 
-    /** The backend's name. */
+    /** {@return the backend's name} */
     public String name() {
         return engine.name();
     }
 
-    /** What the backend declares it supports. */
+    /**
+     * What the backend declares it supports.
+     *
+     * @return the declared capabilities
+     */
     public Capabilities capabilities() {
         return engine.capabilities();
     }
 
-    /** Devices in use, one line each. */
+    /** {@return devices in use, one line each} */
     public List<String> devices() {
         return engine.devices();
     }
 
-    /** Host ↔ device transfers. */
+    /** {@return host ↔ device transfers} */
     public TensorPort tensors() {
         return tensors;
     }
 
-    /** Attention forward and backward. */
+    /** {@return attention forward and backward} */
     public AttentionPort attention() {
         return attention;
     }
 
-    /** LayerNorm / RMSNorm forward and backward. */
+    /** {@return layerNorm / RMSNorm forward and backward} */
     public NormalizationPort normalization() {
         return normalization;
     }
 
-    /** Rotary / xPos application. */
+    /** {@return rotary / xPos application} */
     public RotaryPort rotary() {
         return rotary;
     }
 
-    /** Whether {@link #close()} was called. */
+    /** {@return whether {@link #close()} was called} */
     public boolean isClosed() {
         return closed;
     }
@@ -126,6 +135,11 @@ public final class Backend implements AutoCloseable {
      * <pre>{@code
      * Set<Capability> needed = Backend.requiredCapabilities(shape, options, true);
      * }</pre>
+     *
+     * @param shape    the call's sizes
+     * @param o        the call's options
+     * @param backward whether the call is a backward
+     * @return the capabilities the backend must declare
      */
     public static Set<Capability> requiredCapabilities(AttentionShape shape, AttentionOptions o, boolean backward) {
         EnumSet<Capability> need = EnumSet.of(backward ? Capability.ATTENTION_BACKWARD : Capability.ATTENTION_FORWARD);

@@ -30,31 +30,54 @@ public record Capabilities(Set<DType> dtypes, Set<Capability> features, int minH
         }
     }
 
-    /** Whether the feature is declared. */
+    /**
+     * {@return whether the feature is declared}
+     *
+     * @param feature the feature
+     */
     public boolean supports(Capability feature) {
         return features.contains(feature);
     }
 
-    /** Whether the storage type is declared. */
+    /**
+     * {@return whether the storage type is declared}
+     *
+     * @param dtype storage dtype
+     */
     public boolean supports(DType dtype) {
         return dtypes.contains(dtype);
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless the feature is declared. */
+    /**
+     * Throws {@link UnsupportedCapabilityException} unless the feature is declared.
+     *
+     * @param backend the backend's name, for the error
+     * @param feature the feature
+     */
     public void require(String backend, Capability feature) {
         if (!supports(feature)) {
             throw new UnsupportedCapabilityException(backend, feature.name());
         }
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless the dtype is declared. */
+    /**
+     * Throws {@link UnsupportedCapabilityException} unless the dtype is declared.
+     *
+     * @param backend the backend's name, for the error
+     * @param dtype storage dtype
+     */
     public void require(String backend, DType dtype) {
         if (!supports(dtype)) {
             throw new UnsupportedCapabilityException(backend, "dtype " + dtype);
         }
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless the head dim is in range. */
+    /**
+     * Throws {@link UnsupportedCapabilityException} unless the head dim is in range.
+     *
+     * @param backend the backend's name, for the error
+     * @param headDim D, the head dimension
+     */
     public void requireHeadDim(String backend, int headDim) {
         if (headDim < minHeadDim || headDim > maxHeadDim) {
             throw new UnsupportedCapabilityException(backend,

@@ -17,28 +17,36 @@ import dev.attn4j.ports.tensor.TensorPort;
  */
 public interface BackendEngine extends AutoCloseable {
 
-    /** The backend's name, as its provider's. */
+    /** {@return the backend's name, as its provider's} */
     String name();
 
-    /** What the engine supports. Constant for the engine's life. */
+    /**
+     * What the engine supports. Constant for the engine's life.
+     *
+     * @return the declared capabilities
+     */
     Capabilities capabilities();
 
-    /** Devices in use, one line each. */
+    /** {@return devices in use, one line each} */
     java.util.List<String> devices();
 
-    /** Raw tensor transfers. */
+    /** {@return raw tensor transfers} */
     TensorPort tensors();
 
-    /** Raw attention kernels. */
+    /** {@return raw attention kernels} */
     AttentionPort attention();
 
-    /** Raw normalisation kernels. */
+    /** {@return raw normalisation kernels} */
     NormalizationPort normalization();
 
-    /** Raw rotary kernels; only called when {@link dev.attn4j.ports.Capability#ROTARY} is declared. */
+    /** {@return raw rotary kernels; only called when {@link dev.attn4j.ports.Capability#ROTARY} is declared} */
     RotaryPort rotary();
 
-    /** Whether {@code tensor} was made by this engine (and so may be passed to its kernels). */
+    /**
+     * {@return whether {@code tensor} was made by this engine (and so may be passed to its kernels)}
+     *
+     * @param tensor the tensor
+     */
     boolean owns(DeviceTensor tensor);
 
     /** Frees every tensor, kernel and device handle the engine still owns. Idempotent. */
