@@ -173,6 +173,13 @@ class BackendSelectorTest {
         }
     }
 
+    @Test
+    void providerStatusJavadocExampleCompilesAndRuns() {
+        // ProviderStatus's Javadoc example, verbatim (it used to call a constructor the selector does not have)
+        for (ProviderStatus s : BackendSelector.fromServiceLoader().survey()) System.out.println(s);
+        assertFalse(BackendSelector.fromServiceLoader().survey().isEmpty(), "the test class path registers providers");
+    }
+
     /** docs/design.md §2: what the backend runs on comes before its priority. */
     @Nested
     class DeviceKinds {
