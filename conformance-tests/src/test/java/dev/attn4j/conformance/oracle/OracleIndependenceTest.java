@@ -11,7 +11,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** DESIGN §7: the oracle (and the whole suite's main code) shares no code with any backend. */
+/** docs/design.md §7: the oracle (and the whole suite's main code) shares no code with any backend. */
 class OracleIndependenceTest {
 
     @Test
