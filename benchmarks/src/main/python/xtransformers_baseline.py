@@ -16,8 +16,8 @@ Figures (tokens = batch * seq per call; median of --runs timed calls after --war
   generate     AutoregressiveWrapper.generate from a --decode-context-token prompt, --decode-tokens new tokens.
                x-transformers 1.20.0 has no KV cache (it arrived in 1.21.0): every new token re-runs the
                whole prefix, so this is recompute decoding, not cached decoding.
-Prints one `name value unit` line per figure plus the machine's state (load average before and after: the
-machine may be shared).
+Prints one `name value unit` line per figure (wall-clock figures, plus the process CPU seconds per call) and
+the machine's state (load average before and after: the machine may be shared).
 """
 import argparse
 import os
@@ -73,14 +73,17 @@ def import_x_transformers(xt_path, einops_path):
 
 
 def median_time(fn, warmup, runs):
+    """Median, min and max wall time of `runs` calls, and the median process CPU time: on a shared machine
+    the CPU seconds show how much of the wall time the process actually ran."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times), max(times)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(times), min(times), max(times), statistics.median(cpu)
 
 
 def cpu_model():
@@ -126,9 +129,10 @@ def main():
         with torch.no_grad():
             model(ids)
 
-    t, lo, hi = median_time(forward, ARGS.warmup, ARGS.runs)
+    t, lo, hi, cpu = median_time(forward, ARGS.warmup, ARGS.runs)
     report("xtransformers_orca_forward_tokens_per_s", b * s / t, "tokens/s", (b * s / hi, b * s / lo))
     report("xtransformers_orca_forward_s", t, "s", (lo, hi))
+    report("xtransformers_orca_forward_cpu_s", cpu, "s")
 
     # training step: AutoregressiveWrapper loss, backward, AdamW
     model.train()
@@ -142,9 +146,10 @@ def main():
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    t, lo, hi = median_time(train_step, ARGS.warmup, ARGS.train_runs)
+    t, lo, hi, cpu = median_time(train_step, ARGS.warmup, ARGS.train_runs)
     report("xtransformers_orca_train_step_tokens_per_s", b * s / t, "tokens/s", (b * s / hi, b * s / lo))
     report("xtransformers_orca_train_step_s", t, "s", (lo, hi))
+    report("xtransformers_orca_train_step_cpu_s", cpu, "s")
     del optimizer
 
     # generate: no KV cache in 1.20.0, every token recomputes the prefix
@@ -157,9 +162,10 @@ def main():
             torch.manual_seed(2)
             wrapper.generate(prompt, n)
 
-        t, lo, hi = median_time(generate, 1 if ARGS.warmup else 0, ARGS.decode_runs)
+        t, lo, hi, cpu = median_time(generate, 1 if ARGS.warmup else 0, ARGS.decode_runs)
         report(f"xtransformers_orca_generate_no_kv_cache_ctx{ARGS.decode_context}_tokens_per_s", b * n / t,
                "tokens/s", (b * n / hi, b * n / lo))
+        report(f"xtransformers_orca_generate_no_kv_cache_ctx{ARGS.decode_context}_cpu_s_per_token", cpu / n, "s")
     print(f"# load average after {os.getloadavg()}")
 
 
