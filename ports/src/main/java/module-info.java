@@ -16,6 +16,13 @@ module dev.attn4j.ports {
     exports dev.attn4j.ports.attention;
     exports dev.attn4j.ports.norm;
     exports dev.attn4j.ports.rotary;
+    exports dev.attn4j.ports.linear;
+    exports dev.attn4j.ports.activation;
+    exports dev.attn4j.ports.elementwise;
+    exports dev.attn4j.ports.embedding;
+    exports dev.attn4j.ports.loss;
+    exports dev.attn4j.ports.optim;
+    exports dev.attn4j.ports.random;
 
     uses dev.attn4j.ports.spi.BackendProvider;
 }

@@ -1,7 +1,11 @@
 package dev.attn4j.app;
 
 import dev.attn4j.ports.Capabilities;
-import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
+import dev.attn4j.ports.norm.NormCapabilities;
+import dev.attn4j.ports.norm.NormFeature;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionPort;
@@ -108,8 +112,10 @@ public final class HostBackend implements BackendProvider {
 
         @Override
         public Capabilities capabilities() {
-            return new Capabilities(EnumSet.of(DType.F32), EnumSet.of(Capability.ATTENTION_FORWARD,
-                    Capability.ATTENTION_BACKWARD, Capability.GQA, Capability.LAYER_NORM, Capability.RMS_NORM), 1, 256);
+            return Capabilities.of(TensorCapabilities.transfers(EnumSet.of(DType.F32)),
+                    new AttentionCapabilities(EnumSet.of(DType.F32), EnumSet.of(AttentionFeature.BACKWARD,
+                            AttentionFeature.GQA), 1, 256),
+                    new NormCapabilities(EnumSet.of(DType.F32), EnumSet.of(NormFeature.LAYER_NORM, NormFeature.RMS_NORM)));
         }
 
         @Override

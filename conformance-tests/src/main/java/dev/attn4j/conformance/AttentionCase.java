@@ -1,6 +1,7 @@
 package dev.attn4j.conformance;
 
 import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.tensor.DType;
 
 import java.util.List;
@@ -8,6 +9,9 @@ import java.util.List;
 /**
  * An attention forward or backward case on one {@link AttentionConfig}. A configuration yields both:
  * the backward case runs the backend's own forward first and feeds its {@code o, lse} to backward.
+ * A case in the {@link AttentionLayout#BHSD BHSD} layout uploads the same data transposed to
+ * {@code [B, H, S, D]} and transposes the outputs back, so it is judged against the same oracle; its id ends
+ * in {@code bhsd}.
  *
  * <pre>{@code
  * AttentionCase c = new AttentionCase(config, true);
@@ -16,8 +20,24 @@ import java.util.List;
  *
  * @param config   the sizes, options and data seed
  * @param backward whether the case checks backward ({@code dq, dk, dv}, table gradient) rather than forward
+ * @param layout   the layout the tensors are given to the backend in
  */
-public record AttentionCase(AttentionConfig config, boolean backward) implements ConformanceCase {
+public record AttentionCase(AttentionConfig config, boolean backward, AttentionLayout layout) implements ConformanceCase {
+
+    /** Requires a layout. */
+    public AttentionCase {
+        java.util.Objects.requireNonNull(layout, "layout");
+    }
+
+    /**
+     * A case in the default {@link AttentionLayout#BSHD} layout.
+     *
+     * @param config   the sizes, options and data seed
+     * @param backward whether the case checks backward
+     */
+    public AttentionCase(AttentionConfig config, boolean backward) {
+        this(config, backward, AttentionLayout.BSHD);
+    }
 
     @Override
     public String op() {
@@ -26,7 +46,7 @@ public record AttentionCase(AttentionConfig config, boolean backward) implements
 
     @Override
     public String id() {
-        return config.id();
+        return layout == AttentionLayout.BSHD ? config.id() : config.id() + " bhsd";
     }
 
     @Override

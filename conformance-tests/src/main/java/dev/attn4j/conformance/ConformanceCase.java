@@ -31,19 +31,24 @@ public interface ConformanceCase {
     /**
      * One of {@link #ATTENTION_FORWARD}, {@link #ATTENTION_BACKWARD}, {@link #NORM_FORWARD}, {@link #NORM_BACKWARD},
      * {@link #ROTARY}, {@link #ROTARY_BACKWARD}.
+     *
+     * @return the op this case checks
      */
     String op();
 
-    /** A stable, readable id: the configuration's parameters. */
+    /** {@return a stable, readable id: the configuration's parameters} */
     String id();
 
-    /** The storage type the case's tensors are uploaded in. */
+    /** {@return the storage type the case's tensors are uploaded in} */
     DType dtype();
 
     /**
      * Runs the case on {@code backend} and judges every output with {@link PassRule}: one check per output
      * tensor. Exceptions from the backend propagate ({@link ConformanceSuite#run} turns them into outcomes);
      * every device tensor the case made is closed before returning or throwing.
+     *
+     * @param backend the backend to run on
+     * @return one check per output
      */
     List<PassRule.Check> execute(Backend backend);
 }

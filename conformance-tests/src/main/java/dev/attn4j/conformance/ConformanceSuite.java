@@ -2,6 +2,7 @@ package dev.attn4j.conformance;
 
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.UnsupportedCapabilityException;
+import dev.attn4j.ports.attention.AttentionLayout;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -10,12 +11,13 @@ import java.util.function.Consumer;
 
 /**
  * The conformance suite: seeded attention and normalisation cases, run on a backend and judged by the pass
- * rule of DESIGN §7 ({@link PassRule}) against the float64 oracle. The app's command and the JUnit suite
+ * rule of docs/design.md §7 ({@link PassRule}) against the float64 oracle. The app's command and the JUnit suite
  * both use this class, so they run the same cases under the same rule.
  *
  * <p>Each attention configuration yields an {@code attention_forward} and an {@code attention_backward}
  * case, each normalisation configuration a {@code norm_forward} and a {@code norm_backward} case, each rotary
- * configuration a {@code rotary} and a {@code rotary_backward} case. Besides the random attention configurations,
+ * configuration a {@code rotary} and a {@code rotary_backward} case; in {@link #full} a sample of the attention
+ * configurations runs again in the {@link AttentionLayout#BHSD BHSD} layout (ids ending in {@code bhsd}). Besides the random attention configurations,
  * {@link #standard()} holds the systematic {@link FeatureGrid}, the {@link RotaryConfig#standard rotary
  * configurations} and the {@link NonFiniteCase non-finite rule's cases} (NaN and infinities in the inputs; they
  * do not depend on the seed). A suite is
@@ -45,6 +47,10 @@ public final class ConformanceSuite {
      */
     public static final int MAX_CASES = 1_000_000;
     private static final int LARGE_ATTENTION = 4000;
+    /** Random attention configurations also run in the BHSD layout (the first ones). */
+    static final int BHSD_RANDOM = 12;
+    /** Every this many grid configurations one also runs in the BHSD layout. */
+    static final int BHSD_GRID_STRIDE = 4;
     private static final int LARGE_NORM = 1200;
 
     private final List<ConformanceCase> cases;
@@ -58,6 +64,7 @@ public final class ConformanceSuite {
      * configurations, unless {@code -Dattn4j.conformance.sweep=large} (ten times as many) or
      * {@code -Dattn4j.conformance.cases=N} asks for more.
      *
+     * @return the suite
      * @throws IllegalArgumentException when a property holds an unknown value
      */
     public static ConformanceSuite standard() {
@@ -86,6 +93,11 @@ public final class ConformanceSuite {
     /**
      * A suite of random cases only: {@code attentionCases} attention configurations (every fourth a feature
      * configuration) and {@code normCases} normalisation configurations, drawn from {@code seed}.
+     *
+     * @param attentionCases attention configurations
+     * @param normCases normalisation configurations
+     * @param seed the seed
+     * @return the suite
      */
     public static ConformanceSuite of(int attentionCases, int normCases, long seed) {
         return build(attentionCases, normCases, seed, false);
@@ -95,6 +107,11 @@ public final class ConformanceSuite {
      * The random cases of {@link #of} plus the {@link FeatureGrid} (after the random attention cases), the
      * rotary cases, all drawn from {@code seed}, and the {@link NonFiniteCase non-finite cases} (last, fixed).
      * {@link #standard()} is {@code full(400, 120, SEED)}.
+     *
+     * @param attentionCases attention configurations
+     * @param normCases normalisation configurations
+     * @param seed the seed
+     * @return the suite
      */
     public static ConformanceSuite full(int attentionCases, int normCases, long seed) {
         return build(attentionCases, normCases, seed, true);
@@ -114,6 +131,19 @@ public final class ConformanceSuite {
             all.add(new AttentionCase(c, false));
             all.add(new AttentionCase(c, true));
         }
+        if (systematic) {
+            // PyTorch's [B, H, S, D] layout on a sample that still covers every feature: the first random
+            // configurations (sizes, dtypes) and every BHSD_GRID_STRIDE-th grid cell (masks, biases, dropout).
+            List<AttentionConfig> grid = attention.subList(attention.size() - FeatureGrid.cells().size(), attention.size());
+            List<AttentionConfig> bhsd = new ArrayList<>(attention.subList(0, Math.min(BHSD_RANDOM, attentionCases)));
+            for (int i = 1; i < grid.size(); i += BHSD_GRID_STRIDE) {
+                bhsd.add(grid.get(i));
+            }
+            for (AttentionConfig c : bhsd) {
+                all.add(new AttentionCase(c, false, AttentionLayout.BHSD));
+                all.add(new AttentionCase(c, true, AttentionLayout.BHSD));
+            }
+        }
         for (NormConfig c : CaseGenerator.norm(normCases, seed)) {
             all.add(new NormCase(c, false));
             all.add(new NormCase(c, true));
@@ -128,7 +158,7 @@ public final class ConformanceSuite {
         return new ConformanceSuite(all);
     }
 
-    /** Every case: attention (random, then grid), normalisation, rotary, non-finite; each configuration's forward first. */
+    /** {@return every case: attention (random, then grid), normalisation, rotary, non-finite; each configuration's forward first} */
     public List<ConformanceCase> cases() {
         return cases;
     }
@@ -137,6 +167,10 @@ public final class ConformanceSuite {
      * Runs one case. Never throws for what the backend does: an {@link UnsupportedCapabilityException}
      * gives {@link Outcome#UNSUPPORTED} (detail: the capability), any other exception {@link Outcome#FAILED}
      * (detail: the exception), outputs outside tolerance or NaN {@link Outcome#FAILED} (detail: the checks).
+     *
+     * @param c the cap
+     * @param backend the backend to run on
+     * @return the case's outcome
      */
     public CaseResult run(ConformanceCase c, Backend backend) {
         String name = backend.name();
@@ -170,7 +204,13 @@ public final class ConformanceSuite {
                 : new CaseResult(c.op(), name, c.id(), Outcome.FAILED, worst, failures.toString());
     }
 
-    /** Runs every case in order, handing each result to {@code progress} as it comes. */
+    /**
+     * Runs every case in order, handing each result to {@code progress} as it comes.
+     *
+     * @param backend the backend to run on
+     * @param progress called with each result as it comes, or null
+     * @return one result per case, in order
+     */
     public List<CaseResult> runAll(Backend backend, Consumer<CaseResult> progress) {
         List<CaseResult> results = new ArrayList<>(cases.size());
         for (ConformanceCase c : cases) {
@@ -183,7 +223,12 @@ public final class ConformanceSuite {
         return results;
     }
 
-    /** One {@link Outcome#SKIPPED} result per case, for a backend that is unavailable, with the reason. */
+    /**
+     * {@return one {@link Outcome#SKIPPED} result per case, for a backend that is unavailable, with the reason}
+     *
+     * @param backend the backend's name
+     * @param reason why
+     */
     public List<CaseResult> skipAll(String backend, String reason) {
         return cases.stream()
                 .map(c -> new CaseResult(c.op(), backend, c.id(), Outcome.SKIPPED, Double.NaN, reason))

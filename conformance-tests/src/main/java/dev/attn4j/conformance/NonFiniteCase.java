@@ -54,7 +54,7 @@ public record NonFiniteCase(String name, boolean backward) implements Conformanc
      */
     private static final List<String> FORWARD_ONLY = List.of("softcap_inf_k", "inf_k_causal");
 
-    /** Every case, each configuration's forward first. */
+    /** {@return every case, each configuration's forward first} */
     public static List<NonFiniteCase> all() {
         List<NonFiniteCase> cases = new ArrayList<>();
         for (String n : FORWARD_AND_BACKWARD) {

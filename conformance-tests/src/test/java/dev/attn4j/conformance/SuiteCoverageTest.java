@@ -129,14 +129,14 @@ class SuiteCoverageTest {
         try {
             System.clearProperty(ConformanceSuite.CASES_PROPERTY);
             System.setProperty(ConformanceSuite.SWEEP_PROPERTY, "large");
-            // Every sweep adds the 216 grid and 10 rotary configurations to its random ones, and the fixed
-            // non-finite cases.
+            // Every sweep adds the 216 grid and 10 rotary configurations to its random ones, 12 random + 54 grid
+            // configurations again in the BHSD layout, and the fixed non-finite cases.
             int nonFinite = NonFiniteCase.all().size();
-            assertEquals(2 * (4000 + 1200 + 216 + 10) + nonFinite, ConformanceSuite.standard().cases().size());
+            assertEquals(2 * (4000 + 1200 + 216 + 10 + 66) + nonFinite, ConformanceSuite.standard().cases().size());
             System.setProperty(ConformanceSuite.SWEEP_PROPERTY, "standard");
-            assertEquals(2 * (400 + 120 + 216 + 10) + nonFinite, ConformanceSuite.standard().cases().size());
+            assertEquals(2 * (400 + 120 + 216 + 10 + 66) + nonFinite, ConformanceSuite.standard().cases().size());
             System.setProperty(ConformanceSuite.CASES_PROPERTY, "600");
-            assertEquals(2 * (600 + 200 + 216 + 10) + nonFinite, ConformanceSuite.standard().cases().size());
+            assertEquals(2 * (600 + 200 + 216 + 10 + 66) + nonFinite, ConformanceSuite.standard().cases().size());
             System.setProperty(ConformanceSuite.CASES_PROPERTY, "many");
             assertThrows(IllegalArgumentException.class, ConformanceSuite::standard);
             System.clearProperty(ConformanceSuite.CASES_PROPERTY);

@@ -1,6 +1,7 @@
 package dev.attn4j.conformance;
 
 import dev.attn4j.ports.rotary.RotaryLayout;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.tensor.DType;
 import org.junit.jupiter.api.Test;
 
@@ -30,8 +31,10 @@ class SystematicCoverageTest {
 
     private final ConformanceSuite suite = ConformanceSuite.standard();
 
+    /** The grid's cases in the default layout (a sample of them runs again in BHSD: see bhsdCasesSampleTheSuite). */
     private List<AttentionCase> gridCases() {
-        return suite.cases().stream().filter(c -> c instanceof AttentionCase a && a.config().grid())
+        return suite.cases().stream().filter(c -> c instanceof AttentionCase a && a.config().grid()
+                        && a.layout() == AttentionLayout.BSHD)
                 .map(c -> (AttentionCase) c).toList();
     }
 
@@ -138,11 +141,30 @@ class SystematicCoverageTest {
                 ConformanceSuite.SEED);
         List<String> before = random.cases().stream().map(c -> c.op() + " " + c.id()).toList();
         List<String> now = suite.cases().stream().filter(c -> !(c instanceof RotaryCase) && !(c instanceof NonFiniteCase)
-                && !(c instanceof AttentionCase a && a.config().grid())).map(c -> c.op() + " " + c.id()).toList();
+                && !(c instanceof AttentionCase a && (a.config().grid() || a.layout() == AttentionLayout.BHSD)))
+                .map(c -> c.op() + " " + c.id()).toList();
         assertEquals(before, now);
         assertTrue(before.getFirst().startsWith("attention_forward a0000 "), before.getFirst());
         List<String> all = suite.cases().stream().map(c -> c.op() + " " + c.id()).toList();
         assertEquals(all.size(), new HashSet<>(all).size(), "ids are unique");
+    }
+
+    @Test
+    void bhsdCasesSampleTheSuiteAndCoverEveryMaskKind() {
+        List<AttentionCase> bhsd = suite.cases().stream()
+                .filter(c -> c instanceof AttentionCase a && a.layout() == AttentionLayout.BHSD)
+                .map(c -> (AttentionCase) c).toList();
+        int grid = (FeatureGrid.cells().size() + ConformanceSuite.BHSD_GRID_STRIDE - 2) / ConformanceSuite.BHSD_GRID_STRIDE;
+        assertEquals(2 * (ConformanceSuite.BHSD_RANDOM + grid), bhsd.size());
+        assertTrue(bhsd.stream().allMatch(c -> c.id().equals(c.config().id() + " bhsd")));
+        // each BHSD case repeats a configuration that also runs in the default layout
+        Set<String> bshd = new HashSet<>(suite.cases().stream().filter(c -> c instanceof AttentionCase a
+                && a.layout() == AttentionLayout.BSHD).map(c -> c.op() + " " + c.id()).toList());
+        assertTrue(bhsd.stream().allMatch(c -> bshd.contains(c.op() + " " + c.config().id())));
+        Set<String> masks = new HashSet<>();
+        bhsd.stream().filter(c -> c.config().grid()).forEach(c -> masks.add(cellOf(c.config()).getFirst()));
+        assertEquals(8, masks.size(), "every mask kind of the grid in BHSD too: " + masks);
+        assertTrue(bhsd.stream().anyMatch(c -> c.config().heads() != c.config().kvHeads()), "GQA in BHSD");
     }
 
     @Test

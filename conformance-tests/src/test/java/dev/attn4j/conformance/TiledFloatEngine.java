@@ -1,7 +1,10 @@
 package dev.attn4j.conformance;
 
 import dev.attn4j.ports.Capabilities;
-import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
+import dev.attn4j.ports.norm.NormCapabilities;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionOptions;
@@ -15,7 +18,6 @@ import dev.attn4j.ports.norm.NormKind;
 import dev.attn4j.ports.norm.NormRequest;
 import dev.attn4j.ports.norm.NormResult;
 import dev.attn4j.ports.norm.NormalizationPort;
-import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
@@ -38,14 +40,15 @@ final class TiledFloatEngine implements BackendEngine {
     @Override public String name() { return "tiled"; }
     @Override public Capabilities capabilities() {
         // Reduced dtypes as storage only: inputs arrive rounded, arithmetic is float, outputs round on store.
-        return new Capabilities(EnumSet.of(DType.F32, DType.BF16, DType.F16),
-                EnumSet.complementOf(EnumSet.of(Capability.ROTARY)), 1, 512);
+        java.util.Set<DType> dtypes = EnumSet.of(DType.F32, DType.BF16, DType.F16);
+        return Capabilities.of(TensorCapabilities.transfers(dtypes),
+                new AttentionCapabilities(dtypes, EnumSet.complementOf(EnumSet.of(AttentionFeature.BHSD_LAYOUT)), 1, 512),
+                NormCapabilities.all(dtypes));
     }
     @Override public List<String> devices() { return List.of("host"); }
     @Override public TensorPort tensors() { return store.tensors(); }
     @Override public AttentionPort attention() { return attention; }
     @Override public NormalizationPort normalization() { return normalization; }
-    @Override public RotaryPort rotary() { throw new UnsupportedOperationException("not declared"); }
     @Override public boolean owns(DeviceTensor t) { return store.owns(t); }
     @Override public void close() { store.close(); }
 
@@ -57,7 +60,7 @@ final class TiledFloatEngine implements BackendEngine {
         return store.tensors().upload(v, like.shape(), like.dtype());
     }
 
-    /** The scores of one call in float, every feature of DESIGN §4 applied element by element. */
+    /** The scores of one call in float, every feature of docs/design.md §4 applied element by element. */
     private final class Scores {
         final AttentionShape s;
         final AttentionOptions o;

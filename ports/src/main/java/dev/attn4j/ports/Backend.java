@@ -1,78 +1,148 @@
 package dev.attn4j.ports;
 
-import dev.attn4j.ports.attention.AttentionBackwardRequest;
-import dev.attn4j.ports.attention.AttentionGradients;
-import dev.attn4j.ports.attention.AttentionOptions;
+import dev.attn4j.ports.activation.ActivationCapabilities;
+import dev.attn4j.ports.activation.ActivationPort;
+import dev.attn4j.ports.activation.ValidatingActivationPort;
+import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionPort;
-import dev.attn4j.ports.attention.AttentionRequest;
-import dev.attn4j.ports.attention.AttentionResult;
-import dev.attn4j.ports.attention.AttentionShape;
-import dev.attn4j.ports.norm.NormBackwardRequest;
-import dev.attn4j.ports.norm.NormGradients;
-import dev.attn4j.ports.norm.NormKind;
-import dev.attn4j.ports.norm.NormRequest;
-import dev.attn4j.ports.norm.NormResult;
+import dev.attn4j.ports.attention.ValidatingAttentionPort;
+import dev.attn4j.ports.elementwise.ElementwiseCapabilities;
+import dev.attn4j.ports.elementwise.ElementwisePort;
+import dev.attn4j.ports.elementwise.ValidatingElementwisePort;
+import dev.attn4j.ports.embedding.EmbeddingCapabilities;
+import dev.attn4j.ports.embedding.EmbeddingPort;
+import dev.attn4j.ports.embedding.ValidatingEmbeddingPort;
+import dev.attn4j.ports.linear.LinearCapabilities;
+import dev.attn4j.ports.linear.LinearPort;
+import dev.attn4j.ports.linear.ValidatingLinearPort;
+import dev.attn4j.ports.loss.LossCapabilities;
+import dev.attn4j.ports.loss.LossPort;
+import dev.attn4j.ports.loss.ValidatingLossPort;
+import dev.attn4j.ports.norm.NormCapabilities;
 import dev.attn4j.ports.norm.NormalizationPort;
+import dev.attn4j.ports.norm.ValidatingNormalizationPort;
+import dev.attn4j.ports.optim.OptimizerCapabilities;
+import dev.attn4j.ports.optim.OptimizerPort;
+import dev.attn4j.ports.optim.ValidatingOptimizerPort;
+import dev.attn4j.ports.random.RandomCapabilities;
+import dev.attn4j.ports.random.RandomPort;
+import dev.attn4j.ports.random.ValidatingRandomPort;
+import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.rotary.RotaryPort;
-import dev.attn4j.ports.rotary.RotaryRequest;
+import dev.attn4j.ports.rotary.ValidatingRotaryPort;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
-import dev.attn4j.ports.tensor.Shape;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.tensor.TensorPort;
+import dev.attn4j.ports.tensor.ValidatingTensorPort;
 
-import java.util.EnumSet;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.OptionalInt;
+import java.util.WeakHashMap;
+import java.util.function.Supplier;
 
 /**
- * An open backend: the ports the domain calls, each validating every request before the engine's
- * kernels see it (DESIGN §6). Validation is here, once, for every backend: shapes and dtypes (by the
- * request records), tensor ownership and liveness, declared capabilities, and index ranges of masks.
+ * An open backend: the ports the domain calls, each validating every request before the engine's kernels
+ * see it (docs/design.md §6). Each port package holds its own checks (its {@code Validating*Port}); this class
+ * gives them what they share — the backend's name and declaration, tensor ownership and liveness, and what is
+ * known of integer tensors' values — and hands out the checked ports.
  *
  * <pre>{@code
  * try (Backend backend = Backends.open()) {
- *     DeviceTensor q = backend.tensors().upload(qHost, Shape.of(1, 128, 8, 64), DType.F32);
+ *     DeviceTensor x = backend.tensors().upload(xHost, Shape.of(4, 512), DType.F32);
+ *     DeviceTensor y = backend.linear().forward(LinearRequest.of(x, w, null));
  *     ...
  * }   // frees every tensor the backend still owns
  * }</pre>
  */
 public final class Backend implements AutoCloseable {
     private final BackendEngine engine;
+    private final Guard guard = new Guard();
     private final TensorPort tensors;
     private final AttentionPort attention;
     private final NormalizationPort normalization;
     private final RotaryPort rotary;
+    private final LinearPort linear;
+    private final ActivationPort activation;
+    private final ElementwisePort elementwise;
+    private final EmbeddingPort embedding;
+    private final LossPort loss;
+    private final OptimizerPort optimizer;
+    private final RandomPort random;
     private volatile boolean closed;
     /**
-     * FlashMask tensors whose indices were checked. No op writes an I32 tensor, so a tensor's indices never
-     * change once uploaded: checking once spares device backends a device-to-host copy on every call.
+     * What is known of I32 tensors' values, by identity: recorded at upload, so index checks (FlashMask rows,
+     * token ids, targets) need no device-to-host copy; read from the device once for a tensor without a record.
      */
-    private final Set<DeviceTensor> checkedMasks = java.util.Collections.synchronizedSet(
-            java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
+    private final Map<DeviceTensor, PortGuard.IntRange> intRanges = Collections.synchronizedMap(new WeakHashMap<>());
 
     private Backend(BackendEngine engine) {
         this.engine = engine;
-        this.tensors = new CheckedTensors();
-        this.attention = new CheckedAttention();
-        this.normalization = new CheckedNormalization();
-        this.rotary = new CheckedRotary();
+        Capabilities caps = engine.capabilities();
+        this.tensors = new ValidatingTensorPort(guard, engine.tensors());
+        this.attention = new ValidatingAttentionPort(guard, provided(caps, AttentionCapabilities.class, engine::attention));
+        this.normalization = new ValidatingNormalizationPort(guard,
+                provided(caps, NormCapabilities.class, engine::normalization));
+        this.rotary = new ValidatingRotaryPort(guard, provided(caps, RotaryCapabilities.class, engine::rotary));
+        this.linear = new ValidatingLinearPort(guard, provided(caps, LinearCapabilities.class, engine::linear));
+        this.activation = new ValidatingActivationPort(guard,
+                provided(caps, ActivationCapabilities.class, engine::activation));
+        this.elementwise = new ValidatingElementwisePort(guard,
+                provided(caps, ElementwiseCapabilities.class, engine::elementwise));
+        this.embedding = new ValidatingEmbeddingPort(guard, provided(caps, EmbeddingCapabilities.class, engine::embedding));
+        this.loss = new ValidatingLossPort(guard, provided(caps, LossCapabilities.class, engine::loss));
+        this.optimizer = new ValidatingOptimizerPort(guard, provided(caps, OptimizerCapabilities.class, engine::optimizer));
+        this.random = new ValidatingRandomPort(guard, provided(caps, RandomCapabilities.class, engine::random));
+        if (!caps.provides(TensorCapabilities.class)) {
+            throw new IllegalStateException("engine '" + engine.name() + "' declares no tensor port");
+        }
     }
 
-    /** Wraps an engine (normally done by {@link dev.attn4j.ports.spi.BackendSelector}). */
+    /** A declared port must be there; an undeclared one is never asked for, let alone called. */
+    private <P> P provided(Capabilities caps, Class<? extends PortCapabilities> declaration, Supplier<P> getter) {
+        if (!caps.provides(declaration)) {
+            return null;
+        }
+        P port = getter.get();
+        if (port == null) {
+            throw new IllegalStateException("engine '" + engine.name() + "' declares " + declaration.getSimpleName()
+                    + " but provides no port");
+        }
+        return port;
+    }
+
+    /**
+     * Wraps an engine (normally done by {@link dev.attn4j.ports.spi.BackendSelector}).
+     *
+     * @param engine the engine
+     * @return the open backend; close it when done
+     */
     public static Backend of(BackendEngine engine) {
         return new Backend(engine);
     }
 
-    /** The backend's name. */
+    /** {@return the backend's name} */
     public String name() {
         return engine.name();
     }
 
-    /** What the backend declares it supports. */
+    /** What the backend declares, port by port. */
     public Capabilities capabilities() {
         return engine.capabilities();
+    }
+
+    /** Whether the backend provides the port whose declaration has this type (e.g. {@code LinearCapabilities.class}). */
+    public boolean provides(Class<? extends PortCapabilities> port) {
+        return engine.capabilities().provides(port);
+    }
+
+    /** Whether the backend stores {@code dtype} (I32 and BOOL always; floating types as its tensor port declares). */
+    public boolean stores(DType dtype) {
+        return !dtype.isFloating()
+                || engine.capabilities().port(TensorCapabilities.class).map(t -> t.supports(dtype)).orElse(false);
     }
 
     /** Devices in use, one line each. */
@@ -80,24 +150,64 @@ public final class Backend implements AutoCloseable {
         return engine.devices();
     }
 
-    /** Host ↔ device transfers. */
+    /** How many tensors the engine holds open, if it counts them (for leak checks). */
+    public OptionalInt openTensors() {
+        return engine.openTensors();
+    }
+
+    /** Host ↔ device transfers and device-side tensor operations. */
     public TensorPort tensors() {
         return tensors;
     }
 
-    /** Attention forward and backward. */
+    /** {@return attention forward and backward} */
     public AttentionPort attention() {
         return attention;
     }
 
-    /** LayerNorm / RMSNorm forward and backward. */
+    /** {@return layerNorm / RMSNorm forward and backward} */
     public NormalizationPort normalization() {
         return normalization;
     }
 
-    /** Rotary / xPos application. */
+    /** {@return rotary / xPos application} */
     public RotaryPort rotary() {
         return rotary;
+    }
+
+    /** Linear layers and matrix products. */
+    public LinearPort linear() {
+        return linear;
+    }
+
+    /** Activations and gated linear units. */
+    public ActivationPort activation() {
+        return activation;
+    }
+
+    /** Residual adds, accumulation, scaling, broadcasts, token shift. */
+    public ElementwisePort elementwise() {
+        return elementwise;
+    }
+
+    /** Embedding look-ups. */
+    public EmbeddingPort embedding() {
+        return embedding;
+    }
+
+    /** Fused losses. */
+    public LossPort loss() {
+        return loss;
+    }
+
+    /** Fused optimizer steps. */
+    public OptimizerPort optimizer() {
+        return optimizer;
+    }
+
+    /** Philox random fills. */
+    public RandomPort random() {
+        return random;
     }
 
     /** Whether {@link #close()} was called. */
@@ -110,6 +220,7 @@ public final class Backend implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            intRanges.clear();
             engine.close();
         }
     }
@@ -119,209 +230,59 @@ public final class Backend implements AutoCloseable {
         return "Backend[" + name() + "]";
     }
 
-    /**
-     * The capabilities an attention call with these options needs, forward or backward.
-     *
-     * <pre>{@code
-     * Set<Capability> needed = Backend.requiredCapabilities(shape, options, true);
-     * }</pre>
-     */
-    public static Set<Capability> requiredCapabilities(AttentionShape shape, AttentionOptions o, boolean backward) {
-        EnumSet<Capability> need = EnumSet.of(backward ? Capability.ATTENTION_BACKWARD : Capability.ATTENTION_FORWARD);
-        if (o.causal()) need.add(Capability.CAUSAL);
-        if (shape.heads() != shape.kvHeads()) need.add(Capability.GQA);
-        if (o.hasWindow()) need.add(Capability.SLIDING_WINDOW);
-        if (o.softcap() > 0) need.add(Capability.SOFTCAP);
-        if (o.alibiSlopes() != null) need.add(Capability.ALIBI);
-        if (o.biasTable() != null) need.add(Capability.BIAS_TABLE);
-        if (o.denseBias() != null) need.add(Capability.DENSE_BIAS);
-        if (o.flashMask() != null) need.add(Capability.FLASH_MASK);
-        if (o.denseMask() != null) need.add(Capability.DENSE_MASK);
-        if (o.dropout().enabled()) need.add(Capability.DROPOUT);
-        if (backward && o.deterministic()) need.add(Capability.DETERMINISTIC_BACKWARD);
-        if (backward && o.biasTableGrad()) need.add(Capability.BIAS_TABLE_GRAD);
-        return need;
-    }
-
-    private void requireOpen() {
-        if (closed) {
-            throw new Attn4jException("backend '" + name() + "' is closed");
-        }
-    }
-
-    private void requireUsable(Map<String, DeviceTensor> tensors) {
-        requireOpen();
-        for (Map.Entry<String, DeviceTensor> e : tensors.entrySet()) {
-            requireUsable(e.getKey(), e.getValue());
-        }
-    }
-
-    private void requireUsable(String argument, DeviceTensor t) {
-        // a closed engine must never be called, even for a tensor it (wrongly) still reports as open
-        requireOpen();
-        if (t == null) {
-            throw new InvalidRequestException(argument, "a tensor", "null");
-        }
-        if (!engine.owns(t)) {
-            throw new InvalidRequestException(argument, "a tensor of backend '" + name() + "'",
-                    "a tensor of backend '" + t.backendName() + "'");
-        }
-        if (t.isClosed()) {
-            throw new InvalidRequestException(argument, "an open tensor", "a closed tensor");
-        }
-    }
-
-    private void requireDType(DType dtype) {
-        engine.capabilities().require(name(), dtype);
-    }
-
-    private void checkAttention(AttentionShape shape, AttentionOptions options, DType dtype, boolean backward) {
-        Capabilities caps = engine.capabilities();
-        requireDType(dtype);
-        caps.requireHeadDim(name(), shape.headDim());
-        for (Capability c : requiredCapabilities(shape, options, backward)) {
-            caps.require(name(), c);
-        }
-        if (options.flashMask() != null && !checkedMasks.contains(options.flashMask())) {
-            int[] rows = engine.tensors().downloadInts(options.flashMask());
-            for (int idx = 0; idx < rows.length; idx++) {
-                if (rows[idx] < 0) {
-                    int n = options.flashMask().shape().dim(3);
-                    int col = (idx / n) % shape.seqK();
-                    throw new InvalidRequestException("flashMask",
-                            "row indices >= 0 (values above Sq = " + shape.seqQ() + " act as Sq)",
-                            rows[idx] + " at column " + col + ", slot " + idx % n);
-                }
-            }
-            checkedMasks.add(options.flashMask());
-        }
-    }
-
-    private final class CheckedTensors implements TensorPort {
+    /** The checks every validating port shares, over this backend's engine. */
+    private final class Guard implements PortGuard {
         @Override
-        public DeviceTensor upload(float[] data, Shape shape, DType dtype) {
-            requireOpen();
-            InvalidRequestException.check(data != null, "data", "an array", "null");
-            InvalidRequestException.check(shape != null, "shape", "a shape", "null");
-            InvalidRequestException.check(dtype != null && dtype.isFloating(), "dtype", "F32, F16 or BF16", dtype);
-            requireDType(dtype);
-            requireLength(data.length, shape);
-            return engine.tensors().upload(data, shape, dtype);
+        public String backendName() {
+            return engine.name();
         }
 
         @Override
-        public DeviceTensor uploadInts(int[] data, Shape shape) {
-            requireOpen();
-            InvalidRequestException.check(data != null, "data", "an array", "null");
-            InvalidRequestException.check(shape != null, "shape", "a shape", "null");
-            requireLength(data.length, shape);
-            return engine.tensors().uploadInts(data, shape);
+        public Capabilities capabilities() {
+            return engine.capabilities();
         }
 
         @Override
-        public DeviceTensor uploadBools(boolean[] data, Shape shape) {
-            requireOpen();
-            InvalidRequestException.check(data != null, "data", "an array", "null");
-            InvalidRequestException.check(shape != null, "shape", "a shape", "null");
-            requireLength(data.length, shape);
-            return engine.tensors().uploadBools(data, shape);
-        }
-
-        @Override
-        public DeviceTensor zeros(Shape shape, DType dtype) {
-            requireOpen();
-            InvalidRequestException.check(shape != null, "shape", "a shape", "null");
-            InvalidRequestException.check(dtype != null, "dtype", "a dtype", "null");
-            if (dtype.isFloating()) {
-                requireDType(dtype);
-            }
-            InvalidRequestException.check(shape.elementCount() <= Integer.MAX_VALUE, "shape",
-                    "at most " + Integer.MAX_VALUE + " elements", shape.elementCount());
-            return engine.tensors().zeros(shape, dtype);
-        }
-
-        @Override
-        public float[] download(DeviceTensor tensor) {
-            requireUsable("tensor", tensor);
-            InvalidRequestException.check(tensor.dtype().isFloating(), "tensor", "a floating dtype (use downloadInts/Bools)",
-                    tensor.dtype());
-            return engine.tensors().download(tensor);
-        }
-
-        @Override
-        public int[] downloadInts(DeviceTensor tensor) {
-            requireUsable("tensor", tensor);
-            InvalidRequestException.check(tensor.dtype() == DType.I32, "tensor", "dtype I32", tensor.dtype());
-            return engine.tensors().downloadInts(tensor);
-        }
-
-        @Override
-        public boolean[] downloadBools(DeviceTensor tensor) {
-            requireUsable("tensor", tensor);
-            InvalidRequestException.check(tensor.dtype() == DType.BOOL, "tensor", "dtype BOOL", tensor.dtype());
-            return engine.tensors().downloadBools(tensor);
-        }
-
-        private static void requireLength(int length, Shape shape) {
-            InvalidRequestException.check(length == shape.elementCount(), "data",
-                    shape.elementCount() + " elements for shape " + shape, length);
-        }
-    }
-
-    private final class CheckedAttention implements AttentionPort {
-        @Override
-        public AttentionResult forward(AttentionRequest request) {
-            InvalidRequestException.check(request != null, "request", "an AttentionRequest", "null");
-            requireUsable(request.tensors());
-            checkAttention(request.shape(), request.options(), request.q().dtype(), false);
-            return engine.attention().forward(request);
-        }
-
-        @Override
-        public AttentionGradients backward(AttentionBackwardRequest request) {
-            InvalidRequestException.check(request != null, "request", "an AttentionBackwardRequest", "null");
-            requireUsable(request.tensors());
-            checkAttention(request.shape(), request.options(), request.q().dtype(), true);
-            return engine.attention().backward(request);
-        }
-    }
-
-    private final class CheckedNormalization implements NormalizationPort {
-        @Override
-        public NormResult forward(NormRequest request) {
-            InvalidRequestException.check(request != null, "request", "a NormRequest", "null");
-            requireUsable(request.tensors());
-            checkNorm(request);
-            return engine.normalization().forward(request);
-        }
-
-        @Override
-        public NormGradients backward(NormBackwardRequest request) {
-            InvalidRequestException.check(request != null, "request", "a NormBackwardRequest", "null");
-            requireUsable(request.tensors());
-            checkNorm(request.forward());
-            return engine.normalization().backward(request);
-        }
-
-        private void checkNorm(NormRequest r) {
-            Capabilities caps = engine.capabilities();
-            requireDType(r.input().dtype());
-            requireDType(r.gamma().dtype());
-            caps.require(name(), r.kind() == NormKind.LAYER_NORM ? Capability.LAYER_NORM : Capability.RMS_NORM);
-            if (r.residual() != null) {
-                caps.require(name(), Capability.FUSED_RESIDUAL_NORM);
+        public void requireOpen() {
+            if (closed) {
+                throw new Attn4jException("backend '" + name() + "' is closed");
             }
         }
-    }
 
-    private final class CheckedRotary implements RotaryPort {
         @Override
-        public DeviceTensor apply(RotaryRequest request) {
-            InvalidRequestException.check(request != null, "request", "a RotaryRequest", "null");
-            requireUsable(request.tensors());
-            engine.capabilities().require(name(), Capability.ROTARY);
-            requireDType(request.x().dtype());
-            return engine.rotary().apply(request);
+        public void requireUsable(String argument, DeviceTensor t) {
+            // a closed engine must never be called, even for a tensor it (wrongly) still reports as open
+            requireOpen();
+            if (t == null) {
+                throw new InvalidRequestException(argument, "a tensor", "null");
+            }
+            if (!engine.owns(t)) {
+                throw new InvalidRequestException(argument, "a tensor of backend '" + name() + "'",
+                        "a tensor of backend '" + t.backendName() + "'");
+            }
+            if (t.isClosed()) {
+                throw new InvalidRequestException(argument, "an open tensor", "a closed tensor");
+            }
+        }
+
+        @Override
+        public IntRange intRange(DeviceTensor ints) {
+            IntRange known = intRanges.get(ints);
+            if (known == null) {
+                known = IntRange.of(engine.tensors().downloadInts(ints));
+                intRanges.put(ints, known);
+            }
+            return known;
+        }
+
+        @Override
+        public void recordIntRange(DeviceTensor ints, IntRange range) {
+            intRanges.put(ints, range);
+        }
+
+        @Override
+        public void forgetIntRanges() {
+            intRanges.clear();
         }
     }
 }

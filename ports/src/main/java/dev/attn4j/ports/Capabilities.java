@@ -1,64 +1,98 @@
 package dev.attn4j.ports;
 
-import dev.attn4j.ports.tensor.DType;
-
-import java.util.EnumSet;
-import java.util.Set;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
- * What a backend declares it can do. Requests outside the declaration are rejected with an
- * {@link UnsupportedCapabilityException} before any kernel runs.
+ * Everything a backend declares: one {@link PortCapabilities} per port it provides, looked up by the record's
+ * type. A port with no entry is not provided, and calling it is an {@link UnsupportedCapabilityException}
+ * naming the port, before any kernel runs. Adding a port to attn4j adds a record type, not a field here.
  *
  * <pre>{@code
- * Capabilities caps = new Capabilities(EnumSet.of(DType.F32), EnumSet.allOf(Capability.class), 1, 256);
- * caps.require("cpu", Capability.DROPOUT);
+ * Capabilities caps = Capabilities.of(
+ *         new AttentionCapabilities(EnumSet.of(DType.F32), EnumSet.allOf(AttentionFeature.class), 1, 256),
+ *         NormCapabilities.all(EnumSet.of(DType.F32)));
+ * boolean causal = caps.port(AttentionCapabilities.class).map(a -> a.supports(AttentionFeature.CAUSAL)).orElse(false);
  * }</pre>
- *
- * @param dtypes      floating storage types the backend computes in
- * @param features    supported features
- * @param minHeadDim  smallest head dimension accepted
- * @param maxHeadDim  largest head dimension accepted
  */
-public record Capabilities(Set<DType> dtypes, Set<Capability> features, int minHeadDim, int maxHeadDim) {
+public final class Capabilities {
+    private final Map<Class<? extends PortCapabilities>, PortCapabilities> ports;
 
-    /** Defensive copies; both sets become immutable. */
-    public Capabilities {
-        dtypes = Set.copyOf(dtypes);
-        features = features.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(features));
-        if (minHeadDim < 1 || maxHeadDim < minHeadDim) {
-            throw new IllegalArgumentException("head dim range [" + minHeadDim + ", " + maxHeadDim + "] is empty");
+    private Capabilities(Map<Class<? extends PortCapabilities>, PortCapabilities> ports) {
+        this.ports = ports;
+    }
+
+    /**
+     * The declaration of the given ports.
+     *
+     * @throws IllegalArgumentException if a port is declared twice
+     */
+    public static Capabilities of(PortCapabilities... ports) {
+        Map<Class<? extends PortCapabilities>, PortCapabilities> map = new LinkedHashMap<>();
+        for (PortCapabilities p : ports) {
+            if (p == null) {
+                throw new IllegalArgumentException("a port capability is null");
+            }
+            if (map.put(p.getClass(), p) != null) {
+                throw new IllegalArgumentException("port '" + p.port() + "' is declared twice");
+            }
         }
+        return new Capabilities(map);
     }
 
-    /** Whether the feature is declared. */
-    public boolean supports(Capability feature) {
-        return features.contains(feature);
+    /** A declaration with no port at all (a backend that provides only tensors). */
+    public static Capabilities none() {
+        return new Capabilities(Map.of());
     }
 
-    /** Whether the storage type is declared. */
-    public boolean supports(DType dtype) {
-        return dtypes.contains(dtype);
+    /** This declaration with {@code port} added (replacing an earlier declaration of the same port). */
+    public Capabilities with(PortCapabilities port) {
+        Map<Class<? extends PortCapabilities>, PortCapabilities> map = new LinkedHashMap<>(ports);
+        map.put(port.getClass(), port);
+        return new Capabilities(map);
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless the feature is declared. */
-    public void require(String backend, Capability feature) {
-        if (!supports(feature)) {
-            throw new UnsupportedCapabilityException(backend, feature.name());
-        }
+    /** The declaration of one port, if the backend provides it. */
+    public <C extends PortCapabilities> Optional<C> port(Class<C> type) {
+        return Optional.ofNullable(type.cast(ports.get(type)));
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless the dtype is declared. */
-    public void require(String backend, DType dtype) {
-        if (!supports(dtype)) {
-            throw new UnsupportedCapabilityException(backend, "dtype " + dtype);
-        }
+    /** Whether the backend provides the port whose declaration has this type. */
+    public boolean provides(Class<? extends PortCapabilities> type) {
+        return ports.containsKey(type);
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless the head dim is in range. */
-    public void requireHeadDim(String backend, int headDim) {
-        if (headDim < minHeadDim || headDim > maxHeadDim) {
-            throw new UnsupportedCapabilityException(backend,
-                    "head dim " + headDim + " (supported: " + minHeadDim + ".." + maxHeadDim + ")");
-        }
+    /**
+     * The declaration of a port the caller is about to use.
+     *
+     * @param backend the backend's name, for the message
+     * @param portName the port's name, for the message when it is missing
+     * @throws UnsupportedCapabilityException when the backend does not provide the port
+     */
+    public <C extends PortCapabilities> C require(String backend, Class<C> type, String portName) {
+        return port(type).orElseThrow(() -> new UnsupportedCapabilityException(backend, "the " + portName + " port"));
+    }
+
+    /** Every declared port, in declaration order. */
+    public Collection<PortCapabilities> ports() {
+        return List.copyOf(ports.values());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Capabilities c && c.ports.equals(ports);
+    }
+
+    @Override
+    public int hashCode() {
+        return ports.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "Capabilities" + ports.values();
     }
 }

@@ -15,12 +15,22 @@ package dev.attn4j.ports;
 public final class ClosedException extends Attn4jException {
     private static final long serialVersionUID = 1L;
 
-    /** @param message what was closed and what the call was doing, e.g. {@code backend 'cpu' was closed during attention forward} */
+    /**
+     * An error saying what was closed.
+     *
+     * @param message what was closed and what the call was doing, e.g. {@code the cpu backend was closed while a
+     *                call was running}
+     */
     public ClosedException(String message) {
         super(message);
     }
 
-    /** @param message what was closed; @param cause the interruption or failure that revealed it */
+    /**
+     * An error saying what was closed, with what revealed it.
+     *
+     * @param message what was closed
+     * @param cause   the interruption or failure that revealed it
+     */
     public ClosedException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -15,9 +15,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** DESIGN §6: every attention request is validated before any kernel runs. */
+/** docs/design.md §6: every attention request is validated before any kernel runs. */
 class AttentionValidationTest extends FacadeTestBase {
     // made before each test, so that the calls under test allocate nothing themselves
     private DeviceTensor q;
@@ -304,15 +305,16 @@ class AttentionValidationTest extends FacadeTestBase {
         @Test
         void flashMaskWithFourBoundsWhileCausal() {
             DeviceTensor mask = ints(new int[4 * SK], B, 1, SK, 4);
-            assertRejected("flashMask", "n in {1, 2} with causal=true (n = 4 is the non-causal form)", "4",
-                    () -> flashMasked(mask, true));
+            assertRejected("causal", "false for a FlashMask with n = 4 ([LTS, LTE, UTS, UTE], the non-causal form)",
+                    "true (this mask is not causal: pass causal=false)", () -> flashMasked(mask, true));
         }
 
         @Test
         void flashMaskWithOneBoundWhileNotCausal() {
             DeviceTensor mask = ints(new int[SK], B, 1, SK, 1);
-            assertRejected("flashMask", "n in {2, 4} with causal=false (n = 1 is the causal form)", "1",
-                    () -> flashMasked(mask, false));
+            // the usual way to get here: a causal FlashMask uploaded, causal(mask.causal()) forgotten
+            assertRejected("causal", "true for a FlashMask with n = 1 ([LTS], the causal form)",
+                    "false (this mask is causal: pass causal=true)", () -> flashMasked(mask, false));
         }
 
         @Test
@@ -321,18 +323,27 @@ class AttentionValidationTest extends FacadeTestBase {
             DeviceTensor mask = ints(rows, B, 1, SK, 1);
             assertRejected("flashMask", "row indices >= 0 (values above Sq = 4 act as Sq)", "-1 at column 2, slot 0",
                     () -> flashMasked(mask, true));
-            assertTrue(engine.transferCalls().contains("downloadInts"), "the facade reads the indices to check them");
+            assertFalse(engine.transferCalls().contains("downloadInts"),
+                    "the range was recorded at upload: no device read is needed");
         }
 
         @Test
-        void aValidMaskIsReadOnceNotOnEveryCall() {
+        void aMaskTheFacadeDidNotUploadIsReadOnceNotOnEveryCall() {
             int[] rows = {4, 4, 1, 4, 4, 4};
-            DeviceTensor mask = ints(rows, B, 1, SK, 1);
+            DeviceTensor mask = engine.tensors().uploadInts(rows, dev.attn4j.ports.tensor.Shape.of(B, 1, SK, 1));
             flashMasked(mask, true).close();
             flashMasked(mask, true).close();
             assertEquals(1, engine.transferCalls().stream().filter("downloadInts"::equals).count(),
-                    "indices cannot change after upload, so one check suffices");
+                    "indices cannot change unless an op writes them, so one check suffices");
             assertEquals(List.of("attention.forward", "attention.forward"), engine.kernelCalls());
+        }
+
+        @Test
+        void aNegativeIndexInAMaskTheFacadeDidNotUploadIsFound() {
+            int[] rows = {4, 4, 4, 4, -3, 4};
+            DeviceTensor mask = engine.tensors().uploadInts(rows, dev.attn4j.ports.tensor.Shape.of(B, 1, SK, 1));
+            assertRejected("flashMask", "row indices >= 0 (values above Sq = 4 act as Sq)", "-3 at column 4, slot 0",
+                    () -> flashMasked(mask, true));
         }
 
         @Test

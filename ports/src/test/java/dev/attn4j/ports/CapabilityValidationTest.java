@@ -1,11 +1,14 @@
 package dev.attn4j.ports;
 
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionShape;
 import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.fake.HeapEngine;
+import dev.attn4j.ports.norm.NormFeature;
 import dev.attn4j.ports.norm.NormRequest;
 import dev.attn4j.ports.rotary.RotaryLayout;
 import dev.attn4j.ports.rotary.RotaryRequest;
@@ -15,7 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
@@ -23,11 +25,11 @@ import java.util.function.Function;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-/** DESIGN §6: a call outside the backend's declaration names the backend and the missing capability. */
+/** docs/design.md §6: a call outside the backend's declaration names the backend and the missing capability. */
 class CapabilityValidationTest extends FacadeTestBase {
 
     /** Options that need exactly {@code feature} (besides forward/backward), given the request's tensors. */
-    private AttentionOptions optionsNeeding(Capability feature) {
+    private AttentionOptions optionsNeeding(AttentionFeature feature) {
         AttentionOptions.Builder b = AttentionOptions.builder();
         return switch (feature) {
             case CAUSAL -> b.causal(true).build();
@@ -44,9 +46,9 @@ class CapabilityValidationTest extends FacadeTestBase {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Capability.class, names = {"ATTENTION_FORWARD", "SLIDING_WINDOW", "SOFTCAP", "ALIBI",
+    @EnumSource(value = AttentionFeature.class, names = {"SLIDING_WINDOW", "SOFTCAP", "ALIBI",
             "BIAS_TABLE", "DENSE_BIAS", "DENSE_MASK", "FLASH_MASK", "DROPOUT"})
-    void undeclaredForwardFeature(Capability feature) {
+    void undeclaredForwardFeature(AttentionFeature feature) {
         useCapabilities(HeapEngine.without(feature));
         DeviceTensor q = q();
         DeviceTensor kv = kv();
@@ -57,7 +59,7 @@ class CapabilityValidationTest extends FacadeTestBase {
 
     @Test
     void undeclaredCausal() {
-        useCapabilities(HeapEngine.without(Capability.CAUSAL));
+        useCapabilities(HeapEngine.without(AttentionFeature.CAUSAL));
         DeviceTensor q = q();
         DeviceTensor kv = kv();
         var e = assertUnsupported("CAUSAL", () -> backend.attention().forward(
@@ -67,7 +69,7 @@ class CapabilityValidationTest extends FacadeTestBase {
 
     @Test
     void undeclaredGroupedQueryAttention() {
-        useCapabilities(HeapEngine.without(Capability.GQA));
+        useCapabilities(HeapEngine.without(AttentionFeature.GQA));
         DeviceTensor q = q();
         DeviceTensor kv = kv(); // Hkv = 2 < H = 4
         assertUnsupported("GQA", () -> backend.attention().forward(new AttentionRequest(q, kv, kv, null)));
@@ -78,23 +80,23 @@ class CapabilityValidationTest extends FacadeTestBase {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Capability.class, names = {"ATTENTION_BACKWARD", "DETERMINISTIC_BACKWARD", "BIAS_TABLE_GRAD"})
-    void undeclaredBackwardFeature(Capability feature) {
+    @EnumSource(value = AttentionFeature.class, names = {"BACKWARD", "DETERMINISTIC_BACKWARD", "BIAS_TABLE_GRAD"})
+    void undeclaredBackwardFeature(AttentionFeature feature) {
         useCapabilities(HeapEngine.without(feature));
         DeviceTensor q = q();
         DeviceTensor kv = kv();
         DeviceTensor o = q();
         DeviceTensor lse = f32(B, H, SQ);
         AttentionOptions options = AttentionOptions.builder().biasTable(f32(H, SQ + SK - 1))
-                .deterministic(feature == Capability.DETERMINISTIC_BACKWARD)
-                .biasTableGrad(feature == Capability.BIAS_TABLE_GRAD).build();
+                .deterministic(feature == AttentionFeature.DETERMINISTIC_BACKWARD)
+                .biasTableGrad(feature == AttentionFeature.BIAS_TABLE_GRAD).build();
         assertUnsupported(feature.name(), () -> backend.attention().backward(
                 new AttentionBackwardRequest(q, q, kv, kv, o, lse, options)));
     }
 
     @Test
     void headDimOutsideTheDeclaredRange() {
-        useCapabilities(new Capabilities(EnumSet.of(DType.F32), EnumSet.allOf(Capability.class), 16, 128));
+        useCapabilities(HeapEngine.headDims(16, 128));
         DeviceTensor q = q();
         DeviceTensor kv = kv();
         assertUnsupported("head dim 8 (supported: 16..128)",
@@ -103,8 +105,7 @@ class CapabilityValidationTest extends FacadeTestBase {
 
     @Test
     void undeclaredComputeDtype() {
-        HeapEngine narrowEngine = new HeapEngine("narrow", new Capabilities(EnumSet.of(DType.F32),
-                EnumSet.allOf(Capability.class), 1, 256));
+        HeapEngine narrowEngine = new HeapEngine("narrow", HeapEngine.f32Only());
         try (Backend narrow = Backend.of(narrowEngine)) {
             // an engine may make BF16 tensors of its own; the facade must still refuse to compute in BF16
             DeviceTensor q = narrowEngine.tensors().zeros(dev.attn4j.ports.tensor.Shape.of(B, SQ, H, D), DType.BF16);
@@ -112,14 +113,14 @@ class CapabilityValidationTest extends FacadeTestBase {
             var e = org.junit.jupiter.api.Assertions.assertThrowsExactly(UnsupportedCapabilityException.class,
                     () -> narrow.attention().forward(new AttentionRequest(q, kv, kv, null)));
             assertEquals("narrow", e.backend());
-            assertEquals("dtype BF16", e.capability());
+            assertEquals("dtype BF16 (attention)", e.capability());
             assertEquals(List.of(), narrowEngine.kernelCalls());
         }
     }
 
     @ParameterizedTest
-    @EnumSource(value = Capability.class, names = {"LAYER_NORM", "RMS_NORM", "FUSED_RESIDUAL_NORM"})
-    void undeclaredNormFeature(Capability feature) {
+    @EnumSource(NormFeature.class)
+    void undeclaredNormFeature(NormFeature feature) {
         useCapabilities(HeapEngine.without(feature));
         DeviceTensor x = f32(2, D);
         DeviceTensor gamma = f32(D);
@@ -134,25 +135,24 @@ class CapabilityValidationTest extends FacadeTestBase {
 
     @Test
     void undeclaredRotary() {
-        useCapabilities(HeapEngine.without(Capability.ROTARY));
+        useCapabilities(HeapEngine.withoutRotary());
         DeviceTensor x = f32(B, SQ, H, D);
         DeviceTensor table = f32(SQ, D / 2);
-        assertUnsupported("ROTARY", () -> backend.rotary().apply(
+        assertUnsupported("the rotary port", () -> backend.rotary().apply(
                 new RotaryRequest(x, table, table, null, RotaryLayout.INTERLEAVED, false)));
     }
 
     @Test
-    void requiredCapabilitiesListsExactlyWhatIsUsed() {
+    void requiredFeaturesListExactlyWhatIsUsed() {
         AttentionShape gqa = new AttentionShape(B, SQ, SK, H, HKV, D);
         AttentionShape mha = new AttentionShape(B, SQ, SK, H, H, D);
-        assertEquals(Set.of(Capability.ATTENTION_FORWARD),
-                Backend.requiredCapabilities(mha, AttentionOptions.DEFAULT, false));
-        assertEquals(Set.of(Capability.ATTENTION_BACKWARD, Capability.GQA, Capability.CAUSAL),
-                Backend.requiredCapabilities(gqa, AttentionOptions.builder().causal(true).build(), true));
+        assertEquals(Set.of(), AttentionCapabilities.required(mha, AttentionOptions.DEFAULT, false));
+        assertEquals(Set.of(AttentionFeature.BACKWARD, AttentionFeature.GQA, AttentionFeature.CAUSAL),
+                AttentionCapabilities.required(gqa, AttentionOptions.builder().causal(true).build(), true));
         // deterministic only matters backward
-        assertEquals(Set.of(Capability.ATTENTION_FORWARD),
-                Backend.requiredCapabilities(mha, AttentionOptions.builder().deterministic(true).build(), false));
-        assertEquals(Set.of(Capability.ATTENTION_FORWARD, Capability.SLIDING_WINDOW),
-                Backend.requiredCapabilities(mha, AttentionOptions.builder().window(-1, 0).build(), false));
+        assertEquals(Set.of(),
+                AttentionCapabilities.required(mha, AttentionOptions.builder().deterministic(true).build(), false));
+        assertEquals(Set.of(AttentionFeature.SLIDING_WINDOW),
+                AttentionCapabilities.required(mha, AttentionOptions.builder().window(-1, 0).build(), false));
     }
 }

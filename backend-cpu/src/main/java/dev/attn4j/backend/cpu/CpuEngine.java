@@ -1,28 +1,33 @@
 package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.Capabilities;
-import dev.attn4j.ports.Capability;
 import dev.attn4j.ports.ClosedException;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.attention.AttentionPort;
+import dev.attn4j.ports.norm.NormCapabilities;
 import dev.attn4j.ports.norm.NormalizationPort;
+import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.HalfPrecisionPorts;
+import dev.attn4j.ports.spi.TensorRegistry;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.tensor.TensorPort;
 
 import java.util.EnumSet;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /** The CPU backend's engine: heap tensors, a worker pool, and the tiled kernels. */
 final class CpuEngine implements BackendEngine {
     static final String NAME = "cpu";
 
-    private final Set<CpuTensor> live = ConcurrentHashMap.newKeySet();
+    private final TensorRegistry<CpuTensor> live = new TensorRegistry<>();
     private final WorkerPool pool;
     private final CpuTensors tensors = new CpuTensors(this);
     private final AttentionPort attention;
@@ -43,13 +48,10 @@ final class CpuEngine implements BackendEngine {
         this.attention = HalfPrecisionPorts.attention(half, null, new TiledCpuAttention(this, pool, math));
         this.normalization = HalfPrecisionPorts.normalization(half, null, new CpuNormalization(this, pool));
         this.rotary = HalfPrecisionPorts.rotary(half, null, new CpuRotary(this, pool));
-        EnumSet<Capability> features = EnumSet.of(Capability.ATTENTION_FORWARD, Capability.ATTENTION_BACKWARD,
-                Capability.CAUSAL, Capability.GQA, Capability.DETERMINISTIC_BACKWARD,
-                Capability.SLIDING_WINDOW, Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE,
-                Capability.BIAS_TABLE_GRAD, Capability.FLASH_MASK, Capability.DENSE_MASK, Capability.DENSE_BIAS,
-                Capability.DROPOUT, Capability.ROTARY,
-                Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM);
-        this.capabilities = new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16), features, 1, 512);
+        Set<DType> dtypes = EnumSet.of(DType.F32, DType.F16, DType.BF16);
+        this.capabilities = Capabilities.of(TensorCapabilities.transfers(dtypes),
+                new AttentionCapabilities(dtypes, EnumSet.allOf(AttentionFeature.class), 1, 512),
+                NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes));
     }
 
     @Override
@@ -92,6 +94,11 @@ final class CpuEngine implements BackendEngine {
         return tensor instanceof CpuTensor t && t.owner() == this;
     }
 
+    @Override
+    public OptionalInt openTensors() {
+        return OptionalInt.of(live.size());
+    }
+
     /**
      * Closes the engine: fails the calls in flight ({@link ClosedException}, once the items their workers hold
      * are done; see {@link WorkerPool}) and drops every tensor. A call that finishes its kernels after this
@@ -101,11 +108,11 @@ final class CpuEngine implements BackendEngine {
     public void close() {
         // closed is set before the sweep: a tensor registered after it sees the flag (see register).
         closed = true;
-        pool.close();
-        for (CpuTensor t : live) {
-            t.drop();
+        try {
+            pool.close();
+        } finally {
+            live.closeAll(CpuTensor::drop);
         }
-        live.clear();
     }
 
     boolean isClosed() {
@@ -134,10 +141,10 @@ final class CpuEngine implements BackendEngine {
     }
 
     CpuTensor register(CpuTensor t) {
-        live.add(t);
+        live.register(t);
         if (closed) {
             // Added after (or while) close() swept the live set: never hand out a tensor of a closed engine.
-            live.remove(t);
+            live.release(t);
             t.drop();
             throw new ClosedException("the cpu backend was closed; no tensor can be made");
         }
@@ -145,7 +152,7 @@ final class CpuEngine implements BackendEngine {
     }
 
     void release(CpuTensor t) {
-        live.remove(t);
+        live.release(t);
     }
 
     /** A new zero-filled F32 tensor owned by this engine. */

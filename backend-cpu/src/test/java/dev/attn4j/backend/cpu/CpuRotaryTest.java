@@ -1,7 +1,7 @@
 package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.Backend;
-import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.rotary.RotaryLayout;
 import dev.attn4j.ports.rotary.RotaryPort;
@@ -216,7 +216,7 @@ class CpuRotaryTest {
 
     @Test
     void throughTheBackendFacade() {
-        assertTrue(backend.capabilities().supports(Capability.ROTARY), "cpu declares ROTARY");
+        assertTrue(backend.provides(RotaryCapabilities.class), "cpu declares the rotary port");
         Shape shape = Shape.of(1, 3, 2, 8);
         SplittableRandom rnd = new SplittableRandom(11);
         Tables t = Tables.of(3, 8, true, rnd);

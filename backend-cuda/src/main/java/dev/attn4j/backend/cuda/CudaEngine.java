@@ -3,7 +3,12 @@ package dev.attn4j.backend.cuda;
 import dev.attn4j.ports.Attn4jException;
 import dev.attn4j.ports.Capabilities;
 import dev.attn4j.ports.ClosedException;
-import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
+import dev.attn4j.ports.norm.NormCapabilities;
+import dev.attn4j.ports.rotary.RotaryCapabilities;
+import dev.attn4j.ports.spi.TensorRegistry;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.norm.NormalizationPort;
 import dev.attn4j.ports.rotary.RotaryPort;
@@ -36,22 +41,23 @@ import java.util.function.Supplier;
 final class CudaEngine implements BackendEngine {
 
     /** What the kernels implement; nothing else is declared. */
-    static final Capabilities CAPABILITIES = new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16),
-            EnumSet.of(Capability.ATTENTION_FORWARD, Capability.ATTENTION_BACKWARD, Capability.CAUSAL, Capability.GQA,
-                    Capability.SLIDING_WINDOW, Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE,
-                    Capability.BIAS_TABLE_GRAD, Capability.FLASH_MASK, Capability.DENSE_MASK, Capability.DENSE_BIAS,
-                    Capability.DROPOUT, Capability.ROTARY,
-                    // no atomics anywhere, and every sum runs in a fixed order: backward is bit-identical run to run
-                    Capability.DETERMINISTIC_BACKWARD,
-                    Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM),
-            1, KernelCatalog.maxHeadDim());
+    static final Capabilities CAPABILITIES = capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16));
+
+    private static Capabilities capabilities(Set<DType> dtypes) {
+        // Every attention feature but the BHSD layout (the kernels index [B, S, H, D] only), DETERMINISTIC_BACKWARD
+        // included: no atomics anywhere, and every sum runs in a fixed order, so backward is bit-identical run to run.
+        return Capabilities.of(TensorCapabilities.transfers(dtypes),
+                new AttentionCapabilities(dtypes, EnumSet.complementOf(EnumSet.of(AttentionFeature.BHSD_LAYOUT)), 1,
+                        KernelCatalog.maxHeadDim()),
+                NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes));
+    }
 
     private final Context context;
     private final Kernels kernels;
     /** Dynamic shared memory of each tensor-core kernel; empty unless tensor cores were asked for. */
     private final Map<String, Integer> tensorCoreSharedBytes;
     private final List<String> devices;
-    private final Set<CudaTensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final TensorRegistry<CudaTensor> live = new TensorRegistry<>();
     private final TensorPort tensors = new CudaTensors(this);
     private final AttentionPort attention = new CudaAttention(this);
     private final NormalizationPort normalization = new CudaNormalization(this);
@@ -183,8 +189,7 @@ final class CudaEngine implements BackendEngine {
         CUdeviceptr pointer = new CUdeviceptr();
         Driver.check(JCudaDriver.cuMemAlloc(pointer, bytes), "cuMemAlloc " + bytes + " bytes for " + shape + " " + dtype);
         CudaTensor tensor = new CudaTensor(this, shape, dtype, pointer);
-        live.add(tensor);
-        return tensor;
+        return live.register(tensor);
     }
 
     /** Frees {@code tensor} unless it is already closed. Idempotent; a no-op once the engine is closed. */
@@ -193,7 +198,7 @@ final class CudaEngine implements BackendEngine {
         if (pointer == null) {
             return;
         }
-        if (live.remove(tensor) && !closed) {
+        if (live.release(tensor) && !closed) {
             context.makeCurrent();
             Driver.check(JCudaDriver.cuMemFree(pointer), "cuMemFree " + tensor.shape());
         }
@@ -224,13 +229,12 @@ final class CudaEngine implements BackendEngine {
         }
         try {
             context.makeCurrent();
-            for (CudaTensor t : new ArrayList<>(live)) {
+            live.closeAll(t -> {
                 CUdeviceptr pointer = t.takePointer();
                 if (pointer != null) {
                     JCudaDriver.cuMemFree(pointer);
                 }
-            }
-            live.clear();
+            });
             kernels.close();
         } finally {
             closed = true;

@@ -1,7 +1,7 @@
 package dev.attn4j.backend.cuda;
 
 /**
- * Float64 reference for attention with masks, biases, softcap and dropout, written straight from DESIGN §4
+ * Float64 reference for attention with masks, biases, softcap and dropout, written straight from docs/design.md §4
  * and ports' {@code Dropout} Javadoc (with its own Philox in 64-bit arithmetic), sharing nothing with the
  * kernels: full score rows, no tiling.
  */

@@ -1,7 +1,7 @@
 package dev.attn4j.backend.cuda;
 
 /**
- * Naive float64 references for the GPU tests, written straight from DESIGN §4–5 and sharing nothing with
+ * Naive float64 references for the GPU tests, written straight from docs/design.md §4–5 and sharing nothing with
  * the kernels: full score rows, no tiling, no online softmax.
  */
 final class Reference {

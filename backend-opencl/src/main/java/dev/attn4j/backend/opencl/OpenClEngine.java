@@ -1,18 +1,23 @@
 package dev.attn4j.backend.opencl;
 
 import dev.attn4j.ports.Capabilities;
-import dev.attn4j.ports.Capability;
 import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.DeviceException;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.attention.AttentionPort;
+import dev.attn4j.ports.norm.NormCapabilities;
 import dev.attn4j.ports.norm.NormalizationPort;
+import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.BackendOptions;
 import dev.attn4j.ports.spi.HalfPrecisionPorts;
+import dev.attn4j.ports.spi.TensorRegistry;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.tensor.TensorPort;
 import org.jocl.CL;
 import org.jocl.CLException;
@@ -45,11 +50,7 @@ import static org.jocl.CL.*;
  * none sees released OpenCL objects.
  */
 final class OpenClEngine implements BackendEngine {
-    private static final Set<Capability> FEATURES = EnumSet.of(Capability.ATTENTION_FORWARD,
-            Capability.ATTENTION_BACKWARD, Capability.CAUSAL, Capability.GQA, Capability.SLIDING_WINDOW,
-            Capability.SOFTCAP, Capability.ALIBI, Capability.BIAS_TABLE, Capability.BIAS_TABLE_GRAD, Capability.DENSE_MASK,
-            Capability.DENSE_BIAS, Capability.FLASH_MASK, Capability.DROPOUT, Capability.DETERMINISTIC_BACKWARD,
-            Capability.LAYER_NORM, Capability.RMS_NORM, Capability.FUSED_RESIDUAL_NORM, Capability.ROTARY);
+    private static final Set<DType> DTYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16);
     /** Largest head dimension: each work-item keeps up to four rows of this length in private memory. */
     static final int MAX_HEAD_DIM = 256;
 
@@ -57,7 +58,7 @@ final class OpenClEngine implements BackendEngine {
     private final cl_context context;
     private final cl_command_queue queue;
     private final Programs programs;
-    private final Set<ClTensor> live = new LinkedHashSet<>();
+    private final TensorRegistry<ClTensor> live = new TensorRegistry<>();
     private final cl_mem placeholder;
     private final Capabilities capabilities;
     private final ClTensors tensors = new ClTensors(this);
@@ -88,7 +89,9 @@ final class OpenClEngine implements BackendEngine {
         this.queue = q;
         this.placeholder = spare;
         this.programs = new Programs(context, device.id());
-        this.capabilities = new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16), FEATURES, 1, MAX_HEAD_DIM);
+        this.capabilities = Capabilities.of(TensorCapabilities.transfers(DTYPES),
+                new AttentionCapabilities(DTYPES, EnumSet.allOf(AttentionFeature.class), 1, MAX_HEAD_DIM),
+                NormCapabilities.all(DTYPES), new RotaryCapabilities(DTYPES));
     }
 
     /** An in-order queue: the OpenCL 2.0 entry point, or the 1.x one on drivers that lack it. */
@@ -194,14 +197,13 @@ final class OpenClEngine implements BackendEngine {
         long bytes = Math.max(1, shape.elementCount() * dtype.byteSize());
         cl_mem mem = clCreateBuffer(context, flags, bytes, host, null);
         ClTensor t = new ClTensor(this, shape, dtype, mem);
-        live.add(t);
-        return t;
+        return live.register(t);
     }
 
     /** Releases a tensor's buffer; idempotent, and a no-op once the engine closed (it released them all). */
     synchronized void release(ClTensor t) {
         cl_mem mem = t.takeBuffer();
-        if (mem != null && live.remove(t)) {
+        if (mem != null && live.release(t)) {
             clReleaseMemObject(mem);
         }
     }
@@ -243,13 +245,12 @@ final class OpenClEngine implements BackendEngine {
         closed = true;
         List<RuntimeException> failures = new ArrayList<>();
         attempt(failures, () -> clFinish(queue));
-        for (ClTensor t : live) {
+        attempt(failures, () -> live.closeAll(t -> {
             cl_mem mem = t.takeBuffer();
             if (mem != null) {
-                attempt(failures, () -> clReleaseMemObject(mem));
+                clReleaseMemObject(mem);
             }
-        }
-        live.clear();
+        }));
         attempt(failures, () -> clReleaseMemObject(placeholder));
         attempt(failures, programs::close);
         attempt(failures, () -> clReleaseCommandQueue(queue));

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 final class OpenClTesting {
     /** PyTorch's absolute tolerance for fp32. */
     static final double ATOL_F32 = 1e-5;
-    /** DESIGN §7's fudge factor over the naive fp32 computation's own error. */
+    /** docs/design.md §7's fudge factor over the naive fp32 computation's own error. */
     static final double FUDGE = 5;
 
     private OpenClTesting() {
@@ -55,7 +55,7 @@ final class OpenClTesting {
     }
 
     /**
-     * DESIGN §7's rule: {@code max|golden − actual| ≤ max(atol, fudge · max|golden − ref32|)}; NaN never
+     * docs/design.md §7's rule: {@code max|golden − actual| ≤ max(atol, fudge · max|golden − ref32|)}; NaN never
      * passes, and −∞ (empty rows' lse) must match exactly.
      */
     static void assertClose(String what, double[] golden, double[] ref32, float[] actual) {

@@ -1,7 +1,7 @@
 package dev.attn4j.backend.opencl;
 
 /**
- * Naive attention and normalisation written straight from DESIGN §4–5, for the tests. Every arithmetic
+ * Naive attention and normalisation written straight from docs/design.md §4–5, for the tests. Every arithmetic
  * result passes through {@link #r}: in {@link #EXACT} mode it is double precision (the golden values), in
  * {@link #FP32} mode it is rounded to float after each step (a naive fp32 computation, whose distance from
  * golden sets the tolerance, as PyTorch's rule does).
@@ -102,7 +102,7 @@ final class Reference {
                 int base = ((bb * x.flashHeads + hm) * sk + j) * x.flashN;
                 int[] f = x.flash;
                 int n = x.flashN;
-                // DESIGN §4 step 4, FlashMask: values above Sq act as Sq.
+                // docs/design.md §4 step 4, FlashMask: values above Sq act as Sq.
                 int a = Math.min(f[base], sq);
                 int b1 = n > 1 ? Math.min(f[base + 1], sq) : 0;
                 if (causal) {

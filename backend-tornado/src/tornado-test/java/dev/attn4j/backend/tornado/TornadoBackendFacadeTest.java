@@ -47,8 +47,8 @@ class TornadoBackendFacadeTest {
     @Test
     void sixteenBitStorageIsNotDeclaredAndIsRejectedBeforeAnyKernel() {
         try (Backend backend = Backends.open("tornado")) {
-            assertFalse(backend.capabilities().supports(DType.F16));
-            assertFalse(backend.capabilities().supports(DType.BF16));
+            assertFalse(backend.stores(DType.F16));
+            assertFalse(backend.stores(DType.BF16));
             UnsupportedCapabilityException e = assertThrows(UnsupportedCapabilityException.class,
                     () -> backend.tensors().zeros(Shape.of(2), DType.F16));
             assertTrue(e.getMessage().contains("tornado"), e.getMessage());

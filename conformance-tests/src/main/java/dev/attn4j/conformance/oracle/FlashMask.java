@@ -1,7 +1,7 @@
 package dev.attn4j.conformance.oracle;
 
 /**
- * FlashMask's {@code startend_row_indices} {@code [B, Hm, Sk, n]}, read exactly as DESIGN §4 says. For key
+ * FlashMask's {@code startend_row_indices} {@code [B, Hm, Sk, n]}, read exactly as docs/design.md §4 says. For key
  * column {@code j}, with values above {@code Sq} acting as {@code Sq}, query row {@code i} is masked when:
  * <ul>
  *   <li>causal, n = 1 {@code [LTS]}: {@code i >= LTS};</li>
@@ -22,7 +22,7 @@ package dev.attn4j.conformance.oracle;
  */
 public record FlashMask(int heads, int n, int[] rows) {
 
-    /** Checks n and that no index is negative (a negative index is an input error, DESIGN §4). */
+    /** Checks n and that no index is negative (a negative index is an input error, docs/design.md §4). */
     public FlashMask {
         if (n != 1 && n != 2 && n != 4) {
             throw new IllegalArgumentException("n must be 1, 2 or 4, got " + n);
@@ -34,7 +34,16 @@ public record FlashMask(int heads, int n, int[] rows) {
         }
     }
 
-    /** Whether the mask sends element {@code (b, h, i, j)} to −∞ under the given {@code causal} flag. */
+    /**
+     * {@return whether the mask sends element {@code (b, h, i, j)} to −∞ under the given {@code causal} flag}
+     *
+     * @param d D, the head dimension
+     * @param causal whether the attention call is causal
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public boolean masks(AttentionDims d, boolean causal, int b, int h, int i, int j) {
         int mh = h / (d.heads() / heads);
         int base = ((b * heads + mh) * d.seqK() + j) * n;

@@ -1,2 +1,2 @@
-/** The float64 reference (oracle) written from DESIGN §4-5, and its reduced-precision twin. */
+/** The float64 reference (oracle) written from docs/design.md §4-5, and its reduced-precision twin. */
 package dev.attn4j.conformance.oracle;

@@ -12,9 +12,10 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * DESIGN §7: the oracle (and the whole suite's main code) shares no code with any backend, nor any arithmetic with
- * the domain. The one exception is the domain's safetensors reader and writer ({@code dev.attn4j.domain.safetensors},
- * file format only, no arithmetic), which the fixtures use so that the project has one hardened reader.
+ * docs/design.md §7: the oracle (and the whole suite's main code) shares no code with any backend, nor any
+ * arithmetic with the domain. The one exception is the domain's safetensors reader and writer
+ * ({@code dev.attn4j.domain.safetensors}, file format only, no arithmetic), which the fixtures use so that the
+ * project has one hardened reader.
  */
 class OracleIndependenceTest {
 

@@ -16,7 +16,11 @@ import dev.attn4j.ports.Attn4jException;
 public final class SafetensorsFormatException extends Attn4jException {
     private static final long serialVersionUID = 1L;
 
-    /** @param message what is wrong, naming the part of the file and the offending value */
+    /**
+     * An error about a file.
+     *
+     * @param message what is wrong, naming the part of the file and the offending value
+     */
     public SafetensorsFormatException(String message) {
         super(message);
     }

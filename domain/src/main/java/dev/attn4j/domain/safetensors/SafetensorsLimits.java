@@ -35,13 +35,21 @@ public record SafetensorsLimits(long maxHeaderBytes, int maxTensors, int maxMeta
         }
     }
 
-    /** These limits with another tensor count. */
+    /**
+     * {@return these limits with another tensor count}
+     *
+     * @param n the new limit
+     */
     public SafetensorsLimits withMaxTensors(int n) {
         return new SafetensorsLimits(maxHeaderBytes, n, maxMetadataEntries, maxNameChars, maxStringChars,
                 maxMetadataChars, maxRank);
     }
 
-    /** These limits with another header size. */
+    /**
+     * {@return these limits with another header size}
+     *
+     * @param n the new limit
+     */
     public SafetensorsLimits withMaxHeaderBytes(long n) {
         return new SafetensorsLimits(n, maxTensors, maxMetadataEntries, maxNameChars, maxStringChars,
                 maxMetadataChars, maxRank);

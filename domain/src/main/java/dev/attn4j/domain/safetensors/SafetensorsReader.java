@@ -75,7 +75,12 @@ public final class SafetensorsReader implements AutoCloseable {
         this.metadata = metadata;
     }
 
-    /** Opens {@code path} with the {@linkplain SafetensorsLimits#DEFAULT default limits}. */
+    /**
+     * Opens {@code path} with the {@linkplain SafetensorsLimits#DEFAULT default limits}.
+     *
+     * @param path the file
+     * @return a reader of the file, its header read and checked
+     */
     public static SafetensorsReader open(Path path) {
         return open(path, SafetensorsLimits.DEFAULT);
     }
@@ -83,6 +88,9 @@ public final class SafetensorsReader implements AutoCloseable {
     /**
      * Opens {@code path}, reads and checks its header; no tensor data is read yet.
      *
+     * @param limits what a header may hold
+     * @param path the file
+     * @return a reader of the file, its header read and checked
      * @throws SafetensorsFormatException if the file is malformed or over a limit (the message starts with the
      *                                    file name)
      * @throws UncheckedIOException       if it cannot be read
@@ -108,22 +116,26 @@ public final class SafetensorsReader implements AutoCloseable {
         }
     }
 
-    /** The file read. */
+    /** {@return the file read} */
     public Path path() {
         return path;
     }
 
-    /** The {@code __metadata__} entries, in file order (empty when the file has none). */
+    /** {@return the {@code __metadata__} entries, in file order (empty when the file has none)} */
     public Map<String, String> metadata() {
         return metadata;
     }
 
-    /** Every tensor entry, in header order. */
+    /** {@return every tensor entry, in header order} */
     public List<TensorEntry> entries() {
         return List.copyOf(entries.values());
     }
 
-    /** Whether the file holds a tensor named {@code name}. */
+    /**
+     * {@return whether the file holds a tensor named {@code name}}
+     *
+     * @param name the tensor's name
+     */
     public boolean contains(String name) {
         return entries.containsKey(name);
     }
@@ -131,6 +143,8 @@ public final class SafetensorsReader implements AutoCloseable {
     /**
      * The entry of tensor {@code name}.
      *
+     * @param name the tensor's name
+     * @return the entry of tensor {@code name}
      * @throws IllegalArgumentException if there is none
      */
     public TensorEntry entry(String name) {
@@ -142,7 +156,11 @@ public final class SafetensorsReader implements AutoCloseable {
         return e;
     }
 
-    /** Tensor {@code name} (F32, F16, BF16, or F64 rounded to nearest) as a new {@code float[]}. */
+    /**
+     * {@return tensor {@code name} (F32, F16, BF16, or F64 rounded to nearest) as a new {@code float[]}}
+     *
+     * @param name the tensor's name
+     */
     public float[] readFloats(String name) {
         TensorEntry e = floating(name);
         float[] out = new float[arrayLength(e)];
@@ -154,6 +172,9 @@ public final class SafetensorsReader implements AutoCloseable {
      * Tensor {@code name} (F32, F16, BF16, or F64 rounded to nearest) into {@code dst[offset ..]}, decoded straight
      * from the file: no copy of the tensor is made on the way.
      *
+     * @param dst the array to fill
+     * @param name the tensor's name
+     * @param offset the index in {@code dst} of the first element
      * @throws IllegalArgumentException if the tensor is not floating or does not fit at {@code offset}
      */
     public void readFloats(String name, float[] dst, int offset) {
@@ -179,7 +200,11 @@ public final class SafetensorsReader implements AutoCloseable {
         }
     }
 
-    /** Tensor {@code name} (any floating dtype, widened exactly) as a new {@code double[]}. */
+    /**
+     * {@return tensor {@code name} (any floating dtype, widened exactly) as a new {@code double[]}}
+     *
+     * @param name the tensor's name
+     */
     public double[] readDoubles(String name) {
         TensorEntry e = floating(name);
         double[] out = new double[arrayLength(e)];
@@ -204,7 +229,11 @@ public final class SafetensorsReader implements AutoCloseable {
         return out;
     }
 
-    /** Tensor {@code name}, which must be I32, as a new {@code int[]}. */
+    /**
+     * {@return tensor {@code name}, which must be I32, as a new {@code int[]}}
+     *
+     * @param name the tensor's name
+     */
     public int[] readInts(String name) {
         TensorEntry e = require(name, SafetensorsDType.I32);
         int[] out = new int[arrayLength(e)];
@@ -220,6 +249,8 @@ public final class SafetensorsReader implements AutoCloseable {
     /**
      * Tensor {@code name}, which must be BOOL, as a new {@code boolean[]}.
      *
+     * @param name the tensor's name
+     * @return tensor {@code name}, which must be BOOL, as a new {@code boolean[]}
      * @throws SafetensorsFormatException if a byte is neither 0 nor 1 (naming the element)
      */
     public boolean[] readBools(String name) {
@@ -239,7 +270,11 @@ public final class SafetensorsReader implements AutoCloseable {
         return out;
     }
 
-    /** The raw little-endian bytes of tensor {@code name}, whatever its dtype. */
+    /**
+     * {@return the raw little-endian bytes of tensor {@code name}, whatever its dtype}
+     *
+     * @param name the tensor's name
+     */
     public byte[] readBytes(String name) {
         TensorEntry e = entry(name);
         if (e.byteSize() > MAX_ARRAY_ELEMENTS) {

@@ -50,46 +50,95 @@ public final class SafetensorsWriter {
     private SafetensorsWriter() {
     }
 
-    /** An empty writer. */
+    /** {@return an empty writer} */
     public static SafetensorsWriter create() {
         return new SafetensorsWriter();
     }
 
-    /** An F32 tensor. */
+    /**
+     * Adds an F32 tensor.
+     *
+     * @param name the tensor's name
+     * @param shape the dimensions (row-major)
+     * @param values the values (referenced, not copied: unchanged until {@link #write} returns)
+     * @return this writer
+     */
     public SafetensorsWriter f32(String name, float[] values, int... shape) {
         return add(name, SafetensorsDType.F32, shape, values.length, (b, from, n) -> b.asFloatBuffer().put(values, from, n));
     }
 
-    /** An F16 tensor: {@code values} rounded to nearest even. */
+    /**
+     * Adds an F16 tensor: {@code values} rounded to nearest even.
+     *
+     * @param name the tensor's name
+     * @param shape the dimensions (row-major)
+     * @param values the values (referenced, not copied: unchanged until {@link #write} returns)
+     * @return this writer
+     */
     public SafetensorsWriter f16(String name, float[] values, int... shape) {
         return add(name, SafetensorsDType.F16, shape, values.length, (b, from, n) -> {
             for (int i = from; i < from + n; i++) b.putShort(HalfFloats.toF16(values[i]));
         });
     }
 
-    /** A BF16 tensor: {@code values} rounded to nearest even. */
+    /**
+     * Adds a BF16 tensor: {@code values} rounded to nearest even.
+     *
+     * @param name the tensor's name
+     * @param shape the dimensions (row-major)
+     * @param values the values (referenced, not copied: unchanged until {@link #write} returns)
+     * @return this writer
+     */
     public SafetensorsWriter bf16(String name, float[] values, int... shape) {
         return add(name, SafetensorsDType.BF16, shape, values.length, (b, from, n) -> {
             for (int i = from; i < from + n; i++) b.putShort(HalfFloats.toBf16(values[i]));
         });
     }
 
-    /** An F64 tensor. */
+    /**
+     * Adds an F64 tensor.
+     *
+     * @param name the tensor's name
+     * @param shape the dimensions (row-major)
+     * @param values the values (referenced, not copied: unchanged until {@link #write} returns)
+     * @return this writer
+     */
     public SafetensorsWriter f64(String name, double[] values, int... shape) {
         return add(name, SafetensorsDType.F64, shape, values.length, (b, from, n) -> b.asDoubleBuffer().put(values, from, n));
     }
 
-    /** An I32 tensor. */
+    /**
+     * Adds an I32 tensor.
+     *
+     * @param name the tensor's name
+     * @param shape the dimensions (row-major)
+     * @param values the values (referenced, not copied: unchanged until {@link #write} returns)
+     * @return this writer
+     */
     public SafetensorsWriter i32(String name, int[] values, int... shape) {
         return add(name, SafetensorsDType.I32, shape, values.length, (b, from, n) -> b.asIntBuffer().put(values, from, n));
     }
 
-    /** A U8 tensor (the bytes as unsigned values). */
+    /**
+     * Adds a U8 tensor (the bytes as unsigned values).
+     *
+     * @param name the tensor's name
+     * @param shape the dimensions (row-major)
+     * @param values the values (referenced, not copied: unchanged until {@link #write} returns)
+     * @return this writer
+     */
     public SafetensorsWriter u8(String name, byte[] values, int... shape) {
         return add(name, SafetensorsDType.U8, shape, values.length, (b, from, n) -> b.put(values, from, n));
     }
 
-    /** A BOOL tensor (one byte each, 0 or 1). */
+    /**
+     * Adds a BOOL tensor (one byte each, 0 or 1).
+     *
+     * @param name the tensor's name
+     * @param shape the dimensions (row-major)
+     * @param values the values (referenced, not copied: unchanged until {@link #write} returns)
+     * @return this writer
+     */
     public SafetensorsWriter bool(String name, boolean[] values, int... shape) {
         return add(name, SafetensorsDType.BOOL, shape, values.length, (b, from, n) -> {
             for (int i = from; i < from + n; i++) b.put((byte) (values[i] ? 1 : 0));
@@ -99,6 +148,11 @@ public final class SafetensorsWriter {
     /**
      * A tensor of {@code dtype} from its raw little-endian bytes (e.g. F16 bits kept exactly as read).
      *
+     * @param dtype the element type
+     * @param littleEndian the raw little-endian bytes
+     * @param name the tensor's name
+     * @param shape the dimensions (row-major)
+     * @return this writer
      * @throws IllegalArgumentException if the byte count does not match the shape
      */
     public SafetensorsWriter raw(String name, SafetensorsDType dtype, byte[] littleEndian, int... shape) {
@@ -111,7 +165,13 @@ public final class SafetensorsWriter {
         return add(name, dtype, shape, elements, (b, from, n) -> b.put(littleEndian, from * size, n * size));
     }
 
-    /** A {@code __metadata__} entry (replacing one of the same key). */
+    /**
+     * Adds a {@code __metadata__} entry (replacing one of the same key).
+     *
+     * @param key the metadata key
+     * @param value the metadata value
+     * @return this writer
+     */
     public SafetensorsWriter metadata(String key, String value) {
         if (key == null || value == null) {
             throw new IllegalArgumentException("metadata: expected a key and a value, got " + key + " = " + value);
@@ -120,13 +180,18 @@ public final class SafetensorsWriter {
         return this;
     }
 
-    /** Every entry of {@code entries} as metadata. */
+    /**
+     * Adds every entry of {@code entries} as metadata.
+     *
+     * @param entries the metadata entries
+     * @return this writer
+     */
     public SafetensorsWriter metadata(Map<String, String> entries) {
         entries.forEach(this::metadata);
         return this;
     }
 
-    /** The names added so far, in order. */
+    /** {@return the names added so far, in order} */
     public List<String> names() {
         return List.copyOf(tensors.keySet());
     }
@@ -135,6 +200,7 @@ public final class SafetensorsWriter {
      * Writes the file atomically: a temporary file beside {@code path}, forced to the device, then renamed over
      * {@code path} (replacing it). On failure the temporary file is removed and {@code path} is untouched.
      *
+     * @param path the file
      * @throws UncheckedIOException if the file cannot be written
      */
     public void write(Path path) {
@@ -176,7 +242,7 @@ public final class SafetensorsWriter {
         }
     }
 
-    /** The file's size in bytes, as {@link #write} would write it. */
+    /** {@return the file's size in bytes, as {@link #write} would write it} */
     public long fileSize() {
         long size = 8L + header().length;
         for (Pending t : tensors.values()) {

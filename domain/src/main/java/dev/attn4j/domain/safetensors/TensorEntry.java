@@ -24,18 +24,18 @@ public record TensorEntry(String name, SafetensorsDType dtype, int[] shape, long
         shape = shape.clone();
     }
 
-    /** A copy of the shape. */
+    /** {@return a copy of the shape} */
     @Override
     public int[] shape() {
         return shape.clone();
     }
 
-    /** Number of dimensions. */
+    /** {@return number of dimensions} */
     public int rank() {
         return shape.length;
     }
 
-    /** Product of the dimensions (exact: the reader checked it against the byte range). */
+    /** {@return product of the dimensions (exact: the reader checked it against the byte range)} */
     public long elementCount() {
         long n = 1;
         for (int d : shape) {
@@ -44,7 +44,7 @@ public record TensorEntry(String name, SafetensorsDType dtype, int[] shape, long
         return n;
     }
 
-    /** Size in bytes. */
+    /** {@return size in bytes} */
     public long byteSize() {
         return end - begin;
     }

@@ -32,8 +32,9 @@ public final class Shape {
     }
 
     /**
-     * A shape with the given dimensions.
+     * {@return a shape with the given dimensions}
      *
+     * @param dims the sizes
      * @throws InvalidRequestException (argument {@code shape}) if there are no dimensions, one is below 1, or
      *                                 the element count overflows a {@code long}
      */
@@ -57,27 +58,31 @@ public final class Shape {
         return new Shape(dims.clone(), n);
     }
 
-    /** Number of dimensions. */
+    /** {@return number of dimensions} */
     public int rank() {
         return dims.length;
     }
 
-    /** Size of dimension {@code i}; negative {@code i} counts from the end ({@code -1} is the last). */
+    /**
+     * {@return size of dimension {@code i}; negative {@code i} counts from the end ({@code -1} is the last)}
+     *
+     * @param i query row index
+     */
     public int dim(int i) {
         return dims[i < 0 ? dims.length + i : i];
     }
 
-    /** A copy of the dimensions. */
+    /** {@return a copy of the dimensions} */
     public int[] dims() {
         return dims.clone();
     }
 
-    /** Product of all dimensions, exact. */
+    /** {@return the product of all dimensions, exact} */
     public long elementCount() {
         return count;
     }
 
-    /** Whether a tensor of this shape can exist: at most {@link #MAX_TENSOR_ELEMENTS} elements. */
+    /** {@return whether a tensor of this shape can exist: at most {@link #MAX_TENSOR_ELEMENTS} elements} */
     public boolean fitsTensor() {
         return count <= MAX_TENSOR_ELEMENTS;
     }
@@ -85,6 +90,8 @@ public final class Shape {
     /**
      * Throws unless {@link #fitsTensor()}, naming {@code argument}.
      *
+     * @param argument the name of the argument this shape belongs to, for the error
+     * @return this shape
      * @throws InvalidRequestException naming {@code argument}, with the count and the limit
      */
     public Shape requireFitsTensor(String argument) {

@@ -1,25 +1,30 @@
 package dev.attn4j.ports.fake;
 
 import dev.attn4j.ports.Capabilities;
-import dev.attn4j.ports.Capability;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
 import dev.attn4j.ports.attention.AttentionShape;
 import dev.attn4j.ports.norm.NormBackwardRequest;
+import dev.attn4j.ports.norm.NormCapabilities;
+import dev.attn4j.ports.norm.NormFeature;
 import dev.attn4j.ports.norm.NormGradients;
 import dev.attn4j.ports.norm.NormKind;
 import dev.attn4j.ports.norm.NormRequest;
 import dev.attn4j.ports.norm.NormResult;
 import dev.attn4j.ports.norm.NormalizationPort;
+import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.rotary.RotaryRequest;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.tensor.TensorPort;
 
 import java.util.ArrayList;
@@ -45,6 +50,7 @@ public final class HeapEngine implements BackendEngine {
     private final String name;
     private final Capabilities capabilities;
     private final List<String> kernelCalls = new ArrayList<>();
+    private AttentionBackwardRequest lastBackward;
     private final List<String> transferCalls = new ArrayList<>();
     private final Set<HeapTensor> live = new LinkedHashSet<>();
     private int closeCalls;
@@ -55,16 +61,52 @@ public final class HeapEngine implements BackendEngine {
         this.capabilities = capabilities;
     }
 
-    /** Every floating dtype, every feature, head dims 1..256. */
+    private static final Set<DType> FLOATING = EnumSet.of(DType.F32, DType.F16, DType.BF16);
+
+    /** Every floating dtype; attention (every feature, head dims 1..256), norms and rotary. */
     public static Capabilities everything() {
-        return new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16), EnumSet.allOf(Capability.class), 1, 256);
+        return Capabilities.of(TensorCapabilities.transfers(FLOATING),
+                new AttentionCapabilities(FLOATING, EnumSet.allOf(AttentionFeature.class), 1, 256),
+                NormCapabilities.all(FLOATING), new RotaryCapabilities(FLOATING));
     }
 
-    /** {@link #everything()} less the given features. */
-    public static Capabilities without(Capability first, Capability... rest) {
-        EnumSet<Capability> features = EnumSet.allOf(Capability.class);
+    /** {@link #everything()} less the given attention features. */
+    public static Capabilities without(AttentionFeature first, AttentionFeature... rest) {
+        EnumSet<AttentionFeature> features = EnumSet.allOf(AttentionFeature.class);
         features.removeAll(EnumSet.of(first, rest));
-        return new Capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16), features, 1, 256);
+        return everything().with(new AttentionCapabilities(FLOATING, features, 1, 256));
+    }
+
+    /** {@link #everything()} less the given norm feature. */
+    public static Capabilities without(NormFeature feature) {
+        EnumSet<NormFeature> features = EnumSet.allOf(NormFeature.class);
+        features.remove(feature);
+        return everything().with(new NormCapabilities(FLOATING, features));
+    }
+
+    /** {@link #everything()} in F32 only. */
+    public static Capabilities f32Only() {
+        Set<DType> f32 = EnumSet.of(DType.F32);
+        return Capabilities.of(TensorCapabilities.transfers(f32),
+                new AttentionCapabilities(f32, EnumSet.allOf(AttentionFeature.class), 1, 256),
+                NormCapabilities.all(f32), new RotaryCapabilities(f32));
+    }
+
+    /** {@link #everything()} with attention's head dims limited to {@code [min, max]}. */
+    public static Capabilities headDims(int min, int max) {
+        return everything().with(new AttentionCapabilities(FLOATING, EnumSet.allOf(AttentionFeature.class), min, max));
+    }
+
+    /** {@link #everything()} without the rotary port. */
+    public static Capabilities withoutRotary() {
+        return Capabilities.of(TensorCapabilities.transfers(FLOATING),
+                new AttentionCapabilities(FLOATING, EnumSet.allOf(AttentionFeature.class), 1, 256),
+                NormCapabilities.all(FLOATING));
+    }
+
+    /** The last attention backward request a kernel received, or null. */
+    public AttentionBackwardRequest lastBackward() {
+        return lastBackward;
     }
 
     /** Kernels called so far, e.g. {@code attention.forward}. */
@@ -192,16 +234,19 @@ public final class HeapEngine implements BackendEngine {
             public AttentionResult forward(AttentionRequest request) {
                 kernelCalls.add("attention.forward");
                 AttentionShape s = request.shape();
-                return new AttentionResult(zerosOf(s.queryShape(), request.q().dtype()), zerosOf(s.lseShape(), DType.F32));
+                return new AttentionResult(zerosOf(s.queryShape(request.options().layout()), request.q().dtype()),
+                        zerosOf(s.lseShape(), DType.F32));
             }
 
             @Override
             public AttentionGradients backward(AttentionBackwardRequest request) {
                 kernelCalls.add("attention.backward");
+                lastBackward = request;
                 AttentionShape s = request.shape();
                 DType dt = request.q().dtype();
-                return new AttentionGradients(zerosOf(s.queryShape(), dt), zerosOf(s.keyShape(), dt),
-                        zerosOf(s.keyShape(), dt),
+                var layout = request.options().layout();
+                return new AttentionGradients(zerosOf(s.queryShape(layout), dt), zerosOf(s.keyShape(layout), dt),
+                        zerosOf(s.keyShape(layout), dt),
                         request.options().biasTableGrad() ? zerosOf(s.biasTableShape(), DType.F32) : null);
             }
         };

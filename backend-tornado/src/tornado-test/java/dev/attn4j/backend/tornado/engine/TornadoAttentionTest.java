@@ -178,7 +178,7 @@ class TornadoAttentionTest {
         }
     }
 
-    /** DESIGN §4: causal j > i + off; window outside [i + off − left, i + off + right] (−1 = unbounded). */
+    /** docs/design.md §4: causal j > i + off; window outside [i + off − left, i + off + right] (−1 = unbounded). */
     private static boolean masked(int i, int j, int sq, int sk, boolean causal, int left, int right) {
         int diag = i + sk - sq;
         return (causal && j > diag) || (left >= 0 && j < diag - left) || (right >= 0 && j > diag + right);

@@ -1,7 +1,11 @@
 package dev.attn4j.backend.tornado.engine;
 
 import dev.attn4j.backend.tornado.TornadoBackendProviderAccess;
-import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
+import dev.attn4j.ports.norm.NormCapabilities;
+import dev.attn4j.ports.norm.NormFeature;
+import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.norm.NormBackwardRequest;
 import dev.attn4j.ports.norm.NormGradients;
 import dev.attn4j.ports.norm.NormRequest;
@@ -47,9 +51,16 @@ class TornadoNormTest {
         Availability a = TornadoBackendProviderAccess.probe();
         assertTrue(a.available(), a.reason());
         assertFalse(a.devices().isEmpty());
-        for (Capability c : Capability.values()) {
-            assertTrue(engine.capabilities().supports(c), c.name());
+        AttentionCapabilities attention = engine.capabilities().port(AttentionCapabilities.class).orElseThrow();
+        for (AttentionFeature f : AttentionFeature.values()) {
+            // BHSD is not declared until the kernels index it (a stride change)
+            assertEquals(f != AttentionFeature.BHSD_LAYOUT, attention.supports(f), f.name());
         }
+        NormCapabilities norms = engine.capabilities().port(NormCapabilities.class).orElseThrow();
+        for (NormFeature f : NormFeature.values()) {
+            assertTrue(norms.supports(f), f.name());
+        }
+        assertTrue(engine.capabilities().provides(RotaryCapabilities.class));
     }
 
     @ParameterizedTest(name = "layer={0} beta={1} residual={2} rows={3} c={4}")

@@ -2,7 +2,12 @@ package dev.attn4j.backend.tornado.engine;
 
 import dev.attn4j.ports.Capabilities;
 import dev.attn4j.ports.ClosedException;
-import dev.attn4j.ports.Capability;
+import dev.attn4j.ports.attention.AttentionCapabilities;
+import dev.attn4j.ports.attention.AttentionFeature;
+import dev.attn4j.ports.norm.NormCapabilities;
+import dev.attn4j.ports.rotary.RotaryCapabilities;
+import dev.attn4j.ports.spi.TensorRegistry;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.DeviceException;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.norm.NormalizationPort;
@@ -10,6 +15,7 @@ import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.Availability;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.BackendOptions;
+import dev.attn4j.ports.spi.DeviceKind;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
@@ -20,11 +26,9 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.WeakHashMap;
 
 /**
  * The TornadoVM engine: tensors kept on one device in the engine's heaps ({@link DeviceHeap}); attention (every
@@ -42,11 +46,6 @@ import java.util.WeakHashMap;
 public final class TornadoEngine implements BackendEngine {
     /** The backend's name. */
     public static final String NAME = "tornado";
-    /**
-     * Every feature: the kernels implement them all, and the conformance suite checks each against its oracle.
-     * The backward is always deterministic (one work item owns each output row and sums in a fixed order).
-     */
-    private static final Set<Capability> FEATURES = EnumSet.allOf(Capability.class);
     /** Head dims the attention tests cover; the kernel loops over D, so any size works, slowly for large D. */
     private static final int MAX_HEAD_DIM = AttentionKernels.MAX_HEAD_DIM;
 
@@ -60,12 +59,21 @@ public final class TornadoEngine implements BackendEngine {
     private final TornadoNormalization normalization;
     private final TornadoAttention attention;
     private final TornadoRotary rotary;
-    private final Set<TornadoTensor> owned = Collections.newSetFromMap(new WeakHashMap<>());
+    /** Weak: a tensor dropped unclosed returns its heap block through a Cleaner, and must not be kept alive here. */
+    private final TensorRegistry<TornadoTensor> owned = TensorRegistry.weak();
     private boolean closed;
 
     private TornadoEngine(TornadoDevice device, int heapMiB) {
         this.device = device;
-        this.capabilities = new Capabilities(EnumSet.of(DType.F32), FEATURES, 1, MAX_HEAD_DIM);
+        // Every attention feature but the BHSD layout: the kernels implement the rest, and the conformance suite
+        // checks each against its oracle. The backward is always deterministic (one work item owns each output row
+        // and sums in a fixed order). The kernels index [B, S, H, D] only: BHSD (a stride change) is not declared
+        // until they are built and run against it. F32 only: POCL has no cl_khr_fp16.
+        Set<DType> f32 = EnumSet.of(DType.F32);
+        this.capabilities = Capabilities.of(TensorCapabilities.transfers(f32),
+                new AttentionCapabilities(f32, EnumSet.complementOf(EnumSet.of(AttentionFeature.BHSD_LAYOUT)), 1,
+                        MAX_HEAD_DIM),
+                NormCapabilities.all(f32), new RotaryCapabilities(f32));
         int floats = (int) Math.min(DeviceHeap.MAX_ELEMENTS, (long) heapMiB * (1 << 20) / Float.BYTES);
         this.heap = new DeviceHeap(device, floats, Math.max(DeviceHeap.ALIGNMENT, floats / 16));
         this.tensors = new TornadoTensors(this);
@@ -80,7 +88,24 @@ public final class TornadoEngine implements BackendEngine {
         if (devices.isEmpty()) {
             return Availability.unavailable("TornadoVM runtime found, but it reports no device");
         }
-        return Availability.available("TornadoVM with " + devices.size() + " device(s)", devices);
+        // The kind of the device open() would take (the device option's, else TornadoVM's default), so that
+        // TornadoVM on an OpenCL CPU device (POCL) is ranked below the native cpu backend.
+        String type;
+        try {
+            type = String.valueOf(select(BackendOptions.fromSystemProperties(NAME).get("device").orElse(null))
+                    .getDeviceType());
+        } catch (RuntimeException e) {
+            type = "unknown (" + e.getMessage() + ")";
+        }
+        DeviceKind kind = switch (type) {
+            case "GPU" -> DeviceKind.GPU;
+            case "ACCELERATOR", "FPGA" -> DeviceKind.ACCELERATOR;
+            case "CPU" -> DeviceKind.HOST_DEVICE;
+            default -> DeviceKind.UNKNOWN;
+        };
+        return Availability.available("TornadoVM with " + devices.size() + " device(s); the one it would use is "
+                + (kind == DeviceKind.UNKNOWN ? "of unknown type (TornadoVM says " + type + ")" : "a " + type),
+                devices, kind);
     }
 
     /** Opens the engine on the device named by the {@code device} option, or TornadoVM's default device. */
@@ -148,7 +173,7 @@ public final class TornadoEngine implements BackendEngine {
             throw new ClosedException("the tornado backend was closed before this call could run");
         }
         TornadoTensor tensor = new TornadoTensor(this, shape, dtype, block);
-        owned.add(tensor);
+        owned.register(tensor);
         return tensor;
     }
 
@@ -204,7 +229,7 @@ public final class TornadoEngine implements BackendEngine {
 
     @Override
     public synchronized boolean owns(DeviceTensor tensor) {
-        return tensor instanceof TornadoTensor t && owned.contains(t);
+        return owned.contains(tensor);
     }
 
     @Override
@@ -212,10 +237,7 @@ public final class TornadoEngine implements BackendEngine {
         if (closed) {
             return;
         }
-        for (TornadoTensor t : List.copyOf(owned)) {
-            t.close();
-        }
-        owned.clear();
+        owned.closeAll(TornadoTensor::close);
         closed = true;
         heap.close();
     }

@@ -23,14 +23,14 @@ final class TornadoTensors implements TensorPort {
     public DeviceTensor upload(float[] data, Shape shape, DType dtype) {
         requireF32(dtype);
         synchronized (engine) {
-            return filled(allocate(shape, DType.F32), t -> engine.heap().write(t.block(), data));
+            return filled(newTensor(shape, DType.F32), t -> engine.heap().write(t.block(), data));
         }
     }
 
     @Override
     public DeviceTensor uploadInts(int[] data, Shape shape) {
         synchronized (engine) {
-            return filled(allocate(shape, DType.I32), t -> engine.heap().write(t.block(), data));
+            return filled(newTensor(shape, DType.I32), t -> engine.heap().write(t.block(), data));
         }
     }
 
@@ -41,7 +41,7 @@ final class TornadoTensors implements TensorPort {
             bits[i] = data[i] ? 1 : 0;
         }
         synchronized (engine) {
-            return filled(allocate(shape, DType.BOOL), t -> engine.heap().write(t.block(), bits));
+            return filled(newTensor(shape, DType.BOOL), t -> engine.heap().write(t.block(), bits));
         }
     }
 
@@ -51,17 +51,17 @@ final class TornadoTensors implements TensorPort {
             requireF32(dtype);
         }
         synchronized (engine) {
-            return filled(allocate(shape, dtype), t -> engine.heap().zero(t.block()));
+            return filled(newTensor(shape, dtype), t -> engine.heap().zero(t.block()));
         }
     }
 
     /** A new F32 tensor whose values a kernel is about to write. Call with the engine's lock held. */
     TornadoTensor allocate(Shape shape) {
-        return allocate(shape, DType.F32);
+        return newTensor(shape, DType.F32);
     }
 
     /** A new tensor of {@code dtype}: a float block for F32, an int block for I32 and BOOL. */
-    private TornadoTensor allocate(Shape shape, DType dtype) {
+    private TornadoTensor newTensor(Shape shape, DType dtype) {
         DeviceHeap heap = engine.heap();
         long n = shape.elementCount();
         return engine.track(shape, dtype, dtype == DType.F32 ? heap.allocateFloats(n) : heap.allocateInts(n));
