@@ -1,5 +1,6 @@
 package dev.attn4j.conformance;
 
+import dev.attn4j.oracle.PassRule;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.tensor.DType;
 

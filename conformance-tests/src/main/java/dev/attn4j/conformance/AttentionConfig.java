@@ -1,11 +1,11 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.AttentionDims;
-import dev.attn4j.conformance.oracle.AttentionProblem;
-import dev.attn4j.conformance.oracle.DenseBias;
-import dev.attn4j.conformance.oracle.DenseMask;
-import dev.attn4j.conformance.oracle.FlashMask;
-import dev.attn4j.conformance.oracle.Precision;
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.DenseBias;
+import dev.attn4j.oracle.DenseMaskFlags;
+import dev.attn4j.oracle.FlashMaskIndices;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.tensor.DType;
 
@@ -156,15 +156,15 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         }
         double[] table = biasTable ? gaussian(r, heads * d.tableWidth(), 0.5, Precision.FP32) : null;
         DenseBias bias = denseBias ? new DenseBias(1, heads, gaussian(r, heads * seqQ * seqK, 0.5, Precision.FP32)) : null;
-        DenseMask mask = null;
+        DenseMaskFlags mask = null;
         if (denseMask) {
             boolean[] allowed = new boolean[batch * seqQ * seqK];
             for (int x = 0; x < allowed.length; x++) {
                 allowed[x] = r.nextInt(5) != 0;
             }
-            mask = new DenseMask(batch, 1, allowed);
+            mask = new DenseMaskFlags(batch, 1, allowed);
         }
-        FlashMask flash = flashMaskN > 0 ? new FlashMask(flashMaskHeads, flashMaskN, flashRows(r)) : null;
+        FlashMaskIndices flash = flashMaskN > 0 ? new FlashMaskIndices(flashMaskHeads, flashMaskN, flashRows(r)) : null;
         AttentionProblem problem = new AttentionProblem(d, q, k, v, resolvedScale(), causal, windowLeft, windowRight,
                 softcap, slopes, table, bias, flash, mask, dropout());
         return new Data(problem, dO);

@@ -1,11 +1,12 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.AttentionDims;
-import dev.attn4j.conformance.oracle.AttentionGrads;
-import dev.attn4j.conformance.oracle.AttentionOracle;
-import dev.attn4j.conformance.oracle.AttentionOutputs;
-import dev.attn4j.conformance.oracle.AttentionProblem;
-import dev.attn4j.conformance.oracle.Precision;
+import dev.attn4j.oracle.PassRule;
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionGrads;
+import dev.attn4j.oracle.AttentionOracle;
+import dev.attn4j.oracle.AttentionOutputs;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;

@@ -1,7 +1,7 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.NormProblem;
-import dev.attn4j.conformance.oracle.Precision;
+import dev.attn4j.oracle.NormProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.norm.NormKind;
 import dev.attn4j.ports.tensor.DType;
 

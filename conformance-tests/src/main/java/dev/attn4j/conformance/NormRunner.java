@@ -1,10 +1,11 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.NormGrads;
-import dev.attn4j.conformance.oracle.NormOracle;
-import dev.attn4j.conformance.oracle.NormOutputs;
-import dev.attn4j.conformance.oracle.NormProblem;
-import dev.attn4j.conformance.oracle.Precision;
+import dev.attn4j.oracle.PassRule;
+import dev.attn4j.oracle.NormGrads;
+import dev.attn4j.oracle.NormOracle;
+import dev.attn4j.oracle.NormOutputs;
+import dev.attn4j.oracle.NormProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.norm.NormBackwardRequest;
 import dev.attn4j.ports.norm.NormGradients;

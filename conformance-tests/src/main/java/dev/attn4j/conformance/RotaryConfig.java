@@ -1,6 +1,6 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.Precision;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.rotary.RotaryLayout;
 import dev.attn4j.ports.tensor.DType;
 

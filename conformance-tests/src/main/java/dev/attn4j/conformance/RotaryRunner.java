@@ -1,7 +1,8 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.Precision;
-import dev.attn4j.conformance.oracle.RotaryOracle;
+import dev.attn4j.oracle.PassRule;
+import dev.attn4j.oracle.Precision;
+import dev.attn4j.oracle.RotaryOracle;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.rotary.RotaryRequest;
 import dev.attn4j.ports.tensor.DType;

@@ -1,19 +1,19 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.AttentionDims;
-import dev.attn4j.conformance.oracle.AttentionGrads;
-import dev.attn4j.conformance.oracle.AttentionOracle;
-import dev.attn4j.conformance.oracle.AttentionOutputs;
-import dev.attn4j.conformance.oracle.AttentionProblem;
-import dev.attn4j.conformance.oracle.DenseBias;
-import dev.attn4j.conformance.oracle.DenseMask;
-import dev.attn4j.conformance.oracle.FlashMask;
-import dev.attn4j.conformance.oracle.NormGrads;
-import dev.attn4j.conformance.oracle.NormOracle;
-import dev.attn4j.conformance.oracle.NormOutputs;
-import dev.attn4j.conformance.oracle.NormProblem;
-import dev.attn4j.conformance.oracle.Precision;
-import dev.attn4j.conformance.oracle.RotaryOracle;
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionGrads;
+import dev.attn4j.oracle.AttentionOracle;
+import dev.attn4j.oracle.AttentionOutputs;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.DenseBias;
+import dev.attn4j.oracle.DenseMaskFlags;
+import dev.attn4j.oracle.FlashMaskIndices;
+import dev.attn4j.oracle.NormGrads;
+import dev.attn4j.oracle.NormOracle;
+import dev.attn4j.oracle.NormOutputs;
+import dev.attn4j.oracle.NormProblem;
+import dev.attn4j.oracle.Precision;
+import dev.attn4j.oracle.RotaryOracle;
 import dev.attn4j.ports.Capabilities;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionFeature;
@@ -190,14 +190,14 @@ final class OracleEngine implements BackendEngine {
         if (o.denseBias() != null) {
             bias = new DenseBias(o.denseBias().shape().dim(0), o.denseBias().shape().dim(1), doubles(o.denseBias()));
         }
-        DenseMask mask = null;
+        DenseMaskFlags mask = null;
         if (o.denseMask() != null) {
-            mask = new DenseMask(o.denseMask().shape().dim(0), o.denseMask().shape().dim(1),
+            mask = new DenseMaskFlags(o.denseMask().shape().dim(0), o.denseMask().shape().dim(1),
                     (boolean[]) ((HostTensor) o.denseMask()).data);
         }
-        FlashMask flash = null;
+        FlashMaskIndices flash = null;
         if (o.flashMask() != null) {
-            flash = new FlashMask(o.flashMask().shape().dim(1), o.flashMask().shape().dim(3),
+            flash = new FlashMaskIndices(o.flashMask().shape().dim(1), o.flashMask().shape().dim(3),
                     (int[]) ((HostTensor) o.flashMask()).data);
         }
         return new AttentionProblem(d, doubles(q), doubles(k), doubles(v), o.scaleFor(s.headDim()), o.causal(),

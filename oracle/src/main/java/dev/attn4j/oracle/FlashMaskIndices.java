@@ -1,0 +1,60 @@
+package dev.attn4j.oracle;
+
+/**
+ * FlashMask's {@code startend_row_indices} {@code [B, Hm, Sk, n]}, read exactly as DESIGN §4 says. For key
+ * column {@code j}, with values above {@code Sq} acting as {@code Sq}, query row {@code i} is masked when:
+ * <ul>
+ *   <li>causal, n = 1 {@code [LTS]}: {@code i >= LTS};</li>
+ *   <li>causal, n = 2 {@code [LTS, LTE]}: {@code LTS <= i < LTE};</li>
+ *   <li>non-causal, n = 2 {@code [LTS, UTE]}: {@code i >= LTS || i < UTE};</li>
+ *   <li>non-causal, n = 4 {@code [LTS, LTE, UTS, UTE]}: {@code LTS <= i < LTE || UTS <= i < UTE}.</li>
+ * </ul>
+ * (The causal mask itself is applied separately.)
+ *
+ * <pre>{@code
+ * FlashMaskIndices m = new FlashMaskIndices(1, 1, rows);   // causal document mask, one LTS per column
+ * boolean masked = m.masks(dims, true, b, h, i, j);
+ * }</pre>
+ *
+ * @param heads Hm, dividing H; query head {@code h} uses mask head {@code h / (H / Hm)}
+ * @param n     1, 2 or 4 indices per column
+ * @param rows  row-major indices, all {@code >= 0} (not copied)
+ */
+public record FlashMaskIndices(int heads, int n, int[] rows) {
+
+    /** Checks n and that no index is negative (a negative index is an input error, DESIGN §4). */
+    public FlashMaskIndices {
+        if (n != 1 && n != 2 && n != 4) {
+            throw new IllegalArgumentException("n must be 1, 2 or 4, got " + n);
+        }
+        for (int r : rows) {
+            if (r < 0) {
+                throw new IllegalArgumentException("startend_row_indices must be >= 0, got " + r);
+            }
+        }
+    }
+
+    /** Whether the mask sends element {@code (b, h, i, j)} to −∞ under the given {@code causal} flag. */
+    public boolean masks(AttentionDims d, boolean causal, int b, int h, int i, int j) {
+        int mh = h / (d.heads() / heads);
+        int base = ((b * heads + mh) * d.seqK() + j) * n;
+        int sq = d.seqQ();
+        if (causal && n == 1) {
+            return i >= Math.min(rows[base], sq);
+        }
+        if (causal && n == 2) {
+            return i >= Math.min(rows[base], sq) && i < Math.min(rows[base + 1], sq);
+        }
+        if (!causal && n == 2) {
+            return i >= Math.min(rows[base], sq) || i < Math.min(rows[base + 1], sq);
+        }
+        if (!causal && n == 4) {
+            int lts = Math.min(rows[base], sq);
+            int lte = Math.min(rows[base + 1], sq);
+            int uts = Math.min(rows[base + 2], sq);
+            int ute = Math.min(rows[base + 3], sq);
+            return (i >= lts && i < lte) || (i >= uts && i < ute);
+        }
+        throw new IllegalArgumentException("n = " + n + " is not defined with causal = " + causal);
+    }
+}
