@@ -11,7 +11,11 @@ module dev.attn4j.domain {
     requires static ai.djl.tokenizers;
 
     exports dev.attn4j.domain.data;
+    exports dev.attn4j.domain.generation;
     exports dev.attn4j.domain.inject;
+    exports dev.attn4j.domain.layers;
+    exports dev.attn4j.domain.model;
+    exports dev.attn4j.domain.parameters;
     exports dev.attn4j.domain.masks;
     exports dev.attn4j.domain.positional;
     opens dev.attn4j.domain.inject to com.google.guice;
