@@ -1,5 +1,7 @@
 package dev.attn4j.oracle;
 
+import dev.attn4j.ports.attention.FlashMaskForm;
+
 /**
  * FlashMask's {@code startend_row_indices} {@code [B, Hm, Sk, n]}, read exactly as DESIGN §4 says. For key
  * column {@code j}, with values above {@code Sq} acting as {@code Sq}, query row {@code i} is masked when:
@@ -36,25 +38,24 @@ public record FlashMaskIndices(int heads, int n, int[] rows) {
 
     /** Whether the mask sends element {@code (b, h, i, j)} to −∞ under the given {@code causal} flag. */
     public boolean masks(AttentionDims d, boolean causal, int b, int h, int i, int j) {
+        // Which (causal, n) pairs exist is ports' rule (FlashMaskForm); what each form means is written out here
+        // again, from DESIGN §4, so that the oracle checks the meaning instead of repeating it.
+        FlashMaskForm form = FlashMaskForm.of(causal, n).orElseThrow(() ->
+                new IllegalArgumentException("n = " + n + " is not defined with causal = " + causal));
         int mh = h / (d.heads() / heads);
         int base = ((b * heads + mh) * d.seqK() + j) * n;
         int sq = d.seqQ();
-        if (causal && n == 1) {
-            return i >= Math.min(rows[base], sq);
-        }
-        if (causal && n == 2) {
-            return i >= Math.min(rows[base], sq) && i < Math.min(rows[base + 1], sq);
-        }
-        if (!causal && n == 2) {
-            return i >= Math.min(rows[base], sq) || i < Math.min(rows[base + 1], sq);
-        }
-        if (!causal && n == 4) {
-            int lts = Math.min(rows[base], sq);
-            int lte = Math.min(rows[base + 1], sq);
-            int uts = Math.min(rows[base + 2], sq);
-            int ute = Math.min(rows[base + 3], sq);
-            return (i >= lts && i < lte) || (i >= uts && i < ute);
-        }
-        throw new IllegalArgumentException("n = " + n + " is not defined with causal = " + causal);
+        int lts = Math.min(rows[base], sq);
+        return switch (form) {
+            case CAUSAL_START -> i >= lts;
+            case CAUSAL_BAND -> i >= lts && i < Math.min(rows[base + 1], sq);
+            case OUTSIDE_BAND -> i >= lts || i < Math.min(rows[base + 1], sq);
+            case TWO_BANDS -> {
+                int lte = Math.min(rows[base + 1], sq);
+                int uts = Math.min(rows[base + 2], sq);
+                int ute = Math.min(rows[base + 3], sq);
+                yield (i >= lts && i < lte) || (i >= uts && i < ute);
+            }
+        };
     }
 }

@@ -124,12 +124,7 @@ public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHea
             InvalidRequestException.check(heads % ms.dim(1) == 0, "flashMask",
                     "a mask head count dividing H = " + heads, ms.dim(1));
             InvalidRequestException.check(ms.dim(2) == seqK, "flashMask", "Sk = " + seqK + " columns", ms.dim(2));
-            int n = ms.dim(3);
-            InvalidRequestException.check(n == 1 || n == 2 || n == 4, "flashMask", "n in {1, 2, 4}", n);
-            InvalidRequestException.check(!(options.causal() && n == 4), "flashMask",
-                    "n in {1, 2} with causal=true (n = 4 is the non-causal form)", n);
-            InvalidRequestException.check(!(!options.causal() && n == 1), "flashMask",
-                    "n in {2, 4} with causal=false (n = 1 is the causal form)", n);
+            FlashMaskForm.require("flashMask", options.causal(), ms.dim(3));
         }
     }
 
