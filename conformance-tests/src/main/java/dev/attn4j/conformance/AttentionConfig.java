@@ -1,5 +1,11 @@
 package dev.attn4j.conformance;
 
+import java.util.List;
+
+import dev.attn4j.ports.Backend;
+
+import dev.attn4j.oracle.PassRule;
+
 import dev.attn4j.oracle.AttentionDims;
 import dev.attn4j.oracle.AttentionProblem;
 import dev.attn4j.oracle.DenseBias;
@@ -57,7 +63,7 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
                               DType dtype, boolean causal, Double scale, int windowLeft, int windowRight,
                               double softcap, Alibi alibi, boolean biasTable, boolean denseBias, int flashMaskN,
                               int flashMaskHeads, boolean denseMask, double dropoutP, boolean deterministic,
-                              long dataSeed, boolean grid) {
+                              long dataSeed, boolean grid) implements CaseConfig {
 
     /** Where ALiBi slopes come from. */
     public enum Alibi {
@@ -112,7 +118,19 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         return scale != null ? scale : 1.0 / Math.sqrt(headDim);
     }
 
+    /** Forward, then backward on the backend's own {@code o, lse}. */
+    @Override
+    public List<Op> ops() {
+        return List.of(Op.ATTENTION_FORWARD, Op.ATTENTION_BACKWARD);
+    }
+
+    @Override
+    public List<PassRule.Check> run(Op op, Backend backend) {
+        return AttentionRunner.run(this, checked(op) == Op.ATTENTION_BACKWARD, backend);
+    }
+
     /** A stable, readable id, e.g. {@code a0042 b2 sq37 sk64 h8 kv2 d40 causal f32} ({@code g017 ...} in the grid). */
+    @Override
     public String id() {
         StringBuilder s = new StringBuilder();
         s.append(grid ? String.format("g%03d", index) : String.format("a%04d", index));

@@ -30,8 +30,7 @@ final class AttentionRunner {
     private AttentionRunner() {
     }
 
-    static List<PassRule.Check> run(AttentionCase c, Backend backend) {
-        AttentionConfig cfg = c.config();
+    static List<PassRule.Check> run(AttentionConfig cfg, boolean backward, Backend backend) {
         AttentionConfig.Data data = cfg.data();
         AttentionProblem p = data.problem();
         AttentionDims d = p.dims();
@@ -44,7 +43,7 @@ final class AttentionRunner {
             AttentionOptions options = options(cfg, p, scope);
             AttentionResult fwd = scope.track(backend.attention().forward(new AttentionRequest(q, k, v, options)));
             List<PassRule.Check> checks = new ArrayList<>();
-            if (!c.backward()) {
+            if (!backward) {
                 AttentionOutputs golden = AttentionOracle.forward(p, Precision.FP64);
                 AttentionOutputs ref = AttentionOracle.forward(p, refPrecision);
                 checks.add(PassRule.check("o", golden.o(), ref.o(), scope.download(fwd.o()), dtype));

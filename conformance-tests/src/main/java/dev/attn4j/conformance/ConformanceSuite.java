@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The conformance suite: seeded attention and normalisation cases, run on a backend and judged by the pass
@@ -41,6 +42,14 @@ public final class ConformanceSuite {
     public static final String CASES_PROPERTY = "attn4j.conformance.cases";
     private static final int LARGE_ATTENTION = 4000;
     private static final int LARGE_NORM = 1200;
+
+    /**
+     * The op families whose configurations come with every sweep (fixed lists drawn from the seed), after the random
+     * attention and normalisation configurations, in report order. A new op adds its configuration's
+     * {@code standard} here.
+     */
+    private static final List<Function<Long, List<? extends CaseConfig>>> SYSTEMATIC = List.of(
+            RotaryConfig::standard);
 
     private final List<ConformanceCase> cases;
 
@@ -98,29 +107,26 @@ public final class ConformanceSuite {
         if (attentionCases < 0 || normCases < 0) {
             throw new IllegalArgumentException("case counts must be >= 0, got " + attentionCases + " and " + normCases);
         }
+        List<CaseConfig> configs = new ArrayList<>(CaseGenerator.attention(attentionCases, seed));
+        if (systematic) {
+            configs.addAll(FeatureGrid.configurations(seed));
+        }
+        configs.addAll(CaseGenerator.norm(normCases, seed));
+        if (systematic) {
+            for (Function<Long, List<? extends CaseConfig>> family : SYSTEMATIC) {
+                configs.addAll(family.apply(seed));
+            }
+        }
         List<ConformanceCase> all = new ArrayList<>();
-        List<AttentionConfig> attention = new ArrayList<>(CaseGenerator.attention(attentionCases, seed));
-        if (systematic) {
-            attention.addAll(FeatureGrid.configurations(seed));
-        }
-        for (AttentionConfig c : attention) {
-            all.add(new AttentionCase(c, false));
-            all.add(new AttentionCase(c, true));
-        }
-        for (NormConfig c : CaseGenerator.norm(normCases, seed)) {
-            all.add(new NormCase(c, false));
-            all.add(new NormCase(c, true));
-        }
-        if (systematic) {
-            for (RotaryConfig c : RotaryConfig.standard(seed)) {
-                all.add(new RotaryCase(c, false));
-                all.add(new RotaryCase(c, true));
+        for (CaseConfig c : configs) {
+            for (Op op : c.ops()) {
+                all.add(new ConformanceCase(op, c));
             }
         }
         return new ConformanceSuite(all);
     }
 
-    /** Every case: attention (random, then grid), normalisation, rotary; each configuration's forward first. */
+    /** Every case: attention (random, then grid), normalisation, then each systematic family; each configuration's ops in order. */
     public List<ConformanceCase> cases() {
         return cases;
     }

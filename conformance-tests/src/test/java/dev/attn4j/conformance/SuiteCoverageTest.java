@@ -19,13 +19,13 @@ class SuiteCoverageTest {
             ConformanceSuite.STANDARD_NORM, ConformanceSuite.SEED);
 
     private List<AttentionConfig> attention() {
-        return suite.cases().stream().filter(c -> c instanceof AttentionCase a && !a.backward())
-                .map(c -> ((AttentionCase) c).config()).toList();
+        return suite.cases().stream().filter(c -> c.op() == Op.ATTENTION_FORWARD)
+                .map(c -> (AttentionConfig) c.config()).toList();
     }
 
     private List<NormConfig> norm() {
-        return suite.cases().stream().filter(c -> c instanceof NormCase n && !n.backward())
-                .map(c -> ((NormCase) c).config()).toList();
+        return suite.cases().stream().filter(c -> c.op() == Op.NORM_FORWARD)
+                .map(c -> (NormConfig) c.config()).toList();
     }
 
     @Test
@@ -37,8 +37,8 @@ class SuiteCoverageTest {
     @Test
     void everyConfigurationYieldsAForwardAndABackwardCase() {
         assertEquals(2 * (attention().size() + norm().size()), suite.cases().size());
-        Set<String> ops = suite.cases().stream().map(ConformanceCase::op).collect(Collectors.toSet());
-        assertEquals(Set.of("attention_forward", "attention_backward", "norm_forward", "norm_backward"), ops);
+        Set<Op> ops = suite.cases().stream().map(ConformanceCase::op).collect(Collectors.toSet());
+        assertEquals(Set.of(Op.ATTENTION_FORWARD, Op.ATTENTION_BACKWARD, Op.NORM_FORWARD, Op.NORM_BACKWARD), ops);
     }
 
     @Test
@@ -118,8 +118,8 @@ class SuiteCoverageTest {
         assertEquals(ids.size(), new HashSet<>(ids).size(), "ids are unique");
         AttentionConfig first = attention().getFirst();
         assertEquals(java.util.Arrays.toString(first.data().problem().q()),
-                java.util.Arrays.toString(again.cases().stream().filter(c -> c instanceof AttentionCase)
-                        .map(c -> ((AttentionCase) c).config()).findFirst().orElseThrow().data().problem().q()));
+                java.util.Arrays.toString(again.cases().stream().filter(c -> c.config() instanceof AttentionConfig)
+                        .map(c -> (AttentionConfig) c.config()).findFirst().orElseThrow().data().problem().q()));
     }
 
     @Test
