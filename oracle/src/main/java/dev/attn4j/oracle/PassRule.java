@@ -54,9 +54,9 @@ public final class PassRule {
     public record Check(String name, double maxError, double refError, double tolerance, int worstIndex,
                         double golden, double test, boolean nan) {
 
-        /** {@code maxError / tolerance}; ≤ 1 passes. */
+        /** {@code maxError / tolerance}; ≤ 1 passes (0 when nothing differs, even for an {@link #exact} check). */
         public double ratio() {
-            return maxError / tolerance;
+            return maxError == 0 ? 0 : maxError / tolerance;
         }
 
         /** Whether the tensor passes. */
@@ -79,6 +79,10 @@ public final class PassRule {
         /** One line for a report. */
         public String describe() {
             String where = worstIndex < 0 ? "" : " at [" + worstIndex + "] (golden " + golden + ", test " + test + ")";
+            if (tolerance == 0) {
+                return String.format("%s: max|golden-test| = %.3g%s, bit-exact expected%s", name, maxError, where,
+                        nan ? ", NaN found" : "");
+            }
             return String.format("%s: max|golden-test| = %.3g%s %s tolerance %.3g (5*max|golden-ref| = %.3g)%s",
                     name, maxError, where, passed() ? "<=" : ">", tolerance, FUDGE * refError, nan ? ", NaN found" : "");
         }
@@ -112,6 +116,29 @@ public final class PassRule {
         double tolerance = Math.max(atol(dtype), FUDGE * refError);
         return new Check(name, maxError, refError, tolerance, worst, worst < 0 ? 0 : golden[worst],
                 worst < 0 ? 0 : test[worst], nan);
+    }
+
+    /**
+     * Checks {@code test} against {@code expected} exactly, for ops whose result the design fixes bit for bit (the
+     * Philox uniform fill, copies, casts, fills): tolerance 0, so any difference fails.
+     */
+    public static Check exact(String name, double[] expected, float[] test) {
+        if (expected.length != test.length) {
+            throw new IllegalArgumentException(name + ": lengths differ: expected " + expected.length + ", test "
+                    + test.length);
+        }
+        double maxError = 0;
+        int worst = -1;
+        boolean nan = false;
+        for (int n = 0; n < expected.length; n++) {
+            nan |= Double.isNaN(test[n]) && !Double.isNaN(expected[n]);
+            double e = Double.isNaN(expected[n]) && Double.isNaN(test[n]) ? 0 : error(expected[n], test[n]);
+            if (e > maxError) {
+                maxError = e;
+                worst = n;
+            }
+        }
+        return new Check(name, maxError, 0, 0, worst, worst < 0 ? 0 : expected[worst], worst < 0 ? 0 : test[worst], nan);
     }
 
     /** {@code |g − t|}, 0 for equal infinities, +∞ for NaN or an unmatched infinity. */

@@ -35,6 +35,14 @@ public enum Precision {
         };
     }
 
+    /**
+     * The precision intermediate results are held in: binary32 for every reduced storage type (kernels compute
+     * 16-bit data in fp32), none for {@link #FP64}.
+     */
+    public Precision accumulator() {
+        return this == FP64 ? FP64 : FP32;
+    }
+
     /** {@code x} rounded to this precision. */
     public double round(double x) {
         return switch (this) {
