@@ -49,7 +49,19 @@ public final class ConformanceSuite {
      * {@code standard} here.
      */
     private static final List<Function<Long, List<? extends CaseConfig>>> SYSTEMATIC = List.of(
-            RotaryConfig::standard);
+            RotaryConfig::standard,
+            LinearConfig::standard,
+            MatmulConfig::standard,
+            ActivationConfig::standard,
+            ElementwiseConfig::standard,
+            BroadcastMultiplyConfig::standard,
+            TokenShiftConfig::standard,
+            EmbeddingConfig::standard,
+            CrossEntropyConfig::standard,
+            AdamWConfig::standard,
+            SumOfSquaresConfig::standard,
+            UniformConfig::standard,
+            TensorOpsConfig::standard);
 
     private final List<ConformanceCase> cases;
 
