@@ -1,4 +1,4 @@
-// Attention forward and backward in the structure of FlashAttention-2 (DESIGN §4-5), fp32 arithmetic.
+// Attention forward and backward in the structure of FlashAttention-2 (docs/design.md §4-5), fp32 arithmetic.
 //
 // Layouts: q, o, dO [B, Sq, H, D]; k, v, dK, dV [B, Sk, Hkv, D]; lse, delta [B, H, Sq] (fp32).
 // Query head h reads KV head h / (H / Hkv). Causal masks are bottom-right aligned: with off = Sk - Sq,

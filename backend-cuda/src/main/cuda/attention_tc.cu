@@ -1,6 +1,6 @@
 // Attention forward on tensor cores (WMMA, bf16/fp16 inputs, fp32 accumulation); opt-in (backend option
 // tensorCores=true) until it has been measured against the scalar kernels of attention.cu on a GPU.
-// Same semantics as attention.cu's forward (DESIGN §4): bottom-right causal mask, GQA/MQA, empty rows give
+// Same semantics as attention.cu's forward (docs/design.md §4): bottom-right causal mask, GQA/MQA, empty rows give
 // o = 0 and lse = -inf. Probabilities are rounded to the storage type before P·V, as FlashAttention does.
 //
 // A block of 4 warps owns 64 query rows, 16 per warp. Per key tile of 32 keys: S = Q·K^T on tensor cores

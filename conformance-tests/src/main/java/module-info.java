@@ -1,6 +1,6 @@
 /**
  * The shared conformance suite: seeded cases of every op, run on a backend and judged against the float64 oracle
- * (module {@code dev.attn4j.oracle}, sharing no code with any backend) by the pass rule of DESIGN §7, and
+ * (module {@code dev.attn4j.oracle}, sharing no code with any backend) by the pass rule of docs/design.md §7, and
  * safetensors fixtures. The app's {@code conformance} and {@code run-op} commands use the same code as the JUnit
  * suite.
  */

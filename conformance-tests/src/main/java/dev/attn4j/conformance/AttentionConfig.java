@@ -12,6 +12,7 @@ import dev.attn4j.oracle.DenseBias;
 import dev.attn4j.oracle.DenseMaskFlags;
 import dev.attn4j.oracle.FlashMaskIndices;
 import dev.attn4j.oracle.Precision;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.tensor.DType;
 
@@ -29,7 +30,8 @@ import java.util.Random;
  *
  * <pre>{@code
  * AttentionConfig c = ConformanceSuite.standard().cases().stream()
- *         .filter(x -> x instanceof AttentionCase).map(x -> ((AttentionCase) x).config()).findFirst().orElseThrow();
+ *         .map(ConformanceCase::config).filter(x -> x instanceof AttentionConfig).map(x -> (AttentionConfig) x)
+ *         .findFirst().orElseThrow();
  * AttentionConfig.Data data = c.data();
  * }</pre>
  *
@@ -75,7 +77,12 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         PER_BATCH_HEAD
     }
 
-    /** The case's host data: the oracle problem and the upstream gradient {@code dO}. */
+    /**
+     * The case's host data: the oracle problem and the upstream gradient {@code dO}.
+     *
+     * @param problem the problem to compute
+     * @param dO gradient of the loss w.r.t. o
+     */
     public record Data(AttentionProblem problem, double[] dO) {
     }
 
@@ -87,7 +94,32 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         }
     }
 
-    /** A random (non-grid) configuration. */
+    /**
+     * A random (non-grid) configuration.
+     *
+     * @param index position in the suite (part of the id)
+     * @param batch B
+     * @param seqQ Sq
+     * @param seqK Sk
+     * @param heads H
+     * @param kvHeads Hkv
+     * @param headDim D
+     * @param dtype storage type of q, k, v, o, dO and the gradients
+     * @param causal causal mask
+     * @param scale explicit scale, or {@code null} for {@code 1/sqrt(D)}
+     * @param windowLeft −1 = unbounded
+     * @param windowRight −1 = unbounded
+     * @param softcap 0 = off
+     * @param alibi which ALiBi slope layout, if any
+     * @param biasTable whether a relative bias table is given (its gradient is then asked for in backward)
+     * @param denseBias whether a dense additive bias is given
+     * @param flashMaskN FlashMask indices per column (1, 2, 4), 0 = none
+     * @param flashMaskHeads Hm
+     * @param denseMask whether a dense boolean mask is given
+     * @param dropoutP dropout probability, 0 = none
+     * @param deterministic whether backward must be bit-identical run to run (the suite runs it twice)
+     * @param dataSeed seed of the inputs
+     */
     public AttentionConfig(int index, int batch, int seqQ, int seqK, int heads, int kvHeads, int headDim, DType dtype,
                            boolean causal, Double scale, int windowLeft, int windowRight, double softcap, Alibi alibi,
                            boolean biasTable, boolean denseBias, int flashMaskN, int flashMaskHeads, boolean denseMask,
@@ -97,23 +129,23 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
                 false);
     }
 
-    /** The sizes. */
+    /** {@return the sizes} */
     public AttentionDims dims() {
         return new AttentionDims(batch, seqQ, seqK, heads, kvHeads, headDim);
     }
 
-    /** Whether the configuration uses only the core features: F32, causal or not, GQA/MQA, scale. */
+    /** {@return whether the configuration uses only the core features: F32, causal or not, GQA/MQA, scale} */
     public boolean core() {
         return dtype == DType.F32 && windowLeft < 0 && windowRight < 0 && softcap == 0 && alibi == Alibi.NONE
                 && !biasTable && !denseBias && flashMaskN == 0 && !denseMask && dropoutP == 0 && !deterministic;
     }
 
-    /** The dropout of the configuration: seed and offset derived from the data seed. */
+    /** {@return the dropout of the configuration: seed and offset derived from the data seed} */
     public Dropout dropout() {
         return dropoutP > 0 ? new Dropout(dropoutP, dataSeed * 31 + 7, index) : Dropout.NONE;
     }
 
-    /** The scale in use. */
+    /** {@return the scale in use} */
     public double resolvedScale() {
         return scale != null ? scale : 1.0 / Math.sqrt(headDim);
     }
@@ -126,10 +158,10 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
 
     @Override
     public List<PassRule.Check> run(Op op, Backend backend) {
-        return AttentionRunner.run(this, checked(op) == Op.ATTENTION_BACKWARD, backend);
+        return AttentionRunner.run(this, checked(op) == Op.ATTENTION_BACKWARD, AttentionLayout.BSHD, backend);
     }
 
-    /** A stable, readable id, e.g. {@code a0042 b2 sq37 sk64 h8 kv2 d40 causal f32} ({@code g017 ...} in the grid). */
+    /** {@return a stable, readable id, e.g. {@code a0042 b2 sq37 sk64 h8 kv2 d40 causal f32} ({@code g017 ...} in the grid)} */
     @Override
     public String id() {
         StringBuilder s = new StringBuilder();
@@ -150,7 +182,11 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         return s.toString();
     }
 
-    /** Regenerates the data from {@code dataSeed}; values rounded to their storage types. */
+    /**
+     * Regenerates the data from {@code dataSeed}; values rounded to their storage types.
+     *
+     * @return the case's data
+     */
     public Data data() {
         Random r = new Random(dataSeed);
         AttentionDims d = dims();

@@ -68,14 +68,18 @@ class ConformanceRunnerTest {
         }
         List<CaseResult> failed = results.stream().filter(r -> r.outcome() == Outcome.FAILED).toList();
         assertTrue(failed.isEmpty(), () -> failed.size() + " failed, e.g. " + failed.stream().limit(3).toList());
-        // It has attention and norm kernels only: the rotary and model-op cases are unsupported (the port, or a
-        // 16-bit dtype it does not store, or a tensor operation it does not declare), everything else passes.
-        Predicate<CaseResult> other = r -> !ATTENTION_AND_NORM.contains(r.op());
+        // It has attention and norm kernels only and reads [B, S, H, D] only: the rotary, BHSD and model-op cases are
+        // unsupported (the port, BHSD_LAYOUT, a 16-bit dtype it does not store, or a tensor operation it does not
+        // declare), everything else passes. (cpu and opencl run the BHSD cases in BackendConformanceTest.)
+        Predicate<CaseResult> bhsd = r -> r.caseId().endsWith(" bhsd");
+        Predicate<CaseResult> other = r -> !ATTENTION_AND_NORM.contains(r.op()) || bhsd.test(r);
         assertEquals(results.size() - count(results, other), count(results, r -> r.outcome() == Outcome.PASSED));
         assertTrue(count(results, other) > 0);
         assertTrue(results.stream().filter(other).allMatch(r -> r.outcome() == Outcome.UNSUPPORTED), () ->
                 results.stream().filter(other).filter(r -> r.outcome() != Outcome.UNSUPPORTED).findFirst().toString());
         assertTrue(results.stream().filter(r -> r.op() == Op.ROTARY).allMatch(r -> r.detail().equals("the rotary port")));
+        assertTrue(count(results, bhsd) > 0);
+        assertTrue(results.stream().filter(bhsd).allMatch(r -> r.detail().equals("BHSD_LAYOUT")));
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().startsWith("g")) >= 2 * 216);
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" bf16")) > 0);
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" f16")) > 0);

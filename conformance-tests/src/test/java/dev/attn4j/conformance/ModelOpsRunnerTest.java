@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the cases that read it.
  */
 class ModelOpsRunnerTest {
-    /** The ops of DESIGN §9 (the model ports and the tensor port's device-side operations). */
+    /** The ops of docs/design.md §9 (the model ports and the tensor port's device-side operations). */
     static final Set<Op> MODEL_OPS = EnumSet.range(Op.LINEAR_FORWARD, Op.TENSOR_FILL);
 
     private static ConformanceSuite suite;

@@ -129,14 +129,15 @@ class SuiteCoverageTest {
         try {
             System.clearProperty(ConformanceSuite.CASES_PROPERTY);
             System.setProperty(ConformanceSuite.SWEEP_PROPERTY, "large");
-            // Every sweep adds the systematic cases (grid, rotary, the model ops) to its random ones.
+            // Every sweep adds the systematic cases (grid, 12 random + 54 grid configurations again in the BHSD
+            // layout, rotary, the model ops) to its random ones.
             int systematic = ConformanceSuite.full(0, 0, ConformanceSuite.SEED).cases().size();
-            assertTrue(systematic > 2 * (216 + 10), "grid, rotary and model-op cases: " + systematic);
-            assertEquals(2 * (4000 + 1200) + systematic, ConformanceSuite.standard().cases().size());
+            assertTrue(systematic > 2 * (216 + 54 + 10), "grid, BHSD, rotary and model-op cases: " + systematic);
+            assertEquals(2 * (4000 + 1200 + 12) + systematic, ConformanceSuite.standard().cases().size());
             System.setProperty(ConformanceSuite.SWEEP_PROPERTY, "standard");
-            assertEquals(2 * (400 + 120) + systematic, ConformanceSuite.standard().cases().size());
+            assertEquals(2 * (400 + 120 + 12) + systematic, ConformanceSuite.standard().cases().size());
             System.setProperty(ConformanceSuite.CASES_PROPERTY, "600");
-            assertEquals(2 * (600 + 200) + systematic, ConformanceSuite.standard().cases().size());
+            assertEquals(2 * (600 + 200 + 12) + systematic, ConformanceSuite.standard().cases().size());
             System.setProperty(ConformanceSuite.CASES_PROPERTY, "many");
             assertThrows(IllegalArgumentException.class, ConformanceSuite::standard);
             System.clearProperty(ConformanceSuite.CASES_PROPERTY);

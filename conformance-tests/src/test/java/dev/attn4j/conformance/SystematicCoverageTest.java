@@ -1,6 +1,7 @@
 package dev.attn4j.conformance;
 
 import dev.attn4j.ports.rotary.RotaryLayout;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.tensor.DType;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +31,7 @@ class SystematicCoverageTest {
 
     private final ConformanceSuite suite = ConformanceSuite.standard();
 
+    /** The grid's cases in the default layout (a sample of them runs again in BHSD: see bhsdCasesSampleTheSuite). */
     private List<ConformanceCase> gridCases() {
         return suite.cases().stream().filter(c -> c.config() instanceof AttentionConfig a && a.grid()).toList();
     }
@@ -142,6 +144,25 @@ class SystematicCoverageTest {
         assertTrue(before.getFirst().startsWith("attention_forward a0000 "), before.getFirst());
         List<String> all = suite.cases().stream().map(c -> c.op() + " " + c.id()).toList();
         assertEquals(all.size(), new HashSet<>(all).size(), "ids are unique");
+    }
+
+    @Test
+    void bhsdCasesSampleTheSuiteAndCoverEveryMaskKind() {
+        List<ConformanceCase> bhsdCases = suite.cases().stream()
+                .filter(c -> c.config() instanceof AttentionLayoutConfig l && l.layout() == AttentionLayout.BHSD).toList();
+        int grid = (FeatureGrid.cells().size() + ConformanceSuite.BHSD_GRID_STRIDE - 2) / ConformanceSuite.BHSD_GRID_STRIDE;
+        assertEquals(2 * (ConformanceSuite.BHSD_RANDOM + grid), bhsdCases.size());
+        List<AttentionConfig> bhsd = bhsdCases.stream().map(c -> ((AttentionLayoutConfig) c.config()).config()).toList();
+        assertTrue(bhsdCases.stream().allMatch(c -> c.id().equals(((AttentionLayoutConfig) c.config()).config().id() + " bhsd")));
+        // each BHSD case repeats a configuration that also runs in the default layout
+        Set<String> bshd = new HashSet<>(suite.cases().stream().filter(c -> c.config() instanceof AttentionConfig)
+                .map(c -> c.op() + " " + c.id()).toList());
+        assertTrue(bhsdCases.stream().allMatch(c -> bshd.contains(c.op() + " "
+                + ((AttentionLayoutConfig) c.config()).config().id())));
+        Set<String> masks = new HashSet<>();
+        bhsd.stream().filter(AttentionConfig::grid).forEach(c -> masks.add(cellOf(c).getFirst()));
+        assertEquals(8, masks.size(), "every mask kind of the grid in BHSD too: " + masks);
+        assertTrue(bhsd.stream().anyMatch(c -> c.heads() != c.kvHeads()), "GQA in BHSD");
     }
 
     @Test

@@ -42,7 +42,7 @@ final class TiledFloatEngine implements BackendEngine {
         // Reduced dtypes as storage only: inputs arrive rounded, arithmetic is float, outputs round on store.
         java.util.Set<DType> dtypes = EnumSet.of(DType.F32, DType.BF16, DType.F16);
         return Capabilities.of(TensorCapabilities.transfers(dtypes),
-                new AttentionCapabilities(dtypes, EnumSet.allOf(AttentionFeature.class), 1, 512),
+                new AttentionCapabilities(dtypes, EnumSet.complementOf(EnumSet.of(AttentionFeature.BHSD_LAYOUT)), 1, 512),
                 NormCapabilities.all(dtypes));
     }
     @Override public List<String> devices() { return List.of("host"); }
@@ -60,7 +60,7 @@ final class TiledFloatEngine implements BackendEngine {
         return store.tensors().upload(v, like.shape(), like.dtype());
     }
 
-    /** The scores of one call in float, every feature of DESIGN §4 applied element by element. */
+    /** The scores of one call in float, every feature of docs/design.md §4 applied element by element. */
     private final class Scores {
         final AttentionShape s;
         final AttentionOptions o;

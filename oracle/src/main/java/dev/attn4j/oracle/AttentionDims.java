@@ -1,7 +1,7 @@
 package dev.attn4j.oracle;
 
 /**
- * The sizes of an attention problem and the row-major index arithmetic of DESIGN §3:
+ * The sizes of an attention problem and the row-major index arithmetic of docs/design.md §3:
  * {@code q, o [B, Sq, H, D]}, {@code k, v [B, Sk, Hkv, D]}, {@code lse [B, H, Sq]}.
  *
  * <pre>{@code
@@ -29,52 +29,81 @@ public record AttentionDims(int batch, int seqQ, int seqK, int heads, int kvHead
         }
     }
 
-    /** {@code Sk - Sq}, the bottom-right alignment offset. */
+    /** {@return {@code Sk - Sq}, the bottom-right alignment offset} */
     public int offset() {
         return seqK - seqQ;
     }
 
-    /** The KV head query head {@code h} reads. */
+    /**
+     * {@return the KV head query head {@code h} reads}
+     *
+     * @param h head index
+     */
     public int kvHeadOf(int h) {
         return h / (heads / kvHeads);
     }
 
-    /** Element count of {@code q}, {@code o}, {@code dO}. */
+    /** {@return element count of {@code q}, {@code o}, {@code dO}} */
     public int querySize() {
         return batch * seqQ * heads * headDim;
     }
 
-    /** Element count of {@code k}, {@code v}. */
+    /** {@return element count of {@code k}, {@code v}} */
     public int keySize() {
         return batch * seqK * kvHeads * headDim;
     }
 
-    /** Element count of {@code lse}. */
+    /** {@return element count of {@code lse}} */
     public int lseSize() {
         return batch * heads * seqQ;
     }
 
-    /** Width of one bias-table row: {@code Sq + Sk - 1}. */
+    /** {@return width of one bias-table row: {@code Sq + Sk - 1}} */
     public int tableWidth() {
         return seqQ + seqK - 1;
     }
 
-    /** Index of {@code q[b, i, h, d]}. */
+    /**
+     * {@return index of {@code q[b, i, h, d]}}
+     *
+     * @param b batch index
+     * @param i query row index
+     * @param h head index
+     * @param d D, the head dimension
+     */
     public int q(int b, int i, int h, int d) {
         return ((b * seqQ + i) * heads + h) * headDim + d;
     }
 
-    /** Index of {@code k[b, j, g, d]} (also {@code v}). */
+    /**
+     * {@return index of {@code k[b, j, g, d]} (also {@code v})}
+     *
+     * @param b batch index
+     * @param j key column index
+     * @param g group member index
+     * @param d D, the head dimension
+     */
     public int k(int b, int j, int g, int d) {
         return ((b * seqK + j) * kvHeads + g) * headDim + d;
     }
 
-    /** Index of {@code lse[b, h, i]}. */
+    /**
+     * {@return index of {@code lse[b, h, i]}}
+     *
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     */
     public int lse(int b, int h, int i) {
         return (b * heads + h) * seqQ + i;
     }
 
-    /** Column of the relative table for query row {@code i} and key {@code j}: {@code j - (i + off) + Sk - 1}. */
+    /**
+     * {@return column of the relative table for query row {@code i} and key {@code j}: {@code j - (i + off) + Sk - 1}}
+     *
+     * @param i query row index
+     * @param j key column index
+     */
     public int tableColumn(int i, int j) {
         return j - (i + offset()) + seqK - 1;
     }

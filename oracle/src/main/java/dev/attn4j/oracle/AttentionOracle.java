@@ -3,7 +3,7 @@ package dev.attn4j.oracle;
 import java.util.Arrays;
 
 /**
- * Naive attention, forward and backward, written straight from DESIGN §4–5: one query row at a time, every
+ * Naive attention, forward and backward, written straight from docs/design.md §4–5: one query row at a time, every
  * score materialised, no tiling, no online softmax. In {@link Precision#FP64} it is the golden reference;
  * in a reduced precision it rounds every stored value to that storage type and every accumulator to
  * binary32 (the "ref" of the pass rule: how a plain implementation in that dtype would do).
@@ -24,12 +24,23 @@ public final class AttentionOracle {
     private AttentionOracle() {
     }
 
-    /** {@code o} and {@code lse} of the problem. */
+    /**
+     * {@return {@code o} and {@code lse} of the problem}
+     *
+     * @param p the probability
+     * @param precision the precision to compute in
+     */
     public static AttentionOutputs forward(AttentionProblem p, Precision precision) {
         return new Run(p, precision).forward();
     }
 
-    /** {@code dq, dk, dv} (and the table gradient when the problem has a table), recomputing the forward. */
+    /**
+     * {@return {@code dq, dk, dv} (and the table gradient when the problem has a table), recomputing the forward}
+     *
+     * @param p the probability
+     * @param dO gradient of the loss w.r.t. o
+     * @param precision the precision to compute in
+     */
     public static AttentionGrads backward(AttentionProblem p, double[] dO, Precision precision) {
         AttentionDims d = p.dims();
         if (dO.length != d.querySize()) {
@@ -131,7 +142,7 @@ public final class AttentionOracle {
                             max = Math.max(max, x);
                         }
                         if (max == Double.NEGATIVE_INFINITY) {
-                            // No unmasked key: o stays 0, lse is -inf (DESIGN §4 step 6).
+                            // No unmasked key: o stays 0, lse is -inf (docs/design.md §4 step 6).
                             lse[d.lse(b, h, i)] = Double.NEGATIVE_INFINITY;
                             continue;
                         }

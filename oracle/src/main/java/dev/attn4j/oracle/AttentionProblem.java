@@ -3,7 +3,7 @@ package dev.attn4j.oracle;
 import dev.attn4j.ports.attention.Dropout;
 
 /**
- * Everything the oracle needs for one attention call, on the host, in the layouts of DESIGN §3–4. Arrays
+ * Everything the oracle needs for one attention call, on the host, in the layouts of docs/design.md §3–4. Arrays
  * are not copied (the oracle never writes them). Optional parts are {@code null} when absent.
  *
  * <pre>{@code
@@ -50,25 +50,51 @@ public record AttentionProblem(AttentionDims dims, double[] q, double[] k, doubl
         }
     }
 
-    /** Plain attention: no bias, no window, no dropout. */
+    /**
+     * {@return plain attention: no bias, no window, no dropout}
+     *
+     * @param dims sizes
+     * @param q {@code [B, Sq, H, D]}
+     * @param k {@code [B, Sk, Hkv, D]}
+     * @param v {@code [B, Sk, Hkv, D]}
+     * @param scale softmax scale (already resolved: {@code 1/sqrt(D)} when the caller gave none)
+     * @param causal bottom-right causal mask
+     */
     public static AttentionProblem plain(AttentionDims dims, double[] q, double[] k, double[] v, double scale,
                                          boolean causal) {
         return new AttentionProblem(dims, q, k, v, scale, causal, -1, -1, 0, null, null, null, null, null, Dropout.NONE);
     }
 
-    /** This problem with other {@code q, k, v} (used by finite differences). */
+    /**
+     * {@return this problem with other {@code q, k, v} (used by finite differences)}
+     *
+     * @param q {@code [B, Sq, H, D]}
+     * @param k {@code [B, Sk, Hkv, D]}
+     * @param v {@code [B, Sk, Hkv, D]}
+     */
     public AttentionProblem withInputs(double[] q, double[] k, double[] v) {
         return new AttentionProblem(dims, q, k, v, scale, causal, windowLeft, windowRight, softcap, alibiSlopes,
                 biasTable, denseBias, flashMask, denseMask, dropout);
     }
 
-    /** This problem with another bias table (used by finite differences). */
+    /**
+     * {@return this problem with another bias table (used by finite differences)}
+     *
+     * @param table the relative-position table
+     */
     public AttentionProblem withBiasTable(double[] table) {
         return new AttentionProblem(dims, q, k, v, scale, causal, windowLeft, windowRight, softcap, alibiSlopes,
                 table, denseBias, flashMask, denseMask, dropout);
     }
 
-    /** Whether element {@code (b, h, i, j)} is sent to −∞ by any mask of DESIGN §4 step 4. */
+    /**
+     * {@return whether element {@code (b, h, i, j)} is sent to −∞ by any mask of docs/design.md §4 step 4}
+     *
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public boolean masked(int b, int h, int i, int j) {
         int diag = i + dims.offset();
         if (causal && j > diag) {
@@ -86,7 +112,12 @@ public record AttentionProblem(AttentionDims dims, double[] q, double[] k, doubl
         return denseMask != null && !denseMask.allows(dims, b, h, i, j);
     }
 
-    /** The ALiBi slope of head {@code h} in batch row {@code b} (0 without ALiBi). */
+    /**
+     * {@return the ALiBi slope of head {@code h} in batch row {@code b} (0 without ALiBi)}
+     *
+     * @param b batch index
+     * @param h head index
+     */
     public double slope(int b, int h) {
         if (alibiSlopes == null) {
             return 0;

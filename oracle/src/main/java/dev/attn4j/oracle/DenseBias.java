@@ -14,7 +14,15 @@ package dev.attn4j.oracle;
  */
 public record DenseBias(int batches, int heads, double[] values) {
 
-    /** The bias of element {@code (b, h, i, j)}. */
+    /**
+     * {@return the bias of element {@code (b, h, i, j)}}
+     *
+     * @param d D, the head dimension
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public double at(AttentionDims d, int b, int h, int i, int j) {
         return values[index(d, batches, this.heads, b, h, i, j)];
     }

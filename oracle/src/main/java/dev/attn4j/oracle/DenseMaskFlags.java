@@ -13,7 +13,15 @@ package dev.attn4j.oracle;
  */
 public record DenseMaskFlags(int batches, int heads, boolean[] allowed) {
 
-    /** Whether element {@code (b, h, i, j)} may attend. */
+    /**
+     * {@return whether element {@code (b, h, i, j)} may attend}
+     *
+     * @param d D, the head dimension
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public boolean allows(AttentionDims d, int b, int h, int i, int j) {
         return allowed[DenseBias.index(d, batches, this.heads, b, h, i, j)];
     }

@@ -15,13 +15,31 @@ public final class DropoutBits {
     private DropoutBits() {
     }
 
-    /** The uniform in [0, 1) that element {@code (b, h, i, j)} draws. */
+    /**
+     * {@return the uniform in [0, 1) that element {@code (b, h, i, j)} draws}
+     *
+     * @param dropout the dropout
+     * @param d D, the head dimension
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public static double uniform(Dropout dropout, AttentionDims d, int b, int h, int i, int j) {
         long n = (((long) b * d.heads() + h) * d.seqQ() + i) * d.seqK() + j;
         return PhiloxStream.uniform(dropout.seed(), dropout.offset(), n);
     }
 
-    /** Whether element {@code (b, h, i, j)} is kept (always, without dropout). */
+    /**
+     * {@return whether element {@code (b, h, i, j)} is kept (always, without dropout)}
+     *
+     * @param dropout the dropout
+     * @param d D, the head dimension
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public static boolean kept(Dropout dropout, AttentionDims d, int b, int h, int i, int j) {
         return !dropout.enabled() || uniform(dropout, d, b, h, i, j) >= dropout.p();
     }

@@ -3,7 +3,7 @@ package dev.attn4j.oracle;
 import dev.attn4j.ports.attention.FlashMaskForm;
 
 /**
- * FlashMask's {@code startend_row_indices} {@code [B, Hm, Sk, n]}, read exactly as DESIGN §4 says. For key
+ * FlashMask's {@code startend_row_indices} {@code [B, Hm, Sk, n]}, read exactly as docs/design.md §4 says. For key
  * column {@code j}, with values above {@code Sq} acting as {@code Sq}, query row {@code i} is masked when:
  * <ul>
  *   <li>causal, n = 1 {@code [LTS]}: {@code i >= LTS};</li>
@@ -24,7 +24,7 @@ import dev.attn4j.ports.attention.FlashMaskForm;
  */
 public record FlashMaskIndices(int heads, int n, int[] rows) {
 
-    /** Checks n and that no index is negative (a negative index is an input error, DESIGN §4). */
+    /** Checks n and that no index is negative (a negative index is an input error, docs/design.md §4). */
     public FlashMaskIndices {
         if (n != 1 && n != 2 && n != 4) {
             throw new IllegalArgumentException("n must be 1, 2 or 4, got " + n);
@@ -36,10 +36,19 @@ public record FlashMaskIndices(int heads, int n, int[] rows) {
         }
     }
 
-    /** Whether the mask sends element {@code (b, h, i, j)} to −∞ under the given {@code causal} flag. */
+    /**
+     * {@return whether the mask sends element {@code (b, h, i, j)} to −∞ under the given {@code causal} flag}
+     *
+     * @param d D, the head dimension
+     * @param causal whether the attention call is causal
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public boolean masks(AttentionDims d, boolean causal, int b, int h, int i, int j) {
         // Which (causal, n) pairs exist is ports' rule (FlashMaskForm); what each form means is written out here
-        // again, from DESIGN §4, so that the oracle checks the meaning instead of repeating it.
+        // again, from docs/design.md §4, so that the oracle checks the meaning instead of repeating it.
         FlashMaskForm form = FlashMaskForm.of(causal, n).orElseThrow(() ->
                 new IllegalArgumentException("n = " + n + " is not defined with causal = " + causal));
         int mh = h / (d.heads() / heads);

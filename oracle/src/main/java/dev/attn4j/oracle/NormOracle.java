@@ -4,7 +4,7 @@ import dev.attn4j.ports.norm.NormKind;
 
 /**
  * Naive LayerNorm and RMSNorm over the last dimension, forward and backward, with the fused residual form
- * {@code h = α·residual + input} (DESIGN §5). LayerNorm: {@code y = (h − mean)·rstd·γ (+ β)},
+ * {@code h = α·residual + input} (docs/design.md §5). LayerNorm: {@code y = (h − mean)·rstd·γ (+ β)},
  * {@code rstd = 1/sqrt(var + eps)} with the biased variance; RMSNorm: {@code y = h·rstd·γ},
  * {@code rstd = 1/sqrt(mean(h²) + eps)}. Backward with {@code x̂} the normalised row and {@code g = dy·γ}:
  * {@code dh = rstd·(g − mean(g) − x̂·mean(g·x̂))} (LayerNorm; RMSNorm drops {@code mean(g)}), plus
@@ -24,7 +24,12 @@ public final class NormOracle {
     private NormOracle() {
     }
 
-    /** {@code y}, the statistics and {@code h}. */
+    /**
+     * {@return {@code y}, the statistics and {@code h}}
+     *
+     * @param p the probability
+     * @param precision the precision to compute in
+     */
     public static NormOutputs forward(NormProblem p, Precision precision) {
         Precision acc = accumulator(precision);
         int c = p.cols();
@@ -64,6 +69,12 @@ public final class NormOracle {
     /**
      * Gradients for upstream {@code dy} and the extra gradient {@code dSum} reaching {@code h} (or
      * {@code null}), recomputing the forward at the same precision.
+     *
+     * @param p the probability
+     * @param dy gradient of the loss w.r.t. the output
+     * @param dSum gradient of the loss w.r.t. the saved sum, or null
+     * @param precision the precision to compute in
+     * @return the gradients
      */
     public static NormGrads backward(NormProblem p, double[] dy, double[] dSum, Precision precision) {
         if (dy.length != p.rows() * p.cols() || (dSum != null && dSum.length != dy.length)) {

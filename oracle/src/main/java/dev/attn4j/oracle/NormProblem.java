@@ -4,7 +4,7 @@ import dev.attn4j.ports.norm.NormKind;
 
 /**
  * One normalisation call on the host: {@code rows × cols} input normalised over its last dimension, with
- * the fused residual form {@code h = α·residual + input} when {@code residual} is given (DESIGN §5 and
+ * the fused residual form {@code h = α·residual + input} when {@code residual} is given (docs/design.md §5 and
  * {@link dev.attn4j.ports.norm.NormRequest}). Arrays are not copied.
  *
  * <pre>{@code
@@ -40,7 +40,14 @@ public record NormProblem(NormKind kind, int rows, int cols, double[] input, dou
         }
     }
 
-    /** This problem with other tensors (used by finite differences). */
+    /**
+     * {@return this problem with other tensors (used by finite differences)}
+     *
+     * @param input {@code [rows, C]}
+     * @param residual {@code [rows, C]} or {@code null}
+     * @param gamma {@code [C]}
+     * @param beta {@code [C]} or {@code null} (LayerNorm only)
+     */
     public NormProblem with(double[] input, double[] residual, double[] gamma, double[] beta) {
         return new NormProblem(kind, rows, cols, input, residual, alpha, gamma, beta, eps);
     }

@@ -3,7 +3,7 @@ package dev.attn4j.oracle;
 import dev.attn4j.ports.tensor.DType;
 
 /**
- * The pass rule of DESIGN §7 (PyTorch's): a tested tensor passes when
+ * The pass rule of docs/design.md §7 (PyTorch's): a tested tensor passes when
  * {@code max|golden − test| ≤ max(atol(dtype), FUDGE · max|golden − ref|)}, where golden is the float64
  * oracle and ref the same oracle in the tested dtype. NaN never passes; an infinite golden value (the
  * {@code lse = −∞} of a fully masked row) must be matched exactly, and then counts as no error.
@@ -29,7 +29,11 @@ public final class PassRule {
     private PassRule() {
     }
 
-    /** The absolute floor for a storage type. */
+    /**
+     * {@return the absolute floor for a storage type}
+     *
+     * @param dtype storage dtype
+     */
     public static double atol(DType dtype) {
         return switch (dtype) {
             case F32 -> 1e-5;
@@ -54,12 +58,12 @@ public final class PassRule {
     public record Check(String name, double maxError, double refError, double tolerance, int worstIndex,
                         double golden, double test, boolean nan) {
 
-        /** {@code maxError / tolerance}; ≤ 1 passes (0 when nothing differs, even for an {@link #exact} check). */
+        /** {@return {@code maxError / tolerance}; ≤ 1 passes (0 when nothing differs, even for an {@link #exact} check)} */
         public double ratio() {
             return maxError == 0 ? 0 : maxError / tolerance;
         }
 
-        /** Whether the tensor passes. */
+        /** {@return whether the tensor passes} */
         public boolean passed() {
             return !nan && maxError <= tolerance;
         }
@@ -67,6 +71,7 @@ public final class PassRule {
         /**
          * This check, when it passed.
          *
+         * @return this check
          * @throws AssertionError with {@link #describe()} when it did not (test frameworks report it as a failure)
          */
         public Check requirePassed() {
@@ -76,7 +81,7 @@ public final class PassRule {
             return this;
         }
 
-        /** One line for a report. */
+        /** {@return one line for a report} */
         public String describe() {
             String where = worstIndex < 0 ? "" : " at [" + worstIndex + "] (golden " + golden + ", test " + test + ")";
             if (tolerance == 0) {
@@ -88,7 +93,16 @@ public final class PassRule {
         }
     }
 
-    /** Checks {@code test} against {@code golden}, with {@code ref} setting the tolerance. */
+    /**
+     * Checks {@code test} against {@code golden}, with {@code ref} setting the tolerance.
+     *
+     * @param name the tensor's name ({@code o}, {@code dq}, ...)
+     * @param golden golden value there
+     * @param ref the same computation in the tested precision
+     * @param test tested value there
+     * @param dtype storage dtype
+     * @return the verdict
+     */
     public static Check check(String name, double[] golden, double[] ref, float[] test, DType dtype) {
         if (golden.length != ref.length || golden.length != test.length) {
             throw new IllegalArgumentException(name + ": lengths differ: golden " + golden.length + ", ref "

@@ -20,7 +20,12 @@ public final class Philox4x32 {
     private Philox4x32() {
     }
 
-    /** The four output words for a 128-bit counter and a 64-bit key. */
+    /**
+     * {@return the four output words for a 128-bit counter and a 64-bit key}
+     *
+     * @param counter the counter
+     * @param key the option's key
+     */
     public static int[] generate(int[] counter, int[] key) {
         if (counter.length != 4 || key.length != 2) {
             throw new IllegalArgumentException("Philox4x32 needs 4 counter words and 2 key words, got "

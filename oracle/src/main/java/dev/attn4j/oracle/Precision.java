@@ -3,7 +3,7 @@ package dev.attn4j.oracle;
 /**
  * The arithmetic the oracle emulates. {@link #FP64} is the golden reference; the others round every
  * stored intermediate to the tested storage type, which gives the "naive computation in the tested
- * dtype" of the pass rule (DESIGN §7). Written from the IEEE-754 and bfloat16 definitions, independent
+ * dtype" of the pass rule (docs/design.md §7). Written from the IEEE-754 and bfloat16 definitions, independent
  * of any backend.
  *
  * <pre>{@code
@@ -24,6 +24,8 @@ public enum Precision {
      * The precision of the "ref" computation for a storage type: {@code F32 -> FP32}, {@code F16 -> FP16},
      * {@code BF16 -> BF16}.
      *
+     * @param dtype storage dtype
+     * @return the precision
      * @throws IllegalArgumentException for non-floating types
      */
     public static Precision of(dev.attn4j.ports.tensor.DType dtype) {
@@ -36,14 +38,18 @@ public enum Precision {
     }
 
     /**
-     * The precision intermediate results are held in: binary32 for every reduced storage type (kernels compute
-     * 16-bit data in fp32), none for {@link #FP64}.
+     * {@return the precision intermediate results are held in: binary32 for every reduced storage type (kernels
+     * compute 16-bit data in fp32), none for {@link #FP64}}
      */
     public Precision accumulator() {
         return this == FP64 ? FP64 : FP32;
     }
 
-    /** {@code x} rounded to this precision. */
+    /**
+     * {@return {@code x} rounded to this precision}
+     *
+     * @param x the input
+     */
     public double round(double x) {
         return switch (this) {
             case FP64 -> x;

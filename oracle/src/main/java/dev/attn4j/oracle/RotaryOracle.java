@@ -20,11 +20,18 @@ public final class RotaryOracle {
     }
 
     /**
-     * The rotated copy of {@code x}.
+     * {@return the rotated copy of {@code x}}
      *
      * @param cos   {@code [S, R/2]}
      * @param sin   {@code [S, R/2]}
      * @param scale {@code [S, R/2]} or {@code null}
+     * @param x the input
+     * @param batch B, the batch size
+     * @param seq S, the sequence length
+     * @param heads the number of heads
+     * @param dim the dimension
+     * @param layout the tensors' layout
+     * @param inverse whether to apply the inverse rotation (backward)
      */
     public static double[] apply(double[] x, int batch, int seq, int heads, int dim, double[] cos, double[] sin,
                                  double[] scale, RotaryLayout layout, boolean inverse) {
@@ -35,6 +42,19 @@ public final class RotaryOracle {
      * The rotated copy of {@code x} at {@code precision}: {@link Precision#FP64} is the golden value; a reduced
      * precision computes every product and sum in binary32 and rounds each stored output to that precision (the
      * "ref" of the pass rule). Inputs are taken as given (already in their storage types).
+     *
+     * @param x the input
+     * @param batch B, the batch size
+     * @param seq S, the sequence length
+     * @param heads the number of heads
+     * @param dim the dimension
+     * @param cos {@code [S, R/2]}
+     * @param sin {@code [S, R/2]}
+     * @param scale {@code [S, R/2]} or {@code null}
+     * @param layout the tensors' layout
+     * @param inverse whether to apply the inverse rotation (backward)
+     * @param precision the precision to compute in
+     * @return the result
      */
     public static double[] apply(double[] x, int batch, int seq, int heads, int dim, double[] cos, double[] sin,
                                  double[] scale, RotaryLayout layout, boolean inverse, Precision precision) {

@@ -1,5 +1,5 @@
 /**
- * The float64 oracle written straight from the design (DESIGN §4–5, §9 and the request records' Javadoc), naive
+ * The float64 oracle written straight from the design (docs/design.md §4–5, §9 and the request records' Javadoc), naive
  * and sharing no code with any backend, with its reduced-precision twin ({@link dev.attn4j.oracle.Precision}: the
  * "naive computation in the tested dtype" of the pass rule), and the pass rule itself ({@link
  * dev.attn4j.oracle.PassRule}).

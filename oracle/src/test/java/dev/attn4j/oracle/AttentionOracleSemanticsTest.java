@@ -10,7 +10,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** The oracle's forward on cases worked out by hand from DESIGN §4. */
+/** The oracle's forward on cases worked out by hand from docs/design.md §4. */
 class AttentionOracleSemanticsTest {
 
     @Test

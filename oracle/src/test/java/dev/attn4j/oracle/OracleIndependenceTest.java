@@ -11,7 +11,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** DESIGN §7: the oracle shares no code with any backend (nor with the domain, which is also under test). */
+/** docs/design.md §7: the oracle shares no code with any backend (nor with the domain, which is also under test). */
 class OracleIndependenceTest {
 
     @Test

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** DESIGN §6: every attention request is validated before any kernel runs. */
+/** docs/design.md §6: every attention request is validated before any kernel runs. */
 class AttentionValidationTest extends FacadeTestBase {
     // made before each test, so that the calls under test allocate nothing themselves
     private DeviceTensor q;
@@ -278,15 +278,16 @@ class AttentionValidationTest extends FacadeTestBase {
         @Test
         void flashMaskWithFourBoundsWhileCausal() {
             DeviceTensor mask = ints(new int[4 * SK], B, 1, SK, 4);
-            assertRejected("flashMask", "n in {1, 2} with causal=true (n = 4 is the non-causal form)", "4",
-                    () -> flashMasked(mask, true));
+            assertRejected("causal", "false for a FlashMask with n = 4 ([LTS, LTE, UTS, UTE], the non-causal form)",
+                    "true (this mask is not causal: pass causal=false)", () -> flashMasked(mask, true));
         }
 
         @Test
         void flashMaskWithOneBoundWhileNotCausal() {
             DeviceTensor mask = ints(new int[SK], B, 1, SK, 1);
-            assertRejected("flashMask", "n in {2, 4} with causal=false (n = 1 is the causal form)", "1",
-                    () -> flashMasked(mask, false));
+            // the usual way to get here: a causal FlashMask uploaded, causal(mask.causal()) forgotten
+            assertRejected("causal", "true for a FlashMask with n = 1 ([LTS], the causal form)",
+                    "false (this mask is causal: pass causal=true)", () -> flashMasked(mask, false));
         }
 
         @Test

@@ -18,7 +18,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** DESIGN §6 for the normalisation and rotary ports. */
+/** docs/design.md §6 for the normalisation and rotary ports. */
 class NormRotaryValidationTest extends FacadeTestBase {
     private static final int C = 8;
 

@@ -40,7 +40,7 @@ import java.util.stream.Collectors;
 
 /**
  * {@code attn4j bench attention|norm}: times an op on every available backend (or the named ones) after
- * warm-up runs, prints median, min and max per sequence length, and GFLOP/s by DESIGN §8's count; with
+ * warm-up runs, prints median, min and max per sequence length, and GFLOP/s by docs/design.md §8's count; with
  * {@code --out DIR} also writes {@code bench.json}, the chart {@code bench.png} and the page {@code bench.html}
  * ({@link BenchReport}).
  * A quick look, not a substitute for the JMH benchmarks: one process, wall-clock timing.

@@ -37,7 +37,7 @@ public final class HtmlReport {
         HtmlPage.open(html, "attn4j conformance", when);
         long failed = summaries.stream().mapToLong(OpSummary::failed).sum();
         html.append("<p><b>").append(failed == 0 ? "All cases that ran passed." : failed + " case(s) failed.")
-                .append("</b> Error ratio = max|golden &minus; test| / tolerance (DESIGN &sect;7); a case passes at ratio &le; 1.</p>\n");
+                .append("</b> Error ratio = max|golden &minus; test| / tolerance (docs/design.md &sect;7); a case passes at ratio &le; 1.</p>\n");
         byte[] png = chart(summaries);
         if (png != null) {
             HtmlPage.image(html, "worst error ratio per op and backend", png);

@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code attn4j run-op CASE.safetensors --out RESULT.safetensors [--backend NAME]}: replays one recorded
- * attention case (DESIGN §7's fixture format) on one backend and writes its outputs, so that a case recorded
+ * attention case (docs/design.md §7's fixture format) on one backend and writes its outputs, so that a case recorded
  * on one machine can be checked on another. When the case carries expected outputs and their reference
  * errors, each output is also checked by the pass rule and the command exits 1 if one fails.
  * A malformed or hostile file is rejected (exit 2) before anything it claims is allocated.

@@ -8,7 +8,7 @@ import java.util.Arrays;
 
 /**
  * Everything between {@code S = scale·Q·Kᵀ} and the softmax, for one call: softcap, position biases and
- * masks, in the order of DESIGN §4 (steps 2–4), plus the tile-level decisions that let the kernels skip
+ * masks, in the order of docs/design.md §4 (steps 2–4), plus the tile-level decisions that let the kernels skip
  * work: which key columns a query tile can see at all (causal, window), and whether a tile is fully
  * masked, unmasked, or needs element-wise masking (FlashMask's per-tile min/max test).
  *
@@ -101,7 +101,7 @@ final class ScoreRules {
             int base = c * n;
             int v0 = Math.min(raw[base], seqQ);
             int v1 = n > 1 ? Math.min(raw[base + 1], seqQ) : seqQ;
-            // DESIGN §4: causal [LTS] / [LTS, LTE); non-causal [LTS, UTE]: rows >= LTS or < UTE;
+            // docs/design.md §4: causal [LTS] / [LTS, LTE); non-causal [LTS, UTE]: rows >= LTS or < UTE;
             // non-causal [LTS, LTE, UTS, UTE]: [LTS, LTE) ∪ [UTS, UTE).
             if (causal) {
                 set(c, v0, v1, seqQ, 0);

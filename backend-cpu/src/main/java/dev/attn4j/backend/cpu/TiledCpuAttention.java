@@ -2,6 +2,7 @@ package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.attention.AttentionRequest;
@@ -21,7 +22,7 @@ import java.util.Arrays;
  * {@link ScoreRules} (softcap, biases, masks) on partial tiles, and updates the running row max {@code m},
  * row sum {@code l} and the unnormalised output (online softmax). Key tiles no row of the query tile can see
  * are never visited, and on edge tiles only the 16-column groups some row can see are computed. Rows that
- * see no key end as {@code o = 0}, {@code lse = −∞} (DESIGN §4.6).
+ * see no key end as {@code o = 0}, {@code lse = −∞} (docs/design.md §4.6).
  *
  * <p><b>Backward.</b> Work units are (batch, KV head, key-tile chunk); a unit owns its dK/dV tiles outright,
  * so they need no synchronisation. Per key tile and query tile it recomputes {@code S} exactly as the
@@ -61,7 +62,7 @@ final class TiledCpuAttention implements AttentionPort {
     public AttentionResult forward(AttentionRequest request) {
         Problem p = new Problem(request.shape(), request.options(), (CpuTensor) request.q(), (CpuTensor) request.k(),
                 (CpuTensor) request.v());
-        CpuTensor o = engine.newFloats(p.shape.queryShape());
+        CpuTensor o = engine.newFloats(p.shape.queryShape(request.options().layout()));
         CpuTensor lse = engine.newFloats(p.shape.lseShape());
         ForwardScratch[] scratch = new ForwardScratch[pool.threads()];
         // An item is one head's query tiles, or an interleaved share of them when there are too few heads to
@@ -102,7 +103,7 @@ final class TiledCpuAttention implements AttentionPort {
 
         int d = p.headDim;
         for (int r = 0; r < rows; r++) {
-            int dst = ((b * p.seqQ + i0 + r) * p.heads + h) * d;
+            int dst = p.queryRow(b, i0 + r, h);
             int lseAt = (b * p.heads + h) * p.seqQ + i0 + r;
             float l = TileMath.total(w.l, r * TileMath.LANES);
             if (l == 0f) {
@@ -145,9 +146,8 @@ final class TiledCpuAttention implements AttentionPort {
         float[] acc = w.o;
         // Q is read in place (row stride H·D, reduction over the D real features); the softmax scale was
         // folded into the packed Kᵀ, so the tile needs no copy of its own.
-        int qAt = ((b * p.seqQ + i0) * p.heads + h) * p.headDim;
-        int qStride = p.heads * p.headDim;
-        math.gemm(p.q, qAt, qStride, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, p.headDim, false);
+        int qAt = p.queryRow(b, i0, h);
+        math.gemm(p.q, qAt, p.qStride, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, p.headDim, false);
         rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
         for (int r = 0; r < rows; r++) {
             int so = r * BC;
@@ -175,7 +175,7 @@ final class TiledCpuAttention implements AttentionPort {
         int keys = Math.min(colsPad, p.seqK - j0);
         int kvHead = h / p.group;
         if (p.inPlace) {
-            math.gemm(s, 0, BC, 1, p.v, p.keyRow(b, j0, kvHead), p.kvHeads * p.headDim, acc, 0, dp, rows, dp, keys, true);
+            math.gemm(s, 0, BC, 1, p.v, p.keyRow(b, j0, kvHead), p.kStride, acc, 0, dp, rows, dp, keys, true);
         } else {
             math.gemm(s, 0, BC, 1, w.v, j0 * dp, dp, acc, 0, dp, rows, dp, keys, true);
         }
@@ -230,9 +230,10 @@ final class TiledCpuAttention implements AttentionPort {
         float[] dO = ((CpuTensor) request.dO()).floats();
         float[] o = ((CpuTensor) request.o()).floats();
         float[] lse = ((CpuTensor) request.lse()).floats();
-        CpuTensor dq = engine.newFloats(p.shape.queryShape());
-        CpuTensor dk = engine.newFloats(p.shape.keyShape());
-        CpuTensor dv = engine.newFloats(p.shape.keyShape());
+        AttentionLayout layout = request.options().layout();
+        CpuTensor dq = engine.newFloats(p.shape.queryShape(layout));
+        CpuTensor dk = engine.newFloats(p.shape.keyShape(layout));
+        CpuTensor dv = engine.newFloats(p.shape.keyShape(layout));
 
         int chunks = p.chunks();
         // With one chunk a unit owns its heads' dQ rows outright; otherwise each chunk sums into its own
@@ -313,7 +314,7 @@ final class TiledCpuAttention implements AttentionPort {
                 int at = (g * sqPad + i0) * dp;
                 p.packQueryRows(p.q, b, h, i0, rows, 1f, w.qs, at);
                 p.packQueryRows(dO, b, h, i0, rows, 1f, w.dO, at);
-                rowDots(w.dO, at, dp, o, ((b * p.seqQ + i0) * p.heads + h) * d, p.heads * d, rows, d,
+                rowDots(w.dO, at, dp, o, p.queryRow(b, i0, h), p.qStride, rows, d,
                         w.dRow, g * sqPad + i0);
             }
             System.arraycopy(lse, (b * p.heads + h) * p.seqQ, w.lse, g * sqPad, p.seqQ);
@@ -353,7 +354,7 @@ final class TiledCpuAttention implements AttentionPort {
         for (int g = 0; g < p.group; g++) {
             int h = kvHead * p.group + g;
             for (int i = 0; i < p.seqQ; i++) {
-                int dst = dqBase + ((b * p.seqQ + i) * p.heads + h) * d;
+                int dst = dqBase + p.queryRow(b, i, h);
                 int src = (g * sqPad + i) * dp;
                 for (int x = 0; x < d; x++) {
                     dqOut[dst + x] = w.dq[src + x] * scale;
@@ -540,7 +541,7 @@ final class TiledCpuAttention implements AttentionPort {
                 Arrays.fill(kt, 0f);
                 Arrays.fill(vt, 0f);
             }
-            int stride = p.kvHeads * d;
+            int stride = p.kStride;
             int base = p.keyRow(b, j0, kvHead);
             for (int c = 0; c < cols; c++) {
                 System.arraycopy(p.k, base + c * stride, k, c * dp, d);
@@ -582,6 +583,16 @@ final class TiledCpuAttention implements AttentionPort {
         final float scale;
         /** Rows of D floats are whole vectors of LANES: the forward reads V in place instead of packing it. */
         final boolean inPlace;
+        /**
+         * The tensors are {@code [B, H, S, D]} (PyTorch's layout) rather than {@code [B, S, H, D]}: only where a
+         * head's rows start and how far apart they are changes ({@link #queryRow}, {@link #qStride}); every
+         * kernel reads rows of D floats by those, so neither layout is ever copied into the other.
+         */
+        final boolean bhsd;
+        /** Distance between consecutive rows (positions) of one head of q, o, dO, dq: H·D in BSHD, D in BHSD. */
+        final int qStride;
+        /** Distance between consecutive rows of one KV head of k, v, dk, dv: Hkv·D in BSHD, D in BHSD. */
+        final int kStride;
         final float[] q;
         final float[] k;
         final float[] v;
@@ -603,15 +614,23 @@ final class TiledCpuAttention implements AttentionPort {
             this.offset = shape.offset();
             this.rules = new ScoreRules(shape, options, BC);
             this.inPlace = headDim == dPad;
+            this.bhsd = options.layout() == AttentionLayout.BHSD;
+            this.qStride = bhsd ? headDim : heads * headDim;
+            this.kStride = bhsd ? headDim : kvHeads * headDim;
             this.scale = (float) options.scaleFor(headDim);
             this.q = q.floats();
             this.k = k.floats();
             this.v = v.floats();
         }
 
-        /** Offset of key row {@code j} of KV head {@code kvHead} in a {@code [B, Sk, Hkv, D]} array. */
+        /** Offset of key row {@code j} of KV head {@code kvHead} in a k, v, dk or dv array of the call's layout. */
         int keyRow(int b, int j, int kvHead) {
-            return ((b * seqK + j) * kvHeads + kvHead) * headDim;
+            return bhsd ? ((b * kvHeads + kvHead) * seqK + j) * headDim : ((b * seqK + j) * kvHeads + kvHead) * headDim;
+        }
+
+        /** Offset of query row {@code i} of head {@code h} in a q, o, dO or dq array of the call's layout. */
+        int queryRow(int b, int i, int h) {
+            return bhsd ? ((b * heads + h) * seqQ + i) * headDim : ((b * seqQ + i) * heads + h) * headDim;
         }
 
         /** The backward's key-tile chunks: enough units for any thread count, a function of shape only. */
@@ -625,20 +644,20 @@ final class TiledCpuAttention implements AttentionPort {
             return chunks;
         }
 
-        /** Rows {@code i0..i0+rows} of query-side head {@code h} ({@code [B, Sq, H, D]}), scaled, into {@code dst[rows][dPad]}. */
+        /** Rows {@code i0..i0+rows} of query-side head {@code h} (q or dO layout), scaled, into {@code dst[rows][dPad]}. */
         void packQueryRows(float[] src, int b, int h, int i0, int rows, float factor, float[] dst, int dstOff) {
-            packRows(src, seqQ, heads, b, h, i0, rows, factor, dst, dstOff);
+            packRows(src, queryRow(b, i0, h), qStride, rows, factor, dst, dstOff);
         }
 
-        /** All rows of KV head {@code kvHead} of a {@code [B, Sk, Hkv, D]} array into {@code dst[Sk][dPad]}. */
+        /** All rows of KV head {@code kvHead} of a k or v array into {@code dst[Sk][dPad]}. */
         void packKeyRows(float[] src, int b, int kvHead, float[] dst) {
-            packRows(src, seqK, kvHeads, b, kvHead, 0, seqK, 1f, dst, 0);
+            packRows(src, keyRow(b, 0, kvHead), kStride, seqK, 1f, dst, 0);
         }
 
-        private void packRows(float[] src, int seq, int headsOf, int b, int h, int i0, int rows, float factor,
-                              float[] dst, int dstOff) {
+        /** {@code rows} rows of D floats, {@code stride} apart from {@code first}, into {@code dst[rows][dPad]}. */
+        private void packRows(float[] src, int first, int stride, int rows, float factor, float[] dst, int dstOff) {
             for (int r = 0; r < rows; r++) {
-                int from = ((b * seq + i0 + r) * headsOf + h) * headDim;
+                int from = first + r * stride;
                 int to = dstOff + r * dPad;
                 for (int x = 0; x < headDim; x++) {
                     dst[to + x] = src[from + x] * factor;
@@ -658,10 +677,10 @@ final class TiledCpuAttention implements AttentionPort {
                 Arrays.fill(dst, x * seqKPad + seqK, (x + 1) * seqKPad, 0f);
             }
             Arrays.fill(dst, headDim * seqKPad, dPad * seqKPad, 0f);
-            int stride = kvHeads * headDim;
+            int stride = kStride;
+            int base = keyRow(b, 0, kvHead);
             for (int j0 = 0; j0 < seqK; j0 += TileMath.LANES) {
                 int j1 = Math.min(seqK, j0 + TileMath.LANES);
-                int base = ((b * seqK) * kvHeads + kvHead) * headDim;
                 for (int x = 0; x < headDim; x++) {
                     int to = x * seqKPad;
                     for (int j = j0; j < j1; j++) {

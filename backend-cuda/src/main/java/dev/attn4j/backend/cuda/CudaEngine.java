@@ -43,10 +43,11 @@ final class CudaEngine implements BackendEngine {
     static final Capabilities CAPABILITIES = capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16));
 
     private static Capabilities capabilities(Set<DType> dtypes) {
-        // Every attention feature, DETERMINISTIC_BACKWARD included: no atomics anywhere, and every sum runs in a
-        // fixed order, so backward is bit-identical run to run.
+        // Every attention feature but the BHSD layout (the kernels index [B, S, H, D] only), DETERMINISTIC_BACKWARD
+        // included: no atomics anywhere, and every sum runs in a fixed order, so backward is bit-identical run to run.
         return Capabilities.of(TensorCapabilities.transfers(dtypes),
-                new AttentionCapabilities(dtypes, EnumSet.allOf(AttentionFeature.class), 1, KernelCatalog.maxHeadDim()),
+                new AttentionCapabilities(dtypes, EnumSet.complementOf(EnumSet.of(AttentionFeature.BHSD_LAYOUT)), 1,
+                        KernelCatalog.maxHeadDim()),
                 NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes));
     }
 

@@ -50,7 +50,7 @@ final class OpenClTesting {
     }
 
     /**
-     * DESIGN §7's rule, as the oracle module's {@link PassRule} applies it: {@code max|golden − actual| ≤
+     * docs/design.md §7's rule, as the oracle module's {@link PassRule} applies it: {@code max|golden − actual| ≤
      * max(atol, 5 · max|golden − ref32|)}; NaN never passes, and −∞ (empty rows' lse) must match exactly.
      */
     static void assertClose(String what, double[] golden, double[] ref32, float[] actual) {

@@ -46,8 +46,11 @@ public record LayersConfig(boolean causal, int dim, int depth, int heads, int di
     /** x-transformers' default head width. */
     public static final int DEFAULT_DIM_HEAD = 64;
 
-    /** Checks ranges and the combinations x-transformers rejects. */
+    /** Checks ranges and the combinations x-transformers rejects; DeepNorm forces post-norm, as in x-transformers. */
     public LayersConfig {
+        if (deepnorm) {
+            preNorm = false;
+        }
         check(dim >= 1, "dim", ">= 1", dim);
         check(depth >= 1, "depth", ">= 1", depth);
         check(heads >= 1, "heads", ">= 1", heads);

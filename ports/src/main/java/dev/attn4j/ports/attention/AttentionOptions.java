@@ -5,7 +5,7 @@ import dev.attn4j.ports.tensor.DeviceTensor;
 
 /**
  * Everything about an attention call except its {@code q, k, v}: scale, masks, position biases, softcap,
- * dropout and backward options. Semantics are DESIGN §4, with {@code off = Sk - Sq} (bottom-right
+ * dropout and backward options. Semantics are docs/design.md §4, with {@code off = Sk - Sq} (bottom-right
  * alignment) and query row {@code i}, key column {@code j}:
  * <ol>
  *   <li>{@code s = scale · q_i · k_j}; {@code scale} defaults to {@code 1/sqrt(D)};</li>
@@ -18,7 +18,7 @@ import dev.attn4j.ports.tensor.DeviceTensor;
  *   <li>masks, each sending {@code s} to −∞: {@code causal} ({@code j > i + off}); window
  *       {@code (left, right)}, −1 meaning unbounded: outside {@code [i + off - left, i + off + right]};
  *       FlashMask {@code startend_row_indices} int32 {@code [B, Hm, Sk, n]}, {@code H % Hm == 0},
- *       n ∈ {1, 2, 4}, read together with {@code causal} as DESIGN §4 says; dense boolean mask
+ *       n ∈ {1, 2, 4}, read together with {@code causal} as docs/design.md §4 says; dense boolean mask
  *       {@code [B|1, H|1, Sq, Sk]}, {@code true} = may attend;</li>
  *   <li>softmax over {@code j}, then dropout per {@link Dropout};</li>
  *   <li>{@code o_i = Σ_j p_ij v_j}, {@code lse_i = log Σ_j exp(s_ij)}; a row with no unmasked key gives
@@ -42,11 +42,13 @@ import dev.attn4j.ports.tensor.DeviceTensor;
  * @param dropout          dropout, {@link Dropout#NONE} for none
  * @param deterministic    backward: bit-identical results run to run, whatever the thread count
  * @param biasTableGrad    backward: also return the gradient of {@code biasTable}
+ * @param layout           how {@code q, k, v} (and {@code o}, {@code dO} and the gradients) hold their dimensions:
+ *                         {@link AttentionLayout#BSHD} (default) or {@link AttentionLayout#BHSD} (PyTorch's)
  */
 public record AttentionOptions(Double scale, boolean causal, int windowLeft, int windowRight, double softcap,
                                DeviceTensor alibiSlopes, DeviceTensor biasTable, DeviceTensor denseBias,
                                DeviceTensor flashMask, DeviceTensor denseMask, Dropout dropout,
-                               boolean deterministic, boolean biasTableGrad) {
+                               boolean deterministic, boolean biasTableGrad, AttentionLayout layout) {
 
     /** Plain attention: no mask, no bias, default scale. */
     public static final AttentionOptions DEFAULT = builder().build();
@@ -64,21 +66,28 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
         if (dropout == null) {
             dropout = Dropout.NONE;
         }
+        if (layout == null) {
+            layout = AttentionLayout.BSHD;
+        }
         InvalidRequestException.check(!biasTableGrad || biasTable != null, "biasTableGrad",
                 "a biasTable to differentiate", "no biasTable");
     }
 
-    /** Whether a sliding window is set. */
+    /** {@return whether a sliding window is set} */
     public boolean hasWindow() {
         return windowLeft >= 0 || windowRight >= 0;
     }
 
-    /** The scale to use for head dimension {@code headDim}. */
+    /**
+     * {@return the scale to use for head dimension {@code headDim}}
+     *
+     * @param headDim D, the head dimension
+     */
     public double scaleFor(int headDim) {
         return scale != null ? scale : 1.0 / Math.sqrt(headDim);
     }
 
-    /** A builder starting from these options. */
+    /** {@return a builder starting from these options} */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.scale = scale;
@@ -94,10 +103,11 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
         b.dropout = dropout;
         b.deterministic = deterministic;
         b.biasTableGrad = biasTableGrad;
+        b.layout = layout;
         return b;
     }
 
-    /** A builder with defaults: no mask, no bias, default scale, no dropout. */
+    /** {@return a builder with defaults: no mask, no bias, default scale, no dropout} */
     public static Builder builder() {
         return new Builder();
     }
@@ -117,39 +127,108 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
         private Dropout dropout = Dropout.NONE;
         private boolean deterministic;
         private boolean biasTableGrad;
+        private AttentionLayout layout = AttentionLayout.BSHD;
 
         private Builder() {
         }
 
-        /** Softmax scale; {@code null} restores the default {@code 1/sqrt(D)}. */
+        /**
+         * Softmax scale; {@code null} restores the default {@code 1/sqrt(D)}.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder scale(Double value) { this.scale = value; return this; }
-        /** Causal masking. */
+        /**
+         * Causal masking.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder causal(boolean value) { this.causal = value; return this; }
-        /** Sliding window, −1 = unbounded on that side. */
+        /**
+         * Sliding window, −1 = unbounded on that side.
+         *
+         * @param left keys allowed left of the diagonal (-1 = unbounded)
+         * @param right keys allowed right of the diagonal (-1 = unbounded)
+         * @return this builder
+         */
         public Builder window(int left, int right) { this.windowLeft = left; this.windowRight = right; return this; }
-        /** Logit soft-cap, 0 = off. */
+        /**
+         * Logit soft-cap, 0 = off.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder softcap(double value) { this.softcap = value; return this; }
-        /** ALiBi slopes {@code [H]} or {@code [B, H]}. */
+        /**
+         * ALiBi slopes {@code [H]} or {@code [B, H]}.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder alibiSlopes(DeviceTensor value) { this.alibiSlopes = value; return this; }
-        /** Relative-position bias table {@code [H, Sq + Sk - 1]}. */
+        /**
+         * Relative-position bias table {@code [H, Sq + Sk - 1]}.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder biasTable(DeviceTensor value) { this.biasTable = value; return this; }
-        /** Dense additive bias {@code [B|1, H|1, Sq, Sk]}. */
+        /**
+         * Dense additive bias {@code [B|1, H|1, Sq, Sk]}.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder denseBias(DeviceTensor value) { this.denseBias = value; return this; }
-        /** FlashMask {@code startend_row_indices} {@code [B, Hm, Sk, n]}. */
+        /**
+         * FlashMask {@code startend_row_indices} {@code [B, Hm, Sk, n]}.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder flashMask(DeviceTensor value) { this.flashMask = value; return this; }
-        /** Dense boolean mask {@code [B|1, H|1, Sq, Sk]}, true = attend. */
+        /**
+         * Dense boolean mask {@code [B|1, H|1, Sq, Sk]}, true = attend.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder denseMask(DeviceTensor value) { this.denseMask = value; return this; }
-        /** Dropout. */
+        /**
+         * Dropout.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder dropout(Dropout value) { this.dropout = value; return this; }
-        /** Bit-identical backward. */
+        /**
+         * Bit-identical backward.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder deterministic(boolean value) { this.deterministic = value; return this; }
-        /** Return the bias table's gradient from backward. */
+        /**
+         * Return the bias table's gradient from backward.
+         *
+         * @param value the value to set
+         * @return this builder
+         */
         public Builder biasTableGrad(boolean value) { this.biasTableGrad = value; return this; }
+        /**
+         * Layout of {@code q, k, v} and the outputs: BSHD (default) or BHSD (PyTorch's).
+         *
+         * @param value the value to set
+         * @return this builder
+         */
+        public Builder layout(AttentionLayout value) { this.layout = value; return this; }
 
-        /** The options; validates them. */
+        /** {@return the options; validates them} */
         public AttentionOptions build() {
             return new AttentionOptions(scale, causal, windowLeft, windowRight, softcap, alibiSlopes, biasTable,
-                    denseBias, flashMask, denseMask, dropout, deterministic, biasTableGrad);
+                    denseBias, flashMask, denseMask, dropout, deterministic, biasTableGrad, layout);
         }
     }
 }

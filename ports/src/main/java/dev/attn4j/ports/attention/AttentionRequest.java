@@ -14,9 +14,9 @@ import java.util.Map;
  * try (AttentionResult r = backend.attention().forward(request)) { ... r.o() ... r.lse() ... }
  * }</pre>
  *
- * @param q       queries {@code [B, Sq, H, D]}
- * @param k       keys {@code [B, Sk, Hkv, D]}
- * @param v       values {@code [B, Sk, Hkv, D]}
+ * @param q       queries {@code [B, Sq, H, D]} ({@code [B, H, Sq, D]} with layout BHSD)
+ * @param k       keys {@code [B, Sk, Hkv, D]} ({@code [B, Hkv, Sk, D]} with layout BHSD)
+ * @param v       values, shaped as {@code k}
  * @param options masks, biases, scale, dropout
  */
 public record AttentionRequest(DeviceTensor q, DeviceTensor k, DeviceTensor v, AttentionOptions options) {
@@ -26,7 +26,7 @@ public record AttentionRequest(DeviceTensor q, DeviceTensor k, DeviceTensor v, A
         if (options == null) {
             options = AttentionOptions.DEFAULT;
         }
-        AttentionShape shape = AttentionShape.of(q, k, v);
+        AttentionShape shape = AttentionShape.of(q, k, v, options.layout());
         shape.checkOptions(options, q.dtype());
         if (options.biasTableGrad()) {
             throw new dev.attn4j.ports.InvalidRequestException("biasTableGrad",
@@ -34,12 +34,12 @@ public record AttentionRequest(DeviceTensor q, DeviceTensor k, DeviceTensor v, A
         }
     }
 
-    /** The problem's sizes. */
+    /** {@return the problem's sizes} */
     public AttentionShape shape() {
-        return AttentionShape.of(q, k, v);
+        return AttentionShape.of(q, k, v, options.layout());
     }
 
-    /** Every tensor of the request by argument name, for ownership and liveness checks. */
+    /** {@return every tensor of the request by argument name, for ownership and liveness checks} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("q", q);

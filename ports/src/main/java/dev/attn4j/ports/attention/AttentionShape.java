@@ -7,7 +7,9 @@ import dev.attn4j.ports.tensor.Shape;
 
 /**
  * The sizes of an attention problem, read from and checked against {@code q [B, Sq, H, D]} and
- * {@code k, v [B, Sk, Hkv, D]} (DESIGN §3).
+ * {@code k, v [B, Sk, Hkv, D]} (docs/design.md §3), or {@code q [B, H, Sq, D]} and {@code k, v [B, Hkv, Sk, D]}
+ * in the {@link AttentionLayout#BHSD BHSD} layout. The sizes are the same whatever the layout;
+ * {@link #queryShape(AttentionLayout)} and {@link #keyShape(AttentionLayout)} give the tensors' shapes in one.
  *
  * <pre>{@code
  * AttentionShape s = AttentionShape.of(q, k, v);
@@ -23,53 +25,127 @@ import dev.attn4j.ports.tensor.Shape;
  */
 public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHeads, int headDim) {
 
-    /** Reads and checks the sizes; every mismatch names the argument and both values. */
+    /**
+     * Reads and checks the sizes of {@code [B, S, H, D]} tensors; every mismatch names the argument and both
+     * values.
+     *
+     * @param q queries {@code [B, Sq, H, D]}
+     * @param k keys {@code [B, Sk, Hkv, D]}
+     * @param v values, shaped as {@code k}
+     * @return the sizes
+     * @throws InvalidRequestException for a missing tensor, a wrong rank, dtype or size
+     */
     public static AttentionShape of(DeviceTensor q, DeviceTensor k, DeviceTensor v) {
+        return of(q, k, v, AttentionLayout.BSHD);
+    }
+
+    /**
+     * Reads and checks the sizes of tensors in {@code layout}. When they do not fit it but would fit the other
+     * layout, the error says so (a PyTorch-shaped {@code [B, H, S, D]} tensor passed as the default layout).
+     * Shapes that fit both layouts cannot be told apart: the layout then decides what they mean.
+     *
+     * @param q      queries
+     * @param k      keys
+     * @param v      values, shaped as {@code k}
+     * @param layout how the tensors hold their dimensions
+     * @return the sizes
+     * @throws InvalidRequestException for a missing tensor, a wrong rank, dtype or size
+     */
+    public static AttentionShape of(DeviceTensor q, DeviceTensor k, DeviceTensor v, AttentionLayout layout) {
+        try {
+            return read(q, k, v, layout);
+        } catch (InvalidRequestException e) {
+            boolean fitsOther;
+            try {
+                read(q, k, v, layout.other());
+                fitsOther = true;
+            } catch (InvalidRequestException other) {
+                fitsOther = false;
+            }
+            if (!fitsOther) {
+                throw e;
+            }
+            throw e.withHint("the shapes fit " + layout.other() + " " + layout.other().describe("S", "H")
+                    + ": pass layout " + layout.other() + " in AttentionOptions");
+        }
+    }
+
+    private static AttentionShape read(DeviceTensor q, DeviceTensor k, DeviceTensor v, AttentionLayout layout) {
         requirePresent(q, "q");
         requirePresent(k, "k");
         requirePresent(v, "v");
-        requireRank(q, "q", 4, "[B, Sq, H, D]");
-        requireRank(k, "k", 4, "[B, Sk, Hkv, D]");
-        requireRank(v, "v", 4, "[B, Sk, Hkv, D]");
+        requireRank(q, "q", 4, layout.describe("Sq", "H"));
+        requireRank(k, "k", 4, layout.describe("Sk", "Hkv"));
+        requireRank(v, "v", 4, layout.describe("Sk", "Hkv"));
         InvalidRequestException.check(q.dtype().isFloating(), "q", "a floating dtype", q.dtype());
         InvalidRequestException.check(k.dtype() == q.dtype(), "k", "dtype " + q.dtype() + " (as q)", k.dtype());
         InvalidRequestException.check(v.dtype() == q.dtype(), "v", "dtype " + q.dtype() + " (as q)", v.dtype());
         Shape qs = q.shape();
         Shape ks = k.shape();
+        int sd = layout.seqDim();
+        int hd = layout.headsDim();
         InvalidRequestException.check(ks.dim(0) == qs.dim(0), "k", "batch " + qs.dim(0) + " (as q)", ks.dim(0));
         InvalidRequestException.check(ks.dim(3) == qs.dim(3), "k", "head dim " + qs.dim(3) + " (as q)", ks.dim(3));
         InvalidRequestException.check(v.shape().equals(ks), "v", "shape " + ks + " (as k)", v.shape());
-        InvalidRequestException.check(qs.dim(2) % ks.dim(2) == 0, "k",
-                "a KV head count dividing H = " + qs.dim(2) + " (H % Hkv == 0)", ks.dim(2) + " KV heads");
-        return new AttentionShape(qs.dim(0), qs.dim(1), ks.dim(1), qs.dim(2), ks.dim(2), qs.dim(3));
+        InvalidRequestException.check(qs.dim(hd) % ks.dim(hd) == 0, "k",
+                "a KV head count dividing H = " + qs.dim(hd) + " (H % Hkv == 0)", ks.dim(hd) + " KV heads");
+        return new AttentionShape(qs.dim(0), qs.dim(sd), ks.dim(sd), qs.dim(hd), ks.dim(hd), qs.dim(3));
     }
 
-    /** {@code Sk - Sq}: the bottom-right alignment offset of causal masks and relative positions. */
+    /** {@return {@code Sk - Sq}: the bottom-right alignment offset of causal masks and relative positions} */
     public int offset() {
         return seqK - seqQ;
     }
 
-    /** Query heads per KV head. */
+    /** {@return query heads per KV head} */
     public int groupSize() {
         return heads / kvHeads;
     }
 
-    /** The shape of {@code q}, {@code o} and {@code dO}. */
+    /**
+     * The shape of {@code q}, {@code o} and {@code dO} in the default layout.
+     *
+     * @return {@code [B, Sq, H, D]}
+     */
     public Shape queryShape() {
-        return Shape.of(batch, seqQ, heads, headDim);
+        return queryShape(AttentionLayout.BSHD);
     }
 
-    /** The shape of {@code k} and {@code v}. */
+    /**
+     * The shape of {@code q}, {@code o} and {@code dO} in {@code layout}.
+     *
+     * @param layout the tensors' layout
+     * @return {@code [B, Sq, H, D]} or {@code [B, H, Sq, D]}
+     */
+    public Shape queryShape(AttentionLayout layout) {
+        return layout.shape(batch, seqQ, heads, headDim);
+    }
+
+    /**
+     * The shape of {@code k} and {@code v} in the default layout.
+     *
+     * @return {@code [B, Sk, Hkv, D]}
+     */
     public Shape keyShape() {
-        return Shape.of(batch, seqK, kvHeads, headDim);
+        return keyShape(AttentionLayout.BSHD);
     }
 
-    /** The shape of {@code lse}: {@code [B, H, Sq]}. */
+    /**
+     * The shape of {@code k}, {@code v}, {@code dk} and {@code dv} in {@code layout}.
+     *
+     * @param layout the tensors' layout
+     * @return {@code [B, Sk, Hkv, D]} or {@code [B, Hkv, Sk, D]}
+     */
+    public Shape keyShape(AttentionLayout layout) {
+        return layout.shape(batch, seqK, kvHeads, headDim);
+    }
+
+    /** {@return the shape of {@code lse}: {@code [B, H, Sq]}} */
     public Shape lseShape() {
         return Shape.of(batch, heads, seqQ);
     }
 
-    /** The shape of the relative-position bias table: {@code [H, Sq + Sk - 1]}. */
+    /** {@return the shape of the relative-position bias table: {@code [H, Sq + Sk - 1]}} */
     public Shape biasTableShape() {
         return Shape.of(heads, seqQ + seqK - 1);
     }
@@ -124,7 +200,7 @@ public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHea
             InvalidRequestException.check(heads % ms.dim(1) == 0, "flashMask",
                     "a mask head count dividing H = " + heads, ms.dim(1));
             InvalidRequestException.check(ms.dim(2) == seqK, "flashMask", "Sk = " + seqK + " columns", ms.dim(2));
-            FlashMaskForm.require("flashMask", options.causal(), ms.dim(3));
+            FlashMaskForm.requireFlag(options.causal(), ms.dim(3));
         }
     }
 

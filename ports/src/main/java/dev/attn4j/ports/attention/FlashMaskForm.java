@@ -5,7 +5,7 @@ import dev.attn4j.ports.InvalidRequestException;
 import java.util.Optional;
 
 /**
- * The four forms of FlashMask's {@code startend_row_indices [B, Hm, Sk, n]} (DESIGN §4): which {@code (causal, n)}
+ * The four forms of FlashMask's {@code startend_row_indices [B, Hm, Sk, n]} (docs/design.md §4): which {@code (causal, n)}
  * pairs exist and what the {@code n} values of a column mean. This is the one place that rule is written; the
  * attention port's validation, the domain's masks and the oracle all ask it. For key column {@code j}, with values
  * above {@code Sq} acting as {@code Sq}, query row {@code i} is masked when:
@@ -18,7 +18,7 @@ import java.util.Optional;
  * </ul>
  *
  * <pre>{@code
- * FlashMaskForm form = FlashMaskForm.require("flashMask", options.causal(), mask.shape().dim(3));
+ * FlashMaskForm form = FlashMaskForm.requireFlag(options.causal(), mask.shape().dim(3));
  * boolean masked = form.masks(i, rows, ((b * hm + h) * sk + j) * form.n());   // key j's column of [B, Hm, Sk, n]
  * }</pre>
  */
@@ -68,9 +68,13 @@ public enum FlashMaskForm {
     }
 
     /**
-     * The form of {@code (causal, n)}.
+     * The form of a mask built with both its {@code causal} flag and its {@code n}: a pair that is no form is the
+     * mask's {@code n}'s error.
      *
-     * @param argument the name the caller knows {@code n} by, for the error ({@code flashMask}, {@code n})
+     * @param argument the name the caller knows {@code n} by, for the error
+     * @param causal   the flag the mask is for
+     * @param n        values per column
+     * @return the form
      * @throws InvalidRequestException naming {@code argument} when {@code n} is not 1, 2 or 4, or does not go with
      *                                 {@code causal} (n = 1 is only causal, n = 4 only non-causal)
      */
@@ -80,6 +84,28 @@ public enum FlashMaskForm {
                 "n in {1, 2} with causal=true (n = 4 is the non-causal form)", n);
         InvalidRequestException.check(!(!causal && n == 1), argument,
                 "n in {2, 4} with causal=false (n = 1 is the causal form)", n);
+        return of(causal, n).orElseThrow();
+    }
+
+    /**
+     * The form of an attention call's {@code flashMask} (whose last dimension is {@code n}) under the call's
+     * {@code causal} flag. The mask's {@code n} says which flag it was made for (n = 1 only causal, n = 4 only not), so
+     * a mismatch is almost always a forgotten {@code causal(mask.causal())}: the error names the flag to pass.
+     *
+     * @param causal the call's flag
+     * @param n      the mask's values per column
+     * @return the form
+     * @throws InvalidRequestException naming {@code flashMask} when {@code n} is not 1, 2 or 4, and {@code causal}
+     *                                 when the flag does not go with {@code n}
+     */
+    public static FlashMaskForm requireFlag(boolean causal, int n) {
+        InvalidRequestException.check(n == 1 || n == 2 || n == 4, "flashMask", "n in {1, 2, 4}", n);
+        InvalidRequestException.check(!(causal && n == 4), "causal",
+                "false for a FlashMask with n = 4 (" + TWO_BANDS.layout + ", the non-causal form)",
+                "true (this mask is not causal: pass causal=false)");
+        InvalidRequestException.check(!(!causal && n == 1), "causal",
+                "true for a FlashMask with n = 1 (" + CAUSAL_START.layout + ", the causal form)",
+                "false (this mask is causal: pass causal=true)");
         return of(causal, n).orElseThrow();
     }
 

@@ -53,12 +53,12 @@ public record NormBackwardRequest(NormRequest forward, NormResult saved, DeviceT
         }
     }
 
-    /** The tensor that was normalised: {@code saved.sum} with a residual, else {@code forward.input}. */
+    /** {@return the tensor that was normalised: {@code saved.sum} with a residual, else {@code forward.input}} */
     public DeviceTensor normalizedInput() {
         return forward.residual() != null ? saved.sum() : forward.input();
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>(forward.tensors());
         if (saved.mean() != null) all.put("saved.mean", saved.mean());

@@ -59,32 +59,50 @@ public record NormRequest(NormKind kind, DeviceTensor input, DeviceTensor residu
         InvalidRequestException.check(Double.isFinite(eps) && eps > 0, "eps", "a finite number > 0", eps);
     }
 
-    /** LayerNorm of {@code input}; {@code beta} may be {@code null}. */
+    /**
+     * {@return LayerNorm of {@code input}; {@code beta} may be {@code null}}
+     *
+     * @param input {@code [..., C]}
+     * @param gamma {@code [C]}
+     * @param beta {@code [C]} or {@code null} (LayerNorm only)
+     * @param eps added to the variance (or mean square), finite and {@code > 0}
+     */
     public static NormRequest layerNorm(DeviceTensor input, DeviceTensor gamma, DeviceTensor beta, double eps) {
         return new NormRequest(NormKind.LAYER_NORM, input, null, 1.0, gamma, beta, eps);
     }
 
-    /** RMSNorm of {@code input}. */
+    /**
+     * {@return RMSNorm of {@code input}}
+     *
+     * @param input {@code [..., C]}
+     * @param gamma {@code [C]}
+     * @param eps added to the variance (or mean square), finite and {@code > 0}
+     */
     public static NormRequest rmsNorm(DeviceTensor input, DeviceTensor gamma, double eps) {
         return new NormRequest(NormKind.RMS_NORM, input, null, 1.0, gamma, null, eps);
     }
 
-    /** This request normalising {@code alpha·residual + input} instead. */
+    /**
+     * {@return this request normalising {@code alpha·residual + input} instead}
+     *
+     * @param residual {@code null}, or a tensor shaped as {@code input}
+     * @param alpha residual scale alpha
+     */
     public NormRequest withResidual(DeviceTensor residual, double alpha) {
         return new NormRequest(kind, input, residual, alpha, gamma, beta, eps);
     }
 
-    /** Number of rows ({@code input}'s element count / C). */
+    /** {@return number of rows ({@code input}'s element count / C)} */
     public long rows() {
         return input.shape().elementCount() / input.shape().dim(-1);
     }
 
-    /** The shape of {@code mean} and {@code rstd}: {@code [rows]}. */
+    /** {@return the shape of {@code mean} and {@code rstd}: {@code [rows]}} */
     public Shape statsShape() {
         return Shape.of(Math.toIntExact(rows()));
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("input", input);

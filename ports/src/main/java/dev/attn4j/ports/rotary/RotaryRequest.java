@@ -58,12 +58,12 @@ public record RotaryRequest(DeviceTensor x, DeviceTensor cos, DeviceTensor sin, 
         }
     }
 
-    /** Number of rotated features {@code R}. */
+    /** {@return number of rotated features {@code R}} */
     public int rotaryDim() {
         return 2 * cos.shape().dim(1);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

@@ -19,8 +19,9 @@ public final class Shape {
     }
 
     /**
-     * A shape with the given dimensions.
+     * {@return a shape with the given dimensions}
      *
+     * @param dims the sizes
      * @throws IllegalArgumentException if there are no dimensions or one is below 1
      */
     public static Shape of(int... dims) {
@@ -35,22 +36,26 @@ public final class Shape {
         return new Shape(dims.clone());
     }
 
-    /** Number of dimensions. */
+    /** {@return number of dimensions} */
     public int rank() {
         return dims.length;
     }
 
-    /** Size of dimension {@code i}; negative {@code i} counts from the end ({@code -1} is the last). */
+    /**
+     * {@return size of dimension {@code i}; negative {@code i} counts from the end ({@code -1} is the last)}
+     *
+     * @param i query row index
+     */
     public int dim(int i) {
         return dims[i < 0 ? dims.length + i : i];
     }
 
-    /** A copy of the dimensions. */
+    /** {@return a copy of the dimensions} */
     public int[] dims() {
         return dims.clone();
     }
 
-    /** Product of all dimensions. */
+    /** {@return product of all dimensions} */
     public long elementCount() {
         long n = 1;
         for (int d : dims) {

@@ -36,6 +36,14 @@ class FlashMaskFormTest {
         assertEquals(FlashMaskForm.OUTSIDE_BAND, FlashMaskForm.require("n", false, 2));
     }
 
+    @Test
+    void anAttentionCallsMismatchIsTheCausalFlagsAndABadWidthTheMasks() {
+        assertEquals("causal", assertThrows(InvalidRequestException.class, () -> FlashMaskForm.requireFlag(true, 4)).argument());
+        assertEquals("causal", assertThrows(InvalidRequestException.class, () -> FlashMaskForm.requireFlag(false, 1)).argument());
+        assertEquals("flashMask", assertThrows(InvalidRequestException.class, () -> FlashMaskForm.requireFlag(true, 3)).argument());
+        assertEquals(FlashMaskForm.CAUSAL_BAND, FlashMaskForm.requireFlag(true, 2));
+    }
+
     /** Masked rows among 0..5 of a column whose values start at offset 1 of {@code column}. */
     private static List<Integer> masked(FlashMaskForm form, int... values) {
         int[] column = new int[values.length + 1];

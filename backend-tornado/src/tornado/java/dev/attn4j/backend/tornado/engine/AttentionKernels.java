@@ -8,7 +8,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * Attention forward and backward in TornadoVM's Java dialect. Semantics are those of {@code AttentionOptions}
- * (DESIGN §4): softcap, then ALiBi, the relative table and the dense bias; causal/window as a key range per
+ * (docs/design.md §4): softcap, then ALiBi, the relative table and the dense bias; causal/window as a key range per
  * row; dense and FlashMask masks per element; Philox dropout with the counter mapping of {@code Dropout}.
  *
  * <p>Two forms of each kernel. The device runs the {@code KernelContext} ones ({@link #forwardTiled},
@@ -619,7 +619,7 @@ final class AttentionKernels {
     }
 
     /**
-     * 1 when neither the dense mask nor FlashMask (read with {@code causal} as DESIGN §4 says) hides key j from
+     * 1 when neither the dense mask nor FlashMask (read with {@code causal} as docs/design.md §4 says) hides key j from
      * row i. Written without branches, every load unconditional (an absent mask reads element 0 of the int heap,
      * its offset being 0, and the flag discards the value): TornadoVM 5.2.1 threads nested branches whose results are constants straight to the
      * enclosing loop's back edge and then emits OpenCL that falls through into the rest of the loop body, so

@@ -1,4 +1,4 @@
-package dev.attn4j.domain.inject;
+package dev.attn4j.guice;
 
 import dev.attn4j.ports.Capabilities;
 import dev.attn4j.ports.tensor.TensorCapabilities;

@@ -1,4 +1,4 @@
-package dev.attn4j.domain.inject;
+package dev.attn4j.guice;
 
 import com.google.inject.Guice;
 import com.google.inject.Injector;
@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -125,13 +126,15 @@ class Attn4jModuleTest {
     }
 
     @Test
-    void misconfigurationGivesAReadableError() {
-        // Guice 7.0.0's embedded ASM cannot read Java 25 class files for line numbers; it must degrade to
-        // "Unknown Source" (with one logged warning), not fail while formatting the error
+    void misconfigurationGivesAReadableErrorWithSourceLines() {
+        // Guice 7.0.0's embedded ASM 9.5 cannot read Java 25 class files and named "Unknown Source" (after
+        // logging a stack trace, see JdkWarningsTest); with a current ASM the error names the file and line.
         Injector injector = Guice.createInjector(new Attn4jModule(selector(null), BackendOptions.none()));
         var e = assertThrows(com.google.inject.ConfigurationException.class, () -> injector.getInstance(NeedsUnbound.class));
         String message = e.getMessage();
         assertTrue(message.contains("No implementation for Attn4jModuleTest$Unbound was bound"), message);
+        assertTrue(message.contains("Attn4jModuleTest.java:"), message);
+        assertFalse(message.contains("Unknown Source"), message);
         assertEquals(List.of(), opencl.opened(), "nothing was opened for a failed injection");
     }
 
