@@ -30,7 +30,12 @@ import java.util.Random;
 public record ActivationConfig(int index, Activation function, boolean glu, Shape shape, DType dtype, long dataSeed)
         implements CaseConfig {
 
-    /** Host data: the input and the upstream gradient (shaped as the output). */
+    /**
+     * Host data.
+     *
+     * @param x  the input
+     * @param dy the upstream gradient, shaped as the output
+     */
     public record Data(double[] x, double[] dy) {
     }
 
@@ -44,6 +49,9 @@ public record ActivationConfig(int index, Activation function, boolean glu, Shap
     /**
      * Each function plain and as a GLU on two shapes each (one element, odd widths, rank 1 to 3) in F32, then four
      * configurations in BF16 and F16.
+     *
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+     * @return the configurations
      */
     public static List<ActivationConfig> standard(long seed) {
         Random r = new Random(seed ^ 0xAC71_A7E5L);
@@ -65,17 +73,17 @@ public record ActivationConfig(int index, Activation function, boolean glu, Shap
         return out;
     }
 
-    /** Rows of the GLU view {@code [rows, 2F]}. */
+    /** {@return rows of the GLU view {@code [rows, 2F]}} */
     public int rows() {
         return Draw.count(shape) / shape.dim(-1);
     }
 
-    /** {@code F} of a GLU. */
+    /** {@return {@code F} of a GLU} */
     public int half() {
         return shape.dim(-1) / 2;
     }
 
-    /** The output's shape. */
+    /** {@return the output's shape} */
     public Shape outputShape() {
         if (!glu) {
             return shape;
@@ -85,7 +93,7 @@ public record ActivationConfig(int index, Activation function, boolean glu, Shap
         return Shape.of(d);
     }
 
-    /** Forward, then backward. */
+    /** {@return the ops: forward, then backward} */
     @Override
     public List<Op> ops() {
         return glu ? List.of(Op.GLU_FORWARD, Op.GLU_BACKWARD) : List.of(Op.ACTIVATION_FORWARD, Op.ACTIVATION_BACKWARD);
@@ -97,14 +105,14 @@ public record ActivationConfig(int index, Activation function, boolean glu, Shap
         return ActivationRunner.run(this, checked == Op.GLU_BACKWARD || checked == Op.ACTIVATION_BACKWARD, backend);
     }
 
-    /** A stable, readable id, e.g. {@code f004 silu glu 3x34 f32}. */
+    /** {@return A stable, readable id, e.g. {@code f004 silu glu 3x34 f32}} */
     @Override
     public String id() {
         return String.format("f%03d %s%s %s %s", index, function.name().toLowerCase(java.util.Locale.ROOT),
                 glu ? " glu" : "", Draw.dims(shape), Draw.dtype(dtype));
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /** {@return regenerates the data from {@code dataSeed}} */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision store = Precision.of(dtype);

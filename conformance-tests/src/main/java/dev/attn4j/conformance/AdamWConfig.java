@@ -49,6 +49,9 @@ public record AdamWConfig(int index, Shape shape, long step, float lr, float bet
     /**
      * One element, odd sizes, steps 1 to 1000, β₁ = 0, with and without weight decay, clipping that bites and that
      * does not.
+     *
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+     * @return the configurations
      */
     public static List<AdamWConfig> standard(long seed) {
         Random r = new Random(seed ^ 0xADA3L);
@@ -70,13 +73,13 @@ public record AdamWConfig(int index, Shape shape, long step, float lr, float bet
         return out;
     }
 
-    /** Always F32. */
+    /** {@return always F32} */
     @Override
     public DType dtype() {
         return DType.F32;
     }
 
-    /** The one op. */
+    /** {@return the ops: the one op} */
     @Override
     public List<Op> ops() {
         return List.of(Op.ADAMW);
@@ -88,14 +91,14 @@ public record AdamWConfig(int index, Shape shape, long step, float lr, float bet
         return OptimizerRunner.adamW(this, backend);
     }
 
-    /** A stable, readable id, e.g. {@code o002 3x17 step3 lr(0.05) betas(0.8,0.99) wd(0.1) clip(1.0)}. */
+    /** {@return A stable, readable id, e.g. {@code o002 3x17 step3 lr(0.05) betas(0.8,0.99) wd(0.1) clip(1.0)}} */
     @Override
     public String id() {
         return String.format("o%03d %s step%d lr(%s) betas(%s,%s) eps(%s) wd(%s)%s f32", index, Draw.dims(shape), step, lr,
                 beta1, beta2, eps, weightDecay, maxNorm > 0 ? " clip(" + maxNorm + ")" : "");
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /** {@return regenerates the data from {@code dataSeed}} */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision f32 = Precision.FP32;

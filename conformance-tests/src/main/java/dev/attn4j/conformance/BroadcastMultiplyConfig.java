@@ -31,7 +31,14 @@ import java.util.Random;
 public record BroadcastMultiplyConfig(int index, Shape shape, BroadcastAxis axis, boolean inputGrad, boolean vectorGrad,
                                       DType dtype, long dataSeed) implements CaseConfig {
 
-    /** Host data: {@code x}, {@code v}, {@code dy} and the vector accumulator's starting value. */
+    /**
+     * Host data.
+     *
+     * @param x   the input
+     * @param v   the vector
+     * @param dy  the upstream gradient
+     * @param dv0 the vector accumulator's starting value
+     */
     public record Data(double[] x, double[] v, double[] dy, double[] dv0) {
     }
 
@@ -42,7 +49,17 @@ public record BroadcastMultiplyConfig(int index, Shape shape, BroadcastAxis axis
         }
     }
 
-    /** Both axes, ranks 1 to 3, each backward combination; one BF16 and one F16. */
+    /**
+
+     * Both axes, ranks 1 to 3, each backward combination; one BF16 and one F16.
+
+     *
+
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+
+     * @return the configurations
+
+     */
     public static List<BroadcastMultiplyConfig> standard(long seed) {
         Random r = new Random(seed ^ 0xB20AD7L);
         Object[][] rows = {
@@ -65,17 +82,17 @@ public record BroadcastMultiplyConfig(int index, Shape shape, BroadcastAxis axis
         return out;
     }
 
-    /** {@code C}, the last dimension. */
+    /** {@return {@code C}, the last dimension} */
     public int cols() {
         return shape.dim(-1);
     }
 
-    /** The vector's length. */
+    /** {@return the vector's length} */
     public int vectorLength() {
         return axis == BroadcastAxis.COLUMNS ? cols() : Draw.count(shape) / cols();
     }
 
-    /** Forward, then backward. */
+    /** {@return the ops: forward, then backward} */
     @Override
     public List<Op> ops() {
         return List.of(Op.BROADCAST_MULTIPLY_FORWARD, Op.BROADCAST_MULTIPLY_BACKWARD);
@@ -86,7 +103,7 @@ public record BroadcastMultiplyConfig(int index, Shape shape, BroadcastAxis axis
         return BroadcastMultiplyRunner.run(this, checked(op) == Op.BROADCAST_MULTIPLY_BACKWARD, backend);
     }
 
-    /** A stable, readable id, e.g. {@code v002 3x17 rows dx+dv f32}. */
+    /** {@return A stable, readable id, e.g. {@code v002 3x17 rows dx+dv f32}} */
     @Override
     public String id() {
         String grads = (inputGrad ? "dx" : "") + (vectorGrad ? (inputGrad ? "+" : "") + "dv" : "");
@@ -94,7 +111,7 @@ public record BroadcastMultiplyConfig(int index, Shape shape, BroadcastAxis axis
                 grads, Draw.dtype(dtype));
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /** {@return regenerates the data from {@code dataSeed}} */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision store = Precision.of(dtype);

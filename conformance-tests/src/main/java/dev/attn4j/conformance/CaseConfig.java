@@ -21,13 +21,13 @@ import java.util.List;
  */
 public interface CaseConfig {
 
-    /** A stable, readable id: the configuration's parameters (unique within its ops). */
+    /** {@return a stable, readable id: the configuration's parameters (unique within its ops)} */
     String id();
 
-    /** The storage type the configuration's data is uploaded in. */
+    /** {@return the storage type the configuration's data is uploaded in} */
     DType dtype();
 
-    /** The ops this configuration is checked on, forward first. */
+    /** {@return the ops this configuration is checked on, forward first} */
     List<Op> ops();
 
     /**
@@ -35,6 +35,9 @@ public interface CaseConfig {
      * Exceptions from the backend propagate ({@link ConformanceSuite#run} turns them into outcomes); every device
      * tensor the run made is closed before returning or throwing.
      *
+     * @param op      one of {@link #ops()}
+     * @param backend the backend
+     * @return one check per output
      * @throws IllegalArgumentException when {@code op} is not one of {@link #ops()}
      */
     List<PassRule.Check> run(Op op, Backend backend);
@@ -42,6 +45,8 @@ public interface CaseConfig {
     /**
      * {@code op}, checked to be one of {@link #ops()}.
      *
+     * @param op the op asked for
+     * @return {@code op}
      * @throws IllegalArgumentException otherwise
      */
     default Op checked(Op op) {

@@ -29,22 +29,27 @@ public record ConformanceCase(Op op, CaseConfig config) {
         }
     }
 
-    /** The configuration's id. */
+    /** {@return the configuration's id} */
     public String id() {
         return config.id();
     }
 
-    /** The storage type the case's tensors are uploaded in. */
+    /** {@return the storage type the case's tensors are uploaded in} */
     public DType dtype() {
         return config.dtype();
     }
 
-    /** Whether the op is a backward (its id ends in {@code _backward}). */
+    /** {@return whether the op is a backward (its id ends in {@code _backward})} */
     public boolean backward() {
         return op.id().endsWith("_backward");
     }
 
-    /** Runs the case on {@code backend}: {@link CaseConfig#run}. */
+    /**
+     * Runs the case on {@code backend}: {@link CaseConfig#run}.
+     *
+     * @param backend the backend
+     * @return one check per output
+     */
     public List<PassRule.Check> execute(Backend backend) {
         return config.run(op, backend);
     }

@@ -40,7 +40,16 @@ public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolea
                                  float gradScale, boolean meanScale, boolean inputGrad, boolean weightGrad,
                                  boolean biasGrad, boolean perToken, DType dtype, long dataSeed) implements CaseConfig {
 
-    /** Host data: hidden rows, weight, bias ({@code null} without), targets, and the accumulators' starting values. */
+    /**
+     * Host data.
+     *
+     * @param hidden  {@code [rows, d]}
+     * @param weight  {@code [V, d]}
+     * @param bias    {@code [V]}, or {@code null} without a bias
+     * @param targets {@code [rows]}
+     * @param dW0     the weight accumulator's starting value
+     * @param db0     the bias accumulator's starting value ({@code null} without a bias)
+     */
     public record Data(double[] hidden, double[] weight, double[] bias, int[] targets, double[] dW0, double[] db0) {
     }
 
@@ -57,6 +66,9 @@ public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolea
     /**
      * One row and two classes, odd widths and vocabularies up to 4099 (past any chunk size), ignored rows (none,
      * some, all), another ignore index, evaluation only, every gradient combination; one BF16 configuration.
+     *
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+     * @return the configurations
      */
     public static List<CrossEntropyConfig> standard(long seed) {
         Random r = new Random(seed ^ 0xC2055E7L);
@@ -84,17 +96,21 @@ public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolea
         return out;
     }
 
-    /** Rows (tokens). */
+    /** {@return rows (tokens)} */
     public int rows() {
         return Draw.count(lead);
     }
 
-    /** Whether row {@code t} is ignored. */
+    /**
+     * {@return whether row {@code t} is ignored}
+     *
+     * @param t the row
+     */
     public boolean ignored(int t) {
         return ignoreEvery > 0 && t % ignoreEvery == ignoreEvery - 1;
     }
 
-    /** Counted rows. */
+    /** {@return counted rows} */
     public int counted() {
         int n = 0;
         for (int t = 0; t < rows(); t++) {
@@ -103,12 +119,12 @@ public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolea
         return n;
     }
 
-    /** The gradients' factor the request carries (a float). */
+    /** {@return the gradients' factor the request carries (a float)} */
     public float resolvedGradScale() {
         return meanScale ? (counted() == 0 ? 0f : 1f / counted()) : gradScale;
     }
 
-    /** The one op. */
+    /** {@return the ops: the one op} */
     @Override
     public List<Op> ops() {
         return List.of(Op.LINEAR_CROSS_ENTROPY);
@@ -120,7 +136,7 @@ public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolea
         return CrossEntropyRunner.run(this, backend);
     }
 
-    /** A stable, readable id, e.g. {@code c002 h2x13 d31 v97 bias ignore(1/4) mean dh+dW+db+loss f32}. */
+    /** {@return A stable, readable id, e.g. {@code c002 h2x13 d31 v97 bias ignore(1/4) mean dh+dW+db+loss f32}} */
     @Override
     public String id() {
         String wants = String.join("+", java.util.stream.Stream.of(inputGrad ? "dh" : null, weightGrad ? "dW" : null,
@@ -131,7 +147,7 @@ public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolea
                 wants.isEmpty() ? "loss-only" : wants, Draw.dtype(dtype));
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /** {@return regenerates the data from {@code dataSeed}} */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision store = Precision.of(dtype);

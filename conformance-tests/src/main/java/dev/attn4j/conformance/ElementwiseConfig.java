@@ -26,11 +26,26 @@ import java.util.Random;
  */
 public record ElementwiseConfig(int index, Shape shape, float alpha, DType dtype, long dataSeed) implements CaseConfig {
 
-    /** Host data: two tensors of {@code shape}. */
+    /**
+     * Host data, two tensors of {@code shape}.
+     *
+     * @param a the first ({@code x} of scale, {@code x} of axpy)
+     * @param b the second ({@code y} of axpy)
+     */
     public record Data(double[] a, double[] b) {
     }
 
-    /** One element, odd sizes, a large tensor of a prime count, several alphas; one BF16 and one F16. */
+    /**
+
+     * One element, odd sizes, a large tensor of a prime count, several alphas; one BF16 and one F16.
+
+     *
+
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+
+     * @return the configurations
+
+     */
     public static List<ElementwiseConfig> standard(long seed) {
         Random r = new Random(seed ^ 0xE1E7L);
         Object[][] rows = {
@@ -45,7 +60,7 @@ public record ElementwiseConfig(int index, Shape shape, float alpha, DType dtype
         return out;
     }
 
-    /** {@code add}, {@code axpy}, {@code scale}. */
+    /** {@return the ops: {@code add}, {@code axpy}, {@code scale}} */
     @Override
     public List<Op> ops() {
         return List.of(Op.ADD, Op.AXPY, Op.SCALE);
@@ -56,13 +71,13 @@ public record ElementwiseConfig(int index, Shape shape, float alpha, DType dtype
         return ElementwiseRunner.run(this, checked(op), backend);
     }
 
-    /** A stable, readable id, e.g. {@code e003 2x5x33 alpha(0.37) f32}. */
+    /** {@return A stable, readable id, e.g. {@code e003 2x5x33 alpha(0.37) f32}} */
     @Override
     public String id() {
         return String.format("e%03d %s alpha(%s) %s", index, Draw.dims(shape), alpha, Draw.dtype(dtype));
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /** {@return regenerates the data from {@code dataSeed}} */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision store = Precision.of(dtype);

@@ -29,11 +29,28 @@ import java.util.Random;
 public record EmbeddingConfig(int index, int vocab, int width, Shape idsShape, boolean repeats, DType dtype,
                               long dataSeed) implements CaseConfig {
 
-    /** Host data: the table, the ids, the upstream gradient and the accumulator's starting value. */
+    /**
+     * Host data.
+     *
+     * @param table      {@code [V, D]}
+     * @param ids        the ids, flat
+     * @param dy         the output's gradient
+     * @param tableGrad0 the accumulator's starting value
+     */
     public record Data(double[] table, int[] ids, double[] dy, double[] tableGrad0) {
     }
 
-    /** One id of a one-row table, repeated ids, wide rows, prime sizes; one BF16 and one F16. */
+    /**
+
+     * One id of a one-row table, repeated ids, wide rows, prime sizes; one BF16 and one F16.
+
+     *
+
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+
+     * @return the configurations
+
+     */
     public static List<EmbeddingConfig> standard(long seed) {
         Random r = new Random(seed ^ 0xE3BEDL);
         Object[][] rows = {
@@ -51,7 +68,7 @@ public record EmbeddingConfig(int index, int vocab, int width, Shape idsShape, b
         return out;
     }
 
-    /** Forward, then backward. */
+    /** {@return the ops: forward, then backward} */
     @Override
     public List<Op> ops() {
         return List.of(Op.EMBEDDING_FORWARD, Op.EMBEDDING_BACKWARD);
@@ -62,14 +79,14 @@ public record EmbeddingConfig(int index, int vocab, int width, Shape idsShape, b
         return EmbeddingRunner.run(this, checked(op) == Op.EMBEDDING_BACKWARD, backend);
     }
 
-    /** A stable, readable id, e.g. {@code w001 v7 d3 ids5 repeats f32}. */
+    /** {@return A stable, readable id, e.g. {@code w001 v7 d3 ids5 repeats f32}} */
     @Override
     public String id() {
         return String.format("w%03d v%d d%d ids%s%s %s", index, vocab, width, Draw.dims(idsShape),
                 repeats ? " repeats" : "", Draw.dtype(dtype));
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /** {@return regenerates the data from {@code dataSeed}} */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision store = Precision.of(dtype);

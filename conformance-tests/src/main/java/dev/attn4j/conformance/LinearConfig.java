@@ -66,6 +66,9 @@ public record LinearConfig(int index, Shape lead, int in, int out, boolean bias,
      * The standard linear configurations: single elements, primes and sizes next to tile multiples, both layouts,
      * with and without bias, every backward combination (all gradients, frozen weight, weight only, bias only),
      * rank 2 to 4 inputs; then one BF16 and one F16 configuration.
+     *
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+     * @return the configurations
      */
     public static List<LinearConfig> standard(long seed) {
         Random r = new Random(seed ^ 0x11AE_A125L);
@@ -93,17 +96,17 @@ public record LinearConfig(int index, Shape lead, int in, int out, boolean bias,
         return out;
     }
 
-    /** Rows: the product of the leading dimensions. */
+    /** {@return rows: the product of the leading dimensions} */
     public int rows() {
         return Draw.count(lead);
     }
 
-    /** The weight's shape in its layout. */
+    /** {@return the weight's shape in its layout} */
     public Shape weightShape() {
         return layout == WeightLayout.OUT_IN ? Shape.of(out, in) : Shape.of(in, out);
     }
 
-    /** Forward, then backward. */
+    /** {@return the ops: forward, then backward} */
     @Override
     public List<Op> ops() {
         return List.of(Op.LINEAR_FORWARD, Op.LINEAR_BACKWARD);
@@ -114,7 +117,7 @@ public record LinearConfig(int index, Shape lead, int in, int out, boolean bias,
         return LinearRunner.run(this, checked(op) == Op.LINEAR_BACKWARD, backend);
     }
 
-    /** A stable, readable id, e.g. {@code l002 x2x9 in31 out17 bias in_out dx+dW+db f32}. */
+    /** {@return A stable, readable id, e.g. {@code l002 x2x9 in31 out17 bias in_out dx+dW+db f32}} */
     @Override
     public String id() {
         String grads = (inputGrad ? "dx" : "") + (weightGrad ? (inputGrad ? "+" : "") + "dW" : "")
@@ -124,7 +127,7 @@ public record LinearConfig(int index, Shape lead, int in, int out, boolean bias,
                 weightGrad ? "" : " frozen", Draw.dtype(dtype));
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /** {@return regenerates the data from {@code dataSeed}} */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision store = Precision.of(dtype);

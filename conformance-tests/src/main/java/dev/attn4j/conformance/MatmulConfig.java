@@ -38,7 +38,13 @@ public record MatmulConfig(int index, int batch, boolean aShared, boolean bShare
                            boolean transposeA, boolean transposeB, float alpha, float beta, DType dtype, long dataSeed)
         implements CaseConfig {
 
-    /** Host data: {@code a}, {@code b} and {@code C}'s starting value (NaN everywhere when {@code beta = 0}). */
+    /**
+     * Host data.
+     *
+     * @param a {@code A}
+     * @param b {@code B}
+     * @param c {@code C}'s starting value (NaN everywhere when {@code beta = 0})
+     */
     public record Data(double[] a, double[] b, double[] c) {
     }
 
@@ -55,6 +61,9 @@ public record MatmulConfig(int index, int batch, boolean aShared, boolean bShare
     /**
      * The standard products: every transpose combination, alpha and beta both trivial and not, rank 2 and batches
      * with either operand (or both) shared, sizes 1, primes and next to 16/64; one BF16 and one F16.
+     *
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+     * @return the configurations
      */
     public static List<MatmulConfig> standard(long seed) {
         Random r = new Random(seed ^ 0x3A73_A7L);
@@ -81,22 +90,22 @@ public record MatmulConfig(int index, int batch, boolean aShared, boolean bShare
         return out;
     }
 
-    /** Products (1 for rank 2). */
+    /** {@return products (1 for rank 2)} */
     public int products() {
         return Math.max(batch, 1);
     }
 
-    /** {@code A}'s shape. */
+    /** {@return {@code A}'s shape} */
     public Shape aShape() {
         return shape(aShared, transposeA ? k : m, transposeA ? m : k);
     }
 
-    /** {@code B}'s shape. */
+    /** {@return {@code B}'s shape} */
     public Shape bShape() {
         return shape(bShared, transposeB ? n : k, transposeB ? k : n);
     }
 
-    /** {@code C}'s shape. */
+    /** {@return {@code C}'s shape} */
     public Shape cShape() {
         return shape(false, m, n);
     }
@@ -105,12 +114,12 @@ public record MatmulConfig(int index, int batch, boolean aShared, boolean bShare
         return batch == 0 ? Shape.of(rows, cols) : Shape.of(shared ? 1 : batch, rows, cols);
     }
 
-    /** The oracle's view of the sizes. */
+    /** {@return the oracle's view of the sizes} */
     public LinearOracle.MatmulDims dims() {
         return new LinearOracle.MatmulDims(products(), aShared, bShared, m, n, k, transposeA, transposeB);
     }
 
-    /** The product alone. */
+    /** {@return the ops: the product alone} */
     @Override
     public List<Op> ops() {
         return List.of(Op.MATMUL);
@@ -122,7 +131,7 @@ public record MatmulConfig(int index, int batch, boolean aShared, boolean bShare
         return MatmulRunner.run(this, backend);
     }
 
-    /** A stable, readable id, e.g. {@code m005 b5 a-shared 13x9x17 nt alpha(1.0) beta(1.0) f32}. */
+    /** {@return A stable, readable id, e.g. {@code m005 b5 a-shared 13x9x17 nt alpha(1.0) beta(1.0) f32}} */
     @Override
     public String id() {
         return String.format("m%03d %s%s%s %dx%dx%d %s%s alpha(%s) beta(%s) %s", index, batch == 0 ? "rank2" : "b" + batch,
@@ -130,7 +139,7 @@ public record MatmulConfig(int index, int batch, boolean aShared, boolean bShare
                 transposeB ? "t" : "n", alpha, beta, Draw.dtype(dtype));
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /** {@return regenerates the data from {@code dataSeed}} */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision store = Precision.of(dtype);

@@ -81,7 +81,7 @@ public enum Op {
         this.id = id;
     }
 
-    /** The op's name in reports, e.g. {@code attention_forward}. */
+    /** {@return the op's name in reports, e.g. {@code attention_forward}} */
     public String id() {
         return id;
     }
@@ -89,6 +89,8 @@ public enum Op {
     /**
      * The op named {@code id}.
      *
+     * @param id the op's name in reports
+     * @return the op
      * @throws IllegalArgumentException for an unknown name, listing the known ones
      */
     public static Op of(String id) {
@@ -98,7 +100,7 @@ public enum Op {
                         + Arrays.stream(values()).map(Op::id).toList() + ", got '" + id + "'"));
     }
 
-    /** {@link #id()}, so that display names read as before the enum. */
+    /** {@return {@link #id()}, so that display names read as before the enum} */
     @Override
     public String toString() {
         return id;

@@ -26,7 +26,17 @@ import java.util.Random;
  */
 public record SumOfSquaresConfig(int index, Shape shape, float start, DType dtype, long dataSeed) implements CaseConfig {
 
-    /** One element, odd and prime sizes, a 10007-element group; one BF16 and one F16. */
+    /**
+
+     * One element, odd and prime sizes, a 10007-element group; one BF16 and one F16.
+
+     *
+
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+
+     * @return the configurations
+
+     */
     public static List<SumOfSquaresConfig> standard(long seed) {
         Random r = new Random(seed ^ 0x5055L);
         Object[][] rows = {
@@ -41,7 +51,7 @@ public record SumOfSquaresConfig(int index, Shape shape, float start, DType dtyp
         return out;
     }
 
-    /** The one op. */
+    /** {@return the ops: the one op} */
     @Override
     public List<Op> ops() {
         return List.of(Op.SUM_OF_SQUARES);
@@ -53,13 +63,13 @@ public record SumOfSquaresConfig(int index, Shape shape, float start, DType dtyp
         return OptimizerRunner.sumOfSquares(this, backend);
     }
 
-    /** A stable, readable id, e.g. {@code s003 10007 start(2.0) f32}. */
+    /** {@return A stable, readable id, e.g. {@code s003 10007 start(2.0) f32}} */
     @Override
     public String id() {
         return String.format("s%03d %s start(%s) %s", index, Draw.dims(shape), start, Draw.dtype(dtype));
     }
 
-    /** Regenerates {@code x} from {@code dataSeed}. */
+    /** {@return regenerates {@code x} from {@code dataSeed}} */
     public double[] data() {
         return Draw.gaussian(new Random(dataSeed), Draw.count(shape), 1, Precision.of(dtype));
     }

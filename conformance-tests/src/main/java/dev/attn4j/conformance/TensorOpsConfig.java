@@ -25,7 +25,17 @@ import java.util.Random;
  */
 public record TensorOpsConfig(int index, Shape shape, DType dtype, long dataSeed) implements CaseConfig {
 
-    /** One element, odd sizes, a rank-3 tensor; BF16 and F16 tensors (casts both ways). */
+    /**
+
+     * One element, odd sizes, a rank-3 tensor; BF16 and F16 tensors (casts both ways).
+
+     *
+
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+
+     * @return the configurations
+
+     */
     public static List<TensorOpsConfig> standard(long seed) {
         Random r = new Random(seed ^ 0x7E2502L);
         Object[][] rows = {
@@ -39,17 +49,17 @@ public record TensorOpsConfig(int index, Shape shape, DType dtype, long dataSeed
         return out;
     }
 
-    /** Rows of the last dimension. */
+    /** {@return rows of the last dimension} */
     public int rows() {
         return Draw.count(shape) / cols();
     }
 
-    /** The last dimension. */
+    /** {@return the last dimension} */
     public int cols() {
         return shape.dim(-1);
     }
 
-    /** View, copy, cast, fill. */
+    /** {@return the ops: view, copy, cast, fill} */
     @Override
     public List<Op> ops() {
         return List.of(Op.TENSOR_VIEW, Op.TENSOR_COPY, Op.TENSOR_CAST, Op.TENSOR_FILL);
@@ -60,13 +70,13 @@ public record TensorOpsConfig(int index, Shape shape, DType dtype, long dataSeed
         return TensorOpsRunner.run(this, checked(op), backend);
     }
 
-    /** A stable, readable id, e.g. {@code x001 7x13 f32}. */
+    /** {@return A stable, readable id, e.g. {@code x001 7x13 f32}} */
     @Override
     public String id() {
         return String.format("x%03d %s %s", index, Draw.dims(shape), Draw.dtype(dtype));
     }
 
-    /** Regenerates the values (spread over several binades, so casts round). */
+    /** {@return regenerates the values (spread over several binades, so casts round)} */
     public double[] data() {
         return Draw.gaussian(new Random(dataSeed), Draw.count(shape), 3, Precision.of(dtype));
     }

@@ -44,7 +44,13 @@ public record TokenShiftConfig(int index, int batch, int seq, int cols, int begi
         DOCUMENTS_WITH_PADDING
     }
 
-    /** Host data: {@code x}, {@code dy} and the segment ids ({@code null} for {@link Segments#NONE}). */
+    /**
+     * Host data.
+     *
+     * @param x        the input
+     * @param dy       the upstream gradient
+     * @param segments the segment ids, {@code null} for {@link Segments#NONE}
+     */
     public record Data(double[] x, double[] dy, int[] segments) {
     }
 
@@ -58,6 +64,9 @@ public record TokenShiftConfig(int index, int batch, int seq, int cols, int begi
     /**
      * One token, shifts by 1, 2, −1, −3 and past the row's end, with and without documents and padding; one BF16
      * and one F16.
+     *
+     * @param seed the suite's seed (the configurations' data seeds are drawn from it)
+     * @return the configurations
      */
     public static List<TokenShiftConfig> standard(long seed) {
         Random r = new Random(seed ^ 0x5417_F7L);
@@ -82,12 +91,12 @@ public record TokenShiftConfig(int index, int batch, int seq, int cols, int begi
         return out;
     }
 
-    /** {@code [B, S, C]}. */
+    /** {@return {@code [B, S, C]}} */
     public Shape shape() {
         return Shape.of(batch, seq, cols);
     }
 
-    /** Forward, then backward. */
+    /** {@return the ops: forward, then backward} */
     @Override
     public List<Op> ops() {
         return List.of(Op.TOKEN_SHIFT_FORWARD, Op.TOKEN_SHIFT_BACKWARD);
@@ -98,7 +107,7 @@ public record TokenShiftConfig(int index, int batch, int seq, int cols, int begi
         return TokenShiftRunner.run(this, checked(op) == Op.TOKEN_SHIFT_BACKWARD, backend);
     }
 
-    /** A stable, readable id, e.g. {@code t003 b3 s17 c6 [0,3) by 2 documents+padding f32}. */
+    /** {@return A stable, readable id, e.g. {@code t003 b3 s17 c6 [0,3) by 2 documents+padding f32}} */
     @Override
     public String id() {
         String docs = switch (segments) {
@@ -110,7 +119,7 @@ public record TokenShiftConfig(int index, int batch, int seq, int cols, int begi
                 amount, docs, Draw.dtype(dtype));
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /** {@return regenerates the data from {@code dataSeed}} */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision store = Precision.of(dtype);

@@ -31,7 +31,17 @@ import java.util.List;
 public record UniformConfig(int index, Shape shape, float low, float high, long seed, long offset, DType dtype)
         implements CaseConfig {
 
-    /** The standard fills (fixed, not drawn: their seeds and offsets are the point). */
+    /**
+
+     * The standard fills (fixed, not drawn: their seeds and offsets are the point).
+
+     *
+
+     * @param suiteSeed the suite's seed (the configurations' data seeds are drawn from it)
+
+     * @return the configurations
+
+     */
     public static List<UniformConfig> standard(long suiteSeed) {
         return List.of(
                 new UniformConfig(0, Shape.of(1), -1f, 1f, 0L, 0L, DType.F32),
@@ -43,7 +53,7 @@ public record UniformConfig(int index, Shape shape, float low, float high, long 
                 new UniformConfig(6, Shape.of(17, 3), -2f, 2f, 6L, 1L << 40, DType.F16));
     }
 
-    /** The one op. */
+    /** {@return the ops: the one op} */
     @Override
     public List<Op> ops() {
         return List.of(Op.UNIFORM);
@@ -64,7 +74,7 @@ public record UniformConfig(int index, Shape shape, float low, float high, long 
         }
     }
 
-    /** A stable, readable id, e.g. {@code u002 1031 [-0.01,0.01) seed(...) offset(8589934592) f32}. */
+    /** {@return A stable, readable id, e.g. {@code u002 1031 [-0.01,0.01) seed(...) offset(8589934592) f32}} */
     @Override
     public String id() {
         return String.format("u%03d %s [%s,%s) seed(%d) offset(%d) %s", index, Draw.dims(shape), low, high, seed, offset,

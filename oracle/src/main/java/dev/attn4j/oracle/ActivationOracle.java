@@ -23,7 +23,13 @@ public final class ActivationOracle {
     private ActivationOracle() {
     }
 
-    /** {@code y = f(x)}. */
+    /**
+     * {@return {@code y = f(x)}, element by element}
+     *
+     * @param f         the activation
+     * @param x         the input, as stored
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double[] forward(Activation f, double[] x, Precision precision) {
         Precision acc = precision.accumulator();
         double[] y = new double[x.length];
@@ -33,7 +39,14 @@ public final class ActivationOracle {
         return y;
     }
 
-    /** {@code dx = dy ⊙ f'(x)}. */
+    /**
+     * {@return {@code dx = dy ⊙ f'(x)}}
+     *
+     * @param f         the activation
+     * @param x         the forward's input
+     * @param dy        the gradient of {@code y}
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double[] backward(Activation f, double[] x, double[] dy, Precision precision) {
         Precision acc = precision.accumulator();
         double[] dx = new double[x.length];
@@ -43,7 +56,16 @@ public final class ActivationOracle {
         return dx;
     }
 
-    /** {@code y [rows, F] = a ⊙ f(g)} with {@code x [rows, 2F]} split into {@code a = x[:, :F]}, {@code g = x[:, F:]}. */
+    /**
+     * {@return {@code y [rows, F] = a ⊙ f(g)}, with {@code x [rows, 2F]} split into {@code a = x[:, :F]} and
+     * {@code g = x[:, F:]}}
+     *
+     * @param gate      the gate's activation
+     * @param x         {@code [rows, 2F]}
+     * @param rows      rows
+     * @param half      {@code F}
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double[] glu(Activation gate, double[] x, int rows, int half, Precision precision) {
         Precision acc = precision.accumulator();
         double[] y = new double[rows * half];
@@ -57,7 +79,16 @@ public final class ActivationOracle {
         return y;
     }
 
-    /** {@code dx [rows, 2F] = [dy ⊙ f(g), dy ⊙ a ⊙ f'(g)]}. */
+    /**
+     * {@return {@code dx [rows, 2F] = [dy ⊙ f(g), dy ⊙ a ⊙ f'(g)]}}
+     *
+     * @param gate      the gate's activation
+     * @param x         the forward's input {@code [rows, 2F]}
+     * @param dy        the gradient of {@code y [rows, F]}
+     * @param rows      rows
+     * @param half      {@code F}
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double[] gluBackward(Activation gate, double[] x, double[] dy, int rows, int half, Precision precision) {
         Precision acc = precision.accumulator();
         double[] dx = new double[rows * 2 * half];
@@ -120,9 +151,12 @@ public final class ActivationOracle {
     }
 
     /**
-     * The error function, {@code erf(x) = 2/√π · e^{−x²} · Σ_{n≥0} 2ⁿ·x^{2n+1} / (1·3·…·(2n+1))} (Abramowitz &
-     * Stegun 7.1.6): every term has the sign of {@code x}, so the sum loses nothing to cancellation. Beyond
-     * {@code |x| = 6}, {@code 1 − erf(|x|) < 2.2·10⁻¹⁷} is below half an ulp of 1.
+     * The error function, {@code erf(x) = 2/√π · exp(−x²) · Σ 2ⁿ·x²ⁿ⁺¹ / (1·3·…·(2n+1))} over {@code n ≥ 0}
+     * (Abramowitz &amp; Stegun 7.1.6): every term has the sign of {@code x}, so the sum loses nothing to cancellation.
+     * Beyond {@code |x| = 6}, {@code 1 − erf(|x|) < 2.2·10⁻¹⁷} is below half an ulp of 1.
+     *
+     * @param x the argument
+     * @return {@code erf(x)}, within a few ulps
      */
     public static double erf(double x) {
         if (Double.isNaN(x)) {

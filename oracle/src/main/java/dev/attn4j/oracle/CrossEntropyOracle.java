@@ -35,13 +35,20 @@ public final class CrossEntropyOracle {
     /**
      * Loss and gradients.
      *
-     * @param hidden     {@code [rows, d]}
-     * @param weight     {@code [vocab, d]}
-     * @param bias       {@code [vocab]} or {@code null}
-     * @param targets    {@code [rows]}: class ids or {@code ignoreIndex}
-     * @param inputGrad  whether to compute {@code dHidden}
-     * @param weightGrad the weight's accumulator, or {@code null}
-     * @param biasGrad   the bias's accumulator, or {@code null}
+     * @param hidden      {@code [rows, d]}
+     * @param rows        rows (tokens)
+     * @param d           hidden width
+     * @param weight      {@code [vocab, d]}
+     * @param vocab       {@code V}
+     * @param bias        {@code [vocab]} or {@code null}
+     * @param targets     {@code [rows]}: class ids or {@code ignoreIndex}
+     * @param ignoreIndex the target of a row that counts for nothing
+     * @param gradScale   the gradients' factor
+     * @param inputGrad   whether to compute {@code dHidden}
+     * @param weightGrad  the weight's accumulator, or {@code null}
+     * @param biasGrad    the bias's accumulator, or {@code null}
+     * @param precision   {@link Precision#FP64} for golden values, the storage type's for the ref
+     * @return every output
      */
     public static Result run(double[] hidden, int rows, int d, double[] weight, int vocab, double[] bias, int[] targets,
                              int ignoreIndex, double gradScale, boolean inputGrad, double[] weightGrad,

@@ -21,7 +21,14 @@ public final class ElementwiseOracle {
     private ElementwiseOracle() {
     }
 
-    /** {@code a + alpha·b}. */
+    /**
+     * {@return {@code a + alpha·b}}
+     *
+     * @param a         the first operand
+     * @param b         the second, shaped as {@code a}
+     * @param alpha     {@code b}'s scale
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double[] add(double[] a, double[] b, double alpha, Precision precision) {
         Precision acc = precision.accumulator();
         double[] y = new double[a.length];
@@ -31,12 +38,25 @@ public final class ElementwiseOracle {
         return y;
     }
 
-    /** {@code y + alpha·x} (the new {@code y}). */
+    /**
+     * {@return {@code y + alpha·x}, the new {@code y}}
+     *
+     * @param alpha     {@code x}'s scale
+     * @param x         the added tensor
+     * @param y         the accumulator's old values
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double[] axpy(double alpha, double[] x, double[] y, Precision precision) {
         return add(y, x, alpha, precision);
     }
 
-    /** {@code alpha·x}. */
+    /**
+     * {@return {@code alpha·x}}
+     *
+     * @param x         the tensor
+     * @param alpha     the factor
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double[] scale(double[] x, double alpha, Precision precision) {
         Precision acc = precision.accumulator();
         double[] y = new double[x.length];
@@ -46,7 +66,15 @@ public final class ElementwiseOracle {
         return y;
     }
 
-    /** {@code x [rows, cols] ⊙ v}, {@code v} per column ({@code [cols]}) or per row ({@code [rows]}). */
+    /**
+     * {@return {@code x [rows, cols] ⊙ v}, {@code v} per column ({@code [cols]}) or per row ({@code [rows]})}
+     *
+     * @param x         {@code [rows, cols]}
+     * @param cols      the last dimension
+     * @param v         the vector
+     * @param axis      how {@code v} is broadcast
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double[] multiply(double[] x, int cols, double[] v, BroadcastAxis axis, Precision precision) {
         Precision acc = precision.accumulator();
         double[] y = new double[x.length];
@@ -59,13 +87,25 @@ public final class ElementwiseOracle {
     /**
      * The gradients of {@link #multiply}.
      *
-     * @param dx          {@code dy ⊙ v}, or {@code null} when not asked
-     * @param vectorGrad  the accumulator plus {@code Σ dy·x} over the broadcast dimension, or {@code null}
+     * @param dx         {@code dy ⊙ v}, or {@code null} when not asked
+     * @param vectorGrad the accumulator plus {@code Σ dy·x} over the broadcast dimension, or {@code null}
      */
     public record MultiplyGrads(double[] dx, double[] vectorGrad) {
     }
 
-    /** {@code dx = dy ⊙ v} when {@code inputGrad}; {@code vectorGrad + Σ dy·x} (rows in order) when it is given. */
+    /**
+     * {@return {@code dx = dy ⊙ v} when {@code inputGrad}, and {@code vectorGrad + Σ dy·x} (rows in order) when it is
+     * given}
+     *
+     * @param x          the forward's input {@code [rows, cols]}
+     * @param cols       the last dimension
+     * @param v          the vector
+     * @param axis       how {@code v} is broadcast
+     * @param dy         the gradient of {@code y}
+     * @param inputGrad  whether to compute {@code dx}
+     * @param vectorGrad the vector's accumulator, or {@code null}
+     * @param precision  {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static MultiplyGrads multiplyBackward(double[] x, int cols, double[] v, BroadcastAxis axis, double[] dy,
                                                  boolean inputGrad, double[] vectorGrad, Precision precision) {
         Precision acc = precision.accumulator();
@@ -106,7 +146,18 @@ public final class ElementwiseOracle {
         return from;
     }
 
-    /** {@code x [B, S, C]} with features {@code [begin, begin + count)} of each token taken from its source. */
+    /**
+     * {@return {@code x [B, S, C]} with features {@code [begin, begin + count)} of each token taken from its source}
+     *
+     * @param x        {@code [B, S, C]}
+     * @param batch    {@code B}
+     * @param seq      {@code S}
+     * @param cols     {@code C}
+     * @param begin    first shifted feature
+     * @param count    shifted features
+     * @param amount   tokens the features move forward
+     * @param segments {@code [B, S]} document ids (negative: padding), or {@code null} for one document per row
+     */
     public static double[] shiftTokens(double[] x, int batch, int seq, int cols, int begin, int count, int amount,
                                        int[] segments) {
         double[] y = x.clone();
@@ -124,6 +175,16 @@ public final class ElementwiseOracle {
     /**
      * The adjoint of {@link #shiftTokens} applied to {@code dy}: the unshifted features pass through, and each
      * shifted value's gradient goes back to the token it was taken from.
+     *
+     * @param dy       the gradient of the shifted tensor, {@code [B, S, C]}
+     * @param batch    {@code B}
+     * @param seq      {@code S}
+     * @param cols     {@code C}
+     * @param begin    first shifted feature
+     * @param count    shifted features
+     * @param amount   tokens the forward moved the features
+     * @param segments {@code [B, S]} document ids, or {@code null}
+     * @return the gradient of the forward's input
      */
     public static double[] shiftTokensBackward(double[] dy, int batch, int seq, int cols, int begin, int count,
                                                int amount, int[] segments) {

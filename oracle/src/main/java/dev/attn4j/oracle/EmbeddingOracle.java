@@ -15,7 +15,13 @@ public final class EmbeddingOracle {
     private EmbeddingOracle() {
     }
 
-    /** {@code y [ids.length, width]}: row {@code t} is {@code table[ids[t], :]}. */
+    /**
+     * {@return {@code y [ids.length, width]}: row {@code t} is {@code table[ids[t], :]}}
+     *
+     * @param table {@code [V, width]}
+     * @param width the row width {@code D}
+     * @param ids   the ids, flat
+     */
     public static double[] forward(double[] table, int width, int[] ids) {
         double[] y = new double[ids.length * width];
         for (int t = 0; t < ids.length; t++) {
@@ -24,7 +30,15 @@ public final class EmbeddingOracle {
         return y;
     }
 
-    /** {@code tableGrad} plus, for every id, the sum of the gradients of the tokens with that id. */
+    /**
+     * {@return {@code tableGrad} plus, for every id, the sum of the gradients of the tokens with that id}
+     *
+     * @param ids       the ids, flat
+     * @param dy        the output's gradient {@code [ids.length, width]}
+     * @param width     the row width {@code D}
+     * @param tableGrad the accumulator's old values {@code [V, width]}
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double[] backward(int[] ids, double[] dy, int width, double[] tableGrad, Precision precision) {
         Precision acc = precision.accumulator();
         double[] sums = new double[tableGrad.length];

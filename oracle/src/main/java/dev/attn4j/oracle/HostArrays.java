@@ -14,7 +14,11 @@ public final class HostArrays {
     private HostArrays() {
     }
 
-    /** {@code values} widened to double ({@code null} stays {@code null}). */
+    /**
+     * {@return {@code values} widened to double ({@code null} stays {@code null})}
+     *
+     * @param values floats, or {@code null}
+     */
     public static double[] doubles(float[] values) {
         if (values == null) {
             return null;
@@ -26,7 +30,11 @@ public final class HostArrays {
         return d;
     }
 
-    /** {@code values} rounded to float ({@code null} stays {@code null}). */
+    /**
+     * {@return {@code values} rounded to float ({@code null} stays {@code null})}
+     *
+     * @param values doubles, or {@code null}
+     */
     public static float[] floats(double[] values) {
         if (values == null) {
             return null;

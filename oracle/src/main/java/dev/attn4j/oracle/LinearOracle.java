@@ -47,7 +47,7 @@ public final class LinearOracle {
     public record MatmulDims(int batch, boolean aShared, boolean bShared, int m, int n, int k, boolean transposeA,
                              boolean transposeB) {
 
-        /** {@code op(A)[r, x]} of product {@code p}. */
+        /** Index of {@code op(A)[r, x]} of product {@code p}. */
         int a(int p, int r, int x) {
             int base = aShared ? 0 : p * m * k;
             return base + (transposeA ? x * m + r : r * k + x);
@@ -65,7 +65,18 @@ public final class LinearOracle {
         return layout == WeightLayout.OUT_IN ? o * in + i : i * out + o;
     }
 
-    /** {@code y [rows, out] = x [rows, in]·Wᵀ (+ b)}; {@code b} may be {@code null}. */
+    /**
+     * {@return {@code y [rows, out] = x [rows, in]·Wᵀ (+ b)}}
+     *
+     * @param x         {@code [rows, in]}
+     * @param rows      rows
+     * @param in        input features
+     * @param w         the weight in {@code layout}
+     * @param layout    how the weight is stored
+     * @param out       output features
+     * @param b         {@code [out]}, or {@code null}
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double[] forward(double[] x, int rows, int in, double[] w, WeightLayout layout, int out, double[] b,
                                    Precision precision) {
         Precision acc = precision.accumulator();
@@ -89,6 +100,19 @@ public final class LinearOracle {
      * The backward of {@link #forward}: {@code dx = dy·W} when {@code inputGrad}, {@code dWeight = weightGrad + dyᵀ·x}
      * (in the weight's layout) when {@code weightGrad} is given, {@code dBias = biasGrad + Σ_rows dy} when
      * {@code biasGrad} is given. The accumulators are not written.
+     *
+     * @param x          {@code [rows, in]}
+     * @param rows       rows
+     * @param in         input features
+     * @param w          the weight in {@code layout}
+     * @param layout     how the weight is stored
+     * @param out        output features
+     * @param dy         {@code [rows, out]}
+     * @param inputGrad  whether to compute {@code dx}
+     * @param weightGrad the weight's accumulator, or {@code null}
+     * @param biasGrad   the bias's accumulator, or {@code null}
+     * @param precision  {@link Precision#FP64} for golden values, the storage type's for the ref
+     * @return the gradients asked for
      */
     public static Grads backward(double[] x, int rows, int in, double[] w, WeightLayout layout, int out, double[] dy,
                                  boolean inputGrad, double[] weightGrad, double[] biasGrad, Precision precision) {
@@ -137,6 +161,15 @@ public final class LinearOracle {
     /**
      * {@code alpha·op(A)·op(B) + beta·C} for every product of the batch, {@code [batch, M, N]}; with
      * {@code beta = 0} the old {@code C} is not read (it may hold anything, NaN included).
+     *
+     * @param d         the sizes
+     * @param a         {@code A}
+     * @param b         {@code B}
+     * @param c         {@code C}'s old values (unread when {@code beta = 0}; may then be {@code null})
+     * @param alpha     the product's scale
+     * @param beta      {@code C}'s scale
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     * @return the new {@code C}
      */
     public static double[] matmul(MatmulDims d, double[] a, double[] b, double[] c, double alpha, double beta,
                                   Precision precision) {

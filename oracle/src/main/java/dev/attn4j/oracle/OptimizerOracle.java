@@ -28,7 +28,7 @@ public final class OptimizerOracle {
      */
     public record Clip(double maxNorm, double sumOfSquares) {
 
-        /** {@code min(1, maxNorm / (√sumOfSquares + 1e-6))}. */
+        /** The factor {@code min(1, maxNorm / (√sumOfSquares + 1e-6))}. */
         double factor(Precision a) {
             double norm = a.round(Math.sqrt(sumOfSquares));
             return Math.min(1, a.round(maxNorm / a.round(norm + CLIP_EPSILON)));
@@ -49,7 +49,19 @@ public final class OptimizerOracle {
      * One AdamW step: with {@code g = grad·clip}, {@code p ← p − lr·wd·p}, {@code m ← β₁m + (1−β₁)g},
      * {@code v ← β₂v + (1−β₂)g²}, {@code p ← p − (lr/(1−β₁ᵗ))·m/(√v/√(1−β₂ᵗ) + ε)}.
      *
-     * @param clip global-norm clipping, or {@link #NO_CLIP}
+     * @param params      the parameters
+     * @param grads       the gradients
+     * @param expAvg      {@code m}
+     * @param expAvgSq    {@code v}
+     * @param step        {@code t}, from 1
+     * @param lr          the learning rate
+     * @param beta1       β₁
+     * @param beta2       β₂
+     * @param eps         ε
+     * @param weightDecay the decoupled weight decay
+     * @param clip        global-norm clipping, or {@link #NO_CLIP}
+     * @param precision   {@link Precision#FP64} for golden values, {@link Precision#FP32} for the ref
+     * @return the new parameters and moments
      */
     public static AdamWState adamW(double[] params, double[] grads, double[] expAvg, double[] expAvgSq, long step,
                                    double lr, double beta1, double beta2, double eps, double weightDecay, Clip clip,
@@ -75,7 +87,13 @@ public final class OptimizerOracle {
         return new AdamWState(p, m, v);
     }
 
-    /** {@code accumulator + Σ x²}, summed in index order. */
+    /**
+     * {@return {@code accumulator + Σ x²}, summed in index order}
+     *
+     * @param x           the tensor
+     * @param accumulator the accumulator's old value
+     * @param precision {@link Precision#FP64} for golden values, the storage type's for the ref
+     */
     public static double sumOfSquares(double[] x, double accumulator, Precision precision) {
         Precision a = precision.accumulator();
         double sum = 0;

@@ -135,6 +135,11 @@ public final class PassRule {
     /**
      * Checks {@code test} against {@code expected} exactly, for ops whose result the design fixes bit for bit (the
      * Philox uniform fill, copies, casts, fills): tolerance 0, so any difference fails.
+     *
+     * @param name     the tensor's name
+     * @param expected the values the design fixes
+     * @param test     the tested values
+     * @return the verdict
      */
     public static Check exact(String name, double[] expected, float[] test) {
         if (expected.length != test.length) {

@@ -17,7 +17,13 @@ public final class PhiloxStream {
     private PhiloxStream() {
     }
 
-    /** The 32-bit word element {@code n} draws. */
+    /**
+     * {@return the 32-bit word element {@code n} draws}
+     *
+     * @param seed   the key
+     * @param offset the counter's upper half
+     * @param n      the element
+     */
     public static int word(long seed, long offset, long n) {
         long block = n >>> 2;
         int[] counter = {(int) block, (int) (block >>> 32), (int) offset, (int) (offset >>> 32)};
@@ -25,7 +31,13 @@ public final class PhiloxStream {
         return Philox4x32.generate(counter, key)[(int) (n & 3)];
     }
 
-    /** The uniform in {@code [0, 1)} element {@code n} draws: its word's top 24 bits times 2⁻²⁴. */
+    /**
+     * {@return the uniform in {@code [0, 1)} element {@code n} draws: its word's top 24 bits times 2⁻²⁴}
+     *
+     * @param seed   the key
+     * @param offset the counter's upper half
+     * @param n      the element
+     */
     public static double uniform(long seed, long offset, long n) {
         return (word(seed, offset, n) >>> 8) * TWO_POW_MINUS_24;
     }

@@ -17,7 +17,16 @@ public final class RandomOracle {
     private RandomOracle() {
     }
 
-    /** The {@code count} values a tensor of {@code dtype} holds after the fill. */
+    /**
+     * {@return the {@code count} values a tensor of {@code dtype} holds after the fill}
+     *
+     * @param count  elements
+     * @param low    the lower bound
+     * @param high   the upper bound
+     * @param seed   the Philox key
+     * @param offset the Philox counter offset
+     * @param dtype  the tensor's storage type
+     */
     public static double[] uniform(long count, float low, float high, long seed, long offset, DType dtype) {
         Precision store = Precision.of(dtype);
         float width = high - low;

@@ -115,7 +115,7 @@ public record FlashMask(int[] data, int batch, int heads, int seqQ, int seqK, in
         return !form().masks(i, data, offset(b, h, j));
     }
 
-    /** Which of FlashMask's four forms the mask is in (its {@code (causal, n)} pair). */
+    /** {@return which of FlashMask's four forms the mask is in (its {@code (causal, n)} pair)} */
     public FlashMaskForm form() {
         return FlashMaskForm.of(causal, n).orElseThrow();
     }

@@ -38,18 +38,18 @@ import java.lang.annotation.Target;
 @ExtendWith(EachBackendExtension.class)
 public @interface EachBackend {
 
-    /** Names of the backends to run on (case-insensitive); empty runs on every backend found. */
+    /** {@return the names of the backends to run on (case-insensitive); empty runs on every backend found} */
     String[] value() default {};
 
-    /** The ports the test calls: a backend that does not declare one is reported unsupported, not run. */
+    /** {@return the ports the test calls: a backend that does not declare one is reported unsupported, not run} */
     Class<? extends PortCapabilities>[] ports() default {};
 
     /**
-     * Options given to every backend opened, as {@code key=value} (for example {@code threads=2}); they override
-     * {@code -Dattn4j.<backend>.<key>} system properties.
+     * {@return options given to every backend opened, as {@code key=value} (for example {@code threads=2}); they
+     * override {@code -Dattn4j.<backend>.<key>} system properties}
      */
     String[] options() default {};
 
-    /** Whether a tensor left open after the test fails it (on engines that count their tensors). */
+    /** {@return whether a tensor left open after the test fails it (on engines that count their tensors)} */
     boolean checkLeaks() default true;
 }

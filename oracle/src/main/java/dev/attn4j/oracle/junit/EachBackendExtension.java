@@ -41,6 +41,10 @@ import java.util.stream.Stream;
  * }</pre>
  */
 public final class EachBackendExtension implements TestTemplateInvocationContextProvider {
+
+    /** Registered by {@link EachBackend} (JUnit instantiates it). */
+    public EachBackendExtension() {
+    }
     /**
      * System property: backend names, comma-separated, that must be available; an unavailable one fails its
      * invocations instead of skipping them (CI sets it for the backends it installs).

@@ -42,22 +42,27 @@ public enum FlashMaskForm {
         this.layout = layout;
     }
 
-    /** Whether the form goes with {@code causal=true}. */
+    /** {@return whether the form goes with {@code causal=true}} */
     public boolean causal() {
         return causal;
     }
 
-    /** Values per column. */
+    /** {@return values per column} */
     public int n() {
         return n;
     }
 
-    /** The column's values by name, e.g. {@code [LTS, UTE]}. */
+    /** {@return the column's values by name, e.g. {@code [LTS, UTE]}} */
     public String layout() {
         return layout;
     }
 
-    /** The form of {@code (causal, n)}, or empty when that pair is not a FlashMask form. */
+    /**
+     * {@return the form of {@code (causal, n)}, or empty when that pair is not a FlashMask form}
+     *
+     * @param causal the causal flag
+     * @param n      values per column
+     */
     public static Optional<FlashMaskForm> of(boolean causal, int n) {
         for (FlashMaskForm f : values()) {
             if (f.causal == causal && f.n == n) {
@@ -116,6 +121,7 @@ public enum FlashMaskForm {
      * @param column the column's {@link #n()} values from {@code offset}; values above {@code Sq} may be passed as
      *               they are (for {@code 0 <= i < Sq} they mask exactly as {@code Sq} would)
      * @param offset where the column starts in {@code column}
+     * @return whether the row is masked
      */
     public boolean masks(int i, int[] column, int offset) {
         return switch (this) {
