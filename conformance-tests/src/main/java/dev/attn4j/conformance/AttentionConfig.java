@@ -1,11 +1,18 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.AttentionDims;
-import dev.attn4j.conformance.oracle.AttentionProblem;
-import dev.attn4j.conformance.oracle.DenseBias;
-import dev.attn4j.conformance.oracle.DenseMask;
-import dev.attn4j.conformance.oracle.FlashMask;
-import dev.attn4j.conformance.oracle.Precision;
+import java.util.List;
+
+import dev.attn4j.ports.Backend;
+
+import dev.attn4j.oracle.PassRule;
+
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.DenseBias;
+import dev.attn4j.oracle.DenseMaskFlags;
+import dev.attn4j.oracle.FlashMaskIndices;
+import dev.attn4j.oracle.Precision;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.tensor.DType;
 
@@ -23,7 +30,8 @@ import java.util.Random;
  *
  * <pre>{@code
  * AttentionConfig c = ConformanceSuite.standard().cases().stream()
- *         .filter(x -> x instanceof AttentionCase).map(x -> ((AttentionCase) x).config()).findFirst().orElseThrow();
+ *         .map(ConformanceCase::config).filter(x -> x instanceof AttentionConfig).map(x -> (AttentionConfig) x)
+ *         .findFirst().orElseThrow();
  * AttentionConfig.Data data = c.data();
  * }</pre>
  *
@@ -57,7 +65,7 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
                               DType dtype, boolean causal, Double scale, int windowLeft, int windowRight,
                               double softcap, Alibi alibi, boolean biasTable, boolean denseBias, int flashMaskN,
                               int flashMaskHeads, boolean denseMask, double dropoutP, boolean deterministic,
-                              long dataSeed, boolean grid) {
+                              long dataSeed, boolean grid) implements CaseConfig {
 
     /** Where ALiBi slopes come from. */
     public enum Alibi {
@@ -151,7 +159,19 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         return scale != null ? scale : 1.0 / Math.sqrt(headDim);
     }
 
+    /** Forward, then backward on the backend's own {@code o, lse}. */
+    @Override
+    public List<Op> ops() {
+        return List.of(Op.ATTENTION_FORWARD, Op.ATTENTION_BACKWARD);
+    }
+
+    @Override
+    public List<PassRule.Check> run(Op op, Backend backend) {
+        return AttentionRunner.run(this, checked(op) == Op.ATTENTION_BACKWARD, AttentionLayout.BSHD, backend);
+    }
+
     /** {@return a stable, readable id, e.g. {@code a0042 b2 sq37 sk64 h8 kv2 d40 causal f32} ({@code g017 ...} in the grid)} */
+    @Override
     public String id() {
         StringBuilder s = new StringBuilder();
         s.append(grid ? String.format("g%03d", index) : String.format("a%04d", index));
@@ -199,15 +219,15 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         }
         double[] table = biasTable ? gaussian(r, heads * d.tableWidth(), 0.5, Precision.FP32) : null;
         DenseBias bias = denseBias ? new DenseBias(1, heads, gaussian(r, heads * seqQ * seqK, 0.5, Precision.FP32)) : null;
-        DenseMask mask = null;
+        DenseMaskFlags mask = null;
         if (denseMask) {
             boolean[] allowed = new boolean[batch * seqQ * seqK];
             for (int x = 0; x < allowed.length; x++) {
                 allowed[x] = r.nextInt(5) != 0;
             }
-            mask = new DenseMask(batch, 1, allowed);
+            mask = new DenseMaskFlags(batch, 1, allowed);
         }
-        FlashMask flash = flashMaskN > 0 ? new FlashMask(flashMaskHeads, flashMaskN, flashRows(r)) : null;
+        FlashMaskIndices flash = flashMaskN > 0 ? new FlashMaskIndices(flashMaskHeads, flashMaskN, flashRows(r)) : null;
         AttentionProblem problem = new AttentionProblem(d, q, k, v, resolvedScale(), causal, windowLeft, windowRight,
                 softcap, slopes, table, bias, flash, mask, dropout());
         return new Data(problem, dO);

@@ -1,11 +1,12 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.AttentionDims;
-import dev.attn4j.conformance.oracle.AttentionGrads;
-import dev.attn4j.conformance.oracle.AttentionOracle;
-import dev.attn4j.conformance.oracle.AttentionOutputs;
-import dev.attn4j.conformance.oracle.AttentionProblem;
-import dev.attn4j.conformance.oracle.Precision;
+import dev.attn4j.oracle.PassRule;
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionGrads;
+import dev.attn4j.oracle.AttentionOracle;
+import dev.attn4j.oracle.AttentionOutputs;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
@@ -30,14 +31,12 @@ final class AttentionRunner {
     private AttentionRunner() {
     }
 
-    static List<PassRule.Check> run(AttentionCase c, Backend backend) {
-        AttentionConfig cfg = c.config();
+    static List<PassRule.Check> run(AttentionConfig cfg, boolean backward, AttentionLayout layout, Backend backend) {
         AttentionConfig.Data data = cfg.data();
         AttentionProblem p = data.problem();
         AttentionDims d = p.dims();
         DType dtype = cfg.dtype();
         Precision refPrecision = Precision.of(dtype);
-        AttentionLayout layout = c.layout();
         // The oracle's data is [B, S, H, D]; a BHSD case hands the backend the same values transposed, and
         // transposes what comes back, so both layouts are judged against the same golden values.
         Layouts query = new Layouts(layout, d.batch(), d.seqQ(), d.heads(), d.headDim());
@@ -49,7 +48,7 @@ final class AttentionRunner {
             AttentionOptions options = options(cfg, p, scope).toBuilder().layout(layout).build();
             AttentionResult fwd = scope.track(backend.attention().forward(new AttentionRequest(q, k, v, options)));
             List<PassRule.Check> checks = new ArrayList<>();
-            if (!c.backward()) {
+            if (!backward) {
                 AttentionOutputs golden = AttentionOracle.forward(p, Precision.FP64);
                 AttentionOutputs ref = AttentionOracle.forward(p, refPrecision);
                 checks.add(PassRule.check("o", golden.o(), ref.o(), query.out(scope.download(fwd.o())), dtype));

@@ -1,5 +1,6 @@
 package dev.attn4j.conformance;
 
+import dev.attn4j.oracle.PassRule;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.UnsupportedCapabilityException;
 import dev.attn4j.ports.attention.AttentionLayout;
@@ -8,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The conformance suite: seeded attention and normalisation cases, run on a backend and judged by the pass
@@ -19,7 +21,7 @@ import java.util.function.Consumer;
  * configuration a {@code rotary} and a {@code rotary_backward} case; in {@link #full} a sample of the attention
  * configurations runs again in the {@link AttentionLayout#BHSD BHSD} layout (ids ending in {@code bhsd}). Besides the random attention configurations,
  * {@link #standard()} holds the systematic {@link FeatureGrid}, the {@link RotaryConfig#standard rotary
- * configurations} and the {@link NonFiniteCase non-finite rule's cases} (NaN and infinities in the inputs; they
+ * configurations} and the {@link NonFiniteConfig non-finite rule's cases} (NaN and infinities in the inputs; they
  * do not depend on the seed). A suite is
  * immutable and {@link #run} keeps no state, so cases may run concurrently on backends that allow it.
  *
@@ -52,6 +54,27 @@ public final class ConformanceSuite {
     /** Every this many grid configurations one also runs in the BHSD layout. */
     static final int BHSD_GRID_STRIDE = 4;
     private static final int LARGE_NORM = 1200;
+
+    /**
+     * The op families whose configurations come with every sweep (fixed lists drawn from the seed), after the random
+     * attention and normalisation configurations, in report order. A new op adds its configuration's
+     * {@code standard} here.
+     */
+    private static final List<Function<Long, List<? extends CaseConfig>>> SYSTEMATIC = List.of(
+            RotaryConfig::standard,
+            LinearConfig::standard,
+            MatmulConfig::standard,
+            ActivationConfig::standard,
+            ElementwiseConfig::standard,
+            BroadcastMultiplyConfig::standard,
+            TokenShiftConfig::standard,
+            EmbeddingConfig::standard,
+            CrossEntropyConfig::standard,
+            AdamWConfig::standard,
+            SumOfSquaresConfig::standard,
+            UniformConfig::standard,
+            TensorOpsConfig::standard,
+            NonFiniteConfig::standard);
 
     private final List<ConformanceCase> cases;
 
@@ -105,7 +128,7 @@ public final class ConformanceSuite {
 
     /**
      * The random cases of {@link #of} plus the {@link FeatureGrid} (after the random attention cases), the
-     * rotary cases, all drawn from {@code seed}, and the {@link NonFiniteCase non-finite cases} (last, fixed).
+     * rotary cases, all drawn from {@code seed}, and the {@link NonFiniteConfig non-finite cases} (last, fixed).
      * {@link #standard()} is {@code full(400, 120, SEED)}.
      *
      * @param attentionCases attention configurations
@@ -122,43 +145,40 @@ public final class ConformanceSuite {
             throw new IllegalArgumentException("case counts must be 0 to " + MAX_CASES + ", got " + attentionCases
                     + " and " + normCases);
         }
-        List<ConformanceCase> all = new ArrayList<>();
-        List<AttentionConfig> attention = new ArrayList<>(CaseGenerator.attention(attentionCases, seed));
+        List<AttentionConfig> random = CaseGenerator.attention(attentionCases, seed);
+        List<CaseConfig> configs = new ArrayList<>(random);
         if (systematic) {
-            attention.addAll(FeatureGrid.configurations(seed));
-        }
-        for (AttentionConfig c : attention) {
-            all.add(new AttentionCase(c, false));
-            all.add(new AttentionCase(c, true));
-        }
-        if (systematic) {
+            List<AttentionConfig> grid = FeatureGrid.configurations(seed);
+            configs.addAll(grid);
             // PyTorch's [B, H, S, D] layout on a sample that still covers every feature: the first random
             // configurations (sizes, dtypes) and every BHSD_GRID_STRIDE-th grid cell (masks, biases, dropout).
-            List<AttentionConfig> grid = attention.subList(attention.size() - FeatureGrid.cells().size(), attention.size());
-            List<AttentionConfig> bhsd = new ArrayList<>(attention.subList(0, Math.min(BHSD_RANDOM, attentionCases)));
+            List<AttentionConfig> bhsd = new ArrayList<>(random.subList(0, Math.min(BHSD_RANDOM, attentionCases)));
             for (int i = 1; i < grid.size(); i += BHSD_GRID_STRIDE) {
                 bhsd.add(grid.get(i));
             }
             for (AttentionConfig c : bhsd) {
-                all.add(new AttentionCase(c, false, AttentionLayout.BHSD));
-                all.add(new AttentionCase(c, true, AttentionLayout.BHSD));
+                configs.add(new AttentionLayoutConfig(c, AttentionLayout.BHSD));
             }
         }
-        for (NormConfig c : CaseGenerator.norm(normCases, seed)) {
-            all.add(new NormCase(c, false));
-            all.add(new NormCase(c, true));
-        }
+        configs.addAll(CaseGenerator.norm(normCases, seed));
         if (systematic) {
-            for (RotaryConfig c : RotaryConfig.standard(seed)) {
-                all.add(new RotaryCase(c, false));
-                all.add(new RotaryCase(c, true));
+            for (Function<Long, List<? extends CaseConfig>> family : SYSTEMATIC) {
+                configs.addAll(family.apply(seed));
             }
-            all.addAll(NonFiniteCase.all());
+        }
+        List<ConformanceCase> all = new ArrayList<>();
+        for (CaseConfig c : configs) {
+            for (Op op : c.ops()) {
+                all.add(new ConformanceCase(op, c));
+            }
         }
         return new ConformanceSuite(all);
     }
 
-    /** {@return every case: attention (random, then grid), normalisation, rotary, non-finite; each configuration's forward first} */
+    /**
+     * {@return every case: attention (random, grid, the BHSD sample), normalisation, then each systematic family
+     * (the non-finite cases among them); each configuration's ops in order}
+     */
     public List<ConformanceCase> cases() {
         return cases;
     }

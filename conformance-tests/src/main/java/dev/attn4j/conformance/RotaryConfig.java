@@ -1,6 +1,10 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.Precision;
+import dev.attn4j.ports.Backend;
+
+import dev.attn4j.oracle.PassRule;
+
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.rotary.RotaryLayout;
 import dev.attn4j.ports.tensor.DType;
 
@@ -31,7 +35,7 @@ import java.util.Random;
  * @param dataSeed  seed of the inputs
  */
 public record RotaryConfig(int index, int batch, int seq, int heads, int headDim, int rotaryDim, RotaryLayout layout,
-                           boolean xpos, DType dtype, long dataSeed) {
+                           boolean xpos, DType dtype, long dataSeed) implements CaseConfig {
 
     /**
      * Host data: input, upstream gradient and the {@code [S, R/2]} tables ({@code scale} null without xPos).
@@ -99,7 +103,19 @@ public record RotaryConfig(int index, int batch, int seq, int heads, int headDim
         return batch * seq * heads * headDim;
     }
 
+    /** The rotation of {@code x}, then the inverse applied to {@code dy}. */
+    @Override
+    public List<Op> ops() {
+        return List.of(Op.ROTARY, Op.ROTARY_BACKWARD);
+    }
+
+    @Override
+    public List<PassRule.Check> run(Op op, Backend backend) {
+        return RotaryRunner.run(this, checked(op) == Op.ROTARY_BACKWARD, backend);
+    }
+
     /** {@return a stable, readable id, e.g. {@code r003 b1 s7 h3 d16 r10 interleaved xpos f32}} */
+    @Override
     public String id() {
         return String.format("r%03d b%d s%d h%d d%d r%d %s%s %s", index, batch, seq, heads, headDim, rotaryDim,
                 layout == RotaryLayout.INTERLEAVED ? "interleaved" : "split-half", xpos ? " xpos" : "",

@@ -132,8 +132,8 @@ final class TiledFloatEngine implements BackendEngine {
 
         float dropFactor(int b, int h, int i, int j) {
             if (!o.dropout().enabled()) return 1;
-            var dims = new dev.attn4j.conformance.oracle.AttentionDims(s.batch(), s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim());
-            return dev.attn4j.conformance.oracle.DropoutBits.kept(o.dropout(), dims, b, h, i, j)
+            var dims = new dev.attn4j.oracle.AttentionDims(s.batch(), s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim());
+            return dev.attn4j.oracle.DropoutBits.kept(o.dropout(), dims, b, h, i, j)
                     ? (float) (1 / (1 - o.dropout().p())) : 0;
         }
     }

@@ -57,7 +57,9 @@ public final class ConformanceCommand implements Callable<Integer> {
             description = "Random configurations per op family (attention, normalisation), each run forward and "
                     + "backward, instead of the standard suite's " + ConformanceSuite.STANDARD_ATTENTION + " + "
                     + ConformanceSuite.STANDARD_NORM + " (1 to " + ConformanceSuite.MAX_CASES + "). Without --cases and --seed the "
-                    + "standard suite also runs its systematic feature grid and rotary cases.")
+                    + "standard suite also runs its systematic cases: the attention feature grid, its BHSD sample, rotary, "
+                    + "the non-finite attention cases and every model op (linear, activations, element-wise, embedding, "
+                    + "loss, optimizer, random, tensor ops).")
     Integer cases;
 
     @Option(names = "--seed", paramLabel = "S", description = "Seed of the random cases (default: the standard suite's).")

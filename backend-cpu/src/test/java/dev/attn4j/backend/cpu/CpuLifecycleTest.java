@@ -126,8 +126,9 @@ class CpuLifecycleTest {
     void anInterruptedForwardClosesItsOutputs() throws Exception {
         CpuEngine engine = new CpuEngine(2);
         try (Backend backend = Backend.of(engine)) {
-            DeviceTensor q = backend.tensors().upload(new float[2048 * 4 * 64], Shape.of(1, 2048, 4, 64), DType.F32);
-            DeviceTensor kv = backend.tensors().upload(new float[2048 * 4 * 64], Shape.of(1, 2048, 4, 64), DType.F32);
+            // Large enough (about 3·10^10 flops) that an interrupt 10 ms in lands while the workers run.
+            DeviceTensor q = backend.tensors().upload(new float[4096 * 8 * 64], Shape.of(1, 4096, 8, 64), DType.F32);
+            DeviceTensor kv = backend.tensors().upload(new float[4096 * 8 * 64], Shape.of(1, 4096, 8, 64), DType.F32);
             int inputs = engine.liveTensors();
             AtomicReference<Throwable> thrown = new AtomicReference<>();
             AtomicReference<AttentionResult> returned = new AtomicReference<>();
@@ -142,7 +143,7 @@ class CpuLifecycleTest {
             for (int attempt = 0; attempt < 20 && thrown.get() == null; attempt++) {
                 Thread caller = new Thread(call);
                 caller.start();
-                Thread.sleep(30);
+                Thread.sleep(10);
                 caller.interrupt();
                 caller.join(20_000);
                 assertTrue(!caller.isAlive(), "the interrupted call returned");

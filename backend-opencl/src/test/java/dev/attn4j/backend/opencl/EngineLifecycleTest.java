@@ -1,5 +1,6 @@
 package dev.attn4j.backend.opencl;
 
+import dev.attn4j.oracle.junit.EachBackend;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.InvalidRequestException;
@@ -164,21 +165,20 @@ class EngineLifecycleTest {
         }
     }
 
-    @Test
-    void roundTripsEveryStorageType() {
-        try (Backend backend = OpenClTesting.openBackend()) {
-            float[] f = {1.5f, -2.25f, Float.NEGATIVE_INFINITY, 3e-8f, 7};
-            int[] ints = {0, -1, Integer.MAX_VALUE, 42};
-            boolean[] bools = {true, false, false, true, true};
-            try (DeviceTensor a = backend.tensors().upload(f, Shape.of(5), DType.F32);
-                 DeviceTensor b = backend.tensors().uploadInts(ints, Shape.of(2, 2));
-                 DeviceTensor c = backend.tensors().uploadBools(bools, Shape.of(5));
-                 DeviceTensor z = backend.tensors().zeros(Shape.of(3, 3), DType.F32)) {
-                assertArrayEquals(f, backend.tensors().download(a));
-                assertArrayEquals(ints, backend.tensors().downloadInts(b));
-                assertArrayEquals(bools, backend.tensors().downloadBools(c));
-                assertArrayEquals(new float[9], backend.tensors().download(z));
-            }
+    /** Run through {@link EachBackend}: skipped with the probe's reason without OpenCL, failed if a tensor leaks. */
+    @EachBackend("opencl")
+    void roundTripsEveryStorageType(Backend backend) {
+        float[] f = {1.5f, -2.25f, Float.NEGATIVE_INFINITY, 3e-8f, 7};
+        int[] ints = {0, -1, Integer.MAX_VALUE, 42};
+        boolean[] bools = {true, false, false, true, true};
+        try (DeviceTensor a = backend.tensors().upload(f, Shape.of(5), DType.F32);
+             DeviceTensor b = backend.tensors().uploadInts(ints, Shape.of(2, 2));
+             DeviceTensor c = backend.tensors().uploadBools(bools, Shape.of(5));
+             DeviceTensor z = backend.tensors().zeros(Shape.of(3, 3), DType.F32)) {
+            assertArrayEquals(f, backend.tensors().download(a));
+            assertArrayEquals(ints, backend.tensors().downloadInts(b));
+            assertArrayEquals(bools, backend.tensors().downloadBools(c));
+            assertArrayEquals(new float[9], backend.tensors().download(z));
         }
     }
 

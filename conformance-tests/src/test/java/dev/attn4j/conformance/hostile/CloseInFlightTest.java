@@ -1,11 +1,11 @@
 package dev.attn4j.conformance.hostile;
 
-import dev.attn4j.conformance.PassRule;
-import dev.attn4j.conformance.oracle.AttentionDims;
-import dev.attn4j.conformance.oracle.AttentionOracle;
-import dev.attn4j.conformance.oracle.AttentionOutputs;
-import dev.attn4j.conformance.oracle.AttentionProblem;
-import dev.attn4j.conformance.oracle.Precision;
+import dev.attn4j.oracle.PassRule;
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionOracle;
+import dev.attn4j.oracle.AttentionOutputs;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Attn4jException;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;

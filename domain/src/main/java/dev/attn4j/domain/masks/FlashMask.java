@@ -1,6 +1,7 @@
 package dev.attn4j.domain.masks;
 
 import dev.attn4j.ports.InvalidRequestException;
+import dev.attn4j.ports.attention.FlashMaskForm;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorPort;
@@ -47,9 +48,7 @@ public record FlashMask(int[] data, int batch, int heads, int seqQ, int seqK, in
         InvalidRequestException.check(heads >= 1, "heads", ">= 1", heads);
         InvalidRequestException.check(seqQ >= 1, "seqQ", ">= 1", seqQ);
         InvalidRequestException.check(seqK >= 1, "seqK", ">= 1", seqK);
-        InvalidRequestException.check(n == 1 || n == 2 || n == 4, "n", "1, 2 or 4", n);
-        InvalidRequestException.check(!causal || n != 4, "n", "1 or 2 with causal=true (4 is the non-causal form)", n);
-        InvalidRequestException.check(causal || n != 1, "n", "2 or 4 with causal=false (1 is the causal form)", n);
+        FlashMaskForm.require("n", causal, n);   // the (causal, n) rule lives in ports, next to the attention port's
         if (data == null) {
             throw new InvalidRequestException("data", "an int array", "null");
         }
@@ -112,18 +111,13 @@ public record FlashMask(int[] data, int batch, int heads, int seqQ, int seqK, in
         if (causal && j > i + (seqK - seqQ)) {
             return false;
         }
-        int at = offset(b, h, j);
-        // Values above Sq behave as Sq, and since i < Sq the comparisons below need no clamp.
-        int lts = data[at];
-        boolean masked;
-        if (causal) {
-            masked = n == 1 ? i >= lts : i >= lts && i < data[at + 1];
-        } else if (n == 2) {
-            masked = i >= lts || i < data[at + 1];
-        } else {
-            masked = (i >= lts && i < data[at + 1]) || (i >= data[at + 2] && i < data[at + 3]);
-        }
-        return !masked;
+        // Values above Sq behave as Sq, and since i < Sq the form's comparisons need no clamp.
+        return !form().masks(i, data, offset(b, h, j));
+    }
+
+    /** {@return which of FlashMask's four forms the mask is in (its {@code (causal, n)} pair)} */
+    public FlashMaskForm form() {
+        return FlashMaskForm.of(causal, n).orElseThrow();
     }
 
     /** {@return the same mask as a dense boolean mask {@code [B, Hm, Sq, Sk]} (O(S²): for tests and the escape hatch)} */

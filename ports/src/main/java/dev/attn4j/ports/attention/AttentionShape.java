@@ -228,16 +228,7 @@ public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHea
             InvalidRequestException.check(heads % ms.dim(1) == 0, "flashMask",
                     "a mask head count dividing H = " + heads, ms.dim(1));
             InvalidRequestException.check(ms.dim(2) == seqK, "flashMask", "Sk = " + seqK + " columns", ms.dim(2));
-            int n = ms.dim(3);
-            InvalidRequestException.check(n == 1 || n == 2 || n == 4, "flashMask", "n in {1, 2, 4}", n);
-            // The mask's n says which flag it was made for (n = 1 only causal, n = 4 only not): a mismatch is
-            // almost always a forgotten causal(mask.causal()), so the error names the flag to pass.
-            InvalidRequestException.check(!(options.causal() && n == 4), "causal",
-                    "false for a FlashMask with n = 4 ([LTS, LTE, UTS, UTE], the non-causal form)",
-                    "true (this mask is not causal: pass causal=false)");
-            InvalidRequestException.check(!(!options.causal() && n == 1), "causal",
-                    "true for a FlashMask with n = 1 ([LTS], the causal form)",
-                    "false (this mask is causal: pass causal=true)");
+            FlashMaskForm.requireFlag(options.causal(), ms.dim(3));
         }
     }
 
