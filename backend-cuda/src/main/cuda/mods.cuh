@@ -1,4 +1,4 @@
-// What turns a raw score into a logit, and which scores are masked or dropped (DESIGN §4 steps 2-5):
+// What turns a raw score into a logit, and which scores are masked or dropped (docs/design.md §4 steps 2-5):
 // softcap, then ALiBi / relative table / dense bias, then causal / window / FlashMask / dense masks, and
 // the Philox4x32-10 dropout rule of ports' Dropout. Shared by every attention kernel of attention.cu.
 #pragma once

@@ -1,5 +1,5 @@
 // LayerNorm and RMSNorm over the last dimension C, forward and backward, with the fused residual form
-// h = alpha * residual + input (DESIGN §5, ports NormRequest). Statistics in fp32; h is rounded to the
+// h = alpha * residual + input (docs/design.md §5, ports NormRequest). Statistics in fp32; h is rounded to the
 // storage type T before it is normalised, because that rounded h is what is saved (as `sum`) for backward.
 // G is gamma's (and beta's) type: float, or T itself.
 //

@@ -3,7 +3,7 @@
 Run with Debian's interpreter and packages (python3-numpy, python3-torch, libopenblas0-pthread):
     OPENBLAS_CORETYPE=SkylakeX PATH=$(getconf PATH) python3 benchmarks/src/main/python/cpu_reference.py
 OPENBLAS_CORETYPE is needed because Debian's OpenBLAS takes this AVX-512 CPU for Haswell.
-FLOPs as DESIGN §8: forward 4*B*H*S*S*D (half when causal), backward 2.5x forward.
+FLOPs as docs/design.md §8: forward 4*B*H*S*S*D (half when causal), backward 2.5x forward.
 """
 import os
 import time
@@ -65,4 +65,4 @@ if __name__ == "__main__":
     for causal in (False, True):
         f, bw, tf, tb = attention(causal=causal)
         print(f"PyTorch attention B=1 H=8 S=2048 D=64 causal={causal}: forward {tf:.1f} ms = {f:.1f} GFLOP/s, "
-              f"backward {tb:.1f} ms = {bw:.1f} GFLOP/s (FLOPs counted as DESIGN §8)")
+              f"backward {tb:.1f} ms = {bw:.1f} GFLOP/s (FLOPs counted as docs/design.md §8)")

@@ -2,7 +2,7 @@
 """Independent checks of the fixtures make_fixtures.py wrote (run after it, same interpreter).
 
 1. Forward: every fixture's expected o and lse are recomputed element by element with plain loops in
-   numpy float64, written again from DESIGN §4 without the vectorised code of make_fixtures.py, and read
+   numpy float64, written again from docs/design.md §4 without the vectorised code of make_fixtures.py, and read
    back through a separate minimal safetensors reader.
 2. Backward: the autograd gradients of make_fixtures.attention are compared with central finite
    differences on small cases that combine masks, biases, GQA and rows with no key.

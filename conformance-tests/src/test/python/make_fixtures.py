@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the attention fixtures of attn4j's conformance suite (DESIGN §7).
+"""Writes the attention fixtures of attn4j's conformance suite (docs/design.md §7).
 
 Each case is one safetensors file in ../resources/fixtures/: the inputs (q, k, v, and where the case uses
 them do, startend_row_indices, alibi_slopes, bias_table, dense_mask), the options in __metadata__, and
 the expected outputs as float64 tensors named expected.o, expected.lse (+ expected.dq, expected.dk,
 expected.dv for attention_backward cases).
 
-The expected values are computed here in float64 straight from DESIGN §4, with explicit torch ops and
+The expected values are computed here in float64 straight from docs/design.md §4, with explicit torch ops and
 autograd for the gradients (torch 1.13 has no bottom-right causal SDPA). The same code run in float32
 gives the "naive computation in the tested dtype" of the pass rule; max|golden - ref32| per output is
 stored as metadata ref_err.<name>, so a reader can apply max(1e-5, 5 * ref_err) without an oracle.
@@ -81,7 +81,7 @@ def flashmask_masked(rows, sq, h, causal):
 
 
 def attention(case, t, dtype):
-    """DESIGN §4 in `dtype`: returns o [B,Sq,H,D], lse [B,H,Sq] and, for backward cases, dq, dk, dv."""
+    """docs/design.md §4 in `dtype`: returns o [B,Sq,H,D], lse [B,H,Sq] and, for backward cases, dq, dk, dv."""
     q = t["q"].to(dtype).clone().requires_grad_(True)   # never the stored input itself
     k = t["k"].to(dtype).clone().requires_grad_(True)   # never the stored input itself
     v = t["v"].to(dtype).clone().requires_grad_(True)   # never the stored input itself

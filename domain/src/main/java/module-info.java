@@ -1,18 +1,21 @@
 /**
  * attn4j domain: hardware-agnostic models, masks, position schemes, adapters and training, talking only
- * to {@code dev.attn4j.ports}. Also the Guice wiring for products ({@link dev.attn4j.domain.inject.Attn4jModule}).
+ * to {@code dev.attn4j.ports}; the safetensors reader and writer ({@link dev.attn4j.domain.safetensors}). It
+ * needs no injector: the Guice wiring is the separate module {@code dev.attn4j.guice} (artifact {@code attn4j-guice}).
  */
 module dev.attn4j.domain {
     requires transitive dev.attn4j.ports;
-    requires com.google.guice;
-    requires jakarta.inject;
     requires com.fasterxml.jackson.databind;
+    requires com.fasterxml.jackson.core;
     // Optional: only HuggingFaceTokenizer needs DJL (and its natives); it checks for it at run time.
     requires static ai.djl.tokenizers;
 
     exports dev.attn4j.domain.data;
-    exports dev.attn4j.domain.inject;
+    exports dev.attn4j.domain.generation;
+    exports dev.attn4j.domain.layers;
+    exports dev.attn4j.domain.model;
+    exports dev.attn4j.domain.parameters;
     exports dev.attn4j.domain.masks;
     exports dev.attn4j.domain.positional;
-    opens dev.attn4j.domain.inject to com.google.guice;
+    exports dev.attn4j.domain.safetensors;
 }

@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Attention forward and backward, fp32, on one backend (all its threads). FLOPs as DESIGN §8:
+ * Attention forward and backward, fp32, on one backend (all its threads). FLOPs as docs/design.md §8:
  * forward {@code 4·B·H·Sq·Sk·D} (half when causal), backward 2.5× forward; GFLOP/s = FLOPs / score.
  *
  * <pre>
@@ -77,7 +77,7 @@ public class AttentionBenchmark {
         System.out.printf("%n[attn4j] forward FLOPs per call: %.4e (backward: 2.5x)%n", forwardFlops());
     }
 
-    /** DESIGN §8's count. */
+    /** docs/design.md §8's count. */
     double forwardFlops() {
         return 4.0 * batch * heads * seq * (double) seq * headDim / (causal ? 2 : 1);
     }

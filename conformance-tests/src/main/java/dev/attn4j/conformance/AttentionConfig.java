@@ -1,11 +1,18 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.AttentionDims;
-import dev.attn4j.conformance.oracle.AttentionProblem;
-import dev.attn4j.conformance.oracle.DenseBias;
-import dev.attn4j.conformance.oracle.DenseMask;
-import dev.attn4j.conformance.oracle.FlashMask;
-import dev.attn4j.conformance.oracle.Precision;
+import java.util.List;
+
+import dev.attn4j.ports.Backend;
+
+import dev.attn4j.oracle.PassRule;
+
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.DenseBias;
+import dev.attn4j.oracle.DenseMaskFlags;
+import dev.attn4j.oracle.FlashMaskIndices;
+import dev.attn4j.oracle.Precision;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.tensor.DType;
 
@@ -23,7 +30,8 @@ import java.util.Random;
  *
  * <pre>{@code
  * AttentionConfig c = ConformanceSuite.standard().cases().stream()
- *         .filter(x -> x instanceof AttentionCase).map(x -> ((AttentionCase) x).config()).findFirst().orElseThrow();
+ *         .map(ConformanceCase::config).filter(x -> x instanceof AttentionConfig).map(x -> (AttentionConfig) x)
+ *         .findFirst().orElseThrow();
  * AttentionConfig.Data data = c.data();
  * }</pre>
  *
@@ -57,7 +65,7 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
                               DType dtype, boolean causal, Double scale, int windowLeft, int windowRight,
                               double softcap, Alibi alibi, boolean biasTable, boolean denseBias, int flashMaskN,
                               int flashMaskHeads, boolean denseMask, double dropoutP, boolean deterministic,
-                              long dataSeed, boolean grid) {
+                              long dataSeed, boolean grid) implements CaseConfig {
 
     /** Where ALiBi slopes come from. */
     public enum Alibi {
@@ -69,7 +77,12 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         PER_BATCH_HEAD
     }
 
-    /** The case's host data: the oracle problem and the upstream gradient {@code dO}. */
+    /**
+     * The case's host data: the oracle problem and the upstream gradient {@code dO}.
+     *
+     * @param problem the problem to compute
+     * @param dO gradient of the loss w.r.t. o
+     */
     public record Data(AttentionProblem problem, double[] dO) {
     }
 
@@ -81,7 +94,32 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         }
     }
 
-    /** A random (non-grid) configuration. */
+    /**
+     * A random (non-grid) configuration.
+     *
+     * @param index position in the suite (part of the id)
+     * @param batch B
+     * @param seqQ Sq
+     * @param seqK Sk
+     * @param heads H
+     * @param kvHeads Hkv
+     * @param headDim D
+     * @param dtype storage type of q, k, v, o, dO and the gradients
+     * @param causal causal mask
+     * @param scale explicit scale, or {@code null} for {@code 1/sqrt(D)}
+     * @param windowLeft −1 = unbounded
+     * @param windowRight −1 = unbounded
+     * @param softcap 0 = off
+     * @param alibi which ALiBi slope layout, if any
+     * @param biasTable whether a relative bias table is given (its gradient is then asked for in backward)
+     * @param denseBias whether a dense additive bias is given
+     * @param flashMaskN FlashMask indices per column (1, 2, 4), 0 = none
+     * @param flashMaskHeads Hm
+     * @param denseMask whether a dense boolean mask is given
+     * @param dropoutP dropout probability, 0 = none
+     * @param deterministic whether backward must be bit-identical run to run (the suite runs it twice)
+     * @param dataSeed seed of the inputs
+     */
     public AttentionConfig(int index, int batch, int seqQ, int seqK, int heads, int kvHeads, int headDim, DType dtype,
                            boolean causal, Double scale, int windowLeft, int windowRight, double softcap, Alibi alibi,
                            boolean biasTable, boolean denseBias, int flashMaskN, int flashMaskHeads, boolean denseMask,
@@ -91,28 +129,49 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
                 false);
     }
 
-    /** The sizes. */
+    /** {@return the sizes} */
     public AttentionDims dims() {
         return new AttentionDims(batch, seqQ, seqK, heads, kvHeads, headDim);
     }
 
-    /** Whether the configuration uses only the core features: F32, causal or not, GQA/MQA, scale. */
+    /** {@return whether the configuration uses only the core features: F32, causal or not, GQA/MQA, scale} */
     public boolean core() {
-        return dtype == DType.F32 && windowLeft < 0 && windowRight < 0 && softcap == 0 && alibi == Alibi.NONE
-                && !biasTable && !denseBias && flashMaskN == 0 && !denseMask && dropoutP == 0 && !deterministic;
+        return dtype == DType.F32 && !excludes(windowLeft, seqK) && !excludes(windowRight, seqQ) && softcap == 0
+                && alibi == Alibi.NONE && !biasTable && !denseBias && flashMaskN == 0 && !denseMask && dropoutP == 0
+                && !deterministic;
     }
 
-    /** The dropout of the configuration: seed and offset derived from the data seed. */
+    /**
+     * Whether a window side excludes any key: a left window below Sk − 1 (a right one below Sq − 1). A wider one is
+     * unbounded, and the request records store it as −1, so it needs no sliding-window capability.
+     */
+    private static boolean excludes(int window, int opposite) {
+        return window >= 0 && window < opposite - 1;
+    }
+
+    /** {@return the dropout of the configuration: seed and offset derived from the data seed} */
     public Dropout dropout() {
         return dropoutP > 0 ? new Dropout(dropoutP, dataSeed * 31 + 7, index) : Dropout.NONE;
     }
 
-    /** The scale in use. */
+    /** {@return the scale in use} */
     public double resolvedScale() {
         return scale != null ? scale : 1.0 / Math.sqrt(headDim);
     }
 
-    /** A stable, readable id, e.g. {@code a0042 b2 sq37 sk64 h8 kv2 d40 causal f32} ({@code g017 ...} in the grid). */
+    /** Forward, then backward on the backend's own {@code o, lse}. */
+    @Override
+    public List<Op> ops() {
+        return List.of(Op.ATTENTION_FORWARD, Op.ATTENTION_BACKWARD);
+    }
+
+    @Override
+    public List<PassRule.Check> run(Op op, Backend backend) {
+        return AttentionRunner.run(this, checked(op) == Op.ATTENTION_BACKWARD, AttentionLayout.BSHD, backend);
+    }
+
+    /** {@return a stable, readable id, e.g. {@code a0042 b2 sq37 sk64 h8 kv2 d40 causal f32} ({@code g017 ...} in the grid)} */
+    @Override
     public String id() {
         StringBuilder s = new StringBuilder();
         s.append(grid ? String.format("g%03d", index) : String.format("a%04d", index));
@@ -132,7 +191,11 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         return s.toString();
     }
 
-    /** Regenerates the data from {@code dataSeed}; values rounded to their storage types. */
+    /**
+     * Regenerates the data from {@code dataSeed}; values rounded to their storage types.
+     *
+     * @return the case's data
+     */
     public Data data() {
         Random r = new Random(dataSeed);
         AttentionDims d = dims();
@@ -156,15 +219,15 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
         }
         double[] table = biasTable ? gaussian(r, heads * d.tableWidth(), 0.5, Precision.FP32) : null;
         DenseBias bias = denseBias ? new DenseBias(1, heads, gaussian(r, heads * seqQ * seqK, 0.5, Precision.FP32)) : null;
-        DenseMask mask = null;
+        DenseMaskFlags mask = null;
         if (denseMask) {
             boolean[] allowed = new boolean[batch * seqQ * seqK];
             for (int x = 0; x < allowed.length; x++) {
                 allowed[x] = r.nextInt(5) != 0;
             }
-            mask = new DenseMask(batch, 1, allowed);
+            mask = new DenseMaskFlags(batch, 1, allowed);
         }
-        FlashMask flash = flashMaskN > 0 ? new FlashMask(flashMaskHeads, flashMaskN, flashRows(r)) : null;
+        FlashMaskIndices flash = flashMaskN > 0 ? new FlashMaskIndices(flashMaskHeads, flashMaskN, flashRows(r)) : null;
         AttentionProblem problem = new AttentionProblem(d, q, k, v, resolvedScale(), causal, windowLeft, windowRight,
                 softcap, slopes, table, bias, flash, mask, dropout());
         return new Data(problem, dO);

@@ -1,14 +1,16 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.AttentionDims;
-import dev.attn4j.conformance.oracle.AttentionGrads;
-import dev.attn4j.conformance.oracle.AttentionOracle;
-import dev.attn4j.conformance.oracle.AttentionOutputs;
-import dev.attn4j.conformance.oracle.AttentionProblem;
-import dev.attn4j.conformance.oracle.Precision;
+import dev.attn4j.oracle.PassRule;
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionGrads;
+import dev.attn4j.oracle.AttentionOracle;
+import dev.attn4j.oracle.AttentionOutputs;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
@@ -29,37 +31,40 @@ final class AttentionRunner {
     private AttentionRunner() {
     }
 
-    static List<PassRule.Check> run(AttentionCase c, Backend backend) {
-        AttentionConfig cfg = c.config();
+    static List<PassRule.Check> run(AttentionConfig cfg, boolean backward, AttentionLayout layout, Backend backend) {
         AttentionConfig.Data data = cfg.data();
         AttentionProblem p = data.problem();
         AttentionDims d = p.dims();
         DType dtype = cfg.dtype();
         Precision refPrecision = Precision.of(dtype);
+        // The oracle's data is [B, S, H, D]; a BHSD case hands the backend the same values transposed, and
+        // transposes what comes back, so both layouts are judged against the same golden values.
+        Layouts query = new Layouts(layout, d.batch(), d.seqQ(), d.heads(), d.headDim());
+        Layouts key = new Layouts(layout, d.batch(), d.seqK(), d.kvHeads(), d.headDim());
         try (DeviceScope scope = new DeviceScope(backend)) {
-            DeviceTensor q = scope.upload(p.q(), Shape.of(d.batch(), d.seqQ(), d.heads(), d.headDim()), dtype);
-            DeviceTensor k = scope.upload(p.k(), Shape.of(d.batch(), d.seqK(), d.kvHeads(), d.headDim()), dtype);
-            DeviceTensor v = scope.upload(p.v(), Shape.of(d.batch(), d.seqK(), d.kvHeads(), d.headDim()), dtype);
-            AttentionOptions options = options(cfg, p, scope);
+            DeviceTensor q = scope.upload(query.in(p.q()), query.shape(), dtype);
+            DeviceTensor k = scope.upload(key.in(p.k()), key.shape(), dtype);
+            DeviceTensor v = scope.upload(key.in(p.v()), key.shape(), dtype);
+            AttentionOptions options = options(cfg, p, scope).toBuilder().layout(layout).build();
             AttentionResult fwd = scope.track(backend.attention().forward(new AttentionRequest(q, k, v, options)));
             List<PassRule.Check> checks = new ArrayList<>();
-            if (!c.backward()) {
+            if (!backward) {
                 AttentionOutputs golden = AttentionOracle.forward(p, Precision.FP64);
                 AttentionOutputs ref = AttentionOracle.forward(p, refPrecision);
-                checks.add(PassRule.check("o", golden.o(), ref.o(), scope.download(fwd.o()), dtype));
+                checks.add(PassRule.check("o", golden.o(), ref.o(), query.out(scope.download(fwd.o())), dtype));
                 checks.add(PassRule.check("lse", golden.lse(), ref.lse(), scope.download(fwd.lse()), dtype));
                 return checks;
             }
-            DeviceTensor dO = scope.upload(data.dO(), Shape.of(d.batch(), d.seqQ(), d.heads(), d.headDim()), dtype);
+            DeviceTensor dO = scope.upload(query.in(data.dO()), query.shape(), dtype);
             AttentionOptions bwdOptions = options.toBuilder().biasTableGrad(cfg.biasTable())
                     .deterministic(cfg.deterministic()).build();
             var request = new AttentionBackwardRequest(dO, q, k, v, fwd.o(), fwd.lse(), bwdOptions);
             AttentionGradients g = scope.track(backend.attention().backward(request));
             AttentionGrads golden = AttentionOracle.backward(p, data.dO(), Precision.FP64);
             AttentionGrads ref = AttentionOracle.backward(p, data.dO(), refPrecision);
-            float[] dq = scope.download(g.dq());
-            float[] dk = scope.download(g.dk());
-            float[] dv = scope.download(g.dv());
+            float[] dq = query.out(scope.download(g.dq()));
+            float[] dk = key.out(scope.download(g.dk()));
+            float[] dv = key.out(scope.download(g.dv()));
             checks.add(PassRule.check("dq", golden.dq(), ref.dq(), dq, dtype));
             checks.add(PassRule.check("dk", golden.dk(), ref.dk(), dk, dtype));
             checks.add(PassRule.check("dv", golden.dv(), ref.dv(), dv, dtype));
@@ -72,9 +77,9 @@ final class AttentionRunner {
             }
             if (cfg.deterministic()) {
                 AttentionGradients again = scope.track(backend.attention().backward(request));
-                requireSameBits("dq", dq, scope.download(again.dq()));
-                requireSameBits("dk", dk, scope.download(again.dk()));
-                requireSameBits("dv", dv, scope.download(again.dv()));
+                requireSameBits("dq", dq, query.out(scope.download(again.dq())));
+                requireSameBits("dk", dk, key.out(scope.download(again.dk())));
+                requireSameBits("dv", dv, key.out(scope.download(again.dv())));
             }
             return checks;
         }
@@ -104,6 +109,47 @@ final class AttentionRunner {
             b.denseMask(scope.uploadBools(m.allowed(), Shape.of(m.batches(), m.heads(), d.seqQ(), d.seqK())));
         }
         return b.build();
+    }
+
+    /** One tensor family's sizes in the case's layout: its shape, and the transposes in and out of the oracle's. */
+    private record Layouts(AttentionLayout layout, int batch, int seq, int heads, int headDim) {
+        Shape shape() {
+            return layout.shape(batch, seq, heads, headDim);
+        }
+
+        /** Oracle data {@code [B, S, H, D]} in the case's layout. */
+        double[] in(double[] bshd) {
+            if (layout == AttentionLayout.BSHD) {
+                return bshd;
+            }
+            double[] out = new double[bshd.length];
+            for (int b = 0; b < batch; b++) {
+                for (int s = 0; s < seq; s++) {
+                    for (int h = 0; h < heads; h++) {
+                        System.arraycopy(bshd, ((b * seq + s) * heads + h) * headDim, out,
+                                ((b * heads + h) * seq + s) * headDim, headDim);
+                    }
+                }
+            }
+            return out;
+        }
+
+        /** A backend's output in the case's layout, as {@code [B, S, H, D]}. */
+        float[] out(float[] x) {
+            if (layout == AttentionLayout.BSHD) {
+                return x;
+            }
+            float[] out = new float[x.length];
+            for (int b = 0; b < batch; b++) {
+                for (int s = 0; s < seq; s++) {
+                    for (int h = 0; h < heads; h++) {
+                        System.arraycopy(x, ((b * heads + h) * seq + s) * headDim, out,
+                                ((b * seq + s) * heads + h) * headDim, headDim);
+                    }
+                }
+            }
+            return out;
+        }
     }
 
     private static void requireSameBits(String name, float[] first, float[] second) {

@@ -8,7 +8,7 @@ package dev.attn4j.conformance;
  * if (r.outcome() == Outcome.FAILED) System.err.println(r.caseId() + ": " + r.detail());
  * }</pre>
  *
- * @param op         {@code attention_forward}, {@code attention_backward}, {@code norm_forward}, {@code norm_backward}, ...
+ * @param op         the op
  * @param backend    the backend's name
  * @param caseId     a stable, readable id of the case (its parameters)
  * @param outcome    what happened
@@ -16,5 +16,5 @@ package dev.attn4j.conformance;
  *                   {@code NaN} when the case did not run
  * @param detail     the reason for a failure, unsupported capability or skip; empty when passed
  */
-public record CaseResult(String op, String backend, String caseId, Outcome outcome, double errorRatio, String detail) {
+public record CaseResult(Op op, String backend, String caseId, Outcome outcome, double errorRatio, String detail) {
 }

@@ -1,49 +1,56 @@
 package dev.attn4j.conformance;
 
+import dev.attn4j.oracle.PassRule;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.tensor.DType;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
- * One case of the conformance suite: an op on fixed, seeded inputs. Ids are stable for a given suite seed,
+ * One case of the conformance suite: an op on one seeded configuration. Ids are stable for a given suite seed,
  * so a failing case can be named in a bug report and replayed.
  *
  * <pre>{@code
  * for (ConformanceCase c : ConformanceSuite.standard().cases()) System.out.println(c.op() + " " + c.id());
  * }</pre>
+ *
+ * @param op     the op checked
+ * @param config the configuration it runs on; {@code op} is one of its {@link CaseConfig#ops()}
  */
-public interface ConformanceCase {
+public record ConformanceCase(Op op, CaseConfig config) {
 
-    /** Op name of an attention forward case. */
-    String ATTENTION_FORWARD = "attention_forward";
-    /** Op name of an attention backward case. */
-    String ATTENTION_BACKWARD = "attention_backward";
-    /** Op name of a normalisation forward case. */
-    String NORM_FORWARD = "norm_forward";
-    /** Op name of a normalisation backward case. */
-    String NORM_BACKWARD = "norm_backward";
-    /** Op name of a rotary case (tables applied to {@code x}). */
-    String ROTARY = "rotary";
-    /** Op name of a rotary backward case (the inverse applied to an upstream gradient). */
-    String ROTARY_BACKWARD = "rotary_backward";
+    /** Checks that the configuration has the op. */
+    public ConformanceCase {
+        Objects.requireNonNull(op, "op");
+        Objects.requireNonNull(config, "config");
+        if (!config.ops().contains(op)) {
+            throw new IllegalArgumentException("op: expected one of " + config.ops() + " for " + config.id() + ", got " + op);
+        }
+    }
+
+    /** {@return the configuration's id} */
+    public String id() {
+        return config.id();
+    }
+
+    /** {@return the storage type the case's tensors are uploaded in} */
+    public DType dtype() {
+        return config.dtype();
+    }
+
+    /** {@return whether the op is a backward (its id ends in {@code _backward})} */
+    public boolean backward() {
+        return op.id().endsWith("_backward");
+    }
 
     /**
-     * One of {@link #ATTENTION_FORWARD}, {@link #ATTENTION_BACKWARD}, {@link #NORM_FORWARD}, {@link #NORM_BACKWARD},
-     * {@link #ROTARY}, {@link #ROTARY_BACKWARD}.
+     * Runs the case on {@code backend}: {@link CaseConfig#run}.
+     *
+     * @param backend the backend
+     * @return one check per output
      */
-    String op();
-
-    /** A stable, readable id: the configuration's parameters. */
-    String id();
-
-    /** The storage type the case's tensors are uploaded in. */
-    DType dtype();
-
-    /**
-     * Runs the case on {@code backend} and judges every output with {@link PassRule}: one check per output
-     * tensor. Exceptions from the backend propagate ({@link ConformanceSuite#run} turns them into outcomes);
-     * every device tensor the case made is closed before returning or throwing.
-     */
-    List<PassRule.Check> execute(Backend backend);
+    public List<PassRule.Check> execute(Backend backend) {
+        return config.run(op, backend);
+    }
 }

@@ -38,6 +38,14 @@ final class DeviceScope implements AutoCloseable {
         return backend.tensors().download(t);
     }
 
+    /** Fails a case whose backend returned no tensor where one was asked for. */
+    static DeviceTensor requirePresent(DeviceTensor t, String name) {
+        if (t == null) {
+            throw new IllegalStateException("the backend returned no " + name);
+        }
+        return t;
+    }
+
     static float[] toFloats(double[] values) {
         float[] f = new float[values.length];
         for (int n = 0; n < values.length; n++) {

@@ -31,7 +31,7 @@ public final class FeatureGrid {
     private FeatureGrid() {
     }
 
-    /** Mask kinds of DESIGN §4 step 4 (causal is a separate axis). */
+    /** Mask kinds of docs/design.md §4 step 4 (causal is a separate axis). */
     public enum MaskKind {
         /** No mask besides causal. */
         NONE,
@@ -50,7 +50,11 @@ public final class FeatureGrid {
         /** A dense boolean mask. */
         DENSE;
 
-        /** Whether this mask kind may be combined with the causal flag {@code causal}. */
+        /**
+         * {@return whether this mask kind may be combined with the causal flag {@code causal}}
+         *
+         * @param causal whether the attention call is causal
+         */
         public boolean allows(boolean causal) {
             return switch (this) {
                 case FLASH_CAUSAL_1, FLASH_CAUSAL_2 -> causal;
@@ -60,7 +64,7 @@ public final class FeatureGrid {
         }
     }
 
-    /** Score modifications of DESIGN §4 steps 2–3. */
+    /** Score modifications of docs/design.md §4 steps 2–3. */
     public enum BiasKind {
         /** None. */
         NONE,
@@ -86,11 +90,18 @@ public final class FeatureGrid {
         MQA
     }
 
-    /** One cell of the grid. */
+    /**
+     * One cell of the grid.
+     *
+     * @param mask the mask
+     * @param bias the bias
+     * @param causal whether the attention call is causal
+     * @param gqa the GQA family
+     */
     public record Cell(MaskKind mask, BiasKind bias, boolean causal, Gqa gqa) {
     }
 
-    /** Every legal cell, in the grid's order (mask, bias, causal, GQA; the last varies fastest). */
+    /** {@return every legal cell, in the grid's order (mask, bias, causal, GQA; the last varies fastest)} */
     public static List<Cell> cells() {
         List<Cell> cells = new ArrayList<>();
         for (MaskKind mask : MaskKind.values()) {
@@ -108,7 +119,11 @@ public final class FeatureGrid {
         return cells;
     }
 
-    /** One configuration per cell, drawn from {@code seed}; the {@code n}th has index {@code n} (id {@code gNNN}). */
+    /**
+     * {@return one configuration per cell, drawn from {@code seed}; the {@code n}th has index {@code n} (id {@code gNNN})}
+     *
+     * @param seed the seed
+     */
     public static List<AttentionConfig> configurations(long seed) {
         Random r = new Random(seed ^ SALT);
         List<Cell> cells = cells();

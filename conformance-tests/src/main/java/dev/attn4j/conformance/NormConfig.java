@@ -1,7 +1,13 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.NormProblem;
-import dev.attn4j.conformance.oracle.Precision;
+import java.util.List;
+
+import dev.attn4j.ports.Backend;
+
+import dev.attn4j.oracle.PassRule;
+
+import dev.attn4j.oracle.NormProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.norm.NormKind;
 import dev.attn4j.ports.tensor.DType;
 
@@ -31,9 +37,15 @@ import java.util.Random;
  * @param dataSeed seed of the inputs
  */
 public record NormConfig(int index, NormKind kind, int outer, int inner, int cols, boolean beta, boolean residual,
-                         double alpha, boolean dSum, double eps, DType dtype, long dataSeed) {
+                         double alpha, boolean dSum, double eps, DType dtype, long dataSeed) implements CaseConfig {
 
-    /** The host data: the oracle problem and the upstream gradients ({@code dSum} may be {@code null}). */
+    /**
+     * The host data: the oracle problem and the upstream gradients ({@code dSum} may be {@code null}).
+     *
+     * @param problem the problem to compute
+     * @param dy gradient of the loss w.r.t. the output
+     * @param dSum whether backward receives an extra gradient on {@code h}
+     */
     public record Data(NormProblem problem, double[] dy, double[] dSum) {
     }
 
@@ -50,22 +62,34 @@ public record NormConfig(int index, NormKind kind, int outer, int inner, int col
         }
     }
 
-    /** Number of normalised rows. */
+    /** {@return number of normalised rows} */
     public int rows() {
         return outer * inner;
     }
 
-    /** The input's dimensions. */
+    /** {@return the input's dimensions} */
     public int[] inputDims() {
         return outer > 1 ? new int[] {outer, inner, cols} : new int[] {inner, cols};
     }
 
-    /** Whether the configuration is F32 (the core every backend is expected to run). */
+    /** {@return whether the configuration is F32 (the core every backend is expected to run)} */
     public boolean core() {
         return dtype == DType.F32;
     }
 
-    /** A stable, readable id, e.g. {@code n0007 layernorm+beta 4x100 deepnorm(1.68) f32}. */
+    /** Forward, then backward. */
+    @Override
+    public List<Op> ops() {
+        return List.of(Op.NORM_FORWARD, Op.NORM_BACKWARD);
+    }
+
+    @Override
+    public List<PassRule.Check> run(Op op, Backend backend) {
+        return NormRunner.run(this, checked(op) == Op.NORM_BACKWARD, backend);
+    }
+
+    /** {@return a stable, readable id, e.g. {@code n0007 layernorm+beta 4x100 deepnorm(1.68) f32}} */
+    @Override
     public String id() {
         StringBuilder s = new StringBuilder(String.format("n%04d %s", index,
                 kind == NormKind.LAYER_NORM ? (beta ? "layernorm+beta" : "layernorm") : "rmsnorm"));
@@ -78,7 +102,11 @@ public record NormConfig(int index, NormKind kind, int outer, int inner, int col
         return s.toString();
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /**
+     * Regenerates the data from {@code dataSeed}.
+     *
+     * @return the case's data
+     */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision store = Precision.of(dtype);

@@ -6,7 +6,7 @@ package dev.attn4j.conformance;
  * (the backend is unavailable here) are reported with their reason, never folded into passes.
  */
 public enum Outcome {
-    /** Within tolerance by the pass rule of DESIGN §7. */
+    /** Within tolerance by the pass rule of docs/design.md §7. */
     PASSED,
     /** Outside tolerance, NaN, or the backend threw. */
     FAILED,

@@ -1,6 +1,10 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.Precision;
+import dev.attn4j.ports.Backend;
+
+import dev.attn4j.oracle.PassRule;
+
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.rotary.RotaryLayout;
 import dev.attn4j.ports.tensor.DType;
 
@@ -31,9 +35,17 @@ import java.util.Random;
  * @param dataSeed  seed of the inputs
  */
 public record RotaryConfig(int index, int batch, int seq, int heads, int headDim, int rotaryDim, RotaryLayout layout,
-                           boolean xpos, DType dtype, long dataSeed) {
+                           boolean xpos, DType dtype, long dataSeed) implements CaseConfig {
 
-    /** Host data: input, upstream gradient and the {@code [S, R/2]} tables ({@code scale} null without xPos). */
+    /**
+     * Host data: input, upstream gradient and the {@code [S, R/2]} tables ({@code scale} null without xPos).
+     *
+     * @param x the input
+     * @param dy gradient of the loss w.r.t. the output
+     * @param cos cosine table
+     * @param sin sine table
+     * @param scale the scale
+     */
     public record Data(double[] x, double[] dy, double[] cos, double[] sin, double[] scale) {
     }
 
@@ -52,6 +64,9 @@ public record RotaryConfig(int index, int batch, int seq, int heads, int headDim
     /**
      * The standard rotary configurations: both layouts × {@code R = D} and {@code R < D} × with and without xPos in
      * F32 (odd S and H throughout), then one BF16 and one F16 configuration.
+     *
+     * @param seed the seed
+     * @return the configurations
      */
     public static List<RotaryConfig> standard(long seed) {
         Random r = new Random(seed ^ 0x0707_A7E5L);
@@ -78,24 +93,40 @@ public record RotaryConfig(int index, int batch, int seq, int heads, int headDim
         return partial ? 2 * (1 + r.nextInt(d / 2 - 1)) : d;
     }
 
-    /** Number of rotated pairs, {@code R/2}. */
+    /** {@return number of rotated pairs, {@code R/2}} */
     public int pairs() {
         return rotaryDim / 2;
     }
 
-    /** Elements of {@code x}. */
+    /** {@return elements of {@code x}} */
     public int size() {
         return batch * seq * heads * headDim;
     }
 
-    /** A stable, readable id, e.g. {@code r003 b1 s7 h3 d16 r10 interleaved xpos f32}. */
+    /** The rotation of {@code x}, then the inverse applied to {@code dy}. */
+    @Override
+    public List<Op> ops() {
+        return List.of(Op.ROTARY, Op.ROTARY_BACKWARD);
+    }
+
+    @Override
+    public List<PassRule.Check> run(Op op, Backend backend) {
+        return RotaryRunner.run(this, checked(op) == Op.ROTARY_BACKWARD, backend);
+    }
+
+    /** {@return a stable, readable id, e.g. {@code r003 b1 s7 h3 d16 r10 interleaved xpos f32}} */
+    @Override
     public String id() {
         return String.format("r%03d b%d s%d h%d d%d r%d %s%s %s", index, batch, seq, heads, headDim, rotaryDim,
                 layout == RotaryLayout.INTERLEAVED ? "interleaved" : "split-half", xpos ? " xpos" : "",
                 dtype.name().toLowerCase(Locale.ROOT));
     }
 
-    /** Regenerates the data from {@code dataSeed}. */
+    /**
+     * Regenerates the data from {@code dataSeed}.
+     *
+     * @return the case's data
+     */
     public Data data() {
         Random r = new Random(dataSeed);
         Precision store = Precision.of(dtype);

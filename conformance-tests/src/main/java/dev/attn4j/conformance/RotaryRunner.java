@@ -1,7 +1,8 @@
 package dev.attn4j.conformance;
 
-import dev.attn4j.conformance.oracle.Precision;
-import dev.attn4j.conformance.oracle.RotaryOracle;
+import dev.attn4j.oracle.PassRule;
+import dev.attn4j.oracle.Precision;
+import dev.attn4j.oracle.RotaryOracle;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.rotary.RotaryRequest;
 import dev.attn4j.ports.tensor.DType;
@@ -16,11 +17,10 @@ final class RotaryRunner {
     private RotaryRunner() {
     }
 
-    static List<PassRule.Check> run(RotaryCase c, Backend backend) {
-        RotaryConfig cfg = c.config();
+    static List<PassRule.Check> run(RotaryConfig cfg, boolean backward, Backend backend) {
         RotaryConfig.Data data = cfg.data();
         DType dtype = cfg.dtype();
-        double[] input = c.backward() ? data.dy() : data.x();
+        double[] input = backward ? data.dy() : data.x();
         try (DeviceScope scope = new DeviceScope(backend)) {
             Shape table = Shape.of(cfg.seq(), cfg.pairs());
             DeviceTensor x = scope.upload(input, Shape.of(cfg.batch(), cfg.seq(), cfg.heads(), cfg.headDim()), dtype);
@@ -28,10 +28,10 @@ final class RotaryRunner {
             DeviceTensor sin = scope.upload(data.sin(), table, DType.F32);
             DeviceTensor scale = data.scale() != null ? scope.upload(data.scale(), table, DType.F32) : null;
             DeviceTensor y = scope.track(backend.rotary().apply(new RotaryRequest(x, cos, sin, scale, cfg.layout(),
-                    c.backward())));
-            double[] golden = oracle(cfg, data, input, c.backward(), Precision.FP64);
-            double[] ref = oracle(cfg, data, input, c.backward(), Precision.of(dtype));
-            return List.of(PassRule.check(c.backward() ? "dx" : "y", golden, ref, scope.download(y), dtype));
+                    backward)));
+            double[] golden = oracle(cfg, data, input, backward, Precision.FP64);
+            double[] ref = oracle(cfg, data, input, backward, Precision.of(dtype));
+            return List.of(PassRule.check(backward ? "dx" : "y", golden, ref, scope.download(y), dtype));
         }
     }
 

@@ -22,6 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * every case; corrupted in any output, the suite fails exactly the cases that read that output.
  */
 class ConformanceRunnerTest {
+    /** The ops of an engine with attention and norm kernels (the non-finite rule's cases are attention calls). */
+    private static final java.util.Set<Op> ATTENTION_AND_NORM = java.util.EnumSet.of(Op.ATTENTION_FORWARD,
+            Op.ATTENTION_BACKWARD, Op.ATTENTION_NONFINITE, Op.ATTENTION_NONFINITE_BACKWARD, Op.NORM_FORWARD,
+            Op.NORM_BACKWARD);
     /** Small enough to run in a few seconds, large enough to hold every feature kind (18) once. */
     private static ConformanceSuite suite;
 
@@ -66,12 +70,18 @@ class ConformanceRunnerTest {
         }
         List<CaseResult> failed = results.stream().filter(r -> r.outcome() == Outcome.FAILED).toList();
         assertTrue(failed.isEmpty(), () -> failed.size() + " failed, e.g. " + failed.stream().limit(3).toList());
-        // It has no rotary kernels and does not declare ROTARY: those cases are unsupported, everything else passes.
-        Predicate<CaseResult> rotary = r -> r.op().startsWith("rotary");
-        assertEquals(results.size() - count(results, rotary), count(results, r -> r.outcome() == Outcome.PASSED));
-        assertTrue(count(results, rotary) > 0);
-        assertTrue(results.stream().filter(rotary)
-                .allMatch(r -> r.outcome() == Outcome.UNSUPPORTED && r.detail().equals("the rotary port")));
+        // It has attention and norm kernels only and reads [B, S, H, D] only: the rotary, BHSD and model-op cases are
+        // unsupported (the port, BHSD_LAYOUT, a 16-bit dtype it does not store, or a tensor operation it does not
+        // declare), everything else passes. (cpu and opencl run the BHSD cases in BackendConformanceTest.)
+        Predicate<CaseResult> bhsd = r -> r.caseId().endsWith(" bhsd");
+        Predicate<CaseResult> other = r -> !ATTENTION_AND_NORM.contains(r.op()) || bhsd.test(r);
+        assertEquals(results.size() - count(results, other), count(results, r -> r.outcome() == Outcome.PASSED));
+        assertTrue(count(results, other) > 0);
+        assertTrue(results.stream().filter(other).allMatch(r -> r.outcome() == Outcome.UNSUPPORTED), () ->
+                results.stream().filter(other).filter(r -> r.outcome() != Outcome.UNSUPPORTED).findFirst().toString());
+        assertTrue(results.stream().filter(r -> r.op() == Op.ROTARY).allMatch(r -> r.detail().equals("the rotary port")));
+        assertTrue(count(results, bhsd) > 0);
+        assertTrue(results.stream().filter(bhsd).allMatch(r -> r.detail().equals("BHSD_LAYOUT")));
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().startsWith("g")) >= 2 * 216);
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" bf16")) > 0);
         assertTrue(count(results, r -> r.outcome() == Outcome.PASSED && r.caseId().endsWith(" f16")) > 0);
@@ -86,12 +96,12 @@ class ConformanceRunnerTest {
         Map<String, CaseResult> byKey = results.stream().collect(Collectors.toMap(r -> r.op() + r.caseId(), r -> r));
         for (ConformanceCase c : suite.cases()) {
             CaseResult r = byKey.get(c.op() + c.id());
-            boolean core = switch (c) {
+            boolean core = switch (c.config()) {
                 // Deterministic is a backward option: its forward case needs nothing beyond the core.
-                case AttentionCase a -> a.config().core() || (!a.backward() && a.config().deterministic()
-                        && a.config().dtype() == dev.attn4j.ports.tensor.DType.F32 && a.config().softcap() == 0);
-                case NormCase n -> n.config().core();
-                default -> throw new AssertionError("unexpected case type " + c);
+                case AttentionConfig a -> a.core() || (!c.backward() && a.deterministic()
+                        && a.dtype() == dev.attn4j.ports.tensor.DType.F32 && a.softcap() == 0);
+                case NormConfig n -> n.core();
+                default -> throw new AssertionError("unexpected configuration " + c.config());
             };
             assertEquals(core ? Outcome.PASSED : Outcome.UNSUPPORTED, r.outcome(), c.id());
             if (!core) {
@@ -107,7 +117,8 @@ class ConformanceRunnerTest {
     /** The standard suite's grid and rotary cases (not in the small random suite above). */
     private static List<ConformanceCase> systematic() {
         return ConformanceSuite.standard().cases().stream()
-                .filter(c -> c instanceof RotaryCase || (c instanceof AttentionCase a && a.config().grid())).toList();
+                .filter(c -> c.config() instanceof RotaryConfig
+                        || (c.config() instanceof AttentionConfig a && a.grid())).toList();
     }
 
     private static List<CaseResult> runSystematic(Capabilities caps, BiFunction<String, float[], float[]> tamper) {
@@ -129,7 +140,7 @@ class ConformanceRunnerTest {
     void honestEnginePassesEveryRotaryCase() {
         // (The grid's attention cases are passed by the independent tiled engine above.)
         List<CaseResult> results = runSystematic(OracleEngine.everything(), OracleEngine::honest,
-                c -> c instanceof RotaryCase);
+                c -> c.config() instanceof RotaryConfig);
         assertEquals(2 * 10, results.size());
         List<CaseResult> bad = results.stream().filter(r -> r.outcome() != Outcome.PASSED).toList();
         assertTrue(bad.isEmpty(), () -> bad.size() + " not passed, first: " + bad.getFirst());
@@ -141,12 +152,12 @@ class ConformanceRunnerTest {
                 .collect(Collectors.toMap(r -> r.op() + " " + r.caseId(), r -> r));
         for (ConformanceCase c : systematic()) {
             CaseResult r = byKey.get(c.op() + " " + c.id());
-            boolean plain = c instanceof AttentionCase a && a.config().core();
+            boolean plain = c.config() instanceof AttentionConfig a && a.core();
             assertEquals(plain ? Outcome.PASSED : Outcome.UNSUPPORTED, r.outcome(), c.op() + " " + c.id());
-            if (c instanceof RotaryCase rc) {
+            if (c.config() instanceof RotaryConfig rc) {
                 // The facade checks the dtype before the capability.
-                assertEquals(rc.config().dtype() == dev.attn4j.ports.tensor.DType.F32 ? "the rotary port"
-                        : "dtype " + rc.config().dtype() + " (tensors)", r.detail(), c.id());
+                assertEquals(rc.dtype() == dev.attn4j.ports.tensor.DType.F32 ? "the rotary port"
+                        : "dtype " + rc.dtype() + " (tensors)", r.detail(), c.id());
             }
         }
         // The none/none cells without dropout: 2 causal values x 3 GQA families, minus those that drew dropout.
@@ -159,11 +170,11 @@ class ConformanceRunnerTest {
         List<CaseResult> results = runSystematic(OracleEngine.everything(), (name, v) -> {
             if (name.equals("x")) v[v.length - 1] += 1f; // past R when R < D: pass-through must be exact too
             return v;
-        }, c -> c instanceof RotaryCase);
+        }, c -> c.config() instanceof RotaryConfig);
         assertEquals(2 * 10, results.size());
         for (CaseResult r : results) {
             assertEquals(Outcome.FAILED, r.outcome(), r.op() + " " + r.caseId());
-            assertTrue(r.detail().startsWith(r.op().equals("rotary") ? "y:" : "dx:"), r.detail());
+            assertTrue(r.detail().startsWith(r.op() == Op.ROTARY ? "y:" : "dx:"), r.detail());
         }
     }
 
@@ -172,14 +183,14 @@ class ConformanceRunnerTest {
         List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
             if (name.equals("o")) v[v.length / 2] += 1e-3f;
             return v;
-        }, c -> c.op().equals(ConformanceCase.ATTENTION_FORWARD) || c.op().equals(ConformanceCase.NORM_FORWARD));
+        }, c -> c.op() == Op.ATTENTION_FORWARD || c.op() == Op.NORM_FORWARD);
         for (CaseResult r : results) {
-            boolean f32Forward = r.op().equals(ConformanceCase.ATTENTION_FORWARD) && r.caseId().contains(" f32");
+            boolean f32Forward = r.op() == Op.ATTENTION_FORWARD && r.caseId().contains(" f32");
             if (f32Forward) {
                 assertEquals(Outcome.FAILED, r.outcome(), r.caseId());
                 assertTrue(r.detail().startsWith("o: max|golden-test|"), r.detail());
                 assertTrue(r.errorRatio() > 1);
-            } else if (!r.op().equals(ConformanceCase.ATTENTION_FORWARD)) {
+            } else if (r.op() != Op.ATTENTION_FORWARD) {
                 assertEquals(Outcome.PASSED, r.outcome(), r.caseId());
             }
         }
@@ -192,9 +203,9 @@ class ConformanceRunnerTest {
                 for (int i = 0; i < v.length; i++) v[i] *= 1.001f;
             }
             return v;
-        }, c -> c.op().equals(ConformanceCase.ATTENTION_BACKWARD));
-        long failed = count(results, r -> r.op().equals(ConformanceCase.ATTENTION_BACKWARD) && r.outcome() == Outcome.FAILED);
-        long backward = count(results, r -> r.op().equals(ConformanceCase.ATTENTION_BACKWARD));
+        }, c -> c.op() == Op.ATTENTION_BACKWARD);
+        long failed = count(results, r -> r.op() == Op.ATTENTION_BACKWARD && r.outcome() == Outcome.FAILED);
+        long backward = count(results, r -> r.op() == Op.ATTENTION_BACKWARD);
         // dk is zero in some cases (Sk = 1: the softmax gradient w.r.t. a lone key vanishes), so not all fail.
         assertTrue(failed > backward / 2, failed + " of " + backward + " backward cases failed");
         assertTrue(results.stream().filter(r -> r.outcome() == Outcome.FAILED).allMatch(r -> r.detail().startsWith("dk")));
@@ -205,8 +216,8 @@ class ConformanceRunnerTest {
         List<CaseResult> results = runOn(OracleEngine.everything(), (name, v) -> {
             if (name.equals("rstd")) v[0] = Float.NaN;
             return v;
-        }, c -> c.op().equals(ConformanceCase.NORM_FORWARD));
-        List<CaseResult> norms = results.stream().filter(r -> r.op().equals(ConformanceCase.NORM_FORWARD)).toList();
+        }, c -> c.op() == Op.NORM_FORWARD);
+        List<CaseResult> norms = results.stream().filter(r -> r.op() == Op.NORM_FORWARD).toList();
         assertFalse(norms.isEmpty());
         assertAll(norms.stream().map(r -> () -> {
             assertEquals(Outcome.FAILED, r.outcome(), r.caseId());
@@ -223,11 +234,11 @@ class ConformanceRunnerTest {
                 }
             }
             return v;
-        }, c -> !c.op().equals(ConformanceCase.ATTENTION_BACKWARD));
+        }, c -> c.op() != Op.ATTENTION_BACKWARD);
         long failed = count(results, r -> r.outcome() == Outcome.FAILED);
         assertTrue(failed > 0, "some cases have fully masked rows (causal with Sq > Sk)");
         assertTrue(results.stream().filter(r -> r.outcome() == Outcome.FAILED)
-                .allMatch(r -> r.op().equals(ConformanceCase.ATTENTION_FORWARD) && r.detail().startsWith("lse")));
+                .allMatch(r -> r.op() == Op.ATTENTION_FORWARD && r.detail().startsWith("lse")));
     }
 
     @Test
@@ -235,8 +246,8 @@ class ConformanceRunnerTest {
         // An engine that follows another counter offset drops other elements: the bit-for-bit promise is broken.
         OracleEngine engine = new OracleEngine("oracle", OracleEngine.everything(), OracleEngine::honest)
                 .shiftDropoutOffset(1);
-        List<AttentionCase> dropout = suite.cases().stream()
-                .filter(c -> c instanceof AttentionCase a && a.config().dropoutP() > 0).map(c -> (AttentionCase) c).toList();
+        List<ConformanceCase> dropout = suite.cases().stream()
+                .filter(c -> c.config() instanceof AttentionConfig a && a.dropoutP() > 0).toList();
         assertTrue(dropout.size() >= 4);
         try (Backend backend = Backend.of(engine)) {
             long failed = dropout.stream().filter(c -> suite.run(c, backend).outcome() == Outcome.FAILED).count();

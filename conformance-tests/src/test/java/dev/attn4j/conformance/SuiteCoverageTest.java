@@ -19,13 +19,13 @@ class SuiteCoverageTest {
             ConformanceSuite.STANDARD_NORM, ConformanceSuite.SEED);
 
     private List<AttentionConfig> attention() {
-        return suite.cases().stream().filter(c -> c instanceof AttentionCase a && !a.backward())
-                .map(c -> ((AttentionCase) c).config()).toList();
+        return suite.cases().stream().filter(c -> c.op() == Op.ATTENTION_FORWARD)
+                .map(c -> (AttentionConfig) c.config()).toList();
     }
 
     private List<NormConfig> norm() {
-        return suite.cases().stream().filter(c -> c instanceof NormCase n && !n.backward())
-                .map(c -> ((NormCase) c).config()).toList();
+        return suite.cases().stream().filter(c -> c.op() == Op.NORM_FORWARD)
+                .map(c -> (NormConfig) c.config()).toList();
     }
 
     @Test
@@ -37,8 +37,8 @@ class SuiteCoverageTest {
     @Test
     void everyConfigurationYieldsAForwardAndABackwardCase() {
         assertEquals(2 * (attention().size() + norm().size()), suite.cases().size());
-        Set<String> ops = suite.cases().stream().map(ConformanceCase::op).collect(Collectors.toSet());
-        assertEquals(Set.of("attention_forward", "attention_backward", "norm_forward", "norm_backward"), ops);
+        Set<Op> ops = suite.cases().stream().map(ConformanceCase::op).collect(Collectors.toSet());
+        assertEquals(Set.of(Op.ATTENTION_FORWARD, Op.ATTENTION_BACKWARD, Op.NORM_FORWARD, Op.NORM_BACKWARD), ops);
     }
 
     @Test
@@ -118,8 +118,8 @@ class SuiteCoverageTest {
         assertEquals(ids.size(), new HashSet<>(ids).size(), "ids are unique");
         AttentionConfig first = attention().getFirst();
         assertEquals(java.util.Arrays.toString(first.data().problem().q()),
-                java.util.Arrays.toString(again.cases().stream().filter(c -> c instanceof AttentionCase)
-                        .map(c -> ((AttentionCase) c).config()).findFirst().orElseThrow().data().problem().q()));
+                java.util.Arrays.toString(again.cases().stream().filter(c -> c.config() instanceof AttentionConfig)
+                        .map(c -> (AttentionConfig) c.config()).findFirst().orElseThrow().data().problem().q()));
     }
 
     @Test
@@ -129,12 +129,15 @@ class SuiteCoverageTest {
         try {
             System.clearProperty(ConformanceSuite.CASES_PROPERTY);
             System.setProperty(ConformanceSuite.SWEEP_PROPERTY, "large");
-            // Every sweep adds the 216 grid and 10 rotary configurations to its random ones.
-            assertEquals(2 * (4000 + 1200 + 216 + 10), ConformanceSuite.standard().cases().size());
+            // Every sweep adds the systematic cases (grid, 12 random + 54 grid configurations again in the BHSD
+            // layout, rotary, the model ops) to its random ones.
+            int systematic = ConformanceSuite.full(0, 0, ConformanceSuite.SEED).cases().size();
+            assertTrue(systematic > 2 * (216 + 54 + 10), "grid, BHSD, rotary and model-op cases: " + systematic);
+            assertEquals(2 * (4000 + 1200 + 12) + systematic, ConformanceSuite.standard().cases().size());
             System.setProperty(ConformanceSuite.SWEEP_PROPERTY, "standard");
-            assertEquals(2 * (400 + 120 + 216 + 10), ConformanceSuite.standard().cases().size());
+            assertEquals(2 * (400 + 120 + 12) + systematic, ConformanceSuite.standard().cases().size());
             System.setProperty(ConformanceSuite.CASES_PROPERTY, "600");
-            assertEquals(2 * (600 + 200 + 216 + 10), ConformanceSuite.standard().cases().size());
+            assertEquals(2 * (600 + 200 + 12) + systematic, ConformanceSuite.standard().cases().size());
             System.setProperty(ConformanceSuite.CASES_PROPERTY, "many");
             assertThrows(IllegalArgumentException.class, ConformanceSuite::standard);
             System.clearProperty(ConformanceSuite.CASES_PROPERTY);

@@ -1,6 +1,7 @@
 package dev.attn4j.conformance;
 
 import dev.attn4j.ports.rotary.RotaryLayout;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.tensor.DType;
 import org.junit.jupiter.api.Test;
 
@@ -30,13 +31,13 @@ class SystematicCoverageTest {
 
     private final ConformanceSuite suite = ConformanceSuite.standard();
 
-    private List<AttentionCase> gridCases() {
-        return suite.cases().stream().filter(c -> c instanceof AttentionCase a && a.config().grid())
-                .map(c -> (AttentionCase) c).toList();
+    /** The grid's cases in the default layout (a sample of them runs again in BHSD: see bhsdCasesSampleTheSuite). */
+    private List<ConformanceCase> gridCases() {
+        return suite.cases().stream().filter(c -> c.config() instanceof AttentionConfig a && a.grid()).toList();
     }
 
     private List<AttentionConfig> grid() {
-        return gridCases().stream().filter(c -> !c.backward()).map(AttentionCase::config).toList();
+        return gridCases().stream().filter(c -> !c.backward()).map(c -> (AttentionConfig) c.config()).toList();
     }
 
     /** The expected cells, written out independently of {@link FeatureGrid}. */
@@ -98,12 +99,12 @@ class SystematicCoverageTest {
 
     @Test
     void everyGridConfigurationYieldsAForwardAndABackwardCase() {
-        Map<String, Set<String>> ops = new HashMap<>();
-        for (AttentionCase c : gridCases()) {
+        Map<String, Set<Op>> ops = new HashMap<>();
+        for (ConformanceCase c : gridCases()) {
             ops.computeIfAbsent(c.id(), k -> new HashSet<>()).add(c.op());
         }
         assertEquals(grid().size(), ops.size(), "grid ids are unique");
-        assertTrue(ops.values().stream().allMatch(s -> s.equals(Set.of("attention_forward", "attention_backward"))));
+        assertTrue(ops.values().stream().allMatch(s -> s.equals(Set.of(Op.ATTENTION_FORWARD, Op.ATTENTION_BACKWARD))));
         assertTrue(grid().stream().allMatch(c -> c.id().startsWith("g")));
     }
 
@@ -137,8 +138,8 @@ class SystematicCoverageTest {
         ConformanceSuite random = ConformanceSuite.of(ConformanceSuite.STANDARD_ATTENTION, ConformanceSuite.STANDARD_NORM,
                 ConformanceSuite.SEED);
         List<String> before = random.cases().stream().map(c -> c.op() + " " + c.id()).toList();
-        List<String> now = suite.cases().stream().filter(c -> !(c instanceof RotaryCase)
-                && !(c instanceof AttentionCase a && a.config().grid())).map(c -> c.op() + " " + c.id()).toList();
+        List<String> now = suite.cases().stream().filter(c -> c.config() instanceof NormConfig
+                || (c.config() instanceof AttentionConfig a && !a.grid())).map(c -> c.op() + " " + c.id()).toList();
         assertEquals(before, now);
         assertTrue(before.getFirst().startsWith("attention_forward a0000 "), before.getFirst());
         List<String> all = suite.cases().stream().map(c -> c.op() + " " + c.id()).toList();
@@ -146,12 +147,30 @@ class SystematicCoverageTest {
     }
 
     @Test
+    void bhsdCasesSampleTheSuiteAndCoverEveryMaskKind() {
+        List<ConformanceCase> bhsdCases = suite.cases().stream()
+                .filter(c -> c.config() instanceof AttentionLayoutConfig l && l.layout() == AttentionLayout.BHSD).toList();
+        int grid = (FeatureGrid.cells().size() + ConformanceSuite.BHSD_GRID_STRIDE - 2) / ConformanceSuite.BHSD_GRID_STRIDE;
+        assertEquals(2 * (ConformanceSuite.BHSD_RANDOM + grid), bhsdCases.size());
+        List<AttentionConfig> bhsd = bhsdCases.stream().map(c -> ((AttentionLayoutConfig) c.config()).config()).toList();
+        assertTrue(bhsdCases.stream().allMatch(c -> c.id().equals(((AttentionLayoutConfig) c.config()).config().id() + " bhsd")));
+        // each BHSD case repeats a configuration that also runs in the default layout
+        Set<String> bshd = new HashSet<>(suite.cases().stream().filter(c -> c.config() instanceof AttentionConfig)
+                .map(c -> c.op() + " " + c.id()).toList());
+        assertTrue(bhsdCases.stream().allMatch(c -> bshd.contains(c.op() + " "
+                + ((AttentionLayoutConfig) c.config()).config().id())));
+        Set<String> masks = new HashSet<>();
+        bhsd.stream().filter(AttentionConfig::grid).forEach(c -> masks.add(cellOf(c).getFirst()));
+        assertEquals(8, masks.size(), "every mask kind of the grid in BHSD too: " + masks);
+        assertTrue(bhsd.stream().anyMatch(c -> c.heads() != c.kvHeads()), "GQA in BHSD");
+    }
+
+    @Test
     void rotaryCoversBothLayoutsFullAndPartialRotationWithAndWithoutXposOnOddSizes() {
-        List<RotaryCase> rotary = suite.cases().stream().filter(c -> c instanceof RotaryCase).map(c -> (RotaryCase) c)
-                .toList();
+        List<ConformanceCase> rotary = suite.cases().stream().filter(c -> c.config() instanceof RotaryConfig).toList();
         Set<List<Object>> combos = new HashSet<>();
-        for (RotaryCase c : rotary) {
-            RotaryConfig r = c.config();
+        for (ConformanceCase c : rotary) {
+            RotaryConfig r = (RotaryConfig) c.config();
             if (r.dtype() == DType.F32) {
                 combos.add(List.of(r.layout(), r.rotaryDim() == r.headDim(), r.xpos(), c.op()));
             }
@@ -160,14 +179,14 @@ class SystematicCoverageTest {
         for (RotaryLayout layout : RotaryLayout.values()) {
             for (boolean full : new boolean[] {false, true}) {
                 for (boolean xpos : new boolean[] {false, true}) {
-                    for (String op : List.of("rotary", "rotary_backward")) {
+                    for (Op op : List.of(Op.ROTARY, Op.ROTARY_BACKWARD)) {
                         expected.add(List.of(layout, full, xpos, op));
                     }
                 }
             }
         }
         assertEquals(expected, combos);
-        List<RotaryConfig> configs = rotary.stream().map(RotaryCase::config).distinct().toList();
+        List<RotaryConfig> configs = rotary.stream().map(c -> (RotaryConfig) c.config()).distinct().toList();
         assertTrue(configs.stream().allMatch(r -> r.seq() % 2 == 1), "odd S");
         assertTrue(configs.stream().anyMatch(r -> r.heads() % 2 == 1 && r.heads() > 1), "odd H");
         assertTrue(configs.stream().anyMatch(r -> r.batch() > 1));

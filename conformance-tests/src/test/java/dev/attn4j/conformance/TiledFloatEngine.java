@@ -42,7 +42,7 @@ final class TiledFloatEngine implements BackendEngine {
         // Reduced dtypes as storage only: inputs arrive rounded, arithmetic is float, outputs round on store.
         java.util.Set<DType> dtypes = EnumSet.of(DType.F32, DType.BF16, DType.F16);
         return Capabilities.of(TensorCapabilities.transfers(dtypes),
-                new AttentionCapabilities(dtypes, EnumSet.allOf(AttentionFeature.class), 1, 512),
+                new AttentionCapabilities(dtypes, EnumSet.complementOf(EnumSet.of(AttentionFeature.BHSD_LAYOUT)), 1, 512),
                 NormCapabilities.all(dtypes));
     }
     @Override public List<String> devices() { return List.of("host"); }
@@ -60,7 +60,7 @@ final class TiledFloatEngine implements BackendEngine {
         return store.tensors().upload(v, like.shape(), like.dtype());
     }
 
-    /** The scores of one call in float, every feature of DESIGN §4 applied element by element. */
+    /** The scores of one call in float, every feature of docs/design.md §4 applied element by element. */
     private final class Scores {
         final AttentionShape s;
         final AttentionOptions o;
@@ -132,8 +132,8 @@ final class TiledFloatEngine implements BackendEngine {
 
         float dropFactor(int b, int h, int i, int j) {
             if (!o.dropout().enabled()) return 1;
-            var dims = new dev.attn4j.conformance.oracle.AttentionDims(s.batch(), s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim());
-            return dev.attn4j.conformance.oracle.DropoutBits.kept(o.dropout(), dims, b, h, i, j)
+            var dims = new dev.attn4j.oracle.AttentionDims(s.batch(), s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim());
+            return dev.attn4j.oracle.DropoutBits.kept(o.dropout(), dims, b, h, i, j)
                     ? (float) (1 / (1 - o.dropout().p())) : 0;
         }
     }

@@ -7,12 +7,21 @@ package dev.attn4j.ports;
 public class Attn4jException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    /** An error with a message. */
+    /**
+     * An error with a message.
+     *
+     * @param message the message
+     */
     public Attn4jException(String message) {
         super(message);
     }
 
-    /** An error with a message and its cause. */
+    /**
+     * An error with a message and its cause.
+     *
+     * @param message the message
+     * @param cause the underlying error
+     */
     public Attn4jException(String message, Throwable cause) {
         super(message, cause);
     }

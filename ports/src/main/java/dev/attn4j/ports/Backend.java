@@ -114,12 +114,17 @@ public final class Backend implements AutoCloseable {
         return port;
     }
 
-    /** Wraps an engine (normally done by {@link dev.attn4j.ports.spi.BackendSelector}). */
+    /**
+     * Wraps an engine (normally done by {@link dev.attn4j.ports.spi.BackendSelector}).
+     *
+     * @param engine the engine
+     * @return the open backend; close it when done
+     */
     public static Backend of(BackendEngine engine) {
         return new Backend(engine);
     }
 
-    /** The backend's name. */
+    /** {@return the backend's name} */
     public String name() {
         return engine.name();
     }
@@ -155,17 +160,17 @@ public final class Backend implements AutoCloseable {
         return tensors;
     }
 
-    /** Attention forward and backward. */
+    /** {@return attention forward and backward} */
     public AttentionPort attention() {
         return attention;
     }
 
-    /** LayerNorm / RMSNorm forward and backward. */
+    /** {@return layerNorm / RMSNorm forward and backward} */
     public NormalizationPort normalization() {
         return normalization;
     }
 
-    /** Rotary / xPos application. */
+    /** {@return rotary / xPos application} */
     public RotaryPort rotary() {
         return rotary;
     }
@@ -240,7 +245,7 @@ public final class Backend implements AutoCloseable {
         @Override
         public void requireOpen() {
             if (closed) {
-                throw new Attn4jException("backend '" + name() + "' is closed");
+                throw new ClosedException("backend '" + name() + "' is closed");
             }
         }
 

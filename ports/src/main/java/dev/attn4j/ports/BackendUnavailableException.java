@@ -14,6 +14,8 @@ public final class BackendUnavailableException extends Attn4jException {
     private final transient List<ProviderStatus> found;
 
     /**
+     * No backend, with the reason and every provider that was found.
+     *
      * @param summary what went wrong
      * @param found   every provider found, with its probe result
      */
@@ -22,7 +24,7 @@ public final class BackendUnavailableException extends Attn4jException {
         this.found = List.copyOf(found);
     }
 
-    /** Every provider that was found, with the reason it was skipped. */
+    /** {@return every provider that was found, with the reason it was skipped} */
     public List<ProviderStatus> found() {
         return found;
     }

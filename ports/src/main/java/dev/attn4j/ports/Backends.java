@@ -7,7 +7,7 @@ import dev.attn4j.ports.spi.ProviderStatus;
 import java.util.List;
 
 /**
- * Entry point: opens the backend the class path and configuration select (DESIGN §2).
+ * Entry point: opens the backend the class path and configuration select (docs/design.md §2).
  *
  * <pre>{@code
  * try (Backend backend = Backends.open()) {          // -Dattn4j.backend=opencl to choose
@@ -19,17 +19,26 @@ public final class Backends {
     private Backends() {
     }
 
-    /** Opens the selected backend with default options. */
+    /**
+     * Opens the selected backend with default options.
+     *
+     * @return the open backend; close it when done
+     */
     public static Backend open() {
         return BackendSelector.fromServiceLoader().open(BackendOptions.none());
     }
 
-    /** Opens the named backend; an unavailable one is an error, never a fallback. */
+    /**
+     * Opens the named backend; an unavailable one is an error, never a fallback.
+     *
+     * @param name the name
+     * @return the open backend; close it when done
+     */
     public static Backend open(String name) {
         return BackendSelector.fromServiceLoader().open(name, BackendOptions.none());
     }
 
-    /** Every provider on the class path with its probe result. */
+    /** {@return every provider on the class path with its probe result} */
     public static List<ProviderStatus> survey() {
         return BackendSelector.fromServiceLoader().survey();
     }

@@ -7,9 +7,12 @@ package dev.attn4j.ports;
  */
 public final class DeviceException extends Attn4jException {
     private static final long serialVersionUID = 1L;
+    /** The vendor's name for the error. */
     private final String errorName;
 
     /**
+     * A device failure.
+     *
      * @param backend   the backend's name
      * @param errorName the vendor's name for the error
      * @param detail    what was being done
@@ -19,7 +22,7 @@ public final class DeviceException extends Attn4jException {
         this.errorName = errorName;
     }
 
-    /** The vendor's error name. */
+    /** {@return the vendor's error name} */
     public String errorName() {
         return errorName;
     }

@@ -12,9 +12,12 @@ package dev.attn4j.ports;
  */
 public final class InvalidRequestException extends Attn4jException {
     private static final long serialVersionUID = 1L;
+    /** The rejected argument's name. */
     private final String argument;
 
     /**
+     * A rejection: the message reads {@code <argument>: expected <expected>, got <actual>}.
+     *
      * @param argument the offending argument's name, as in the request ({@code q}, {@code scale}, ...)
      * @param expected what a valid value looks like
      * @param actual   what was given
@@ -24,12 +27,34 @@ public final class InvalidRequestException extends Attn4jException {
         this.argument = argument;
     }
 
-    /** The name of the argument that was rejected. */
+    private InvalidRequestException(String argument, String message, boolean full) {
+        super(message);
+        this.argument = argument;
+    }
+
+    /**
+     * The same rejection with a hint appended to its message, e.g. which option would make the request valid.
+     *
+     * @param hint a short sentence, e.g. {@code the shapes fit BHSD: pass layout BHSD}
+     * @return a new exception for the same argument
+     */
+    public InvalidRequestException withHint(String hint) {
+        return new InvalidRequestException(argument, getMessage() + " (" + hint + ")", true);
+    }
+
+    /** {@return the name of the argument that was rejected} */
     public String argument() {
         return argument;
     }
 
-    /** Throws an {@code InvalidRequestException} unless {@code condition} holds. */
+    /**
+     * Throws an {@code InvalidRequestException} unless {@code condition} holds.
+     *
+     * @param condition the condition that must hold
+     * @param argument the offending argument's name, as in the request ({@code q}, {@code scale}, ...)
+     * @param expected what a valid value looks like
+     * @param actual what was given
+     */
     public static void check(boolean condition, String argument, String expected, Object actual) {
         if (!condition) {
             throw new InvalidRequestException(argument, expected, actual);

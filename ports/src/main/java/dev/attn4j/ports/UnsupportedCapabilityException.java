@@ -6,10 +6,14 @@ package dev.attn4j.ports;
  */
 public final class UnsupportedCapabilityException extends Attn4jException {
     private static final long serialVersionUID = 1L;
+    /** The backend's name. */
     private final String backend;
+    /** What is missing. */
     private final String capability;
 
     /**
+     * A call outside the backend's declaration.
+     *
      * @param backend    the backend's name
      * @param capability what is missing, e.g. {@code DROPOUT} or {@code dtype BF16}
      */
@@ -19,12 +23,12 @@ public final class UnsupportedCapabilityException extends Attn4jException {
         this.capability = capability;
     }
 
-    /** The backend's name. */
+    /** {@return the backend's name} */
     public String backend() {
         return backend;
     }
 
-    /** The missing capability. */
+    /** {@return the missing capability} */
     public String capability() {
         return capability;
     }

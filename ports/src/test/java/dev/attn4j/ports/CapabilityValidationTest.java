@@ -25,7 +25,7 @@ import java.util.function.Function;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-/** DESIGN §6: a call outside the backend's declaration names the backend and the missing capability. */
+/** docs/design.md §6: a call outside the backend's declaration names the backend and the missing capability. */
 class CapabilityValidationTest extends FacadeTestBase {
 
     /** Options that need exactly {@code feature} (besides forward/backward), given the request's tensors. */

@@ -19,7 +19,9 @@ import java.util.stream.Collectors;
 
 /**
  * {@code attn4j backends}: every provider on the class path, available or not, with the reason, its
- * priority and devices; available ones are opened (and closed) to read their declared capabilities.
+ * priority, the kind of device it runs on and its devices, and which one default selection takes and why;
+ * available ones are opened (and closed) to read their declared capabilities. Exits 1 when a backend whose
+ * probe said yes cannot be opened (docs/cli.md).
  */
 @Command(name = "backends", mixinStandardHelpOptions = true,
         description = "List every backend provider on the class path, whether it can run here and why, "
@@ -39,33 +41,38 @@ public final class BackendsCommand implements Callable<Integer> {
         List<ProviderStatus> found = selector.survey();
         out.println(found.size() + " backend provider(s) on the class path; selected by default: " + defaultChoice(selector));
         out.println();
-        TextTable table = new TextTable("BACKEND", "STATUS", "PRIORITY", "REASON");
+        TextTable table = new TextTable("BACKEND", "STATUS", "PRIORITY", "RUNS ON", "REASON");
         for (ProviderStatus s : found) {
-            table.row(s.name(), s.availability().available() ? "available" : "unavailable",
-                    s.priority() == Integer.MIN_VALUE ? "?" : s.priority(), s.availability().reason());
+            boolean available = s.availability().available();
+            table.row(s.name(), available ? "available" : "unavailable",
+                    s.priority() == Integer.MIN_VALUE ? "?" : s.priority(),
+                    available ? s.availability().deviceKind().name() : "-", s.availability().reason());
         }
         table.print(out);
+        boolean allOpened = true;
         for (ProviderStatus s : found) {
             if (s.availability().available()) {
                 out.println();
-                describe(selector, s, out);
+                allOpened &= describe(selector, s, out);
             }
+        }
+        if (!allOpened) {
+            env.err().println("attn4j: a backend whose probe said it is available could not be opened (see above)");
+            return ExitCodes.FAILED;
         }
         return ExitCodes.OK;
     }
 
     private static String defaultChoice(BackendSelector selector) {
         try {
-            ProviderStatus chosen = selector.select();
-            String requested = selector.requestedName();
-            return chosen.name() + (requested != null ? " (named by -D" + BackendSelector.PROPERTY + " or "
-                    + BackendSelector.ENVIRONMENT + ")" : " (highest priority available)");
+            return selector.explain();
         } catch (RuntimeException e) {
             return "none (" + firstLine(e.getMessage()) + ")";
         }
     }
 
-    private static void describe(BackendSelector selector, ProviderStatus s, PrintWriter out) {
+    /** Prints an available backend's devices and declarations; false when it would not open. */
+    private static boolean describe(BackendSelector selector, ProviderStatus s, PrintWriter out) {
         out.println(s.name() + ":");
         for (String device : s.availability().devices()) {
             out.println("  device:       " + device);
@@ -79,9 +86,11 @@ public final class BackendsCommand implements Callable<Integer> {
                 out.println(String.format("  %-13s %s%s%s", port.port() + ":",
                         port.dtypes().stream().map(Enum::name).sorted().collect(Collectors.joining(", ")), extra, features));
             }
+            return true;
         } catch (RuntimeException | LinkageError e) {
             // The probe said yes but the device would not open: that is worth showing, not hiding.
             out.println("  could not be opened: " + e);
+            return false;
         }
     }
 

@@ -22,7 +22,7 @@ package dev.attn4j.app.bench;
  * @param msMedian median wall time of one run, milliseconds
  * @param msMin    fastest run
  * @param msMax    slowest run
- * @param gflops   FLOPs (DESIGN §8) / median time / 1e9
+ * @param gflops   FLOPs (docs/design.md §8) / median time / 1e9
  * @param status   {@code ok}, {@code unsupported: <capability>} or {@code failed: <error>}
  */
 public record BenchRecord(String backend, String op, int batch, Integer heads, Integer kvHeads, int seq, Integer headDim,

@@ -101,7 +101,7 @@ public final class BenchReport {
             html.append("<p>").append(HtmlPage.escape(configuration(first))).append(", ").append(first.warmup())
                     .append(" warm-up and ").append(first.repeats())
                     .append(" timed runs per row; wall-clock time of one call, including a small download that waits "
-                            + "for the device. FLOPs as DESIGN &sect;8 counts them.</p>\n");
+                            + "for the device. FLOPs as docs/design.md &sect;8 counts them.</p>\n");
         }
         if (png != null) {
             HtmlPage.image(html, Metric.of(measured(records)).label + " by sequence length per backend", png);

@@ -3,7 +3,7 @@ package dev.attn4j.app.bench;
 import dev.attn4j.ports.attention.AttentionShape;
 
 /**
- * Floating-point operation counts as FlashAttention reports them (DESIGN §8), so that GFLOP/s figures compare
+ * Floating-point operation counts as FlashAttention reports them (docs/design.md §8), so that GFLOP/s figures compare
  * with published ones: forward {@code 4·B·H·Sq·Sk·D}, half of it when causal; backward 2.5 times the forward.
  *
  * <pre>{@code

@@ -13,7 +13,7 @@ import dev.attn4j.ports.tensor.Shape;
 
 /**
  * LayerNorm (with bias) or RMSNorm of {@code rows × hidden}, forward or backward, on seeded random inputs.
- * Normalisation is memory-bound and DESIGN §8 fixes no FLOP count for it, so {@link #flops()} is NaN.
+ * Normalisation is memory-bound and docs/design.md §8 fixes no FLOP count for it, so {@link #flops()} is NaN.
  *
  * <pre>{@code
  * try (Workload w = NormWorkload.prepare(backend, NormKind.RMS_NORM, 4096, 1024, DType.F32, false, 42)) { w.run(); }

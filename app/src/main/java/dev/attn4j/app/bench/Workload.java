@@ -18,7 +18,7 @@ public interface Workload extends AutoCloseable {
      */
     void run();
 
-    /** FLOPs of one {@link #run()} by DESIGN §8, or {@code NaN} when the op has no agreed count. */
+    /** FLOPs of one {@link #run()} by docs/design.md §8, or {@code NaN} when the op has no agreed count. */
     double flops();
 
     @Override

@@ -81,7 +81,7 @@ public final class ConformanceReport {
     /** A case result with its ratio as {@code null} when it is not a finite number (JSON has no NaN). */
     record CaseRecord(String op, String backend, String caseId, String outcome, Double errorRatio, String detail) {
         static CaseRecord of(CaseResult r) {
-            return new CaseRecord(r.op(), r.backend(), r.caseId(), r.outcome().name(),
+            return new CaseRecord(r.op().id(), r.backend(), r.caseId(), r.outcome().name(),
                     Double.isFinite(r.errorRatio()) ? r.errorRatio() : null, r.detail());
         }
     }

@@ -37,7 +37,7 @@ public final class HtmlReport {
         HtmlPage.open(html, "attn4j conformance", when);
         long failed = summaries.stream().mapToLong(OpSummary::failed).sum();
         html.append("<p><b>").append(failed == 0 ? "All cases that ran passed." : failed + " case(s) failed.")
-                .append("</b> Error ratio = max|golden &minus; test| / tolerance (DESIGN &sect;7); a case passes at ratio &le; 1.</p>\n");
+                .append("</b> Error ratio = max|golden &minus; test| / tolerance (docs/design.md &sect;7); a case passes at ratio &le; 1.</p>\n");
         byte[] png = chart(summaries);
         if (png != null) {
             HtmlPage.image(html, "worst error ratio per op and backend", png);
@@ -80,12 +80,15 @@ public final class HtmlReport {
         }
         ChartImage.headless();
         List<String> x = List.copyOf(ops);
-        CategoryChart chart = new CategoryChartBuilder().width(960).height(440)
+        // About 40 pixels per op once the model ops are in (30 of them), so that bars and labels stay apart.
+        int width = Math.max(960, 200 + 40 * x.size() * Math.max(1, backends.size()));
+        CategoryChart chart = new CategoryChartBuilder().width(width).height(x.size() > 12 ? 520 : 440)
                 .title("Worst error ratio per op and backend (red line: tolerance)")
                 .xAxisTitle("op").yAxisTitle("max|golden - test| / tolerance").build();
         chart.getStyler().setYAxisLogarithmic(true);
-        // Op names such as attention_backward collide side by side once there are six or more ops.
-        chart.getStyler().setXAxisLabelRotation(x.size() > 4 ? 20 : 0);
+        // Op names such as attention_backward collide side by side once there are six or more ops; with the
+        // model ops' dozens, they are turned further.
+        chart.getStyler().setXAxisLabelRotation(x.size() > 12 ? 45 : x.size() > 4 ? 20 : 0);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         // A log axis draws a grid line per minor tick; kept faint so the bars and the tolerance stand out.

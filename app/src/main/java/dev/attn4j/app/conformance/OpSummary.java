@@ -46,7 +46,7 @@ public record OpSummary(String op, String backend, int cases, int passed, int fa
     public static List<OpSummary> of(List<CaseResult> results) {
         Map<List<String>, List<CaseResult>> groups = new LinkedHashMap<>();
         for (CaseResult r : results) {
-            groups.computeIfAbsent(List.of(r.backend(), r.op()), k -> new ArrayList<>()).add(r);
+            groups.computeIfAbsent(List.of(r.backend(), r.op().id()), k -> new ArrayList<>()).add(r);
         }
         List<OpSummary> summaries = new ArrayList<>();
         for (List<CaseResult> group : groups.values()) {
@@ -69,7 +69,7 @@ public record OpSummary(String op, String backend, int cases, int passed, int fa
             }
         }
         CaseResult first = group.getFirst();
-        return new OpSummary(first.op(), first.backend(), group.size(), counts[Outcome.PASSED.ordinal()],
+        return new OpSummary(first.op().id(), first.backend(), group.size(), counts[Outcome.PASSED.ordinal()],
                 counts[Outcome.FAILED.ordinal()], counts[Outcome.UNSUPPORTED.ordinal()],
                 counts[Outcome.SKIPPED.ordinal()], joinReasons(reasons), Double.isNaN(worst) ? null : worst);
     }

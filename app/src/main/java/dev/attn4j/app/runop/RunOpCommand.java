@@ -1,5 +1,6 @@
 package dev.attn4j.app.runop;
 
+import dev.attn4j.app.BackendChoice;
 import dev.attn4j.app.CliEnvironment;
 import dev.attn4j.app.ExitCodes;
 import dev.attn4j.conformance.fixtures.AttentionFixture;
@@ -26,7 +27,7 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code attn4j run-op CASE.safetensors --out RESULT.safetensors [--backend NAME]}: replays one recorded
- * attention case (DESIGN §7's fixture format) on one backend and writes its outputs, so that a case recorded
+ * attention case (docs/design.md §7's fixture format) on one backend and writes its outputs, so that a case recorded
  * on one machine can be checked on another. When the case carries expected outputs and their reference
  * errors, each output is also checked by the pass rule and the command exits 1 if one fails.
  * A malformed or hostile file is rejected (exit 2) before anything it claims is allocated.
@@ -65,6 +66,8 @@ public final class RunOpCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         BackendSelector selector = env.selector().get();
+        // An unknown name is bad input (exit 2) before anything runs; an unavailable one is a failure (exit 1).
+        BackendChoice.requireKnown(spec.commandLine(), selector, backend);
         PrintWriter out = env.out();
         try (Backend be = backend == null ? selector.open(BackendOptions.none()) : selector.open(backend, BackendOptions.none())) {
             Map<String, HostTensor> results = fixture.replay(be);

@@ -29,7 +29,15 @@ class BackendsCommandTest {
         int code = Attn4jCli.run(env, "backends");
 
         assertEquals(ExitCodes.OK, code, err.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.matches("cpu\\s+available\\s+100\\s+.+")), out.toString());
+        assertTrue(out.toString().lines().anyMatch(l -> l.matches("cpu\\s+available\\s+100\\s+HOST\\s+.+")), out.toString());
+        // without a GPU (opencl on POCL, as on this project's machines, runs on the host CPU through a driver)
+        // the native cpu backend is the default
+        if (out.toString().lines().noneMatch(l -> l.matches("\\S+\\s+available\\s+\\d+\\s+(GPU|ACCELERATOR)\\s.*"))) {
+            assertTrue(out.toString().lines().findFirst().orElseThrow().endsWith(
+                    "selected by default: cpu (runs on the host CPU (native); preferred to opencl: runs on the host CPU "
+                            + "through a device API)")
+                    || !out.toString().contains("opencl   available"), out.toString());
+        }
         assertTrue(out.toString().contains("cpu:\n"), out.toString());
         // one line per port the backend declares: dtypes, then (for attention) head dims and features
         assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\s+tensors:\\s+.*F32.*")), out.toString());
@@ -49,7 +57,21 @@ class BackendsCommandTest {
         assertEquals(ExitCodes.OK, code, cli.err());
         assertTrue(cli.out().startsWith("2 backend provider(s) on the class path; selected by default: cpu"), cli.out());
         assertTrue(cli.out().lines().anyMatch(l -> l.matches(
-                "gpu-test\\s+unavailable\\s+50\\s+no driver found \\(libgpu\\.so\\.1 missing\\)")), cli.out());
+                "gpu-test\\s+unavailable\\s+50\\s+-\\s+no driver found \\(libgpu\\.so\\.1 missing\\)")), cli.out());
         assertTrue(!cli.out().contains("gpu-test:"), "an unavailable backend has no capabilities section");
+    }
+
+    @Test
+    void anAvailableBackendThatWillNotOpenFailsTheCommand() {
+        // docs/cli.md: exit 1 for "a device that would not open"
+        CliHarness cli = new CliHarness(List.of(CliHarness.cpu(), FakeProviders.failsToOpen("busy")),
+                SuiteFactory.standard());
+
+        int code = cli.run("backends");
+
+        assertEquals(ExitCodes.FAILED, code, cli.out());
+        assertTrue(cli.out().contains("busy:\n  device:       device 0\n  could not be opened: "), cli.out());
+        assertTrue(cli.out().contains("cpu:\n"), "the other backends are still described: " + cli.out());
+        assertTrue(cli.err().contains("could not be opened"), cli.err());
     }
 }

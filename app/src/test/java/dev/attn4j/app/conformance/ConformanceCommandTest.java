@@ -8,6 +8,7 @@ import dev.attn4j.app.FakeProviders;
 import dev.attn4j.app.ReportPages;
 import dev.attn4j.conformance.CaseResult;
 import dev.attn4j.conformance.ConformanceSuite;
+import dev.attn4j.conformance.Op;
 import dev.attn4j.conformance.Outcome;
 import dev.attn4j.ports.Backend;
 import org.junit.jupiter.api.Test;
@@ -53,17 +54,17 @@ class ConformanceCommandTest {
             return results;
         });
         when(suite.skipAll(anyString(), anyString())).thenAnswer(inv -> List.of(
-                new CaseResult("attention_forward", inv.getArgument(0), "a0", Outcome.SKIPPED, Double.NaN, inv.getArgument(1)),
-                new CaseResult("norm_forward", inv.getArgument(0), "n0", Outcome.SKIPPED, Double.NaN, inv.getArgument(1))));
+                new CaseResult(Op.ATTENTION_FORWARD, inv.getArgument(0), "a0", Outcome.SKIPPED, Double.NaN, inv.getArgument(1)),
+                new CaseResult(Op.NORM_FORWARD, inv.getArgument(0), "n0", Outcome.SKIPPED, Double.NaN, inv.getArgument(1))));
         return suite;
     }
 
     private static List<CaseResult> passing(String backend) {
         return List.of(
-                new CaseResult("attention_forward", backend, "a0", Outcome.PASSED, 0.25, ""),
-                new CaseResult("attention_forward", backend, "a1", Outcome.PASSED, 0.5, ""),
-                new CaseResult("attention_forward", backend, "a2", Outcome.UNSUPPORTED, Double.NaN, "DROPOUT"),
-                new CaseResult("norm_forward", backend, "n0", Outcome.PASSED, 0.125, ""));
+                new CaseResult(Op.ATTENTION_FORWARD, backend, "a0", Outcome.PASSED, 0.25, ""),
+                new CaseResult(Op.ATTENTION_FORWARD, backend, "a1", Outcome.PASSED, 0.5, ""),
+                new CaseResult(Op.ATTENTION_FORWARD, backend, "a2", Outcome.UNSUPPORTED, Double.NaN, "DROPOUT"),
+                new CaseResult(Op.NORM_FORWARD, backend, "n0", Outcome.PASSED, 0.125, ""));
     }
 
     private CliHarness cli(ConformanceSuite suite) {
@@ -93,8 +94,8 @@ class ConformanceCommandTest {
     @Test
     void failsWithExitOneAndListsTheFailedCase() {
         CliHarness cli = cli(scripted(backend -> List.of(
-                new CaseResult("attention_forward", backend, "a0", Outcome.PASSED, 0.5, ""),
-                new CaseResult("attention_backward", backend, "b0 causal", Outcome.FAILED, 7.5, "dq: max error 3e-2 > tol 4e-3"))));
+                new CaseResult(Op.ATTENTION_FORWARD, backend, "a0", Outcome.PASSED, 0.5, ""),
+                new CaseResult(Op.ATTENTION_BACKWARD, backend, "b0 causal", Outcome.FAILED, 7.5, "dq: max error 3e-2 > tol 4e-3"))));
 
         int code = cli.run("conformance", "--backend", "cpu");
 

@@ -38,6 +38,25 @@ class HtmlReportTest {
     }
 
     @Test
+    void everyOpOfTheSuiteIsARowAndMeasuredOnesAreBarsOfAWiderChart() throws Exception {
+        List<OpSummary> summaries = new java.util.ArrayList<>();
+        for (dev.attn4j.conformance.Op op : dev.attn4j.conformance.Op.values()) {
+            summaries.add(new OpSummary(op.id(), "cpu", 4, 4, 0, 0, 0, "", 0.01 * (1 + op.ordinal())));
+            summaries.add(new OpSummary(op.id(), "opencl", 4, 0, 0, 4, 0, "unsupported: the " + op.id() + " port", null));
+        }
+        String html = HtmlReport.render(summaries, ZonedDateTime.parse("2026-12-05T10:00:00Z"));
+        assertEquals(2L * dev.attn4j.conformance.Op.values().length,
+                Pattern.compile("<tr class=").matcher(html).results().count());
+        for (dev.attn4j.conformance.Op op : dev.attn4j.conformance.Op.values()) {
+            assertTrue(html.contains(">" + op.id() + "<"), op.id());
+        }
+        byte[] png = HtmlReport.chart(summaries);
+        java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png));
+        // 30 ops: about 40 pixels each, so labels and bars do not run into each other
+        assertTrue(image.getWidth() >= 40 * dev.attn4j.conformance.Op.values().length, "width " + image.getWidth());
+    }
+
+    @Test
     void noChartWhenNoCaseRan() {
         String html = HtmlReport.render(List.of(new OpSummary("norm_forward", "cuda", 2, 0, 0, 0, 2, "skipped: x", null)),
                 ZonedDateTime.now());

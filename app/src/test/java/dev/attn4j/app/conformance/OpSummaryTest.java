@@ -1,6 +1,7 @@
 package dev.attn4j.app.conformance;
 
 import dev.attn4j.conformance.CaseResult;
+import dev.attn4j.conformance.Op;
 import dev.attn4j.conformance.Outcome;
 import org.junit.jupiter.api.Test;
 
@@ -15,11 +16,11 @@ class OpSummaryTest {
     @Test
     void countsOutcomesPerBackendAndOpInFirstSeenOrder() {
         List<CaseResult> results = List.of(
-                new CaseResult("norm_forward", "cpu", "n0", Outcome.PASSED, 0.1, ""),
-                new CaseResult("attention_forward", "cpu", "a0", Outcome.FAILED, 3.0, "o: too far"),
-                new CaseResult("norm_forward", "cpu", "n1", Outcome.FAILED, Double.NaN, "y: NaN"),
-                new CaseResult("norm_forward", "cuda", "n0", Outcome.SKIPPED, Double.NaN, "no driver"),
-                new CaseResult("norm_forward", "cpu", "n2", Outcome.UNSUPPORTED, Double.NaN, "FUSED_RESIDUAL_NORM"));
+                new CaseResult(Op.NORM_FORWARD, "cpu", "n0", Outcome.PASSED, 0.1, ""),
+                new CaseResult(Op.ATTENTION_FORWARD, "cpu", "a0", Outcome.FAILED, 3.0, "o: too far"),
+                new CaseResult(Op.NORM_FORWARD, "cpu", "n1", Outcome.FAILED, Double.NaN, "y: NaN"),
+                new CaseResult(Op.NORM_FORWARD, "cuda", "n0", Outcome.SKIPPED, Double.NaN, "no driver"),
+                new CaseResult(Op.NORM_FORWARD, "cpu", "n2", Outcome.UNSUPPORTED, Double.NaN, "FUSED_RESIDUAL_NORM"));
 
         List<OpSummary> s = OpSummary.of(results);
 
@@ -32,8 +33,8 @@ class OpSummaryTest {
     @Test
     void aNaNOutputMakesTheWorstRatioInfinite() {
         OpSummary s = OpSummary.of(List.of(
-                new CaseResult("norm_backward", "cpu", "n0", Outcome.PASSED, 0.5, ""),
-                new CaseResult("norm_backward", "cpu", "n1", Outcome.FAILED, Double.POSITIVE_INFINITY, "dx: NaN"))).getFirst();
+                new CaseResult(Op.NORM_BACKWARD, "cpu", "n0", Outcome.PASSED, 0.5, ""),
+                new CaseResult(Op.NORM_BACKWARD, "cpu", "n1", Outcome.FAILED, Double.POSITIVE_INFINITY, "dx: NaN"))).getFirst();
 
         assertEquals(Double.POSITIVE_INFINITY, s.worstErrorRatio());
     }
@@ -42,7 +43,7 @@ class OpSummaryTest {
     void listsAFewDistinctReasonsThenCountsTheRest() {
         List<CaseResult> results = new ArrayList<>();
         for (int i = 0; i < 7; i++) {
-            results.add(new CaseResult("attention_forward", "cpu", "a" + i, Outcome.UNSUPPORTED, Double.NaN, "r" + i % 6));
+            results.add(new CaseResult(Op.ATTENTION_FORWARD, "cpu", "a" + i, Outcome.UNSUPPORTED, Double.NaN, "r" + i % 6));
         }
 
         OpSummary s = OpSummary.of(results).getFirst();

@@ -44,7 +44,7 @@ final class CpuActivation implements ActivationPort {
             Span<float[]> y = out.f32();
             pool.forRanges(x.length(), (from, to) ->
                     kernels.forward(f, x.array(), x.offset() + from, y.array(), y.offset() + from, to - from));
-            return out;
+            return engine.handOut(out, "activation forward");
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;
@@ -61,7 +61,7 @@ final class CpuActivation implements ActivationPort {
             Span<float[]> dx = out.f32();
             pool.forRanges(x.length(), (from, to) -> kernels.backward(f, x.array(), x.offset() + from, dy.array(),
                     dy.offset() + from, dx.array(), dx.offset() + from, to - from));
-            return out;
+            return engine.handOut(out, "activation backward");
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;
@@ -84,7 +84,7 @@ final class CpuActivation implements ActivationPort {
                     kernels.glu(f, x.array(), a, a + half, y.array(), y.offset() + row * half, half);
                 }
             });
-            return out;
+            return engine.handOut(out, "GLU forward");
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;
@@ -112,7 +112,7 @@ final class CpuActivation implements ActivationPort {
                             da, da + half, half);
                 }
             });
-            return out;
+            return engine.handOut(out, "GLU backward");
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;

@@ -4,6 +4,7 @@ import dev.attn4j.ports.spi.Availability;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.BackendOptions;
 import dev.attn4j.ports.spi.BackendProvider;
+import dev.attn4j.ports.spi.DeviceKind;
 
 import java.util.List;
 
@@ -19,6 +20,10 @@ import java.util.List;
  */
 public final class CpuBackendProvider implements BackendProvider {
 
+    /** The provider {@link java.util.ServiceLoader} makes; it loads nothing until probed or opened. */
+    public CpuBackendProvider() {
+    }
+
     @Override
     public String name() {
         return CpuEngine.NAME;
@@ -33,7 +38,7 @@ public final class CpuBackendProvider implements BackendProvider {
     public Availability probe() {
         int cores = Runtime.getRuntime().availableProcessors();
         return Availability.available(Simd.description() + ", " + cores + " hardware threads",
-                List.of("cpu: " + System.getProperty("os.arch") + ", " + cores + " threads"));
+                List.of("cpu: " + System.getProperty("os.arch") + ", " + cores + " threads"), DeviceKind.HOST);
     }
 
     @Override

@@ -52,7 +52,7 @@ final class CpuElementwise implements ElementwisePort {
             Span<float[]> y = out.f32();
             pool.forRanges(a.length(), (from, to) -> kernels.add(a.array(), a.offset() + from, b.array(),
                     b.offset() + from, alpha, y.array(), y.offset() + from, to - from));
-            return out;
+            return engine.handOut(out, "add");
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;
@@ -82,7 +82,7 @@ final class CpuElementwise implements ElementwisePort {
         CpuTensor out = engine.newOutput(request.x().shape());
         try {
             multiplyInto(request, f32(request.x()), out.f32());
-            return out;
+            return engine.handOut(out, "broadcast multiply");
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;
@@ -134,7 +134,11 @@ final class CpuElementwise implements ElementwisePort {
                     columnGradient(x, dy, grad, cols);
                 }
             }
-            return dx;
+            if (dx == null) {
+                engine.requireOpen("broadcast multiply backward");
+                return null;
+            }
+            return engine.handOut(dx, "broadcast multiply backward");
         } catch (RuntimeException | Error e) {
             if (dx != null) {
                 dx.close();
@@ -227,7 +231,7 @@ final class CpuElementwise implements ElementwisePort {
                     }
                 }
             });
-            return out;
+            return engine.handOut(out, "token shift");
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;

@@ -49,7 +49,7 @@ final class CpuEmbedding implements EmbeddingPort {
                     System.arraycopy(table.array(), table.offset() + id * d, y.array(), y.offset() + t * d, d);
                 }
             });
-            return out;
+            return engine.handOut(out, "embedding forward");
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;

@@ -1,6 +1,7 @@
 package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.Capabilities;
+import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.activation.Activation;
 import dev.attn4j.ports.activation.ActivationCapabilities;
 import dev.attn4j.ports.activation.ActivationPort;
@@ -57,6 +58,7 @@ final class CpuEngine implements BackendEngine {
     private final OptimizerPort optimizer;
     private final RandomPort random;
     private final Capabilities capabilities;
+    private volatile boolean closed;
 
     CpuEngine(int threads) {
         this(threads, TileMath.get());
@@ -156,14 +158,44 @@ final class CpuEngine implements BackendEngine {
         return OptionalInt.of(live.size());
     }
 
+    /**
+     * Closes the engine: fails the calls in flight ({@link ClosedException}, once the items their workers hold
+     * are done; see {@link WorkerPool}) and drops every tensor. A call that finishes its kernels after this
+     * frees its outputs and throws rather than hand out tensors of a closed engine.
+     */
     @Override
     public void close() {
+        // closed is set before the sweep: a tensor registered after it sees the flag (see register).
+        closed = true;
         try {
-            live.closeAll(CpuTensor::drop);
-        } finally {
-            recycler.clear();
             pool.close();
+        } finally {
+            try {
+                live.closeAll(CpuTensor::drop);
+            } finally {
+                recycler.clear();
+            }
         }
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Throws {@link ClosedException} when the engine was closed while {@code doing} ran. */
+    void requireOpen(String doing) {
+        if (closed) {
+            throw new ClosedException("the cpu backend was closed during " + doing + "; its outputs were freed");
+        }
+    }
+
+    /** {@code out} if the engine is still open, else frees it and throws {@link ClosedException}. */
+    CpuTensor handOut(CpuTensor out, String doing) {
+        if (closed) {
+            out.close();
+            requireOpen(doing);
+        }
+        return out;
     }
 
     /** Number of tensors not yet closed (for leak tests). */
@@ -172,7 +204,14 @@ final class CpuEngine implements BackendEngine {
     }
 
     CpuTensor register(CpuTensor t) {
-        return live.register(t);
+        live.register(t);
+        if (closed) {
+            // Added after (or while) close() swept the live set: never hand out a tensor of a closed engine.
+            live.release(t);
+            t.drop();
+            throw new ClosedException("the cpu backend was closed; no tensor can be made");
+        }
+        return t;
     }
 
     void release(CpuTensor t) {

@@ -93,6 +93,7 @@ final class CpuNormalization implements NormalizationPort {
                     rstds.array()[rstds.offset() + row] = rs;
                 }
             });
+            engine.requireOpen("norm forward");
             return out.keep(new NormResult(y, mean, rstd, sum));
         } finally {
             out.closeUnlessKept();
@@ -153,6 +154,7 @@ final class CpuNormalization implements NormalizationPort {
             if (dBeta != null) {
                 combine(betaParts, dBeta.f32());
             }
+            engine.requireOpen("norm backward");
             return out.keep(new NormGradients(dInput, dResidual, dGamma, dBeta));
         } finally {
             out.closeUnlessKept();

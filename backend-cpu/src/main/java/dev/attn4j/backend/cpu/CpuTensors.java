@@ -144,33 +144,42 @@ final class CpuTensors implements TensorPort {
     @Override
     public DeviceTensor cast(DeviceTensor source, DType dtype) {
         CpuTensor src = (CpuTensor) source;
+        CpuTensor out = dtype == DType.F32 ? engine.newOutput(src.shape()) : engine.newHalves(src.shape(), dtype);
+        try {
+            castInto(src, out);
+            return engine.handOut(out, "cast");
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    private void castInto(CpuTensor src, CpuTensor out) {
         DType from = src.dtype();
+        DType to = out.dtype();
         int n = Math.toIntExact(src.shape().elementCount());
-        if (dtype == DType.F32) {
-            CpuTensor out = engine.newOutput(src.shape());
+        if (to == DType.F32) {
             Span<float[]> d = out.f32();
             if (from == DType.F32) {
                 Span<float[]> s = src.f32();
-                pool.forRanges(n, (a, b) -> System.arraycopy(s.array(), s.offset() + a, d.array(), a, b - a));
+                pool.forRanges(n, (a, b) -> System.arraycopy(s.array(), s.offset() + a, d.array(), d.offset() + a, b - a));
             } else {
                 Span<short[]> s = src.halves();
                 pool.forRanges(n, (a, b) -> HalfConversions.widen(from, s, a, d, a, b - a));
             }
-            return out;
+            return;
         }
-        CpuTensor out = engine.newHalves(src.shape(), dtype);
         Span<short[]> d = out.halves();
         if (from == DType.F32) {
             Span<float[]> s = src.f32();
-            pool.forRanges(n, (a, b) -> HalfConversions.narrow(s, a, dtype, d, a, b - a));
-        } else if (from == dtype) {
+            pool.forRanges(n, (a, b) -> HalfConversions.narrow(s, a, to, d, a, b - a));
+        } else if (from == to) {
             Span<short[]> s = src.halves();
-            pool.forRanges(n, (a, b) -> System.arraycopy(s.array(), s.offset() + a, d.array(), a, b - a));
+            pool.forRanges(n, (a, b) -> System.arraycopy(s.array(), s.offset() + a, d.array(), d.offset() + a, b - a));
         } else {
             Span<short[]> s = src.halves();
-            pool.forRanges(n, (a, b) -> HalfConversions.convert(from, s, a, dtype, d, a, b - a));
+            pool.forRanges(n, (a, b) -> HalfConversions.convert(from, s, a, to, d, a, b - a));
         }
-        return out;
     }
 
     @Override

@@ -6,7 +6,7 @@ import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.HalfFloats;
 
 /**
- * F16 and BF16 storage for the CPU backend (DESIGN §3: 16-bit storage, fp32 arithmetic): the two conversions
+ * F16 and BF16 storage for the CPU backend (docs/design.md §3: 16-bit storage, fp32 arithmetic): the two conversions
  * that {@link HalfPrecisionPorts} wraps the F32 kernels with, on the Java heap, and the element loops that
  * {@link CpuTensors#cast} shares. Rounding is {@link HalfFloats}' (to nearest even); widening is exact.
  */

@@ -8,7 +8,7 @@ import java.util.Arrays;
 
 /**
  * Everything between {@code S = scale·Q·Kᵀ} and the softmax, for one call: softcap, position biases and
- * masks, in the order of DESIGN §4 (steps 2–4), plus the tile-level decisions that let the kernels skip
+ * masks, in the order of docs/design.md §4 (steps 2–4), plus the tile-level decisions that let the kernels skip
  * work: which key columns a query tile can see at all (causal, window), and whether a tile is fully
  * masked, unmasked, or needs element-wise masking (FlashMask's per-tile min/max test).
  *
@@ -115,7 +115,7 @@ final class ScoreRules {
             int base = rawSpan.offset() + c * n;
             int v0 = Math.min(raw[base], seqQ);
             int v1 = n > 1 ? Math.min(raw[base + 1], seqQ) : seqQ;
-            // DESIGN §4: causal [LTS] / [LTS, LTE); non-causal [LTS, UTE]: rows >= LTS or < UTE;
+            // docs/design.md §4: causal [LTS] / [LTS, LTE); non-causal [LTS, UTE]: rows >= LTS or < UTE;
             // non-causal [LTS, LTE, UTS, UTE]: [LTS, LTE) ∪ [UTS, UTE).
             if (causal) {
                 set(c, v0, v1, seqQ, 0);
@@ -185,9 +185,15 @@ final class ScoreRules {
         return dropoutP > 0.0;
     }
 
+    /*
+     * Window arithmetic is done in long: i + off - left and j0 - off - right overflow int for windows near
+     * Integer.MAX_VALUE (the request records store such windows as -1, but these rules must be right for any
+     * options they are given).
+     */
+
     /** First key column row {@code i} may see by causal/window rules (other masks come per element). */
     int rowBegin(int i) {
-        return left >= 0 ? Math.max(0, Math.min(seqK, i + offset - left)) : 0;
+        return left >= 0 ? (int) Math.max(0, Math.min(seqK, (long) i + offset - left)) : 0;
     }
 
     /** One past the last key column row {@code i} may see by causal/window rules. */
@@ -205,7 +211,7 @@ final class ScoreRules {
     /** The query rows that may see any of key columns {@code [j0, j1)}: {@code [first, end)}. */
     int firstRow(int j0) {
         int reach = causal ? (right >= 0 ? Math.min(right, 0) : 0) : right;
-        return reach < 0 ? 0 : Math.max(0, Math.min(seqQ, j0 - offset - reach));
+        return reach < 0 ? 0 : (int) Math.max(0, Math.min(seqQ, (long) j0 - offset - reach));
     }
 
     int endRow(int j1) {

@@ -2,6 +2,7 @@ package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.attention.AttentionRequest;
@@ -21,7 +22,7 @@ import java.util.Arrays;
  * {@link ScoreRules} (softcap, biases, masks) on partial tiles, and updates the running row max {@code m},
  * row sum {@code l} and the unnormalised output (online softmax). Key tiles no row of the query tile can see
  * are never visited, and on edge tiles only the 16-column groups some row can see are computed. Rows that
- * see no key end as {@code o = 0}, {@code lse = −∞} (DESIGN §4.6).
+ * see no key end as {@code o = 0}, {@code lse = −∞} (docs/design.md §4.6).
  *
  * <p><b>Backward.</b> Work units are (batch, KV head, key-tile chunk); a unit owns its dK/dV tiles outright,
  * so they need no synchronisation. Per key tile and query tile it recomputes {@code S} exactly as the
@@ -61,8 +62,27 @@ final class TiledCpuAttention implements AttentionPort {
     public AttentionResult forward(AttentionRequest request) {
         Problem p = new Problem(request.shape(), request.options(), (CpuTensor) request.q(), (CpuTensor) request.k(),
                 (CpuTensor) request.v());
-        CpuTensor o = engine.newFloats(p.shape.queryShape());
-        CpuTensor lse = engine.newFloats(p.shape.lseShape());
+        CpuTensor o = engine.newFloats(p.shape.queryShape(request.options().layout()));
+        CpuTensor lse;
+        try {
+            lse = engine.newFloats(p.shape.lseShape());
+        } catch (RuntimeException | Error e) {
+            o.close();
+            throw e;
+        }
+        try {
+            runForward(p, o, lse);
+            engine.requireOpen("attention forward");
+            return new AttentionResult(o, lse);
+        } catch (RuntimeException | Error e) {
+            // Interrupted, closed or failed: the outputs never reach the caller, so they are freed here.
+            o.close();
+            lse.close();
+            throw e;
+        }
+    }
+
+    private void runForward(Problem p, CpuTensor o, CpuTensor lse) {
         Span<float[]> oOut = o.f32();
         Span<float[]> lseOut = lse.f32();
         ForwardScratch[] scratch = new ForwardScratch[pool.threads()];
@@ -81,7 +101,6 @@ final class TiledCpuAttention implements AttentionPort {
                 forwardTile(p, scratch[worker], bh / p.heads, bh % p.heads, qt, oOut, lseOut);
             }
         });
-        return new AttentionResult(o, lse);
     }
 
     private void forwardTile(Problem p, ForwardScratch w, int b, int h, int qt, Span<float[]> oSpan,
@@ -107,7 +126,7 @@ final class TiledCpuAttention implements AttentionPort {
 
         int d = p.headDim;
         for (int r = 0; r < rows; r++) {
-            int dst = oSpan.offset() + ((b * p.seqQ + i0 + r) * p.heads + h) * d;
+            int dst = oSpan.offset() + p.queryRow(b, i0 + r, h);
             int lseAt = lseSpan.offset() + (b * p.heads + h) * p.seqQ + i0 + r;
             float l = TileMath.total(w.l, r * TileMath.LANES);
             if (l == 0f) {
@@ -150,9 +169,8 @@ final class TiledCpuAttention implements AttentionPort {
         float[] acc = w.o;
         // Q is read in place (row stride H·D, reduction over the D real features); the softmax scale was
         // folded into the packed Kᵀ, so the tile needs no copy of its own.
-        int qAt = p.qOff + ((b * p.seqQ + i0) * p.heads + h) * p.headDim;
-        int qStride = p.heads * p.headDim;
-        math.gemm(p.q, qAt, qStride, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, p.headDim, false);
+        int qAt = p.qOff + p.queryRow(b, i0, h);
+        math.gemm(p.q, qAt, p.qStride, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, p.headDim, false);
         rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
         for (int r = 0; r < rows; r++) {
             int so = r * BC;
@@ -180,8 +198,7 @@ final class TiledCpuAttention implements AttentionPort {
         int keys = Math.min(colsPad, p.seqK - j0);
         int kvHead = h / p.group;
         if (p.inPlace) {
-            math.gemm(s, 0, BC, 1, p.v, p.vOff + p.keyRow(b, j0, kvHead), p.kvHeads * p.headDim, acc, 0, dp, rows, dp,
-                    keys, true);
+            math.gemm(s, 0, BC, 1, p.v, p.vOff + p.keyRow(b, j0, kvHead), p.kStride, acc, 0, dp, rows, dp, keys, true);
         } else {
             math.gemm(s, 0, BC, 1, w.v, j0 * dp, dp, acc, 0, dp, rows, dp, keys, true);
         }
@@ -236,9 +253,31 @@ final class TiledCpuAttention implements AttentionPort {
         Span<float[]> dO = ((CpuTensor) request.dO()).f32();
         Span<float[]> o = ((CpuTensor) request.o()).f32();
         Span<float[]> lse = ((CpuTensor) request.lse()).f32();
-        CpuTensor dq = engine.newFloats(p.shape.queryShape());
-        CpuTensor dk = engine.newFloats(p.shape.keyShape());
-        CpuTensor dv = engine.newFloats(p.shape.keyShape());
+        AttentionLayout layout = request.options().layout();
+        java.util.List<CpuTensor> made = new java.util.ArrayList<>(4);
+        try {
+            CpuTensor dq = made(made, p.shape.queryShape(layout));
+            CpuTensor dk = made(made, p.shape.keyShape(layout));
+            CpuTensor dv = made(made, p.shape.keyShape(layout));
+            CpuTensor dTable = request.options().biasTableGrad() ? made(made, p.shape.biasTableShape()) : null;
+            runBackward(p, request, dO, o, lse, dq, dk, dv, dTable);
+            engine.requireOpen("attention backward");
+            return new AttentionGradients(dq, dk, dv, dTable);
+        } catch (RuntimeException | Error e) {
+            // The gradients never reach the caller: free them.
+            made.forEach(CpuTensor::close);
+            throw e;
+        }
+    }
+
+    private CpuTensor made(java.util.List<CpuTensor> made, dev.attn4j.ports.tensor.Shape shape) {
+        CpuTensor t = engine.newFloats(shape);
+        made.add(t);
+        return t;
+    }
+
+    private void runBackward(Problem p, AttentionBackwardRequest request, Span<float[]> dO, Span<float[]> o,
+                             Span<float[]> lse, CpuTensor dq, CpuTensor dk, CpuTensor dv, CpuTensor dTable) {
         Span<float[]> dqOut = dq.f32();
         Span<float[]> dkOut = dk.f32();
         Span<float[]> dvOut = dv.f32();
@@ -270,9 +309,7 @@ final class TiledCpuAttention implements AttentionPort {
         if (dqPartial != null) {
             reduceChunks(dqPartial, chunks, dqOut);
         }
-        CpuTensor dTable = null;
         if (tableGrad) {
-            dTable = engine.newFloats(p.shape.biasTableShape());
             Span<float[]> tableOut = dTable.f32();
             float[] t = tableOut.array();
             int width = p.rules.tableWidth();
@@ -287,7 +324,6 @@ final class TiledCpuAttention implements AttentionPort {
                 }
             }
         }
-        return new AttentionGradients(dq, dk, dv, dTable);
     }
 
     private void reduceChunks(float[] partial, int chunks, Span<float[]> dqOut) {
@@ -325,8 +361,8 @@ final class TiledCpuAttention implements AttentionPort {
                 int at = (g * sqPad + i0) * dp;
                 p.packQueryRows(p.q, p.qOff, b, h, i0, rows, 1f, w.qs, at);
                 p.packQueryRows(dO.array(), dO.offset(), b, h, i0, rows, 1f, w.dO, at);
-                rowDots(w.dO, at, dp, o.array(), o.offset() + ((b * p.seqQ + i0) * p.heads + h) * d, p.heads * d, rows,
-                        d, w.dRow, g * sqPad + i0);
+                rowDots(w.dO, at, dp, o.array(), o.offset() + p.queryRow(b, i0, h), p.qStride, rows, d,
+                        w.dRow, g * sqPad + i0);
             }
             System.arraycopy(lse.array(), lse.offset() + (b * p.heads + h) * p.seqQ, w.lse, g * sqPad, p.seqQ);
         }
@@ -366,8 +402,14 @@ final class TiledCpuAttention implements AttentionPort {
         for (int g = 0; g < p.group; g++) {
             int h = kvHead * p.group + g;
             for (int i = 0; i < p.seqQ; i++) {
-                int dst = dqBase + ((b * p.seqQ + i) * p.heads + h) * d;
+                int dst = dqBase + p.queryRow(b, i, h);
                 int src = (g * sqPad + i) * dp;
+                // An empty row (lse = -inf) has no gradient; its dS row is 0, but 0 times a non-finite k in
+                // dS·K would still make it NaN (the non-finite rule gives empty rows zero gradients).
+                if (w.lse[g * sqPad + i] == Float.NEGATIVE_INFINITY) {
+                    Arrays.fill(dqOut, dst, dst + d, 0f);
+                    continue;
+                }
                 for (int x = 0; x < d; x++) {
                     dqOut[dst + x] = w.dq[src + x] * scale;
                 }
@@ -553,7 +595,7 @@ final class TiledCpuAttention implements AttentionPort {
                 Arrays.fill(kt, 0f);
                 Arrays.fill(vt, 0f);
             }
-            int stride = p.kvHeads * d;
+            int stride = p.kStride;
             int base = p.keyRow(b, j0, kvHead);
             int kBase = p.kOff + base;
             int vBase = p.vOff + base;
@@ -597,6 +639,16 @@ final class TiledCpuAttention implements AttentionPort {
         final float scale;
         /** Rows of D floats are whole vectors of LANES: the forward reads V in place instead of packing it. */
         final boolean inPlace;
+        /**
+         * The tensors are {@code [B, H, S, D]} (PyTorch's layout) rather than {@code [B, S, H, D]}: only where a
+         * head's rows start and how far apart they are changes ({@link #queryRow}, {@link #qStride}); every
+         * kernel reads rows of D floats by those, so neither layout is ever copied into the other.
+         */
+        final boolean bhsd;
+        /** Distance between consecutive rows (positions) of one head of q, o, dO, dq: H·D in BSHD, D in BHSD. */
+        final int qStride;
+        /** Distance between consecutive rows of one KV head of k, v, dk, dv: Hkv·D in BSHD, D in BHSD. */
+        final int kStride;
         // q, k, v may be views: each array comes with the offset of its tensor's element 0, added to every index.
         final float[] q;
         final int qOff;
@@ -622,6 +674,9 @@ final class TiledCpuAttention implements AttentionPort {
             this.offset = shape.offset();
             this.rules = new ScoreRules(shape, options, BC);
             this.inPlace = headDim == dPad;
+            this.bhsd = options.layout() == AttentionLayout.BHSD;
+            this.qStride = bhsd ? headDim : heads * headDim;
+            this.kStride = bhsd ? headDim : kvHeads * headDim;
             this.scale = (float) options.scaleFor(headDim);
             Span<float[]> qs = q.f32();
             Span<float[]> ks = k.f32();
@@ -634,9 +689,14 @@ final class TiledCpuAttention implements AttentionPort {
             this.vOff = vs.offset();
         }
 
-        /** Index of key row {@code j} of KV head {@code kvHead} in a {@code [B, Sk, Hkv, D]} tensor (add its offset). */
+        /** Index of key row {@code j} of KV head {@code kvHead} in a k, v, dk or dv tensor of the call's layout (add its offset). */
         int keyRow(int b, int j, int kvHead) {
-            return ((b * seqK + j) * kvHeads + kvHead) * headDim;
+            return bhsd ? ((b * kvHeads + kvHead) * seqK + j) * headDim : ((b * seqK + j) * kvHeads + kvHead) * headDim;
+        }
+
+        /** Index of query row {@code i} of head {@code h} in a q, o, dO or dq tensor of the call's layout (add its offset). */
+        int queryRow(int b, int i, int h) {
+            return bhsd ? ((b * heads + h) * seqQ + i) * headDim : ((b * seqQ + i) * heads + h) * headDim;
         }
 
         /** The backward's key-tile chunks: enough units for any thread count, a function of shape only. */
@@ -650,24 +710,21 @@ final class TiledCpuAttention implements AttentionPort {
             return chunks;
         }
 
-        /**
-         * Rows {@code i0..i0+rows} of query-side head {@code h} of a {@code [B, Sq, H, D]} tensor whose element 0
-         * is {@code src[srcOff]}, scaled, into {@code dst[rows][dPad]}.
-         */
+        /** Rows {@code i0..i0+rows} of query-side head {@code h} (q or dO layout), scaled, into {@code dst[rows][dPad]}. */
         void packQueryRows(float[] src, int srcOff, int b, int h, int i0, int rows, float factor, float[] dst,
                            int dstOff) {
-            packRows(src, srcOff, seqQ, heads, b, h, i0, rows, factor, dst, dstOff);
+            packRows(src, srcOff + queryRow(b, i0, h), qStride, rows, factor, dst, dstOff);
         }
 
-        /** All rows of KV head {@code kvHead} of a {@code [B, Sk, Hkv, D]} tensor at {@code src[srcOff]} into {@code dst[Sk][dPad]}. */
+        /** All rows of KV head {@code kvHead} of a k or v array into {@code dst[Sk][dPad]}. */
         void packKeyRows(float[] src, int srcOff, int b, int kvHead, float[] dst) {
-            packRows(src, srcOff, seqK, kvHeads, b, kvHead, 0, seqK, 1f, dst, 0);
+            packRows(src, srcOff + keyRow(b, 0, kvHead), kStride, seqK, 1f, dst, 0);
         }
 
-        private void packRows(float[] src, int srcOff, int seq, int headsOf, int b, int h, int i0, int rows,
-                              float factor, float[] dst, int dstOff) {
+        /** {@code rows} rows of D floats, {@code stride} apart from {@code first}, into {@code dst[rows][dPad]}. */
+        private void packRows(float[] src, int first, int stride, int rows, float factor, float[] dst, int dstOff) {
             for (int r = 0; r < rows; r++) {
-                int from = srcOff + ((b * seq + i0 + r) * headsOf + h) * headDim;
+                int from = first + r * stride;
                 int to = dstOff + r * dPad;
                 for (int x = 0; x < headDim; x++) {
                     dst[to + x] = src[from + x] * factor;
@@ -687,10 +744,10 @@ final class TiledCpuAttention implements AttentionPort {
                 Arrays.fill(dst, x * seqKPad + seqK, (x + 1) * seqKPad, 0f);
             }
             Arrays.fill(dst, headDim * seqKPad, dPad * seqKPad, 0f);
-            int stride = kvHeads * headDim;
+            int stride = kStride;
+            int base = srcOff + keyRow(b, 0, kvHead);
             for (int j0 = 0; j0 < seqK; j0 += TileMath.LANES) {
                 int j1 = Math.min(seqK, j0 + TileMath.LANES);
-                int base = srcOff + ((b * seqK) * kvHeads + kvHead) * headDim;
                 for (int x = 0; x < headDim; x++) {
                     int to = x * seqKPad;
                     for (int j = j0; j < j1; j++) {

@@ -1,8 +1,16 @@
 package dev.attn4j.backend.cpu;
 
+import dev.attn4j.oracle.HostArrays;
+import dev.attn4j.oracle.NormGrads;
+import dev.attn4j.oracle.NormOracle;
+import dev.attn4j.oracle.NormOutputs;
+import dev.attn4j.oracle.NormProblem;
+import dev.attn4j.oracle.Precision;
+import dev.attn4j.oracle.junit.EachBackend;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.norm.NormBackwardRequest;
 import dev.attn4j.ports.norm.NormGradients;
+import dev.attn4j.ports.norm.NormKind;
 import dev.attn4j.ports.norm.NormRequest;
 import dev.attn4j.ports.norm.NormResult;
 import dev.attn4j.ports.norm.NormalizationPort;
@@ -10,8 +18,6 @@ import dev.attn4j.ports.spi.BackendOptions;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -29,7 +35,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The CPU NormalizationPort against a double-precision reference ({@link NormReference}). */
+/**
+ * The CPU NormalizationPort against the float64 oracle ({@link NormOracle}), both kernel twins. The tests that need
+ * only the backend get it from {@link EachBackend} (which also fails a test that leaves a tensor open).
+ */
 class CpuNormalizationTest {
     /**
      * Allowed error relative to {@code max(1, max|reference|)}: about 80 fp32 ulps, room for the rounding
@@ -47,24 +56,6 @@ class CpuNormalizationTest {
 
     /** Which kernels run: the backend's own (vectorised when the Vector API is enabled) or the scalar twin. */
     enum Kernels { BACKEND, SCALAR }
-
-    private Backend backend;
-    private WorkerPool scalarPool;
-    private NormalizationPort scalar;
-
-    @BeforeEach
-    void open() {
-        CpuEngine engine = (CpuEngine) new CpuBackendProvider().open(BackendOptions.of(Map.of("threads", "2")));
-        backend = Backend.of(engine);
-        scalarPool = new WorkerPool(2);
-        scalar = new CpuNormalization(engine, scalarPool, ScalarNormKernels.INSTANCE);
-    }
-
-    @AfterEach
-    void close() {
-        backend.close();
-        scalarPool.close();
-    }
 
     static Stream<Arguments> cases() {
         List<Arguments> all = new ArrayList<>();
@@ -87,46 +78,51 @@ class CpuNormalizationTest {
 
     @ParameterizedTest(name = "{0} residual={1} {2} {3}")
     @MethodSource("cases")
-    void forwardAndBackwardMatchDoubleReference(Kind kind, Residual residual, Shape shape, Kernels kernels) {
-        NormalizationPort port = kernels == Kernels.SCALAR ? scalar : backend.normalization();
-        int c = shape.dim(-1);
-        int rows = Math.toIntExact(shape.elementCount() / c);
-        SplittableRandom rnd = new SplittableRandom(31L * shape.hashCode() + kind.ordinal() * 7 + residual.ordinal());
-        Case k = Case.random(rnd, kind, residual, rows, c);
+    void forwardAndBackwardMatchTheOracle(Kind kind, Residual residual, Shape shape, Kernels kernels) {
+        CpuEngine engine = (CpuEngine) new CpuBackendProvider().open(BackendOptions.of(Map.of("threads", "2")));
+        try (Backend backend = Backend.of(engine); WorkerPool scalarPool = new WorkerPool(2)) {
+            NormalizationPort port = kernels == Kernels.SCALAR
+                    ? new CpuNormalization(engine, scalarPool, ScalarNormKernels.INSTANCE) : backend.normalization();
+            int c = shape.dim(-1);
+            int rows = Math.toIntExact(shape.elementCount() / c);
+            SplittableRandom rnd = new SplittableRandom(31L * shape.hashCode() + kind.ordinal() * 7 + residual.ordinal());
+            Case k = Case.random(rnd, kind, residual, rows, c);
 
-        NormReference ref = new NormReference(kind != Kind.RMS, k.x, k.r, k.alpha, k.gamma, k.beta, EPS, rows, c);
-        NormReference.Grads want = ref.backward(k.dy, k.dSum);
+            NormOutputs ref = NormOracle.forward(k.problem(rows, c), Precision.FP64);
+            NormGrads want = NormOracle.backward(k.problem(rows, c), HostArrays.doubles(k.dy),
+                    HostArrays.doubles(k.dSum), Precision.FP64);
 
-        NormRequest req = k.request(backend, shape);
-        try (NormResult fwd = port.forward(req);
-             NormGradients g = port.backward(new NormBackwardRequest(req, fwd,
-                     up(backend, k.dy, shape), k.dSum == null ? null : up(backend, k.dSum, shape)))) {
-            assertClose("y", ref.y, down(fwd.y()));
-            assertClose("rstd", ref.rstd, down(fwd.rstd()));
-            if (kind == Kind.RMS) {
-                assertNull(fwd.mean(), "RMSNorm saves no mean");
-            } else {
-                assertClose("mean", ref.mean, down(fwd.mean()));
-            }
-            if (residual == Residual.NONE) {
-                assertNull(fwd.sum(), "sum without a residual");
-                assertNull(g.dResidual(), "dResidual without a residual");
-            } else {
-                assertClose("sum", ref.h, down(fwd.sum()));
-                assertClose("dResidual", want.dResidual(), down(g.dResidual()));
-            }
-            assertClose("dInput", want.dInput(), down(g.dInput()));
-            assertClose("dGamma", want.dGamma(), down(g.dGamma()));
-            if (kind == Kind.LN_BIAS) {
-                assertClose("dBeta", want.dBeta(), down(g.dBeta()));
-            } else {
-                assertNull(g.dBeta(), "dBeta without a bias");
+            NormRequest req = k.request(backend, shape);
+            try (NormResult fwd = port.forward(req);
+                 NormGradients g = port.backward(new NormBackwardRequest(req, fwd,
+                         up(backend, k.dy, shape), k.dSum == null ? null : up(backend, k.dSum, shape)))) {
+                assertClose("y", ref.y(), down(backend, fwd.y()));
+                assertClose("rstd", ref.rstd(), down(backend, fwd.rstd()));
+                if (kind == Kind.RMS) {
+                    assertNull(fwd.mean(), "RMSNorm saves no mean");
+                } else {
+                    assertClose("mean", ref.mean(), down(backend, fwd.mean()));
+                }
+                if (residual == Residual.NONE) {
+                    assertNull(fwd.sum(), "sum without a residual");
+                    assertNull(g.dResidual(), "dResidual without a residual");
+                } else {
+                    assertClose("sum", ref.sum(), down(backend, fwd.sum()));
+                    assertClose("dResidual", want.dResidual(), down(backend, g.dResidual()));
+                }
+                assertClose("dInput", want.dInput(), down(backend, g.dInput()));
+                assertClose("dGamma", want.dGamma(), down(backend, g.dGamma()));
+                if (kind == Kind.LN_BIAS) {
+                    assertClose("dBeta", want.dBeta(), down(backend, g.dBeta()));
+                } else {
+                    assertNull(g.dBeta(), "dBeta without a bias");
+                }
             }
         }
     }
 
-    @Test
-    void varianceStaysAccurateFarFromZero() {
+    @EachBackend(value = "cpu", options = "threads=2")
+    void varianceStaysAccurateFarFromZero(Backend backend) {
         // Values 1e4 ± 1: a one-pass E[h²] - E[h]² in fp32 would lose every digit of the variance.
         int rows = 5;
         int c = 777;
@@ -135,57 +131,63 @@ class CpuNormalizationTest {
         for (int i = 0; i < k.x.length; i++) {
             k.x[i] = (float) (1e4 + rnd.nextGaussian());
         }
-        NormReference ref = new NormReference(true, k.x, null, 1, k.gamma, k.beta, EPS, rows, c);
-        try (NormResult fwd = backend.normalization().forward(k.request(backend, Shape.of(rows, c)))) {
-            float[] rstd = down(fwd.rstd());
-            float[] mean = down(fwd.mean());
-            float[] y = down(fwd.y());
+        NormOutputs ref = NormOracle.forward(k.problem(rows, c), Precision.FP64);
+        double[] h = HostArrays.doubles(k.x);
+        NormRequest req = k.request(backend, Shape.of(rows, c));
+        try (NormResult fwd = backend.normalization().forward(req)) {
+            float[] rstd = down(backend, fwd.rstd());
+            float[] mean = down(backend, fwd.mean());
+            float[] y = down(backend, fwd.y());
             double[] recentred = new double[y.length];
             for (int row = 0; row < rows; row++) {
-                assertEquals(ref.rstd[row], rstd[row], 1e-4 * ref.rstd[row], "rstd of row " + row);
+                assertEquals(ref.rstd()[row], rstd[row], 1e-4 * ref.rstd()[row], "rstd of row " + row);
                 // An fp32 mean near 1e4 is only good to about an ulp (~1e-3), which shifts every x̂ of the
                 // row by as much; y must be exact up to that shift.
-                assertEquals(ref.mean[row], mean[row], Math.ulp((float) ref.mean[row]), "mean of row " + row);
+                assertEquals(ref.mean()[row], mean[row], Math.ulp((float) ref.mean()[row]), "mean of row " + row);
                 for (int j = 0; j < c; j++) {
                     int i = row * c + j;
-                    recentred[i] = (ref.h[i] - mean[row]) * ref.rstd[row] * k.gamma[j] + k.beta[j];
+                    recentred[i] = (h[i] - mean[row]) * ref.rstd()[row] * k.gamma[j] + k.beta[j];
                 }
             }
             assertClose("y (about the fp32 mean)", recentred, y);
+        } finally {
+            k.close(req);
         }
     }
 
-    @Test
-    void sumIsTheNewResidualStreamAndBackwardReadsIt() {
+    @EachBackend(value = "cpu", options = "threads=2")
+    void sumIsTheNewResidualStreamAndBackwardReadsIt(Backend backend) {
         Shape shape = Shape.of(9, 40);
         Case k = Case.random(new SplittableRandom(9), Kind.RMS, Residual.DEEPNORM, 9, 40);
         NormRequest req = k.request(backend, shape);
         try (NormResult fwd = backend.normalization().forward(req)) {
-            float[] sum = down(fwd.sum());
+            float[] sum = down(backend, fwd.sum());
             for (int i = 0; i < sum.length; i++) {
                 assertEquals(Math.fma((float) k.alpha, k.r[i], k.x[i]), sum[i], 0f, "h at " + i);
             }
+        } finally {
+            k.close(req);
         }
     }
 
-    @Test
-    void closingResultsFreesEveryTensor() {
-        CpuEngine engine = new CpuEngine(1);
-        try (Backend b = Backend.of(engine)) {
-            Shape shape = Shape.of(4, 8);
-            Case k = Case.random(new SplittableRandom(3), Kind.LN_BIAS, Residual.DEEPNORM, 4, 8);
-            NormRequest req = k.request(b, shape);
-            DeviceTensor dy = up(b, k.dy, shape);
-            DeviceTensor dSum = up(b, k.dSum, shape);
-            int before = engine.liveTensors();
+    @EachBackend(value = "cpu", options = "threads=1")
+    void closingResultsFreesEveryTensor(Backend b) {
+        Shape shape = Shape.of(4, 8);
+        Case k = Case.random(new SplittableRandom(3), Kind.LN_BIAS, Residual.DEEPNORM, 4, 8);
+        NormRequest req = k.request(b, shape);
+        try (DeviceTensor dy = up(b, k.dy, shape); DeviceTensor dSum = up(b, k.dSum, shape)) {
+            int before = b.openTensors().orElseThrow();
             try (NormResult fwd = b.normalization().forward(req)) {
-                assertEquals(before + 4, engine.liveTensors(), "y, mean, rstd, sum");
+                assertEquals(before + 4, b.openTensors().orElseThrow(), "y, mean, rstd, sum");
                 try (NormGradients g = b.normalization().backward(new NormBackwardRequest(req, fwd, dy, dSum))) {
                     assertNotNull(g.dBeta());
-                    assertEquals(before + 8, engine.liveTensors(), "+ dInput, dResidual, dGamma, dBeta");
+                    assertEquals(before + 8, b.openTensors().orElseThrow(), "+ dInput, dResidual, dGamma, dBeta");
                 }
             }
-            assertEquals(before, engine.liveTensors());
+            assertEquals(before, b.openTensors().orElseThrow());
+        } finally {
+            // what is left open after this would fail the test (EachBackend's leak check)
+            k.close(req);
         }
     }
 
@@ -231,6 +233,21 @@ class CpuNormalizationTest {
             return new Case(kind, x, r, alpha, gamma, beta, dy, dSum);
         }
 
+        /** The oracle's view of the case (γ, β and the inputs widened exactly from the uploaded floats). */
+        NormProblem problem(int rows, int c) {
+            return new NormProblem(kind == Kind.RMS ? NormKind.RMS_NORM : NormKind.LAYER_NORM, rows, c,
+                    HostArrays.doubles(x), HostArrays.doubles(r), alpha, HostArrays.doubles(gamma),
+                    HostArrays.doubles(beta), EPS);
+        }
+
+        /** Closes the tensors {@link #request} uploaded. */
+        void close(NormRequest req) {
+            req.input().close();
+            req.gamma().close();
+            if (req.beta() != null) req.beta().close();
+            if (req.residual() != null) req.residual().close();
+        }
+
         NormRequest request(Backend b, Shape shape) {
             int c = shape.dim(-1);
             DeviceTensor in = up(b, x, shape);
@@ -253,16 +270,12 @@ class CpuNormalizationTest {
         return b.tensors().upload(data, shape, DType.F32);
     }
 
-    private float[] down(DeviceTensor t) {
-        return down(backend, t);
-    }
-
     static float[] down(Backend b, DeviceTensor t) {
         return b.tensors().download(t);
     }
 
     static void assertClose(String what, double[] want, float[] got) {
-        assertClose(what, NormReference.widen(got), want, TOL);
+        assertClose(what, HostArrays.doubles(got), want, TOL);
     }
 
     private static void assertClose(String what, double[] got, double[] want, double tol) {

@@ -1,5 +1,7 @@
 package dev.attn4j.backend.cpu;
 
+import dev.attn4j.oracle.HostArrays;
+import dev.attn4j.oracle.RotaryOracle;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.InvalidRequestException;
@@ -30,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The CPU RotaryPort against a double-precision reference written from {@link RotaryRequest}'s formula. */
+/** The CPU RotaryPort against the float64 oracle ({@link RotaryOracle}), written from {@link RotaryRequest}'s formula. */
 class CpuRotaryTest {
     /** fp32 unit roundoff. */
     static final double U = 0x1p-24;
@@ -105,12 +107,13 @@ class CpuRotaryTest {
 
     @ParameterizedTest(name = "{0} R={1} {2} scale={3} inverse={4} {5}")
     @MethodSource("cases")
-    void matchesDoubleReference(Shape shape, int r, RotaryLayout layout, boolean withScale, boolean inverse, Kernels kernels) {
+    void matchesTheOracle(Shape shape, int r, RotaryLayout layout, boolean withScale, boolean inverse, Kernels kernels) {
         SplittableRandom rnd = new SplittableRandom(shape.hashCode() * 31L + r);
         Tables t = Tables.of(shape.dim(1), r, withScale, rnd);
         float[] x = random(rnd, shape);
-        Reference ref = new Reference(shape, r, layout, t, inverse);
-        double[] want = ref.apply(x);
+        Pairs ref = new Pairs(shape, r, layout, t);
+        double[] want = RotaryOracle.apply(HostArrays.doubles(x), shape.dim(0), shape.dim(1), shape.dim(2), shape.dim(3),
+                HostArrays.doubles(t.cos), HostArrays.doubles(t.sin), HostArrays.doubles(t.scale), layout, inverse);
 
         RotaryPort port = kernels == Kernels.SCALAR ? scalar : backend.rotary();
         float[] got = down(port.apply(request(x, shape, t, layout, inverse)));
@@ -154,7 +157,7 @@ class CpuRotaryTest {
         float[] x = random(rnd, shape);
         float[] rotated = down(port.apply(request(x, shape, t, layout, false)));
         float[] back = down(port.apply(request(rotated, shape, t, layout, true)));
-        Reference ref = new Reference(shape, r, layout, t, false);
+        Pairs ref = new Pairs(shape, r, layout, t);
         int d = shape.dim(3);
         for (int i = 0; i < x.length; i++) {
             if (i % d >= r) {
@@ -179,7 +182,7 @@ class CpuRotaryTest {
         double lhs = 0;
         double rhs = 0;
         double bound = 0;
-        Reference ref = new Reference(shape, r, layout, t, false);
+        Pairs ref = new Pairs(shape, r, layout, t);
         int d = shape.dim(3);
         for (int i = 0; i < x.length; i++) {
             lhs += (double) rx[i] * y[i];
@@ -336,31 +339,8 @@ class CpuRotaryTest {
         }
     }
 
-    /** The request's formula in double, one pair at a time. */
-    record Reference(Shape shape, int r, RotaryLayout layout, Tables t, boolean inverse) {
-        double[] apply(float[] x) {
-            int d = shape.dim(3);
-            double[] y = new double[x.length];
-            for (int i = 0; i < x.length; i++) {
-                int f = i % d;
-                if (f >= r) {
-                    y[i] = x[i];
-                    continue;
-                }
-                int p = pair(f);
-                boolean first = isFirst(f);
-                int head = i - f;
-                double x1 = x[head + first(p)];
-                double x2 = x[head + second(p)];
-                int e = position(i) * t.half + p;
-                double c = t.cos[e];
-                double s = inverse ? -(double) t.sin[e] : t.sin[e];
-                double z = t.scale == null ? 1 : t.scale[e];
-                y[i] = first ? z * (x1 * c - x2 * s) : z * (x1 * s + x2 * c);
-            }
-            return y;
-        }
-
+    /** Which features pair up and how large a pair is: the error bounds' inputs (the values come from the oracle). */
+    record Pairs(Shape shape, int r, RotaryLayout layout, Tables t) {
         /** {@code ζ·(|x₁·cos| + |x₂·sin|)} (the matching terms for the second member): the scale of feature i's rounding. */
         double magnitude(float[] x, int i) {
             int d = shape.dim(3);

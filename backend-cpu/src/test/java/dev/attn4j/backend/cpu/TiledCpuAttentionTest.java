@@ -1,5 +1,11 @@
 package dev.attn4j.backend.cpu;
 
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionGrads;
+import dev.attn4j.oracle.AttentionOracle;
+import dev.attn4j.oracle.AttentionOutputs;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
@@ -16,14 +22,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static dev.attn4j.oracle.HostArrays.doubles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Kernel-level checks of the tiled CPU attention against a plain double-precision computation kept in
- * this test (the conformance suite's oracle is the authoritative reference; this catches tiling bugs
- * close to the code). Both twins run: the Vector API one and the scalar one.
+ * Kernel-level checks of the tiled CPU attention against the float64 oracle ({@link AttentionOracle}), close to
+ * the code so that tiling bugs show up here first. Both twins run: the Vector API one and the scalar one.
  */
 class TiledCpuAttentionTest {
 
@@ -88,7 +94,10 @@ class TiledCpuAttentionTest {
         float[] kh = random(rnd, b * sk * hkv * d);
         float[] vh = random(rnd, b * sk * hkv * d);
         float[] doh = random(rnd, b * sq * h * d);
-        Reference ref = new Reference(b, sq, sk, h, hkv, d, causal, qh, kh, vh, doh);
+        AttentionProblem problem = AttentionProblem.plain(new AttentionDims(b, sq, sk, h, hkv, d), doubles(qh),
+                doubles(kh), doubles(vh), 1 / Math.sqrt(d), causal);
+        AttentionOutputs ref = AttentionOracle.forward(problem, Precision.FP64);
+        AttentionGrads grads = AttentionOracle.backward(problem, doubles(doh), Precision.FP64);
         try (Backend backend = Backend.of(new CpuEngine(threads, math))) {
             DeviceTensor q = backend.tensors().upload(qh, Shape.of(b, sq, h, d), DType.F32);
             DeviceTensor k = backend.tensors().upload(kh, Shape.of(b, sk, hkv, d), DType.F32);
@@ -97,20 +106,20 @@ class TiledCpuAttentionTest {
             AttentionOptions options = AttentionOptions.builder().causal(causal).build();
             try (AttentionResult fwd = backend.attention().forward(new AttentionRequest(q, k, v, options))) {
                 String what = math.getClass().getSimpleName() + " threads=" + threads;
-                assertClose(ref.o, backend.tensors().download(fwd.o()), 2e-5, what + " o");
+                assertClose(ref.o(), backend.tensors().download(fwd.o()), 2e-5, what + " o");
                 float[] lse = backend.tensors().download(fwd.lse());
                 for (int i = 0; i < lse.length; i++) {
-                    if (Double.isInfinite(ref.lse[i])) {
+                    if (Double.isInfinite(ref.lse()[i])) {
                         assertEquals(Float.NEGATIVE_INFINITY, lse[i], what + " lse[" + i + "] of an empty row");
                     } else {
-                        assertEquals(ref.lse[i], lse[i], 2e-5 * Math.max(1, Math.abs(ref.lse[i])), what + " lse[" + i + "]");
+                        assertEquals(ref.lse()[i], lse[i], 2e-5 * Math.max(1, Math.abs(ref.lse()[i])), what + " lse[" + i + "]");
                     }
                 }
                 try (AttentionGradients g = backend.attention().backward(
                         new AttentionBackwardRequest(dO, q, k, v, fwd.o(), fwd.lse(), options))) {
-                    assertClose(ref.dq, backend.tensors().download(g.dq()), 5e-5, what + " dq");
-                    assertClose(ref.dk, backend.tensors().download(g.dk()), 5e-5, what + " dk");
-                    assertClose(ref.dv, backend.tensors().download(g.dv()), 5e-5, what + " dv");
+                    assertClose(grads.dq(), backend.tensors().download(g.dq()), 5e-5, what + " dq");
+                    assertClose(grads.dk(), backend.tensors().download(g.dk()), 5e-5, what + " dk");
+                    assertClose(grads.dv(), backend.tensors().download(g.dv()), 5e-5, what + " dv");
                 }
             }
         }
@@ -149,85 +158,5 @@ class TiledCpuAttentionTest {
             }
         }
         assertTrue(worst <= rel * scale, what + ": max error " + worst + " at " + at + " > " + rel * scale);
-    }
-
-    /** Plain attention in double: scores, softmax, and the textbook gradients. */
-    private static final class Reference {
-        final double[] o;
-        final double[] lse;
-        final double[] dq;
-        final double[] dk;
-        final double[] dv;
-
-        Reference(int b, int sq, int sk, int h, int hkv, int d, boolean causal, float[] q, float[] k, float[] v, float[] dO) {
-            o = new double[b * sq * h * d];
-            lse = new double[b * h * sq];
-            dq = new double[o.length];
-            dk = new double[b * sk * hkv * d];
-            dv = new double[dk.length];
-            double scale = 1 / Math.sqrt(d);
-            int off = sk - sq;
-            for (int bb = 0; bb < b; bb++) {
-                for (int hh = 0; hh < h; hh++) {
-                    int kh = hh / (h / hkv);
-                    for (int i = 0; i < sq; i++) {
-                        double[] s = new double[sk];
-                        double max = Double.NEGATIVE_INFINITY;
-                        for (int j = 0; j < sk; j++) {
-                            if (causal && j > i + off) {
-                                s[j] = Double.NEGATIVE_INFINITY;
-                                continue;
-                            }
-                            double dot = 0;
-                            for (int x = 0; x < d; x++) {
-                                dot += q[((bb * sq + i) * h + hh) * d + x] * (double) k[((bb * sk + j) * hkv + kh) * d + x];
-                            }
-                            s[j] = dot * scale;
-                            max = Math.max(max, s[j]);
-                        }
-                        int lseAt = (bb * h + hh) * sq + i;
-                        if (max == Double.NEGATIVE_INFINITY) {
-                            lse[lseAt] = Double.NEGATIVE_INFINITY;
-                            continue;
-                        }
-                        double sum = 0;
-                        for (int j = 0; j < sk; j++) {
-                            sum += Math.exp(s[j] - max);
-                        }
-                        lse[lseAt] = max + Math.log(sum);
-                        double[] p = new double[sk];
-                        for (int j = 0; j < sk; j++) {
-                            p[j] = Math.exp(s[j] - lse[lseAt]);
-                        }
-                        int qi = ((bb * sq + i) * h + hh) * d;
-                        double dRow = 0;
-                        for (int x = 0; x < d; x++) {
-                            double acc = 0;
-                            for (int j = 0; j < sk; j++) {
-                                acc += p[j] * v[((bb * sk + j) * hkv + kh) * d + x];
-                            }
-                            o[qi + x] = acc;
-                            dRow += acc * dO[qi + x];
-                        }
-                        for (int j = 0; j < sk; j++) {
-                            if (p[j] == 0) {
-                                continue;
-                            }
-                            int kj = ((bb * sk + j) * hkv + kh) * d;
-                            double dp = 0;
-                            for (int x = 0; x < d; x++) {
-                                dp += dO[qi + x] * (double) v[kj + x];
-                                dv[kj + x] += p[j] * dO[qi + x];
-                            }
-                            double ds = p[j] * (dp - dRow);
-                            for (int x = 0; x < d; x++) {
-                                dq[qi + x] += ds * scale * k[kj + x];
-                                dk[kj + x] += ds * scale * q[qi + x];
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 }

@@ -6,6 +6,7 @@ import dev.attn4j.ports.activation.GluBackwardRequest;
 import dev.attn4j.ports.activation.GluRequest;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
@@ -135,6 +136,25 @@ class ViewOffsetKernelsTest {
                 assertBitIdentical(down(g1.dq(), g1.dk(), g1.dv(), g1.dBiasTable()),
                         down(g2.dq(), g2.dk(), g2.dv(), g2.dBiasTable()), "backward");
             }
+        }
+    }
+
+    @Test
+    void attentionInTheBhsdLayoutOnViews() {
+        SplittableRandom rnd = new SplittableRandom(8);
+        DeviceTensor q = upload(rnd, Shape.of(2, 4, 45, 24), DType.F32);   // [B, H, S, D]
+        DeviceTensor k = upload(rnd, Shape.of(2, 2, 45, 24), DType.F32);
+        DeviceTensor v = upload(rnd, Shape.of(2, 2, 45, 24), DType.F32);
+        DeviceTensor dO = upload(rnd, Shape.of(2, 4, 45, 24), DType.F32);
+        AttentionOptions bhsd = AttentionOptions.builder().causal(true).layout(AttentionLayout.BHSD).build();
+        try (AttentionResult f1 = backend.attention().forward(new AttentionRequest(q, k, v, bhsd));
+             AttentionResult f2 = backend.attention().forward(new AttentionRequest(view(q), view(k), view(v), bhsd));
+             AttentionGradients g1 = backend.attention().backward(
+                     new AttentionBackwardRequest(dO, q, k, v, f1.o(), f1.lse(), bhsd));
+             AttentionGradients g2 = backend.attention().backward(new AttentionBackwardRequest(view(dO), view(q),
+                     view(k), view(v), view(f1.o()), view(f1.lse()), bhsd))) {
+            assertBitIdentical(down(f1.o(), f1.lse(), g1.dq(), g1.dk(), g1.dv()),
+                    down(f2.o(), f2.lse(), g2.dq(), g2.dk(), g2.dv()), "BHSD");
         }
     }
 

@@ -36,6 +36,10 @@ public final class CudaBackendProvider implements BackendProvider {
     /** A native library that failed to load cannot be retried in this JVM: remember why. */
     private static volatile Availability linkFailure;
 
+    /** The provider {@link java.util.ServiceLoader} makes; it loads nothing until probed or opened. */
+    public CudaBackendProvider() {
+    }
+
     @Override
     public String name() {
         return NAME;

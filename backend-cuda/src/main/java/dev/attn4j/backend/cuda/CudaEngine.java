@@ -2,6 +2,7 @@ package dev.attn4j.backend.cuda;
 
 import dev.attn4j.ports.Attn4jException;
 import dev.attn4j.ports.Capabilities;
+import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.norm.NormCapabilities;
@@ -43,10 +44,11 @@ final class CudaEngine implements BackendEngine {
     static final Capabilities CAPABILITIES = capabilities(EnumSet.of(DType.F32, DType.F16, DType.BF16));
 
     private static Capabilities capabilities(Set<DType> dtypes) {
-        // Every attention feature, DETERMINISTIC_BACKWARD included: no atomics anywhere, and every sum runs in a
-        // fixed order, so backward is bit-identical run to run.
+        // Every attention feature but the BHSD layout (the kernels index [B, S, H, D] only), DETERMINISTIC_BACKWARD
+        // included: no atomics anywhere, and every sum runs in a fixed order, so backward is bit-identical run to run.
         return Capabilities.of(TensorCapabilities.transfers(dtypes),
-                new AttentionCapabilities(dtypes, EnumSet.allOf(AttentionFeature.class), 1, KernelCatalog.maxHeadDim()),
+                new AttentionCapabilities(dtypes, EnumSet.complementOf(EnumSet.of(AttentionFeature.BHSD_LAYOUT)), 1,
+                        KernelCatalog.maxHeadDim()),
                 NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes));
     }
 
@@ -165,7 +167,8 @@ final class CudaEngine implements BackendEngine {
     /** Runs {@code work} with the engine's context current, one call at a time. */
     synchronized <R> R call(Supplier<R> work) {
         if (closed) {
-            throw new Attn4jException("backend 'cuda' is closed");
+            // A call that waited for the engine's lock while another thread closed it (issue 13 item 5).
+            throw new ClosedException("the cuda backend was closed before this call could run");
         }
         context.makeCurrent();
         return work.get();

@@ -2,6 +2,7 @@ package dev.attn4j.backend.cuda;
 
 import dev.attn4j.ports.DeviceException;
 import dev.attn4j.ports.spi.Availability;
+import dev.attn4j.ports.spi.DeviceKind;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUresult;
@@ -58,7 +59,7 @@ final class Driver {
         int[] version = new int[1];
         check(JCudaDriver.cuDriverGetVersion(version), "cuDriverGetVersion");
         return Availability.available(String.format(Locale.ROOT, "CUDA driver %d.%d, %d device(s), kernels loaded",
-                version[0] / 1000, version[0] % 1000 / 10, count[0]), devices);
+                version[0] / 1000, version[0] % 1000 / 10, count[0]), devices, DeviceKind.GPU);
     }
 
     /** {@code cuda:0 NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB}. */

@@ -16,7 +16,7 @@ import java.util.Random;
 
 /**
  * Attention forward/backward throughput of the cuda backend, for {@code tools/gpu-check.sh} (a program, not a
- * test: nothing here asserts a timing). FLOPs as FlashAttention counts them (DESIGN §8): forward
+ * test: nothing here asserts a timing). FLOPs as FlashAttention counts them (docs/design.md §8): forward
  * {@code 4·B·H·S²·D}, half of it causal; backward 2.5× forward. Every op waits for its kernels, so the
  * wall clock around it is the kernels' time plus the launch and allocation overhead a caller also pays.
  *

@@ -1,5 +1,16 @@
 package dev.attn4j.backend.cuda;
 
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionGrads;
+import dev.attn4j.oracle.AttentionOracle;
+import dev.attn4j.oracle.AttentionOutputs;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.NormGrads;
+import dev.attn4j.oracle.NormOracle;
+import dev.attn4j.oracle.NormOutputs;
+import dev.attn4j.oracle.NormProblem;
+import dev.attn4j.oracle.Precision;
+import dev.attn4j.oracle.junit.EachBackend;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
@@ -8,6 +19,7 @@ import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
 import dev.attn4j.ports.norm.NormBackwardRequest;
 import dev.attn4j.ports.norm.NormGradients;
+import dev.attn4j.ports.norm.NormKind;
 import dev.attn4j.ports.norm.NormRequest;
 import dev.attn4j.ports.norm.NormResult;
 import dev.attn4j.ports.spi.Availability;
@@ -28,6 +40,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static dev.attn4j.oracle.HostArrays.doubles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -35,8 +48,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Every cuda op against a float64 reference, on a real device. Skipped, with the probe's reason, where
- * the backend is unavailable (CI, this project's build machines).
+ * Every cuda op against the float64 oracle (module {@code oracle}), on a real device. Skipped, with the probe's
+ * reason, where the backend is unavailable (CI, this project's build machines).
  *
  * <p>Tolerances are fixed per dtype before looking at any result: {@code k · u · max(1, max|ref|)} with
  * u the unit roundoff of the storage type (2^-24, 2^-11, 2^-8) and k = 8 for fp16/bf16 (the output's own
@@ -77,28 +90,29 @@ class CudaGpuTest {
 
     @ParameterizedTest(name = "{0} {1} causal={2}")
     @MethodSource("attentionCases")
-    void attentionForwardAndBackwardMatchTheReference(DType dtype, int[] s, boolean causal) {
-        Reference.Dims n = new Reference.Dims(s[0], s[1], s[2], s[3], s[4], s[5]);
+    void attentionForwardAndBackwardMatchTheOracle(DType dtype, int[] s, boolean causal) {
+        AttentionDims n = new AttentionDims(s[0], s[1], s[2], s[3], s[4], s[5]);
         Random rnd = new Random(42);
         try (Backend cuda = open()) {
-            DeviceTensor q = upload(cuda, rnd, Shape.of(n.b(), n.sq(), n.h(), n.d()), dtype);
-            DeviceTensor k = upload(cuda, rnd, Shape.of(n.b(), n.sk(), n.hkv(), n.d()), dtype);
-            DeviceTensor v = upload(cuda, rnd, Shape.of(n.b(), n.sk(), n.hkv(), n.d()), dtype);
-            DeviceTensor dO = upload(cuda, rnd, Shape.of(n.b(), n.sq(), n.h(), n.d()), dtype);
+            DeviceTensor q = upload(cuda, rnd, queryShape(n), dtype);
+            DeviceTensor k = upload(cuda, rnd, keyShape(n), dtype);
+            DeviceTensor v = upload(cuda, rnd, keyShape(n), dtype);
+            DeviceTensor dO = upload(cuda, rnd, queryShape(n), dtype);
             // the reference sees exactly the values the device holds (rounded to dtype on upload)
             float[] qh = cuda.tensors().download(q);
             float[] kh = cuda.tensors().download(k);
             float[] vh = cuda.tensors().download(v);
             float[] dOh = cuda.tensors().download(dO);
             AttentionOptions options = AttentionOptions.builder().causal(causal).build();
-            double scale = options.scaleFor(n.d());
+            double scale = options.scaleFor(n.headDim());
 
-            Reference.Forward want = Reference.attention(qh, kh, vh, n, causal, scale);
+            AttentionProblem problem = AttentionProblem.plain(n, doubles(qh), doubles(kh), doubles(vh), scale, causal);
+            AttentionOutputs want = AttentionOracle.forward(problem, Precision.FP64);
             try (AttentionResult got = cuda.attention().forward(new AttentionRequest(q, k, v, options))) {
                 assertClose("o", want.o(), cuda.tensors().download(got.o()), dtype);
                 assertLse(want.lse(), cuda.tensors().download(got.lse()));
 
-                Reference.Backward grads = Reference.attentionBackward(dOh, qh, kh, vh, n, causal, scale);
+                AttentionGrads grads = AttentionOracle.backward(problem, doubles(dOh), Precision.FP64);
                 var request = new AttentionBackwardRequest(dO, q, k, v, got.o(), got.lse(), options);
                 try (AttentionGradients g = cuda.attention().backward(request)) {
                     assertClose("dq", grads.dq(), cuda.tensors().download(g.dq()), dtype);
@@ -129,17 +143,18 @@ class CudaGpuTest {
 
     @ParameterizedTest(name = "{0} {1} causal={2}")
     @MethodSource("tensorCoreCases")
-    void tensorCoreForwardMatchesTheReference(DType dtype, int[] s, boolean causal) {
+    void tensorCoreForwardMatchesTheOracle(DType dtype, int[] s, boolean causal) {
         assumeTrue(availability.available(), availability.reason());
-        Reference.Dims n = new Reference.Dims(s[0], s[1], s[2], s[3], s[4], s[5]);
+        AttentionDims n = new AttentionDims(s[0], s[1], s[2], s[3], s[4], s[5]);
         Random rnd = new Random(43);
         try (Backend cuda = Backend.of(new CudaBackendProvider().open(BackendOptions.of(Map.of("tensorCores", "true"))))) {
-            DeviceTensor q = upload(cuda, rnd, Shape.of(n.b(), n.sq(), n.h(), n.d()), dtype);
-            DeviceTensor k = upload(cuda, rnd, Shape.of(n.b(), n.sk(), n.hkv(), n.d()), dtype);
-            DeviceTensor v = upload(cuda, rnd, Shape.of(n.b(), n.sk(), n.hkv(), n.d()), dtype);
+            DeviceTensor q = upload(cuda, rnd, queryShape(n), dtype);
+            DeviceTensor k = upload(cuda, rnd, keyShape(n), dtype);
+            DeviceTensor v = upload(cuda, rnd, keyShape(n), dtype);
             AttentionOptions options = AttentionOptions.builder().causal(causal).build();
-            Reference.Forward want = Reference.attention(cuda.tensors().download(q), cuda.tensors().download(k),
-                    cuda.tensors().download(v), n, causal, options.scaleFor(n.d()));
+            AttentionOutputs want = AttentionOracle.forward(AttentionProblem.plain(n, doubles(cuda.tensors().download(q)),
+                    doubles(cuda.tensors().download(k)), doubles(cuda.tensors().download(v)),
+                    options.scaleFor(n.headDim()), causal), Precision.FP64);
             try (AttentionResult got = cuda.attention().forward(new AttentionRequest(q, k, v, options))) {
                 assertClose("o", want.o(), cuda.tensors().download(got.o()), dtype);
                 assertLse(want.lse(), cuda.tensors().download(got.lse()));
@@ -147,16 +162,16 @@ class CudaGpuTest {
         }
     }
 
-    @Test
-    void backwardIsBitIdenticalRunToRun() {
+    /** Through {@link EachBackend}: skipped with the probe's reason where cuda is unavailable, failed on a leak. */
+    @EachBackend("cuda")
+    void backwardIsBitIdenticalRunToRun(Backend cuda) {
         Random rnd = new Random(5);
-        try (Backend cuda = open()) {
-            DeviceTensor q = upload(cuda, rnd, Shape.of(2, 200, 8, 64), DType.BF16);
-            DeviceTensor k = upload(cuda, rnd, Shape.of(2, 300, 2, 64), DType.BF16);
-            DeviceTensor v = upload(cuda, rnd, Shape.of(2, 300, 2, 64), DType.BF16);
-            DeviceTensor dO = upload(cuda, rnd, Shape.of(2, 200, 8, 64), DType.BF16);
-            AttentionOptions options = AttentionOptions.builder().causal(true).deterministic(true).build();
-            AttentionResult fwd = cuda.attention().forward(new AttentionRequest(q, k, v, options));
+        AttentionOptions options = AttentionOptions.builder().causal(true).deterministic(true).build();
+        try (DeviceTensor q = upload(cuda, rnd, Shape.of(2, 200, 8, 64), DType.BF16);
+             DeviceTensor k = upload(cuda, rnd, Shape.of(2, 300, 2, 64), DType.BF16);
+             DeviceTensor v = upload(cuda, rnd, Shape.of(2, 300, 2, 64), DType.BF16);
+             DeviceTensor dO = upload(cuda, rnd, Shape.of(2, 200, 8, 64), DType.BF16);
+             AttentionResult fwd = cuda.attention().forward(new AttentionRequest(q, k, v, options))) {
             var request = new AttentionBackwardRequest(dO, q, k, v, fwd.o(), fwd.lse(), options);
             try (AttentionGradients a = cuda.attention().backward(request);
                  AttentionGradients b = cuda.attention().backward(request)) {
@@ -183,7 +198,7 @@ class CudaGpuTest {
 
     @ParameterizedTest(name = "input {0} gamma {1} rms={2} residual={3} bias={4}")
     @MethodSource("normCases")
-    void normForwardAndBackwardMatchTheReference(DType dtype, DType gammaType, boolean rms, boolean residual, boolean bias) {
+    void normForwardAndBackwardMatchTheOracle(DType dtype, DType gammaType, boolean rms, boolean residual, boolean bias) {
         int rows = 300;
         int c = 1000;  // not a multiple of the block size
         double alpha = residual ? 1.7 : 1.0;
@@ -206,7 +221,10 @@ class CudaGpuTest {
             if (residual) {
                 request = request.withResidual(res, alpha);
             }
-            Reference.Norm want = Reference.norm(xh, resh, alpha, gh, bh, rms, eps, c);
+            float[] dSumH = residual ? cuda.tensors().download(dSum) : null;
+            NormProblem problem = new NormProblem(rms ? NormKind.RMS_NORM : NormKind.LAYER_NORM, rows, c, doubles(xh),
+                    doubles(resh), alpha, doubles(gh), doubles(bh), eps);
+            NormOutputs want = NormOracle.forward(problem, Precision.FP64);
             try (NormResult got = cuda.normalization().forward(request)) {
                 assertClose("y", want.y(), cuda.tensors().download(got.y()), dtype);
                 assertClose("rstd", want.rstd(), cuda.tensors().download(got.rstd()), dtype);
@@ -214,24 +232,13 @@ class CudaGpuTest {
                     assertClose("mean", want.mean(), cuda.tensors().download(got.mean()), dtype);
                 }
                 if (residual) {
-                    assertClose("sum", want.h(), cuda.tensors().download(got.sum()), dtype);
+                    assertClose("sum", want.sum(), cuda.tensors().download(got.sum()), dtype);
                 }
-                Reference.NormGrad g = Reference.normBackward(want, dyh, gh, rms, c);
-                double[] dh = g.dh().clone();
-                if (residual) {
-                    float[] dSumH = cuda.tensors().download(dSum);
-                    for (int i = 0; i < dh.length; i++) {
-                        dh[i] += dSumH[i];
-                    }
-                }
+                NormGrads g = NormOracle.backward(problem, doubles(dyh), doubles(dSumH), Precision.FP64);
                 try (NormGradients grads = cuda.normalization().backward(new NormBackwardRequest(request, got, dy, dSum))) {
-                    assertClose("dInput", dh, cuda.tensors().download(grads.dInput()), dtype);
+                    assertClose("dInput", g.dInput(), cuda.tensors().download(grads.dInput()), dtype);
                     if (residual) {
-                        double[] dRes = new double[dh.length];
-                        for (int i = 0; i < dh.length; i++) {
-                            dRes[i] = alpha * dh[i];
-                        }
-                        assertClose("dResidual", dRes, cuda.tensors().download(grads.dResidual()), dtype);
+                        assertClose("dResidual", g.dResidual(), cuda.tensors().download(grads.dResidual()), dtype);
                     }
                     // column sums over 300 rows: the fp32 bound grows with the row count
                     assertClose("dGamma", g.dGamma(), cuda.tensors().download(grads.dGamma()), gammaType);
@@ -286,6 +293,14 @@ class CudaGpuTest {
         long[] total = new long[1];
         Driver.check(JCudaDriver.cuMemGetInfo(free, total), "cuMemGetInfo");
         return free[0];
+    }
+
+    static Shape queryShape(AttentionDims n) {
+        return Shape.of(n.batch(), n.seqQ(), n.heads(), n.headDim());
+    }
+
+    static Shape keyShape(AttentionDims n) {
+        return Shape.of(n.batch(), n.seqK(), n.kvHeads(), n.headDim());
     }
 
     static DeviceTensor upload(Backend backend, Random rnd, Shape shape, DType dtype) {

@@ -2,6 +2,7 @@ package dev.attn4j.backend.opencl;
 
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionLayout;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionPort;
 import dev.attn4j.ports.attention.AttentionRequest;
@@ -57,6 +58,11 @@ final class ClAttention implements AttentionPort {
             return String.format(Locale.ROOT, "-DHEAD_DIM=%d -DBLOCK_M=%d -DBLOCK_N=%d", headDim, blockM, blockN);
         }
 
+        /** The build options for tensors in {@code layout} (a program per layout: addresses differ, tiles do not). */
+        String buildOptions(AttentionLayout layout) {
+            return buildOptions() + (layout == AttentionLayout.BHSD ? " -DBHSD=1" : "");
+        }
+
         long[] global(int rows, int groups) {
             return new long[] {(long) ceilDiv(rows, blockM) * blockM, groups};
         }
@@ -95,10 +101,10 @@ final class ClAttention implements AttentionPort {
         synchronized (engine) {
             engine.requireOpen();
             Tiles tiles = tilesFor(s.headDim());
-            ClTensor o = engine.allocate(s.queryShape(), DType.F32);
+            ClTensor o = engine.allocate(s.queryShape(opt.layout()), DType.F32);
             ClTensor lse = engine.allocate(s.lseShape(), DType.F32);
             try {
-                KernelCall call = new KernelCall(engine.kernel(SOURCE, tiles.buildOptions(), "attn_fwd"))
+                KernelCall call = new KernelCall(engine.kernel(SOURCE, tiles.buildOptions(opt.layout()), "attn_fwd"))
                         .mem(buf(request.q())).mem(buf(request.k())).mem(buf(request.v()))
                         .mem(o.buffer()).mem(lse.buffer());
                 problem(call, s, opt);
@@ -119,10 +125,10 @@ final class ClAttention implements AttentionPort {
         synchronized (engine) {
             engine.requireOpen();
             Tiles tiles = tilesFor(s.headDim());
-            String options = tiles.buildOptions();
-            ClTensor dq = engine.allocate(s.queryShape(), DType.F32);
-            ClTensor dk = engine.allocate(s.keyShape(), DType.F32);
-            ClTensor dv = engine.allocate(s.keyShape(), DType.F32);
+            String options = tiles.buildOptions(opt.layout());
+            ClTensor dq = engine.allocate(s.queryShape(opt.layout()), DType.F32);
+            ClTensor dk = engine.allocate(s.keyShape(opt.layout()), DType.F32);
+            ClTensor dv = engine.allocate(s.keyShape(opt.layout()), DType.F32);
             ClTensor dTable = null;
             try (ClTensor delta = engine.allocate(s.lseShape(), DType.F32)) {
                 int rows = s.batch() * s.seqQ() * s.heads();

@@ -5,7 +5,7 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 
 /**
- * F16 and BF16 storage on OpenCL (DESIGN §3: 16-bit storage, fp32 arithmetic), without {@code cl_khr_fp16}:
+ * F16 and BF16 storage on OpenCL (docs/design.md §3: 16-bit storage, fp32 arithmetic), without {@code cl_khr_fp16}:
  * {@code half.cl} converts with integer bit arithmetic, on the device. These are the two conversions that
  * {@link HalfPrecisionPorts} wraps the F32 kernels with; it releases every temporary before a call returns,
  * and OpenCL keeps a released buffer alive until the queued kernels using it have run.

@@ -2,6 +2,7 @@ package dev.attn4j.backend.opencl;
 
 import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.spi.Availability;
+import dev.attn4j.ports.spi.DeviceKind;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -25,14 +26,42 @@ final class Devices {
     private Devices() {
     }
 
-    /** The provider's probe: every device found, or why there is none. */
-    static Availability probe() {
+    /**
+     * The provider's probe: every device found, and the kind of the one {@code open} would pick with the
+     * {@code device} option {@code choice} (its system property); or why there is none.
+     */
+    static Availability probe(String choice) {
         List<ClDevice> all = discover();
         if (all.isEmpty()) {
             return Availability.unavailable("OpenCL platforms found, but no device on any of them");
         }
-        return Availability.available(all.size() + " OpenCL device(s); default " + preferred(all).describe(),
-                all.stream().map(ClDevice::describe).toList());
+        boolean named = choice != null && !choice.isBlank();
+        ClDevice opened;
+        String note = "";
+        try {
+            opened = select(all, choice);
+        } catch (InvalidRequestException e) {
+            // open() will reject the option with this error; the probe only says so and ranks the default
+            opened = preferred(all);
+            named = false;
+            note = " (the device option matches nothing: " + e.getMessage() + ")";
+        }
+        return Availability.available(all.size() + " OpenCL device(s); " + (named ? "chosen " : "default ")
+                        + opened.describe() + note, all.stream().map(ClDevice::describe).toList(),
+                kindOf(opened.type()));
+    }
+
+    /**
+     * What a device of this {@code CL_DEVICE_TYPE} runs on: an OpenCL CPU device (POCL, Intel's CPU runtime) is
+     * the host's own processor reached through the driver, which default selection ranks below native code.
+     */
+    static DeviceKind kindOf(String type) {
+        return switch (type) {
+            case "GPU" -> DeviceKind.GPU;
+            case "ACCELERATOR" -> DeviceKind.ACCELERATOR;
+            case "CPU" -> DeviceKind.HOST_DEVICE;
+            default -> DeviceKind.UNKNOWN;
+        };
     }
 
     /** Every device of every platform, in platform order. Throws CLException when there is no platform. */

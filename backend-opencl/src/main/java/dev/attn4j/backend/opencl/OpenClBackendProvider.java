@@ -25,6 +25,10 @@ public final class OpenClBackendProvider implements BackendProvider {
     /** The backend's name. */
     static final String NAME = "opencl";
 
+    /** The provider {@link java.util.ServiceLoader} makes; it loads nothing until probed or opened. */
+    public OpenClBackendProvider() {
+    }
+
     @Override
     public String name() {
         return NAME;
@@ -38,7 +42,7 @@ public final class OpenClBackendProvider implements BackendProvider {
     @Override
     public Availability probe() {
         try {
-            return Devices.probe();
+            return Devices.probe(BackendOptions.fromSystemProperties(NAME).get("device").orElse(null));
         } catch (LinkageError | RuntimeException e) {
             return Availability.unavailable(ProbeFailures.describe(e));
         }

@@ -1,8 +1,9 @@
 /*
- * FlashAttention-2 style attention for attn4j, fp32 (DESIGN §4-5).
+ * FlashAttention-2 style attention for attn4j, fp32 (docs/design.md §4-5).
  *
  * Compile-time constants (set by the host with -D): HEAD_DIM (D), BLOCK_M (work-items per group: query
- * rows in forward and dQ, key rows in dK/dV), BLOCK_N (rows of the tile staged in local memory).
+ * rows in forward and dQ, key rows in dK/dV), BLOCK_N (rows of the tile staged in local memory), BHSD (1 when
+ * q, k, v, o and the gradients are [B, H, S, D] rather than [B, S, H, D]; lse and delta are [B, H, Sq] always).
  *
  * Each work-item owns one row (a query in forward/dQ, a key in dK/dV) and keeps its accumulators in
  * private memory; the other operand streams through local memory one tile at a time, so nothing
@@ -36,6 +37,22 @@ typedef float vfloat;
 #define VDOT(a, b) ((a) * (b))
 #endif
 #define NV (HEAD_DIM / VW)
+
+/*
+ * Where a head's rows start in a [B, S, N, D] ([B, N, S, D] with BHSD) tensor of N heads and S rows, and how
+ * far apart its consecutive rows are. Every kernel reads rows of D floats through these two, so the layout
+ * changes addresses only, never the arithmetic or its order.
+ */
+#ifndef BHSD
+#define BHSD 0
+#endif
+#if BHSD
+#define ROW_BASE(bb, hh, n, s) (((long) (bb) * (n) + (hh)) * (long) (s) * HEAD_DIM)
+#define ROW_STRIDE(n) HEAD_DIM
+#else
+#define ROW_BASE(bb, hh, n, s) ((long) (bb) * (s) * (n) * HEAD_DIM + (long) (hh) * HEAD_DIM)
+#define ROW_STRIDE(n) ((n) * HEAD_DIM)
+#endif
 
 #define FEATURE_ALIBI 1
 #define FEATURE_TABLE 2
@@ -85,7 +102,13 @@ inline head_ctx make_head(int b, int h, int sq, int sk, int heads, MOD_PARAMS) {
     return c;
 }
 
-/* Whether key j is masked for query i (DESIGN §4 step 4; bottom-right aligned: d = i + Sk - Sq). */
+/*
+ * Window arithmetic (d - win_left, d + win_right, and the tile ranges below) is int: the request records store a
+ * window side that excludes no key as -1, so a window is below Sk (left) or Sq (right), Sq + Sk < 2^31, and every
+ * such sum stays within +-(Sq + Sk). A window of INT_MAX reaching a kernel would wrap round and mask whole rows.
+ */
+
+/* Whether key j is masked for query i (docs/design.md §4 step 4; bottom-right aligned: d = i + Sk - Sq). */
 inline int head_masked(const head_ctx* c, int i, int j) {
     int d = i + c->off;
     if ((c->causal && j > d) || (c->win_left >= 0 && j < d - c->win_left)
@@ -229,7 +252,7 @@ inline int flash_tile_masked(const head_ctx* c, int i0, int i1, int j0, int n, v
     return *flag;
 }
 
-/* Copies rows [r0, r0 + n) of one head of a [B, S, Hx, D] tensor into tile[BLOCK_N][HEAD_DIM]. */
+/* Copies rows [r0, r0 + n) of one head (rows row_stride apart from base) into tile[BLOCK_N][HEAD_DIM]. */
 inline void stage_rows(__local float* tile, __global const float* src, long base, int row_stride,
                        int r0, int n, int lid) {
     for (int e = lid; e < n * HEAD_DIM; e += BLOCK_M) {
@@ -263,18 +286,24 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
     const int i1 = min(sq, i0 + BLOCK_M) - 1;
     const int i = i0 + lid;
     const int valid = i < sq;
-    const int q_stride = heads * HEAD_DIM, kv_stride = kv_heads * HEAD_DIM;
-    const long kv_base = (long) b * sk * kv_stride + (long) hk * HEAD_DIM;
+    const int q_stride = ROW_STRIDE(heads), kv_stride = ROW_STRIDE(kv_heads);
+    const long kv_base = ROW_BASE(b, hk, kv_heads, sk);
 
     vfloat qr[NV];
     vfloat acc[NV];
     float sc[BLOCK_N];
-    const long q_off = ((long) b * sq + (valid ? i : 0)) * q_stride + (long) h * HEAD_DIM;
+    const long q_off = ROW_BASE(b, h, heads, sq) + (long) (valid ? i : 0) * q_stride;
     for (int x = 0; x < NV; x++) {
         qr[x] = valid ? VLOAD(x, q + q_off) * scale : (vfloat) 0.0f;
         acc[x] = (vfloat) 0.0f;
     }
     float m = -INFINITY, l = 0.0f;
+    /*
+     * The non-finite rule (ports' AttentionOptions): a NaN or +inf logit among the keys a row attends makes its
+     * o and lse NaN. fmax drops NaN, and exp(+inf - +inf) would leave l NaN and the row looking empty, so such
+     * a logit is recorded here and decides the row at the end.
+     */
+    int poisoned = 0;
     int lo, hi;
     key_range(&ctx, i0, i1, &lo, &hi);
     for (int j0 = lo; j0 < hi; j0 += BLOCK_N) {
@@ -298,6 +327,7 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
                     float dot_ = 0.0f;
                     for (int x = 0; x < NV; x++) dot_ += VDOT(qr[x], VLOAD(x, kr));
                     s = head_logit(&ctx, dot_, i, j);
+                    poisoned |= isnan(s) || s == INFINITY;
                 }
                 sc[c] = s;
                 mt = fmax(mt, s);
@@ -320,7 +350,10 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
             }
         }
     }
-    if (valid) {
+    if (valid && poisoned) {
+        for (int x = 0; x < NV; x++) VSTORE((vfloat) NAN, x, o + q_off);
+        lse[((long) b * heads + h) * sq + i] = NAN;
+    } else if (valid) {
         const float inv = l > 0.0f ? 1.0f / l : 0.0f;
         for (int x = 0; x < NV; x++) VSTORE(acc[x] * inv, x, o + q_off);
         lse[((long) b * heads + h) * sq + i] = l > 0.0f ? m + log(l) : -INFINITY;
@@ -330,15 +363,22 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
 /* delta[b, h, i] = rowsum(dO o O), the D of FlashAttention-2's backward. */
 __kernel void attn_bwd_delta(__global const float* dout, __global const float* o, __global float* delta,
                              int sq, int heads) {
+#if BHSD
+    const int row = get_global_id(0);             /* (b * heads + h) * sq + i: rows of dO and o in order */
+    const long base = (long) row * HEAD_DIM;
+    const long stat = row;
+#else
     const int row = get_global_id(0);             /* (b * sq + i) * heads + h */
     const int h = row % heads;
     const int bi = row / heads;
     const int b = bi / sq, i = bi % sq;
     const long base = (long) row * HEAD_DIM;
+    const long stat = ((long) b * heads + h) * sq + i;
+#endif
     /* Summed as dO.v is in the dQ and dK/dV kernels, so that a row with one key gets dS = 0 exactly. */
     float s = 0.0f;
     for (int x = 0; x < NV; x++) s += VDOT(VLOAD(x, dout + base), VLOAD(x, o + base));
-    delta[((long) b * heads + h) * sq + i] = s;
+    delta[stat] = s;
 }
 
 /*
@@ -371,13 +411,13 @@ void attn_bwd_dq(__global const float* q, __global const float* k, __global cons
     const int i1 = min(sq, i0 + BLOCK_M) - 1;
     const int i = i0 + lid;
     const int valid = i < sq;
-    const int q_stride = heads * HEAD_DIM, kv_stride = kv_heads * HEAD_DIM;
-    const long kv_base = (long) b * sk * kv_stride + (long) hk * HEAD_DIM;
+    const int q_stride = ROW_STRIDE(heads), kv_stride = ROW_STRIDE(kv_heads);
+    const long kv_base = ROW_BASE(b, hk, kv_heads, sk);
 
     vfloat qr[NV];
     vfloat dor[NV];
     vfloat acc[NV];
-    const long q_off = ((long) b * sq + (valid ? i : 0)) * q_stride + (long) h * HEAD_DIM;
+    const long q_off = ROW_BASE(b, h, heads, sq) + (long) (valid ? i : 0) * q_stride;
     const long stat = ((long) b * heads + h) * sq + (valid ? i : 0);
     const float row_lse = lse[stat];
     const float row_delta = delta[stat];
@@ -386,8 +426,8 @@ void attn_bwd_dq(__global const float* q, __global const float* k, __global cons
         dor[x] = valid ? VLOAD(x, dout + q_off) : (vfloat) 0.0f;
         acc[x] = (vfloat) 0.0f;
     }
-    /* A fully masked row has lse = -inf: no probability, no gradient. */
-    const int live = valid && row_lse > -INFINITY;
+    /* A fully masked row has lse = -inf: no probability, no gradient. A NaN lse (a NaN row) is live: NaN flows on. */
+    const int live = valid && !(row_lse == -INFINITY);
     int lo, hi;
     key_range(&ctx, i0, i1, &lo, &hi);
     for (int j0 = lo; j0 < hi; j0 += BLOCK_N) {
@@ -445,8 +485,8 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
     const int j1 = min(sk, j0 + BLOCK_M) - 1;
     const int j = j0 + lid;
     const int valid = j < sk;
-    const int q_stride = heads * HEAD_DIM, kv_stride = kv_heads * HEAD_DIM;
-    const long kv_off = ((long) b * sk + (valid ? j : 0)) * kv_stride + (long) hk * HEAD_DIM;
+    const int q_stride = ROW_STRIDE(heads), kv_stride = ROW_STRIDE(kv_heads);
+    const long kv_off = ROW_BASE(b, hk, kv_heads, sk) + (long) (valid ? j : 0) * kv_stride;
 
     vfloat kr[NV];
     vfloat vr[NV];
@@ -463,7 +503,7 @@ void attn_bwd_dkdv(__global const float* q, __global const float* k, __global co
         const head_ctx ctx = make_head(b, h, sq, sk, heads, MOD_ARGS);
         int lo, hi;
         query_range(&ctx, j0, j1, &lo, &hi);
-        const long q_base = (long) b * sq * q_stride + (long) h * HEAD_DIM;
+        const long q_base = ROW_BASE(b, h, heads, sq);
         const long stat_base = ((long) b * heads + h) * sq;
         for (int r0 = lo; r0 < hi; r0 += BLOCK_N) {
             const int n = min(BLOCK_N, hi - r0);
@@ -526,7 +566,7 @@ __kernel void attn_bwd_dtable(__global const float* q, __global const float* k, 
     const int h = id / width, t = id % width;
     const int hk = h / (heads / kv_heads);
     const int rel = t - (sk - 1);
-    const int q_stride = heads * HEAD_DIM, kv_stride = kv_heads * HEAD_DIM;
+    const int q_stride = ROW_STRIDE(heads), kv_stride = ROW_STRIDE(kv_heads);
     float sum = 0.0f;
     for (int b = 0; b < batch; b++) {
         const head_ctx ctx = make_head(b, h, sq, sk, heads, MOD_ARGS);
@@ -536,8 +576,8 @@ __kernel void attn_bwd_dtable(__global const float* q, __global const float* k, 
             const long stat = ((long) b * heads + h) * sq + i;
             const float row_lse = lse[stat];
             if (row_lse == -INFINITY || head_masked(&ctx, i, j)) continue;
-            const long qo = ((long) b * sq + i) * q_stride + (long) h * HEAD_DIM;
-            const long ko = ((long) b * sk + j) * kv_stride + (long) hk * HEAD_DIM;
+            const long qo = ROW_BASE(b, h, heads, sq) + (long) i * q_stride;
+            const long ko = ROW_BASE(b, hk, kv_heads, sk) + (long) j * kv_stride;
             float raw = 0.0f, dp = 0.0f;
             for (int x = 0; x < NV; x++) {
                 raw += VDOT(VLOAD(x, q + qo) * scale, VLOAD(x, k + ko));

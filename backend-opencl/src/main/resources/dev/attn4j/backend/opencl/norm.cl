@@ -1,6 +1,6 @@
 /*
  * LayerNorm / RMSNorm over the last dimension, fp32, with the fused residual form h = alpha * residual + x
- * (DESIGN §5; semantics in ports/norm). One work-group of NORM_WG (a power of two) work-items per row;
+ * (docs/design.md §5; semantics in ports/norm). One work-group of NORM_WG (a power of two) work-items per row;
  * reductions are fixed trees in local memory, so results are identical run to run.
  */
 

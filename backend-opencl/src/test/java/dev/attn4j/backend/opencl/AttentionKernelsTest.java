@@ -1,5 +1,10 @@
 package dev.attn4j.backend.opencl;
 
+import dev.attn4j.oracle.AttentionGrads;
+import dev.attn4j.oracle.AttentionOracle;
+import dev.attn4j.oracle.AttentionOutputs;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
@@ -27,7 +32,7 @@ import static dev.attn4j.backend.opencl.OpenClTesting.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** Attention forward and backward on OpenCL against the double-precision {@link Reference}. */
+/** Attention forward and backward on OpenCL against the float64 oracle ({@link AttentionOracle}), by the pass rule. */
 class AttentionKernelsTest {
     private static Backend backend;
 
@@ -41,12 +46,12 @@ class AttentionKernelsTest {
         if (backend != null) backend.close();
     }
 
-    static Reference.Problem plain(int b, int sq, int sk, int h, int hkv, int d, boolean causal) {
-        return new Reference.Problem(b, sq, sk, h, hkv, d, causal, -1, -1, 0, null, false, null);
+    static AttentionSpec plain(int b, int sq, int sk, int h, int hkv, int d, boolean causal) {
+        return new AttentionSpec(b, sq, sk, h, hkv, d, causal, -1, -1, 0, null, false, null);
     }
 
     /** Shapes: S = 1, odd sizes that are no tile multiple, every D, GQA 1/2/4 and MQA, Sq != Sk both ways. */
-    static Stream<Reference.Problem> shapes() {
+    static Stream<AttentionSpec> shapes() {
         return Stream.of(
                 plain(1, 1, 1, 1, 1, 16, false),
                 plain(1, 1, 1, 1, 1, 16, true),
@@ -62,40 +67,40 @@ class AttentionKernelsTest {
     }
 
     /** Sliding window, softcap, ALiBi (per head, per batch) and the relative table, alone and together. */
-    static Stream<Reference.Problem> features() {
+    static Stream<AttentionSpec> features() {
         Random rnd = new Random(7);
-        List<Reference.Problem> p = new ArrayList<>();
-        p.add(new Reference.Problem(1, 41, 41, 2, 1, 16, false, 5, 3, 0, null, false, null));
-        p.add(new Reference.Problem(1, 41, 50, 2, 2, 40, true, 12, -1, 0, null, false, null));
-        p.add(new Reference.Problem(1, 50, 41, 2, 2, 16, false, -1, 0, 0, null, false, null));
-        p.add(new Reference.Problem(1, 35, 35, 2, 1, 64, false, 0, 0, 0, null, false, null));   // diagonal only
-        p.add(new Reference.Problem(2, 19, 33, 4, 2, 16, true, -1, -1, 0.7, null, false, null));  // softcap saturates
-        p.add(new Reference.Problem(1, 33, 33, 4, 4, 40, true, -1, -1, 0, new double[] {0.5, 0.25, 0.0, 0.0625},
+        List<AttentionSpec> p = new ArrayList<>();
+        p.add(new AttentionSpec(1, 41, 41, 2, 1, 16, false, 5, 3, 0, null, false, null));
+        p.add(new AttentionSpec(1, 41, 50, 2, 2, 40, true, 12, -1, 0, null, false, null));
+        p.add(new AttentionSpec(1, 50, 41, 2, 2, 16, false, -1, 0, 0, null, false, null));
+        p.add(new AttentionSpec(1, 35, 35, 2, 1, 64, false, 0, 0, 0, null, false, null));   // diagonal only
+        p.add(new AttentionSpec(2, 19, 33, 4, 2, 16, true, -1, -1, 0.7, null, false, null));  // softcap saturates
+        p.add(new AttentionSpec(1, 33, 33, 4, 4, 40, true, -1, -1, 0, new double[] {0.5, 0.25, 0.0, 0.0625},
                 false, null));
-        p.add(new Reference.Problem(2, 21, 34, 2, 1, 16, false, -1, -1, 0, new double[] {0.3, 0.0, 0.1, 0.7},
+        p.add(new AttentionSpec(2, 21, 34, 2, 1, 16, false, -1, -1, 0, new double[] {0.3, 0.0, 0.1, 0.7},
                 true, null));
-        p.add(new Reference.Problem(2, 23, 31, 3, 3, 16, false, -1, -1, 0, null, false,
+        p.add(new AttentionSpec(2, 23, 31, 3, 3, 16, false, -1, -1, 0, null, false,
                 random(rnd, 3 * (23 + 31 - 1), 2)));
-        p.add(new Reference.Problem(1, 40, 40, 2, 1, 64, true, 9, -1, 5.0, new double[] {0.125, 0.5}, false,
+        p.add(new AttentionSpec(1, 40, 40, 2, 1, 64, true, 9, -1, 5.0, new double[] {0.125, 0.5}, false,
                 random(rnd, 2 * 79, 1)));
         // Dense mask (some rows fully masked) and dense bias, broadcast both ways.
-        p.add(plain(2, 17, 23, 2, 1, 16, false).with(Reference.Extras.NONE.withMask(mask(rnd, 1, 1, 17, 23), 1, 1)));
-        p.add(plain(2, 17, 23, 2, 2, 40, true).with(Reference.Extras.NONE.withMask(mask(rnd, 2, 2, 17, 23), 2, 2)
+        p.add(plain(2, 17, 23, 2, 1, 16, false).with(AttentionSpec.Extras.NONE.withMask(mask(rnd, 1, 1, 17, 23), 1, 1)));
+        p.add(plain(2, 17, 23, 2, 2, 40, true).with(AttentionSpec.Extras.NONE.withMask(mask(rnd, 2, 2, 17, 23), 2, 2)
                 .withBias(random(rnd, 2 * 17 * 23, 2), 2, 1)));
-        p.add(plain(1, 33, 30, 4, 2, 16, false).with(Reference.Extras.NONE.withBias(random(rnd, 4 * 33 * 30, 3), 1, 4)));
+        p.add(plain(1, 33, 30, 4, 2, 16, false).with(AttentionSpec.Extras.NONE.withBias(random(rnd, 4 * 33 * 30, 3), 1, 4)));
         // FlashMask: every form, mask heads shared by query heads, values above Sq.
-        p.add(plain(2, 37, 37, 4, 2, 16, true).with(Reference.Extras.NONE.withFlash(flash(rnd, 2, 2, 37, 1, 37), 2, 1)));
-        p.add(plain(1, 29, 41, 2, 1, 40, true).with(Reference.Extras.NONE.withFlash(flash(rnd, 1, 2, 41, 2, 29), 2, 2)));
-        p.add(plain(2, 35, 35, 2, 2, 16, false).with(Reference.Extras.NONE.withFlash(flash(rnd, 2, 1, 35, 2, 35), 1, 2)));
-        p.add(plain(1, 40, 33, 4, 4, 64, false).with(Reference.Extras.NONE.withFlash(flash(rnd, 1, 4, 33, 4, 40), 4, 4)));
+        p.add(plain(2, 37, 37, 4, 2, 16, true).with(AttentionSpec.Extras.NONE.withFlash(flash(rnd, 2, 2, 37, 1, 37), 2, 1)));
+        p.add(plain(1, 29, 41, 2, 1, 40, true).with(AttentionSpec.Extras.NONE.withFlash(flash(rnd, 1, 2, 41, 2, 29), 2, 2)));
+        p.add(plain(2, 35, 35, 2, 2, 16, false).with(AttentionSpec.Extras.NONE.withFlash(flash(rnd, 2, 1, 35, 2, 35), 1, 2)));
+        p.add(plain(1, 40, 33, 4, 4, 64, false).with(AttentionSpec.Extras.NONE.withFlash(flash(rnd, 1, 4, 33, 4, 40), 4, 4)));
         // Document masks: whole 64 x 64 tiles are masked and skipped.
-        p.add(plain(1, 150, 150, 2, 1, 16, true).with(Reference.Extras.NONE.withFlash(documents(1, 150, 70, 140), 1, 1)));
-        p.add(plain(1, 150, 150, 2, 2, 16, false).with(Reference.Extras.NONE.withFlash(bidirectional(150, 65), 1, 2)));
-        p.add(plain(1, 140, 140, 2, 1, 16, false).with(Reference.Extras.NONE.withFlash(twoBands(140), 1, 4)));
+        p.add(plain(1, 150, 150, 2, 1, 16, true).with(AttentionSpec.Extras.NONE.withFlash(documents(1, 150, 70, 140), 1, 1)));
+        p.add(plain(1, 150, 150, 2, 2, 16, false).with(AttentionSpec.Extras.NONE.withFlash(bidirectional(150, 65), 1, 2)));
+        p.add(plain(1, 140, 140, 2, 1, 16, false).with(AttentionSpec.Extras.NONE.withFlash(twoBands(140), 1, 4)));
         // Dropout, alone and with GQA, causal and a bias.
-        p.add(plain(1, 23, 31, 2, 2, 16, false).with(Reference.Extras.NONE.withDropout(0.2, 42L, 0L)));
-        p.add(new Reference.Problem(2, 31, 31, 4, 1, 40, true, -1, -1, 0, new double[] {0.5, 0.25, 0.125, 0.0625},
-                false, null).with(Reference.Extras.NONE.withDropout(0.5, 0x1234_5678_9ABCL, 7L << 33)));
+        p.add(plain(1, 23, 31, 2, 2, 16, false).with(AttentionSpec.Extras.NONE.withDropout(0.2, 42L, 0L)));
+        p.add(new AttentionSpec(2, 31, 31, 4, 1, 40, true, -1, -1, 0, new double[] {0.5, 0.25, 0.125, 0.0625},
+                false, null).with(AttentionSpec.Extras.NONE.withDropout(0.5, 0x1234_5678_9ABCL, 7L << 33)));
         return p.stream();
     }
 
@@ -157,53 +162,55 @@ class AttentionKernelsTest {
         return f;
     }
 
-    static Stream<Reference.Problem> all() {
+    static Stream<AttentionSpec> all() {
         return Stream.concat(shapes(), features());
     }
 
     @ParameterizedTest
     @MethodSource("all")
-    void forwardMatchesReference(Reference.Problem p) {
+    void forwardMatchesTheOracle(AttentionSpec p) {
         Random rnd = new Random(p.seed());
         double[] q = random(rnd, p.b() * p.sq() * p.h() * p.d(), 1.5);
         double[] k = random(rnd, p.b() * p.sk() * p.hkv() * p.d(), 1.5);
         double[] v = random(rnd, p.b() * p.sk() * p.hkv() * p.d(), 1);
-        double[][] gold = Reference.EXACT.forward(p, q, k, v);
-        double[][] ref = Reference.FP32.forward(p, q, k, v);
+        AttentionProblem problem = p.problem(q, k, v);
+        AttentionOutputs gold = AttentionOracle.forward(problem, Precision.FP64);
+        AttentionOutputs ref = AttentionOracle.forward(problem, Precision.FP32);
         try (Inputs in = new Inputs(p, q, k, v);
              AttentionResult r = backend.attention().forward(new AttentionRequest(in.q, in.k, in.v, in.options))) {
-            assertClose("o", gold[0], ref[0], backend.tensors().download(r.o()));
-            assertClose("lse", gold[1], ref[1], backend.tensors().download(r.lse()));
+            assertClose("o", gold.o(), ref.o(), backend.tensors().download(r.o()));
+            assertClose("lse", gold.lse(), ref.lse(), backend.tensors().download(r.lse()));
         }
     }
 
     @ParameterizedTest
     @MethodSource("all")
-    void backwardMatchesReference(Reference.Problem p) {
+    void backwardMatchesTheOracle(AttentionSpec p) {
         Random rnd = new Random(p.seed() + 1);
         double[] q = random(rnd, p.b() * p.sq() * p.h() * p.d(), 1.5);
         double[] k = random(rnd, p.b() * p.sk() * p.hkv() * p.d(), 1.5);
         double[] v = random(rnd, p.b() * p.sk() * p.hkv() * p.d(), 1);
         double[] dout = random(rnd, q.length, 1);
-        double[][] gold = Reference.EXACT.backward(p, q, k, v, dout);
-        double[][] ref = Reference.FP32.backward(p, q, k, v, dout);
+        AttentionProblem problem = p.problem(q, k, v);
+        AttentionGrads gold = AttentionOracle.backward(problem, dout, Precision.FP64);
+        AttentionGrads ref = AttentionOracle.backward(problem, dout, Precision.FP32);
         try (Inputs in = new Inputs(p, q, k, v);
              DeviceTensor dO = backend.tensors().upload(f32(dout), Shape.of(p.b(), p.sq(), p.h(), p.d()), DType.F32);
              AttentionResult f = backend.attention().forward(new AttentionRequest(in.q, in.k, in.v, in.options));
              AttentionGradients g = backend.attention().backward(new AttentionBackwardRequest(dO, in.q, in.k, in.v,
                      f.o(), f.lse(), in.options.toBuilder().biasTableGrad(p.table() != null).build()))) {
-            assertClose("dq", gold[0], ref[0], backend.tensors().download(g.dq()));
-            assertClose("dk", gold[1], ref[1], backend.tensors().download(g.dk()));
-            assertClose("dv", gold[2], ref[2], backend.tensors().download(g.dv()));
+            assertClose("dq", gold.dq(), ref.dq(), backend.tensors().download(g.dq()));
+            assertClose("dk", gold.dk(), ref.dk(), backend.tensors().download(g.dk()));
+            assertClose("dv", gold.dv(), ref.dv(), backend.tensors().download(g.dv()));
             if (p.table() != null) {
-                assertClose("dBiasTable", gold[3], ref[3], backend.tensors().download(g.dBiasTable()));
+                assertClose("dBiasTable", gold.dBiasTable(), ref.dBiasTable(), backend.tensors().download(g.dBiasTable()));
             }
         }
     }
 
     @Test
     void rowsThatSeeNoKeyGiveZeroOutputMinusInfinityLseAndZeroGradient() {
-        Reference.Problem p = plain(1, 20, 6, 2, 1, 16, true);   // rows 0..13 see no key
+        AttentionSpec p = plain(1, 20, 6, 2, 1, 16, true);   // rows 0..13 see no key
         Random rnd = new Random(3);
         double[] q = random(rnd, 20 * 2 * 16, 1);
         double[] k = random(rnd, 6 * 16, 1);
@@ -234,7 +241,7 @@ class AttentionKernelsTest {
      */
     @Test
     void aSingleKeyGivesExactlyZeroScoreGradients() {
-        Reference.Problem p = plain(2, 7, 1, 4, 2, 128, false);
+        AttentionSpec p = plain(2, 7, 1, 4, 2, 128, false);
         Random rnd = new Random(5);
         double[] q = random(rnd, 2 * 7 * 4 * 128, 2);
         double[] k = random(rnd, 2 * 2 * 128, 2);
@@ -251,7 +258,7 @@ class AttentionKernelsTest {
 
     @Test
     void backwardIsBitIdenticalRunToRun() {
-        Reference.Problem p = plain(2, 45, 45, 4, 2, 40, true);
+        AttentionSpec p = plain(2, 45, 45, 4, 2, 40, true);
         Random rnd = new Random(11);
         double[] q = random(rnd, 2 * 45 * 4 * 40, 1);
         double[] k = random(rnd, 2 * 45 * 2 * 40, 1);
@@ -268,17 +275,6 @@ class AttentionKernelsTest {
         }
     }
 
-    /** Random123's known-answer vectors for Philox4x32-10 pin the reference the dropout tests trust. */
-    @Test
-    void philoxReferenceMatchesPublishedVectors() {
-        assertArrayEquals(new int[] {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
-                Reference.philox4x32x10(0, 0, 0, 0, 0, 0));
-        assertArrayEquals(new int[] {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd},
-                Reference.philox4x32x10(-1, -1, -1, -1, -1, -1));
-        assertArrayEquals(new int[] {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1},
-                Reference.philox4x32x10(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0));
-    }
-
     private static float[][] grads(AttentionBackwardRequest request) {
         try (AttentionGradients g = backend.attention().backward(request)) {
             return new float[][] {backend.tensors().download(g.dq()), backend.tensors().download(g.dk()),
@@ -291,7 +287,7 @@ class AttentionKernelsTest {
         final DeviceTensor q, k, v, alibi, table, mask, bias, flash;
         final AttentionOptions options;
 
-        Inputs(Reference.Problem p, double[] q, double[] k, double[] v) {
+        Inputs(AttentionSpec p, double[] q, double[] k, double[] v) {
             this.q = backend.tensors().upload(f32(q), Shape.of(p.b(), p.sq(), p.h(), p.d()), DType.F32);
             this.k = backend.tensors().upload(f32(k), Shape.of(p.b(), p.sk(), p.hkv(), p.d()), DType.F32);
             this.v = backend.tensors().upload(f32(v), Shape.of(p.b(), p.sk(), p.hkv(), p.d()), DType.F32);
@@ -299,7 +295,7 @@ class AttentionKernelsTest {
                     p.alibiPerBatch() ? Shape.of(p.b(), p.h()) : Shape.of(p.h()), DType.F32);
             this.table = p.table() == null ? null
                     : backend.tensors().upload(f32(p.table()), Shape.of(p.h(), p.sq() + p.sk() - 1), DType.F32);
-            Reference.Extras x = p.x();
+            AttentionSpec.Extras x = p.x();
             this.mask = x.mask() == null ? null
                     : backend.tensors().uploadBools(x.mask(), Shape.of(x.maskB(), x.maskH(), p.sq(), p.sk()));
             this.bias = x.bias() == null ? null

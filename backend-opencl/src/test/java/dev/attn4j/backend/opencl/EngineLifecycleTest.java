@@ -1,6 +1,8 @@
 package dev.attn4j.backend.opencl;
 
+import dev.attn4j.oracle.junit.EachBackend;
 import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
@@ -25,6 +27,34 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Buffers, kernels, programs, queue and context are all released; closing the backend frees what is left. */
 class EngineLifecycleTest {
+
+    /**
+     * Issue 13 item 5: a call that passed the ports' checks and then found its engine or tensor closed (it waited
+     * for the engine's lock while another thread closed them) fails with ClosedException, an attn4j error; it
+     * was a bare IllegalStateException. Calling the engine's ports directly is exactly that position.
+     */
+    @Test
+    void aCallThatFindsItsEngineOrTensorClosedFailsWithClosedException() {
+        OpenClEngine engine = OpenClTesting.openEngine();
+        try (Backend backend = Backend.of(engine)) {
+            DeviceTensor q = backend.tensors().zeros(Shape.of(1, 4, 2, 16), DType.F32);
+            DeviceTensor k = backend.tensors().zeros(Shape.of(1, 4, 2, 16), DType.F32);
+            AttentionRequest request = new AttentionRequest(q, k, k, null);
+            q.close();
+            ClosedException tensorClosed = assertThrows(ClosedException.class, () -> engine.attention().forward(request));
+            assertTrue(tensorClosed.getMessage().contains("was closed while a call was using it"), tensorClosed.getMessage());
+            assertEquals(1, engine.liveBuffers(), "k only: the failed call's outputs were released");
+            DeviceTensor q2 = backend.tensors().zeros(Shape.of(1, 4, 2, 16), DType.F32);
+            DeviceTensor gamma = backend.tensors().zeros(Shape.of(16), DType.F32);
+            AttentionRequest again = new AttentionRequest(q2, k, k, null);
+            engine.close();
+            ClosedException engineClosed = assertThrows(ClosedException.class, () -> engine.attention().forward(again));
+            assertEquals("the opencl backend was closed before this call could run", engineClosed.getMessage());
+            assertThrows(ClosedException.class, () -> engine.normalization().forward(NormRequest.rmsNorm(q2, gamma, 1e-6)));
+            assertThrows(ClosedException.class, () -> engine.tensors().download(k));
+            assertThrows(ClosedException.class, () -> engine.tensors().zeros(Shape.of(2), DType.F32));
+        }
+    }
 
     @Test
     void openingAndClosingManyTimesLeaksNothing() {
@@ -135,21 +165,20 @@ class EngineLifecycleTest {
         }
     }
 
-    @Test
-    void roundTripsEveryStorageType() {
-        try (Backend backend = OpenClTesting.openBackend()) {
-            float[] f = {1.5f, -2.25f, Float.NEGATIVE_INFINITY, 3e-8f, 7};
-            int[] ints = {0, -1, Integer.MAX_VALUE, 42};
-            boolean[] bools = {true, false, false, true, true};
-            try (DeviceTensor a = backend.tensors().upload(f, Shape.of(5), DType.F32);
-                 DeviceTensor b = backend.tensors().uploadInts(ints, Shape.of(2, 2));
-                 DeviceTensor c = backend.tensors().uploadBools(bools, Shape.of(5));
-                 DeviceTensor z = backend.tensors().zeros(Shape.of(3, 3), DType.F32)) {
-                assertArrayEquals(f, backend.tensors().download(a));
-                assertArrayEquals(ints, backend.tensors().downloadInts(b));
-                assertArrayEquals(bools, backend.tensors().downloadBools(c));
-                assertArrayEquals(new float[9], backend.tensors().download(z));
-            }
+    /** Run through {@link EachBackend}: skipped with the probe's reason without OpenCL, failed if a tensor leaks. */
+    @EachBackend("opencl")
+    void roundTripsEveryStorageType(Backend backend) {
+        float[] f = {1.5f, -2.25f, Float.NEGATIVE_INFINITY, 3e-8f, 7};
+        int[] ints = {0, -1, Integer.MAX_VALUE, 42};
+        boolean[] bools = {true, false, false, true, true};
+        try (DeviceTensor a = backend.tensors().upload(f, Shape.of(5), DType.F32);
+             DeviceTensor b = backend.tensors().uploadInts(ints, Shape.of(2, 2));
+             DeviceTensor c = backend.tensors().uploadBools(bools, Shape.of(5));
+             DeviceTensor z = backend.tensors().zeros(Shape.of(3, 3), DType.F32)) {
+            assertArrayEquals(f, backend.tensors().download(a));
+            assertArrayEquals(ints, backend.tensors().downloadInts(b));
+            assertArrayEquals(bools, backend.tensors().downloadBools(c));
+            assertArrayEquals(new float[9], backend.tensors().download(z));
         }
     }
 

@@ -1,5 +1,14 @@
 package dev.attn4j.backend.opencl;
 
+import dev.attn4j.oracle.AttentionGrads;
+import dev.attn4j.oracle.AttentionOracle;
+import dev.attn4j.oracle.AttentionOutputs;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.NormGrads;
+import dev.attn4j.oracle.NormOracle;
+import dev.attn4j.oracle.NormOutputs;
+import dev.attn4j.oracle.NormProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
@@ -35,7 +44,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * F16 / BF16 storage: {@code half.cl}'s conversions bit for bit against {@link HalfFloats}, and 16-bit
- * attention and normalisation against the double reference, with no buffer left behind.
+ * attention and normalisation against the float64 oracle, with no buffer left behind.
  */
 class HalfPrecisionTest {
     private static OpenClEngine engine;
@@ -143,20 +152,21 @@ class HalfPrecisionTest {
         }
     }
 
-    /** BF16 attention (GQA, causal, a BF16 dense bias) forward and backward against the double reference. */
+    /** BF16 attention (GQA, causal, a BF16 dense bias) forward and backward against the float64 oracle. */
     @Test
-    void bf16AttentionMatchesTheReference() {
+    void bf16AttentionMatchesTheOracle() {
         DType dt = DType.BF16;
-        Reference.Problem base = AttentionKernelsTest.plain(2, 21, 33, 4, 2, 40, true);
+        AttentionSpec base = AttentionKernelsTest.plain(2, 21, 33, 4, 2, 40, true);
         Random rnd = new Random(21);
         double[] bias = rounded(dt, random(rnd, 2 * 21 * 33, 1));
-        Reference.Problem p = base.with(Reference.Extras.NONE.withBias(bias, 2, 1));
+        AttentionSpec p = base.with(AttentionSpec.Extras.NONE.withBias(bias, 2, 1));
         double[] q = rounded(dt, random(rnd, p.b() * p.sq() * p.h() * p.d(), 1.5));
         double[] k = rounded(dt, random(rnd, p.b() * p.sk() * p.hkv() * p.d(), 1.5));
         double[] v = rounded(dt, random(rnd, p.b() * p.sk() * p.hkv() * p.d(), 1));
         double[] dout = rounded(dt, random(rnd, q.length, 1));
-        double[][] gold = Reference.EXACT.forward(p, q, k, v);
-        double[][] gGold = Reference.EXACT.backward(p, q, k, v, dout);
+        AttentionProblem problem = p.problem(q, k, v);
+        AttentionOutputs gold = AttentionOracle.forward(problem, Precision.FP64);
+        AttentionGrads gGold = AttentionOracle.backward(problem, dout, Precision.FP64);
         int before = engine.liveBuffers();
         Shape qs = Shape.of(p.b(), p.sq(), p.h(), p.d());
         Shape ks = Shape.of(p.b(), p.sk(), p.hkv(), p.d());
@@ -171,22 +181,22 @@ class HalfPrecisionTest {
                 assertEquals(dt, g.dq().dtype());
                 assertEquals(dt, g.dv().dtype());
                 // o is rounded once: half a BF16 ulp; lse is F32 from rounded inputs.
-                assertNear("o", gold[0], backend.tensors().download(f.o()), 0x1p-8, 1e-5);
-                assertNear("lse", gold[1], backend.tensors().download(f.lse()), 0, 1e-5);
+                assertNear("o", gold.o(), backend.tensors().download(f.o()), 0x1p-8, 1e-5);
+                assertNear("lse", gold.lse(), backend.tensors().download(f.lse()), 0, 1e-5);
                 // The backward also reads the rounded o (delta = rowsum(dO∘o)): a few BF16 ulps of the largest.
-                assertNear("dq", gGold[0], backend.tensors().download(g.dq()), 0x1p-8, 0x1p-7 * maxAbs(gGold[0]));
-                assertNear("dk", gGold[1], backend.tensors().download(g.dk()), 0x1p-8, 0x1p-7 * maxAbs(gGold[1]));
-                assertNear("dv", gGold[2], backend.tensors().download(g.dv()), 0x1p-8, 1e-5);
+                assertNear("dq", gGold.dq(), backend.tensors().download(g.dq()), 0x1p-8, 0x1p-7 * maxAbs(gGold.dq()));
+                assertNear("dk", gGold.dk(), backend.tensors().download(g.dk()), 0x1p-8, 0x1p-7 * maxAbs(gGold.dk()));
+                assertNear("dv", gGold.dv(), backend.tensors().download(g.dv()), 0x1p-8, 1e-5);
             }
         }
         assertEquals(before, engine.liveBuffers(), "every temporary released");
     }
 
-    /** F16 LayerNorm with residual and beta, F16 parameters, forward and backward against the double reference. */
+    /** F16 LayerNorm with residual and beta, F16 parameters, forward and backward against the float64 oracle. */
     @Test
-    void f16NormMatchesTheReference() {
+    void f16NormMatchesTheOracle() {
         DType dt = DType.F16;
-        Reference.Norm n = new Reference.Norm(true, 6, 70, 1e-5, 1, true, true);
+        NormSpec n = new NormSpec(true, 6, 70, 1e-5, 1, true, true);
         Random rnd = new Random(6);
         int len = n.rows() * n.cols();
         double[] x = random(rnd, len, 2);
@@ -197,9 +207,10 @@ class HalfPrecisionTest {
         double[] beta = rounded(dt, random(rnd, n.cols(), 1));
         double[] dy = rounded(dt, random(rnd, len, 1));
         double[] dsum = rounded(dt, random(rnd, len, 1));
-        double[][] gold = Reference.EXACT.normForward(n, x, res, gamma, beta);
+        NormProblem problem = n.problem(x, res, gamma, beta);
+        NormOutputs gold = NormOracle.forward(problem, Precision.FP64);
         // The F32 kernels see the residual sum rounded to F16, as the backward does.
-        double[][] gGold = Reference.EXACT.normBackward(n, x, res, gamma, beta, dy, dsum);
+        NormGrads gGold = NormOracle.backward(problem, dy, dsum, Precision.FP64);
         int before = engine.liveBuffers();
         Shape shape = Shape.of(n.rows(), n.cols());
         try (DeviceTensor xt = up(x, shape, dt); DeviceTensor rt = up(res, shape, dt);
@@ -212,18 +223,18 @@ class HalfPrecisionTest {
                 assertEquals(dt, f.sum().dtype());
                 assertEquals(DType.F32, f.rstd().dtype());
                 assertEquals(dt, g.dGamma().dtype());
-                assertNear("y", gold[0], backend.tensors().download(f.y()), 0x1p-11, 1e-6);
-                assertNear("sum", gold[3], backend.tensors().download(f.sum()), 0x1p-11, 0);
-                assertNear("mean", gold[1], backend.tensors().download(f.mean()), 0x1p-11, 1e-6);
-                assertNear("rstd", gold[2], backend.tensors().download(f.rstd()), 0x1p-11, 1e-6);
+                assertNear("y", gold.y(), backend.tensors().download(f.y()), 0x1p-11, 1e-6);
+                assertNear("sum", gold.sum(), backend.tensors().download(f.sum()), 0x1p-11, 0);
+                assertNear("mean", gold.mean(), backend.tensors().download(f.mean()), 0x1p-11, 1e-6);
+                assertNear("rstd", gold.rstd(), backend.tensors().download(f.rstd()), 0x1p-11, 1e-6);
                 // The backward's input is the F16-rounded sum: a few F16 ulps of the largest gradient.
-                assertNear("dInput", gGold[0], backend.tensors().download(g.dInput()), 0x1p-11,
-                        0x1p-9 * maxAbs(gGold[0]));
-                assertNear("dResidual", gGold[1], backend.tensors().download(g.dResidual()), 0x1p-11,
-                        0x1p-9 * maxAbs(gGold[1]));
-                assertNear("dGamma", gGold[2], backend.tensors().download(g.dGamma()), 0x1p-11,
-                        0x1p-9 * maxAbs(gGold[2]));
-                assertNear("dBeta", gGold[3], backend.tensors().download(g.dBeta()), 0x1p-11, 1e-5);
+                assertNear("dInput", gGold.dInput(), backend.tensors().download(g.dInput()), 0x1p-11,
+                        0x1p-9 * maxAbs(gGold.dInput()));
+                assertNear("dResidual", gGold.dResidual(), backend.tensors().download(g.dResidual()), 0x1p-11,
+                        0x1p-9 * maxAbs(gGold.dResidual()));
+                assertNear("dGamma", gGold.dGamma(), backend.tensors().download(g.dGamma()), 0x1p-11,
+                        0x1p-9 * maxAbs(gGold.dGamma()));
+                assertNear("dBeta", gGold.dBeta(), backend.tensors().download(g.dBeta()), 0x1p-11, 1e-5);
             }
         }
         assertEquals(before, engine.liveBuffers(), "every temporary released");

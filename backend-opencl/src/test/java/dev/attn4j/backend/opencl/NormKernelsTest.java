@@ -1,9 +1,13 @@
 package dev.attn4j.backend.opencl;
 
+import dev.attn4j.oracle.NormGrads;
+import dev.attn4j.oracle.NormOracle;
+import dev.attn4j.oracle.NormOutputs;
+import dev.attn4j.oracle.NormProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.norm.NormBackwardRequest;
 import dev.attn4j.ports.norm.NormGradients;
-import dev.attn4j.ports.norm.NormKind;
 import dev.attn4j.ports.norm.NormRequest;
 import dev.attn4j.ports.norm.NormResult;
 import dev.attn4j.ports.tensor.DType;
@@ -24,7 +28,7 @@ import static dev.attn4j.backend.opencl.OpenClTesting.random;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-/** LayerNorm / RMSNorm, plain, fused residual and DeepNorm, forward and backward, against {@link Reference}. */
+/** LayerNorm / RMSNorm, plain, fused residual and DeepNorm, forward and backward, against the float64 oracle ({@link NormOracle}). */
 class NormKernelsTest {
     private static Backend backend;
 
@@ -38,21 +42,21 @@ class NormKernelsTest {
         if (backend != null) backend.close();
     }
 
-    static Stream<Reference.Norm> cases() {
+    static Stream<NormSpec> cases() {
         return Stream.of(
-                new Reference.Norm(true, 1, 1, 1e-5, 1, false, false),
-                new Reference.Norm(true, 14, 1, 1e-6, 1, false, false),     // var = 0: rstd = 1/sqrt(eps) exactly
-                new Reference.Norm(true, 7, 33, 1e-5, 1, false, true),
-                new Reference.Norm(true, 5, 300, 1e-6, 1, false, false),
-                new Reference.Norm(false, 9, 64, 1e-6, 1, false, false),
-                new Reference.Norm(false, 3, 129, 1e-5, 1, true, false),    // fused residual
-                new Reference.Norm(true, 6, 40, 1e-5, 1, true, true),
-                new Reference.Norm(true, 4, 257, 1e-5, 2.378, true, true)); // DeepNorm: LN(alpha x + f)
+                new NormSpec(true, 1, 1, 1e-5, 1, false, false),
+                new NormSpec(true, 14, 1, 1e-6, 1, false, false),     // var = 0: rstd = 1/sqrt(eps) exactly
+                new NormSpec(true, 7, 33, 1e-5, 1, false, true),
+                new NormSpec(true, 5, 300, 1e-6, 1, false, false),
+                new NormSpec(false, 9, 64, 1e-6, 1, false, false),
+                new NormSpec(false, 3, 129, 1e-5, 1, true, false),    // fused residual
+                new NormSpec(true, 6, 40, 1e-5, 1, true, true),
+                new NormSpec(true, 4, 257, 1e-5, 2.378, true, true)); // DeepNorm: LN(alpha x + f)
     }
 
     @ParameterizedTest
     @MethodSource("cases")
-    void forwardAndBackwardMatchReference(Reference.Norm n) {
+    void forwardAndBackwardMatchTheOracle(NormSpec n) {
         Random rnd = new Random(Objects.hash(n));
         int len = n.rows() * n.cols();
         double[] x = random(rnd, len, 2);
@@ -62,37 +66,37 @@ class NormKernelsTest {
         double[] beta = n.beta() ? random(rnd, n.cols(), 1) : null;
         double[] dy = random(rnd, len, 1);
         double[] dsum = n.residual() ? random(rnd, len, 1) : null;
-        double[][] gold = Reference.EXACT.normForward(n, x, res, gamma, beta);
-        double[][] ref = Reference.FP32.normForward(n, x, res, gamma, beta);
-        double[][] gGold = Reference.EXACT.normBackward(n, x, res, gamma, beta, dy, dsum);
-        double[][] gRef = Reference.FP32.normBackward(n, x, res, gamma, beta, dy, dsum);
+        NormProblem problem = n.problem(x, res, gamma, beta);
+        NormOutputs gold = NormOracle.forward(problem, Precision.FP64);
+        NormOutputs ref = NormOracle.forward(problem, Precision.FP32);
+        NormGrads gGold = NormOracle.backward(problem, dy, dsum, Precision.FP64);
+        NormGrads gRef = NormOracle.backward(problem, dy, dsum, Precision.FP32);
         Shape shape = Shape.of(n.rows(), n.cols());
         try (DeviceTensor xt = up(x, shape); DeviceTensor rt = up(res, shape);
              DeviceTensor gt = up(gamma, Shape.of(n.cols())); DeviceTensor bt = up(beta, Shape.of(n.cols()));
              DeviceTensor dyt = up(dy, shape); DeviceTensor dst = up(dsum, shape)) {
-            NormRequest req = new NormRequest(n.layerNorm() ? NormKind.LAYER_NORM : NormKind.RMS_NORM, xt, rt,
-                    n.alpha(), gt, bt, n.eps());
+            NormRequest req = new NormRequest(n.kind(), xt, rt, n.alpha(), gt, bt, n.eps());
             try (NormResult f = backend.normalization().forward(req);
                  NormGradients g = backend.normalization().backward(new NormBackwardRequest(req, f, dyt, dst))) {
-                assertClose("y", gold[0], ref[0], backend.tensors().download(f.y()));
+                assertClose("y", gold.y(), ref.y(), backend.tensors().download(f.y()));
                 if (n.layerNorm()) {
-                    assertClose("mean", gold[1], ref[1], backend.tensors().download(f.mean()));
+                    assertClose("mean", gold.mean(), ref.mean(), backend.tensors().download(f.mean()));
                 } else {
                     assertNull(f.mean(), "RMSNorm saves no mean");
                 }
-                assertClose("rstd", gold[2], ref[2], backend.tensors().download(f.rstd()));
+                assertClose("rstd", gold.rstd(), ref.rstd(), backend.tensors().download(f.rstd()));
                 if (n.residual()) {
-                    assertClose("sum", gold[3], ref[3], backend.tensors().download(f.sum()));
-                    assertClose("dResidual", gGold[1], gRef[1], backend.tensors().download(g.dResidual()));
+                    assertClose("sum", gold.sum(), ref.sum(), backend.tensors().download(f.sum()));
+                    assertClose("dResidual", gGold.dResidual(), gRef.dResidual(), backend.tensors().download(g.dResidual()));
                 } else {
                     assertNull(f.sum());
                     assertNull(g.dResidual());
                 }
-                assertClose("dInput", gGold[0], gRef[0], backend.tensors().download(g.dInput()));
-                assertClose("dGamma", gGold[2], gRef[2], backend.tensors().download(g.dGamma()));
+                assertClose("dInput", gGold.dInput(), gRef.dInput(), backend.tensors().download(g.dInput()));
+                assertClose("dGamma", gGold.dGamma(), gRef.dGamma(), backend.tensors().download(g.dGamma()));
                 if (n.beta()) {
                     assertNotNull(g.dBeta());
-                    assertClose("dBeta", gGold[3], gRef[3], backend.tensors().download(g.dBeta()));
+                    assertClose("dBeta", gGold.dBeta(), gRef.dBeta(), backend.tensors().download(g.dBeta()));
                 } else {
                     assertNull(g.dBeta());
                 }

@@ -1,23 +1,18 @@
 package dev.attn4j.backend.opencl;
 
+import dev.attn4j.oracle.PassRule;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.spi.Availability;
 import dev.attn4j.ports.spi.BackendOptions;
+import dev.attn4j.ports.tensor.DType;
 import org.junit.jupiter.api.Assumptions;
 
 import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** Shared test plumbing: opening the backend, random data, and the fp32-derived comparison rule. */
+/** Shared test plumbing: opening the backend, random data, and the pass rule against the oracle. */
 final class OpenClTesting {
-    /** PyTorch's absolute tolerance for fp32. */
-    static final double ATOL_F32 = 1e-5;
-    /** DESIGN §7's fudge factor over the naive fp32 computation's own error. */
-    static final double FUDGE = 5;
-
     private OpenClTesting() {
     }
 
@@ -55,30 +50,10 @@ final class OpenClTesting {
     }
 
     /**
-     * DESIGN §7's rule: {@code max|golden − actual| ≤ max(atol, fudge · max|golden − ref32|)}; NaN never
-     * passes, and −∞ (empty rows' lse) must match exactly.
+     * docs/design.md §7's rule, as the oracle module's {@link PassRule} applies it: {@code max|golden − actual| ≤
+     * max(atol, 5 · max|golden − ref32|)}; NaN never passes, and −∞ (empty rows' lse) must match exactly.
      */
     static void assertClose(String what, double[] golden, double[] ref32, float[] actual) {
-        assertEquals(golden.length, actual.length, what + ": length");
-        double refErr = 0, err = 0;
-        int worst = -1;
-        for (int i = 0; i < golden.length; i++) {
-            if (Double.isInfinite(golden[i])) {
-                assertEquals(golden[i], actual[i], what + "[" + i + "]: expected exactly " + golden[i]);
-                continue;
-            }
-            assertTrue(Float.isFinite(actual[i]), what + "[" + i + "] = " + actual[i] + ", expected " + golden[i]);
-            refErr = Math.max(refErr, Math.abs(golden[i] - ref32[i]));
-            double e = Math.abs(golden[i] - actual[i]);
-            if (e > err) {
-                err = e;
-                worst = i;
-            }
-        }
-        double tol = Math.max(ATOL_F32, FUDGE * refErr);
-        if (err > tol) {
-            fail(String.format("%s: max error %.3g at [%d] (golden %.8g, got %.8g) exceeds tolerance %.3g "
-                    + "(naive fp32 error %.3g)", what, err, worst, golden[worst], actual[worst], tol, refErr));
-        }
+        PassRule.check(what, golden, ref32, actual, DType.F32).requirePassed();
     }
 }

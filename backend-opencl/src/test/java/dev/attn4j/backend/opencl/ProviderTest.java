@@ -5,6 +5,7 @@ import dev.attn4j.ports.DeviceException;
 import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.spi.Availability;
 import dev.attn4j.ports.spi.BackendOptions;
+import dev.attn4j.ports.spi.DeviceKind;
 import dev.attn4j.ports.spi.BackendProvider;
 import dev.attn4j.ports.spi.BackendSelector;
 import org.junit.jupiter.api.Test;
@@ -43,6 +44,27 @@ class ProviderTest {
         for (String d : a.devices()) {
             assertTrue(d.matches("opencl:\\d+ .*work-group <= \\d+, local mem \\d+ KiB.*fp16 (yes|no), fp64 (yes|no)\\)"), d);
         }
+    }
+
+    @Test
+    void probeReportsTheKindOfTheDeviceItWouldOpen() {
+        OpenClTesting.openEngine().close();   // skips (or fails on CI) without OpenCL
+        Availability a = new OpenClBackendProvider().probe();
+        try (OpenClEngine engine = OpenClEngine.open(BackendOptions.fromSystemProperties("opencl"))) {
+            assertEquals(Devices.kindOf(engine.device().type()), a.deviceKind(), a.reason());
+            // POCL, this project's OpenCL in CI, is the host CPU through a driver: ranked below the native cpu
+            if (engine.device().type().equals("CPU")) {
+                assertEquals(DeviceKind.HOST_DEVICE, a.deviceKind());
+            }
+        }
+    }
+
+    @Test
+    void deviceTypesMapToKinds() {
+        assertEquals(DeviceKind.GPU, Devices.kindOf("GPU"));
+        assertEquals(DeviceKind.ACCELERATOR, Devices.kindOf("ACCELERATOR"));
+        assertEquals(DeviceKind.HOST_DEVICE, Devices.kindOf("CPU"));
+        assertEquals(DeviceKind.UNKNOWN, Devices.kindOf("OTHER"));
     }
 
     @Test

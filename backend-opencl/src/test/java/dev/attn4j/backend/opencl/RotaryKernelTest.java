@@ -1,5 +1,7 @@
 package dev.attn4j.backend.opencl;
 
+import dev.attn4j.oracle.Precision;
+import dev.attn4j.oracle.RotaryOracle;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.rotary.RotaryLayout;
 import dev.attn4j.ports.rotary.RotaryRequest;
@@ -17,7 +19,7 @@ import static dev.attn4j.backend.opencl.OpenClTesting.assertClose;
 import static dev.attn4j.backend.opencl.OpenClTesting.f32;
 import static dev.attn4j.backend.opencl.OpenClTesting.random;
 
-/** Rotary / xPos against a direct double-precision rotation; the inverse must undo the forward. */
+/** Rotary / xPos, forward and inverse, against the float64 oracle ({@link RotaryOracle}) by the pass rule. */
 class RotaryKernelTest {
     private static Backend backend;
 
@@ -51,30 +53,13 @@ class RotaryKernelTest {
              DeviceTensor st = backend.tensors().upload(f32(sin), Shape.of(s, half), DType.F32);
              DeviceTensor zt = xpos ? backend.tensors().upload(f32(zeta), Shape.of(s, half), DType.F32) : null) {
             for (boolean inverse : new boolean[] {false, true}) {
-                double[][] want = rotate(x, cos, sin, zeta, b, s, h, d, half, layout, inverse);
+                double[] scale = xpos ? zeta : null;
+                double[] gold = RotaryOracle.apply(x, b, s, h, d, cos, sin, scale, layout, inverse, Precision.FP64);
+                double[] ref = RotaryOracle.apply(x, b, s, h, d, cos, sin, scale, layout, inverse, Precision.FP32);
                 try (DeviceTensor y = backend.rotary().apply(new RotaryRequest(xt, ct, st, zt, layout, inverse))) {
-                    assertClose("rotary inverse=" + inverse, want[0], want[1], backend.tensors().download(y));
+                    assertClose("rotary inverse=" + inverse, gold, ref, backend.tensors().download(y));
                 }
             }
         }
-    }
-
-    /** {@code [golden, naive fp32]} of the rotation. */
-    private static double[][] rotate(double[] x, double[] cos, double[] sin, double[] zeta, int b, int s, int h, int d,
-                                     int half, RotaryLayout layout, boolean inverse) {
-        double[] gold = x.clone(), f32 = x.clone();
-        for (int row = 0; row < b * s * h; row++) {
-            int n = (row / h) % s;
-            for (int p = 0; p < half; p++) {
-                int i1 = row * d + (layout == RotaryLayout.SPLIT_HALF ? p : 2 * p);
-                int i2 = row * d + (layout == RotaryLayout.SPLIT_HALF ? p + half : 2 * p + 1);
-                double c = cos[n * half + p], sn = inverse ? -sin[n * half + p] : sin[n * half + p], z = zeta[n * half + p];
-                gold[i1] = z * (x[i1] * c - x[i2] * sn);
-                gold[i2] = z * (x[i1] * sn + x[i2] * c);
-                f32[i1] = (float) (z * ((float) (x[i1] * c) - (float) (x[i2] * sn)));
-                f32[i2] = (float) (z * ((float) (x[i1] * sn) + (float) (x[i2] * c)));
-            }
-        }
-        return new double[][] {gold, f32};
     }
 }

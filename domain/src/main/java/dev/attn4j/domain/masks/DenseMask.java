@@ -37,7 +37,14 @@ public record DenseMask(boolean[] data, int batch, int heads, int seqQ, int seqK
      */
     @FunctionalInterface
     public interface Rule {
-        /** {@code true} when {@code (i, j)} of batch {@code b}, head {@code h} is allowed. */
+        /**
+         * {@return {@code true} when {@code (i, j)} of batch {@code b}, head {@code h} is allowed}
+         *
+         * @param b batch index
+         * @param h head index
+         * @param i query row index
+         * @param j key column index
+         */
         boolean allows(int b, int h, int i, int j);
     }
 
@@ -55,7 +62,15 @@ public record DenseMask(boolean[] data, int batch, int heads, int seqQ, int seqK
         data = data.clone();
     }
 
-    /** A mask filled from {@code rule}. */
+    /**
+     * {@return a mask filled from {@code rule}}
+     *
+     * @param batch B (1 broadcasts)
+     * @param heads H (1 broadcasts)
+     * @param seqQ Sq
+     * @param seqK Sk
+     * @param rule the pass rule
+     */
     public static DenseMask of(int batch, int heads, int seqQ, int seqK, Rule rule) {
         long size = (long) batch * heads * seqQ * seqK;
         InvalidRequestException.check(size <= Integer.MAX_VALUE - 8, "seqQ·seqK",
@@ -74,28 +89,40 @@ public record DenseMask(boolean[] data, int batch, int heads, int seqQ, int seqK
         return new DenseMask(out, batch, heads, seqQ, seqK);
     }
 
-    /** A copy of the values. */
+    /** {@return a copy of the values} */
     @Override
     public boolean[] data() {
         return data.clone();
     }
 
-    /** Whether query row {@code i} may attend to key {@code j}. */
+    /**
+     * {@return whether query row {@code i} may attend to key {@code j}}
+     *
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public boolean allows(int b, int h, int i, int j) {
         return data[((b * heads + h) * seqQ + i) * seqK + j];
     }
 
-    /** The tensor shape {@code [B, H, Sq, Sk]}. */
+    /** {@return the tensor shape {@code [B, H, Sq, Sk]}} */
     public Shape shape() {
         return Shape.of(batch, heads, seqQ, seqK);
     }
 
-    /** Uploads as a {@code BOOL} tensor for {@code AttentionOptions.denseMask}. */
+    /**
+     * Uploads as a {@code BOOL} tensor for {@code AttentionOptions.denseMask}.
+     *
+     * @param tensors the backend's tensor port
+     * @return the new tensor, owned by the backend
+     */
     public DeviceTensor upload(TensorPort tensors) {
         return tensors.uploadBools(data, shape());
     }
 
-    /** The additive form: 0 where allowed, −∞ where masked, row-major {@code [B, H, Sq, Sk]}. */
+    /** {@return the additive form: 0 where allowed, −∞ where masked, row-major {@code [B, H, Sq, Sk]}} */
     public float[] toAdditiveBias() {
         float[] out = new float[data.length];
         for (int k = 0; k < data.length; k++) {
@@ -104,7 +131,12 @@ public record DenseMask(boolean[] data, int batch, int heads, int seqQ, int seqK
         return out;
     }
 
-    /** Uploads {@link #toAdditiveBias()} as an F32 tensor for {@code AttentionOptions.denseBias}. */
+    /**
+     * Uploads {@link #toAdditiveBias()} as an F32 tensor for {@code AttentionOptions.denseBias}.
+     *
+     * @param tensors the backend's tensor port
+     * @return the new tensor, owned by the backend
+     */
     public DeviceTensor uploadAsBias(TensorPort tensors) {
         return tensors.upload(toAdditiveBias(), shape(), DType.F32);
     }

@@ -1,6 +1,7 @@
 package dev.attn4j.domain.masks;
 
 import dev.attn4j.ports.InvalidRequestException;
+import dev.attn4j.ports.attention.FlashMaskForm;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorPort;
@@ -10,7 +11,7 @@ import java.util.List;
 
 /**
  * A FlashMask {@code startend_row_indices} tensor, int32 {@code [B, Hm, Sk, n]}, together with the
- * {@code causal} flag it must be used with (DESIGN §4). Memory is O(B·Hm·Sk), never O(Sq·Sk).
+ * {@code causal} flag it must be used with (docs/design.md §4). Memory is O(B·Hm·Sk), never O(Sq·Sk).
  *
  * <p>For column (key) {@code j} of batch {@code b} and mask head {@code h}, with the values
  * {@code r0..r(n-1)} stored at {@code [b, h, j, :]}, query row {@code i} is masked when:
@@ -47,9 +48,7 @@ public record FlashMask(int[] data, int batch, int heads, int seqQ, int seqK, in
         InvalidRequestException.check(heads >= 1, "heads", ">= 1", heads);
         InvalidRequestException.check(seqQ >= 1, "seqQ", ">= 1", seqQ);
         InvalidRequestException.check(seqK >= 1, "seqK", ">= 1", seqK);
-        InvalidRequestException.check(n == 1 || n == 2 || n == 4, "n", "1, 2 or 4", n);
-        InvalidRequestException.check(!causal || n != 4, "n", "1 or 2 with causal=true (4 is the non-causal form)", n);
-        InvalidRequestException.check(causal || n != 1, "n", "2 or 4 with causal=false (1 is the causal form)", n);
+        FlashMaskForm.require("n", causal, n);   // the (causal, n) rule lives in ports, next to the attention port's
         if (data == null) {
             throw new InvalidRequestException("data", "an int array", "null");
         }
@@ -67,52 +66,70 @@ public record FlashMask(int[] data, int batch, int heads, int seqQ, int seqK, in
         }
     }
 
-    /** A copy of the indices, row-major {@code [B, Hm, Sk, n]}. */
+    /** {@return a copy of the indices, row-major {@code [B, Hm, Sk, n]}} */
     @Override
     public int[] data() {
         return data.clone();
     }
 
-    /** The tensor shape {@code [B, Hm, Sk, n]}. */
+    /** {@return the tensor shape {@code [B, Hm, Sk, n]}} */
     public Shape shape() {
         return Shape.of(batch, heads, seqK, n);
     }
 
-    /** Uploads the indices as an {@code I32} tensor of {@link #shape()}. */
+    /**
+     * Uploads the indices as an {@code I32} tensor of {@link #shape()}.
+     *
+     * @param tensors the backend's tensor port
+     * @return the new tensor, owned by the backend
+     */
     public DeviceTensor upload(TensorPort tensors) {
         return tensors.uploadInts(data, shape());
     }
 
-    /** The value {@code c} of column {@code j} for batch {@code b} and mask head {@code h}. */
+    /**
+     * {@return the value {@code c} of column {@code j} for batch {@code b} and mask head {@code h}}
+     *
+     * @param b batch index
+     * @param h head index
+     * @param j key column index
+     * @param c the cap
+     */
     public int value(int b, int h, int j, int c) {
         return data[offset(b, h, j) + c];
     }
 
-    /** Whether query row {@code i} may attend to key {@code j} in batch {@code b}, mask head {@code h}. */
+    /**
+     * {@return whether query row {@code i} may attend to key {@code j} in batch {@code b}, mask head {@code h}}
+     *
+     * @param b batch index
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public boolean allows(int b, int h, int i, int j) {
         if (causal && j > i + (seqK - seqQ)) {
             return false;
         }
-        int at = offset(b, h, j);
-        // Values above Sq behave as Sq, and since i < Sq the comparisons below need no clamp.
-        int lts = data[at];
-        boolean masked;
-        if (causal) {
-            masked = n == 1 ? i >= lts : i >= lts && i < data[at + 1];
-        } else if (n == 2) {
-            masked = i >= lts || i < data[at + 1];
-        } else {
-            masked = (i >= lts && i < data[at + 1]) || (i >= data[at + 2] && i < data[at + 3]);
-        }
-        return !masked;
+        // Values above Sq behave as Sq, and since i < Sq the form's comparisons need no clamp.
+        return !form().masks(i, data, offset(b, h, j));
     }
 
-    /** The same mask as a dense boolean mask {@code [B, Hm, Sq, Sk]} (O(S²): for tests and the escape hatch). */
+    /** {@return which of FlashMask's four forms the mask is in (its {@code (causal, n)} pair)} */
+    public FlashMaskForm form() {
+        return FlashMaskForm.of(causal, n).orElseThrow();
+    }
+
+    /** {@return the same mask as a dense boolean mask {@code [B, Hm, Sq, Sk]} (O(S²): for tests and the escape hatch)} */
     public DenseMask toDense() {
         return DenseMask.of(batch, heads, seqQ, seqK, this::allows);
     }
 
-    /** This mask (which must have batch 1) repeated for {@code count} batch entries. */
+    /**
+     * {@return this mask (which must have batch 1) repeated for {@code count} batch entries}
+     *
+     * @param count the count
+     */
     public FlashMask repeatBatch(int count) {
         InvalidRequestException.check(count >= 1, "count", ">= 1", count);
         InvalidRequestException.check(batch == 1, "batch", "1 to repeat", batch);
@@ -123,7 +140,12 @@ public record FlashMask(int[] data, int batch, int heads, int seqQ, int seqK, in
         return new FlashMask(out, count, heads, seqQ, seqK, n, causal);
     }
 
-    /** Stacks masks along the batch axis; all must agree in heads, sizes, {@code n} and {@code causal}. */
+    /**
+     * Stacks masks along the batch axis; all must agree in heads, sizes, {@code n} and {@code causal}.
+     *
+     * @param masks the masks, in order
+     * @return the stacked mask
+     */
     public static FlashMask concatBatch(List<FlashMask> masks) {
         FlashMask first = requireCompatible(masks, false);
         int total = 0;
@@ -139,7 +161,12 @@ public record FlashMask(int[] data, int batch, int heads, int seqQ, int seqK, in
         return new FlashMask(out, total, first.heads, first.seqQ, first.seqK, first.n, first.causal);
     }
 
-    /** Stacks masks along the head axis (one mask per head group); all must agree in everything else. */
+    /**
+     * Stacks masks along the head axis (one mask per head group); all must agree in everything else.
+     *
+     * @param masks the masks, in order
+     * @return the stacked mask
+     */
     public static FlashMask concatHeads(List<FlashMask> masks) {
         FlashMask first = requireCompatible(masks, true);
         int total = 0;

@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
  *
  * <p>Document-style builders take segment lengths that may sum to less than the sequence; the positions
  * after the last segment are padding: they neither attend nor are attended to, so their output rows are
- * 0 (DESIGN §4, a row with no key). Self-attention kinds take one {@code seqLen} (Sq = Sk).
+ * 0 (docs/design.md §4, a row with no key). Self-attention kinds take one {@code seqLen} (Sq = Sk).
  *
  * <pre>{@code
  * FlashMask docs   = FlashMasks.causalDocument(8192, 2538, 1742, 3213);     // causal=true
@@ -28,7 +28,13 @@ public final class FlashMasks {
     private FlashMasks() {
     }
 
-    /** No mask at all (every row sees every key), in the non-causal form. Use with {@code causal=false}. */
+    /**
+     * No mask at all (every row sees every key), in the non-causal form. Use with {@code causal=false}.
+     *
+     * @param seqQ Sq, the number of queries
+     * @param seqK Sk, the number of keys
+     * @return the mask
+     */
     public static FlashMask full(int seqQ, int seqK) {
         checkLength("seqQ", seqQ);
         checkLength("seqK", seqK);
@@ -40,8 +46,12 @@ public final class FlashMasks {
     }
 
     /**
-     * Plain causal attention (bottom-right aligned as DESIGN §4), nothing else masked. Use with
+     * Plain causal attention (bottom-right aligned as docs/design.md §4), nothing else masked. Use with
      * {@code causal=true}.
+     *
+     * @param seqQ Sq, the number of queries
+     * @param seqK Sk, the number of keys
+     * @return the mask
      */
     public static FlashMask causal(int seqQ, int seqK) {
         checkLength("seqQ", seqQ);
@@ -55,6 +65,11 @@ public final class FlashMasks {
      * Causal sliding window: row {@code i} sees keys {@code [i + off - left, i + off]} with
      * {@code off = Sk - Sq}, the same keys as {@code AttentionOptions.window(left, 0)} with
      * {@code causal=true}. Use with {@code causal=true}.
+     *
+     * @param seqQ Sq, the number of queries
+     * @param seqK Sk, the number of keys
+     * @param left keys allowed left of the diagonal (-1 = unbounded)
+     * @return the mask
      */
     public static FlashMask slidingWindow(int seqQ, int seqK, int left) {
         checkLength("seqQ", seqQ);
@@ -71,6 +86,12 @@ public final class FlashMasks {
     /**
      * Bidirectional sliding window: row {@code i} sees keys {@code [i + off - left, i + off + right]}, the
      * same keys as {@code AttentionOptions.window(left, right)} without causal. Use with {@code causal=false}.
+     *
+     * @param seqQ Sq, the number of queries
+     * @param seqK Sk, the number of keys
+     * @param left keys allowed left of the diagonal (-1 = unbounded)
+     * @param right keys allowed right of the diagonal (-1 = unbounded)
+     * @return the mask
      */
     public static FlashMask slidingWindow(int seqQ, int seqK, int left, int right) {
         checkLength("seqQ", seqQ);
@@ -89,6 +110,10 @@ public final class FlashMasks {
     /**
      * Causal document mask: the sequence packs documents of the given lengths, each attending causally
      * to itself only. Use with {@code causal=true}.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @param docLengths the documents' lengths, in order, summing to the sequence length
+     * @return the mask
      */
     public static FlashMask causalDocument(int seqLen, int... docLengths) {
         int[] ends = ends("docLengths", seqLen, docLengths);
@@ -105,8 +130,11 @@ public final class FlashMasks {
     }
 
     /**
-     * Document mask: documents of the given lengths, each attending bidirectionally to itself only.
+     * {@return document mask: documents of the given lengths, each attending bidirectionally to itself only}
      * Use with {@code causal=false}.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @param docLengths the documents' lengths, in order, summing to the sequence length
      */
     public static FlashMask document(int seqLen, int... docLengths) {
         int[] ends = ends("docLengths", seqLen, docLengths);
@@ -129,6 +157,10 @@ public final class FlashMasks {
      * attends causally to itself, every answer causally to its question and itself, never to the other
      * answers (one forward pass for several answers, as in DPO / reward-model training). Samples are
      * packed one after another. Use with {@code causal=true}.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @param samples the samples, in order
+     * @return the mask
      */
     public static FlashMask sharedQuestion(int seqLen, int[]... samples) {
         checkLength("seqLen", seqLen);
@@ -161,6 +193,12 @@ public final class FlashMasks {
     /**
      * Global + sliding window: the first {@code globalTokens} tokens attend to and are attended by every
      * token; the others see keys {@code [i - left, i + right]}. Use with {@code causal=false}.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @param globalTokens leading tokens every row sees and that see every row
+     * @param left keys allowed left of the diagonal (-1 = unbounded)
+     * @param right keys allowed right of the diagonal (-1 = unbounded)
+     * @return the mask
      */
     public static FlashMask globalSlidingWindow(int seqLen, int globalTokens, int left, int right) {
         checkLength("seqLen", seqLen);
@@ -189,6 +227,10 @@ public final class FlashMasks {
      * Causal blockwise mask: blocks of the given lengths (summing to exactly {@code seqLen}); every block
      * but the last attends causally to itself only, the last block attends causally to everything (as
      * in in-context learning with many demonstrations). Use with {@code causal=true}.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @param blockLengths the blocks' lengths, in order
+     * @return the mask
      */
     public static FlashMask causalBlockwise(int seqLen, int... blockLengths) {
         int[] ends = ends("blockLengths", seqLen, blockLengths);
@@ -212,6 +254,10 @@ public final class FlashMasks {
     /**
      * Prefix LM: the first {@code prefixLength} tokens attend bidirectionally among themselves, the rest
      * causally to everything before them (and the prefix). Use with {@code causal=false}.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @param prefixLength rows of the bidirectional prefix
+     * @return the mask
      */
     public static FlashMask prefixLm(int seqLen, int prefixLength) {
         checkLength("seqLen", seqLen);
@@ -229,6 +275,11 @@ public final class FlashMasks {
      * Prefix LM per document: documents of {@code docLengths}, each attending to itself only, with the first
      * {@code prefixLengths[d]} tokens of document {@code d} bidirectional and the rest causal. Use with
      * {@code causal=false}.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @param docLengths the documents' lengths, in order, summing to the sequence length
+     * @param prefixLengths each document's prefix length
+     * @return the mask
      */
     public static FlashMask prefixDocument(int seqLen, int[] docLengths, int[] prefixLengths) {
         int[] ends = ends("docLengths", seqLen, docLengths);
@@ -259,6 +310,11 @@ public final class FlashMasks {
      * {@code [spanStarts[k], spanStarts[k] + spanLengths[k])} the span's queries do not attend to the
      * span's keys (later queries still do). Spans are ascending and do not overlap. Use with
      * {@code causal=true}.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @param spanStarts first row of each span
+     * @param spanLengths rows of each span
+     * @return the mask
      */
     public static FlashMask qkSparse(int seqLen, int[] spanStarts, int[] spanLengths) {
         checkLength("seqLen", seqLen);
@@ -292,6 +348,9 @@ public final class FlashMasks {
      * Eviction mask (KV-cache eviction): key {@code j} is seen causally until row {@code evictRows[j]}
      * ({@code seqLen} = never evicted), so {@code evictRows[j]} must lie in {@code [j + 1, seqLen]}. Use
      * with {@code causal=true}.
+     *
+     * @param evictRows per key column, the first query row that no longer sees it
+     * @return the mask
      */
     public static FlashMask eviction(int... evictRows) {
         InvalidRequestException.check(evictRows != null && evictRows.length >= 1, "evictRows",
@@ -309,6 +368,11 @@ public final class FlashMasks {
      * each new row evicts one earlier key chosen uniformly at random (seeded, reproducible), so every row
      * sees at most {@code cacheSize} keys. For a different pattern per head, build one mask per seed and
      * {@link FlashMask#concatHeads} them. Use with {@code causal=true}.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @param cacheSize keys already cached
+     * @param seed the seed
+     * @return the mask
      */
     public static FlashMask randomEviction(int seqLen, int cacheSize, long seed) {
         checkLength("seqLen", seqLen);
@@ -334,6 +398,12 @@ public final class FlashMasks {
     /**
      * Key padding: batch entry {@code b} has {@code keyLengths[b]} valid keys; the rest are masked for
      * every query. The result has batch {@code keyLengths.length}. Use with the given {@code causal}.
+     *
+     * @param seqQ Sq, the number of queries
+     * @param seqK Sk, the number of keys
+     * @param keyLengths each sequence's key count
+     * @param causal whether the attention call is causal
+     * @return the mask
      */
     public static FlashMask keyPadding(int seqQ, int seqK, int[] keyLengths, boolean causal) {
         checkLength("seqQ", seqQ);
@@ -360,6 +430,13 @@ public final class FlashMasks {
      * and bottom-right aligned within each segment (FlashAttention ≥ 2.1). Positions past the last offset
      * are padding. When query and key segments coincide the result is the cheaper causal form
      * ({@code causal=true}, n = 1); otherwise it is {@code causal=false}: read {@link FlashMask#causal()}.
+     *
+     * @param cuSeqlensQ cumulative query lengths, starting at 0
+     * @param cuSeqlensK cumulative key lengths, starting at 0
+     * @param seqQ Sq, the number of queries
+     * @param seqK Sk, the number of keys
+     * @param causal whether the attention call is causal
+     * @return the mask
      */
     public static FlashMask packed(int[] cuSeqlensQ, int[] cuSeqlensK, int seqQ, int seqK, boolean causal) {
         checkLength("seqQ", seqQ);
@@ -394,12 +471,22 @@ public final class FlashMasks {
         return new FlashMask(out, 1, 1, seqQ, seqK, 2, false);
     }
 
-    /** {@link #packed(int[], int[], int, int, boolean)} for self-attention: the same offsets for q and k. */
+    /**
+     * {@return {@link #packed(int[], int[], int, int, boolean)} for self-attention: the same offsets for q and k}
+     *
+     * @param cuSeqlens cumulative sequence lengths, starting at 0
+     * @param seqLen sequence length (as many queries as keys)
+     * @param causal whether the attention call is causal
+     */
     public static FlashMask packed(int[] cuSeqlens, int seqLen, boolean causal) {
         return packed(cuSeqlens, cuSeqlens, seqLen, seqLen, causal);
     }
 
-    /** The {@code cu_seqlens} offsets {@code [0, l0, l0 + l1, ...]} of segments of the given lengths. */
+    /**
+     * {@return the {@code cu_seqlens} offsets {@code [0, l0, l0 + l1, ...]} of segments of the given lengths}
+     *
+     * @param lengths the lengths
+     */
     public static int[] cuSeqlens(int... lengths) {
         InvalidRequestException.check(lengths != null, "lengths", "an array", "null");
         int[] out = new int[lengths.length + 1];

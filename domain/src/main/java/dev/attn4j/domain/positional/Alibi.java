@@ -37,12 +37,21 @@ public record Alibi(float[] slopes) implements RelativeBias {
         }
     }
 
-    /** ALiBi on every one of {@code heads} heads. */
+    /**
+     * {@return ALiBi on every one of {@code heads} heads}
+     *
+     * @param heads the number of heads
+     */
     public static Alibi of(int heads) {
         return of(heads, heads);
     }
 
-    /** ALiBi on the first {@code alibiHeads} of {@code heads} heads (slopes for {@code alibiHeads}), 0 on the rest. */
+    /**
+     * {@return ALiBi on the first {@code alibiHeads} of {@code heads} heads (slopes for {@code alibiHeads}), 0 on the rest}
+     *
+     * @param heads the number of heads
+     * @param alibiHeads heads that get a slope
+     */
     public static Alibi of(int heads, int alibiHeads) {
         InvalidRequestException.check(heads >= 1, "heads", ">= 1", heads);
         InvalidRequestException.check(alibiHeads >= 0 && alibiHeads <= heads, "alibiHeads",
@@ -55,7 +64,11 @@ public record Alibi(float[] slopes) implements RelativeBias {
         return new Alibi(out);
     }
 
-    /** The reference slopes for {@code n >= 1} heads, in double precision. */
+    /**
+     * {@return the reference slopes for {@code n >= 1} heads, in double precision}
+     *
+     * @param n the count
+     */
     public static double[] slopes(int n) {
         InvalidRequestException.check(n >= 1, "n", ">= 1 heads", n);
         int p = Integer.highestOneBit(n);
@@ -90,13 +103,18 @@ public record Alibi(float[] slopes) implements RelativeBias {
         return 0.0 - (double) slopes[head] * Math.abs(relative);   // 0.0 - x: no -0.0 in the table
     }
 
-    /** A copy of the slopes. */
+    /** {@return a copy of the slopes} */
     @Override
     public float[] slopes() {
         return slopes.clone();
     }
 
-    /** Uploads the slopes as an F32 tensor {@code [H]} for {@code AttentionOptions.alibiSlopes}. */
+    /**
+     * Uploads the slopes as an F32 tensor {@code [H]} for {@code AttentionOptions.alibiSlopes}.
+     *
+     * @param tensors the backend's tensor port
+     * @return the new tensor, owned by the backend
+     */
     public DeviceTensor upload(TensorPort tensors) {
         return tensors.upload(slopes, Shape.of(slopes.length), DType.F32);
     }

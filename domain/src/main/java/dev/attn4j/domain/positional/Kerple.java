@@ -32,7 +32,7 @@ public record Kerple(float[] r1, float[] r2) implements RelativeBias {
         }
     }
 
-    /** The scheme with the given per-head parameters. */
+    /** {@return the scheme with the given per-head parameters} */
     public static Kerple of(float[] r1, float[] r2) {
         return new Kerple(r1, r2);
     }
@@ -47,13 +47,13 @@ public record Kerple(float[] r1, float[] r2) implements RelativeBias {
         return 0.0 - (double) r1[head] * Math.log1p((double) r2[head] * Math.abs(relative));  // no -0.0
     }
 
-    /** A copy of {@code r1}. */
+    /** {@return a copy of {@code r1}} */
     @Override
     public float[] r1() {
         return r1.clone();
     }
 
-    /** A copy of {@code r2}. */
+    /** {@return a copy of {@code r2}} */
     @Override
     public float[] r2() {
         return r2.clone();

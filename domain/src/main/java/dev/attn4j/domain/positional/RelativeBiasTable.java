@@ -9,7 +9,7 @@ import dev.attn4j.ports.tensor.TensorPort;
 import java.util.Arrays;
 
 /**
- * The relative-position bias table of DESIGN §4: {@code T} of shape {@code [H, Sq + Sk - 1]}, read by the
+ * The relative-position bias table of docs/design.md §4: {@code T} of shape {@code [H, Sq + Sk - 1]}, read by the
  * attention port as {@code s += T[h][j - (i + off) + (Sk - 1)]} with {@code off = Sk - Sq}; index 0 is
  * the farthest key to the left, index {@code Sk - 1} the diagonal.
  *
@@ -41,7 +41,14 @@ public record RelativeBiasTable(float[] data, int heads, int seqQ, int seqK) {
         data = data.clone();
     }
 
-    /** Tabulates {@code scheme} for every head and every relative position {@code [-(Sq - 1) - off, Sk - 1 - off]}. */
+    /**
+     * Tabulates {@code scheme} for every head and every relative position {@code [-(Sq - 1) - off, Sk - 1 - off]}.
+     *
+     * @param scheme the position scheme
+     * @param seqQ Sq
+     * @param seqK Sk
+     * @return the table
+     */
     public static RelativeBiasTable of(RelativeBias scheme, int seqQ, int seqK) {
         InvalidRequestException.check(seqQ >= 1, "seqQ", ">= 1", seqQ);
         InvalidRequestException.check(seqK >= 1, "seqK", ">= 1", seqK);
@@ -56,33 +63,56 @@ public record RelativeBiasTable(float[] data, int heads, int seqQ, int seqK) {
         return new RelativeBiasTable(out, heads, seqQ, seqK);
     }
 
-    /** The column of the table that query row {@code i} and key {@code j} read: {@code j - (i + off) + (Sk - 1)}. */
+    /**
+     * {@return the column of the table that query row {@code i} and key {@code j} read: {@code j - (i + off) + (Sk - 1)}}
+     *
+     * @param i query row index
+     * @param j key column index
+     * @param seqQ Sq
+     * @param seqK Sk
+     */
     public static int index(int i, int j, int seqQ, int seqK) {
         return j - (i + (seqK - seqQ)) + (seqK - 1);
     }
 
-    /** The relative position {@code j - (i + off)} that table column {@code index} holds. */
+    /**
+     * {@return the relative position {@code j - (i + off)} that table column {@code index} holds}
+     *
+     * @param index the index
+     * @param seqK Sk
+     */
     public static int relative(int index, int seqK) {
         return index - (seqK - 1);
     }
 
-    /** The bias of head {@code h} for query row {@code i} and key {@code j}. */
+    /**
+     * {@return the bias of head {@code h} for query row {@code i} and key {@code j}}
+     *
+     * @param h head index
+     * @param i query row index
+     * @param j key column index
+     */
     public float bias(int h, int i, int j) {
         return data[h * (seqQ + seqK - 1) + index(i, j, seqQ, seqK)];
     }
 
-    /** A copy of the values. */
+    /** {@return a copy of the values} */
     @Override
     public float[] data() {
         return data.clone();
     }
 
-    /** The tensor shape {@code [H, Sq + Sk - 1]}. */
+    /** {@return the tensor shape {@code [H, Sq + Sk - 1]}} */
     public Shape shape() {
         return Shape.of(heads, seqQ + seqK - 1);
     }
 
-    /** Uploads as an F32 tensor for {@code AttentionOptions.biasTable}. */
+    /**
+     * Uploads as an F32 tensor for {@code AttentionOptions.biasTable}.
+     *
+     * @param tensors the backend's tensor port
+     * @return the new tensor, owned by the backend
+     */
     public DeviceTensor upload(TensorPort tensors) {
         return tensors.upload(data, shape(), DType.F32);
     }

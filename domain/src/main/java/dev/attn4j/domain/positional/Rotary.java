@@ -35,27 +35,51 @@ public record Rotary(int rotaryDim, double theta, double interpolationFactor) {
                 "interpolationFactor", "a finite factor > 0 (1 = none)", interpolationFactor);
     }
 
-    /** RoPE over {@code rotaryDim} features with theta 10000 and no interpolation. */
+    /**
+     * {@return RoPE over {@code rotaryDim} features with theta 10000 and no interpolation}
+     *
+     * @param rotaryDim {@code R}, the rotated features per head (even, {@code >= 2})
+     */
     public static Rotary of(int rotaryDim) {
         return new Rotary(rotaryDim, DEFAULT_THETA, 1.0);
     }
 
-    /** The angular frequency of pair {@code k}: {@code theta^(-2k/R)}. */
+    /**
+     * {@return the angular frequency of pair {@code k}: {@code theta^(-2k/R)}}
+     *
+     * @param k keys
+     */
     public double inverseFrequency(int k) {
         return Math.pow(theta, -2.0 * k / rotaryDim);
     }
 
-    /** The rotation angle of pair {@code k} at position {@code position}. */
+    /**
+     * {@return the rotation angle of pair {@code k} at position {@code position}}
+     *
+     * @param position the position
+     * @param k keys
+     */
     public double angle(long position, int k) {
         return position / interpolationFactor * inverseFrequency(k);
     }
 
-    /** Tables for positions {@code 0 .. seqLen-1}. */
+    /**
+     * Tables for positions {@code 0 .. seqLen-1}.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @return the tables
+     */
     public RotaryTables tables(int seqLen) {
         return tables(0, seqLen);
     }
 
-    /** Tables for positions {@code start .. start+seqLen-1} (e.g. new queries after a KV cache of {@code start}). */
+    /**
+     * Tables for positions {@code start .. start+seqLen-1} (e.g. new queries after a KV cache of {@code start}).
+     *
+     * @param start the first index
+     * @param seqLen sequence length (as many queries as keys)
+     * @return the tables
+     */
     public RotaryTables tables(long start, int seqLen) {
         InvalidRequestException.check(seqLen >= 1, "seqLen", ">= 1", seqLen);
         InvalidRequestException.check(start >= 0, "start", "a position >= 0", start);

@@ -39,39 +39,59 @@ public record RotaryTables(float[] cos, float[] sin, int seqLen, int rotaryDim) 
         sin = sin.clone();
     }
 
-    /** {@code cos} of position {@code n}, pair {@code k}. */
+    /**
+     * {@return {@code cos} of position {@code n}, pair {@code k}}
+     *
+     * @param n the count
+     * @param k keys
+     */
     public float cos(int n, int k) {
         return cos[n * (rotaryDim / 2) + k];
     }
 
-    /** {@code sin} of position {@code n}, pair {@code k}. */
+    /**
+     * {@return {@code sin} of position {@code n}, pair {@code k}}
+     *
+     * @param n the count
+     * @param k keys
+     */
     public float sin(int n, int k) {
         return sin[n * (rotaryDim / 2) + k];
     }
 
-    /** A copy of the cos table. */
+    /** {@return a copy of the cos table} */
     @Override
     public float[] cos() {
         return cos.clone();
     }
 
-    /** A copy of the sin table. */
+    /** {@return a copy of the sin table} */
     @Override
     public float[] sin() {
         return sin.clone();
     }
 
-    /** The tables' shape {@code [S, R/2]}. */
+    /** {@return the tables' shape {@code [S, R/2]}} */
     public Shape shape() {
         return Shape.of(seqLen, rotaryDim / 2);
     }
 
-    /** Uploads the cos table as F32. */
+    /**
+     * Uploads the cos table as F32.
+     *
+     * @param tensors the backend's tensor port
+     * @return the new tensor, owned by the backend
+     */
     public DeviceTensor uploadCos(TensorPort tensors) {
         return tensors.upload(cos, shape(), DType.F32);
     }
 
-    /** Uploads the sin table as F32. */
+    /**
+     * Uploads the sin table as F32.
+     *
+     * @param tensors the backend's tensor port
+     * @return the new tensor, owned by the backend
+     */
     public DeviceTensor uploadSin(TensorPort tensors) {
         return tensors.upload(sin, shape(), DType.F32);
     }

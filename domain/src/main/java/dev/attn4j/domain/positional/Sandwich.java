@@ -40,7 +40,12 @@ public record Sandwich(int dimension, float[] headScales) implements RelativeBia
         }
     }
 
-    /** Sandwich of dimension {@code dimension} on {@code heads} heads with the paper's {@code λ_h = H / (8(h+1))}. */
+    /**
+     * {@return Sandwich of dimension {@code dimension} on {@code heads} heads with the paper's {@code λ_h = H / (8(h+1))}}
+     *
+     * @param heads the number of heads
+     * @param dimension {@code d'}, even, {@code >= 2}
+     */
     public static Sandwich of(int heads, int dimension) {
         InvalidRequestException.check(heads >= 1, "heads", ">= 1", heads);
         float[] scales = new float[heads];
@@ -64,7 +69,7 @@ public record Sandwich(int dimension, float[] headScales) implements RelativeBia
         return headScales[head] * (sum - dimension / 2.0);
     }
 
-    /** A copy of the per-head multipliers. */
+    /** {@return a copy of the per-head multipliers} */
     @Override
     public float[] headScales() {
         return headScales.clone();

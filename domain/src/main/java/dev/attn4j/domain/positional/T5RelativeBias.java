@@ -42,6 +42,12 @@ public record T5RelativeBias(int heads, int numBuckets, int maxDistance, boolean
     /**
      * The bucket of relative position {@code relative = j - i} (key minus query position), in
      * {@code [0, numBuckets)}.
+     *
+     * @param relative the relative position j - (i + Sk - Sq)
+     * @param bidirectional encoder-style buckets (both directions) or decoder-style (keys to the left only)
+     * @param numBuckets buckets (32 in T5)
+     * @param maxDistance distance at which the last bucket starts (128 in T5)
+     * @return the bucket
      */
     public static int bucket(int relative, boolean bidirectional, int numBuckets, int maxDistance) {
         checkBuckets(numBuckets, maxDistance, bidirectional);
@@ -68,7 +74,11 @@ public record T5RelativeBias(int heads, int numBuckets, int maxDistance, boolean
         return base + Math.min(large, buckets - 1);
     }
 
-    /** The bucket of relative position {@code relative} under this scheme's settings. */
+    /**
+     * {@return the bucket of relative position {@code relative} under this scheme's settings}
+     *
+     * @param relative the relative position j - (i + Sk - Sq)
+     */
     public int bucket(int relative) {
         return bucket(relative, bidirectional, numBuckets, maxDistance);
     }
@@ -82,6 +92,11 @@ public record T5RelativeBias(int heads, int numBuckets, int maxDistance, boolean
      * The gradient of {@link #weights()} from the gradient of the table this scheme produced for
      * {@code seqQ, seqK} ({@code [H, Sq + Sk - 1]}, as attention backward returns it): each table entry's
      * gradient flows to the weight of its bucket.
+     *
+     * @param tableGradient whether the table's gradient is asked for
+     * @param seqQ Sq, the number of queries
+     * @param seqK Sk, the number of keys
+     * @return the gradient of the weights
      */
     public float[] weightGradient(float[] tableGradient, int seqQ, int seqK) {
         int width = seqQ + seqK - 1;
@@ -102,7 +117,7 @@ public record T5RelativeBias(int heads, int numBuckets, int maxDistance, boolean
         return out;
     }
 
-    /** A copy of the weights {@code [numBuckets, H]}. */
+    /** {@return a copy of the weights {@code [numBuckets, H]}} */
     @Override
     public float[] weights() {
         return weights.clone();

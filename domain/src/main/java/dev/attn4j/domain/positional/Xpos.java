@@ -38,22 +38,42 @@ public record Xpos(int rotaryDim, double scaleBase, double gamma) {
         InvalidRequestException.check(Double.isFinite(gamma) && gamma >= 0, "gamma", "a finite value >= 0", gamma);
     }
 
-    /** xPos over {@code rotaryDim} features with scale base 512 and γ = 0.4. */
+    /**
+     * {@return xPos over {@code rotaryDim} features with scale base 512 and γ = 0.4}
+     *
+     * @param rotaryDim {@code R}, even, {@code >= 2}
+     */
     public static Xpos of(int rotaryDim) {
         return new Xpos(rotaryDim, DEFAULT_SCALE_BASE, DEFAULT_GAMMA);
     }
 
-    /** {@code ζ_k = (2k/R + γ)/(1 + γ)}. */
+    /**
+     * {@return {@code ζ_k = (2k/R + γ)/(1 + γ)}}
+     *
+     * @param k keys
+     */
     public double zeta(int k) {
         return (2.0 * k / rotaryDim + gamma) / (1 + gamma);
     }
 
-    /** Scales for positions {@code 0..seqLen-1}, centred on {@code ⌊seqLen/2⌋} as x-transformers does. */
+    /**
+     * Scales for positions {@code 0..seqLen-1}, centred on {@code ⌊seqLen/2⌋} as x-transformers does.
+     *
+     * @param seqLen sequence length (as many queries as keys)
+     * @return the scales
+     */
     public XposScales scales(int seqLen) {
         return scales(0, seqLen, seqLen / 2);
     }
 
-    /** Scales for positions {@code start..start+seqLen-1} with centre {@code centre}. */
+    /**
+     * Scales for positions {@code start..start+seqLen-1} with centre {@code centre}.
+     *
+     * @param start the first index
+     * @param seqLen sequence length (as many queries as keys)
+     * @param centre the centre
+     * @return the scales
+     */
     public XposScales scales(long start, int seqLen, long centre) {
         InvalidRequestException.check(seqLen >= 1, "seqLen", ">= 1", seqLen);
         InvalidRequestException.check(start >= 0, "start", "a position >= 0", start);

@@ -41,39 +41,59 @@ public record XposScales(float[] query, float[] key, int seqLen, int rotaryDim) 
         key = key.clone();
     }
 
-    /** The query scale of position {@code n}, pair {@code k}. */
+    /**
+     * {@return the query scale of position {@code n}, pair {@code k}}
+     *
+     * @param n the count
+     * @param k keys
+     */
     public float query(int n, int k) {
         return query[n * (rotaryDim / 2) + k];
     }
 
-    /** The key scale of position {@code n}, pair {@code k}. */
+    /**
+     * {@return the key scale of position {@code n}, pair {@code k}}
+     *
+     * @param n the count
+     * @param k keys
+     */
     public float key(int n, int k) {
         return key[n * (rotaryDim / 2) + k];
     }
 
-    /** A copy of the query scales. */
+    /** {@return a copy of the query scales} */
     @Override
     public float[] query() {
         return query.clone();
     }
 
-    /** A copy of the key scales. */
+    /** {@return a copy of the key scales} */
     @Override
     public float[] key() {
         return key.clone();
     }
 
-    /** The tables' shape {@code [S, R/2]}. */
+    /** {@return the tables' shape {@code [S, R/2]}} */
     public Shape shape() {
         return Shape.of(seqLen, rotaryDim / 2);
     }
 
-    /** Uploads the query scales as F32. */
+    /**
+     * Uploads the query scales as F32.
+     *
+     * @param tensors the backend's tensor port
+     * @return the new tensor, owned by the backend
+     */
     public DeviceTensor uploadQuery(TensorPort tensors) {
         return tensors.upload(query, shape(), DType.F32);
     }
 
-    /** Uploads the key scales as F32. */
+    /**
+     * Uploads the key scales as F32.
+     *
+     * @param tensors the backend's tensor port
+     * @return the new tensor, owned by the backend
+     */
     public DeviceTensor uploadKey(TensorPort tensors) {
         return tensors.upload(key, shape(), DType.F32);
     }

@@ -21,7 +21,7 @@ import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
-/** The reading of startend_row_indices fixed in DESIGN §4, one column at a time. */
+/** The reading of startend_row_indices fixed in docs/design.md §4, one column at a time. */
 class FlashMaskTest {
 
     /** Column {@code j} of the mask drawn top to bottom: '.' = row may attend, 'x' = masked. */

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class FlashMasksTest {
 
-    /** Asserts that {@code mask}, read per DESIGN §4, allows exactly what {@code rule} allows. */
+    /** Asserts that {@code mask}, read per docs/design.md §4, allows exactly what {@code rule} allows. */
     private static void assertMask(DenseMask.Rule rule, FlashMask mask) {
         for (int b = 0; b < mask.batch(); b++) {
             for (int h = 0; h < mask.heads(); h++) {

@@ -20,7 +20,7 @@ import static org.mockito.ArgumentMatchers.eq;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
-/** The table layout of DESIGN §4, T5 buckets, KERPLE and Sandwich, pinned by hand-computed values. */
+/** The table layout of docs/design.md §4, T5 buckets, KERPLE and Sandwich, pinned by hand-computed values. */
 class RelativeBiasTest {
 
     @ParameterizedTest

@@ -7,7 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * One attention backward call (DESIGN §5): the upstream gradient {@code dO}, the forward inputs, and the
+ * One attention backward call (docs/design.md §5): the upstream gradient {@code dO}, the forward inputs, and the
  * forward's {@code o} and {@code lse}. The options must be those of the forward call.
  *
  * <pre>{@code
@@ -31,25 +31,27 @@ public record AttentionBackwardRequest(DeviceTensor dO, DeviceTensor q, DeviceTe
         if (options == null) {
             options = AttentionOptions.DEFAULT;
         }
-        AttentionShape shape = AttentionShape.of(q, k, v);
+        AttentionShape shape = AttentionShape.of(q, k, v, options.layout());
         shape.checkOptions(options, q.dtype());
+        // As in the forward request: a window too wide to exclude a key is unbounded.
+        options = shape.normalizeWindow(options);
         AttentionShape.requirePresent(dO, "dO");
         AttentionShape.requirePresent(o, "o");
         AttentionShape.requirePresent(lse, "lse");
-        AttentionShape.requireShape(dO, "dO", shape.queryShape(), "(as q)");
+        AttentionShape.requireShape(dO, "dO", shape.queryShape(options.layout()), "(as q)");
         AttentionShape.requireDType(dO, "dO", q.dtype());
-        AttentionShape.requireShape(o, "o", shape.queryShape(), "(as q)");
+        AttentionShape.requireShape(o, "o", shape.queryShape(options.layout()), "(as q)");
         AttentionShape.requireDType(o, "o", q.dtype());
         AttentionShape.requireShape(lse, "lse", shape.lseShape(), "[B, H, Sq]");
         AttentionShape.requireDType(lse, "lse", DType.F32);
     }
 
-    /** The problem's sizes. */
+    /** {@return the problem's sizes} */
     public AttentionShape shape() {
-        return AttentionShape.of(q, k, v);
+        return AttentionShape.of(q, k, v, options.layout());
     }
 
-    /** Every tensor of the request by argument name. */
+    /** {@return every tensor of the request by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("dO", dO);

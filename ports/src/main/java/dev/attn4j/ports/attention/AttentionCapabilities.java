@@ -87,6 +87,7 @@ public record AttentionCapabilities(Set<DType> dtypes, Set<AttentionFeature> fea
         if (o.dropout().enabled()) need.add(AttentionFeature.DROPOUT);
         if (backward && o.deterministic()) need.add(AttentionFeature.DETERMINISTIC_BACKWARD);
         if (backward && o.biasTableGrad()) need.add(AttentionFeature.BIAS_TABLE_GRAD);
+        if (o.layout() == AttentionLayout.BHSD) need.add(AttentionFeature.BHSD_LAYOUT);
         return need;
     }
 }

@@ -30,5 +30,7 @@ public enum AttentionFeature {
     /** Attention dropout with the Philox counter mapping of {@link Dropout}. */
     DROPOUT,
     /** Bit-identical backward results run to run on request. */
-    DETERMINISTIC_BACKWARD
+    DETERMINISTIC_BACKWARD,
+    /** Attention on {@code [B, H, S, D]} tensors ({@link AttentionLayout#BHSD}). */
+    BHSD_LAYOUT
 }

@@ -1,7 +1,7 @@
 package dev.attn4j.ports.attention;
 
 /**
- * Exact attention, forward and backward, with the semantics of {@link AttentionOptions} (DESIGN §4–5).
+ * Exact attention, forward and backward, with the semantics of {@link AttentionOptions} (docs/design.md §4–5).
  * Implementations never materialise the {@code Sq × Sk} matrix.
  *
  * <pre>{@code
@@ -15,9 +15,19 @@ package dev.attn4j.ports.attention;
  */
 public interface AttentionPort {
 
-    /** Computes {@code o} and {@code lse}. */
+    /**
+     * Computes {@code o} and {@code lse}.
+     *
+     * @param request the request
+     * @return {@code o} and {@code lse}
+     */
     AttentionResult forward(AttentionRequest request);
 
-    /** Computes {@code dq, dk, dv} (and the bias table's gradient when asked). */
+    /**
+     * Computes {@code dq, dk, dv} (and the bias table's gradient when asked).
+     *
+     * @param request the request
+     * @return {@code dq, dk, dv}, and the table's gradient when asked
+     */
     AttentionGradients backward(AttentionBackwardRequest request);
 }

@@ -7,7 +7,9 @@ import dev.attn4j.ports.tensor.Shape;
 
 /**
  * The sizes of an attention problem, read from and checked against {@code q [B, Sq, H, D]} and
- * {@code k, v [B, Sk, Hkv, D]} (DESIGN §3).
+ * {@code k, v [B, Sk, Hkv, D]} (docs/design.md §3), or {@code q [B, H, Sq, D]} and {@code k, v [B, Hkv, Sk, D]}
+ * in the {@link AttentionLayout#BHSD BHSD} layout. The sizes are the same whatever the layout;
+ * {@link #queryShape(AttentionLayout)} and {@link #keyShape(AttentionLayout)} give the tensors' shapes in one.
  *
  * <pre>{@code
  * AttentionShape s = AttentionShape.of(q, k, v);
@@ -23,55 +25,157 @@ import dev.attn4j.ports.tensor.Shape;
  */
 public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHeads, int headDim) {
 
-    /** Reads and checks the sizes; every mismatch names the argument and both values. */
+    /**
+     * Reads and checks the sizes of {@code [B, S, H, D]} tensors; every mismatch names the argument and both
+     * values.
+     *
+     * @param q queries {@code [B, Sq, H, D]}
+     * @param k keys {@code [B, Sk, Hkv, D]}
+     * @param v values, shaped as {@code k}
+     * @return the sizes
+     * @throws InvalidRequestException for a missing tensor, a wrong rank, dtype or size
+     */
     public static AttentionShape of(DeviceTensor q, DeviceTensor k, DeviceTensor v) {
+        return of(q, k, v, AttentionLayout.BSHD);
+    }
+
+    /**
+     * Reads and checks the sizes of tensors in {@code layout}. When they do not fit it but would fit the other
+     * layout, the error says so (a PyTorch-shaped {@code [B, H, S, D]} tensor passed as the default layout).
+     * Shapes that fit both layouts cannot be told apart: the layout then decides what they mean.
+     *
+     * @param q      queries
+     * @param k      keys
+     * @param v      values, shaped as {@code k}
+     * @param layout how the tensors hold their dimensions
+     * @return the sizes
+     * @throws InvalidRequestException for a missing tensor, a wrong rank, dtype or size
+     */
+    public static AttentionShape of(DeviceTensor q, DeviceTensor k, DeviceTensor v, AttentionLayout layout) {
+        try {
+            return read(q, k, v, layout);
+        } catch (InvalidRequestException e) {
+            boolean fitsOther;
+            try {
+                read(q, k, v, layout.other());
+                fitsOther = true;
+            } catch (InvalidRequestException other) {
+                fitsOther = false;
+            }
+            if (!fitsOther) {
+                throw e;
+            }
+            throw e.withHint("the shapes fit " + layout.other() + " " + layout.other().describe("S", "H")
+                    + ": pass layout " + layout.other() + " in AttentionOptions");
+        }
+    }
+
+    private static AttentionShape read(DeviceTensor q, DeviceTensor k, DeviceTensor v, AttentionLayout layout) {
         requirePresent(q, "q");
         requirePresent(k, "k");
         requirePresent(v, "v");
-        requireRank(q, "q", 4, "[B, Sq, H, D]");
-        requireRank(k, "k", 4, "[B, Sk, Hkv, D]");
-        requireRank(v, "v", 4, "[B, Sk, Hkv, D]");
+        requireRank(q, "q", 4, layout.describe("Sq", "H"));
+        requireRank(k, "k", 4, layout.describe("Sk", "Hkv"));
+        requireRank(v, "v", 4, layout.describe("Sk", "Hkv"));
         InvalidRequestException.check(q.dtype().isFloating(), "q", "a floating dtype", q.dtype());
         InvalidRequestException.check(k.dtype() == q.dtype(), "k", "dtype " + q.dtype() + " (as q)", k.dtype());
         InvalidRequestException.check(v.dtype() == q.dtype(), "v", "dtype " + q.dtype() + " (as q)", v.dtype());
+        q.shape().requireFitsTensor("q");
+        k.shape().requireFitsTensor("k");
+        v.shape().requireFitsTensor("v");
         Shape qs = q.shape();
         Shape ks = k.shape();
+        int sd = layout.seqDim();
+        int hd = layout.headsDim();
         InvalidRequestException.check(ks.dim(0) == qs.dim(0), "k", "batch " + qs.dim(0) + " (as q)", ks.dim(0));
         InvalidRequestException.check(ks.dim(3) == qs.dim(3), "k", "head dim " + qs.dim(3) + " (as q)", ks.dim(3));
         InvalidRequestException.check(v.shape().equals(ks), "v", "shape " + ks + " (as k)", v.shape());
-        InvalidRequestException.check(qs.dim(2) % ks.dim(2) == 0, "k",
-                "a KV head count dividing H = " + qs.dim(2) + " (H % Hkv == 0)", ks.dim(2) + " KV heads");
-        return new AttentionShape(qs.dim(0), qs.dim(1), ks.dim(1), qs.dim(2), ks.dim(2), qs.dim(3));
+        InvalidRequestException.check(qs.dim(hd) % ks.dim(hd) == 0, "k",
+                "a KV head count dividing H = " + qs.dim(hd) + " (H % Hkv == 0)", ks.dim(hd) + " KV heads");
+        // Relative positions j - (i + Sk - Sq) span Sq + Sk - 1 values; kernels index them (and the bias table)
+        // with int, so the two lengths together must stay below 2^31.
+        InvalidRequestException.check((long) qs.dim(sd) + ks.dim(sd) <= Integer.MAX_VALUE, "k",
+                "Sq + Sk <= " + Integer.MAX_VALUE + " (relative positions are indexed with int)",
+                "Sq = " + qs.dim(sd) + ", Sk = " + ks.dim(sd));
+        return new AttentionShape(qs.dim(0), qs.dim(sd), ks.dim(sd), qs.dim(hd), ks.dim(hd), qs.dim(3));
     }
 
-    /** {@code Sk - Sq}: the bottom-right alignment offset of causal masks and relative positions. */
+    /**
+     * {@code options} with each window side that excludes no key stored as −1 (unbounded): a left window
+     * {@code >= Sk - 1} or a right window {@code >= Sq - 1} masks nothing, and keeping it would only put
+     * {@code i + off ± window} at risk of overflowing the kernels' int arithmetic (a window of
+     * {@code Integer.MAX_VALUE} is a natural way to write "unbounded"). Every kernel thus sees windows below
+     * {@code Sk} and {@code Sq}, so {@code i + off ± window} stays within ±(Sq + Sk).
+     */
+    AttentionOptions normalizeWindow(AttentionOptions options) {
+        boolean leftUnbounded = options.windowLeft() >= (long) seqK - 1;
+        boolean rightUnbounded = options.windowRight() >= (long) seqQ - 1;
+        if (!(leftUnbounded && options.windowLeft() >= 0) && !(rightUnbounded && options.windowRight() >= 0)) {
+            return options;
+        }
+        return options.toBuilder().window(leftUnbounded ? -1 : options.windowLeft(),
+                rightUnbounded ? -1 : options.windowRight()).build();
+    }
+
+    /** {@return {@code Sk - Sq}: the bottom-right alignment offset of causal masks and relative positions} */
     public int offset() {
         return seqK - seqQ;
     }
 
-    /** Query heads per KV head. */
+    /** {@return query heads per KV head} */
     public int groupSize() {
         return heads / kvHeads;
     }
 
-    /** The shape of {@code q}, {@code o} and {@code dO}. */
+    /**
+     * The shape of {@code q}, {@code o} and {@code dO} in the default layout.
+     *
+     * @return {@code [B, Sq, H, D]}
+     */
     public Shape queryShape() {
-        return Shape.of(batch, seqQ, heads, headDim);
+        return queryShape(AttentionLayout.BSHD);
     }
 
-    /** The shape of {@code k} and {@code v}. */
+    /**
+     * The shape of {@code q}, {@code o} and {@code dO} in {@code layout}.
+     *
+     * @param layout the tensors' layout
+     * @return {@code [B, Sq, H, D]} or {@code [B, H, Sq, D]}
+     */
+    public Shape queryShape(AttentionLayout layout) {
+        return layout.shape(batch, seqQ, heads, headDim);
+    }
+
+    /**
+     * The shape of {@code k} and {@code v} in the default layout.
+     *
+     * @return {@code [B, Sk, Hkv, D]}
+     */
     public Shape keyShape() {
-        return Shape.of(batch, seqK, kvHeads, headDim);
+        return keyShape(AttentionLayout.BSHD);
     }
 
-    /** The shape of {@code lse}: {@code [B, H, Sq]}. */
+    /**
+     * The shape of {@code k}, {@code v}, {@code dk} and {@code dv} in {@code layout}.
+     *
+     * @param layout the tensors' layout
+     * @return {@code [B, Sk, Hkv, D]} or {@code [B, Hkv, Sk, D]}
+     */
+    public Shape keyShape(AttentionLayout layout) {
+        return layout.shape(batch, seqK, kvHeads, headDim);
+    }
+
+    /** {@return the shape of {@code lse}: {@code [B, H, Sq]}} */
     public Shape lseShape() {
         return Shape.of(batch, heads, seqQ);
     }
 
-    /** The shape of the relative-position bias table: {@code [H, Sq + Sk - 1]}. */
+    /** {@return the shape of the relative-position bias table: {@code [H, Sq + Sk - 1]}} */
     public Shape biasTableShape() {
-        return Shape.of(heads, seqQ + seqK - 1);
+        long width = (long) seqQ + seqK - 1;
+        InvalidRequestException.check(width <= Integer.MAX_VALUE, "biasTable",
+                "Sq + Sk - 1 <= " + Integer.MAX_VALUE + " columns", width);
+        return Shape.of(heads, (int) width);
     }
 
     static void requirePresent(DeviceTensor t, String name) {
@@ -124,12 +228,7 @@ public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHea
             InvalidRequestException.check(heads % ms.dim(1) == 0, "flashMask",
                     "a mask head count dividing H = " + heads, ms.dim(1));
             InvalidRequestException.check(ms.dim(2) == seqK, "flashMask", "Sk = " + seqK + " columns", ms.dim(2));
-            int n = ms.dim(3);
-            InvalidRequestException.check(n == 1 || n == 2 || n == 4, "flashMask", "n in {1, 2, 4}", n);
-            InvalidRequestException.check(!(options.causal() && n == 4), "flashMask",
-                    "n in {1, 2} with causal=true (n = 4 is the non-causal form)", n);
-            InvalidRequestException.check(!(!options.causal() && n == 1), "flashMask",
-                    "n in {2, 4} with causal=false (n = 1 is the causal form)", n);
+            FlashMaskForm.requireFlag(options.causal(), ms.dim(3));
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.attn4j.ports.attention;
 
 /**
- * Attention dropout (DESIGN §4 step 5) and the counter mapping every backend follows, so that the same
+ * Attention dropout (docs/design.md §4 step 5) and the counter mapping every backend follows, so that the same
  * elements drop everywhere, bit for bit.
  *
  * <h2>Counter mapping</h2>
@@ -39,7 +39,7 @@ public record Dropout(double p, long seed, long offset) {
         }
     }
 
-    /** Whether any element may be dropped. */
+    /** {@return whether any element may be dropped} */
     public boolean enabled() {
         return p > 0.0;
     }

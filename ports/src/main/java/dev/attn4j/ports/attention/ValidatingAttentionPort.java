@@ -33,7 +33,8 @@ public final class ValidatingAttentionPort implements AttentionPort {
         InvalidRequestException.check(request != null, "request", "an AttentionRequest", "null");
         guard.requireUsable(request.tensors());
         check(request.shape(), request.options(), request.q().dtype(), false);
-        return engine.forward(request);
+        // the result remembers its request, so result.backward(dO) cannot disagree with this forward
+        return engine.forward(request).boundTo(request, this);
     }
 
     @Override

@@ -1,6 +1,6 @@
 package dev.attn4j.ports.norm;
 
-/** Which normalisation (DESIGN §5). */
+/** Which normalisation (docs/design.md §5). */
 public enum NormKind {
     /** {@code y = (h - mean) · rstd · γ (+ β)}, {@code rstd = 1/sqrt(var + eps)}, biased variance. */
     LAYER_NORM,

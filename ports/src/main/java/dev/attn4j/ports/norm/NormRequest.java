@@ -22,10 +22,10 @@ import java.util.Map;
  * @param kind          LayerNorm or RMSNorm
  * @param input         {@code [..., C]}
  * @param residual      {@code null}, or a tensor shaped as {@code input}
- * @param residualScale α, the residual's scale (1 for the plain fused form)
+ * @param residualScale α, the residual's scale (1 for the plain fused form), finite as a float
  * @param gamma         {@code [C]}
  * @param beta          {@code [C]} or {@code null} (LayerNorm only)
- * @param eps           added to the variance (or mean square), finite and {@code > 0}
+ * @param eps           added to the variance (or mean square): {@code > 0} and a normal float
  */
 public record NormRequest(NormKind kind, DeviceTensor input, DeviceTensor residual, double residualScale,
                           DeviceTensor gamma, DeviceTensor beta, double eps) {
@@ -55,36 +55,58 @@ public record NormRequest(NormKind kind, DeviceTensor input, DeviceTensor residu
             InvalidRequestException.check(residual.dtype() == input.dtype(), "residual",
                     "dtype " + input.dtype() + " (as input)", residual.dtype());
         }
-        InvalidRequestException.check(Double.isFinite(residualScale), "residualScale", "a finite number", residualScale);
-        InvalidRequestException.check(Double.isFinite(eps) && eps > 0, "eps", "a finite number > 0", eps);
+        // Kernels compute in fp32: the scalars are checked as the floats they become (1e39 is infinite there,
+        // 1e-300 is 0, and a subnormal eps is flushed to 0 on many devices, giving rstd = inf on a flat row).
+        InvalidRequestException.check(Float.isFinite((float) residualScale), "residualScale",
+                "a number that is finite as a float (|α| <= " + Float.MAX_VALUE + ")", residualScale);
+        InvalidRequestException.check(eps > 0 && Float.isFinite((float) eps) && (float) eps >= Float.MIN_NORMAL, "eps",
+                "a number in [" + Float.MIN_NORMAL + ", " + Float.MAX_VALUE + "] (a normal float > 0)", eps);
     }
 
-    /** LayerNorm of {@code input}; {@code beta} may be {@code null}. */
+    /**
+     * {@return LayerNorm of {@code input}; {@code beta} may be {@code null}}
+     *
+     * @param input {@code [..., C]}
+     * @param gamma {@code [C]}
+     * @param beta {@code [C]} or {@code null} (LayerNorm only)
+     * @param eps added to the variance (or mean square), finite and {@code > 0}
+     */
     public static NormRequest layerNorm(DeviceTensor input, DeviceTensor gamma, DeviceTensor beta, double eps) {
         return new NormRequest(NormKind.LAYER_NORM, input, null, 1.0, gamma, beta, eps);
     }
 
-    /** RMSNorm of {@code input}. */
+    /**
+     * {@return RMSNorm of {@code input}}
+     *
+     * @param input {@code [..., C]}
+     * @param gamma {@code [C]}
+     * @param eps added to the variance (or mean square), finite and {@code > 0}
+     */
     public static NormRequest rmsNorm(DeviceTensor input, DeviceTensor gamma, double eps) {
         return new NormRequest(NormKind.RMS_NORM, input, null, 1.0, gamma, null, eps);
     }
 
-    /** This request normalising {@code alpha·residual + input} instead. */
+    /**
+     * {@return this request normalising {@code alpha·residual + input} instead}
+     *
+     * @param residual {@code null}, or a tensor shaped as {@code input}
+     * @param alpha residual scale alpha
+     */
     public NormRequest withResidual(DeviceTensor residual, double alpha) {
         return new NormRequest(kind, input, residual, alpha, gamma, beta, eps);
     }
 
-    /** Number of rows ({@code input}'s element count / C). */
+    /** {@return number of rows ({@code input}'s element count / C)} */
     public long rows() {
         return input.shape().elementCount() / input.shape().dim(-1);
     }
 
-    /** The shape of {@code mean} and {@code rstd}: {@code [rows]}. */
+    /** {@return the shape of {@code mean} and {@code rstd}: {@code [rows]}} */
     public Shape statsShape() {
         return Shape.of(Math.toIntExact(rows()));
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("input", input);

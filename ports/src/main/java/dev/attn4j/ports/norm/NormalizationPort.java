@@ -2,7 +2,7 @@ package dev.attn4j.ports.norm;
 
 /**
  * LayerNorm and RMSNorm over the last dimension, plain or fused with a scaled residual (DeepNorm),
- * forward and backward (DESIGN §5). Statistics are computed in fp32 whatever the storage type.
+ * forward and backward (docs/design.md §5). Statistics are computed in fp32 whatever the storage type.
  *
  * <pre>{@code
  * NormRequest req = NormRequest.rmsNorm(x, gamma, 1e-6);
@@ -12,9 +12,19 @@ package dev.attn4j.ports.norm;
  */
 public interface NormalizationPort {
 
-    /** Normalises; saves {@code mean}/{@code rstd} (and {@code h}) for backward. */
+    /**
+     * Normalises; saves {@code mean}/{@code rstd} (and {@code h}) for backward.
+     *
+     * @param request the request
+     * @return the output and the statistics backward needs
+     */
     NormResult forward(NormRequest request);
 
-    /** Gradients w.r.t. input, residual, gamma and beta. */
+    /**
+     * Gradients w.r.t. input, residual, gamma and beta.
+     *
+     * @param request the request
+     * @return the gradients
+     */
     NormGradients backward(NormBackwardRequest request);
 }

@@ -13,6 +13,10 @@ import dev.attn4j.ports.tensor.DeviceTensor;
  */
 public interface RotaryPort {
 
-    /** A new tensor shaped and typed as {@code x}, rotated as the request says. */
+    /**
+     * {@return a new tensor shaped and typed as {@code x}, rotated as the request says}
+     *
+     * @param request the request
+     */
     DeviceTensor apply(RotaryRequest request);
 }

@@ -46,13 +46,13 @@ import java.util.OptionalInt;
  */
 public interface BackendEngine extends AutoCloseable {
 
-    /** The backend's name, as its provider's. */
+    /** {@return the backend's name, as its provider's} */
     String name();
 
     /** What the engine provides, port by port. Constant for the engine's life. */
     Capabilities capabilities();
 
-    /** Devices in use, one line each. */
+    /** {@return devices in use, one line each} */
     java.util.List<String> devices();
 
     /** Raw tensor transfers and device-side tensor operations. */
@@ -108,7 +108,11 @@ public interface BackendEngine extends AutoCloseable {
         return null;
     }
 
-    /** Whether {@code tensor} was made by this engine (and so may be passed to its kernels). */
+    /**
+     * {@return whether {@code tensor} was made by this engine (and so may be passed to its kernels)}
+     *
+     * @param tensor the tensor
+     */
     boolean owns(DeviceTensor tensor);
 
     /**

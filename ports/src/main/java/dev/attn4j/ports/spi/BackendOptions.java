@@ -23,19 +23,21 @@ public record BackendOptions(Map<String, String> values) {
         values = Map.copyOf(values);
     }
 
-    /** No options. */
+    /** {@return no options} */
     public static BackendOptions none() {
         return new BackendOptions(Map.of());
     }
 
-    /** Options from a map. */
+    /** {@return options from a map} */
     public static BackendOptions of(Map<String, String> values) {
         return new BackendOptions(values);
     }
 
     /**
-     * Options for {@code backend} read from system properties {@code attn4j.<backend>.<key>}, e.g.
-     * {@code -Dattn4j.cpu.threads=2} or {@code -Dattn4j.opencl.device=1}.
+     * {@return options for {@code backend} read from system properties {@code attn4j.<backend>.<key>}, e.g.
+     * {@code -Dattn4j.cpu.threads=2} or {@code -Dattn4j.opencl.device=1}}
+     *
+     * @param backend the backend's name, e.g. {@code cpu}
      */
     public static BackendOptions fromSystemProperties(String backend) {
         return fromProperties(backend, System.getProperties());
@@ -52,21 +54,31 @@ public record BackendOptions(Map<String, String> values) {
         return new BackendOptions(found);
     }
 
-    /** These options, overridden by {@code other}'s. */
+    /**
+     * {@return these options, overridden by {@code other}'s}
+     *
+     * @param other the other options, which win
+     */
     public BackendOptions with(BackendOptions other) {
         Map<String, String> merged = new HashMap<>(values);
         merged.putAll(other.values);
         return new BackendOptions(merged);
     }
 
-    /** The option's value, if set. */
+    /**
+     * {@return the option's value, if set}
+     *
+     * @param key the option's key
+     */
     public Optional<String> get(String key) {
         return Optional.ofNullable(values.get(key));
     }
 
     /**
-     * The option as an int, or {@code fallback} when unset.
+     * {@return the option as an int, or {@code fallback} when unset}
      *
+     * @param key the option's key
+     * @param fallback used when the key is absent
      * @throws IllegalArgumentException naming the key when the value is not an integer
      */
     public int getInt(String key, int fallback) {

@@ -5,7 +5,7 @@ package dev.attn4j.ports.spi;
  * {@code META-INF/services/dev.attn4j.ports.spi.BackendProvider}) so that
  * {@link java.util.ServiceLoader} finds it. Putting the jar on the class path is all it takes.
  *
- * <p>Rules (DESIGN §2):
+ * <p>Rules (docs/design.md §2):
  * <ul>
  *   <li>Constructing the provider and calling {@link #name()} and {@link #priority()} must not load
  *       native libraries or vendor classes: keep those behind a lazily loaded holder class.</li>
@@ -34,18 +34,24 @@ public interface BackendProvider {
     /** Priority of the CUDA backend. */
     int PRIORITY_CUDA = 400;
 
-    /** Short lower-case name used in {@code attn4j.backend}, e.g. {@code cpu}, {@code cuda}. */
+    /** {@return the short lower-case name used in {@code attn4j.backend}, e.g. {@code cpu}, {@code cuda}} */
     String name();
 
-    /** Selection priority among available backends; higher wins. */
+    /** {@return selection priority among available backends; higher wins} */
     int priority();
 
-    /** Whether the backend can run on this machine, and why. Never throws. */
+    /**
+     * Whether the backend can run on this machine, and why. Never throws.
+     *
+     * @return whether the backend can run here, and why
+     */
     Availability probe();
 
     /**
      * Opens the backend. Called only after a successful {@link #probe()}.
      *
+     * @param options the options
+     * @return the open engine
      * @throws dev.attn4j.ports.Attn4jException when the device cannot be opened after all
      */
     BackendEngine open(BackendOptions options);

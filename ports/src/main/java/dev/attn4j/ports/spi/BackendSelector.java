@@ -15,9 +15,11 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
- * Finds backend providers and chooses one by the rules of DESIGN §2: an explicit name from the system
- * property {@code attn4j.backend} or the environment variable {@code ATTN4J_BACKEND} wins (and must be
- * available: never a silent fallback); otherwise the available provider with the highest priority.
+ * Finds backend providers and chooses one by the rules of docs/design.md §2: an explicit name from the
+ * system property {@code attn4j.backend} or the environment variable {@code ATTN4J_BACKEND} wins (and must
+ * be available: never a silent fallback); otherwise the available provider that runs on the best kind of
+ * device ({@link DeviceKind#rank()}: an accelerator, then the native {@code cpu} backend, then the host CPU
+ * through a device API such as POCL), ties broken by the higher priority.
  *
  * <p>Probing is lazy: constructing a selector loads nothing, {@link #survey()} probes every provider
  * once and remembers the answers.
@@ -47,6 +49,10 @@ public final class BackendSelector {
     /**
      * A selector over explicit providers, with injectable property and environment lookups (for tests
      * and for programs that configure backends themselves).
+     *
+     * @param providers the providers to choose among
+     * @param properties system property look-up
+     * @param environment environment variable look-up
      */
     public BackendSelector(List<BackendProvider> providers, Function<String, String> properties,
                            Function<String, String> environment) {
@@ -62,12 +68,17 @@ public final class BackendSelector {
         this.environment = System::getenv;
     }
 
-    /** A selector over the providers {@link ServiceLoader} finds, reading the real properties and environment. */
+    /** {@return a selector over the providers {@link ServiceLoader} finds, reading the real properties and environment} */
     public static BackendSelector fromServiceLoader() {
         return fromServiceLoader(ServiceLoader.load(BackendProvider.class));
     }
 
-    /** A selector over the providers a given loader finds. A provider that fails to load is reported, not thrown. */
+    /**
+     * A selector over the providers a given loader finds. A provider that fails to load is reported, not thrown.
+     *
+     * @param loader the service loader
+     * @return the selector
+     */
     public static BackendSelector fromServiceLoader(Iterable<BackendProvider> loader) {
         return new BackendSelector(() -> {
             List<ProviderStatus> found = new ArrayList<>();
@@ -96,7 +107,7 @@ public final class BackendSelector {
         });
     }
 
-    /** Every provider found, each probed once, in discovery order. */
+    /** {@return every provider found, each probed once, in discovery order} */
     public synchronized List<ProviderStatus> survey() {
         if (surveyed == null) {
             surveyed = List.copyOf(discovery.get());
@@ -104,7 +115,7 @@ public final class BackendSelector {
         return surveyed;
     }
 
-    /** The explicitly requested backend name, if any (property first, then environment). */
+    /** {@return the explicitly requested backend name, if any (property first, then environment)} */
     public String requestedName() {
         String name = properties.apply(PROPERTY);
         if (name == null || name.isBlank()) {
@@ -114,7 +125,7 @@ public final class BackendSelector {
     }
 
     /**
-     * The provider to use.
+     * {@return the provider to use}
      *
      * @throws BackendUnavailableException listing every provider found and why each was skipped
      */
@@ -124,8 +135,9 @@ public final class BackendSelector {
     }
 
     /**
-     * The named provider.
+     * {@return the named provider}
      *
+     * @param name the name
      * @throws BackendUnavailableException when it is missing or unavailable
      */
     public ProviderStatus select(String name) {
@@ -143,20 +155,65 @@ public final class BackendSelector {
                 found);
     }
 
+    /** Default selection's order, best first: the device kind's rank, then the higher priority. */
+    private static final Comparator<ProviderStatus> PREFERENCE =
+            Comparator.comparingInt((ProviderStatus s) -> s.availability().deviceKind().rank())
+                    .thenComparing(Comparator.comparingInt(ProviderStatus::priority).reversed());
+
     private ProviderStatus best() {
         List<ProviderStatus> found = survey();
         return found.stream()
                 .filter(s -> s.availability().available())
-                .max(Comparator.comparingInt(ProviderStatus::priority))
+                .min(PREFERENCE)
                 .orElseThrow(() -> new BackendUnavailableException("no usable attn4j backend", found));
     }
 
-    /** Opens the selected backend with options from {@code attn4j.<name>.*} system properties plus {@code options}. */
+    /**
+     * What {@link #select()} chooses and why, in one line, e.g. {@code cpu (runs on the host CPU (native);
+     * preferred to opencl: runs on the host CPU through a device API)}.
+     *
+     * <pre>{@code
+     * System.out.println("default backend: " + BackendSelector.fromServiceLoader().explain());
+     * }</pre>
+     *
+     * @return the chosen provider's name and the reason
+     * @throws BackendUnavailableException as {@link #select()} does
+     */
+    public String explain() {
+        ProviderStatus chosen = select();
+        if (requestedName() != null) {
+            return chosen.name() + " (named by -D" + PROPERTY + " or " + ENVIRONMENT + ")";
+        }
+        DeviceKind kind = chosen.availability().deviceKind();
+        List<String> passedOver = survey().stream()
+                .filter(s -> s != chosen && s.availability().available())
+                .sorted(PREFERENCE)
+                .map(s -> s.name() + ": " + (s.availability().deviceKind().rank() > kind.rank()
+                        ? "runs on " + s.availability().deviceKind().description()
+                        : "lower priority (" + s.priority() + " < " + chosen.priority() + ")"))
+                .toList();
+        return chosen.name() + " (runs on " + kind.description()
+                + (passedOver.isEmpty() ? "; the only available backend" : "; preferred to " + String.join(", ", passedOver))
+                + ")";
+    }
+
+    /**
+     * Opens the selected backend with options from {@code attn4j.<name>.*} system properties plus {@code options}.
+     *
+     * @param options the options
+     * @return the open backend; close it when done
+     */
     public Backend open(BackendOptions options) {
         return open(select(), options);
     }
 
-    /** Opens the named backend. */
+    /**
+     * Opens the named backend.
+     *
+     * @param name the name
+     * @param options the options
+     * @return the open backend; close it when done
+     */
     public Backend open(String name, BackendOptions options) {
         return open(select(name), options);
     }

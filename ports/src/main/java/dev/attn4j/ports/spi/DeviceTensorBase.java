@@ -28,6 +28,8 @@ public abstract class DeviceTensorBase<H> implements DeviceTensor {
     private final AtomicReference<H> handle;
 
     /**
+     * A tensor over {@code handle}, open until {@link #close()}.
+     *
      * @param backend the owning backend's name
      * @param shape   the shape
      * @param dtype   the element type
@@ -64,20 +66,26 @@ public abstract class DeviceTensorBase<H> implements DeviceTensor {
     }
 
     /**
-     * The handle of an open tensor.
+     * {@return the handle of an open tensor}
      *
-     * @throws IllegalStateException when the tensor is closed (the ports reject closed tensors before any
-     *                               kernel, so this marks a bug in an engine)
+     * @throws dev.attn4j.ports.ClosedException when the tensor is closed: the ports reject closed tensors
+     *                                          before any kernel, so this means another thread closed it (or its
+     *                                          backend) while a call was about to use it
      */
     protected final H handle() {
         H h = handle.get();
         if (h == null) {
-            throw new IllegalStateException(backend + " tensor " + shape + " is closed");
+            throw new dev.attn4j.ports.ClosedException(backend + " tensor " + shape + " " + dtype
+                    + " was closed while a call was using it");
         }
         return h;
     }
 
-    /** Closes the tensor and returns its handle for freeing, or {@code null} if it was already closed. */
+    /**
+     * Closes the tensor and returns its handle for freeing, or {@code null} if it was already closed.
+     *
+     * @return the handle to free, or null when the tensor was already closed
+     */
     protected final H detach() {
         return handle.getAndSet(null);
     }

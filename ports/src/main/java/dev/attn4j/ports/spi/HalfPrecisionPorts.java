@@ -22,7 +22,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * F16 and BF16 storage over a backend's F32 kernels (DESIGN §3: 16-bit storage, fp32 arithmetic), for engines
+ * F16 and BF16 storage over a backend's F32 kernels (docs/design.md §3: 16-bit storage, fp32 arithmetic), for engines
  * whose kernels compute in F32 only. Each port returned here widens a call's 16-bit tensors into F32
  * temporaries, runs the F32 port unchanged, and rounds the outputs that are stored in the input's type to
  * nearest even: {@code o}, {@code dq/dk/dv}, {@code y}, the residual sum, {@code dInput/dResidual} and the rotated
@@ -44,10 +44,19 @@ public final class HalfPrecisionPorts {
 
     /** How an engine converts between its 16-bit and F32 tensors. */
     public interface Conversions {
-        /** A new F32 tensor holding {@code half} (F16 or BF16), widened exactly. */
+        /**
+         * {@return a new F32 tensor holding {@code half} (F16 or BF16), widened exactly}
+         *
+         * @param half the 16-bit value
+         */
         DeviceTensor widen(DeviceTensor half);
 
-        /** A new tensor of {@code dtype} (F16 or BF16) holding {@code f32} rounded to nearest even; {@code f32} stays open. */
+        /**
+         * {@return a new tensor of {@code dtype} (F16 or BF16) holding {@code f32} rounded to nearest even; {@code f32} stays open}
+         *
+         * @param f32 the fp32 tensor
+         * @param dtype storage dtype
+         */
         DeviceTensor narrow(DeviceTensor f32, DType dtype);
     }
 
@@ -55,9 +64,11 @@ public final class HalfPrecisionPorts {
     }
 
     /**
-     * Attention with 16-bit q, k, v (and o, dO in backward; a dense bias may be F32 or q's type).
+     * {@return attention with 16-bit q, k, v (and o, dO in backward; a dense bias may be F32 or q's type)}
      *
      * @param lock held for the whole of a 16-bit call (conversions and kernels), or {@code null} for none; F32
+     * @param conversions the backend's 16-bit conversion kernels
+     * @param f32 the fp32 tensor
      *             calls do not take it
      */
     public static AttentionPort attention(Conversions conversions, Object lock, AttentionPort f32) {
@@ -107,9 +118,11 @@ public final class HalfPrecisionPorts {
     }
 
     /**
-     * LayerNorm / RMSNorm with 16-bit input, residual (and gamma, beta).
+     * {@return LayerNorm / RMSNorm with 16-bit input, residual (and gamma, beta)}
      *
      * @param lock held for the whole of a 16-bit call, or {@code null} for none
+     * @param conversions the backend's 16-bit conversion kernels
+     * @param f32 the fp32 tensor
      */
     public static NormalizationPort normalization(Conversions conversions, Object lock, NormalizationPort f32) {
         return new NormalizationPort() {
@@ -168,9 +181,11 @@ public final class HalfPrecisionPorts {
     }
 
     /**
-     * Rotary with a 16-bit {@code x} (cos, sin and the xPos scale stay F32).
+     * {@return rotary with a 16-bit {@code x} (cos, sin and the xPos scale stay F32)}
      *
      * @param lock held for the whole of a 16-bit call, or {@code null} for none
+     * @param conversions the backend's 16-bit conversion kernels
+     * @param f32 the fp32 tensor
      */
     public static RotaryPort rotary(Conversions conversions, Object lock, RotaryPort f32) {
         return r -> {

@@ -4,7 +4,7 @@ package dev.attn4j.ports.spi;
  * One provider found on the class path, with the outcome of its probe.
  *
  * <pre>{@code
- * for (ProviderStatus s : new BackendSelector().survey()) System.out.println(s);
+ * for (ProviderStatus s : BackendSelector.fromServiceLoader().survey()) System.out.println(s);
  * }</pre>
  *
  * @param name         the provider's name (or the class name when it could not be instantiated)
@@ -14,10 +14,15 @@ package dev.attn4j.ports.spi;
  */
 public record ProviderStatus(String name, int priority, Availability availability, BackendProvider provider) {
 
-    /** {@code name (priority): available|unavailable — reason}. */
+    /**
+     * {@code name (priority): available|unavailable - reason}.
+     *
+     * @return one line
+     */
     @Override
     public String toString() {
-        return name + " (priority " + priority + "): " + (availability.available() ? "available" : "unavailable")
+        return name + " (priority " + priority + "): "
+                + (availability.available() ? "available" : "unavailable")
                 + " - " + availability.reason();
     }
 }

@@ -1,7 +1,7 @@
 package dev.attn4j.ports.tensor;
 
 /**
- * Element types a {@link DeviceTensor} can hold (DESIGN §3).
+ * Element types a {@link DeviceTensor} can hold (docs/design.md §3).
  *
  * <p>{@code F32} is supported by every backend; {@code BF16} and {@code F16} are storage types on the
  * backends that declare them (arithmetic accumulates in fp32). {@code I32} carries integer inputs such as
@@ -31,12 +31,12 @@ public enum DType {
         this.floating = floating;
     }
 
-    /** Bytes one element takes in storage. */
+    /** {@return bytes one element takes in storage} */
     public int byteSize() {
         return byteSize;
     }
 
-    /** Whether the type holds real numbers (F32, F16, BF16). */
+    /** {@return whether the type holds real numbers (F32, F16, BF16)} */
     public boolean isFloating() {
         return floating;
     }

@@ -2,7 +2,7 @@ package dev.attn4j.ports.tensor;
 
 /**
  * A tensor owned by one backend: host heap arrays on the CPU backend, a {@code cl_mem} or a CUDA device
- * pointer elsewhere (DESIGN §3). Row-major and contiguous. Data moves only through the explicit
+ * pointer elsewhere (docs/design.md §3). Row-major and contiguous. Data moves only through the explicit
  * {@link TensorPort#upload upload} and {@link TensorPort#download download} calls.
  *
  * <p>A tensor must be closed when no longer needed; closing the backend that made it frees it too. A
@@ -16,23 +16,23 @@ package dev.attn4j.ports.tensor;
  */
 public interface DeviceTensor extends AutoCloseable {
 
-    /** The shape. */
+    /** {@return the shape} */
     Shape shape();
 
-    /** The element type. */
+    /** {@return the element type} */
     DType dtype();
 
-    /** Name of the backend that owns this tensor, for error messages. */
+    /** {@return name of the backend that owns this tensor, for error messages} */
     String backendName();
 
-    /** Whether {@link #close()} has been called (directly or by closing the backend). */
+    /** {@return whether {@link #close()} has been called (directly or by closing the backend)} */
     boolean isClosed();
 
     /** Frees the tensor's storage. Idempotent. */
     @Override
     void close();
 
-    /** Storage size in bytes. */
+    /** {@return storage size in bytes} */
     default long byteSize() {
         return shape().elementCount() * dtype().byteSize();
     }

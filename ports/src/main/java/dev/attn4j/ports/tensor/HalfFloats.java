@@ -18,6 +18,9 @@ public final class HalfFloats {
      * IEEE binary16 bits of {@code x}, round to nearest even. A NaN becomes a quiet NaN with its sign and the
      * top ten payload bits: spelled out because {@code Float.floatToFloat16} quiets signalling NaNs when
      * compiled but not when interpreted, and results must not depend on the JIT.
+     *
+     * @param x the input
+     * @return the binary16 bits
      */
     public static short toF16(float x) {
         if (Float.isNaN(x)) {
@@ -27,7 +30,11 @@ public final class HalfFloats {
         return Float.floatToFloat16(x);
     }
 
-    /** The value of IEEE binary16 {@code bits}; a NaN is widened quiet, sign and payload kept, as in {@link #toF16}. */
+    /**
+     * {@return the value of IEEE binary16 {@code bits}; a NaN is widened quiet, sign and payload kept, as in {@link #toF16}}
+     *
+     * @param bits the raw bits
+     */
     public static float fromF16(short bits) {
         if ((bits & 0x7C00) == 0x7C00 && (bits & 0x3FF) != 0) {
             return Float.intBitsToFloat(((bits & 0x8000) << 16) | 0x7FC00000 | ((bits & 0x3FF) << 13));
@@ -35,7 +42,11 @@ public final class HalfFloats {
         return Float.float16ToFloat(bits);
     }
 
-    /** bfloat16 bits of {@code x}: the upper half of its binary32 bits, round to nearest even; NaN stays NaN. */
+    /**
+     * {@return bfloat16 bits of {@code x}: the upper half of its binary32 bits, round to nearest even; NaN stays NaN}
+     *
+     * @param x the input
+     */
     public static short toBf16(float x) {
         int bits = Float.floatToRawIntBits(x);
         if (Float.isNaN(x)) {
@@ -46,12 +57,21 @@ public final class HalfFloats {
         return (short) ((bits + roundingBias) >>> 16);
     }
 
-    /** The value of bfloat16 {@code bits}. */
+    /**
+     * {@return the value of bfloat16 {@code bits}}
+     *
+     * @param bits the raw bits
+     */
     public static float fromBf16(short bits) {
         return Float.intBitsToFloat((bits & 0xFFFF) << 16);
     }
 
-    /** {@code x} stored as {@code dtype} (F16 or BF16) bits. */
+    /**
+     * {@return {@code x} stored as {@code dtype} (F16 or BF16) bits}
+     *
+     * @param dtype storage dtype
+     * @param x the input
+     */
     public static short to(DType dtype, float x) {
         return switch (dtype) {
             case F16 -> toF16(x);
@@ -60,7 +80,12 @@ public final class HalfFloats {
         };
     }
 
-    /** The value of {@code dtype} (F16 or BF16) {@code bits}. */
+    /**
+     * {@return the value of {@code dtype} (F16 or BF16) {@code bits}}
+     *
+     * @param dtype storage dtype
+     * @param bits the raw bits
+     */
     public static float from(DType dtype, short bits) {
         return switch (dtype) {
             case F16 -> fromF16(bits);

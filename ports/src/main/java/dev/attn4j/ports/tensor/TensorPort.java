@@ -20,16 +20,37 @@ package dev.attn4j.ports.tensor;
  */
 public interface TensorPort {
 
-    /** A new tensor of floating {@code dtype} holding {@code data} (length must equal the element count). */
+    /**
+     * {@return a new tensor of floating {@code dtype} holding {@code data} (length must equal the element count)}
+     *
+     * @param data the values, row-major
+     * @param shape the tensor's shape
+     * @param dtype storage dtype
+     */
     DeviceTensor upload(float[] data, Shape shape, DType dtype);
 
-    /** A new {@link DType#I32} tensor holding {@code data}. */
+    /**
+     * {@return a new {@link DType#I32} tensor holding {@code data}}
+     *
+     * @param data the values, row-major
+     * @param shape the tensor's shape
+     */
     DeviceTensor uploadInts(int[] data, Shape shape);
 
-    /** A new {@link DType#BOOL} tensor holding {@code data}. */
+    /**
+     * {@return a new {@link DType#BOOL} tensor holding {@code data}}
+     *
+     * @param data the values, row-major
+     * @param shape the tensor's shape
+     */
     DeviceTensor uploadBools(boolean[] data, Shape shape);
 
-    /** A new zero-filled tensor. */
+    /**
+     * {@return a new zero-filled tensor}
+     *
+     * @param shape the tensor's shape
+     * @param dtype storage dtype
+     */
     DeviceTensor zeros(Shape shape, DType dtype);
 
     /**
@@ -43,10 +64,18 @@ public interface TensorPort {
     /** The values of a floating tensor, widened to {@code float}. */
     float[] download(DeviceTensor tensor);
 
-    /** The values of an {@link DType#I32} tensor. */
+    /**
+     * {@return the values of an {@link DType#I32} tensor}
+     *
+     * @param tensor the tensor
+     */
     int[] downloadInts(DeviceTensor tensor);
 
-    /** The values of a {@link DType#BOOL} tensor. */
+    /**
+     * {@return the values of a {@link DType#BOOL} tensor}
+     *
+     * @param tensor the tensor
+     */
     boolean[] downloadBools(DeviceTensor tensor);
 
     /**

@@ -50,6 +50,7 @@ public final class HeapEngine implements BackendEngine {
     private final String name;
     private final Capabilities capabilities;
     private final List<String> kernelCalls = new ArrayList<>();
+    private AttentionBackwardRequest lastBackward;
     private final List<String> transferCalls = new ArrayList<>();
     private final Set<HeapTensor> live = new LinkedHashSet<>();
     private int closeCalls;
@@ -101,6 +102,11 @@ public final class HeapEngine implements BackendEngine {
         return Capabilities.of(TensorCapabilities.transfers(FLOATING),
                 new AttentionCapabilities(FLOATING, EnumSet.allOf(AttentionFeature.class), 1, 256),
                 NormCapabilities.all(FLOATING));
+    }
+
+    /** The last attention backward request a kernel received, or null. */
+    public AttentionBackwardRequest lastBackward() {
+        return lastBackward;
     }
 
     /** Kernels called so far, e.g. {@code attention.forward}. */
@@ -228,16 +234,19 @@ public final class HeapEngine implements BackendEngine {
             public AttentionResult forward(AttentionRequest request) {
                 kernelCalls.add("attention.forward");
                 AttentionShape s = request.shape();
-                return new AttentionResult(zerosOf(s.queryShape(), request.q().dtype()), zerosOf(s.lseShape(), DType.F32));
+                return new AttentionResult(zerosOf(s.queryShape(request.options().layout()), request.q().dtype()),
+                        zerosOf(s.lseShape(), DType.F32));
             }
 
             @Override
             public AttentionGradients backward(AttentionBackwardRequest request) {
                 kernelCalls.add("attention.backward");
+                lastBackward = request;
                 AttentionShape s = request.shape();
                 DType dt = request.q().dtype();
-                return new AttentionGradients(zerosOf(s.queryShape(), dt), zerosOf(s.keyShape(), dt),
-                        zerosOf(s.keyShape(), dt),
+                var layout = request.options().layout();
+                return new AttentionGradients(zerosOf(s.queryShape(layout), dt), zerosOf(s.keyShape(layout), dt),
+                        zerosOf(s.keyShape(layout), dt),
                         request.options().biasTableGrad() ? zerosOf(s.biasTableShape(), DType.F32) : null);
             }
         };

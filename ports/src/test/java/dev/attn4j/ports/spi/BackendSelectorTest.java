@@ -25,7 +25,7 @@ import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.verifyNoInteractions;
 import static org.mockito.Mockito.when;
 
-/** DESIGN §2: discovery and selection over explicit providers, with injected property and environment. */
+/** docs/design.md §2: discovery and selection over explicit providers, with injected property and environment. */
 class BackendSelectorTest {
     private static final Function<String, String> UNSET = key -> null;
 
@@ -170,6 +170,89 @@ class BackendSelectorTest {
             assertTrue(BackendProvider.PRIORITY_CUDA > BackendProvider.PRIORITY_TORNADO);
             assertTrue(BackendProvider.PRIORITY_TORNADO > BackendProvider.PRIORITY_OPENCL);
             assertTrue(BackendProvider.PRIORITY_OPENCL > BackendProvider.PRIORITY_CPU);
+        }
+    }
+
+    @Test
+    void providerStatusJavadocExampleCompilesAndRuns() {
+        // ProviderStatus's Javadoc example, verbatim (it used to call a constructor the selector does not have)
+        for (ProviderStatus s : BackendSelector.fromServiceLoader().survey()) System.out.println(s);
+        assertFalse(BackendSelector.fromServiceLoader().survey().isEmpty(), "the test class path registers providers");
+    }
+
+    /** docs/design.md §2: what the backend runs on comes before its priority. */
+    @Nested
+    class DeviceKinds {
+        private BackendProvider on(String name, int priority, DeviceKind kind) {
+            return provider(name, priority, Availability.available(name + " is here", List.of(name + ": device 0"), kind));
+        }
+
+        private final BackendProvider cpu = on("cpu", BackendProvider.PRIORITY_CPU, DeviceKind.HOST);
+        private final BackendProvider poclOpencl = on("opencl", BackendProvider.PRIORITY_OPENCL, DeviceKind.HOST_DEVICE);
+        private final BackendProvider poclTornado = on("tornado", BackendProvider.PRIORITY_TORNADO, DeviceKind.HOST_DEVICE);
+
+        @Test
+        void nativeCpuBeatsOpenclOnPocl() {
+            // the case of this project's machines: opencl (priority 200) runs on POCL, the host CPU
+            var s = selector(List.of(cpu, poclOpencl));
+            assertEquals("cpu", s.select().name());
+            assertEquals("cpu (runs on the host CPU (native); preferred to opencl: runs on the host CPU through a "
+                    + "device API)", s.explain());
+        }
+
+        @Test
+        void nativeCpuBeatsTornadoOnPoclWhichBeatsOpenclOnPoclByPriority() {
+            var s = selector(List.of(poclOpencl, poclTornado, cpu));
+            assertEquals("cpu", s.select().name());
+            assertEquals("tornado", selector(List.of(poclOpencl, poclTornado)).select().name());
+            assertEquals("tornado (runs on the host CPU through a device API; preferred to opencl: lower priority "
+                    + "(200 < 300))", selector(List.of(poclOpencl, poclTornado)).explain());
+        }
+
+        @Test
+        void anAcceleratorBeatsTheNativeCpuWhateverItsPriority() {
+            var gpuOpencl = on("opencl", BackendProvider.PRIORITY_OPENCL, DeviceKind.GPU);
+            assertEquals("opencl", selector(List.of(cpu, gpuOpencl, poclTornado)).select().name());
+            var fpga = on("fpga", 1, DeviceKind.ACCELERATOR);
+            assertEquals("fpga", selector(List.of(cpu, fpga)).select().name());
+        }
+
+        @Test
+        void gpusTieOnKindAndSplitOnPriority() {
+            var cuda = on("cuda", BackendProvider.PRIORITY_CUDA, DeviceKind.GPU);
+            var gpuTornado = on("tornado", BackendProvider.PRIORITY_TORNADO, DeviceKind.GPU);
+            var gpuOpencl = on("opencl", BackendProvider.PRIORITY_OPENCL, DeviceKind.GPU);
+            var s = selector(List.of(cpu, gpuOpencl, gpuTornado, cuda));
+            assertEquals("cuda", s.select().name());
+            assertEquals("cuda (runs on a GPU; preferred to tornado: lower priority (300 < 400), opencl: lower "
+                    + "priority (200 < 400), cpu: runs on the host CPU (native))", s.explain());
+        }
+
+        @Test
+        void anUnknownKindRanksBelowTheNativeCpu() {
+            // a provider that does not say what it runs on cannot be shown to beat the native backend
+            var unknown = provider("mystery", 1000, Availability.available("here", List.of()));
+            assertEquals(DeviceKind.UNKNOWN, unknown.probe().deviceKind());
+            assertEquals("cpu", selector(List.of(unknown, cpu)).select().name());
+            assertEquals("opencl", selector(List.of(unknown, poclOpencl)).select().name(), "and below a known host device");
+        }
+
+        @Test
+        void anExplicitNameStillWinsAndSaysSo() {
+            var s = selector(List.of(cpu, poclOpencl), "opencl", null);
+            assertEquals("opencl", s.select().name());
+            assertEquals("opencl (named by -Dattn4j.backend or ATTN4J_BACKEND)", s.explain());
+        }
+
+        @Test
+        void theOnlyBackendSaysSo() {
+            assertEquals("cpu (runs on the host CPU (native); the only available backend)",
+                    selector(List.of(cpu, unavailable("cuda", 400, "no GPU"))).explain());
+        }
+
+        @Test
+        void unavailableMeansUnknownKind() {
+            assertEquals(DeviceKind.UNKNOWN, Availability.unavailable("no").deviceKind());
         }
     }
 

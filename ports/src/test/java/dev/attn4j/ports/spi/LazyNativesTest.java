@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * DESIGN §2: natives are loaded on first probe/open, never when the provider is listed. Each test loads the
+ * docs/design.md §2: natives are loaded on first probe/open, never when the provider is listed. Each test loads the
  * provider and its holder in a fresh class loader, so each sees its own, not yet initialised, holder.
  */
 class LazyNativesTest {

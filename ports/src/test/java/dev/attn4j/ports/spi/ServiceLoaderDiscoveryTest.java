@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertThrowsExactly;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** DESIGN §2 through {@link java.util.ServiceLoader}: the test class path registers four providers. */
+/** docs/design.md §2 through {@link java.util.ServiceLoader}: the test class path registers four providers. */
 class ServiceLoaderDiscoveryTest {
     private static final String MISSING = "dev.attn4j.ports.spi.registered.MissingProvider";
 

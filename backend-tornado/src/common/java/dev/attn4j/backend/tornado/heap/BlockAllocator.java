@@ -28,6 +28,8 @@ public final class BlockAllocator {
     private long usedElements;
 
     /**
+     * An empty range.
+     *
      * @param capacity  elements in the range, {@code >= 0}
      * @param alignment every block starts at a multiple of it (a power of two, in elements)
      */
@@ -48,6 +50,9 @@ public final class BlockAllocator {
     /**
      * The offset of a new block of {@code n} elements, or {@code -1} when no free block is large enough (then
      * {@link #grow} and try again).
+     *
+     * @param n the count
+     * @return the block's offset, or -1 when no block of that size is free
      */
     public long allocate(long n) {
         if (n <= 0) {
@@ -71,7 +76,11 @@ public final class BlockAllocator {
         return -1;
     }
 
-    /** Returns the block at {@code offset} to the free list. */
+    /**
+     * Returns the block at {@code offset} to the free list.
+     *
+     * @param offset the offset
+     */
     public void free(long offset) {
         Long size = used.remove(offset);
         if (size == null) {
@@ -81,7 +90,11 @@ public final class BlockAllocator {
         release(offset, size);
     }
 
-    /** Extends the range to {@code newCapacity} elements; allocated blocks keep their offsets. */
+    /**
+     * Extends the range to {@code newCapacity} elements; allocated blocks keep their offsets.
+     *
+     * @param newCapacity the new capacity
+     */
     public void grow(long newCapacity) {
         long aligned = newCapacity - newCapacity % alignment;
         if (aligned < capacity) {
@@ -93,24 +106,24 @@ public final class BlockAllocator {
         }
     }
 
-    /** Elements in the range. */
+    /** {@return elements in the range} */
     public long capacity() {
         return capacity;
     }
 
-    /** Elements in allocated blocks (each rounded up to the alignment). */
+    /** {@return elements in allocated blocks (each rounded up to the alignment)} */
     public long used() {
         return usedElements;
     }
 
-    /** One past the last element of the highest allocated block: what a copy of the live range must hold. */
+    /** {@return one past the last element of the highest allocated block: what a copy of the live range must hold} */
     public long end() {
         Map.Entry<Long, Long> last = free.lastEntry();
         boolean tailFree = last != null && last.getKey() + last.getValue() == capacity;
         return tailFree ? last.getKey() : capacity;
     }
 
-    /** Allocated blocks. */
+    /** {@return allocated blocks} */
     public int blocks() {
         return used.size();
     }

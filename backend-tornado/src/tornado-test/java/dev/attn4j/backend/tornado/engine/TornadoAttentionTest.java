@@ -1,10 +1,17 @@
 package dev.attn4j.backend.tornado.engine;
 
+import dev.attn4j.oracle.AttentionDims;
+import dev.attn4j.oracle.AttentionGrads;
+import dev.attn4j.oracle.AttentionOracle;
+import dev.attn4j.oracle.AttentionOutputs;
+import dev.attn4j.oracle.AttentionProblem;
+import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.attention.AttentionBackwardRequest;
 import dev.attn4j.ports.attention.AttentionGradients;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
 import dev.attn4j.ports.attention.AttentionResult;
+import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.spi.BackendOptions;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
@@ -16,12 +23,13 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Random;
 
+import static dev.attn4j.oracle.HostArrays.doubles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Runs only in the {@code tornado} profile: attention forward and backward against a naive double reference. */
+/** Runs only in the {@code tornado} profile: attention forward and backward against the float64 oracle. */
 class TornadoAttentionTest {
     private static final double TOL = 2e-5;
     private static TornadoEngine engine;
@@ -42,7 +50,7 @@ class TornadoAttentionTest {
             "1,8,8,2,1,16,false,2,1,0,0", "2,6,9,2,2,8,true,3,-1,0,0", "1,9,5,2,2,8,false,-1,0,0,0", "1,7,7,2,2,8,false,0,2,0,0",
             "1,6,6,2,1,16,false,-1,-1,1.5,0", "2,5,7,2,2,8,true,2,-1,0.8,0",
             "1,6,6,4,2,16,true,-1,-1,0,1", "2,5,8,2,1,8,false,3,2,1.5,2"})
-    void forwardAndBackwardMatchTheDoubleReference(int batch, int sq, int sk, int heads, int kvHeads, int d, boolean causal,
+    void forwardAndBackwardMatchTheOracle(int batch, int sq, int sk, int heads, int kvHeads, int d, boolean causal,
                                                    int windowLeft, int windowRight, double softcap,
                                                    int alibi) {
         Random rnd = new Random(31L * sq + sk + d);
@@ -64,45 +72,15 @@ class TornadoAttentionTest {
                 .softcap(softcap).alibiSlopes(tSlopes).build();
         double scale = 1.0 / Math.sqrt(d);
 
-        double[] o = new double[q.length];
-        double[] lse = new double[batch * heads * sq];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int hk = h / (heads / kvHeads);
-                for (int i = 0; i < sq; i++) {
-                    double[] s = new double[sk];
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int j = 0; j < sk; j++) {
-                        s[j] = Double.NEGATIVE_INFINITY;
-                        if (!masked(i, j, sq, sk, causal, windowLeft, windowRight)) {
-                            double dot = 0;
-                            for (int x = 0; x < d; x++) {
-                                dot += (double) q[((b * sq + i) * heads + h) * d + x] * k[((b * sk + j) * kvHeads + hk) * d + x];
-                            }
-                            s[j] = (softcap > 0 ? softcap * Math.tanh(scale * dot / softcap) : scale * dot)
-                                    - slopes[b * heads + h] * Math.abs(i + sk - sq - j);
-                        }
-                        max = Math.max(max, s[j]);
-                    }
-                    int row = (b * heads + h) * sq + i;
-                    if (max == Double.NEGATIVE_INFINITY) {
-                        lse[row] = Double.NEGATIVE_INFINITY;
-                        continue;
-                    }
-                    double sum = 0;
-                    for (int j = 0; j < sk; j++) {
-                        sum += Math.exp(s[j] - max);
-                    }
-                    lse[row] = max + Math.log(sum);
-                    for (int j = 0; j < sk; j++) {
-                        double p = Math.exp(s[j] - max) / sum;
-                        for (int x = 0; x < d; x++) {
-                            o[((b * sq + i) * heads + h) * d + x] += p * v[((b * sk + j) * kvHeads + hk) * d + x];
-                        }
-                    }
-                }
-            }
-        }
+        float[] dO = randoms(rnd, q.length);
+        AttentionProblem problem = new AttentionProblem(new AttentionDims(batch, sq, sk, heads, kvHeads, d), doubles(q),
+                doubles(k), doubles(v), scale, causal, windowLeft, windowRight, softcap,
+                alibi == 0 ? null : alibi == 1 ? doubles(java.util.Arrays.copyOf(slopes, heads)) : doubles(slopes),
+                null, null, null, null, Dropout.NONE);
+        AttentionOutputs want = AttentionOracle.forward(problem, Precision.FP64);
+        AttentionGrads grads = AttentionOracle.backward(problem, doubles(dO), Precision.FP64);
+        double[] o = want.o();
+        double[] lse = want.lse();
 
         // Twice: the second call reuses the plan built by the first.
         for (int run = 0; run < 2; run++) {
@@ -112,49 +90,9 @@ class TornadoAttentionTest {
             }
         }
 
-        // Backward: dS = P ∘ (dP − rowsum(dO ∘ o)) ∘ (1 − tanh²) under a softcap, dq = scale·dS·k,
-        // dk = scale·dSᵀ·q, dv = Pᵀ·dO.
-        float[] dO = randoms(rnd, q.length);
-        double[] dq = new double[q.length];
-        double[] dk = new double[k.length];
-        double[] dv = new double[v.length];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int hk = h / (heads / kvHeads);
-                for (int i = 0; i < sq; i++) {
-                    int row = (b * heads + h) * sq + i;
-                    int qb = ((b * sq + i) * heads + h) * d;
-                    if (lse[row] == Double.NEGATIVE_INFINITY) {
-                        continue;
-                    }
-                    double delta = 0;
-                    for (int x = 0; x < d; x++) {
-                        delta += (double) dO[qb + x] * o[qb + x];
-                    }
-                    for (int j = 0; j < sk; j++) {
-                        if (masked(i, j, sq, sk, causal, windowLeft, windowRight)) {
-                            continue;
-                        }
-                        int kb = ((b * sk + j) * kvHeads + hk) * d;
-                        double dot = 0;
-                        double dp = 0;
-                        for (int x = 0; x < d; x++) {
-                            dot += (double) q[qb + x] * k[kb + x];
-                            dp += (double) dO[qb + x] * v[kb + x];
-                        }
-                        double t = softcap > 0 ? Math.tanh(scale * dot / softcap) : 0;
-                        double capped = softcap > 0 ? softcap * t : scale * dot;
-                        double p = Math.exp(capped - slopes[b * heads + h] * Math.abs(i + sk - sq - j) - lse[row]);
-                        double ds = p * (dp - delta) * (1 - t * t);
-                        for (int x = 0; x < d; x++) {
-                            dq[qb + x] += scale * ds * k[kb + x];
-                            dk[kb + x] += scale * ds * q[qb + x];
-                            dv[kb + x] += p * dO[qb + x];
-                        }
-                    }
-                }
-            }
-        }
+        double[] dq = grads.dq();
+        double[] dk = grads.dk();
+        double[] dv = grads.dv();
         DeviceTensor tdO = engine.tensors().upload(dO, Shape.of(batch, sq, heads, d), DType.F32);
         float[][] first = null;
         try (AttentionResult r = engine.attention().forward(new AttentionRequest(tq, tk, tv, options))) {
@@ -176,12 +114,6 @@ class TornadoAttentionTest {
                 }
             }
         }
-    }
-
-    /** DESIGN §4: causal j > i + off; window outside [i + off − left, i + off + right] (−1 = unbounded). */
-    private static boolean masked(int i, int j, int sq, int sk, boolean causal, int left, int right) {
-        int diag = i + sk - sq;
-        return (causal && j > diag) || (left >= 0 && j < diag - left) || (right >= 0 && j > diag + right);
     }
 
     private static float[] randoms(Random rnd, int n) {

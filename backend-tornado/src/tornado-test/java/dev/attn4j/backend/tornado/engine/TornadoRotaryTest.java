@@ -1,5 +1,6 @@
 package dev.attn4j.backend.tornado.engine;
 
+import dev.attn4j.oracle.RotaryOracle;
 import dev.attn4j.ports.rotary.RotaryLayout;
 import dev.attn4j.ports.rotary.RotaryRequest;
 import dev.attn4j.ports.spi.BackendOptions;
@@ -13,9 +14,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Random;
 
+import static dev.attn4j.oracle.HostArrays.doubles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** Runs only in the {@code tornado} profile: rotary / xPos forward and inverse against a double reference. */
+/** Runs only in the {@code tornado} profile: rotary / xPos forward and inverse against the float64 oracle. */
 class TornadoRotaryTest {
     private static TornadoEngine engine;
 
@@ -32,7 +34,7 @@ class TornadoRotaryTest {
     @ParameterizedTest(name = "B={0} S={1} H={2} D={3} pairs={4} {5} scale={6}")
     @CsvSource({"1,5,2,8,4,INTERLEAVED,false", "2,7,3,16,4,SPLIT_HALF,true", "1,3,1,10,2,INTERLEAVED,true",
             "2,4,2,6,3,SPLIT_HALF,false"})
-    void forwardAndInverseMatchTheDoubleReference(int batch, int seq, int heads, int d, int pairs, RotaryLayout layout,
+    void forwardAndInverseMatchTheOracle(int batch, int seq, int heads, int d, int pairs, RotaryLayout layout,
                                                   boolean scaled) {
         Random rnd = new Random(seq * 31L + d);
         float[] x = new float[batch * seq * heads * d];
@@ -56,22 +58,10 @@ class TornadoRotaryTest {
         DeviceTensor tz = scaled ? engine.tensors().upload(zeta, table, DType.F32) : null;
         for (boolean inverse : new boolean[] {false, true}) {
             float[] y = engine.tensors().download(engine.rotary().apply(new RotaryRequest(tx, tc, ts, tz, layout, inverse)));
+            double[] want = RotaryOracle.apply(doubles(x), batch, seq, heads, d, doubles(cos), doubles(sin),
+                    scaled ? doubles(zeta) : null, layout, inverse);
             for (int e = 0; e < x.length; e++) {
-                int f = e % d;
-                int n = (e / (d * heads)) % seq;
-                double expected = x[e];
-                if (f < 2 * pairs) {
-                    boolean split = layout == RotaryLayout.SPLIT_HALF;
-                    int p = split ? f % pairs : f / 2;
-                    boolean first = split ? f < pairs : f % 2 == 0;
-                    int partner = split ? (first ? e + pairs : e - pairs) : (first ? e + 1 : e - 1);
-                    double x1 = first ? x[e] : x[partner];
-                    double x2 = first ? x[partner] : x[e];
-                    double c = cos[n * pairs + p];
-                    double s = inverse ? -sin[n * pairs + p] : sin[n * pairs + p];
-                    double z = scaled ? zeta[n * pairs + p] : 1.0;
-                    expected = z * (first ? x1 * c - x2 * s : x1 * s + x2 * c);
-                }
+                double expected = want[e];
                 assertEquals(expected, y[e], 1e-5, "inverse=" + inverse + " element " + e);
             }
         }

@@ -1,6 +1,7 @@
 package dev.attn4j.backend.tornado.engine;
 
 import dev.attn4j.ports.Capabilities;
+import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.norm.NormCapabilities;
@@ -14,6 +15,7 @@ import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.Availability;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.BackendOptions;
+import dev.attn4j.ports.spi.DeviceKind;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
@@ -63,12 +65,14 @@ public final class TornadoEngine implements BackendEngine {
 
     private TornadoEngine(TornadoDevice device, int heapMiB) {
         this.device = device;
-        // Every attention feature: the kernels implement them all, and the conformance suite checks each against
-        // its oracle. The backward is always deterministic (one work item owns each output row and sums in a fixed
-        // order). F32 only: POCL has no cl_khr_fp16.
+        // Every attention feature but the BHSD layout: the kernels implement the rest, and the conformance suite
+        // checks each against its oracle. The backward is always deterministic (one work item owns each output row
+        // and sums in a fixed order). The kernels index [B, S, H, D] only: BHSD (a stride change) is not declared
+        // until they are built and run against it. F32 only: POCL has no cl_khr_fp16.
         Set<DType> f32 = EnumSet.of(DType.F32);
         this.capabilities = Capabilities.of(TensorCapabilities.transfers(f32),
-                new AttentionCapabilities(f32, EnumSet.allOf(AttentionFeature.class), 1, MAX_HEAD_DIM),
+                new AttentionCapabilities(f32, EnumSet.complementOf(EnumSet.of(AttentionFeature.BHSD_LAYOUT)), 1,
+                        MAX_HEAD_DIM),
                 NormCapabilities.all(f32), new RotaryCapabilities(f32));
         int floats = (int) Math.min(DeviceHeap.MAX_ELEMENTS, (long) heapMiB * (1 << 20) / Float.BYTES);
         this.heap = new DeviceHeap(device, floats, Math.max(DeviceHeap.ALIGNMENT, floats / 16));
@@ -84,7 +88,24 @@ public final class TornadoEngine implements BackendEngine {
         if (devices.isEmpty()) {
             return Availability.unavailable("TornadoVM runtime found, but it reports no device");
         }
-        return Availability.available("TornadoVM with " + devices.size() + " device(s)", devices);
+        // The kind of the device open() would take (the device option's, else TornadoVM's default), so that
+        // TornadoVM on an OpenCL CPU device (POCL) is ranked below the native cpu backend.
+        String type;
+        try {
+            type = String.valueOf(select(BackendOptions.fromSystemProperties(NAME).get("device").orElse(null))
+                    .getDeviceType());
+        } catch (RuntimeException e) {
+            type = "unknown (" + e.getMessage() + ")";
+        }
+        DeviceKind kind = switch (type) {
+            case "GPU" -> DeviceKind.GPU;
+            case "ACCELERATOR", "FPGA" -> DeviceKind.ACCELERATOR;
+            case "CPU" -> DeviceKind.HOST_DEVICE;
+            default -> DeviceKind.UNKNOWN;
+        };
+        return Availability.available("TornadoVM with " + devices.size() + " device(s); the one it would use is "
+                + (kind == DeviceKind.UNKNOWN ? "of unknown type (TornadoVM says " + type + ")" : "a " + type),
+                devices, kind);
     }
 
     /** Opens the engine on the device named by the {@code device} option, or TornadoVM's default device. */
@@ -149,7 +170,7 @@ public final class TornadoEngine implements BackendEngine {
     synchronized TornadoTensor track(Shape shape, DType dtype, DeviceHeap.Block block) {
         if (closed) { // a defence: callers reach the heap (and so this) only through heap(), which checks too
             heap.free(block);
-            throw new IllegalStateException("tornado engine is closed");
+            throw new ClosedException("the tornado backend was closed before this call could run");
         }
         TornadoTensor tensor = new TornadoTensor(this, shape, dtype, block);
         owned.register(tensor);
@@ -166,7 +187,7 @@ public final class TornadoEngine implements BackendEngine {
     /** The device heaps. Use with the engine's lock held. */
     DeviceHeap heap() {
         if (closed) {
-            throw new IllegalStateException("tornado engine is closed");
+            throw new ClosedException("the tornado backend was closed before this call could run");
         }
         return heap;
     }

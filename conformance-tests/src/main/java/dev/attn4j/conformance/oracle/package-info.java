@@ -1,2 +1,0 @@
-/** The float64 reference (oracle) written from DESIGN §4-5, and its reduced-precision twin. */
-package dev.attn4j.conformance.oracle;

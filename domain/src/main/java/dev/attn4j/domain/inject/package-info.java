@@ -1,2 +1,0 @@
-/** Guice wiring of the selected backend's ports. */
-package dev.attn4j.domain.inject;

@@ -1,0 +1,297 @@
+package dev.attn4j.domain.layers;
+
+import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.attention.AttentionBackwardRequest;
+import dev.attn4j.ports.attention.AttentionGradients;
+import dev.attn4j.ports.attention.AttentionOptions;
+import dev.attn4j.ports.attention.AttentionRequest;
+import dev.attn4j.ports.attention.AttentionResult;
+import dev.attn4j.ports.elementwise.AxpyRequest;
+import dev.attn4j.ports.elementwise.BroadcastAxis;
+import dev.attn4j.ports.elementwise.BroadcastMultiplyRequest;
+import dev.attn4j.ports.rotary.RotaryLayout;
+import dev.attn4j.ports.rotary.RotaryRequest;
+import dev.attn4j.ports.tensor.CopyRequest;
+import dev.attn4j.ports.tensor.DType;
+import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.Shape;
+
+import java.util.Objects;
+
+/**
+ * Multi-head attention as x-transformers computes it: bias-free projections {@code to_q}, {@code to_k},
+ * {@code to_v}, rotary/xPos on queries and keys of self-attention (NeoX halves), ALiBi or a relative-position
+ * table, FlashMask masking, the attention port, {@code to_out}, and the rows of padded queries zeroed. Cross-
+ * attention reads keys and values from the context and has no positional terms.
+ *
+ * <p>Heads are in attn4j's order: query head {@code h} uses KV head {@code h / (H / G)}. x-transformers pairs
+ * {@code h} with {@code h mod G}; the model's weight loader permutes query heads so both compute the same function.
+ *
+ * <p>Backward reads the forward reversed: the row mask, {@code to_out}, the attention port's backward, the inverse
+ * rotation, then the three projections, whose input gradients sum into {@code du} (or, for cross-attention, the
+ * keys' and values' into the context's accumulator).
+ *
+ * <pre>{@code
+ * Attention.Output out = attn.forward(step, u, inputs, true);
+ * DeviceTensor du = attn.backward(step, out.saved(), u, dOut, inputs);
+ * }</pre>
+ */
+public final class Attention {
+    private final Linear toQ;
+    private final Linear toK;
+    private final Linear toV;
+    private final Linear toOut;
+    private final int heads;
+    private final int kvHeads;
+    private final int dimHead;
+    private final boolean cross;
+
+    /**
+     * @param heads   query heads H
+     * @param kvHeads key/value heads G ({@code H % G == 0})
+     * @param dimHead features per head
+     * @param cross   whether keys and values come from the context (cross-attention)
+     */
+    public Attention(Linear toQ, Linear toK, Linear toV, Linear toOut, int heads, int kvHeads, int dimHead, boolean cross) {
+        this.toQ = Objects.requireNonNull(toQ);
+        this.toK = Objects.requireNonNull(toK);
+        this.toV = Objects.requireNonNull(toV);
+        this.toOut = Objects.requireNonNull(toOut);
+        if (heads % kvHeads != 0) {
+            throw new IllegalArgumentException("heads " + heads + " not a multiple of kv heads " + kvHeads);
+        }
+        this.heads = heads;
+        this.kvHeads = kvHeads;
+        this.dimHead = dimHead;
+        this.cross = cross;
+    }
+
+    /** The projections, in the order q, k, v, out. */
+    public java.util.List<Linear> linears() {
+        return java.util.List.of(toQ, toK, toV, toOut);
+    }
+
+    /** Whether this is cross-attention. */
+    public boolean cross() {
+        return cross;
+    }
+
+    /**
+     * What backward needs: the attention port's inputs and outputs (rotated queries and keys, values, {@code o},
+     * {@code lse}), the options, and the output before the row mask.
+     */
+    public record Saved(DeviceTensor q, DeviceTensor k, DeviceTensor v, AttentionResult result, AttentionOptions options)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            q.close();
+            k.close();
+            v.close();
+            result.close();
+        }
+    }
+
+    /** The output of a forward and what its backward needs. */
+    public record Output(DeviceTensor y, Saved saved) {
+    }
+
+    private static DeviceTensor heads(Backend b, Step step, DeviceTensor flat, int h, int d) {
+        Shape s = flat.shape();
+        return step.own(b.tensors().view(flat, 0, Shape.of(s.dim(0), s.dim(1), h, d)));
+    }
+
+    private DeviceTensor rotate(Step step, DeviceTensor x, AttentionInputs in, DeviceTensor scale, boolean inverse) {
+        return step.own(step.backend().rotary().apply(
+                new RotaryRequest(x, in.cos(), in.sin(), scale, RotaryLayout.SPLIT_HALF, inverse)));
+    }
+
+    private AttentionOptions options(AttentionInputs in) {
+        AttentionOptions.Builder b = AttentionOptions.builder();
+        if (cross) {
+            b.flashMask(in.contextMask());
+        } else {
+            b.causal(in.causal()).flashMask(in.flashMask()).alibiSlopes(in.alibi()).biasTable(in.biasTable());
+        }
+        return b.build();
+    }
+
+    /**
+     * {@code u [B, S, D]} (the shifted, normed branch input) to the branch output {@code [B, S, D]}; with
+     * {@code save} false (inference, or a checkpointed layer's first pass) nothing is kept for backward.
+     */
+    public Output forward(Step step, DeviceTensor u, AttentionInputs in, boolean save) {
+        return forward(step, u, in, save, null);
+    }
+
+    /**
+     * As {@link #forward(Step, DeviceTensor, AttentionInputs, boolean)}, and with a {@code cache} (inference): the new
+     * tokens' keys and values are appended to it and the queries attend over everything cached (self-attention), or
+     * over the context's keys and values computed once (cross-attention).
+     */
+    public Output forward(Step step, DeviceTensor u, AttentionInputs in, boolean save, KvCache.Layer cache) {
+        if (cache != null) {
+            if (save) {
+                throw new IllegalArgumentException("a cached pass is inference only");
+            }
+            return new Output(cached(step, u, in, cache), null);
+        }
+        Backend b = step.backend();
+        DeviceTensor source = cross ? in.context() : u;
+        DeviceTensor qFlat = toQ.forward(step, u);
+        DeviceTensor kFlat = toK.forward(step, source);
+        DeviceTensor vFlat = toV.forward(step, source);
+        DeviceTensor q = heads(b, step, qFlat, heads, dimHead);
+        DeviceTensor k = heads(b, step, kFlat, kvHeads, dimHead);
+        DeviceTensor v = heads(b, step, vFlat, kvHeads, dimHead);
+        if (!cross && in.cos() != null) {
+            DeviceTensor qr = rotate(step, q, in, in.queryScale(), false);
+            DeviceTensor kr = rotate(step, k, in, in.keyScale(), false);
+            q.close();
+            qFlat.close();
+            k.close();
+            kFlat.close();
+            q = qr;
+            k = kr;
+        }
+        AttentionOptions options = options(in);
+        AttentionResult r = step.own(b.attention().forward(new AttentionRequest(q, k, v, options)));
+        DeviceTensor o = step.own(b.tensors().view(r.o(), 0, Shape.of(u.shape().dim(0), u.shape().dim(1), heads * dimHead)));
+        DeviceTensor out = toOut.forward(step, o);
+        o.close();
+        if (in.keepRows() != null) {
+            DeviceTensor masked = step.own(b.elementwise().multiply(
+                    new BroadcastMultiplyRequest(out, in.keepRows(), BroadcastAxis.ROWS)));
+            out.close();
+            out = masked;
+        }
+        Saved saved = new Saved(q, k, v, r, options);
+        if (!save) {
+            saved.close();
+            return new Output(out, null);
+        }
+        return new Output(out, saved);
+    }
+
+    /**
+     * Accumulates the projections' gradients and returns {@code du} (for cross-attention: the queries' share only;
+     * keys' and values' gradients are added into {@code in.contextGrad()}). Closes {@code saved}.
+     */
+    public DeviceTensor backward(Step step, Saved saved, DeviceTensor u, DeviceTensor dOut, AttentionInputs in) {
+        Backend b = step.backend();
+        try (saved) {
+            DeviceTensor dy = dOut;
+            if (in.keepRows() != null) {
+                dy = step.own(b.elementwise().multiply(new BroadcastMultiplyRequest(dOut, in.keepRows(), BroadcastAxis.ROWS)));
+            }
+            Shape flatO = Shape.of(u.shape().dim(0), u.shape().dim(1), heads * dimHead);
+            DeviceTensor o = step.own(b.tensors().view(saved.result().o(), 0, flatO));
+            DeviceTensor dOflat = toOut.backward(step, o, dy, true);
+            o.close();
+            if (dy != dOut) {
+                dy.close();
+            }
+            DeviceTensor dO = heads(b, step, dOflat, heads, dimHead);
+            AttentionOptions options = saved.options();
+            boolean tableGrad = !cross && options.biasTable() != null && in.biasTableGrad() != null;
+            if (tableGrad) {
+                options = options.toBuilder().biasTableGrad(true).build();
+            }
+            AttentionGradients g = step.own(b.attention().backward(new AttentionBackwardRequest(dO, saved.q(), saved.k(),
+                    saved.v(), saved.result().o(), saved.result().lse(), options)));
+            dO.close();
+            dOflat.close();
+            if (tableGrad) {
+                b.elementwise().axpy(new AxpyRequest(1f, g.dBiasTable(), in.biasTableGrad()));
+            }
+            DeviceTensor dq = g.dq();
+            DeviceTensor dk = g.dk();
+            if (!cross && in.cos() != null) {
+                dq = rotate(step, g.dq(), in, in.queryScale(), true);
+                dk = rotate(step, g.dk(), in, in.keyScale(), true);
+            }
+            DeviceTensor source = cross ? in.context() : u;
+            DeviceTensor du = toQ.backward(step, u, flat(b, step, dq), true);
+            DeviceTensor dSource = toK.backward(step, source, flat(b, step, dk), true);
+            DeviceTensor dvSource = toV.backward(step, source, flat(b, step, g.dv()), true);
+            b.elementwise().axpy(new AxpyRequest(1f, dvSource, dSource));
+            dvSource.close();
+            g.close();
+            dq.close();
+            dk.close();
+            if (cross) {
+                b.elementwise().axpy(new AxpyRequest(1f, dSource, in.contextGrad()));
+            } else {
+                b.elementwise().axpy(new AxpyRequest(1f, dSource, du));
+            }
+            dSource.close();
+            return du;
+        }
+    }
+
+    private DeviceTensor cached(Step step, DeviceTensor u, AttentionInputs in, KvCache.Layer cache) {
+        Backend b = step.backend();
+        int batch = u.shape().dim(0);
+        int n = u.shape().dim(1);
+        DeviceTensor qFlat = toQ.forward(step, u);
+        DeviceTensor q = heads(b, step, qFlat, heads, dimHead);
+        AttentionOptions options = options(in);
+        DeviceTensor oFlat;
+        if (cross) {
+            DeviceTensor[] kv = cache.context();
+            if (kv == null) {
+                // the cache keeps the context's keys and values for every later pass: copies that outlive this step
+                DeviceTensor k = toK.forward(step, in.context());
+                DeviceTensor v = toV.forward(step, in.context());
+                kv = new DeviceTensor[] {copyOf(b, k), copyOf(b, v)};
+                k.close();
+                v.close();
+                cache.context(kv[0], kv[1]);
+            }
+            DeviceTensor k = heads(b, step, kv[0], kvHeads, dimHead);
+            DeviceTensor v = heads(b, step, kv[1], kvHeads, dimHead);
+            try (AttentionResult r = b.attention().forward(new AttentionRequest(q, k, v, options))) {
+                oFlat = step.own(copyOf(b, b.tensors().view(r.o(), 0, Shape.of(batch, n, heads * dimHead))));
+            }
+            k.close();
+            v.close();
+        } else {
+            DeviceTensor k = heads(b, step, toK.forward(step, u), kvHeads, dimHead);
+            DeviceTensor v = heads(b, step, toV.forward(step, u), kvHeads, dimHead);
+            if (in.cos() != null) {
+                DeviceTensor qr = rotate(step, q, in, in.queryScale(), false);
+                DeviceTensor kr = rotate(step, k, in, in.keyScale(), false);
+                q.close();
+                k.close();
+                q = qr;
+                k = kr;
+            }
+            cache.append(k, v);
+            int total = cache.length() + n;
+            oFlat = step.own(b.tensors().allocate(Shape.of(batch, n, heads * dimHead), DType.F32));
+            long rows = (long) n * heads * dimHead;
+            for (int row = 0; row < batch; row++) {
+                // each row attends over its own cache: [1, n] queries after [1, total − n] cached keys, bottom-right aligned
+                try (DeviceTensor qb = b.tensors().view(q, row * rows, Shape.of(1, n, heads, dimHead));
+                     DeviceTensor kb = cache.keys(row, total);
+                     DeviceTensor vb = cache.values(row, total);
+                     AttentionResult r = b.attention().forward(new AttentionRequest(qb, kb, vb, options))) {
+                    b.tensors().copy(new CopyRequest(r.o(), 0, rows, oFlat, row * rows, rows, 1, rows));
+                }
+            }
+        }
+        DeviceTensor out = toOut.forward(step, oFlat);
+        oFlat.close();
+        return out;
+    }
+
+    private static DeviceTensor copyOf(Backend b, DeviceTensor t) {
+        DeviceTensor c = b.tensors().allocate(t.shape(), t.dtype());
+        b.tensors().copy(CopyRequest.into(t, c, 0));
+        return c;
+    }
+
+    private static DeviceTensor flat(Backend b, Step step, DeviceTensor perHead) {
+        Shape s = perHead.shape();
+        return step.own(b.tensors().view(perHead, 0, Shape.of(s.dim(0), s.dim(1), s.dim(2) * s.dim(3))));
+    }
+}

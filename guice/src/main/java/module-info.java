@@ -1,0 +1,12 @@
+/**
+ * attn4j's optional Guice wiring ({@link dev.attn4j.guice.Attn4jModule}): the selected backend and its ports
+ * bound for injection. The only attn4j module that needs Guice; ports and domain do not.
+ */
+module dev.attn4j.guice {
+    requires transitive dev.attn4j.ports;
+    requires transitive com.google.guice;
+    requires jakarta.inject;
+
+    exports dev.attn4j.guice;
+    opens dev.attn4j.guice to com.google.guice;
+}
