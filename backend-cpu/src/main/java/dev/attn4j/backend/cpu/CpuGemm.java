@@ -1,0 +1,480 @@
+package dev.attn4j.backend.cpu;
+
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Single-precision GEMM, {@code C = alpha·op(A)·op(B) + beta·C} on row-major {@code float[]} regions, with
+ * BLAS semantics: {@code op(X)} is {@code X} or {@code Xᵀ}, {@code beta = 0} never reads {@code C} (NaN there
+ * is overwritten), and {@code alpha = 0} or {@code k = 0} reads neither {@code A} nor {@code B}.
+ *
+ * <p>Goto/BLIS blocking around the attention's own micro-kernel, {@link TileMath#gemm}: for each block of
+ * {@link #NC} columns and {@link #KC} reduction steps, {@code op(B)} is packed once, shared by all workers,
+ * into panels of {@code KC × 64} columns zero-padded to {@link TileMath#LANES}; each worker then packs its
+ * {@link #MC}-row block of {@code alpha·op(A)} into slivers of {@link #MR} rows ({@code sliver[p·6 + r]}, so
+ * the kernel reads it with row stride 1 and column stride 6) and runs the 6 × 64 kernel over every panel of
+ * its column range. Packed operands make both transposes the same problem for the kernel.
+ *
+ * <p>Deterministic by construction: the kernel keeps every {@code C} element as one fp32 fma chain over
+ * {@code p = 0..k-1} in order, continued from the stored value across reduction blocks (a float store and load
+ * is exact), starting from {@code beta·C} (or 0). The work is split over {@code M} and {@code N} only, never
+ * {@code K}, so an element's chain is the same whatever the blocking, the partition or the number of threads,
+ * and the scalar and vector twins give the same bits.
+ *
+ * <p>Packing memory is kept between calls in a {@link Workspace} (one retained; a second concurrent call
+ * allocates its own), bounded by {@code KC·NC} floats for {@code B} and {@code MC·KC} floats per worker.
+ *
+ * <p>Preconditions (the caller, a port, validates its request first; these checks only keep a bad call from
+ * writing anything): sizes and leading dimensions as BLAS, every region inside its array, {@code C} not
+ * overlapping {@code A} or {@code B}, and batch entries of {@code C} not overlapping each other.
+ */
+final class CpuGemm {
+    /** Rows of a packed sliver of A: the micro-kernel's 6 × 4-vector register block. */
+    static final int MR = 6;
+    /** Columns of a packed panel of B: four vectors of {@link TileMath#LANES}. */
+    static final int NR = 4 * TileMath.LANES;
+    /** Reduction steps per block. */
+    static final int KC = 512;
+    /** Rows of A per work item and packed block; a multiple of {@link #MR}. */
+    static final int MC = 96;
+    /** Columns of B per packed block; a multiple of {@link #NR}. */
+    static final int NC = 4096;
+    /** Work items aimed at per worker, so that a slow core (a shared machine) is balanced by the others. */
+    private static final int ITEMS_PER_THREAD = 4;
+    /** Below this many multiply-adds a problem runs on the calling thread: handing it out costs more. */
+    private static final long SERIAL_FMAS = 1L << 18;
+
+    private final WorkerPool pool;
+    private final TileMath math;
+    private final AtomicReference<Workspace> retained = new AtomicReference<>();
+
+    CpuGemm(WorkerPool pool, TileMath math) {
+        this.pool = pool;
+        this.math = math;
+    }
+
+    /**
+     * {@code C = alpha·op(A)·op(B) + beta·C}: {@code op(A)} is {@code m×k}, {@code op(B)} {@code k×n},
+     * {@code C} {@code m×n}. {@code A[i][p] = a[aOff + i·lda + p]}, or {@code a[aOff + p·lda + i]} when
+     * {@code transA}; likewise {@code B} with {@code ldb}; {@code C[i][j] = c[cOff + i·ldc + j]}.
+     *
+     * @throws IllegalArgumentException  for negative sizes or leading dimensions too small
+     * @throws IndexOutOfBoundsException when a region does not fit its array (nothing is written)
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+              float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+        gemmBatched(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 1, 0, 0, 0);
+    }
+
+    /**
+     * {@code batch} independent products, entry {@code e} at offsets {@code aOff + e·strideA},
+     * {@code bOff + e·strideB}, {@code cOff + e·strideC}; a stride of 0 shares that operand (A or B) across
+     * entries. Entries of {@code C} must not overlap.
+     *
+     * @see #gemm
+     */
+    void gemmBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc,
+                     int batch, long strideA, long strideB, long strideC) {
+        Problem p = new Problem(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
+                batch, strideA, strideB, strideC);
+        if (m == 0 || n == 0 || batch == 0) {
+            return;
+        }
+        if (alpha == 0f || k == 0) {
+            for (int e = 0; e < batch; e++) {
+                scaleC(p, p.cAt(e), 0, m, 0, n);
+            }
+            return;
+        }
+        Workspace ws = retained.getAndSet(null);
+        if (ws == null) {
+            ws = new Workspace(pool.threads());
+        }
+        try {
+            long fmas = (long) m * n * k;
+            int threads = pool.threads();
+            if (threads > 1 && batch > 1 && (fmas < SERIAL_FMAS * threads || batch % threads == 0
+                    || batch >= ITEMS_PER_THREAD * threads)) {
+                // Whole entries per worker: no hand-off inside an entry, each worker with its own B panels.
+                Workspace w = ws;
+                pool.forEach(batch, (worker, e) -> blocked(p, e, w, worker, null));
+            } else {
+                WorkerPool parallel = threads > 1 && fmas >= SERIAL_FMAS ? pool : null;
+                for (int e = 0; e < batch; e++) {
+                    blocked(p, e, ws, 0, parallel);
+                }
+            }
+        } finally {
+            retained.set(ws);
+        }
+    }
+
+    /**
+     * Batch entry {@code e}: on the pool when {@code parallel} is given (B packed once into the shared buffer,
+     * row blocks × column chunks handed out), else all on worker {@code worker} with its own buffers.
+     */
+    private void blocked(Problem p, int e, Workspace ws, int worker, WorkerPool parallel) {
+        int aAt = p.aAt(e);
+        int bAt = p.bAt(e);
+        int cAt = p.cAt(e);
+        int threads = parallel == null ? 1 : parallel.threads();
+        for (int jc = 0; jc < p.n; jc += NC) {
+            int nc = Math.min(NC, p.n - jc);
+            int panels = Math.ceilDiv(nc, NR);
+            int mBlocks = Math.ceilDiv(p.m, MC);
+            // Column chunks only when there are too few row blocks to keep every worker busy.
+            int wanted = threads == 1 ? 1 : Math.ceilDiv(ITEMS_PER_THREAD * threads, mBlocks);
+            int perChunk = Math.ceilDiv(panels, Math.min(panels, wanted));
+            int chunks = Math.ceilDiv(panels, perChunk);
+            for (int pc = 0; pc < p.k; pc += KC) {
+                int kc = Math.min(KC, p.k - pc);
+                float[] bPack = parallel == null ? ws.privateB(worker, kc, nc) : ws.sharedB(kc, nc);
+                int jcF = jc;
+                int pcF = pc;
+                if (parallel == null) {
+                    packB(p, bAt, pc, kc, jc, nc, 0, panels, bPack);
+                    for (int item = 0; item < mBlocks * chunks; item++) {
+                        block(p, aAt, cAt, ws, worker, bPack, jc, nc, pc, kc, item / chunks, item % chunks, perChunk);
+                    }
+                } else {
+                    int groups = Math.min(panels, threads * ITEMS_PER_THREAD);
+                    int perGroup = Math.ceilDiv(panels, groups);
+                    parallel.forEach(Math.ceilDiv(panels, perGroup), g ->
+                            packB(p, bAt, pcF, kc, jcF, nc, g * perGroup, Math.min(panels, (g + 1) * perGroup), bPack));
+                    parallel.forEach(mBlocks * chunks, (w, item) ->
+                            block(p, aAt, cAt, ws, w, bPack, jcF, nc, pcF, kc, item / chunks, item % chunks, perChunk));
+                }
+            }
+        }
+    }
+
+    /** Most floats a {@link Workspace} of a pool of {@code threads} workers ever holds. */
+    static long workspaceBound(int threads) {
+        return (long) KC * NC + (long) threads * ((long) MC * KC + MR * NR + (long) KC * NC);
+    }
+
+    /** The workspace kept for the next call (tests: reused, not reallocated), or null while a call holds it. */
+    Object retainedWorkspace() {
+        return retained.get();
+    }
+
+    /** Floats held by the kept workspace. */
+    long retainedFloats() {
+        Workspace ws = retained.get();
+        return ws == null ? 0 : ws.floats();
+    }
+
+    /** Row block {@code mb} × column chunk {@code chunk} of C over reduction block {@code pc..pc+kc}. */
+    private void block(Problem p, int aAt, int cAt, Workspace ws, int worker, float[] bPack, int jc, int nc,
+                       int pc, int kc, int mb, int chunk, int perChunk) {
+        int i0 = mb * MC;
+        int rows = Math.min(MC, p.m - i0);
+        int q0 = chunk * perChunk;
+        int q1 = Math.min(Math.ceilDiv(nc, NR), q0 + perChunk);
+        int j0 = jc + q0 * NR;
+        int j1 = jc + Math.min(nc, q1 * NR);
+        if (pc == 0 && p.beta != 0f && p.beta != 1f) {
+            scaleC(p, cAt, i0, i0 + rows, j0, j1);
+        }
+        boolean accumulate = pc > 0 || p.beta != 0f;
+        float[] aPack = ws.a(worker);
+        int slivers = Math.ceilDiv(rows, MR);
+        packA(p, aAt, i0, rows, pc, kc, aPack);
+        float[] c = p.c;
+        int ldc = p.ldc;
+        for (int q = q0; q < q1; q++) {
+            int j = jc + q * NR;
+            int width = Math.min(NR, jc + nc - j);
+            int padded = TileMath.padded(width);
+            int panel = q * NR * kc;
+            for (int s = 0; s < slivers; s++) {
+                int i = i0 + s * MR;
+                int mr = Math.min(MR, p.m - i);
+                int cij = cAt + i * ldc + j;
+                if (mr == MR && padded == width) {
+                    math.gemm(aPack, s * MR * kc, 1, MR, bPack, panel, padded, c, cij, ldc, MR, padded, kc, accumulate);
+                } else {
+                    // A partial tile goes through a 6 × 64 scratch tile: the kernel stores whole rows of
+                    // whole vectors. Copying C in and out keeps each element's fma chain unchanged.
+                    float[] tile = ws.tile(worker);
+                    if (accumulate) {
+                        for (int r = 0; r < mr; r++) {
+                            System.arraycopy(c, cij + r * ldc, tile, r * padded, width);
+                        }
+                    }
+                    math.gemm(aPack, s * MR * kc, 1, MR, bPack, panel, padded, tile, 0, padded, MR, padded, kc, accumulate);
+                    for (int r = 0; r < mr; r++) {
+                        System.arraycopy(tile, r * padded, c, cij + r * ldc, width);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Panels {@code q0..q1} of {@code op(B)[pc..pc+kc][jc..jc+nc]}: panel {@code q} at {@code q·NR·kc}, row
+     * {@code p} of it at {@code p·padded}, where {@code padded} is its width rounded up to {@link TileMath#LANES}
+     * (64 except maybe the last), with zeros past the width.
+     */
+    private static void packB(Problem p, int bAt, int pc, int kc, int jc, int nc, int q0, int q1, float[] dst) {
+        float[] b = p.b;
+        int ldb = p.ldb;
+        for (int q = q0; q < q1; q++) {
+            int j = jc + q * NR;
+            int width = Math.min(NR, jc + nc - j);
+            int padded = TileMath.padded(width);
+            int base = q * NR * kc;
+            if (!p.transB) {
+                for (int r = 0; r < kc; r++) {
+                    int to = base + r * padded;
+                    System.arraycopy(b, bAt + (pc + r) * ldb + j, dst, to, width);
+                    if (width < padded) {
+                        Arrays.fill(dst, to + width, to + padded, 0f);
+                    }
+                }
+            } else {
+                // op(B)[p][j] = b[j·ldb + p]: read along each stored row (contiguous), write down a column.
+                for (int x = 0; x < width; x++) {
+                    int from = bAt + (j + x) * ldb + pc;
+                    int to = base + x;
+                    for (int r = 0; r < kc; r++) {
+                        dst[to + r * padded] = b[from + r];
+                    }
+                }
+                if (width < padded) {
+                    for (int r = 0; r < kc; r++) {
+                        Arrays.fill(dst, base + r * padded + width, base + (r + 1) * padded, 0f);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Rows {@code i0..i0+rows} of {@code alpha·op(A)}, columns {@code pc..pc+kc}, as slivers of {@link #MR} rows:
+     * row {@code i0 + s·MR + r}, column {@code pc + x} at {@code dst[s·MR·kc + x·MR + r]}; the rows that pad the
+     * last sliver to {@link #MR} are zeros. Folding alpha into A is what reference BLAS does too.
+     */
+    private static void packA(Problem p, int aAt, int i0, int rows, int pc, int kc, float[] dst) {
+        float[] a = p.a;
+        int lda = p.lda;
+        float alpha = p.alpha;
+        if (!p.transA) {
+            // A row is contiguous along the reduction: read it once, write every MR-th float of its sliver.
+            for (int i = 0; i < rows; i++) {
+                int from = aAt + (i0 + i) * lda + pc;
+                int to = i / MR * MR * kc + i % MR;
+                for (int x = 0; x < kc; x++) {
+                    dst[to + x * MR] = alpha * a[from + x];
+                }
+            }
+        } else {
+            // op(A)[i][p] = a[p·lda + i]: stored row pc + x holds column x of the whole block contiguously, so
+            // it is read once per block (not once per sliver, which would touch kc pages per sliver).
+            for (int x = 0; x < kc; x++) {
+                int from = aAt + (pc + x) * lda + i0;
+                int to = x * MR;
+                int i = 0;
+                for (; i + MR <= rows; i += MR, to += MR * kc) {
+                    for (int r = 0; r < MR; r++) {
+                        dst[to + r] = alpha * a[from + i + r];
+                    }
+                }
+                for (int r = 0; i + r < rows; r++) {
+                    dst[to + r] = alpha * a[from + i + r];
+                }
+            }
+        }
+        int tail = rows % MR;
+        if (tail != 0) {
+            int last = rows / MR * MR * kc;
+            for (int x = 0; x < kc; x++) {
+                Arrays.fill(dst, last + x * MR + tail, last + (x + 1) * MR, 0f);
+            }
+        }
+    }
+
+    /** {@code C[i0..i1][j0..j1] *= beta}; with {@code beta = 0} C is overwritten by zeros without being read. */
+    private static void scaleC(Problem p, int cAt, int i0, int i1, int j0, int j1) {
+        float beta = p.beta;
+        if (beta == 1f) {
+            return;
+        }
+        float[] c = p.c;
+        for (int i = i0; i < i1; i++) {
+            int row = cAt + i * p.ldc;
+            if (beta == 0f) {
+                Arrays.fill(c, row + j0, row + j1, 0f);
+            } else {
+                for (int j = row + j0; j < row + j1; j++) {
+                    c[j] *= beta;
+                }
+            }
+        }
+    }
+
+    /** One call's arguments, checked: every index the call computes fits an int and lies in its array. */
+    private static final class Problem {
+        final boolean transA;
+        final boolean transB;
+        final int m;
+        final int n;
+        final int k;
+        final float alpha;
+        final float beta;
+        final float[] a;
+        final float[] b;
+        final float[] c;
+        final int lda;
+        final int ldb;
+        final int ldc;
+        private final int aOff;
+        private final int bOff;
+        private final int cOff;
+        private final long strideA;
+        private final long strideB;
+        private final long strideC;
+
+        Problem(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
+                float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc,
+                int batch, long strideA, long strideB, long strideC) {
+            if (m < 0 || n < 0 || k < 0 || batch < 0) {
+                throw new IllegalArgumentException("gemm sizes must be >= 0: m=" + m + " n=" + n + " k=" + k
+                        + " batch=" + batch);
+            }
+            if (strideA < 0 || strideB < 0 || strideC < 0) {
+                throw new IllegalArgumentException("gemm batch strides must be >= 0: " + strideA + ", " + strideB
+                        + ", " + strideC);
+            }
+            // Stored shapes: A is m×k (k×m when transposed), B is k×n (n×k), C is m×n.
+            checkLd("lda", lda, transA ? m : k);
+            checkLd("ldb", ldb, transB ? k : n);
+            checkLd("ldc", ldc, n);
+            boolean readsAB = alpha != 0f && k > 0 && m > 0 && n > 0;
+            if (readsAB) {
+                checkRegion("A", a, aOff, transA ? k : m, transA ? m : k, lda, batch, strideA);
+                checkRegion("B", b, bOff, transB ? n : k, transB ? k : n, ldb, batch, strideB);
+            }
+            checkRegion("C", c, cOff, m, n, ldc, batch, strideC);
+            if (batch > 1 && m > 0 && n > 0 && strideC < (long) (m - 1) * ldc + n) {
+                throw new IllegalArgumentException("gemm batch entries of C overlap: strideC=" + strideC
+                        + " < " + ((long) (m - 1) * ldc + n));
+            }
+            this.transA = transA;
+            this.transB = transB;
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.alpha = alpha;
+            this.beta = beta;
+            this.a = a;
+            this.b = b;
+            this.c = c;
+            this.lda = lda;
+            this.ldb = ldb;
+            this.ldc = ldc;
+            this.aOff = aOff;
+            this.bOff = bOff;
+            this.cOff = cOff;
+            this.strideA = strideA;
+            this.strideB = strideB;
+            this.strideC = strideC;
+        }
+
+        int aAt(int e) {
+            return (int) (aOff + e * strideA);
+        }
+
+        int bAt(int e) {
+            return (int) (bOff + e * strideB);
+        }
+
+        int cAt(int e) {
+            return (int) (cOff + e * strideC);
+        }
+
+        private static void checkLd(String name, int ld, int cols) {
+            if (ld < Math.max(1, cols)) {
+                throw new IllegalArgumentException("gemm " + name + "=" + ld + " < max(1, " + cols + ")");
+            }
+        }
+
+        /** {@code rows × cols} at {@code off + e·stride} with leading dimension {@code ld}, for every entry. */
+        private static void checkRegion(String name, float[] x, int off, int rows, int cols, int ld, int batch,
+                                        long stride) {
+            if (rows == 0 || cols == 0 || batch == 0) {
+                return;
+            }
+            if (x == null) {
+                throw new IllegalArgumentException("gemm " + name + " is null");
+            }
+            // All in long: (rows-1)·ld and (batch-1)·stride may each exceed an int on a bad call.
+            long last = off + (batch - 1) * stride + (long) (rows - 1) * ld + cols - 1;
+            if (off < 0 || last >= x.length) {
+                throw new IndexOutOfBoundsException("gemm " + name + ": " + rows + "×" + cols + " (ld " + ld
+                        + ", batch " + batch + ", stride " + stride + ") at offset " + off + " needs index " + last
+                        + ", array length " + x.length);
+            }
+        }
+    }
+
+    /** Packing memory, grown on demand up to its bounds and kept for later calls. */
+    private static final class Workspace {
+        private final float[][] a;
+        private final float[][] tiles;
+        private final float[][] privateB;
+        private float[] sharedB;
+
+        Workspace(int threads) {
+            a = new float[threads][];
+            tiles = new float[threads][];
+            privateB = new float[threads][];
+        }
+
+        float[] a(int worker) {
+            if (a[worker] == null) {
+                a[worker] = new float[MC * KC];
+            }
+            return a[worker];
+        }
+
+        float[] tile(int worker) {
+            if (tiles[worker] == null) {
+                tiles[worker] = new float[MR * NR];
+            }
+            return tiles[worker];
+        }
+
+        float[] sharedB(int kc, int nc) {
+            sharedB = fit(sharedB, kc, nc);
+            return sharedB;
+        }
+
+        float[] privateB(int worker, int kc, int nc) {
+            privateB[worker] = fit(privateB[worker], kc, nc);
+            return privateB[worker];
+        }
+
+        long floats() {
+            long total = sharedB == null ? 0 : sharedB.length;
+            for (float[][] perWorker : new float[][][]{a, tiles, privateB}) {
+                for (float[] x : perWorker) {
+                    total += x == null ? 0 : x.length;
+                }
+            }
+            return total;
+        }
+
+        /** A buffer for {@code kc × nc} packed B (panels at {@code NR·kc} apart), reused when big enough. */
+        private static float[] fit(float[] buf, int kc, int nc) {
+            int need = Math.ceilDiv(nc, NR) * NR * kc;
+            if (buf != null && buf.length >= need) {
+                return buf;
+            }
+            // Grow straight to the bound when more than half of it is needed, so ragged sizes do not regrow.
+            int bound = KC * NC;
+            return new float[need > bound / 2 ? bound : need];
+        }
+    }
+}
