@@ -9,14 +9,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * is overwritten), and {@code alpha = 0} or {@code k = 0} reads neither {@code A} nor {@code B}.
  *
  * <p>Goto/BLIS blocking around the attention's own micro-kernel, {@link TileMath#gemm}: for each block of
- * {@link #NC} columns and {@link #KC} reduction steps, {@code op(B)} is packed once, shared by all workers,
- * into panels of {@code KC × 64} columns zero-padded to {@link TileMath#LANES}; each worker then packs its
- * {@link #MC}-row block of {@code alpha·op(A)} into slivers of {@link #MR} rows ({@code sliver[p·6 + r]}, so
- * the kernel reads it with row stride 1 and column stride 6) and runs the 6 × 64 kernel over every panel of
- * its column range. Packed operands make both transposes the same problem for the kernel.
+ * {@link #NC} columns and {@link #KC} reduction steps, {@code alpha·op(B)} is packed once, shared by all
+ * workers, into panels of {@code KC × 64} columns zero-padded to {@link TileMath#LANES}; each worker then packs
+ * its {@link #MC}-row block of {@code op(A)} into slivers of {@link #MR} rows ({@code sliver[p·6 + r]}, so the
+ * kernel reads it with row stride 1 and column stride 6) and runs the 6 × 64 kernel over every panel of its
+ * column range. Packed operands make both transposes the same problem for the kernel. A work item with a
+ * single panel (a narrow C) reads A in place instead: packing would copy each element only to read it once.
  *
- * <p>Deterministic by construction: the kernel keeps every {@code C} element as one fp32 fma chain over
- * {@code p = 0..k-1} in order, continued from the stored value across reduction blocks (a float store and load
+ * <p>Deterministic by construction: the kernel keeps every {@code C} element as one fp32 fma chain
+ * {@code c = fma(A[i][p], alpha·B[p][j], c)} over {@code p = 0..k-1} in order, continued from the stored value across reduction blocks (a float store and load
  * is exact), starting from {@code beta·C} (or 0). The work is split over {@code M} and {@code N} only, never
  * {@code K}, so an element's chain is the same whatever the blocking, the partition or the number of threads,
  * and the scalar and vector twins give the same bits.
@@ -178,9 +179,22 @@ final class CpuGemm {
             scaleC(p, cAt, i0, i0 + rows, j0, j1);
         }
         boolean accumulate = pc > 0 || p.beta != 0f;
-        float[] aPack = ws.a(worker);
+        // With one panel each element of A is used once: the kernel reads it where it is.
+        boolean inPlace = q1 - q0 == 1;
+        float[] a;
+        int ars;
+        int acs;
+        if (inPlace) {
+            a = p.a;
+            ars = p.transA ? 1 : p.lda;
+            acs = p.transA ? p.lda : 1;
+        } else {
+            a = ws.a(worker);
+            ars = 1;
+            acs = MR;
+            packA(p, aAt, i0, rows, pc, kc, a);
+        }
         int slivers = Math.ceilDiv(rows, MR);
-        packA(p, aAt, i0, rows, pc, kc, aPack);
         float[] c = p.c;
         int ldc = p.ldc;
         for (int q = q0; q < q1; q++) {
@@ -191,19 +205,23 @@ final class CpuGemm {
             for (int s = 0; s < slivers; s++) {
                 int i = i0 + s * MR;
                 int mr = Math.min(MR, p.m - i);
+                // Where the sliver starts: in place, row i and column pc of op(A).
+                int as = inPlace ? aAt + i * ars + pc * acs : s * MR * kc;
                 int cij = cAt + i * ldc + j;
-                if (mr == MR && padded == width) {
-                    math.gemm(aPack, s * MR * kc, 1, MR, bPack, panel, padded, c, cij, ldc, MR, padded, kc, accumulate);
+                if (padded == width && (mr == MR || inPlace)) {
+                    math.gemm(a, as, ars, acs, bPack, panel, padded, c, cij, ldc, mr, padded, kc, accumulate);
                 } else {
-                    // A partial tile goes through a 6 × 64 scratch tile: the kernel stores whole rows of
-                    // whole vectors. Copying C in and out keeps each element's fma chain unchanged.
+                    // A partial tile goes through a 6 × 64 scratch tile, as the kernel stores whole rows of
+                    // whole vectors: packed, all 6 rows (the padding rows are zeros); in place, the mr rows
+                    // that exist. Copying C in and out keeps each element's fma chain unchanged.
                     float[] tile = ws.tile(worker);
                     if (accumulate) {
                         for (int r = 0; r < mr; r++) {
                             System.arraycopy(c, cij + r * ldc, tile, r * padded, width);
                         }
                     }
-                    math.gemm(aPack, s * MR * kc, 1, MR, bPack, panel, padded, tile, 0, padded, MR, padded, kc, accumulate);
+                    math.gemm(a, as, ars, acs, bPack, panel, padded, tile, 0, padded, inPlace ? mr : MR, padded, kc,
+                            accumulate);
                     for (int r = 0; r < mr; r++) {
                         System.arraycopy(tile, r * padded, c, cij + r * ldc, width);
                     }
@@ -213,13 +231,15 @@ final class CpuGemm {
     }
 
     /**
-     * Panels {@code q0..q1} of {@code op(B)[pc..pc+kc][jc..jc+nc]}: panel {@code q} at {@code q·NR·kc}, row
+     * Panels {@code q0..q1} of {@code alpha·op(B)[pc..pc+kc][jc..jc+nc]} (alpha folded into B as reference
+     * BLAS does): panel {@code q} at {@code q·NR·kc}, row
      * {@code p} of it at {@code p·padded}, where {@code padded} is its width rounded up to {@link TileMath#LANES}
      * (64 except maybe the last), with zeros past the width.
      */
     private static void packB(Problem p, int bAt, int pc, int kc, int jc, int nc, int q0, int q1, float[] dst) {
         float[] b = p.b;
         int ldb = p.ldb;
+        float alpha = p.alpha;
         for (int q = q0; q < q1; q++) {
             int j = jc + q * NR;
             int width = Math.min(NR, jc + nc - j);
@@ -228,7 +248,10 @@ final class CpuGemm {
             if (!p.transB) {
                 for (int r = 0; r < kc; r++) {
                     int to = base + r * padded;
-                    System.arraycopy(b, bAt + (pc + r) * ldb + j, dst, to, width);
+                    int from = bAt + (pc + r) * ldb + j;
+                    for (int x = 0; x < width; x++) {
+                        dst[to + x] = alpha * b[from + x];
+                    }
                     if (width < padded) {
                         Arrays.fill(dst, to + width, to + padded, 0f);
                     }
@@ -239,7 +262,7 @@ final class CpuGemm {
                     int from = bAt + (j + x) * ldb + pc;
                     int to = base + x;
                     for (int r = 0; r < kc; r++) {
-                        dst[to + r * padded] = b[from + r];
+                        dst[to + r * padded] = alpha * b[from + r];
                     }
                 }
                 if (width < padded) {
@@ -252,21 +275,20 @@ final class CpuGemm {
     }
 
     /**
-     * Rows {@code i0..i0+rows} of {@code alpha·op(A)}, columns {@code pc..pc+kc}, as slivers of {@link #MR} rows:
+     * Rows {@code i0..i0+rows} of {@code op(A)}, columns {@code pc..pc+kc}, as slivers of {@link #MR} rows:
      * row {@code i0 + s·MR + r}, column {@code pc + x} at {@code dst[s·MR·kc + x·MR + r]}; the rows that pad the
-     * last sliver to {@link #MR} are zeros. Folding alpha into A is what reference BLAS does too.
+     * last sliver to {@link #MR} are zeros.
      */
     private static void packA(Problem p, int aAt, int i0, int rows, int pc, int kc, float[] dst) {
         float[] a = p.a;
         int lda = p.lda;
-        float alpha = p.alpha;
         if (!p.transA) {
             // A row is contiguous along the reduction: read it once, write every MR-th float of its sliver.
             for (int i = 0; i < rows; i++) {
                 int from = aAt + (i0 + i) * lda + pc;
                 int to = i / MR * MR * kc + i % MR;
                 for (int x = 0; x < kc; x++) {
-                    dst[to + x * MR] = alpha * a[from + x];
+                    dst[to + x * MR] = a[from + x];
                 }
             }
         } else {
@@ -278,11 +300,11 @@ final class CpuGemm {
                 int i = 0;
                 for (; i + MR <= rows; i += MR, to += MR * kc) {
                     for (int r = 0; r < MR; r++) {
-                        dst[to + r] = alpha * a[from + i + r];
+                        dst[to + r] = a[from + i + r];
                     }
                 }
                 for (int r = 0; i + r < rows; r++) {
-                    dst[to + r] = alpha * a[from + i + r];
+                    dst[to + r] = a[from + i + r];
                 }
             }
         }

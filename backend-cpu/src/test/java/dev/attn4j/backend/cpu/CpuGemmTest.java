@@ -346,7 +346,10 @@ class CpuGemmTest {
             return transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
         }
 
-        /** The fp32 chain every element must equal: start from beta·C (0 when beta = 0), fma in index order. */
+        /**
+         * The fp32 chain every element must equal: start from beta·C (0 when beta = 0), then
+         * {@code fma(A[i][p], alpha·B[p][j], c)} in index order (alpha on B as reference BLAS has it).
+         */
         float chain(int i, int j) {
             float old = c0[cOff + i * ldc + j];
             float acc = beta == 0f ? 0f : beta == 1f ? old : old * beta;
@@ -354,7 +357,7 @@ class CpuGemmTest {
                 return acc;
             }
             for (int p = 0; p < k; p++) {
-                acc = Math.fma(alpha * opA(i, p), opB(p, j), acc);
+                acc = Math.fma(opA(i, p), alpha * opB(p, j), acc);
             }
             return acc;
         }
