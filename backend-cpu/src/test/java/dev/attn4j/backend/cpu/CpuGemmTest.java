@@ -53,13 +53,16 @@ class CpuGemmTest {
     @MethodSource("shapes")
     void everyTransposeAndScalingMatchesBothReferences(int m, int n, int k) {
         for (TileMath math : twins()) {
-            try (WorkerPool pool = new WorkerPool(2)) {
-                CpuGemm gemm = new CpuGemm(pool, math);
-                for (int t = 0; t < 4; t++) {
-                    for (float[] s : SCALARS) {
-                        Case c = new Case(t >= 2, (t & 1) == 1, m, n, k, s[0], s[1], 31L * m + 7L * n + k + t);
-                        c.run(gemm);
-                        c.check(math.getClass().getSimpleName());
+            // One worker computes every item itself; two split narrow products into single-panel column chunks.
+            for (int threads = 1; threads <= 2; threads++) {
+                try (WorkerPool pool = new WorkerPool(threads)) {
+                    CpuGemm gemm = new CpuGemm(pool, math);
+                    for (int t = 0; t < 4; t++) {
+                        for (float[] s : SCALARS) {
+                            Case c = new Case(t >= 2, (t & 1) == 1, m, n, k, s[0], s[1], 31L * m + 7L * n + k + t);
+                            c.run(gemm);
+                            c.check(math.getClass().getSimpleName() + ", " + threads + " threads");
+                        }
                     }
                 }
             }
