@@ -23,8 +23,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code K}, so an element's chain is the same whatever the blocking, the partition or the number of threads,
  * and the scalar and vector twins give the same bits.
  *
- * <p>Packing memory is kept between calls in a {@link Workspace} (one retained; a second concurrent call
- * allocates its own), bounded by {@code KC·NC} floats for {@code B} and {@code MC·KC} floats per worker.
+ * <p>Packing memory is kept between calls in a {@link Workspace}, grown to what a call needs and never past
+ * {@link #workspaceBound}: {@code KC·NC} floats of packed B shared by the workers, and per worker a packed
+ * block of A ({@code MC·KC}), a 6 × 64 edge tile, and (only for batches run one entry per worker) its own
+ * packed B. One workspace is retained; calls may come from several threads at once, and one that finds it
+ * taken allocates its own for that call. Calls must not come from inside a {@link WorkerPool} work item:
+ * the pool does not nest.
  *
  * <p>Preconditions (the caller, a port, validates its request first; these checks only keep a bad call from
  * writing anything): sizes and leading dimensions as BLAS, every region inside its array, {@code C} not

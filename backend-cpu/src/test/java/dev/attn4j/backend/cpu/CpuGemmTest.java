@@ -265,6 +265,44 @@ class CpuGemmTest {
         }
     }
 
+    @Test
+    void concurrentCallsDoNotShareTheirPackingMemory() throws Exception {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            CpuGemm gemm = new CpuGemm(pool, TileMath.get());
+            // Expected results one call at a time, then the same calls from three threads at once, repeatedly.
+            Case[] cases = new Case[3];
+            float[][] expected = new float[3][];
+            for (int i = 0; i < 3; i++) {
+                cases[i] = new Case(i == 1, i == 2, 150 + 7 * i, 300 - 50 * i, 600 + 11 * i, 1f, 0f, 40 + i);
+                cases[i].run(gemm);
+                expected[i] = cases[i].c.clone();
+            }
+            Thread[] threads = new Thread[3];
+            Throwable[] failures = new Throwable[3];
+            for (int i = 0; i < 3; i++) {
+                int which = i;
+                threads[i] = new Thread(() -> {
+                    try {
+                        for (int round = 0; round < 5; round++) {
+                            Arrays.fill(cases[which].c, cases[which].cOff, cases[which].cOff + 10, Float.NaN);
+                            cases[which].run(gemm);
+                            assertArrayEquals(expected[which], cases[which].c, "case " + which + " round " + round);
+                        }
+                    } catch (Throwable t) {
+                        failures[which] = t;
+                    }
+                });
+                threads[i].start();
+            }
+            for (int i = 0; i < 3; i++) {
+                threads[i].join();
+                if (failures[i] != null) {
+                    throw new AssertionError("concurrent call " + i + " failed", failures[i]);
+                }
+            }
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------ helpers
 
     private static TileMath[] twins() {
