@@ -11,7 +11,8 @@
 #
 # The machine is shared, so the two are interleaved: every round measures each case with both, in
 # alternating order, and the report gives per case the median GFLOP/s of each and the median of the rounds'
-# ratios (attn4j / OpenBLAS), with the load average seen. Both use all cores.
+# ratios (attn4j / OpenBLAS), with the load average seen. Both use all cores. While another JMH run holds
+# /tmp/jmh.lock the script waits for it (up to 15 minutes) instead of measuring alongside it.
 # OPENBLAS_CORETYPE=SkylakeX: Debian's OpenBLAS 0.3.21 does not recognise this CPU's AVX-512 otherwise
 # (as ../shared/anchors/sgemm.sh). Needs benchmarks/target/benchmarks.jar:
 #   mvn -B -q -pl benchmarks -am package -DskipTests
@@ -32,7 +33,7 @@ export GEMM_ROUNDS=${1:-5} GEMM_CASES=${CASES:-$DEFAULT_CASES} GEMM_JAVA=$JAVA G
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 # Debian's interpreter and numpy (linked to libopenblas0-pthread), whatever python is first on PATH.
 PATH=$(getconf PATH) exec python3 - <<'EOF'
-import json, os, statistics, subprocess, sys, tempfile
+import json, os, statistics, subprocess, sys, tempfile, time
 
 ROUNDS = int(os.environ["GEMM_ROUNDS"])
 CASES = os.environ["GEMM_CASES"].split()
@@ -66,8 +67,9 @@ def openblas(m, n, k, form):
     return 2.0 * m * n * k / json.loads(out) / 1e9
 
 
-def attn4j(m, n, k, form, attempts=3):
-    for attempt in range(1, attempts + 1):
+def attn4j(m, n, k, form, attempts=3, lock_wait_s=900):
+    failures, waited = 0, 0
+    while True:
         with tempfile.NamedTemporaryFile(suffix=".json") as f:
             run = subprocess.run([JAVA, "-jar", JAR, "GemmBenchmark", "-p", f"shape={m}x{n}x{k}", "-p", f"form={form}",
                                   "-wi", "3", "-i", "5", "-w", "1", "-r", "1", "-f", "1", "-rf", "json", "-rff", f.name],
@@ -75,11 +77,18 @@ def attn4j(m, n, k, form, attempts=3):
             if run.returncode == 0:
                 ms = json.load(open(f.name))[0]["primaryMetric"]["score"]
                 return 2.0 * m * n * k / (ms / 1e3) / 1e9
-        # JMH's fork talks to its host over a local socket; on an overloaded machine that has been seen to fail.
-        tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-8:])
-        print(f"JMH run {attempt}/{attempts} for {m}x{n}x{k}:{form} failed (exit {run.returncode}):\n{tail}",
+        out = run.stdout + run.stderr
+        if "Unable to acquire the JMH lock" in out and waited < lock_wait_s:
+            # Another JMH run holds the machine-wide lock: wait for it rather than measure alongside it.
+            time.sleep(15)
+            waited += 15
+            continue
+        failures += 1
+        tail = "\n".join(out.strip().splitlines()[-8:])
+        print(f"JMH run for {m}x{n}x{k}:{form} failed (exit {run.returncode}, {failures}/{attempts}):\n{tail}",
               file=sys.stderr, flush=True)
-    raise SystemExit(f"GemmBenchmark failed {attempts} times for {m}x{n}x{k}:{form}")
+        if failures == attempts:
+            raise SystemExit(f"GemmBenchmark failed {attempts} times for {m}x{n}x{k}:{form}")
 
 
 results = {case: {"openblas": [], "attn4j": [], "ratio": []} for case in CASES}
