@@ -74,8 +74,10 @@ def attn4j(m, n, k, form, attempts=3, lock_wait_s=900):
             run = subprocess.run([JAVA, "-jar", JAR, "GemmBenchmark", "-p", f"shape={m}x{n}x{k}", "-p", f"form={form}",
                                   "-wi", "3", "-i", "5", "-w", "1", "-r", "1", "-f", "1", "-rf", "json", "-rff", f.name],
                                  capture_output=True, text=True)
-            if run.returncode == 0:
-                ms = json.load(open(f.name))[0]["primaryMetric"]["score"]
+            # JMH exits with 0 even when its fork failed; then the result file holds no result.
+            results = json.load(open(f.name)) if run.returncode == 0 and os.path.getsize(f.name) else []
+            if results:
+                ms = results[0]["primaryMetric"]["score"]
                 return 2.0 * m * n * k / (ms / 1e3) / 1e9
         out = run.stdout + run.stderr
         if "Unable to acquire the JMH lock" in out and waited < lock_wait_s:
