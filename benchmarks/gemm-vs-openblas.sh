@@ -86,7 +86,8 @@ def attn4j(m, n, k, form, attempts=3, lock_wait_s=900):
             waited += 15
             continue
         failures += 1
-        tail = "\n".join(out.strip().splitlines()[-8:])
+        lines = [x for x in out.splitlines() if x.strip() and not x.startswith(("#", "WARNING"))]
+        tail = "\n".join(x for x in lines if "rror" in x or "xception" in x or "<" in x)[-2000:] or "\n".join(lines[-8:])
         print(f"JMH run for {m}x{n}x{k}:{form} failed (exit {run.returncode}, {failures}/{attempts}):\n{tail}",
               file=sys.stderr, flush=True)
         if failures == attempts:
