@@ -23,8 +23,16 @@ if [[ ! -f $JAR ]]; then
   echo "missing $JAR; build it with: mvn -B -q -pl benchmarks -am package -DskipTests" >&2
   exit 1
 fi
-JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
-command -v "$JAVA" >/dev/null || { echo "no java: set JAVA_HOME (JDK 25)" >&2; exit 1; }
+# JDK 25 as ./attn4j finds it: JAVA_HOME if it is one, else /usr/lib/jvm/temurin-25*. (A java 17 on PATH runs
+# JMH, but its fork cannot load the benchmark's classes.)
+JAVA=
+for home in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25*; do
+  if [[ -n $home && -x $home/bin/java ]] && grep -q '^JAVA_VERSION="25' "$home/release" 2>/dev/null; then
+    JAVA=$home/bin/java
+    break
+  fi
+done
+[[ -n $JAVA ]] || { echo "needs JDK 25: set JAVA_HOME to one" >&2; exit 1; }
 DEFAULT_CASES="2048x2048x2048:NN \
 4096x2048x512:NT 4096x512x2048:NN 2048x512x4096:TN 4096x2048x512:NN \
 4096x512x2048:NT 512x2048x4096:TN \
