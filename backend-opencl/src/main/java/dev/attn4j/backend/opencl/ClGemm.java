@@ -57,10 +57,30 @@ final class ClGemm implements AutoCloseable {
             return String.format(Locale.ROOT, "-DMR=%d -DVW=%d -DNV=%d", mr, vw, nv);
         }
 
-        static Blocking of(ClDevice device) {
-            if (device.isCpu()) {
-                return new Blocking(8, 16, 2, 1, 1, true);
+        /**
+         * The blocking the {@code gemm} option names ({@code cpu} or {@code gpu}: tests run the GPU shape on POCL), or
+         * the device's own when it names none.
+         */
+        static Blocking named(String name, ClDevice device) {
+            if (name == null || name.isBlank()) {
+                return of(device);
             }
+            return switch (name.trim().toLowerCase(Locale.ROOT)) {
+                case "cpu" -> cpu();
+                case "gpu" -> gpu(device);
+                default -> throw new dev.attn4j.ports.InvalidRequestException("gemm", "cpu or gpu", name);
+            };
+        }
+
+        static Blocking of(ClDevice device) {
+            return device.isCpu() ? cpu() : gpu(device);
+        }
+
+        private static Blocking cpu() {
+            return new Blocking(8, 16, 2, 1, 1, true);
+        }
+
+        private static Blocking gpu(ClDevice device) {
             int gx = 16;
             int gy = 8;
             while ((long) gx * gy > device.maxWorkGroupSize() && gy > 1) {
@@ -80,9 +100,9 @@ final class ClGemm implements AutoCloseable {
     private cl_mem packedB;
     private long packedBBytes;
 
-    ClGemm(OpenClEngine engine) {
+    ClGemm(OpenClEngine engine, Blocking blocking) {
         this.engine = engine;
-        this.blocking = Blocking.of(engine.device());
+        this.blocking = blocking;
     }
 
     Blocking blocking() {

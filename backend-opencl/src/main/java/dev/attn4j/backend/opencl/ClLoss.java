@@ -57,7 +57,7 @@ final class ClLoss implements LossPort {
         int v = r.vocabulary();
         int chunk = chunkRows(rows, v);
         boolean grads = r.wantsGradients();
-        String options = "-DCE_WG=" + group;
+        String options = "-DCE_WG=" + group + (engine.device().fp64() ? " -DCE_FP64=1" : "");
         synchronized (engine) {
             engine.requireOpen();
             List<ClTensor> made = new ArrayList<>();

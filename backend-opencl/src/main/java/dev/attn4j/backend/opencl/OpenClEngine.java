@@ -97,7 +97,7 @@ final class OpenClEngine implements BackendEngine {
     private final RandomPort random = new ClRandom(this);
     private boolean closed;
 
-    private OpenClEngine(ClDevice device) {
+    private OpenClEngine(ClDevice device, ClGemm.Blocking blocking) {
         this.device = device;
         cl_context_properties props = new cl_context_properties();
         props.addProperty(CL_CONTEXT_PLATFORM, device.platform());
@@ -116,7 +116,7 @@ final class OpenClEngine implements BackendEngine {
         this.queue = q;
         this.placeholder = spare;
         this.programs = new Programs(context, device.id());
-        this.gemm = new ClGemm(this);
+        this.gemm = new ClGemm(this, blocking);
         this.ops = new ClOps(this);
         this.loss = new ClLoss(this);
         Set<DType> f32 = EnumSet.of(DType.F32);
@@ -157,7 +157,8 @@ final class OpenClEngine implements BackendEngine {
             if (all.isEmpty()) {
                 throw new DeviceException(OpenClBackendProvider.NAME, "CL_DEVICE_NOT_FOUND", "no OpenCL device");
             }
-            return new OpenClEngine(Devices.select(all, options.get("device").orElse(null)));
+            ClDevice device = Devices.select(all, options.get("device").orElse(null));
+            return new OpenClEngine(device, ClGemm.Blocking.named(options.get("gemm").orElse(null), device));
         } catch (CLException e) {
             throw deviceError(e, "opening the OpenCL device");
         }

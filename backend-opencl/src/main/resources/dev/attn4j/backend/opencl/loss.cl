@@ -7,6 +7,13 @@
  */
 #pragma OPENCL FP_CONTRACT OFF
 
+#ifdef CE_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double total_t;
+#else
+typedef float total_t;
+#endif
+
 inline float tree_max(__local float* red, float value, int lid) {
     red[lid] = value;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -66,17 +73,20 @@ void ce_rows(__global float* z, int vocab, __global const int* targets, long row
     }
 }
 
-/* lossSum[0] = Σ loss[r], count[0] = the rows counted, both in row order by one work-item. */
+/*
+ * lossSum[0] = Σ loss[r], count[0] = the rows counted, both in row order by one work-item; the sum in fp64 where the
+ * device has it, so the total of thousands of rows is rounded once (an fp32 running sum drifts by ulps of the total).
+ */
 __kernel void ce_total(__global const float* loss, __global const int* targets, long rows, int ignore,
                        __global float* loss_sum, __global float* count) {
     if (get_global_id(0) == 0) {
-        float s = 0.0f;
-        float c = 0.0f;
+        total_t s = 0;
+        long c = 0;
         for (long r = 0; r < rows; r++) {
-            s = s + loss[r];
-            c = c + (targets[r] != ignore ? 1.0f : 0.0f);
+            s = s + (total_t) loss[r];
+            c += targets[r] != ignore ? 1 : 0;
         }
-        loss_sum[0] = s;
-        count[0] = c;
+        loss_sum[0] = (float) s;
+        count[0] = (float) c;
     }
 }
