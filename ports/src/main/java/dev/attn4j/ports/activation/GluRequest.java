@@ -42,7 +42,7 @@ public record GluRequest(Activation gate, DeviceTensor x) {
         return Shape.of(dims);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

@@ -35,7 +35,7 @@ public record AddRequest(DeviceTensor a, DeviceTensor b, float alpha) {
         return new AddRequest(a, b, 1f);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("a", a);

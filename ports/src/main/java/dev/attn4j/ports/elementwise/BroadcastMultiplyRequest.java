@@ -44,7 +44,7 @@ public record BroadcastMultiplyRequest(DeviceTensor x, DeviceTensor v, Broadcast
         return v.shape();
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

@@ -57,7 +57,7 @@ public record TokenShiftRequest(DeviceTensor x, int begin, int count, int amount
         return new TokenShiftRequest(dy, begin, count, -amount, segments);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

@@ -48,7 +48,7 @@ public record EmbeddingRequest(DeviceTensor table, DeviceTensor ids) {
         return Shape.of(dims);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("table", table);

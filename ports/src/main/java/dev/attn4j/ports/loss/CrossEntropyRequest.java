@@ -122,7 +122,7 @@ public record CrossEntropyRequest(DeviceTensor hidden, DeviceTensor weight, Devi
         return Shape.of(java.util.Arrays.copyOf(dims, dims.length - 1));
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("hidden", hidden);
