@@ -169,17 +169,17 @@ public final class Backend implements AutoCloseable {
         return tensors;
     }
 
-    /** {@return attention forward and backward} */
+    /** {@return the port for attention forward and backward} */
     public AttentionPort attention() {
         return attention;
     }
 
-    /** {@return layerNorm / RMSNorm forward and backward} */
+    /** {@return the port for layerNorm / RMSNorm forward and backward} */
     public NormalizationPort normalization() {
         return normalization;
     }
 
-    /** {@return rotary / xPos application} */
+    /** {@return the port for rotary / xPos application} */
     public RotaryPort rotary() {
         return rotary;
     }

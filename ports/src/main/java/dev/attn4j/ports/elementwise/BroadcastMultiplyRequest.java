@@ -39,7 +39,7 @@ public record BroadcastMultiplyRequest(DeviceTensor x, DeviceTensor v, Broadcast
         InvalidRequestException.check(v != x, "v", "a tensor apart from x", "x");
     }
 
-    /** The vector's shape. */
+    /** {@return the vector's shape} */
     public Shape vectorShape() {
         return v.shape();
     }
