@@ -116,7 +116,7 @@ public record CrossEntropyRequest(DeviceTensor hidden, DeviceTensor weight, Devi
                 biasGrad, false);
     }
 
-    /** {@return this request also returning each row's loss} */
+    /** {@return a copy of this request that also returns each row's loss} */
     public CrossEntropyRequest withPerTokenLoss() {
         return new CrossEntropyRequest(hidden, weight, bias, targets, ignoreIndex, gradScale, inputGrad, weightGrad,
                 biasGrad, true);
