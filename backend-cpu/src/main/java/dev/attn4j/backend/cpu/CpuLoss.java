@@ -47,24 +47,26 @@ final class CpuLoss implements LossPort {
     private final CpuGemm gemm;
     private final LossKernels kernels;
     private final int chunkFloats;
+    private final int minRows;
     private final AtomicReference<Workspace> retained = new AtomicReference<>();
 
     CpuLoss(CpuEngine engine, WorkerPool pool, CpuGemm gemm) {
-        this(engine, pool, gemm, LossKernels.get(), CHUNK_FLOATS);
+        this(engine, pool, gemm, LossKernels.get(), CHUNK_FLOATS, MIN_ROWS);
     }
 
-    /** With given kernels and chunk budget, so tests can run the twins and several chunk sizes side by side. */
-    CpuLoss(CpuEngine engine, WorkerPool pool, CpuGemm gemm, LossKernels kernels, int chunkFloats) {
+    /** With given kernels and chunk bounds, so tests can run the twins and several chunk sizes side by side. */
+    CpuLoss(CpuEngine engine, WorkerPool pool, CpuGemm gemm, LossKernels kernels, int chunkFloats, int minRows) {
         this.engine = engine;
         this.pool = pool;
         this.gemm = gemm;
         this.kernels = kernels;
         this.chunkFloats = chunkFloats;
+        this.minRows = minRows;
     }
 
     /** Rows per chunk for a vocabulary of {@code v} and {@code counted} counted rows. */
     int chunkRows(int v, int counted) {
-        return Math.max(1, Math.min(counted, Math.max(MIN_ROWS, chunkFloats / v)));
+        return Math.max(1, Math.min(counted, Math.max(minRows, chunkFloats / v)));
     }
 
     @Override
