@@ -30,6 +30,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * taken allocates its own for that call. Calls must not come from inside a {@link WorkerPool} work item:
  * the pool does not nest.
  *
+ * <p>A linear layer's three products, {@code x[m×k]}, {@code W[n×k]} and {@code y, dy [m×n]} dense row-major:
+ * <pre>{@code
+ * gemm.gemm(false, true, m, n, k, 1f, x, 0, k, w, 0, k, 0f, y, 0, n);     // y = x·Wᵀ
+ * gemm.gemm(false, false, m, k, n, 1f, dy, 0, n, w, 0, k, 0f, dx, 0, k);  // dx = dy·W
+ * gemm.gemm(true, false, n, k, m, 1f, dy, 0, n, x, 0, k, 1f, dw, 0, k);   // dW += dyᵀ·x
+ * }</pre>
+ *
  * <p>Preconditions (the caller, a port, validates its request first; these checks only keep a bad call from
  * writing anything): sizes and leading dimensions as BLAS, every region inside its array, {@code C} not
  * overlapping {@code A} or {@code B}, and batch entries of {@code C} not overlapping each other.
