@@ -176,13 +176,17 @@ final class ClGemm implements AutoCloseable {
             bStep = nb;
         }
         cl_kernel kernel = engine.kernel(SOURCE, options, "gemm");
-        long gx = roundUp(mBlocks, blocking.groupX());
-        long gy = roundUp(nBlocks, blocking.groupY());
+        // Consecutive work-items share one operand's panel (kept in cache) and stream the other's: on a CPU device the
+        // streamed one is re-read once per block of the shared one, so it should be the smaller (it then stays in
+        // the last-level cache). Rows first (share B, stream A) unless A is the larger; GPUs always rows first.
+        boolean rowsFirst = !blocking.packA() || (long) g.m() <= g.n();
+        long gx = roundUp(rowsFirst ? mBlocks : nBlocks, blocking.groupX());
+        long gy = roundUp(rowsFirst ? nBlocks : mBlocks, blocking.groupY());
         new KernelCall(kernel).i(g.m()).i(g.n()).i(g.k()).f(g.alpha())
                 .mem(a).l(aOff).l(aBatch).l(aBlock).l(aRow).l(aStep)
                 .mem(b).l(bOff).l(bBatch).l(bBlock).l(bStep)
                 .f(g.beta()).mem(g.c()).l(g.cOff()).l(g.cBatch()).l(g.ldc())
-                .mem(g.bias() != null ? g.bias() : engine.placeholder()).i(g.bias() != null ? 1 : 0)
+                .mem(g.bias() != null ? g.bias() : engine.placeholder()).i(g.bias() != null ? 1 : 0).i(rowsFirst ? 1 : 0)
                 .run(engine.queue(), new long[] {gx, gy, g.batch()}, new long[] {blocking.groupX(), blocking.groupY(), 1});
     }
 

@@ -81,9 +81,11 @@ __kernel void gemm(int M, int N, int K, float alpha,
                    __global const float* A, long aOff, long aBatch, long aBlock, long aRow, long aStep,
                    __global const float* B, long bOff, long bBatch, long bBlock, long bStep,
                    float beta, __global float* C, long cOff, long cBatch, long ldc,
-                   __global const float* bias, int has_bias) {
-    const int ib = get_global_id(0);
-    const int jb = get_global_id(1);
+                   __global const float* bias, int has_bias, int rows_first) {
+    // rows_first: dimension 0 runs over row blocks, so consecutive work-items share B's panel and stream A's;
+    // otherwise over column blocks, sharing A's panel (ClGemm re-reads the smaller operand).
+    const int ib = get_global_id(rows_first ? 0 : 1);
+    const int jb = get_global_id(rows_first ? 1 : 0);
     const long e = get_global_id(2);
     const int i0 = ib * MR;
     const int j0 = jb * NB;
