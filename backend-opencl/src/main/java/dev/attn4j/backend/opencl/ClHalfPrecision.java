@@ -72,6 +72,17 @@ final class ClHalfPrecision implements HalfPrecisionPorts.Conversions {
         }
     }
 
+    /** {@code f32} rounded to {@code target}'s type (F16 or BF16) into {@code target} itself (same element count). */
+    static void narrowInto(OpenClEngine engine, ClTensor f32, ClTensor target) {
+        synchronized (engine) {
+            try {
+                convert(engine, target.dtype() == DType.F16 ? "narrow_f16" : "narrow_bf16", f32, target);
+            } catch (RuntimeException e) {
+                throw ClAttention.translate(e, "rounding into " + target.dtype());
+            }
+        }
+    }
+
     private static void convert(OpenClEngine engine, String kernel, ClTensor in, ClTensor out) {
         long n = in.shape().elementCount();
         new KernelCall(engine.kernel(SOURCE, "", kernel)).mem(in.buffer()).mem(out.buffer()).l(n)

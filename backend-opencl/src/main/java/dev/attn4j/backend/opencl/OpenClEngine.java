@@ -88,13 +88,14 @@ final class OpenClEngine implements BackendEngine {
     private final RotaryPort rotary = HalfPrecisionPorts.rotary(half, this, new ClRotary(this));
     private final ClGemm gemm;
     private final ClOps ops;
-    private final LinearPort linear = new ClLinear(this);
-    private final ActivationPort activation = new ClActivation(this);
-    private final ElementwisePort elementwise = new ClElementwise(this);
-    private final EmbeddingPort embedding = new ClEmbedding(this);
+    // The model ports compute in F32; ClHalfModelPorts stores F16/BF16 around them (widen, F32 kernel, round).
+    private final LinearPort linear = ClHalfModelPorts.linear(this, new ClLinear(this));
+    private final ActivationPort activation = ClHalfModelPorts.activation(this, new ClActivation(this));
+    private final ElementwisePort elementwise = ClHalfModelPorts.elementwise(this, new ClElementwise(this));
+    private final EmbeddingPort embedding = ClHalfModelPorts.embedding(this, new ClEmbedding(this));
     private final LossPort loss;
-    private final OptimizerPort optimizer = new ClOptimizer(this);
-    private final RandomPort random = new ClRandom(this);
+    private final OptimizerPort optimizer = ClHalfModelPorts.optimizer(this, new ClOptimizer(this));
+    private final RandomPort random = ClHalfModelPorts.random(this, new ClRandom(this));
     private boolean closed;
 
     private OpenClEngine(ClDevice device, ClGemm.Blocking blocking) {
@@ -118,15 +119,14 @@ final class OpenClEngine implements BackendEngine {
         this.programs = new Programs(context, device.id());
         this.gemm = new ClGemm(this, blocking);
         this.ops = new ClOps(this);
-        this.loss = new ClLoss(this);
-        Set<DType> f32 = EnumSet.of(DType.F32);
+        this.loss = ClHalfModelPorts.loss(this, new ClLoss(this));
         this.capabilities = Capabilities.of(new TensorCapabilities(DTYPES, EnumSet.allOf(TensorFeature.class),
                         viewAlignment(device)),
                 new AttentionCapabilities(DTYPES, EnumSet.allOf(AttentionFeature.class), 1, MAX_HEAD_DIM),
                 NormCapabilities.all(DTYPES), new RotaryCapabilities(DTYPES),
-                new LinearCapabilities(f32), new ActivationCapabilities(f32, EnumSet.allOf(Activation.class)),
-                new ElementwiseCapabilities(f32), new EmbeddingCapabilities(f32), new LossCapabilities(f32),
-                new OptimizerCapabilities(f32), new RandomCapabilities(f32));
+                new LinearCapabilities(DTYPES), new ActivationCapabilities(DTYPES, EnumSet.allOf(Activation.class)),
+                new ElementwiseCapabilities(DTYPES), new EmbeddingCapabilities(DTYPES), new LossCapabilities(DTYPES),
+                new OptimizerCapabilities(DTYPES), new RandomCapabilities(DTYPES));
     }
 
     /**

@@ -31,6 +31,7 @@ import dev.attn4j.ports.random.UniformRequest;
 import dev.attn4j.ports.tensor.CopyRequest;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.HalfFloats;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorCapabilities;
 import org.junit.jupiter.api.Test;
@@ -164,6 +165,56 @@ class ModelPortsTest {
             OpenClTesting.assertClose("dW", golden.dWeight(), ref.dWeight(), backend.tensors().download(dW));
             OpenClTesting.assertClose("db", golden.dBias(), ref.dBias(), backend.tensors().download(db));
         }
+    }
+
+    /**
+     * 16-bit storage (ClHalfModelPorts): a BF16 linear backward gives exactly the F32 kernels' results on the widened
+     * values, rounded once, in the returned dx and in the accumulators updated in place; nothing stays open.
+     */
+    @Test
+    void sixteenBitCallsAreTheF32KernelsRoundedOnce() {
+        Random rnd = new Random(8);
+        int rows = 13;
+        int in = 21;
+        int out = 17;
+        float[] x = OpenClTesting.f32(OpenClTesting.random(rnd, rows * in, 1));
+        float[] w = OpenClTesting.f32(OpenClTesting.random(rnd, out * in, 0.3));
+        float[] dy = OpenClTesting.f32(OpenClTesting.random(rnd, rows * out, 1));
+        float[] dW0 = OpenClTesting.f32(OpenClTesting.random(rnd, out * in, 0.2));
+        for (float[] a : new float[][] {x, w, dy, dW0}) {
+            for (int i = 0; i < a.length; i++) a[i] = HalfFloats.from(DType.BF16, HalfFloats.to(DType.BF16, a[i]));
+        }
+        OpenClEngine engine = OpenClTesting.openEngine();
+        try (Backend backend = Backend.of(engine)) {
+            var t = backend.tensors();
+            float[][] wide;
+            try (DeviceTensor tx = t.upload(x, Shape.of(rows, in), DType.F32);
+                 DeviceTensor tw = t.upload(w, Shape.of(out, in), DType.F32);
+                 DeviceTensor tdy = t.upload(dy, Shape.of(rows, out), DType.F32);
+                 DeviceTensor dW = t.upload(dW0, Shape.of(out, in), DType.F32);
+                 DeviceTensor dx = backend.linear().backward(new LinearBackwardRequest(LinearRequest.of(tx, tw, null), tdy,
+                         true, dW, null))) {
+                wide = new float[][] {t.download(dx), t.download(dW)};
+            }
+            try (DeviceTensor tx = t.upload(x, Shape.of(rows, in), DType.BF16);
+                 DeviceTensor tw = t.upload(w, Shape.of(out, in), DType.BF16);
+                 DeviceTensor tdy = t.upload(dy, Shape.of(rows, out), DType.BF16);
+                 DeviceTensor dW = t.upload(dW0, Shape.of(out, in), DType.BF16);
+                 DeviceTensor dx = backend.linear().backward(new LinearBackwardRequest(LinearRequest.of(tx, tw, null), tdy,
+                         true, dW, null))) {
+                assertEquals(DType.BF16, dx.dtype());
+                assertArrayEquals(rounded(wide[0]), t.download(dx), "dx");
+                assertArrayEquals(rounded(wide[1]), t.download(dW), "dW, rounded back into the caller's tensor");
+                assertEquals(5, engine.liveBuffers(), "the call's F32 temporaries are closed");
+            }
+        }
+        assertEquals(0, engine.liveBuffers());
+    }
+
+    private static float[] rounded(float[] a) {
+        float[] r = new float[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = HalfFloats.from(DType.BF16, HalfFloats.to(DType.BF16, a[i]));
+        return r;
     }
 
     /** Every reduction of the model ports, run twice on the same inputs, gives the same bits. */
