@@ -16,18 +16,23 @@ import static org.jocl.CL.clReleaseMemObject;
  *
  * <p><b>Shape per device.</b> On a CPU device (POCL) a work-item computes an 8 × 32 block of C in sixteen-float
  * vectors, and both operands are first packed into panels ({@code pack_a}, {@code pack_b}) so that each work-item
- * streams contiguous memory: measured on POCL 3.1 (2 shared vCPUs) this ran 2048³ at about the cpu backend's rate,
- * where the same kernel reading row-major operands in place ran 5-20× slower (8 KiB row strides), and CLBlast
- * (through {@code jocl-blast} 1.5.2, its own tuned kernels) about 30× slower (backend-opencl/README.md). On a GPU a
- * work-item computes 4 × 4 in float4s, in work-groups of 16 × 8, reading A in place (all work-items of a row block
- * read the same A element) and B in place when it is row-major with N a multiple of 4, else packed: not tuned
- * (no device here to tune on), but correct on any OpenCL 1.2 device.
+ * streams contiguous memory; consecutive work-items share the larger operand's panel and re-read the smaller one,
+ * which then stays in the last-level cache. Measured on POCL 3.1 (2 shared vCPUs, backend-opencl/README.md and
+ * docs/benchmarks.md): about the cpu backend's rate on the model's shapes, where the kernel reading row-major
+ * operands in place fell to a few GFLOP/s at 2048³ (rows 8 KiB apart) and CLBlast ({@code jocl-blast} 1.5.2, its
+ * own kernels) ran 3-5 GFLOP/s. On a GPU a work-item computes 4 × 4 in float4s, in work-groups of 16 × 8, reading A
+ * in place and B in place when it is row-major with N a multiple of 4, else packed: not tuned (no GPU here to tune
+ * on), but correct on any OpenCL 1.2 device, and tested on POCL through the {@code gemm=gpu} option.
  *
  * <p>Deterministic: each element of C is one fp32 fma chain over the reduction in order (see {@code gemm.cl}).
  * The packing panels are a workspace kept between calls and grown as needed; calls hold the engine's lock.
  */
 final class ClGemm implements AutoCloseable {
     private static final String SOURCE = "gemm.cl";
+    /** Bytes of packed panels a band keeps in cache on a CPU device: half of a 1 MiB L2. */
+    static final long CACHE_BYTES = 512 * 1024;
+    /** Reduction steps per chunk on a CPU device (a 32-column panel of 512 steps is 64 KiB). */
+    static final int KC = 512;
 
     /**
      * One product on buffers, offsets and strides in elements. {@code op(A)(i, p)} is {@code A[aOff + i·lda + p]},
@@ -99,6 +104,8 @@ final class ClGemm implements AutoCloseable {
     private long packedABytes;
     private cl_mem packedB;
     private long packedBBytes;
+    private cl_mem partialC;
+    private long partialCBytes;
 
     ClGemm(OpenClEngine engine, Blocking blocking) {
         this.engine = engine;
@@ -176,18 +183,63 @@ final class ClGemm implements AutoCloseable {
             bStep = nb;
         }
         cl_kernel kernel = engine.kernel(SOURCE, options, "gemm");
-        // Consecutive work-items share one operand's panel (kept in cache) and stream the other's: on a CPU device the
-        // streamed one is re-read once per block of the shared one, so it should be the smaller (it then stays in
-        // the last-level cache). Rows first (share B, stream A) unless A is the larger; GPUs always rows first.
-        boolean rowsFirst = !blocking.packA() || (long) g.m() <= g.n();
-        long gx = roundUp(rowsFirst ? mBlocks : nBlocks, blocking.groupX());
-        long gy = roundUp(rowsFirst ? nBlocks : mBlocks, blocking.groupY());
-        new KernelCall(kernel).i(g.m()).i(g.n()).i(g.k()).f(g.alpha())
-                .mem(a).l(aOff).l(aBatch).l(aBlock).l(aRow).l(aStep)
-                .mem(b).l(bOff).l(bBatch).l(bBlock).l(bStep)
-                .f(g.beta()).mem(g.c()).l(g.cOff()).l(g.cBatch()).l(g.ldc())
-                .mem(g.bias() != null ? g.bias() : engine.placeholder()).i(g.bias() != null ? 1 : 0).i(rowsFirst ? 1 : 0)
-                .run(engine.queue(), new long[] {gx, gy, g.batch()}, new long[] {blocking.groupX(), blocking.groupY(), 1});
+        // CPU devices: the reduction in chunks of KC steps when it is long, so that the panels a band keeps and the
+        // ones passing fit the caches; each chunk continues the previous one's raw sums (exact), so every element is
+        // still one fma chain in order. With beta = 0 the raw sums live in C itself, else in a workspace.
+        int chunk = blocking.packA() && g.k() > 2 * KC ? KC : g.k();
+        cl_mem partial = engine.placeholder();
+        long pOff = 0;
+        long pBatch = 0;
+        long ldp = 0;
+        if (chunk < g.k()) {
+            if (g.beta() == 0f) {
+                partial = g.c();
+                pOff = g.cOff();
+                pBatch = g.cBatch();
+                ldp = g.ldc();
+            } else {
+                partial = workspaceC(Math.multiplyExact(Math.multiplyExact((long) g.m(), g.n()), g.batch()) * Sizeof.cl_float);
+                pBatch = (long) g.m() * g.n();
+                ldp = g.n();
+            }
+        }
+        int band = 0;
+        long[] global;
+        long[] local;
+        if (blocking.packA()) {
+            // Bands of panels that fit CACHE_BYTES stay in cache while the other operand's panels pass; the band runs
+            // along the larger operand, so the smaller one is the one re-read (once per band).
+            boolean rowBands = g.n() <= g.m();
+            long panel = (long) chunk * Float.BYTES * (rowBands ? mr : nb);
+            band = (int) Math.max(1, Math.min(rowBands ? mBlocks : nBlocks, CACHE_BYTES / panel));
+            band = rowBands ? band : -band;
+            global = new long[] {mBlocks * nBlocks, 1, g.batch()};
+            local = null;
+        } else {
+            global = new long[] {roundUp(mBlocks, blocking.groupX()), roundUp(nBlocks, blocking.groupY()), g.batch()};
+            local = new long[] {blocking.groupX(), blocking.groupY(), 1};
+        }
+        for (int p0 = 0; p0 < g.k(); p0 += chunk) {
+            int p1 = Math.min(g.k(), p0 + chunk);
+            int phase = (p0 > 0 ? 1 : 0) | (p1 == g.k() ? 2 : 0);
+            new KernelCall(kernel).i(g.m()).i(g.n()).i(g.k()).f(g.alpha())
+                    .mem(a).l(aOff).l(aBatch).l(aBlock).l(aRow).l(aStep)
+                    .mem(b).l(bOff).l(bBatch).l(bBlock).l(bStep)
+                    .f(g.beta()).mem(g.c()).l(g.cOff()).l(g.cBatch()).l(g.ldc())
+                    .mem(g.bias() != null ? g.bias() : engine.placeholder()).i(g.bias() != null ? 1 : 0).i(band)
+                    .i(p0).i(p1).i(phase).mem(partial).l(pOff).l(pBatch).l(ldp)
+                    .run(engine.queue(), global, local);
+        }
+    }
+
+    private cl_mem workspaceC(long bytes) {
+        if (partialC == null || partialCBytes < bytes) {
+            release(partialC);
+            partialC = null;
+            partialC = clCreateBuffer(engine.context(), CL_MEM_READ_WRITE, bytes, null, null);
+            partialCBytes = bytes;
+        }
+        return partialC;
     }
 
     private cl_mem workspaceA(long bytes) {
@@ -218,7 +270,8 @@ final class ClGemm implements AutoCloseable {
 
     /** Bytes of packing workspace held (for tests). */
     long workspaceBytes() {
-        return (packedA == null ? 0 : packedABytes) + (packedB == null ? 0 : packedBBytes);
+        return (packedA == null ? 0 : packedABytes) + (packedB == null ? 0 : packedBBytes)
+                + (partialC == null ? 0 : partialCBytes);
     }
 
     /** Releases the workspace (the engine closes it with everything else). */
@@ -232,6 +285,11 @@ final class ClGemm implements AutoCloseable {
                 release(packedB);
             } finally {
                 packedB = null;
+                try {
+                    release(partialC);
+                } finally {
+                    partialC = null;
+                }
             }
         }
     }

@@ -46,6 +46,8 @@
 #define STEP(r) { const VEC a = (VEC) (ap[ar##r]); c##r##_0 = fma(a, b0, c##r##_0); }
 #define STORE(r) if (r < rows) { __global float* cr = C + cBase + (long) (i0 + r) * ldc; \
                                  store_vec(c##r##_0, j0, N, cr, alpha, beta, bias, has_bias); }
+#define LOAD_RAW(r) if (r < rows) { c##r##_0 = load_raw(P + pBase + (long) (i0 + r) * ldp, j0, N); }
+#define STORE_RAW(r) if (r < rows) { store_raw(c##r##_0, P + pBase + (long) (i0 + r) * ldp, j0, N); }
 #elif NV == 2
 #define DECLARE(r) VEC c##r##_0 = (VEC) (0.0f); VEC c##r##_1 = (VEC) (0.0f); \
                    const long ar##r = (long) min(r, rows - 1) * aRow;
@@ -53,6 +55,10 @@
 #define STORE(r) if (r < rows) { __global float* cr = C + cBase + (long) (i0 + r) * ldc; \
                                  store_vec(c##r##_0, j0, N, cr, alpha, beta, bias, has_bias); \
                                  store_vec(c##r##_1, j0 + VW, N, cr, alpha, beta, bias, has_bias); }
+#define LOAD_RAW(r) if (r < rows) { __global const float* pr = P + pBase + (long) (i0 + r) * ldp; \
+                                    c##r##_0 = load_raw(pr, j0, N); c##r##_1 = load_raw(pr, j0 + VW, N); }
+#define STORE_RAW(r) if (r < rows) { __global float* pr = P + pBase + (long) (i0 + r) * ldp; \
+                                     store_raw(c##r##_0, pr, j0, N); store_raw(c##r##_1, pr, j0 + VW, N); }
 #else
 #error "NV must be 1 or 2"
 #endif
@@ -77,15 +83,68 @@ inline void store_vec(VEC acc, int j, int N, __global float* crow, float alpha, 
     }
 }
 
+/* Raw partial sums of columns [j, j + VW) below N (K chunks: a float store and load is exact, so the chain goes on). */
+inline VEC load_raw(__global const float* prow, int j, int N) {
+    if (j + VW <= N) {
+        return VLOAD(0, prow + j);
+    }
+    float t[VW];
+    for (int c = 0; c < VW; c++) {
+        t[c] = j + c < N ? prow[j + c] : 0.0f;
+    }
+    return VLOAD(0, t);
+}
+
+inline void store_raw(VEC acc, __global float* prow, int j, int N) {
+    if (j + VW <= N) {
+        VSTORE(acc, 0, prow + j);
+    } else if (j < N) {
+        float t[VW];
+        VSTORE(acc, 0, t);
+        for (int c = 0; c < N - j; c++) {
+            prow[j + c] = t[c];
+        }
+    }
+}
+
+/*
+ * The reduction steps [p0, p1) of the product. phase bit 1: start from the raw partial sums in P (else from 0); bit 2:
+ * the last chunk, apply the epilogue into C (else store the raw sums into P). One chunk [0, K) with phase 2 is the
+ * whole product. P may be C itself when beta = 0 (C's old value is then never needed).
+ */
 __kernel void gemm(int M, int N, int K, float alpha,
                    __global const float* A, long aOff, long aBatch, long aBlock, long aRow, long aStep,
                    __global const float* B, long bOff, long bBatch, long bBlock, long bStep,
                    float beta, __global float* C, long cOff, long cBatch, long ldc,
-                   __global const float* bias, int has_bias, int rows_first) {
-    // rows_first: dimension 0 runs over row blocks, so consecutive work-items share B's panel and stream A's;
-    // otherwise over column blocks, sharing A's panel (ClGemm re-reads the smaller operand).
-    const int ib = get_global_id(rows_first ? 0 : 1);
-    const int jb = get_global_id(rows_first ? 1 : 0);
+                   __global const float* bias, int has_bias, int band,
+                   int p0, int p1, int phase, __global float* P, long pOff, long pBatch, long ldp) {
+    // band = 0: dimension 0 runs over row blocks, 1 over column blocks (GPUs). band > 0 (CPUs): a one-dimensional
+    // range walked in bands of `band` row blocks, column block by column block, so the band's A panels stay in cache
+    // while B's panels pass (B is re-read once per band); band < 0: bands of −band column blocks, A passing.
+    int ib;
+    int jb;
+    if (band == 0) {
+        ib = get_global_id(0);
+        jb = get_global_id(1);
+    } else {
+        const int mBlocks = (M + MR - 1) / MR;
+        const int nBlocks = (N + NB - 1) / NB;
+        const int s = abs(band);
+        const int across = band > 0 ? nBlocks : mBlocks;   // blocks of the other dimension
+        const int along = band > 0 ? mBlocks : nBlocks;    // blocks of the banded dimension
+        const long item = get_global_id(0);
+        const int which = (int) (item / ((long) s * across));
+        const int first = which * s;
+        if (first >= along) {
+            return;
+        }
+        const int size = min(s, along - first);
+        const int r = (int) (item - (long) which * s * across);
+        const int inBand = first + r % size;
+        const int other = r / size;
+        ib = band > 0 ? inBand : other;
+        jb = band > 0 ? other : inBand;
+    }
     const long e = get_global_id(2);
     const int i0 = ib * MR;
     const int j0 = jb * NB;
@@ -94,9 +153,13 @@ __kernel void gemm(int M, int N, int K, float alpha,
     }
     const int rows = min(MR, M - i0);
     FOR_ROWS(DECLARE)
-    __global const float* ap = A + aOff + e * aBatch + (long) ib * aBlock;
-    __global const float* bp = B + bOff + e * bBatch + (long) jb * bBlock;
-    for (int p = 0; p < K; p++) {
+    const long pBase = pOff + e * pBatch;
+    if (phase & 1) {
+        FOR_ROWS(LOAD_RAW)
+    }
+    __global const float* ap = A + aOff + e * aBatch + (long) ib * aBlock + (long) p0 * aStep;
+    __global const float* bp = B + bOff + e * bBatch + (long) jb * bBlock + (long) p0 * bStep;
+    for (int p = p0; p < p1; p++) {
         const VEC b0 = VLOAD(0, bp);
 #if NV == 2
         const VEC b1 = VLOAD(1, bp);
@@ -105,8 +168,12 @@ __kernel void gemm(int M, int N, int K, float alpha,
         ap += aStep;
         bp += bStep;
     }
-    const long cBase = cOff + e * cBatch;
-    FOR_ROWS(STORE)
+    if (phase & 2) {
+        const long cBase = cOff + e * cBatch;
+        FOR_ROWS(STORE)
+    } else {
+        FOR_ROWS(STORE_RAW)
+    }
 }
 
 /* op(A) into [batch][blocks][K][MR], rows past M zero: op(A)(i, p) = A[aOff + e·aBatch + i·sRow + p·sStep]. */

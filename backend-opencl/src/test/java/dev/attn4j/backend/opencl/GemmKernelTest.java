@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The GEMM in both of its shapes, the CPU one (8 × 32 blocks, packed panels) and the GPU one (4 × 4 blocks, operands
+ * The GEMM in both of its shapes (the CPU one also with its reduction in chunks), the CPU one (8 × 32 blocks, packed panels) and the GPU one (4 × 4 blocks, operands
  * in place, 16 × 8 work-groups), both run here on POCL through the {@code gemm} option: every transpose pair, sizes on
  * and off the blocks, strided batches with shared operands, BLAS's alpha = 0 and beta = 0 (NaN in what must not be
  * read), against the float64 oracle; results bit-identical run to run.
@@ -51,6 +51,12 @@ class GemmKernelTest {
             check(backend, rnd, 3, false, false, 19, 35, 12, true, false, 1f, 0f);
             check(backend, rnd, 4, true, false, 10, 18, 33, false, true, 2f, 0.5f);
             check(backend, rnd, 2, false, true, 17, 9, 40, true, true, 1f, 1f);
+            // Long reductions run in chunks of ClGemm.KC steps on CPU devices: raw sums kept in C (beta = 0) or in the
+            // workspace (beta != 0), across a batch too.
+            int k = 2 * ClGemm.KC + 477;
+            check(backend, rnd, 1, false, false, 20, 37, k, true, false, 1f, 0f);
+            check(backend, rnd, 2, false, false, 11, 45, k, false, true, 0.5f, 1f);
+            check(backend, rnd, 1, false, false, 9, 70, k, false, false, 1f, -2f);
             assertEquals(0, backend.openTensors().orElseThrow(), "nothing left open");
         }
     }
