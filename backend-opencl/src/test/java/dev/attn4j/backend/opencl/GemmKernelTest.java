@@ -57,6 +57,8 @@ class GemmKernelTest {
             check(backend, rnd, 1, false, false, 20, 37, k, true, false, 1f, 0f);
             check(backend, rnd, 2, false, false, 11, 45, k, false, true, 0.5f, 1f);
             check(backend, rnd, 1, false, false, 9, 70, k, false, false, 1f, -2f);
+            check(backend, rnd, 1, false, false, 3, 50, k, true, false, 1f, 0f);      // A read in place (one block)
+            check(backend, rnd, 1, false, false, 1, 64, k, false, false, 1f, 1f);     // B in place too
             assertEquals(0, backend.openTensors().orElseThrow(), "nothing left open");
         }
     }
