@@ -63,6 +63,7 @@ public final class Transformer implements AutoCloseable {
     private final HeadOrder headOrder;
     private final float[] alibiSlopes;
     private double neftuneAlpha;
+    private NeftuneScaling neftuneScaling = NeftuneScaling.HUGGING_FACE;
 
     /**
      * Binds a model to its parameters in {@code store} (declared by {@link #specs}) under {@code prefix}.
@@ -137,8 +138,28 @@ public final class Transformer implements AutoCloseable {
 
     /** NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m = α/√(L·D)} (0 = off). */
     public void neftune(double alpha) {
+        neftune(alpha, NeftuneScaling.HUGGING_FACE);
+    }
+
+    /**
+     * NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m} from {@code alpha} by
+     * {@code scaling} (Hugging Face's {@code α/√(L·D)} or PaddleNLP's {@code α/√(B·L)}); 0 = off.
+     */
+    public void neftune(double alpha, NeftuneScaling scaling) {
         InvalidRequestException.check(alpha >= 0 && Double.isFinite(alpha), "neftune alpha", ">= 0", alpha);
+        InvalidRequestException.check(scaling != null, "neftune scaling", "HUGGING_FACE or PADDLE", "null");
         this.neftuneAlpha = alpha;
+        this.neftuneScaling = scaling;
+    }
+
+    /** The NEFTune alpha (0 = off). */
+    public double neftuneAlpha() {
+        return neftuneAlpha;
+    }
+
+    /** How the NEFTune magnitude is derived from alpha. */
+    public NeftuneScaling neftuneScaling() {
+        return neftuneScaling;
     }
 
     // ------------------------------------------------------------------------------------------------ inputs
@@ -344,8 +365,8 @@ public final class Transformer implements AutoCloseable {
             }
         }
         if (step.training() && neftuneAlpha > 0) {
-            // Hugging Face's NEFTune: U(−m, m), m = α / √(L·D), L the (padded) row length
-            float m = (float) (neftuneAlpha / Math.sqrt((double) batch.seqLen() * config.dim()));
+            // NEFTune: U(−m, m); Hugging Face's m = α / √(L·D) or PaddleNLP's α / √(B·L), L the (padded) row length
+            float m = neftuneScaling.magnitude(neftuneAlpha, batch.batch(), batch.seqLen(), config.dim());
             try (DeviceTensor noise = b.tensors().allocate(x.shape(), DType.F32)) {
                 b.random().uniform(new UniformRequest(noise, -m, m, step.seed(), step.nextRandomOffset()));
                 b.elementwise().axpy(new AxpyRequest(1f, noise, x));
