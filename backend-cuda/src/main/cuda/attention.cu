@@ -112,6 +112,10 @@ __device__ void attentionForward(const T* __restrict__ q, const T* __restrict__ 
     }
     float m = -CUDART_INF_F;
     float l = 0.0f;
+    // The non-finite rule (ports' AttentionOptions): a NaN or +inf logit among the keys a row attends makes its o
+    // and lse NaN. fmaxf drops NaN and expf(inf - inf) would leave the row looking empty, so such a logit is
+    // recorded here and decides the row at the end.
+    bool poisoned = false;
 
     const int lastRow = min(Sq, i0 + P::ROWS) - 1;
     int kvLo, kvHi;
@@ -142,6 +146,7 @@ __device__ void attentionForward(const T* __restrict__ q, const T* __restrict__ 
                 x = -CUDART_INF_F;
             } else {
                 x = hd.logit(x, i, j);
+                poisoned |= isnan(x) || x == CUDART_INF_F;
             }
             s[jj] = x;
             tileMax = fmaxf(tileMax, x);
@@ -174,9 +179,10 @@ __device__ void attentionForward(const T* __restrict__ q, const T* __restrict__ 
 
     if (rowExists) {
         const bool empty = l == 0.0f;  // l >= 1 as soon as one key is visible
-        storeRow<T, DMAX>(o, acc, empty ? 0.0f : 1.0f / l, rowIndex(b, Sq, i, H, h, D), c, D);
+        // A NaN factor makes every feature NaN (NaN times anything is NaN).
+        storeRow<T, DMAX>(o, acc, poisoned ? CUDART_NAN_F : empty ? 0.0f : 1.0f / l, rowIndex(b, Sq, i, H, h, D), c, D);
         if (c == 0) {
-            lse[(static_cast<size_t>(b) * H + h) * Sq + i] = empty ? -CUDART_INF_F : m + logf(l);
+            lse[(static_cast<size_t>(b) * H + h) * Sq + i] = poisoned ? CUDART_NAN_F : empty ? -CUDART_INF_F : m + logf(l);
         }
     }
 }
@@ -290,6 +296,13 @@ __device__ void attentionBackwardQuery(const T* __restrict__ dO, const T* __rest
         }
     }
     if (rowExists) {
+        if (rowLse == -CUDART_INF_F) {
+            // An empty row has no gradient: its dS is 0, but 0 times a non-finite k would still be NaN.
+#pragma unroll
+            for (int e = 0; e < P::ELEMS; ++e) {
+                acc[e] = 0.0f;
+            }
+        }
         storeRow<T, DMAX>(dq, acc, scale, base, c, D);
     }
 }

@@ -106,6 +106,7 @@ __device__ void attentionForwardTensorCores(const T* __restrict__ q, const T* __
 
     const int lastRow = min(Sq, i0 + TC_ROWS) - 1;
     const int kvEnd = causal ? min(Sk, lastRow + off + 1) : Sk;
+    bool poisoned = false;  // this lane saw a NaN or +inf logit of a visible key (the non-finite rule)
     for (int j0 = 0; j0 < kvEnd; j0 += TC_KEYS) {
         __syncthreads();  // every warp is done with the previous K/V tile
         stageRows<T, DMAX>(ks, L::QK_PITCH, k, b, j0, TC_KEYS, Sk, Hkv, kvh, D);
@@ -141,6 +142,8 @@ __device__ void attentionForwardTensorCores(const T* __restrict__ q, const T* __
                     x = -CUDART_INF_F;
                 }
             }
+            // Non-finite rule: a NaN or +inf logit of a visible key makes the row NaN (decided at the end).
+            poisoned |= isnan(x) || x == CUDART_INF_F;
             s[c] = x;
             tileMax = fmaxf(tileMax, x);
         }
@@ -185,17 +188,20 @@ __device__ void attentionForwardTensorCores(const T* __restrict__ q, const T* __
         __syncwarp();
     }
 
-    // Two lanes per row write it out.
+    // Two lanes per row write it out; a row is NaN if either lane saw a NaN or +inf logit (both lanes agree).
+    const float lanePoison = poisoned ? 1.0f : 0.0f;
+    const bool rowPoisoned = fmaxf(lanePoison, __shfl_xor_sync(0xffffffffu, lanePoison, 1)) > 0.0f;
     if (i < Sq) {
         const float l = rowSum[rowInBlock];
         const bool empty = l == 0.0f;
-        const float inv = empty ? 0.0f : 1.0f / l;
+        const float inv = rowPoisoned ? CUDART_NAN_F : empty ? 0.0f : 1.0f / l;
         const size_t base = ((static_cast<size_t>(b) * Sq + i) * H + h) * static_cast<size_t>(D);
         for (int d = half; d < D; d += 2) {
             o[base + d] = st<T>(myO[r * L::O_PITCH + d] * inv);
         }
         if (half == 0) {
-            lse[(static_cast<size_t>(b) * H + h) * Sq + i] = empty ? -CUDART_INF_F : rowMax[rowInBlock] + logf(l);
+            lse[(static_cast<size_t>(b) * H + h) * Sq + i] =
+                    rowPoisoned ? CUDART_NAN_F : empty ? -CUDART_INF_F : rowMax[rowInBlock] + logf(l);
         }
     }
 }

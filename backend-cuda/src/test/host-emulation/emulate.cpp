@@ -482,10 +482,94 @@ static void rotaryCases() {
     rotaryCase(1, 7, 2, 8, 4, true, false, true);
 }
 
+// The non-finite rule of ports' AttentionOptions: a NaN (or +inf) logit makes its row's o and lse NaN and only
+// that row's (fmaxf alone would drop the NaN and report the row empty); an empty row (every logit -inf) gets
+// o = 0, lse = -inf and a zero dq even when k holds infinities (0 * inf must not reach it).
+static void expectPattern(const char* what, const std::vector<float>& got, const std::function<int(size_t)>& want) {
+    // want(i): 1 = NaN expected, 0 = finite expected, 2 = exactly 0 expected, 3 = exactly -inf expected
+    size_t bad = got.size();
+    for (size_t i = 0; i < got.size() && bad == got.size(); ++i) {
+        const int w = want(i);
+        const bool ok = w == 1 ? std::isnan(got[i]) : w == 0 ? std::isfinite(got[i]) : w == 2 ? got[i] == 0.0f
+                : got[i] == -INFINITY;
+        if (!ok) bad = i;
+    }
+    const bool ok = bad == got.size();
+    if (!ok) ++failures;
+    std::printf("%-5s %-60s%s\n", ok ? "ok" : "FAIL", what,
+                ok ? "" : (" at " + std::to_string(bad) + ": got " + std::to_string(got[bad])).c_str());
+}
+
+static void nonFiniteCases() {
+    const Dims n{1, 21, 21, 2, 1, 16};
+    const size_t qn = size_t(n.b) * n.sq * n.h * n.d, kn = size_t(n.b) * n.sk * n.hkv * n.d, ln = size_t(n.b) * n.h * n.sq;
+    std::mt19937 rng(13);
+    std::normal_distribution<float> g;
+    std::uniform_real_distribution<float> pos(0.1f, 1.0f);
+    auto fill = [&](size_t count) { std::vector<float> v(count); for (auto& x : v) x = g(rng); return v; };
+    const float scale = 0.25f;
+    const Feat f;
+    const attn4j::Mods m = f.mods(n);
+    const int nanRow = 9, nanHead = 1;
+    auto run = [&](std::vector<float>& q, std::vector<float>& k, std::vector<float>& v, std::vector<float>& dO,
+                   std::vector<float>& go, std::vector<float>& glse, std::vector<float>& gdq) {
+        std::vector<float> gdelta(ln), gdk(kn), gdv(kn);
+        launch(attn_fwd_f32_d32, dim3{1, unsigned(n.h), 1}, 128u, (const float*)q.data(), (const float*)k.data(),
+               (const float*)v.data(), go.data(), glse.data(), n.sq, n.sk, n.h, n.hkv, n.d, scale, MOD_ARGS(m));
+        launch(attn_bwd_delta_f32, dim3{unsigned((ln + 3) / 4), 1, 1}, 128u, (const float*)dO.data(), (const float*)go.data(),
+               gdelta.data(), n.b, n.sq, n.h, n.d);
+        launch(attn_bwd_dq_f32_d32, dim3{1, unsigned(n.h), 1}, 128u, (const float*)dO.data(), (const float*)q.data(),
+               (const float*)k.data(), (const float*)v.data(), (const float*)glse.data(), (const float*)gdelta.data(),
+               gdq.data(), n.sq, n.sk, n.h, n.hkv, n.d, scale, MOD_ARGS(m));
+    };
+    {
+        auto q = fill(qn), k = fill(kn), v = fill(kn), dO = fill(qn);
+        q[((size_t(0) * n.sq + nanRow) * n.h + nanHead) * n.d + 3] = NAN;
+        std::vector<float> go(qn), glse(ln), gdq(qn);
+        run(q, k, v, dO, go, glse, gdq);
+        auto rowOf = [&](size_t at) { return std::make_pair(int(at / n.d / n.h), int(at / n.d % n.h)); };
+        auto nanRowQ = [&](size_t at) { auto [i, h] = rowOf(at); return i == nanRow && h == nanHead ? 1 : 0; };
+        expectPattern("nonfinite nan in q: o NaN in its row only", go, nanRowQ);
+        expectPattern("nonfinite nan in q: lse NaN in its row only", glse,
+                      [&](size_t at) { return at == size_t(nanHead) * n.sq + nanRow ? 1 : 0; });
+        expectPattern("nonfinite nan in q: dq NaN in its row only", gdq, nanRowQ);
+    }
+    {
+        auto q = fill(qn), k = fill(kn), v = fill(kn), dO = fill(qn);
+        for (auto& x : q) x = pos(rng);
+        for (auto& x : k) x = -INFINITY;
+        std::vector<float> go(qn), glse(ln), gdq(qn);
+        run(q, k, v, dO, go, glse, gdq);
+        expectPattern("nonfinite every logit -inf: o = 0", go, [](size_t) { return 2; });
+        expectPattern("nonfinite every logit -inf: lse = -inf", glse, [](size_t) { return 3; });
+        expectPattern("nonfinite every logit -inf: dq = 0 (no 0 * inf)", gdq, [](size_t) { return 2; });
+    }
+    {
+        // The tensor-core forward, bf16: one NaN in q poisons its row only.
+        const Dims t{1, 40, 40, 1, 1, 64};
+        const size_t tq = size_t(t.sq) * t.d;
+        std::vector<__nv_bfloat16> q(tq), k(tq), v(tq), go(tq);
+        for (size_t i = 0; i < tq; ++i) { q[i] = __float2bfloat16_rn(g(rng)); k[i] = __float2bfloat16_rn(g(rng)); v[i] = __float2bfloat16_rn(g(rng)); }
+        q[size_t(17) * t.d + 5] = __float2bfloat16_rn(NAN);
+        std::vector<float> glse(t.sq);
+        int bytes = 0;
+        attn_fwd_tc_bf16_d64_smem(&bytes);
+        std::vector<unsigned char> smem(bytes + 128);
+        dynamicSmem = smem.data();
+        launch(attn_fwd_tc_bf16_d64, dim3{1, 1, 1}, 128u, (const __nv_bfloat16*)q.data(), (const __nv_bfloat16*)k.data(),
+               (const __nv_bfloat16*)v.data(), go.data(), glse.data(), t.sq, t.sk, t.h, t.hkv, t.d, 0, 0.125f);
+        std::vector<float> gof(tq);
+        for (size_t i = 0; i < tq; ++i) gof[i] = __bfloat162float(go[i]);
+        expectPattern("nonfinite tc: nan in q poisons its row only (o)", gof, [&](size_t at) { return at / t.d == 17 ? 1 : 0; });
+        expectPattern("nonfinite tc: nan in q poisons its row only (lse)", glse, [&](size_t at) { return at == 17 ? 1 : 0; });
+    }
+}
+
 int main(int argc, char** argv) {
     const std::string only = argc > 1 ? argv[1] : "";
     if (only.empty() || only == "features") featureCases();
     if (only.empty() || only == "rotary") rotaryCases();
+    if (only.empty() || only == "nonfinite") nonFiniteCases();
     if (!only.empty()) {
         std::printf(failures == 0 ? "all passed\n" : "%d FAILED\n", failures);
         return failures == 0 ? 0 : 1;

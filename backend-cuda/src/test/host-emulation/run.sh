@@ -1,6 +1,6 @@
 #!/bin/sh
 # Host emulation of the CUDA kernels (no GPU needed): builds emulate.cpp with g++ against a stand-in for the
-# CUDA headers and runs it. Usage: backend-cuda/src/test/host-emulation/run.sh [features|rotary]
+# CUDA headers and runs it. Usage: backend-cuda/src/test/host-emulation/run.sh [features|rotary|nonfinite]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${TMPDIR:-/tmp}/attn4j-cuda-emulate

@@ -7,6 +7,7 @@
 module dev.attn4j.conformance {
     requires transitive dev.attn4j.ports;
     requires transitive dev.attn4j.oracle;
+    requires transitive dev.attn4j.domain;
     requires com.fasterxml.jackson.databind;
 
     exports dev.attn4j.conformance;

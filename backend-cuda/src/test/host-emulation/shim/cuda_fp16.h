@@ -69,3 +69,5 @@ inline float fmaxf(float a, float b) { return std::fmax(a, b); }
 struct __half { uint16_t bits; };
 inline float __half2float(__half h) { _Float16 f; std::memcpy(&f, &h.bits, 2); return static_cast<float>(f); }
 inline __half __float2half_rn(float x) { _Float16 f = static_cast<_Float16>(x); __half h; std::memcpy(&h.bits, &f, 2); return h; }
+// CUDA's device isnan is a global function; the host's lives in std.
+using std::isnan;

@@ -31,9 +31,15 @@ public final class CliHarness {
 
     /** Runs {@code args}; a fresh capture each time. Ignores -Dattn4j.backend / ATTN4J_BACKEND of the build. */
     public int run(String... args) {
+        return runRequesting(null, args);
+    }
+
+    /** Runs {@code args} as if {@code -Dattn4j.backend=requested} were set ({@code null}: not set). */
+    public int runRequesting(String requested, String... args) {
         out = new StringWriter();
         err = new StringWriter();
-        CliEnvironment env = new CliEnvironment(() -> new BackendSelector(providers, k -> null, k -> null), suites,
+        CliEnvironment env = new CliEnvironment(() -> new BackendSelector(providers,
+                k -> k.equals(BackendSelector.PROPERTY) ? requested : null, k -> null), suites,
                 new PrintWriter(out, true), new PrintWriter(err, true), ProgressFactory.none());
         return Attn4jCli.run(env, args);
     }

@@ -136,8 +136,17 @@ public record AttentionConfig(int index, int batch, int seqQ, int seqK, int head
 
     /** {@return whether the configuration uses only the core features: F32, causal or not, GQA/MQA, scale} */
     public boolean core() {
-        return dtype == DType.F32 && windowLeft < 0 && windowRight < 0 && softcap == 0 && alibi == Alibi.NONE
-                && !biasTable && !denseBias && flashMaskN == 0 && !denseMask && dropoutP == 0 && !deterministic;
+        return dtype == DType.F32 && !excludes(windowLeft, seqK) && !excludes(windowRight, seqQ) && softcap == 0
+                && alibi == Alibi.NONE && !biasTable && !denseBias && flashMaskN == 0 && !denseMask && dropoutP == 0
+                && !deterministic;
+    }
+
+    /**
+     * Whether a window side excludes any key: a left window below Sk − 1 (a right one below Sq − 1). A wider one is
+     * unbounded, and the request records store it as −1, so it needs no sliding-window capability.
+     */
+    private static boolean excludes(int window, int opposite) {
+        return window >= 0 && window < opposite - 1;
     }
 
     /** {@return the dropout of the configuration: seed and offset derived from the data seed} */

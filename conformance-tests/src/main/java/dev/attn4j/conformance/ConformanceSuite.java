@@ -20,8 +20,9 @@ import java.util.function.Function;
  * case, each normalisation configuration a {@code norm_forward} and a {@code norm_backward} case, each rotary
  * configuration a {@code rotary} and a {@code rotary_backward} case; in {@link #full} a sample of the attention
  * configurations runs again in the {@link AttentionLayout#BHSD BHSD} layout (ids ending in {@code bhsd}). Besides the random attention configurations,
- * {@link #standard()} holds the systematic {@link FeatureGrid} and the {@link RotaryConfig#standard rotary
- * configurations}. A suite is
+ * {@link #standard()} holds the systematic {@link FeatureGrid}, the {@link RotaryConfig#standard rotary
+ * configurations} and the {@link NonFiniteConfig non-finite rule's cases} (NaN and infinities in the inputs; they
+ * do not depend on the seed). A suite is
  * immutable and {@link #run} keeps no state, so cases may run concurrently on backends that allow it.
  *
  * <pre>{@code
@@ -42,6 +43,11 @@ public final class ConformanceSuite {
     public static final String SWEEP_PROPERTY = "attn4j.conformance.sweep";
     /** System property: a number of attention configurations (normalisation gets a third, at least 100). */
     public static final String CASES_PROPERTY = "attn4j.conformance.cases";
+    /**
+     * The most random configurations per op family a suite is built with: a million takes days to run and about
+     * a gigabyte to hold with its results; more is a mistake (two billion ran the heap out of memory).
+     */
+    public static final int MAX_CASES = 1_000_000;
     private static final int LARGE_ATTENTION = 4000;
     /** Random attention configurations also run in the BHSD layout (the first ones). */
     static final int BHSD_RANDOM = 12;
@@ -67,7 +73,8 @@ public final class ConformanceSuite {
             AdamWConfig::standard,
             SumOfSquaresConfig::standard,
             UniformConfig::standard,
-            TensorOpsConfig::standard);
+            TensorOpsConfig::standard,
+            NonFiniteConfig::standard);
 
     private final List<ConformanceCase> cases;
 
@@ -92,8 +99,8 @@ public final class ConformanceSuite {
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("-D" + CASES_PROPERTY + ": expected a positive integer, got '" + count + "'", e);
             }
-            if (n < 1) {
-                throw new IllegalArgumentException("-D" + CASES_PROPERTY + ": expected a positive integer, got " + n);
+            if (n < 1 || n > MAX_CASES) {
+                throw new IllegalArgumentException("-D" + CASES_PROPERTY + ": expected 1 to " + MAX_CASES + ", got " + n);
             }
             return full(n, Math.max(100, n / 3), SEED);
         }
@@ -120,8 +127,9 @@ public final class ConformanceSuite {
     }
 
     /**
-     * The random cases of {@link #of} plus the {@link FeatureGrid} (after the random attention cases) and the
-     * rotary cases (last), all drawn from {@code seed}. {@link #standard()} is {@code full(400, 120, SEED)}.
+     * The random cases of {@link #of} plus the {@link FeatureGrid} (after the random attention cases), the
+     * rotary cases, all drawn from {@code seed}, and the {@link NonFiniteConfig non-finite cases} (last, fixed).
+     * {@link #standard()} is {@code full(400, 120, SEED)}.
      *
      * @param attentionCases attention configurations
      * @param normCases normalisation configurations
@@ -133,8 +141,9 @@ public final class ConformanceSuite {
     }
 
     private static ConformanceSuite build(int attentionCases, int normCases, long seed, boolean systematic) {
-        if (attentionCases < 0 || normCases < 0) {
-            throw new IllegalArgumentException("case counts must be >= 0, got " + attentionCases + " and " + normCases);
+        if (attentionCases < 0 || normCases < 0 || attentionCases > MAX_CASES || normCases > MAX_CASES) {
+            throw new IllegalArgumentException("case counts must be 0 to " + MAX_CASES + ", got " + attentionCases
+                    + " and " + normCases);
         }
         List<AttentionConfig> random = CaseGenerator.attention(attentionCases, seed);
         List<CaseConfig> configs = new ArrayList<>(random);
@@ -167,8 +176,8 @@ public final class ConformanceSuite {
     }
 
     /**
-     * {@return every case: attention (random, grid, the BHSD sample), normalisation, then each systematic family;
-     * each configuration's ops in order}
+     * {@return every case: attention (random, grid, the BHSD sample), normalisation, then each systematic family
+     * (the non-finite cases among them); each configuration's ops in order}
      */
     public List<ConformanceCase> cases() {
         return cases;

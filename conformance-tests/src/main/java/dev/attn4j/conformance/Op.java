@@ -18,6 +18,10 @@ public enum Op {
     ATTENTION_FORWARD("attention_forward"),
     /** Attention backward on the backend's own forward: {@code dq, dk, dv} (+ the bias table's gradient). */
     ATTENTION_BACKWARD("attention_backward"),
+    /** Attention forward on inputs holding NaN or infinities: the non-finite rule's {@code o, lse}. */
+    ATTENTION_NONFINITE("attention_nonfinite"),
+    /** Its backward, where the rule fixes the NaN pattern of {@code dq, dk, dv}. */
+    ATTENTION_NONFINITE_BACKWARD("attention_nonfinite_backward"),
     /** LayerNorm / RMSNorm forward: {@code y} and the saved statistics. */
     NORM_FORWARD("norm_forward"),
     /** LayerNorm / RMSNorm backward. */

@@ -22,8 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * every case; corrupted in any output, the suite fails exactly the cases that read that output.
  */
 class ConformanceRunnerTest {
+    /** The ops of an engine with attention and norm kernels (the non-finite rule's cases are attention calls). */
     private static final java.util.Set<Op> ATTENTION_AND_NORM = java.util.EnumSet.of(Op.ATTENTION_FORWARD,
-            Op.ATTENTION_BACKWARD, Op.NORM_FORWARD, Op.NORM_BACKWARD);
+            Op.ATTENTION_BACKWARD, Op.ATTENTION_NONFINITE, Op.ATTENTION_NONFINITE_BACKWARD, Op.NORM_FORWARD,
+            Op.NORM_BACKWARD);
     /** Small enough to run in a few seconds, large enough to hold every feature kind (18) once. */
     private static ConformanceSuite suite;
 

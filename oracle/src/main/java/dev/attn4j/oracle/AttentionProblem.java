@@ -96,7 +96,8 @@ public record AttentionProblem(AttentionDims dims, double[] q, double[] k, doubl
      * @param j key column index
      */
     public boolean masked(int b, int h, int i, int j) {
-        int diag = i + dims.offset();
+        // In long: a window near Integer.MAX_VALUE must not wrap round (the oracle takes any valid window).
+        long diag = (long) i + dims.offset();
         if (causal && j > diag) {
             return true;
         }

@@ -121,10 +121,14 @@ class AttentionValidationTest extends FacadeTestBase {
 
     @Nested
     class Scalars {
+        static final String SCALE_RULE = "a finite non-zero number whose magnitude is a normal float, in "
+                + "[1.1754944E-38, 3.4028235E38] (kernels use it in fp32)";
+        static final String SOFTCAP_RULE = "0 (off) or a number in [1.1754944E-38, 3.4028235E38] (a normal float: "
+                + "kernels use it and its reciprocal in fp32)";
         @ParameterizedTest
         @ValueSource(doubles = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, 0.0, -0.0})
         void nonFiniteOrZeroScale(double scale) {
-            assertRejected("scale", "a finite non-zero number", String.valueOf(scale),
+            assertRejected("scale", SCALE_RULE, String.valueOf(scale),
                     () -> forward(AttentionOptions.builder().scale(scale).build()));
         }
 
@@ -149,8 +153,31 @@ class AttentionValidationTest extends FacadeTestBase {
         @ParameterizedTest
         @ValueSource(doubles = {Double.NaN, Double.POSITIVE_INFINITY, -1.0})
         void badSoftcap(double softcap) {
-            assertRejected("softcap", "a finite number >= 0 (0 = off)", String.valueOf(softcap),
+            assertRejected("softcap", SOFTCAP_RULE, String.valueOf(softcap),
                     () -> forward(AttentionOptions.builder().softcap(softcap).build()));
+        }
+
+        // Issue 13 item 7: scalars are checked as the floats the kernels use. 1e39 is +inf as a float (every
+        // output NaN), 1e-300 is 0 (softcap silently off), and a subnormal's reciprocal overflows.
+        @ParameterizedTest
+        @ValueSource(doubles = {1e39, -1e39, 1e-300, -1e-300, 1e-40, 3.5e38})
+        void scaleThatIsNotANormalFloat(double scale) {
+            assertRejected("scale", SCALE_RULE, String.valueOf(scale),
+                    () -> forward(AttentionOptions.builder().scale(scale).build()));
+        }
+
+        @ParameterizedTest
+        @ValueSource(doubles = {1e39, 1e-300, 1e-40, Double.MIN_VALUE})
+        void softcapThatIsNotANormalFloat(double softcap) {
+            assertRejected("softcap", SOFTCAP_RULE, String.valueOf(softcap),
+                    () -> forward(AttentionOptions.builder().softcap(softcap).build()));
+        }
+
+        @Test
+        void extremeButRepresentableScalarsAreAllowed() {
+            forward(AttentionOptions.builder().scale((double) Float.MIN_NORMAL).softcap(3e38).build()).close();
+            forward(AttentionOptions.builder().scale(-3e38).softcap((double) Float.MIN_NORMAL).build()).close();
+            assertEquals(List.of("attention.forward", "attention.forward"), engine.kernelCalls());
         }
 
         @ParameterizedTest

@@ -89,14 +89,31 @@ class NormRotaryValidationTest extends FacadeTestBase {
         @ParameterizedTest
         @ValueSource(doubles = {0.0, -1e-5, Double.NaN, Double.POSITIVE_INFINITY})
         void epsNotPositiveAndFinite(double eps) {
-            assertRejected("eps", "a finite number > 0", String.valueOf(eps),
+            assertRejected("eps", "a number in [1.1754944E-38, 3.4028235E38] (a normal float > 0)", String.valueOf(eps),
                     () -> backend.normalization().forward(NormRequest.rmsNorm(x, gamma, eps)));
+        }
+
+        // Issue 13 item 7: 1e-300 is 0 as a float (NaN rows where the variance is 0), 1e-40 is subnormal
+        // (flushed to 0 on many devices), 1e39 is infinite.
+        @ParameterizedTest
+        @ValueSource(doubles = {1e-300, 1e-40, 1e39})
+        void epsThatIsNotANormalFloat(double eps) {
+            assertRejected("eps", "a number in [1.1754944E-38, 3.4028235E38] (a normal float > 0)", String.valueOf(eps),
+                    () -> backend.normalization().forward(NormRequest.rmsNorm(x, gamma, eps)));
+        }
+
+        @ParameterizedTest
+        @ValueSource(doubles = {1e39, -1e39, Double.NEGATIVE_INFINITY})
+        void residualScaleThatOverflowsAFloat(double alpha) {
+            DeviceTensor r = f32(2, 3, C);
+            assertRejected("residualScale", "a number that is finite as a float (|α| <= 3.4028235E38)", String.valueOf(alpha),
+                    () -> backend.normalization().forward(NormRequest.rmsNorm(x, gamma, 1e-6).withResidual(r, alpha)));
         }
 
         @Test
         void nonFiniteResidualScale() {
             DeviceTensor r = f32(2, 3, C);
-            assertRejected("residualScale", "a finite number", "NaN",
+            assertRejected("residualScale", "a number that is finite as a float (|α| <= 3.4028235E38)", "NaN",
                     () -> backend.normalization().forward(NormRequest.rmsNorm(x, gamma, 1e-6).withResidual(r, Double.NaN)));
         }
 
@@ -142,13 +159,51 @@ class NormRotaryValidationTest extends FacadeTestBase {
             @Test
             void savedStatisticsOfWrongShape() {
                 NormResult bad = new NormResult(fwd.y(), fwd.mean(), f32(5), null);
-                assertBackwardRejected("saved.rstd", "F32 [6]", "F32 [5]", bad, f32(2, 3, C), null);
+                assertBackwardRejected("saved.rstd", "F32 [6] (as the forward saved it)", "F32 [5]", bad, f32(2, 3, C), null);
             }
 
             @Test
             void layerNormWithoutSavedMean() {
                 NormResult bad = new NormResult(fwd.y(), null, fwd.rstd(), null);
-                assertBackwardRejected("saved.mean", "F32 [6]", "null", bad, f32(2, 3, C), null);
+                assertBackwardRejected("saved.mean", "F32 [6] (saved by the forward)", "null", bad, f32(2, 3, C), null);
+            }
+
+            @Test
+            void savedStatisticsOfWrongDtype() {
+                NormResult bad = new NormResult(fwd.y(), zeros(DType.BF16, 6), fwd.rstd(), null);
+                assertBackwardRejected("saved.mean", "F32 [6] (as the forward saved it)", "BF16 [6]", bad, f32(2, 3, C), null);
+            }
+
+            // Issue 13 item 4: saved.sum's dtype was not checked (cpu: ClassCastException; opencl: a 2-byte
+            // buffer read as F32, out of bounds).
+            @Test
+            void savedSumOfWrongDtype() {
+                NormRequest withResidual = req.withResidual(f32(2, 3, C), 1.0);
+                try (NormResult saved = backend.normalization().forward(withResidual)) {
+                    NormResult bad = new NormResult(saved.y(), saved.mean(), saved.rstd(), zeros(DType.F16, 2, 3, C));
+                    int before = engine.liveTensors();
+                    InvalidRequestException e = org.junit.jupiter.api.Assertions.assertThrowsExactly(
+                            InvalidRequestException.class, () -> backend.normalization().backward(
+                                    new NormBackwardRequest(withResidual, bad, f32(2, 3, C), null)));
+                    assertEquals("saved.sum: expected F32 [2, 3, 8] (as the forward saved it), got F16 [2, 3, 8]",
+                            e.getMessage());
+                    assertEquals(before + 1, engine.liveTensors(), "only dy was made; no kernel output");
+                    assertEquals(List.of("norm.forward", "norm.forward"), engine.kernelCalls());
+                }
+            }
+
+            @Test
+            void savedSumOfWrongShape() {
+                NormRequest withResidual = req.withResidual(f32(2, 3, C), 1.0);
+                try (NormResult saved = backend.normalization().forward(withResidual)) {
+                    NormResult bad = new NormResult(saved.y(), saved.mean(), saved.rstd(), f32(6, C));
+                    InvalidRequestException e = org.junit.jupiter.api.Assertions.assertThrowsExactly(
+                            InvalidRequestException.class, () -> backend.normalization().backward(
+                                    new NormBackwardRequest(withResidual, bad, f32(2, 3, C), null)));
+                    assertEquals("saved.sum: expected F32 [2, 3, 8] (as the forward saved it), got F32 [6, 8]",
+                            e.getMessage());
+                    assertEquals(List.of("norm.forward", "norm.forward"), engine.kernelCalls());
+                }
             }
 
             @Test

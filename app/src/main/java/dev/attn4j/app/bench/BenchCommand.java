@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.attn4j.app.BackendChoice;
 import dev.attn4j.app.CliEnvironment;
 import dev.attn4j.app.ExitCodes;
 import dev.attn4j.app.console.Progress;
@@ -17,6 +18,7 @@ import dev.attn4j.ports.spi.BackendOptions;
 import dev.attn4j.ports.spi.BackendSelector;
 import dev.attn4j.ports.spi.ProviderStatus;
 import dev.attn4j.ports.tensor.DType;
+import dev.attn4j.ports.tensor.Shape;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,9 +36,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 
 /**
  * {@code attn4j bench attention|norm}: times an op on every available backend (or the named ones) after
@@ -76,6 +76,11 @@ public final class BenchCommand implements Callable<Integer> {
             .enable(SerializationFeature.INDENT_OUTPUT)
             .build();
     private static final long SEED = 42;
+    /** The most warm-up or timed runs per configuration. */
+    static final int MAX_RUNS = 1_000_000;
+    /** The most worker threads asked of a backend. */
+    static final int MAX_THREADS = 1024;
+    private static final double GIB = 1L << 30;
 
     private final CliEnvironment env;
 
@@ -143,12 +148,13 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         validate();
         BackendSelector selector = env.selector().get();
-        List<ProviderStatus> targets = targets(selector.survey());
+        List<ProviderStatus> targets = BackendChoice.targets(spec.commandLine(), selector, backends);
+        boolean named = BackendChoice.named(selector, backends);
         List<BenchRecord> records = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         for (ProviderStatus target : targets) {
             if (!target.availability().available()) {
-                if (!backends.isEmpty()) {
+                if (named) {
                     problems.add("backend '" + target.name() + "' was requested but is unavailable: "
                             + target.availability().reason());
                 }
@@ -167,27 +173,31 @@ public final class BenchCommand implements Callable<Integer> {
         return problems.isEmpty() ? ExitCodes.OK : ExitCodes.FAILED;
     }
 
+    /**
+     * Every number is checked before anything runs (exit 2, one line): ranges, tensor sizes that backends can
+     * index (at most {@link Shape#MAX_TENSOR_ELEMENTS} elements), and an estimate of the Java heap each
+     * configuration needs against what this JVM may use.
+     */
     private void validate() {
-        positive("--batch", batch);
-        positive("--heads", heads);
-        positive("--head-dim", headDim);
-        positive("--hidden", hidden);
-        positive("--repeats", repeats);
-        if (warmup < 0) {
-            bad("--warmup: expected 0 or more, got " + warmup);
-        }
+        range("--batch", batch, 1, Integer.MAX_VALUE);
+        range("--heads", heads, 1, Integer.MAX_VALUE);
+        range("--head-dim", headDim, 1, Integer.MAX_VALUE);
+        range("--hidden", hidden, 1, Integer.MAX_VALUE);
+        // The timings are kept (8 bytes each) and every run is one call: a million is hours already.
+        range("--repeats", repeats, 1, MAX_RUNS);
+        range("--warmup", warmup, 0, MAX_RUNS);
         if (seqs.isEmpty()) {
             bad("--seq: expected at least one length");
         }
-        seqs.forEach(s -> positive("--seq", s));
+        seqs.forEach(s -> range("--seq", s, 1, Integer.MAX_VALUE));
         if (kvHeads != null) {
-            positive("--kv-heads", kvHeads);
+            range("--kv-heads", kvHeads, 1, Integer.MAX_VALUE);
             if (heads % kvHeads != 0) {
                 bad("--kv-heads: expected a divisor of --heads " + heads + ", got " + kvHeads);
             }
         }
         if (threads != null) {
-            positive("--threads", threads);
+            range("--threads", threads, 1, MAX_THREADS);
         }
         if (!dtype.isFloating()) {
             bad("--dtype: expected F32, F16 or BF16, got " + dtype);
@@ -195,34 +205,78 @@ public final class BenchCommand implements Callable<Integer> {
         if (op == Op.NORM && (causal || kvHeads != null)) {
             bad((causal ? "--causal" : "--kv-heads") + ": applies to 'attention' only");
         }
+        int workers = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        for (int seq : seqs) {
+            requireFits(seq, workers);
+        }
     }
 
-    private void positive(String option, int value) {
-        if (value < 1) {
-            bad(option + ": expected a positive number, got " + value);
+    private void range(String option, int value, int min, int max) {
+        if (value < min || value > max) {
+            bad(option + ": expected " + min + " to " + max + ", got " + value);
         }
+    }
+
+    /**
+     * The sizes of one configuration: every tensor within what backends index, and the heap it needs (inputs,
+     * outputs, one host staging array, the cpu backend's per-worker packed keys) within what this JVM may use.
+     */
+    private void requireFits(int seq, int workers) {
+        String what;
+        long elements;
+        long largest;
+        long working;
+        if (op == Op.ATTENTION) {
+            int kv = kvHeads == null ? heads : kvHeads;
+            long q = tensorElements("--seq " + seq + ": q [B, S, H, D]", batch, seq, heads, headDim);
+            long k = tensorElements("--seq " + seq + ": k [B, S, Hkv, D]", batch, seq, kv, headDim);
+            long lse = (long) batch * heads * seq;
+            // forward: q, k, v, o, lse; backward adds dO and the saved o, lse, and dq, dk, dv
+            elements = backward ? 4 * q + 4 * k + 2 * lse : 2 * q + 2 * k + lse;
+            largest = Math.max(q, k);
+            // the cpu backend packs each worker's KV head (K transposed and V): 2·S·D floats per worker
+            working = 2L * workers * seq * Math.max(headDim, 16) * (backward ? 3 : 1);
+            what = String.format(Locale.ROOT, "attention B=%d S=%d H=%d Hkv=%d D=%d %s%s", batch, seq, heads, kv, headDim,
+                    dtype, backward ? " backward" : "");
+        } else {
+            long rows = (long) batch * seq;
+            if (rows > Integer.MAX_VALUE) {
+                bad("--seq " + seq + ": batch x seq = " + rows + " rows, expected at most " + Integer.MAX_VALUE);
+            }
+            long x = tensorElements("--seq " + seq + ": x [B*S, hidden]", (int) rows, hidden);
+            elements = backward ? 5 * x : 2 * x;
+            largest = x;
+            working = 0;
+            what = String.format(Locale.ROOT, "%s norm rows=%d hidden=%d %s%s", norm.name().toLowerCase(Locale.ROOT), rows,
+                    hidden, dtype, backward ? " backward" : "");
+        }
+        // 16-bit storage runs the F32 kernels on widened copies: 4 bytes per element on top of the stored ones.
+        long perElement = dtype.byteSize() + (dtype == DType.F32 ? 0 : 4);
+        double need = (double) elements * perElement + 4.0 * largest + 4.0 * working;
+        Runtime rt = Runtime.getRuntime();
+        long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (need > available) {
+            bad(String.format(Locale.ROOT, "--seq %d: %s needs about %.1f GiB of Java heap (inputs, outputs and working "
+                    + "memory), but this JVM can use %.1f GiB; use smaller sizes or raise -Xmx", seq, what, need / GIB,
+                    available / GIB));
+        }
+    }
+
+    /** The element count of a tensor of {@code dims}, refused unless a backend can index it. */
+    private long tensorElements(String what, int... dims) {
+        long n = 1;
+        for (int d : dims) {
+            n = Math.multiplyExact(n, (long) d);
+        }
+        if (n > Shape.MAX_TENSOR_ELEMENTS) {
+            bad(what + " has " + n + " elements, expected at most " + Shape.MAX_TENSOR_ELEMENTS
+                    + " (backends index tensors with int)");
+        }
+        return n;
     }
 
     private void bad(String message) {
         throw new ParameterException(spec.commandLine(), message);
-    }
-
-    private List<ProviderStatus> targets(List<ProviderStatus> found) {
-        if (backends.isEmpty()) {
-            return found;
-        }
-        List<ProviderStatus> chosen = new ArrayList<>();
-        for (String raw : backends) {
-            Optional<ProviderStatus> match = found.stream().filter(s -> s.name().equalsIgnoreCase(raw.strip())).findFirst();
-            if (match.isEmpty()) {
-                bad("--backend: unknown backend '" + raw + "', expected one of "
-                        + found.stream().map(ProviderStatus::name).collect(Collectors.joining(", ")));
-            }
-            if (!chosen.contains(match.get())) {
-                chosen.add(match.get());
-            }
-        }
-        return chosen;
     }
 
     private List<BenchRecord> benchOn(BackendSelector selector, ProviderStatus target, List<String> problems) {
@@ -269,6 +323,11 @@ public final class BenchCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             problems.add(backend.name() + " seq " + seq + " failed: " + e);
             return record(backend.name(), seq, usedThreads, null, Double.NaN, "failed: " + e);
+        } catch (OutOfMemoryError e) {
+            // validate() refuses what cannot fit by its estimate; a backend may still need more. The workload's
+            // tensors are freed by now, so the run goes on with the next configuration.
+            problems.add(backend.name() + " seq " + seq + " ran out of Java heap (raise -Xmx or use smaller sizes)");
+            return record(backend.name(), seq, usedThreads, null, Double.NaN, "failed: out of memory");
         }
         return record(backend.name(), seq, usedThreads, Timing.of(samples), flops, "ok");
     }

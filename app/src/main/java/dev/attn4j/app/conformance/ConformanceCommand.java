@@ -1,5 +1,6 @@
 package dev.attn4j.app.conformance;
 
+import dev.attn4j.app.BackendChoice;
 import dev.attn4j.app.CliEnvironment;
 import dev.attn4j.app.ExitCodes;
 import dev.attn4j.app.console.Progress;
@@ -24,7 +25,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
@@ -37,6 +37,10 @@ import java.util.stream.Collectors;
 @Command(name = "conformance", mixinStandardHelpOptions = true,
         description = "Run the conformance suite on every backend found (or the named ones) against the float64 oracle.")
 public final class ConformanceCommand implements Callable<Integer> {
+    /** Bytes of one suite configuration (measured 141) and of one case's result, rounded up generously. */
+    static final long BYTES_PER_CONFIGURATION = 256;
+    static final long BYTES_PER_RESULT = 512;
+    private static final double GIB = 1L << 30;
     /** Failed cases listed one per line under the table; the rest are counted (all are in the report). */
     static final int MAX_FAILURES_LISTED = 20;
 
@@ -52,9 +56,10 @@ public final class ConformanceCommand implements Callable<Integer> {
     @Option(names = "--cases", paramLabel = "N",
             description = "Random configurations per op family (attention, normalisation), each run forward and "
                     + "backward, instead of the standard suite's " + ConformanceSuite.STANDARD_ATTENTION + " + "
-                    + ConformanceSuite.STANDARD_NORM + " (a positive number). Without --cases and --seed the "
-                    + "standard suite also runs its systematic cases: the attention feature grid, its BHSD sample, rotary and "
-                    + "every model op (linear, activations, element-wise, embedding, loss, optimizer, random, tensor ops).")
+                    + ConformanceSuite.STANDARD_NORM + " (1 to " + ConformanceSuite.MAX_CASES + "). Without --cases and --seed the "
+                    + "standard suite also runs its systematic cases: the attention feature grid, its BHSD sample, rotary, "
+                    + "the non-finite attention cases and every model op (linear, activations, element-wise, embedding, "
+                    + "loss, optimizer, random, tensor ops).")
     Integer cases;
 
     @Option(names = "--seed", paramLabel = "S", description = "Seed of the random cases (default: the standard suite's).")
@@ -73,11 +78,16 @@ public final class ConformanceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Logger log = LoggerFactory.getLogger(ConformanceCommand.class);
-        if (cases != null && cases < 1) {
-            throw new ParameterException(spec.commandLine(), "--cases: expected a positive number, got " + cases);
+        if (cases != null && (cases < 1 || cases > ConformanceSuite.MAX_CASES)) {
+            throw new ParameterException(spec.commandLine(), "--cases: expected 1 to " + ConformanceSuite.MAX_CASES
+                    + ", got " + cases);
         }
         BackendSelector selector = env.selector().get();
-        List<ProviderStatus> targets = targets(selector.survey());
+        List<ProviderStatus> targets = BackendChoice.targets(spec.commandLine(), selector, backends);
+        boolean named = BackendChoice.named(selector, backends);
+        if (cases != null) {
+            requireHeap(cases, targets.size());
+        }
         ConformanceSuite suite;
         try {
             suite = env.suites().create(cases, seed);
@@ -95,7 +105,7 @@ public final class ConformanceCommand implements Callable<Integer> {
         for (ProviderStatus target : targets) {
             if (!target.availability().available()) {
                 results.addAll(suite.skipAll(target.name(), target.availability().reason()));
-                if (!backends.isEmpty()) {
+                if (named) {
                     problems.add("backend '" + target.name() + "' was requested but is unavailable: "
                             + target.availability().reason());
                 }
@@ -124,24 +134,20 @@ public final class ConformanceCommand implements Callable<Integer> {
         return problems.isEmpty() ? ExitCodes.OK : ExitCodes.FAILED;
     }
 
-    /** The statuses to run, in the order named (or discovery order); an unknown name is bad input. */
-    private List<ProviderStatus> targets(List<ProviderStatus> found) {
-        if (backends.isEmpty()) {
-            return found;
+    /**
+     * Refuses a sweep whose cases and results cannot fit the heap, before building it: each configuration per op
+     * family makes an attention and a normalisation configuration, each run forward and backward, with a result
+     * per backend. The figures are measured sizes (about 141 bytes per configuration), rounded up.
+     */
+    private void requireHeap(int cases, int backendCount) {
+        long need = (long) cases * (2 * BYTES_PER_CONFIGURATION + 4L * BYTES_PER_RESULT * Math.max(1, backendCount));
+        Runtime rt = Runtime.getRuntime();
+        long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (need > available) {
+            throw new ParameterException(spec.commandLine(), String.format(Locale.ROOT, "--cases: %d configurations on %d "
+                    + "backend(s) need about %.1f GiB of Java heap for their cases and results, but this JVM can use "
+                    + "%.1f GiB; ask for fewer (or raise -Xmx)", cases, backendCount, need / GIB, available / GIB));
         }
-        List<ProviderStatus> chosen = new ArrayList<>();
-        for (String raw : backends) {
-            String name = raw.strip().toLowerCase(Locale.ROOT);
-            Optional<ProviderStatus> match = found.stream().filter(s -> s.name().equalsIgnoreCase(name)).findFirst();
-            if (match.isEmpty()) {
-                throw new ParameterException(spec.commandLine(), "--backend: unknown backend '" + raw
-                        + "', expected one of " + found.stream().map(ProviderStatus::name).collect(Collectors.joining(", ")));
-            }
-            if (!chosen.contains(match.get())) {
-                chosen.add(match.get());
-            }
-        }
-        return chosen;
     }
 
     private List<CaseResult> runOn(BackendSelector selector, ProviderStatus target, ConformanceSuite suite, int total,

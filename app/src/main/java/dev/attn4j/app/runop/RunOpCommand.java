@@ -1,5 +1,6 @@
 package dev.attn4j.app.runop;
 
+import dev.attn4j.app.BackendChoice;
 import dev.attn4j.app.CliEnvironment;
 import dev.attn4j.app.ExitCodes;
 import dev.attn4j.conformance.fixtures.AttentionFixture;
@@ -65,6 +66,8 @@ public final class RunOpCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         BackendSelector selector = env.selector().get();
+        // An unknown name is bad input (exit 2) before anything runs; an unavailable one is a failure (exit 1).
+        BackendChoice.requireKnown(spec.commandLine(), selector, backend);
         PrintWriter out = env.out();
         try (Backend be = backend == null ? selector.open(BackendOptions.none()) : selector.open(backend, BackendOptions.none())) {
             Map<String, HostTensor> results = fixture.replay(be);

@@ -1,6 +1,7 @@
 package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.Capabilities;
+import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.attention.AttentionPort;
@@ -33,6 +34,7 @@ final class CpuEngine implements BackendEngine {
     private final NormalizationPort normalization;
     private final RotaryPort rotary;
     private final Capabilities capabilities;
+    private volatile boolean closed;
 
     CpuEngine(int threads) {
         this(threads, TileMath.get());
@@ -97,13 +99,40 @@ final class CpuEngine implements BackendEngine {
         return OptionalInt.of(live.size());
     }
 
+    /**
+     * Closes the engine: fails the calls in flight ({@link ClosedException}, once the items their workers hold
+     * are done; see {@link WorkerPool}) and drops every tensor. A call that finishes its kernels after this
+     * frees its outputs and throws rather than hand out tensors of a closed engine.
+     */
     @Override
     public void close() {
+        // closed is set before the sweep: a tensor registered after it sees the flag (see register).
+        closed = true;
         try {
-            live.closeAll(CpuTensor::drop);
-        } finally {
             pool.close();
+        } finally {
+            live.closeAll(CpuTensor::drop);
         }
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Throws {@link ClosedException} when the engine was closed while {@code doing} ran. */
+    void requireOpen(String doing) {
+        if (closed) {
+            throw new ClosedException("the cpu backend was closed during " + doing + "; its outputs were freed");
+        }
+    }
+
+    /** {@code out} if the engine is still open, else frees it and throws {@link ClosedException}. */
+    CpuTensor handOut(CpuTensor out, String doing) {
+        if (closed) {
+            out.close();
+            requireOpen(doing);
+        }
+        return out;
     }
 
     /** Number of tensors not yet closed (for leak tests). */
@@ -112,7 +141,14 @@ final class CpuEngine implements BackendEngine {
     }
 
     CpuTensor register(CpuTensor t) {
-        return live.register(t);
+        live.register(t);
+        if (closed) {
+            // Added after (or while) close() swept the live set: never hand out a tensor of a closed engine.
+            live.release(t);
+            t.drop();
+            throw new ClosedException("the cpu backend was closed; no tensor can be made");
+        }
+        return t;
     }
 
     void release(CpuTensor t) {

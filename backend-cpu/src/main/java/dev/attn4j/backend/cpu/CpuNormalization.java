@@ -87,6 +87,7 @@ final class CpuNormalization implements NormalizationPort {
                     rstdA[row] = rs;
                 }
             });
+            engine.requireOpen("norm forward");
             return out.keep(new NormResult(y, mean, rstd, sum));
         } finally {
             out.closeUnlessKept();
@@ -140,6 +141,7 @@ final class CpuNormalization implements NormalizationPort {
             if (dBeta != null) {
                 combine(betaParts, dBeta.floats());
             }
+            engine.requireOpen("norm backward");
             return out.keep(new NormGradients(dInput, dResidual, dGamma, dBeta));
         } finally {
             out.closeUnlessKept();

@@ -72,7 +72,7 @@ final class CpuRotary implements RotaryPort {
                     }
                 }
             });
-            return out;
+            return engine.handOut(out, "rotary");
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;

@@ -171,9 +171,15 @@ final class ScoreRules {
         return dropoutP > 0.0;
     }
 
+    /*
+     * Window arithmetic is done in long: i + off - left and j0 - off - right overflow int for windows near
+     * Integer.MAX_VALUE (the request records store such windows as -1, but these rules must be right for any
+     * options they are given).
+     */
+
     /** First key column row {@code i} may see by causal/window rules (other masks come per element). */
     int rowBegin(int i) {
-        return left >= 0 ? Math.max(0, Math.min(seqK, i + offset - left)) : 0;
+        return left >= 0 ? (int) Math.max(0, Math.min(seqK, (long) i + offset - left)) : 0;
     }
 
     /** One past the last key column row {@code i} may see by causal/window rules. */
@@ -191,7 +197,7 @@ final class ScoreRules {
     /** The query rows that may see any of key columns {@code [j0, j1)}: {@code [first, end)}. */
     int firstRow(int j0) {
         int reach = causal ? (right >= 0 ? Math.min(right, 0) : 0) : right;
-        return reach < 0 ? 0 : Math.max(0, Math.min(seqQ, j0 - offset - reach));
+        return reach < 0 ? 0 : (int) Math.max(0, Math.min(seqQ, (long) j0 - offset - reach));
     }
 
     int endRow(int j1) {

@@ -63,7 +63,26 @@ final class TiledCpuAttention implements AttentionPort {
         Problem p = new Problem(request.shape(), request.options(), (CpuTensor) request.q(), (CpuTensor) request.k(),
                 (CpuTensor) request.v());
         CpuTensor o = engine.newFloats(p.shape.queryShape(request.options().layout()));
-        CpuTensor lse = engine.newFloats(p.shape.lseShape());
+        CpuTensor lse;
+        try {
+            lse = engine.newFloats(p.shape.lseShape());
+        } catch (RuntimeException | Error e) {
+            o.close();
+            throw e;
+        }
+        try {
+            runForward(p, o, lse);
+            engine.requireOpen("attention forward");
+            return new AttentionResult(o, lse);
+        } catch (RuntimeException | Error e) {
+            // Interrupted, closed or failed: the outputs never reach the caller, so they are freed here.
+            o.close();
+            lse.close();
+            throw e;
+        }
+    }
+
+    private void runForward(Problem p, CpuTensor o, CpuTensor lse) {
         ForwardScratch[] scratch = new ForwardScratch[pool.threads()];
         // An item is one head's query tiles, or an interleaved share of them when there are too few heads to
         // keep every worker busy: each item packs its KV head once, and interleaving evens out causal costs.
@@ -80,7 +99,6 @@ final class TiledCpuAttention implements AttentionPort {
                 forwardTile(p, scratch[worker], bh / p.heads, bh % p.heads, qt, o.floats(), lse.floats());
             }
         });
-        return new AttentionResult(o, lse);
     }
 
     private void forwardTile(Problem p, ForwardScratch w, int b, int h, int qt, float[] out, float[] lseOut) {
@@ -231,9 +249,30 @@ final class TiledCpuAttention implements AttentionPort {
         float[] o = ((CpuTensor) request.o()).floats();
         float[] lse = ((CpuTensor) request.lse()).floats();
         AttentionLayout layout = request.options().layout();
-        CpuTensor dq = engine.newFloats(p.shape.queryShape(layout));
-        CpuTensor dk = engine.newFloats(p.shape.keyShape(layout));
-        CpuTensor dv = engine.newFloats(p.shape.keyShape(layout));
+        java.util.List<CpuTensor> made = new java.util.ArrayList<>(4);
+        try {
+            CpuTensor dq = made(made, p.shape.queryShape(layout));
+            CpuTensor dk = made(made, p.shape.keyShape(layout));
+            CpuTensor dv = made(made, p.shape.keyShape(layout));
+            CpuTensor dTable = request.options().biasTableGrad() ? made(made, p.shape.biasTableShape()) : null;
+            runBackward(p, request, dO, o, lse, dq, dk, dv, dTable);
+            engine.requireOpen("attention backward");
+            return new AttentionGradients(dq, dk, dv, dTable);
+        } catch (RuntimeException | Error e) {
+            // The gradients never reach the caller: free them.
+            made.forEach(CpuTensor::close);
+            throw e;
+        }
+    }
+
+    private CpuTensor made(java.util.List<CpuTensor> made, dev.attn4j.ports.tensor.Shape shape) {
+        CpuTensor t = engine.newFloats(shape);
+        made.add(t);
+        return t;
+    }
+
+    private void runBackward(Problem p, AttentionBackwardRequest request, float[] dO, float[] o, float[] lse,
+                             CpuTensor dq, CpuTensor dk, CpuTensor dv, CpuTensor dTable) {
 
         int chunks = p.chunks();
         // With one chunk a unit owns its heads' dQ rows outright; otherwise each chunk sums into its own
@@ -262,9 +301,7 @@ final class TiledCpuAttention implements AttentionPort {
         if (dqPartial != null) {
             reduceChunks(dqPartial, chunks, dq.floats());
         }
-        CpuTensor dTable = null;
         if (tableGrad) {
-            dTable = engine.newFloats(p.shape.biasTableShape());
             float[] t = dTable.floats();
             int width = p.rules.tableWidth();
             for (int unit = 0; unit < units; unit++) {
@@ -278,7 +315,6 @@ final class TiledCpuAttention implements AttentionPort {
                 }
             }
         }
-        return new AttentionGradients(dq, dk, dv, dTable);
     }
 
     private void reduceChunks(float[] partial, int chunks, float[] dq) {
@@ -356,6 +392,12 @@ final class TiledCpuAttention implements AttentionPort {
             for (int i = 0; i < p.seqQ; i++) {
                 int dst = dqBase + p.queryRow(b, i, h);
                 int src = (g * sqPad + i) * dp;
+                // An empty row (lse = -inf) has no gradient; its dS row is 0, but 0 times a non-finite k in
+                // dS·K would still make it NaN (the non-finite rule gives empty rows zero gradients).
+                if (w.lse[g * sqPad + i] == Float.NEGATIVE_INFINITY) {
+                    Arrays.fill(dqOut, dst, dst + d, 0f);
+                    continue;
+                }
                 for (int x = 0; x < d; x++) {
                     dqOut[dst + x] = w.dq[src + x] * scale;
                 }

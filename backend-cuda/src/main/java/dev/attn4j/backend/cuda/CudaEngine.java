@@ -2,6 +2,7 @@ package dev.attn4j.backend.cuda;
 
 import dev.attn4j.ports.Attn4jException;
 import dev.attn4j.ports.Capabilities;
+import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.norm.NormCapabilities;
@@ -166,7 +167,8 @@ final class CudaEngine implements BackendEngine {
     /** Runs {@code work} with the engine's context current, one call at a time. */
     synchronized <R> R call(Supplier<R> work) {
         if (closed) {
-            throw new Attn4jException("backend 'cuda' is closed");
+            // A call that waited for the engine's lock while another thread closed it (issue 13 item 5).
+            throw new ClosedException("the cuda backend was closed before this call could run");
         }
         context.makeCurrent();
         return work.get();

@@ -109,6 +109,7 @@ final class ClTensors implements TensorPort {
 
     private void read(ClTensor t, Pointer host) {
         synchronized (engine) {
+            engine.requireOpen();
             try {
                 clEnqueueReadBuffer(engine.queue(), t.buffer(), CL_TRUE, 0, t.byteSize(), host, 0, null, null);
             } catch (CLException e) {

@@ -1,6 +1,7 @@
 package dev.attn4j.backend.opencl;
 
 import dev.attn4j.ports.Capabilities;
+import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.DeviceException;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionFeature;
@@ -41,6 +42,12 @@ import static org.jocl.CL.*;
  * The OpenCL engine: one context and one in-order queue on one device, the programs built for it, and every
  * buffer it handed out. Calls are serialised on the engine (kernels are shared objects whose arguments are
  * set before each launch); downloads block, so results are complete when a call returns.
+ *
+ * <p><b>Closing under load.</b> Closing the engine, and closing one of its tensors, take the same lock, so
+ * neither can pull a buffer from under a running call: a close waits for the call in progress to finish. A
+ * call that was waiting for the lock when the engine closed fails with {@link ClosedException}; one whose
+ * tensor was closed while it waited fails with {@link ClosedException} naming the tensor. No call hangs, and
+ * none sees released OpenCL objects.
  */
 final class OpenClEngine implements BackendEngine {
     private static final Set<DType> DTYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16);
@@ -215,9 +222,14 @@ final class OpenClEngine implements BackendEngine {
         return closed;
     }
 
+    /**
+     * Throws {@link ClosedException} once the engine is closed. Every call checks it after taking the engine's
+     * lock: a call that passed the ports' checks and then waited for the lock while another thread closed the
+     * backend fails here, with a clear error, instead of touching released objects.
+     */
     void requireOpen() {
         if (closed) {
-            throw new IllegalStateException("opencl engine is closed");
+            throw new ClosedException("the opencl backend was closed before this call could run");
         }
     }
 

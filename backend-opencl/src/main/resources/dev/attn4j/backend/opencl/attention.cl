@@ -102,6 +102,12 @@ inline head_ctx make_head(int b, int h, int sq, int sk, int heads, MOD_PARAMS) {
     return c;
 }
 
+/*
+ * Window arithmetic (d - win_left, d + win_right, and the tile ranges below) is int: the request records store a
+ * window side that excludes no key as -1, so a window is below Sk (left) or Sq (right), Sq + Sk < 2^31, and every
+ * such sum stays within +-(Sq + Sk). A window of INT_MAX reaching a kernel would wrap round and mask whole rows.
+ */
+
 /* Whether key j is masked for query i (docs/design.md §4 step 4; bottom-right aligned: d = i + Sk - Sq). */
 inline int head_masked(const head_ctx* c, int i, int j) {
     int d = i + c->off;
@@ -292,6 +298,12 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
         acc[x] = (vfloat) 0.0f;
     }
     float m = -INFINITY, l = 0.0f;
+    /*
+     * The non-finite rule (ports' AttentionOptions): a NaN or +inf logit among the keys a row attends makes its
+     * o and lse NaN. fmax drops NaN, and exp(+inf - +inf) would leave l NaN and the row looking empty, so such
+     * a logit is recorded here and decides the row at the end.
+     */
+    int poisoned = 0;
     int lo, hi;
     key_range(&ctx, i0, i1, &lo, &hi);
     for (int j0 = lo; j0 < hi; j0 += BLOCK_N) {
@@ -315,6 +327,7 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
                     float dot_ = 0.0f;
                     for (int x = 0; x < NV; x++) dot_ += VDOT(qr[x], VLOAD(x, kr));
                     s = head_logit(&ctx, dot_, i, j);
+                    poisoned |= isnan(s) || s == INFINITY;
                 }
                 sc[c] = s;
                 mt = fmax(mt, s);
@@ -337,7 +350,10 @@ void attn_fwd(__global const float* q, __global const float* k, __global const f
             }
         }
     }
-    if (valid) {
+    if (valid && poisoned) {
+        for (int x = 0; x < NV; x++) VSTORE((vfloat) NAN, x, o + q_off);
+        lse[((long) b * heads + h) * sq + i] = NAN;
+    } else if (valid) {
         const float inv = l > 0.0f ? 1.0f / l : 0.0f;
         for (int x = 0; x < NV; x++) VSTORE(acc[x] * inv, x, o + q_off);
         lse[((long) b * heads + h) * sq + i] = l > 0.0f ? m + log(l) : -INFINITY;
@@ -410,8 +426,8 @@ void attn_bwd_dq(__global const float* q, __global const float* k, __global cons
         dor[x] = valid ? VLOAD(x, dout + q_off) : (vfloat) 0.0f;
         acc[x] = (vfloat) 0.0f;
     }
-    /* A fully masked row has lse = -inf: no probability, no gradient. */
-    const int live = valid && row_lse > -INFINITY;
+    /* A fully masked row has lse = -inf: no probability, no gradient. A NaN lse (a NaN row) is live: NaN flows on. */
+    const int live = valid && !(row_lse == -INFINITY);
     int lo, hi;
     key_range(&ctx, i0, i1, &lo, &hi);
     for (int j0 = lo; j0 < hi; j0 += BLOCK_N) {

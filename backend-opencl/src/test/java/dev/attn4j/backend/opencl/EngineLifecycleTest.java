@@ -2,6 +2,7 @@ package dev.attn4j.backend.opencl;
 
 import dev.attn4j.oracle.junit.EachBackend;
 import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionRequest;
@@ -26,6 +27,34 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Buffers, kernels, programs, queue and context are all released; closing the backend frees what is left. */
 class EngineLifecycleTest {
+
+    /**
+     * Issue 13 item 5: a call that passed the ports' checks and then found its engine or tensor closed (it waited
+     * for the engine's lock while another thread closed them) fails with ClosedException, an attn4j error; it
+     * was a bare IllegalStateException. Calling the engine's ports directly is exactly that position.
+     */
+    @Test
+    void aCallThatFindsItsEngineOrTensorClosedFailsWithClosedException() {
+        OpenClEngine engine = OpenClTesting.openEngine();
+        try (Backend backend = Backend.of(engine)) {
+            DeviceTensor q = backend.tensors().zeros(Shape.of(1, 4, 2, 16), DType.F32);
+            DeviceTensor k = backend.tensors().zeros(Shape.of(1, 4, 2, 16), DType.F32);
+            AttentionRequest request = new AttentionRequest(q, k, k, null);
+            q.close();
+            ClosedException tensorClosed = assertThrows(ClosedException.class, () -> engine.attention().forward(request));
+            assertTrue(tensorClosed.getMessage().contains("was closed while a call was using it"), tensorClosed.getMessage());
+            assertEquals(1, engine.liveBuffers(), "k only: the failed call's outputs were released");
+            DeviceTensor q2 = backend.tensors().zeros(Shape.of(1, 4, 2, 16), DType.F32);
+            DeviceTensor gamma = backend.tensors().zeros(Shape.of(16), DType.F32);
+            AttentionRequest again = new AttentionRequest(q2, k, k, null);
+            engine.close();
+            ClosedException engineClosed = assertThrows(ClosedException.class, () -> engine.attention().forward(again));
+            assertEquals("the opencl backend was closed before this call could run", engineClosed.getMessage());
+            assertThrows(ClosedException.class, () -> engine.normalization().forward(NormRequest.rmsNorm(q2, gamma, 1e-6)));
+            assertThrows(ClosedException.class, () -> engine.tensors().download(k));
+            assertThrows(ClosedException.class, () -> engine.tensors().zeros(Shape.of(2), DType.F32));
+        }
+    }
 
     @Test
     void openingAndClosingManyTimesLeaksNothing() {

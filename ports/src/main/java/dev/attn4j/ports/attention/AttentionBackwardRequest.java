@@ -33,6 +33,8 @@ public record AttentionBackwardRequest(DeviceTensor dO, DeviceTensor q, DeviceTe
         }
         AttentionShape shape = AttentionShape.of(q, k, v, options.layout());
         shape.checkOptions(options, q.dtype());
+        // As in the forward request: a window too wide to exclude a key is unbounded.
+        options = shape.normalizeWindow(options);
         AttentionShape.requirePresent(dO, "dO");
         AttentionShape.requirePresent(o, "o");
         AttentionShape.requirePresent(lse, "lse");

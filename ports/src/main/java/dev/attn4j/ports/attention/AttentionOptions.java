@@ -25,6 +25,28 @@ import dev.attn4j.ports.tensor.DeviceTensor;
  *       {@code o_i = 0}, {@code lse_i = −∞}.</li>
  * </ol>
  *
+ * <h2>Non-finite values</h2>
+ * Every backend follows one rule for NaN and infinities in the inputs (the conformance suite's
+ * {@code attention_nonfinite} cases check it on each). Logits are computed in fp32 from the stored inputs,
+ * as steps 1–3 say, for the keys a row may attend (the masks of step 4 are applied first, so a masked key's
+ * {@code k}, biases and logit never matter):
+ * <ul>
+ *   <li>a logit that is NaN or +∞ (a NaN in {@code q}/{@code k}, {@code ∞ − ∞} or {@code 0·∞} in the dot
+ *       product, a +∞ bias) makes its row's {@code o_i} NaN in every feature and {@code lse_i} NaN;</li>
+ *   <li>a logit of −∞ (a −∞ bias, or a dot product that is −∞) counts as a masked key; a row whose every
+ *       key is masked or −∞ is an empty row: {@code o_i = 0}, {@code lse_i = −∞};</li>
+ *   <li>a NaN or ±∞ in {@code v_j} reaches (those features of) {@code o_i} when {@code p_ij > 0}; whether it
+ *       reaches rows with {@code p_ij = 0} (masked, dropped or underflowed keys) is unspecified, since
+ *       {@code 0·∞} is NaN and backends differ in which zero terms they multiply;</li>
+ *   <li>backward: a row whose {@code lse_i} is NaN gets a NaN {@code dq_i}, and every key it attends a NaN
+ *       {@code dk_j} and {@code dv_j}; an empty row gets zero gradients. Beyond that, non-finite inputs may
+ *       also make NaN the gradients of keys or rows they reach only through zero terms ({@code 0·∞});</li>
+ *   <li>a logit that overflows fp32 (a large finite {@code scale}, {@code q} or {@code k}) becomes ±∞ or NaN
+ *       depending on the backend's summation order, and then follows the rules above.</li>
+ * </ul>
+ * Scalars never make outputs non-finite on their own: {@code scale} and {@code softcap} are rejected unless
+ * they are normal floats (finite, not 0, not subnormal), because the kernels use them in fp32.
+ *
  * <pre>{@code
  * AttentionOptions options = AttentionOptions.builder().causal(true).window(256, 0).build();
  * }</pre>
@@ -55,14 +77,19 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
 
     /** Validates what can be checked without the tensors' companions (see {@link AttentionRequest}). */
     public AttentionOptions {
+        // Kernels compute in fp32: a scale or softcap is checked as the float it becomes. A value that rounds
+        // to 0 or to infinity, or to a subnormal (flushed to 0 on many devices, and whose reciprocal
+        // overflows), would silently turn the feature off or make every output NaN.
         if (scale != null) {
-            InvalidRequestException.check(Double.isFinite(scale) && scale != 0.0, "scale",
-                    "a finite non-zero number", scale);
+            InvalidRequestException.check(isNormalFloat(scale), "scale",
+                    "a finite non-zero number whose magnitude is a normal float, in [" + Float.MIN_NORMAL + ", "
+                            + Float.MAX_VALUE + "] (kernels use it in fp32)", scale);
         }
         InvalidRequestException.check(windowLeft >= -1, "windowLeft", ">= -1 (-1 = unbounded)", windowLeft);
         InvalidRequestException.check(windowRight >= -1, "windowRight", ">= -1 (-1 = unbounded)", windowRight);
-        InvalidRequestException.check(Double.isFinite(softcap) && softcap >= 0.0, "softcap",
-                "a finite number >= 0 (0 = off)", softcap);
+        InvalidRequestException.check(softcap == 0.0 || (softcap > 0.0 && isNormalFloat(softcap)), "softcap",
+                "0 (off) or a number in [" + Float.MIN_NORMAL + ", " + Float.MAX_VALUE
+                        + "] (a normal float: kernels use it and its reciprocal in fp32)", softcap);
         if (dropout == null) {
             dropout = Dropout.NONE;
         }
@@ -71,6 +98,12 @@ public record AttentionOptions(Double scale, boolean causal, int windowLeft, int
         }
         InvalidRequestException.check(!biasTableGrad || biasTable != null, "biasTableGrad",
                 "a biasTable to differentiate", "no biasTable");
+    }
+
+    /** Whether {@code x} is finite and, as a float, of normal magnitude (so neither it nor 1/x over- or underflows). */
+    static boolean isNormalFloat(double x) {
+        float f = (float) x;
+        return Float.isFinite(f) && Math.abs(f) >= Float.MIN_NORMAL;
     }
 
     /** {@return whether a sliding window is set} */

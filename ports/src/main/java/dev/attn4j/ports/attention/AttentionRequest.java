@@ -7,7 +7,9 @@ import java.util.Map;
 
 /**
  * One attention forward call. Shapes are checked on construction, so an inconsistent request cannot
- * exist; the {@link dev.attn4j.ports.Backend} checks ownership, capabilities and index ranges next.
+ * exist; the {@link dev.attn4j.ports.Backend} checks ownership, capabilities and index ranges next. A window
+ * side too wide to exclude any key is stored as −1 (unbounded), so {@link #options()} may differ from the
+ * options given in that one respect.
  *
  * <pre>{@code
  * var request = new AttentionRequest(q, k, v, AttentionOptions.builder().causal(true).build());
@@ -28,6 +30,7 @@ public record AttentionRequest(DeviceTensor q, DeviceTensor k, DeviceTensor v, A
         }
         AttentionShape shape = AttentionShape.of(q, k, v, options.layout());
         shape.checkOptions(options, q.dtype());
+        options = shape.normalizeWindow(options);
         if (options.biasTableGrad()) {
             throw new dev.attn4j.ports.InvalidRequestException("biasTableGrad",
                     "false in a forward request (it asks backward for a gradient)", true);

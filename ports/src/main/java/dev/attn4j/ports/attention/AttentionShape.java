@@ -80,6 +80,9 @@ public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHea
         InvalidRequestException.check(q.dtype().isFloating(), "q", "a floating dtype", q.dtype());
         InvalidRequestException.check(k.dtype() == q.dtype(), "k", "dtype " + q.dtype() + " (as q)", k.dtype());
         InvalidRequestException.check(v.dtype() == q.dtype(), "v", "dtype " + q.dtype() + " (as q)", v.dtype());
+        q.shape().requireFitsTensor("q");
+        k.shape().requireFitsTensor("k");
+        v.shape().requireFitsTensor("v");
         Shape qs = q.shape();
         Shape ks = k.shape();
         int sd = layout.seqDim();
@@ -89,7 +92,29 @@ public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHea
         InvalidRequestException.check(v.shape().equals(ks), "v", "shape " + ks + " (as k)", v.shape());
         InvalidRequestException.check(qs.dim(hd) % ks.dim(hd) == 0, "k",
                 "a KV head count dividing H = " + qs.dim(hd) + " (H % Hkv == 0)", ks.dim(hd) + " KV heads");
+        // Relative positions j - (i + Sk - Sq) span Sq + Sk - 1 values; kernels index them (and the bias table)
+        // with int, so the two lengths together must stay below 2^31.
+        InvalidRequestException.check((long) qs.dim(sd) + ks.dim(sd) <= Integer.MAX_VALUE, "k",
+                "Sq + Sk <= " + Integer.MAX_VALUE + " (relative positions are indexed with int)",
+                "Sq = " + qs.dim(sd) + ", Sk = " + ks.dim(sd));
         return new AttentionShape(qs.dim(0), qs.dim(sd), ks.dim(sd), qs.dim(hd), ks.dim(hd), qs.dim(3));
+    }
+
+    /**
+     * {@code options} with each window side that excludes no key stored as −1 (unbounded): a left window
+     * {@code >= Sk - 1} or a right window {@code >= Sq - 1} masks nothing, and keeping it would only put
+     * {@code i + off ± window} at risk of overflowing the kernels' int arithmetic (a window of
+     * {@code Integer.MAX_VALUE} is a natural way to write "unbounded"). Every kernel thus sees windows below
+     * {@code Sk} and {@code Sq}, so {@code i + off ± window} stays within ±(Sq + Sk).
+     */
+    AttentionOptions normalizeWindow(AttentionOptions options) {
+        boolean leftUnbounded = options.windowLeft() >= (long) seqK - 1;
+        boolean rightUnbounded = options.windowRight() >= (long) seqQ - 1;
+        if (!(leftUnbounded && options.windowLeft() >= 0) && !(rightUnbounded && options.windowRight() >= 0)) {
+            return options;
+        }
+        return options.toBuilder().window(leftUnbounded ? -1 : options.windowLeft(),
+                rightUnbounded ? -1 : options.windowRight()).build();
     }
 
     /** {@return {@code Sk - Sq}: the bottom-right alignment offset of causal masks and relative positions} */
@@ -147,7 +172,10 @@ public record AttentionShape(int batch, int seqQ, int seqK, int heads, int kvHea
 
     /** {@return the shape of the relative-position bias table: {@code [H, Sq + Sk - 1]}} */
     public Shape biasTableShape() {
-        return Shape.of(heads, seqQ + seqK - 1);
+        long width = (long) seqQ + seqK - 1;
+        InvalidRequestException.check(width <= Integer.MAX_VALUE, "biasTable",
+                "Sq + Sk - 1 <= " + Integer.MAX_VALUE + " columns", width);
+        return Shape.of(heads, (int) width);
     }
 
     static void requirePresent(DeviceTensor t, String name) {

@@ -3,6 +3,7 @@ package dev.attn4j.ports.norm;
 import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
+import dev.attn4j.ports.tensor.Shape;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -34,23 +35,28 @@ public record NormBackwardRequest(NormRequest forward, NormResult saved, DeviceT
                 "shape " + forward.input().shape() + " (as input)", dy.shape());
         InvalidRequestException.check(dy.dtype() == forward.input().dtype(), "dy",
                 "dtype " + forward.input().dtype() + " (as input)", dy.dtype());
-        InvalidRequestException.check(saved.rstd() != null && saved.rstd().shape().equals(forward.statsShape())
-                && saved.rstd().dtype() == DType.F32, "saved.rstd", "F32 " + forward.statsShape(),
-                saved.rstd() == null ? "null" : saved.rstd().dtype() + " " + saved.rstd().shape());
-        if (forward.kind() == NormKind.LAYER_NORM) {
-            InvalidRequestException.check(saved.mean() != null && saved.mean().shape().equals(forward.statsShape())
-                    && saved.mean().dtype() == DType.F32, "saved.mean", "F32 " + forward.statsShape(),
-                    saved.mean() == null ? "null" : saved.mean().dtype() + " " + saved.mean().shape());
-        }
-        if (forward.residual() != null) {
-            InvalidRequestException.check(saved.sum() != null && saved.sum().shape().equals(forward.input().shape()),
-                    "saved.sum", "shape " + forward.input().shape(), saved.sum() == null ? "null" : saved.sum().shape());
-        }
+        // Every saved tensor backward reads is checked as the forward made it: engines read them as F32
+        // statistics and input-typed rows, and a tensor of another dtype would be read with the wrong element
+        // size (an out-of-bounds device read). saved.y is not read and not checked.
+        Shape stats = forward.statsShape();
+        requireSaved("saved.rstd", saved.rstd(), DType.F32, stats, true);
+        requireSaved("saved.mean", saved.mean(), DType.F32, stats, forward.kind() == NormKind.LAYER_NORM);
+        requireSaved("saved.sum", saved.sum(), forward.input().dtype(), forward.input().shape(), forward.residual() != null);
         if (dSum != null) {
             InvalidRequestException.check(forward.residual() != null, "dSum", "null without a residual", "a tensor");
             InvalidRequestException.check(dSum.shape().equals(forward.input().shape()) && dSum.dtype() == dy.dtype(),
                     "dSum", dy.dtype() + " " + forward.input().shape(), dSum.dtype() + " " + dSum.shape());
         }
+    }
+
+    /** A saved tensor of {@code dtype} and {@code shape}; {@code null} is allowed unless {@code required}. */
+    private static void requireSaved(String name, DeviceTensor t, DType dtype, Shape shape, boolean required) {
+        if (t == null) {
+            InvalidRequestException.check(!required, name, dtype + " " + shape + " (saved by the forward)", "null");
+            return;
+        }
+        InvalidRequestException.check(t.dtype() == dtype && t.shape().equals(shape), name,
+                dtype + " " + shape + " (as the forward saved it)", t.dtype() + " " + t.shape());
     }
 
     /** {@return the tensor that was normalised: {@code saved.sum} with a residual, else {@code forward.input}} */

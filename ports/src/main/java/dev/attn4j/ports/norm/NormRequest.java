@@ -22,10 +22,10 @@ import java.util.Map;
  * @param kind          LayerNorm or RMSNorm
  * @param input         {@code [..., C]}
  * @param residual      {@code null}, or a tensor shaped as {@code input}
- * @param residualScale α, the residual's scale (1 for the plain fused form)
+ * @param residualScale α, the residual's scale (1 for the plain fused form), finite as a float
  * @param gamma         {@code [C]}
  * @param beta          {@code [C]} or {@code null} (LayerNorm only)
- * @param eps           added to the variance (or mean square), finite and {@code > 0}
+ * @param eps           added to the variance (or mean square): {@code > 0} and a normal float
  */
 public record NormRequest(NormKind kind, DeviceTensor input, DeviceTensor residual, double residualScale,
                           DeviceTensor gamma, DeviceTensor beta, double eps) {
@@ -55,8 +55,12 @@ public record NormRequest(NormKind kind, DeviceTensor input, DeviceTensor residu
             InvalidRequestException.check(residual.dtype() == input.dtype(), "residual",
                     "dtype " + input.dtype() + " (as input)", residual.dtype());
         }
-        InvalidRequestException.check(Double.isFinite(residualScale), "residualScale", "a finite number", residualScale);
-        InvalidRequestException.check(Double.isFinite(eps) && eps > 0, "eps", "a finite number > 0", eps);
+        // Kernels compute in fp32: the scalars are checked as the floats they become (1e39 is infinite there,
+        // 1e-300 is 0, and a subnormal eps is flushed to 0 on many devices, giving rstd = inf on a flat row).
+        InvalidRequestException.check(Float.isFinite((float) residualScale), "residualScale",
+                "a number that is finite as a float (|α| <= " + Float.MAX_VALUE + ")", residualScale);
+        InvalidRequestException.check(eps > 0 && Float.isFinite((float) eps) && (float) eps >= Float.MIN_NORMAL, "eps",
+                "a number in [" + Float.MIN_NORMAL + ", " + Float.MAX_VALUE + "] (a normal float > 0)", eps);
     }
 
     /**

@@ -46,7 +46,7 @@ public record RotaryRequest(DeviceTensor x, DeviceTensor cos, DeviceTensor sin, 
         int s = x.shape().dim(1);
         int half = cos.shape().dim(1);
         InvalidRequestException.check(cos.shape().dim(0) == s, "cos", s + " rows (S of x)", cos.shape().dim(0));
-        InvalidRequestException.check(2 * half <= x.shape().dim(3), "cos",
+        InvalidRequestException.check(2L * half <= x.shape().dim(3), "cos",
                 "at most D/2 = " + x.shape().dim(3) / 2 + " columns", half);
         Shape table = Shape.of(s, half);
         InvalidRequestException.check(cos.dtype() == DType.F32, "cos", "dtype F32", cos.dtype());

@@ -68,13 +68,15 @@ public abstract class DeviceTensorBase<H> implements DeviceTensor {
     /**
      * {@return the handle of an open tensor}
      *
-     * @throws IllegalStateException when the tensor is closed (the ports reject closed tensors before any
-     *                               kernel, so this marks a bug in an engine)
+     * @throws dev.attn4j.ports.ClosedException when the tensor is closed: the ports reject closed tensors
+     *                                          before any kernel, so this means another thread closed it (or its
+     *                                          backend) while a call was about to use it
      */
     protected final H handle() {
         H h = handle.get();
         if (h == null) {
-            throw new IllegalStateException(backend + " tensor " + shape + " is closed");
+            throw new dev.attn4j.ports.ClosedException(backend + " tensor " + shape + " " + dtype
+                    + " was closed while a call was using it");
         }
         return h;
     }

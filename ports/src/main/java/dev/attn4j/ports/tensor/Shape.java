@@ -1,10 +1,18 @@
 package dev.attn4j.ports.tensor;
 
+import dev.attn4j.ports.InvalidRequestException;
+
 import java.util.Arrays;
 
 /**
  * An immutable row-major tensor shape. Every dimension is at least 1; a tensor with no elements cannot
- * be expressed, because no op of attn4j has a meaningful empty input.
+ * be expressed, because no op of attn4j has a meaningful empty input. The element count is exact: a shape
+ * whose count does not fit a {@code long} cannot be made (it would otherwise wrap round to a small,
+ * plausible count that a kernel would then index past).
+ *
+ * <p>Backends index tensors with {@code int} today, so a tensor holds at most {@link #MAX_TENSOR_ELEMENTS}
+ * elements; larger shapes can be described (for planning, estimates) but no tensor of one can be made, and
+ * requests check {@link #fitsTensor()} for every argument.
  *
  * <pre>{@code
  * Shape q = Shape.of(batch, seqQ, heads, headDim);
@@ -12,28 +20,42 @@ import java.util.Arrays;
  * }</pre>
  */
 public final class Shape {
-    private final int[] dims;
+    /** The most elements one tensor may hold: every backend indexes its buffers with {@code int}. */
+    public static final long MAX_TENSOR_ELEMENTS = Integer.MAX_VALUE;
 
-    private Shape(int[] dims) {
+    private final int[] dims;
+    private final long count;
+
+    private Shape(int[] dims, long count) {
         this.dims = dims;
+        this.count = count;
     }
 
     /**
      * {@return a shape with the given dimensions}
      *
      * @param dims the sizes
-     * @throws IllegalArgumentException if there are no dimensions or one is below 1
+     * @throws InvalidRequestException (argument {@code shape}) if there are no dimensions, one is below 1, or
+     *                                 the element count overflows a {@code long}
      */
     public static Shape of(int... dims) {
-        if (dims.length == 0) {
-            throw new IllegalArgumentException("a shape needs at least one dimension");
+        if (dims == null || dims.length == 0) {
+            throw new InvalidRequestException("shape", "at least one dimension", dims == null ? "null" : "[]");
         }
+        long n = 1;
         for (int i = 0; i < dims.length; i++) {
             if (dims[i] < 1) {
-                throw new IllegalArgumentException("dimension " + i + " of " + Arrays.toString(dims) + " must be >= 1");
+                throw new InvalidRequestException("shape", "dimension " + i + " of " + Arrays.toString(dims)
+                        + " to be >= 1 (a tensor has no empty dimension)", dims[i]);
+            }
+            try {
+                n = Math.multiplyExact(n, dims[i]);
+            } catch (ArithmeticException e) {
+                throw new InvalidRequestException("shape", "an element count that fits in 64 bits",
+                        Arrays.toString(dims) + ", whose count overflows");
             }
         }
-        return new Shape(dims.clone());
+        return new Shape(dims.clone(), n);
     }
 
     /** {@return number of dimensions} */
@@ -55,13 +77,27 @@ public final class Shape {
         return dims.clone();
     }
 
-    /** {@return product of all dimensions} */
+    /** {@return the product of all dimensions, exact} */
     public long elementCount() {
-        long n = 1;
-        for (int d : dims) {
-            n *= d;
-        }
-        return n;
+        return count;
+    }
+
+    /** {@return whether a tensor of this shape can exist: at most {@link #MAX_TENSOR_ELEMENTS} elements} */
+    public boolean fitsTensor() {
+        return count <= MAX_TENSOR_ELEMENTS;
+    }
+
+    /**
+     * Throws unless {@link #fitsTensor()}, naming {@code argument}.
+     *
+     * @param argument the name of the argument this shape belongs to, for the error
+     * @return this shape
+     * @throws InvalidRequestException naming {@code argument}, with the count and the limit
+     */
+    public Shape requireFitsTensor(String argument) {
+        InvalidRequestException.check(fitsTensor(), argument, "at most " + MAX_TENSOR_ELEMENTS
+                + " elements (backends index tensors with int)", count + " elements in " + this);
+        return this;
     }
 
     @Override

@@ -47,8 +47,9 @@ class DeviceTensorBaseTest {
         t.close();
         assertTrue(t.isClosed());
         assertEquals(1, t.frees.get());
-        IllegalStateException e = assertThrows(IllegalStateException.class, t::data);
-        assertEquals("test tensor [2, 3] is closed", e.getMessage());
+        // Issue 13 item 5: a specific attn4j exception, not a bare IllegalStateException
+        dev.attn4j.ports.ClosedException e = assertThrows(dev.attn4j.ports.ClosedException.class, t::data);
+        assertEquals("test tensor [2, 3] F32 was closed while a call was using it", e.getMessage());
         assertEquals(6, data.length);
         assertEquals("Counted[2, 3] F32 (closed)", t.toString());
     }

@@ -43,7 +43,7 @@ final class AttentionKernels {
             DV_AT = 37, DTABLE_AT = 38, ALIBI_AT = 39, TABLE_AT = 40, DBIAS_AT = 41, DMASK_AT = 42, FMASK_AT = 43,
             META_SIZE = 44;
     /** {@code fmeta} slots. */
-    static final int SCALE = 0, SOFTCAP = 1, KEEP_SCALE = 2, FMETA_SIZE = 3;
+    static final int SCALE = 0, SOFTCAP = 1, KEEP_SCALE = 2, NAN = 3, FMETA_SIZE = 4;
     /** Largest head dimension: the size of the kernels' private row accumulators (TornadoVM needs a constant). */
     static final int MAX_HEAD_DIM = 256;
     /** Keys per online-softmax block of the forward. */
@@ -86,6 +86,8 @@ final class AttentionKernels {
                 }
                 float m = Float.NEGATIVE_INFINITY;
                 float l = 0.0f;
+                // Non-finite rule: a NaN or +inf logit of a visible key makes the row NaN (max drops NaN).
+                int poisoned = 0;
                 for (int j0 = start; j0 < end; j0 += KEY_BLOCK) {
                     int n = Math.min(KEY_BLOCK, end - j0);
                     float blockMax = Float.NEGATIVE_INFINITY;
@@ -95,6 +97,9 @@ final class AttentionKernels {
                         float s = dotHeap(heap, qAt + qBase, kAt + kBase, d);
                         s = logit(s * scale, meta, fmeta, heap, b, h, i, j);
                         float masked = visible(meta, ints, b, h, i, j) == 1 ? s : Float.NEGATIVE_INFINITY;
+                        if (masked != masked || masked == Float.POSITIVE_INFINITY) {
+                            poisoned = 1;
+                        }
                         logits[u] = masked;
                         blockMax = TornadoMath.max(blockMax, masked);
                     }
@@ -118,11 +123,13 @@ final class AttentionKernels {
                         m = mNew;
                     }
                 }
-                float inv = l > 0.0f ? 1.0f / l : 0.0f;
+                // NaN comes from fmeta: TornadoVM's OpenCL code generator cannot print a NaN constant.
+                float nan = fmeta.get(NAN);
+                float inv = poisoned == 1 ? nan : l > 0.0f ? 1.0f / l : 0.0f;
                 for (int x = 0; x < d; x++) {
                     heap.set(oAt + qBase + x, acc[x] * inv);
                 }
-                heap.set(lseAt + t, l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
+                heap.set(lseAt + t, poisoned == 1 ? nan : l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
             }
         }
     }
@@ -172,6 +179,8 @@ final class AttentionKernels {
         }
         float m = Float.NEGATIVE_INFINITY;
         float l = 0.0f;
+        // Non-finite rule: a NaN or +inf logit of a visible key makes the row NaN (max drops NaN).
+        int poisoned = 0;
         for (int j0 = groupStart; j0 < groupEnd; j0 += TILE_KEYS) {
             int n = Math.min(TILE_KEYS, groupEnd - j0);
             for (int e = lid; e < n * d; e += TILE_ROWS) {
@@ -203,6 +212,9 @@ final class AttentionKernels {
                 s = logit(s * scale, meta, fmeta, heap, b, h, i, j);
                 int open = live * (j >= start ? 1 : 0) * (j < end ? 1 : 0) * visible(meta, ints, b, h, i, j);
                 float masked = open == 1 ? s : Float.NEGATIVE_INFINITY;
+                if (masked != masked || masked == Float.POSITIVE_INFINITY) {
+                    poisoned = 1;
+                }
                 logits[u] = masked;
                 blockMax = TornadoMath.max(blockMax, masked);
             }
@@ -226,11 +238,14 @@ final class AttentionKernels {
             ctx.localBarrier();
         }
         if (live == 1) {
-            float inv = l > 0.0f ? 1.0f / l : 0.0f;
+            // NaN comes from fmeta: TornadoVM's OpenCL code generator cannot print a NaN constant.
+            float nan = fmeta.get(NAN);
+            float inv = poisoned == 1 ? nan : l > 0.0f ? 1.0f / l : 0.0f;
             for (int x = 0; x < d; x++) {
                 heap.set(oAt + qBase + x, acc[x] * inv);
             }
-            heap.set(lseAt + (b * heads + h) * sq + i, l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
+            heap.set(lseAt + (b * heads + h) * sq + i,
+                    poisoned == 1 ? nan : l > 0.0f ? m + TornadoMath.log(l) : Float.NEGATIVE_INFINITY);
         }
     }
 
@@ -285,7 +300,7 @@ final class AttentionKernels {
                 for (int x = 0; x < d; x++) {
                     acc[x] = 0.0f;
                 }
-                if (rowLse > Float.NEGATIVE_INFINITY) {
+                if (rowLse != Float.NEGATIVE_INFINITY) {
                     for (int j = start; j < end; j++) {
                         if (visible(meta, ints, b, h, i, j) == 1) {
                             int kBase = ((b * sk + j) * kvHeads + hk) * d;
@@ -343,7 +358,7 @@ final class AttentionKernels {
                     for (int i = firstRow; i < endRow; i++) {
                         int row = (b * heads + h) * sq + i;
                         float rowLse = heap.get(lseAt + row);
-                        int open = visible(meta, ints, b, h, i, j) * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
+                        int open = visible(meta, ints, b, h, i, j) * (rowLse != Float.NEGATIVE_INFINITY ? 1 : 0);
                         if (open == 1) {
                             int qBase = ((b * sq + i) * heads + h) * d;
                             float s = dotHeap(heap, qAt + qBase, kAt + kBase, d);
@@ -399,7 +414,7 @@ final class AttentionKernels {
         int row = (b * heads + h) * sq + i;
         float rowLse = heap.get(lseAt + row);
         float rowDelta = heap.get(deltaAt + row);
-        int live = (firstRow + lid <= lastRow ? 1 : 0) * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
+        int live = (firstRow + lid <= lastRow ? 1 : 0) * (rowLse != Float.NEGATIVE_INFINITY ? 1 : 0);
         float scale = fmeta.get(SCALE);
         float softcap = fmeta.get(SOFTCAP);
         for (int x = 0; x < d; x++) {
@@ -454,8 +469,10 @@ final class AttentionKernels {
             ctx.localBarrier();
         }
         if (firstRow + lid <= lastRow) {
+            // An empty row has no gradient; its p is 0, but 0 times a non-finite k would still be NaN.
+            float empty = rowLse == Float.NEGATIVE_INFINITY ? 1.0f : 0.0f;
             for (int x = 0; x < d; x++) {
-                heap.set(dqAt + qBase + x, acc[x]);
+                heap.set(dqAt + qBase + x, empty == 1.0f ? 0.0f : acc[x]);
             }
         }
     }
@@ -550,7 +567,7 @@ final class AttentionKernels {
                     float dp = (p0 + p1) + (p2 + p3);
                     float raw = s * scale;
                     int open = live * (i >= rowStart ? 1 : 0) * (i < rowEnd ? 1 : 0)
-                            * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0) * visible(meta, ints, b, h, i, j);
+                            * (rowLse != Float.NEGATIVE_INFINITY ? 1 : 0) * visible(meta, ints, b, h, i, j);
                     float e = TornadoMath.exp(logit(raw, meta, fmeta, heap, b, h, i, j) - rowLse);
                     float p = open == 1 ? e : 0.0f;
                     float z = keep(meta, fmeta, b, h, i, j);
@@ -603,7 +620,7 @@ final class AttentionKernels {
                     float rowLse = heap.get(lseAt + row);
                     int inReach = (j >= i + meta.get(REACH_LEFT) ? 1 : 0) * (j <= i + meta.get(REACH_RIGHT) ? 1 : 0);
                     int open = inReach * visible(meta, ints, b, h, i, j)
-                            * (rowLse > Float.NEGATIVE_INFINITY ? 1 : 0);
+                            * (rowLse != Float.NEGATIVE_INFINITY ? 1 : 0);
                     if (open == 1) {
                         int qBase = ((b * sq + i) * heads + h) * d;
                         int kBase = ((b * sk + j) * kvHeads + hk) * d;

@@ -128,7 +128,9 @@ final class TornadoAttention implements AttentionPort {
         meta.set(BATCH, s.batch());
         meta.set(ROWS, Math.toIntExact(s.lseShape().elementCount()));
         meta.set(CAUSAL, o.causal() ? 1 : 0);
-        // Row i sees keys i + reachLeft <= j <= i + reachRight as far as causal and the window go.
+        // Row i sees keys i + reachLeft <= j <= i + reachRight as far as causal and the window go. Int arithmetic
+        // suffices: the request records store a window side that excludes no key as -1, so windows are below Sk
+        // (left) and Sq (right), and Sq + Sk < 2^31.
         int off = s.offset();
         meta.set(REACH_LEFT, o.windowLeft() >= 0 ? off - o.windowLeft() : -(s.seqQ() + s.seqK()));
         int reachRight = o.causal() ? off : s.seqK();
@@ -162,6 +164,7 @@ final class TornadoAttention implements AttentionPort {
         fmeta.set(SCALE, (float) o.scaleFor(s.headDim()));
         fmeta.set(SOFTCAP, (float) o.softcap());
         fmeta.set(KEEP_SCALE, (float) (1.0 / (1.0 - drop.p())));
+        fmeta.set(NAN, Float.NaN);
     }
 
     /** A dense {@code [B|1, H|1, Sq, Sk]} tensor's flag, batch stride and head stride (0 where broadcast). */

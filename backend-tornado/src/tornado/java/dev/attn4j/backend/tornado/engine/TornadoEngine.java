@@ -1,6 +1,7 @@
 package dev.attn4j.backend.tornado.engine;
 
 import dev.attn4j.ports.Capabilities;
+import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.norm.NormCapabilities;
@@ -169,7 +170,7 @@ public final class TornadoEngine implements BackendEngine {
     synchronized TornadoTensor track(Shape shape, DType dtype, DeviceHeap.Block block) {
         if (closed) { // a defence: callers reach the heap (and so this) only through heap(), which checks too
             heap.free(block);
-            throw new IllegalStateException("tornado engine is closed");
+            throw new ClosedException("the tornado backend was closed before this call could run");
         }
         TornadoTensor tensor = new TornadoTensor(this, shape, dtype, block);
         owned.register(tensor);
@@ -186,7 +187,7 @@ public final class TornadoEngine implements BackendEngine {
     /** The device heaps. Use with the engine's lock held. */
     DeviceHeap heap() {
         if (closed) {
-            throw new IllegalStateException("tornado engine is closed");
+            throw new ClosedException("the tornado backend was closed before this call could run");
         }
         return heap;
     }
