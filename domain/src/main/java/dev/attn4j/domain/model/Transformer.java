@@ -338,6 +338,14 @@ public final class Transformer implements AutoCloseable {
             return batch;
         }
 
+        /**
+         * The stack's input {@code [B, S, D]}: the token embeddings (plus learned positions, plus the NEFTune noise in
+         * a training pass); open until backward or the end of the step.
+         */
+        public DeviceTensor embedded() {
+            return embedded;
+        }
+
         @Override
         public void close() {
             if (stack != null) stack.close();
