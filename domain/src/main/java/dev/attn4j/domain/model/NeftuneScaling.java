@@ -28,6 +28,12 @@ public enum NeftuneScaling {
     /**
      * The noise bound {@code m} for an embedding output {@code [batch, seqLen, dim]}, computed in double and
      * rounded once to float.
+     *
+     * @param alpha  NEFTune's α
+     * @param batch  B, the rows of the pass
+     * @param seqLen L, the (padded) row length
+     * @param dim    d, the model width
+     * @return {@code m}
      */
     public float magnitude(double alpha, int batch, int seqLen, int dim) {
         double n = switch (this) {

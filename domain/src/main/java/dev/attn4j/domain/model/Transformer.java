@@ -136,7 +136,11 @@ public final class Transformer implements AutoCloseable {
         return stack.linears();
     }
 
-    /** NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m = α/√(L·D)} (0 = off). */
+    /**
+     * NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m = α/√(L·D)} (0 = off).
+     *
+     * @param alpha α, {@code >= 0}
+     */
     public void neftune(double alpha) {
         neftune(alpha, NeftuneScaling.HUGGING_FACE);
     }
@@ -144,6 +148,9 @@ public final class Transformer implements AutoCloseable {
     /**
      * NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m} from {@code alpha} by
      * {@code scaling} (Hugging Face's {@code α/√(L·D)} or PaddleNLP's {@code α/√(B·L)}); 0 = off.
+     *
+     * @param alpha   α, {@code >= 0}
+     * @param scaling how α becomes the bound
      */
     public void neftune(double alpha, NeftuneScaling scaling) {
         InvalidRequestException.check(alpha >= 0 && Double.isFinite(alpha), "neftune alpha", ">= 0", alpha);
@@ -152,12 +159,12 @@ public final class Transformer implements AutoCloseable {
         this.neftuneScaling = scaling;
     }
 
-    /** The NEFTune alpha (0 = off). */
+    /** {@return the NEFTune alpha (0 = off)} */
     public double neftuneAlpha() {
         return neftuneAlpha;
     }
 
-    /** How the NEFTune magnitude is derived from alpha. */
+    /** {@return how the NEFTune magnitude is derived from alpha} */
     public NeftuneScaling neftuneScaling() {
         return neftuneScaling;
     }

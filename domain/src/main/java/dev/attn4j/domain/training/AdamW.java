@@ -84,7 +84,13 @@ public final class AdamW implements AutoCloseable {
         this.normSquared = normSquared;
     }
 
-    /** AdamW with the default group settings (see the class comment). */
+    /**
+     * AdamW with the default group settings (see the class comment).
+     *
+     * @param store   the parameters it updates
+     * @param options its hyper-parameters
+     * @return the optimizer, with zero moments
+     */
     public static AdamW create(ParameterStore store, AdamWOptions options) {
         return create(store, options, Map.of());
     }
@@ -92,6 +98,10 @@ public final class AdamW implements AutoCloseable {
     /**
      * AdamW with some groups' settings given by name; the others get the defaults.
      *
+     * @param store     the parameters it updates
+     * @param options   its hyper-parameters
+     * @param overrides settings of some trainable groups, by group name
+     * @return the optimizer, with zero moments
      * @throws InvalidRequestException for an override naming no trainable group, a group mixing decayed and
      *                                 undecayed parameters without an override, or a store without trainable groups
      */
@@ -146,12 +156,12 @@ public final class AdamW implements AutoCloseable {
                 names + (g.parameters().size() > 4 ? "..." : ""));
     }
 
-    /** The hyper-parameters. */
+    /** {@return the hyper-parameters} */
     public AdamWOptions options() {
         return options;
     }
 
-    /** The trainable groups, in store order, with their settings. */
+    /** {@return the trainable groups, in store order, with their settings} */
     public List<GroupSettings> groups() {
         List<GroupSettings> out = new ArrayList<>();
         for (Slot s : slots) {
@@ -160,7 +170,7 @@ public final class AdamW implements AutoCloseable {
         return Collections.unmodifiableList(out);
     }
 
-    /** The updates taken so far (PyTorch's per-parameter {@code state['step']}). */
+    /** {@return the updates taken so far (PyTorch's per-parameter {@code state['step']})} */
     public long steps() {
         return steps;
     }
@@ -169,6 +179,8 @@ public final class AdamW implements AutoCloseable {
      * One update of every trainable group with learning rate {@code lr} (times each group's multiplier), from the
      * gradients accumulated in the store: with clipping, the global squared norm is first summed on the device.
      * Gradients are left as they are (the caller zeroes them).
+     *
+     * @param lr the scheduled learning rate, finite and {@code >= 0}
      */
     public void step(double lr) {
         requireOpen();
@@ -193,16 +205,16 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * The squared global gradient norm of the last {@link #step} (before clipping), an F32 {@code [1]} device
-     * tensor owned by this optimizer, or {@code null} without clipping (nothing computes it then).
+     * {@return the squared global gradient norm of the last {@link #step} (before clipping), an F32 {@code [1]}
+     * device tensor owned by this optimizer, or {@code null} without clipping (nothing computes it then)}
      */
     public DeviceTensor gradNormSquared() {
         return options.clipping() ? normSquared : null;
     }
 
     /**
-     * The moments, downloaded: {@code <group>.exp_avg} and {@code <group>.exp_avg_sq} for every trainable group,
-     * flat in the group's layout.
+     * {@return the moments, downloaded: {@code <group>.exp_avg} and {@code <group>.exp_avg_sq} for every trainable
+     * group, flat in the group's layout}
      */
     public Map<String, float[]> state() {
         requireOpen();
@@ -216,6 +228,9 @@ public final class AdamW implements AutoCloseable {
 
     /**
      * Restores the moments and the step count (as {@link #state()} and {@link #steps()} gave them).
+     *
+     * @param state the buffers by name
+     * @param steps the updates they had taken
      *
      * @throws InvalidRequestException naming the first missing, unexpected or mis-sized buffer
      */

@@ -31,32 +31,49 @@ public record AdamWOptions(double beta1, double beta2, double eps, double weight
                 "a finite number >= 0 (0 = no clipping)", maxGradNorm);
     }
 
-    /** Hugging Face {@code TrainingArguments}' defaults: betas (0.9, 0.999), eps 1e-8, no weight decay, clip at 1. */
+    /** {@return Hugging Face {@code TrainingArguments}' defaults: betas (0.9, 0.999), eps 1e-8, no weight decay, clip at 1} */
     public static AdamWOptions defaults() {
         return new AdamWOptions(0.9, 0.999, 1e-8, 0.0, 1.0);
     }
 
-    /** These options with betas. */
+    /**
+     * {@return these options with betas}
+     *
+     * @param b1 β₁
+     * @param b2 β₂
+     */
     public AdamWOptions betas(double b1, double b2) {
         return new AdamWOptions(b1, b2, eps, weightDecay, maxGradNorm);
     }
 
-    /** These options with eps. */
+    /**
+     * {@return these options with eps}
+     *
+     * @param value ε
+     */
     public AdamWOptions eps(double value) {
         return new AdamWOptions(beta1, beta2, value, weightDecay, maxGradNorm);
     }
 
-    /** These options with the weight decay of decaying groups. */
+    /**
+     * {@return these options with the weight decay of decaying groups}
+     *
+     * @param value the decay
+     */
     public AdamWOptions weightDecay(double value) {
         return new AdamWOptions(beta1, beta2, eps, value, maxGradNorm);
     }
 
-    /** These options with the clipping threshold (0 = off). */
+    /**
+     * {@return these options with the clipping threshold}
+     *
+     * @param value the max norm (0 = off)
+     */
     public AdamWOptions maxGradNorm(double value) {
         return new AdamWOptions(beta1, beta2, eps, weightDecay, value);
     }
 
-    /** Whether gradients are clipped by their global norm. */
+    /** {@return whether gradients are clipped by their global norm} */
     public boolean clipping() {
         return maxGradNorm > 0;
     }

@@ -78,8 +78,11 @@ public final class CheckpointStore {
     }
 
     /**
-     * The store in {@code directory} (created if needed) keeping the newest {@code keep} checkpoints; removes what
-     * a killed writer left behind.
+     * {@return the store in {@code directory} (created if needed) keeping the newest {@code keep} checkpoints};
+     * removes what a killed writer left behind.
+     *
+     * @param directory where the checkpoints live
+     * @param keep      complete checkpoints kept, {@code >= 1}
      */
     public static CheckpointStore at(Path directory, int keep) {
         InvalidRequestException.check(directory != null, "directory", "a path", "null");
@@ -106,23 +109,30 @@ public final class CheckpointStore {
     /**
      * This store sleeping {@code millis} between the files of a save and between its renames: a test hook, so that a
      * test killing the process lands inside a save often; 0 (the default) in production.
+     *
+     * @param millis the pause, {@code >= 0}
+     * @return a store like this one with that pause
      */
     public CheckpointStore pauseBetweenFiles(long millis) {
         InvalidRequestException.check(millis >= 0, "pause", ">= 0 ms", millis);
         return new CheckpointStore(directory, keep, millis);
     }
 
-    /** The directory. */
+    /** {@return the directory} */
     public Path directory() {
         return directory;
     }
 
-    /** The complete checkpoints kept. */
+    /** {@return the complete checkpoints kept} */
     public int keep() {
         return keep;
     }
 
-    /** The directory name of step {@code step}'s checkpoint. */
+    /**
+     * {@return the directory name of step {@code step}'s checkpoint}
+     *
+     * @param step the optimizer steps it holds
+     */
     public static String name(long step) {
         return String.format(Locale.ROOT, "step-%08d", step);
     }
@@ -136,7 +146,11 @@ public final class CheckpointStore {
      */
     public record Checkpoint(Path directory, long step, JsonNode state) {
 
-        /** The path of one of its files. */
+        /**
+         * {@return the path of one of its files}
+         *
+         * @param name the file's name
+         */
         public Path file(String name) {
             return directory.resolve(name);
         }
@@ -147,6 +161,9 @@ public final class CheckpointStore {
      * {@code files} entry added: each file's size and CRC-32) as {@value #STATE_FILE}; then publishes it, updates
      * {@code latest} and deletes the oldest beyond {@code keep}.
      *
+     * @param step  the optimizer steps it holds
+     * @param files its files by name, written in this order
+     * @param state its state, written last
      * @return the checkpoint's directory
      */
     public Path save(long step, Map<String, SafetensorsWriter> files, ObjectNode state) {
@@ -197,7 +214,7 @@ public final class CheckpointStore {
         }
     }
 
-    /** The newest complete checkpoint (see the class comment), if any. */
+    /** {@return the newest complete checkpoint (see the class comment), if any} */
     public Optional<Checkpoint> latest() {
         List<Long> steps = steps();
         for (int i = steps.size() - 1; i >= 0; i--) {
@@ -209,7 +226,7 @@ public final class CheckpointStore {
         return Optional.empty();
     }
 
-    /** The steps of every {@code step-N} directory, ascending (complete or not: {@link #latest()} verifies). */
+    /** {@return the steps of every {@code step-N} directory, ascending (complete or not: {@link #latest()} verifies)} */
     public List<Long> steps() {
         List<Long> out = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory)) {
@@ -235,6 +252,9 @@ public final class CheckpointStore {
     /**
      * Reads and verifies the checkpoint in {@code dir}: its state file parses, names its step, and every file it
      * lists has the recorded size and CRC-32.
+     *
+     * @param dir the checkpoint's directory
+     * @return the checkpoint, or empty when it is incomplete, damaged or not one
      */
     public static Optional<Checkpoint> verify(Path dir) {
         try {

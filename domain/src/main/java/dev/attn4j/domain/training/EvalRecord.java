@@ -15,7 +15,7 @@ package dev.attn4j.domain.training;
  */
 public record EvalRecord(long step, double loss, long trainedTokens, double seconds) {
 
-    /** {@code exp(loss)}. */
+    /** {@return {@code exp(loss)}, the perplexity} */
     public double perplexity() {
         return Math.exp(loss);
     }

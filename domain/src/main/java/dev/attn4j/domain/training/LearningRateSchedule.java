@@ -39,7 +39,11 @@ public record LearningRateSchedule(ScheduleKind kind, double peakLr, long warmup
         InvalidRequestException.check(totalSteps >= 1, "steps", ">= 1", totalSteps);
     }
 
-    /** The factor of {@link #peakLr()} for the update that follows {@code step} earlier ones ({@code step >= 0}). */
+    /**
+     * {@return the factor of {@link #peakLr()} for the update that follows {@code step} earlier ones}
+     *
+     * @param step optimizer steps already taken, {@code >= 0}
+     */
     public double factor(long step) {
         InvalidRequestException.check(step >= 0, "step", ">= 0", step);
         if (step < warmupSteps) {
@@ -57,7 +61,11 @@ public record LearningRateSchedule(ScheduleKind kind, double peakLr, long warmup
         };
     }
 
-    /** The learning rate of the update that follows {@code step} earlier ones. */
+    /**
+     * {@return the learning rate of the update that follows {@code step} earlier ones}
+     *
+     * @param step optimizer steps already taken, {@code >= 0}
+     */
     public double at(long step) {
         return peakLr * factor(step);
     }

@@ -42,8 +42,9 @@ public record MicroBatch(TokenBatch tokens, int[] targets, long trainedTokens, l
     }
 
     /**
-     * The pass for a data loader's batch.
+     * {@return the pass for a data loader's batch}
      *
+     * @param batch  the rows
      * @param packed whether the rows are packed (documents apart by a causal document mask) or one document each
      *               (padding masked)
      * @throws InvalidRequestException for an unpacked row holding more than one document
@@ -77,7 +78,7 @@ public record MicroBatch(TokenBatch tokens, int[] targets, long trainedTokens, l
         return new MicroBatch(tokens, targets, Labels.countTrained(targets), batch.tokens());
     }
 
-    /** A copy of the targets. */
+    /** {@return a copy of the targets} */
     @Override
     public int[] targets() {
         return targets.clone();

@@ -117,7 +117,13 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** A trainer with the default AdamW group settings. */
+    /**
+     * A trainer with the default AdamW group settings.
+     *
+     * @param model  the model it trains (not closed by the trainer)
+     * @param config how
+     * @param data   on what
+     */
     public Trainer(Transformer model, TrainingConfig config, TrainingData data) {
         this(model, config, data, Map.of());
     }
@@ -125,6 +131,9 @@ public final class Trainer implements AutoCloseable {
     /**
      * A trainer; sets the model's NEFTune option from the config.
      *
+     * @param model  the model it trains (not closed by the trainer)
+     * @param config how
+     * @param data   on what
      * @param groups AdamW settings of some parameter groups by name (the others get the defaults)
      */
     public Trainer(Transformer model, TrainingConfig config, TrainingData data, Map<String, GroupOptions> groups) {
@@ -156,50 +165,60 @@ public final class Trainer implements AutoCloseable {
         this.optimizer = opt;
     }
 
-    /** Writes checkpoints into {@code store} (every {@link TrainingConfig#checkpointEvery()} steps and at the end). */
+    /**
+     * Writes checkpoints into {@code store} (every {@link TrainingConfig#checkpointEvery()} steps and at the end).
+     *
+     * @param store where
+     * @return this trainer
+     */
     public Trainer checkpoints(CheckpointStore store) {
         this.checkpoints = store;
         return this;
     }
 
-    /** Reports progress to {@code l}. */
+    /**
+     * Reports progress to {@code l}.
+     *
+     * @param l the listener
+     * @return this trainer
+     */
     public Trainer listener(TrainingListener l) {
         InvalidRequestException.check(l != null, "listener", "a listener", "null");
         this.listener = l;
         return this;
     }
 
-    /** The optimizer. */
+    /** {@return the optimizer} */
     public AdamW optimizer() {
         return optimizer;
     }
 
-    /** The model. */
+    /** {@return the model} */
     public Transformer model() {
         return model;
     }
 
-    /** The configuration. */
+    /** {@return the configuration} */
     public TrainingConfig config() {
         return config;
     }
 
-    /** Optimizer steps done. */
+    /** {@return optimizer steps done} */
     public long step() {
         return step;
     }
 
-    /** Where the next micro-batch is read. */
+    /** {@return where the next micro-batch is read} */
     public DataPosition position() {
         return position;
     }
 
-    /** Every log so far. */
+    /** {@return every log so far} */
     public List<LogRecord> logs() {
         return Collections.unmodifiableList(logs);
     }
 
-    /** Every evaluation so far. */
+    /** {@return every evaluation so far} */
     public List<EvalRecord> evals() {
         return Collections.unmodifiableList(evals);
     }
@@ -212,7 +231,14 @@ public final class Trainer implements AutoCloseable {
         stopRequested = true;
     }
 
-    /** The Philox counter offset of micro-batch {@code micro} of the step that follows {@code step} earlier ones. */
+    /**
+     * {@return the Philox counter offset of micro-batch {@code micro} of the step that follows {@code step} earlier
+     * ones}
+     *
+     * @param step         optimizer steps already taken
+     * @param accumulation micro-batches per step
+     * @param micro        the micro-batch, from 0
+     */
     public static long randomOffset(long step, int accumulation, int micro) {
         return Math.multiplyExact(Math.addExact(Math.multiplyExact(step, (long) accumulation), micro), OFFSETS_PER_PASS);
     }
@@ -222,6 +248,8 @@ public final class Trainer implements AutoCloseable {
     /**
      * Trains from the current step to {@link TrainingConfig#steps()}, or until {@link #requestStop()}; logs,
      * evaluates and checkpoints on the way, and checkpoints at the end (and when stopped).
+     *
+     * @return what happened
      */
     public Result run() {
         requireOpen();
@@ -310,6 +338,7 @@ public final class Trainer implements AutoCloseable {
      * The mean loss per trained token over the evaluation rows (inference passes: no noise), read from the device
      * once at the end.
      *
+     * @return the evaluation, also added to {@link #evals()}
      * @throws InvalidRequestException without evaluation data, or when it has no trained token
      */
     public EvalRecord evaluate() {
@@ -340,7 +369,7 @@ public final class Trainer implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------- checkpoints
 
-    /** Writes a checkpoint of the current state now; returns its directory. */
+    /** {@return the directory of a checkpoint of the current state, written now} */
     public Path saveCheckpoint() {
         requireOpen();
         InvalidRequestException.check(checkpoints != null, "checkpoints", "a checkpoint store (checkpoints(...))", "none");
@@ -366,7 +395,9 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Continues from the newest complete checkpoint of the store, if there is one; returns its step.
+     * Continues from the newest complete checkpoint of the store, if there is one.
+     *
+     * @return the step it continues from, or empty when there was no checkpoint
      *
      * @throws InvalidRequestException when the checkpoint was made by another model or training configuration, or
      *                                 other data
@@ -379,7 +410,11 @@ public final class Trainer implements AutoCloseable {
         return latest.map(CheckpointStore.Checkpoint::step);
     }
 
-    /** Restores the state of {@code checkpoint} (see {@link #resume()}). */
+    /**
+     * Restores the state of {@code checkpoint} (see {@link #resume()}).
+     *
+     * @param checkpoint a complete checkpoint of this model, configuration and data
+     */
     public void restore(CheckpointStore.Checkpoint checkpoint) {
         requireOpen();
         JsonNode s = checkpoint.state();
@@ -497,7 +532,11 @@ public final class Trainer implements AutoCloseable {
         return s;
     }
 
-    /** The training config as JSON (snake_case names). */
+    /**
+     * {@return the training config as JSON (snake_case names)}
+     *
+     * @param c the config
+     */
     public static ObjectNode configJson(TrainingConfig c) {
         ObjectNode n = JSON.createObjectNode();
         n.put("steps", c.steps());

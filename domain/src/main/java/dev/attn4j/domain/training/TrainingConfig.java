@@ -62,61 +62,101 @@ public record TrainingConfig(long steps, int gradientAccumulation, double lr, Sc
     /**
      * {@code steps} steps at a constant {@code lr}: no accumulation, no warm-up, {@link AdamWOptions#defaults()},
      * seed 0, no NEFTune, logging every step, evaluating and checkpointing at the end, keeping 3 checkpoints.
+     *
+     * @param steps optimizer steps
+     * @param lr    the learning rate
+     * @return the config
      */
     public static TrainingConfig of(long steps, double lr) {
         return new TrainingConfig(steps, 1, lr, ScheduleKind.CONSTANT, 0, AdamWOptions.defaults(), 0L, 0.0,
                 NeftuneScaling.HUGGING_FACE, 1, 0, 0, 3);
     }
 
-    /** This config with {@code k} micro-batches per step. */
+    /**
+     * {@return this config with {@code k} micro-batches per step}
+     *
+     * @param k micro-batches per optimizer step
+     */
     public TrainingConfig gradientAccumulation(int k) {
         return new TrainingConfig(steps, k, lr, schedule, warmupSteps, adamW, seed, neftuneAlpha, neftuneScaling,
                 logEvery, evalEvery, checkpointEvery, keepCheckpoints);
     }
 
-    /** This config with the schedule's shape and warm-up. */
+    /**
+     * {@return this config with the schedule's shape and warm-up}
+     *
+     * @param kind   the shape after warm-up
+     * @param warmup warm-up steps
+     */
     public TrainingConfig schedule(ScheduleKind kind, long warmup) {
         return new TrainingConfig(steps, gradientAccumulation, lr, kind, warmup, adamW, seed, neftuneAlpha,
                 neftuneScaling, logEvery, evalEvery, checkpointEvery, keepCheckpoints);
     }
 
-    /** This config with AdamW's options. */
+    /**
+     * {@return this config with AdamW's options}
+     *
+     * @param options the options
+     */
     public TrainingConfig adamW(AdamWOptions options) {
         return new TrainingConfig(steps, gradientAccumulation, lr, schedule, warmupSteps, options, seed, neftuneAlpha,
                 neftuneScaling, logEvery, evalEvery, checkpointEvery, keepCheckpoints);
     }
 
-    /** This config with the seed. */
+    /**
+     * {@return this config with the seed}
+     *
+     * @param value the seed
+     */
     public TrainingConfig seed(long value) {
         return new TrainingConfig(steps, gradientAccumulation, lr, schedule, warmupSteps, adamW, value, neftuneAlpha,
                 neftuneScaling, logEvery, evalEvery, checkpointEvery, keepCheckpoints);
     }
 
-    /** This config with NEFTune. */
+    /**
+     * {@return this config with NEFTune}
+     *
+     * @param alpha   α (0 = off)
+     * @param scaling how α becomes the bound
+     */
     public TrainingConfig neftune(double alpha, NeftuneScaling scaling) {
         return new TrainingConfig(steps, gradientAccumulation, lr, schedule, warmupSteps, adamW, seed, alpha, scaling,
                 logEvery, evalEvery, checkpointEvery, keepCheckpoints);
     }
 
-    /** This config logging, evaluating and checkpointing every so many steps. */
+    /**
+     * {@return this config logging, evaluating and checkpointing every so many steps}
+     *
+     * @param log        log every this many steps
+     * @param eval       evaluate every this many steps (0 = at the end)
+     * @param checkpoint checkpoint every this many steps (0 = at the end)
+     */
     public TrainingConfig every(int log, int eval, int checkpoint) {
         return new TrainingConfig(steps, gradientAccumulation, lr, schedule, warmupSteps, adamW, seed, neftuneAlpha,
                 neftuneScaling, log, eval, checkpoint, keepCheckpoints);
     }
 
-    /** This config keeping {@code k} checkpoints. */
+    /**
+     * {@return this config keeping {@code k} checkpoints}
+     *
+     * @param k checkpoints kept
+     */
     public TrainingConfig keep(int k) {
         return new TrainingConfig(steps, gradientAccumulation, lr, schedule, warmupSteps, adamW, seed, neftuneAlpha,
                 neftuneScaling, logEvery, evalEvery, checkpointEvery, k);
     }
 
-    /** This config with another number of steps. */
+    /**
+     * {@return this config with another number of steps}
+     *
+     * @param value optimizer steps
+     */
     public TrainingConfig steps(long value) {
         return new TrainingConfig(value, gradientAccumulation, lr, schedule, warmupSteps, adamW, seed, neftuneAlpha,
                 neftuneScaling, logEvery, evalEvery, checkpointEvery, keepCheckpoints);
     }
 
-    /** The learning-rate schedule. */
+    /** {@return the learning-rate schedule} */
     public LearningRateSchedule learningRates() {
         return new LearningRateSchedule(schedule, lr, warmupSteps, steps);
     }

@@ -15,19 +15,38 @@ import java.nio.file.Path;
  */
 public interface TrainingListener {
 
-    /** After each optimizer step: steps done, its learning rate, and its real (non-padding) tokens. */
+    /**
+     * After each optimizer step.
+     *
+     * @param step   steps done
+     * @param lr     its learning rate
+     * @param tokens its real (non-padding) tokens
+     */
     default void onStep(long step, double lr, long tokens) {
     }
 
-    /** After a log (the loss was read). */
+    /**
+     * After a log (the loss was read).
+     *
+     * @param record the log
+     */
     default void onLog(LogRecord record) {
     }
 
-    /** After an evaluation. */
+    /**
+     * After an evaluation.
+     *
+     * @param record the evaluation
+     */
     default void onEval(EvalRecord record) {
     }
 
-    /** After a checkpoint was written completely. */
+    /**
+     * After a checkpoint was written completely.
+     *
+     * @param step      the steps it holds
+     * @param directory its directory
+     */
     default void onCheckpoint(long step, Path directory) {
     }
 }
