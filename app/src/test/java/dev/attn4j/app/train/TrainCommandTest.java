@@ -69,6 +69,35 @@ class TrainCommandTest {
     }
 
     @Test
+    void trainsAndGeneratesWithAHuggingFaceTokenizer() throws IOException {
+        CpuModels.assume();
+        Path tokenizer = Path.of("..", "domain", "src", "test", "resources", "data", "bpe", "tokenizer.json");
+        Path config = dir.resolve("bpe.json");
+        Files.writeString(config, TINY.replace("\"num_tokens\": 259", "\"num_tokens\": 300"));
+        Path data = dir.resolve("text.jsonl");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 24; i++) {
+            lines.append("{\"text\": \"the quick brown fox jumps over the lazy dog ").append(i).append("\"}\n");
+        }
+        Files.writeString(data, lines);
+        Path out = dir.resolve("out");
+        int code = cli.run("train", "--model", config.toString(), "--data", data.toString(), "--tokenizer",
+                tokenizer.toString(), "--max-length", "32", "--packing", "zero", "--steps", "2", "--batch-size", "4",
+                "--out", out.toString(), "--backend", "cpu");
+        assertEquals(ExitCodes.OK, code, cli.out() + cli.err());
+        assertTrue(cli.out().contains("packing"), cli.out());
+        Path weights = CheckpointStore.at(out.resolve("checkpoints"), 3).latest().orElseThrow().file("model.safetensors");
+        assertEquals(ExitCodes.OK, cli.run("generate", "--model", config.toString(), "--weights", weights.toString(),
+                "--tokenizer", tokenizer.toString(), "--prompt", "the quick", "--max-new-tokens", "4"), cli.err());
+        assertTrue(cli.out().contains("\ntext: "), cli.out());
+        // a vocabulary larger than the model's is refused before training
+        assertEquals(ExitCodes.BAD_INPUT, cli.run("train", "--model", tinyConfig().toString(), "--data", data.toString(),
+                "--tokenizer", tokenizer.toString(), "--max-length", "32", "--steps", "2", "--out",
+                dir.resolve("o2").toString()), cli.err());
+        assertTrue(cli.err().contains("num_tokens = 259"), cli.err());
+    }
+
+    @Test
     void badNumbersAndChoicesAreBadInputWithOneLineBeforeAnythingRuns() throws IOException {
         Path data = dir.resolve("train.jsonl");
         assertEquals(ExitCodes.OK, cli.run("make-data", "--task", "add", "--count", "5", "--out", data.toString()));
