@@ -235,8 +235,7 @@ public final class TrainCommand implements Callable<Integer> {
             evalPacked = Packer.pack(read(eval, tok, read).examples(), packOptions);
             evalLoader = DataLoader.inOrder(evalPacked.rows(), batchSize, false);
         }
-        long totalSteps = steps != null ? steps
-                : Math.max(1, (long) Math.ceil(epochs * trainLoader.batchesPerEpoch() / gradAccum));
+        long totalSteps = steps != null ? steps : TrainingConfig.stepsForEpochs(epochs, trainLoader, gradAccum);
         TrainingConfig tc;
         try {
             tc = new TrainingConfig(totalSteps, gradAccum, lr, schedule, warmup,

@@ -156,6 +156,24 @@ public record TrainingConfig(long steps, int gradientAccumulation, double lr, Sc
                 neftuneScaling, logEvery, evalEvery, checkpointEvery, keepCheckpoints);
     }
 
+    /**
+     * {@return the optimizer steps that read {@code epochs} epochs of {@code loader}'s batches, {@code accumulation}
+     * batches a step (rounded up, at least 1)}
+     *
+     * @param epochs       epochs, finite and {@code > 0}
+     * @param loader       the training batches
+     * @param accumulation micro-batches per step, {@code >= 1}
+     */
+    public static long stepsForEpochs(double epochs, dev.attn4j.domain.data.DataLoader loader, int accumulation) {
+        InvalidRequestException.check(Double.isFinite(epochs) && epochs > 0, "epochs", "a finite number > 0", epochs);
+        InvalidRequestException.check(loader != null, "loader", "a data loader", "null");
+        InvalidRequestException.check(accumulation >= 1, "gradient accumulation", ">= 1", accumulation);
+        double steps = Math.ceil(epochs * loader.batchesPerEpoch() / accumulation);
+        InvalidRequestException.check(steps < Long.MAX_VALUE / Trainer.OFFSETS_PER_PASS, "epochs",
+                "fewer than " + Long.MAX_VALUE / Trainer.OFFSETS_PER_PASS + " steps", epochs);
+        return Math.max(1, (long) steps);
+    }
+
     /** {@return the learning-rate schedule} */
     public LearningRateSchedule learningRates() {
         return new LearningRateSchedule(schedule, lr, warmupSteps, steps);

@@ -41,6 +41,22 @@ class TrainingConfigTest {
     }
 
     @Test
+    void epochsBecomeStepsRoundedUp() {
+        java.util.List<dev.attn4j.domain.data.PackedRow> rows = new java.util.ArrayList<>();
+        for (int r = 0; r < 10; r++) {
+            rows.add(new dev.attn4j.domain.data.PackedRow(new int[] {1, 2}, new int[] {1, 2}, new int[] {0, 1},
+                    new int[] {2}, new int[] {r}));
+        }
+        dev.attn4j.domain.data.DataLoader loader = dev.attn4j.domain.data.DataLoader.inOrder(rows, 3, false);
+        assertEquals(4, loader.batchesPerEpoch());
+        assertEquals(2, TrainingConfig.stepsForEpochs(1, loader, 2));
+        assertEquals(3, TrainingConfig.stepsForEpochs(1.5, loader, 2));
+        assertEquals(1, TrainingConfig.stepsForEpochs(0.01, loader, 4));
+        assertThrows(InvalidRequestException.class, () -> TrainingConfig.stepsForEpochs(0, loader, 1));
+        assertThrows(InvalidRequestException.class, () -> TrainingConfig.stepsForEpochs(1e300, loader, 1));
+    }
+
+    @Test
     void philoxOffsetsFollowStepAndMicroBatchAndCannotOverflow() {
         assertEquals(0, Trainer.randomOffset(0, 4, 0));
         assertEquals(Trainer.OFFSETS_PER_PASS, Trainer.randomOffset(0, 4, 1));
