@@ -245,7 +245,7 @@ public final class Backend implements AutoCloseable {
         @Override
         public void requireOpen() {
             if (closed) {
-                throw new Attn4jException("backend '" + name() + "' is closed");
+                throw new ClosedException("backend '" + name() + "' is closed");
             }
         }
 

@@ -2,11 +2,22 @@ package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.Capabilities;
 import dev.attn4j.ports.ClosedException;
+import dev.attn4j.ports.activation.Activation;
+import dev.attn4j.ports.activation.ActivationCapabilities;
+import dev.attn4j.ports.activation.ActivationPort;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.attention.AttentionPort;
+import dev.attn4j.ports.elementwise.ElementwiseCapabilities;
+import dev.attn4j.ports.elementwise.ElementwisePort;
+import dev.attn4j.ports.embedding.EmbeddingCapabilities;
+import dev.attn4j.ports.embedding.EmbeddingPort;
 import dev.attn4j.ports.norm.NormCapabilities;
 import dev.attn4j.ports.norm.NormalizationPort;
+import dev.attn4j.ports.optim.OptimizerCapabilities;
+import dev.attn4j.ports.optim.OptimizerPort;
+import dev.attn4j.ports.random.RandomCapabilities;
+import dev.attn4j.ports.random.RandomPort;
 import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.BackendEngine;
@@ -16,6 +27,7 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorCapabilities;
+import dev.attn4j.ports.tensor.TensorFeature;
 import dev.attn4j.ports.tensor.TensorPort;
 
 import java.util.EnumSet;
@@ -23,16 +35,28 @@ import java.util.List;
 import java.util.OptionalInt;
 import java.util.Set;
 
-/** The CPU backend's engine: heap tensors, a worker pool, and the tiled kernels. */
+/**
+ * The CPU backend's engine: heap tensors (and views into them), a worker pool, and the kernels. Attention,
+ * normalisation and rotary compute in F32 and store F16/BF16 through {@code HalfPrecisionPorts}; the model ports
+ * (activation, element-wise, embedding, optimizer, random) are F32 only, since {@code HalfPrecisionPorts} has no
+ * wrappers for them (16-bit models keep their master weights and these ops' inputs in F32). Linear and loss are not
+ * provided here yet: they need the GEMM kernel.
+ */
 final class CpuEngine implements BackendEngine {
     static final String NAME = "cpu";
 
     private final TensorRegistry<CpuTensor> live = new TensorRegistry<>();
+    private final ArrayRecycler recycler = ArrayRecycler.forHeap();
     private final WorkerPool pool;
-    private final CpuTensors tensors = new CpuTensors(this);
+    private final CpuTensors tensors;
     private final AttentionPort attention;
     private final NormalizationPort normalization;
     private final RotaryPort rotary;
+    private final ActivationPort activation;
+    private final ElementwisePort elementwise;
+    private final EmbeddingPort embedding;
+    private final OptimizerPort optimizer;
+    private final RandomPort random;
     private final Capabilities capabilities;
     private volatile boolean closed;
 
@@ -43,15 +67,25 @@ final class CpuEngine implements BackendEngine {
     /** An engine computing with the given twin (tests compare the scalar and vector twins). */
     CpuEngine(int threads, TileMath math) {
         this.pool = new WorkerPool(threads);
+        this.tensors = new CpuTensors(this, pool);
         // 16-bit calls need no lock here: their temporaries are the call's own heap arrays.
-        HalfPrecision half = new HalfPrecision(this);
+        HalfConversions half = new HalfConversions(this, pool);
         this.attention = HalfPrecisionPorts.attention(half, null, new TiledCpuAttention(this, pool, math));
         this.normalization = HalfPrecisionPorts.normalization(half, null, new CpuNormalization(this, pool));
         this.rotary = HalfPrecisionPorts.rotary(half, null, new CpuRotary(this, pool));
+        this.activation = new CpuActivation(this, pool);
+        this.elementwise = new CpuElementwise(this, pool);
+        this.embedding = new CpuEmbedding(this, pool);
+        this.optimizer = new CpuOptimizer(pool);
+        this.random = new CpuRandom(pool);
         Set<DType> dtypes = EnumSet.of(DType.F32, DType.F16, DType.BF16);
-        this.capabilities = Capabilities.of(TensorCapabilities.transfers(dtypes),
+        Set<DType> f32 = EnumSet.of(DType.F32);
+        // Views need no alignment: a view is an offset into a Java array.
+        this.capabilities = Capabilities.of(new TensorCapabilities(dtypes, EnumSet.allOf(TensorFeature.class), 1),
                 new AttentionCapabilities(dtypes, EnumSet.allOf(AttentionFeature.class), 1, 512),
-                NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes));
+                NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes),
+                new ActivationCapabilities(f32, EnumSet.allOf(Activation.class)), new ElementwiseCapabilities(f32),
+                new EmbeddingCapabilities(f32), new OptimizerCapabilities(f32), new RandomCapabilities(f32));
     }
 
     @Override
@@ -90,6 +124,31 @@ final class CpuEngine implements BackendEngine {
     }
 
     @Override
+    public ActivationPort activation() {
+        return activation;
+    }
+
+    @Override
+    public ElementwisePort elementwise() {
+        return elementwise;
+    }
+
+    @Override
+    public EmbeddingPort embedding() {
+        return embedding;
+    }
+
+    @Override
+    public OptimizerPort optimizer() {
+        return optimizer;
+    }
+
+    @Override
+    public RandomPort random() {
+        return random;
+    }
+
+    @Override
     public boolean owns(DeviceTensor tensor) {
         return tensor instanceof CpuTensor t && t.owner() == this;
     }
@@ -111,7 +170,11 @@ final class CpuEngine implements BackendEngine {
         try {
             pool.close();
         } finally {
-            live.closeAll(CpuTensor::drop);
+            try {
+                live.closeAll(CpuTensor::drop);
+            } finally {
+                recycler.clear();
+            }
         }
     }
 
@@ -158,5 +221,30 @@ final class CpuEngine implements BackendEngine {
     /** A new zero-filled F32 tensor owned by this engine. */
     CpuTensor newFloats(Shape shape) {
         return register(new CpuTensor(this, shape, DType.F32, new float[Math.toIntExact(shape.elementCount())]));
+    }
+
+    /**
+     * A new F32 tensor whose contents are unspecified: for outputs a kernel overwrites whole. Its array may be a
+     * closed tensor's ({@link ArrayRecycler}), which spares clearing a new one.
+     */
+    CpuTensor newOutput(Shape shape) {
+        int n = Math.toIntExact(shape.elementCount());
+        float[] data = recycler.take(n);
+        return register(new CpuTensor(this, shape, DType.F32, data != null ? data : new float[n]));
+    }
+
+    /** Takes back the array of a closed F32 tensor that owned it. */
+    void recycle(float[] data) {
+        recycler.give(data);
+    }
+
+    /** The recycler, for tests. */
+    ArrayRecycler recycler() {
+        return recycler;
+    }
+
+    /** A new zero-filled F16 or BF16 tensor owned by this engine. */
+    CpuTensor newHalves(Shape shape, DType dtype) {
+        return register(new CpuTensor(this, shape, dtype, new short[Math.toIntExact(shape.elementCount())]));
     }
 }

@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * LayerNorm and RMSNorm on the CPU, plain or fused with a scaled residual (DeepNorm). Rows are split into
- * {@link RowChunks} run on the worker pool; within a row, {@link NormKernels} do the arithmetic (Vector
+ * {@link RowChunks} run on the worker pool; within a row, {@link CpuNormKernels} do the arithmetic (Vector
  * API when enabled). Statistics are fp32: the mean is summed about the row's first value and the
  * variance by the corrected two-pass formula, so rows far from zero keep their digits; rows are small
  * enough to stay in cache between the passes.
@@ -28,14 +28,14 @@ import java.util.List;
 final class CpuNormalization implements NormalizationPort {
     private final CpuEngine engine;
     private final WorkerPool pool;
-    private final NormKernels kernels;
+    private final CpuNormKernels kernels;
 
     CpuNormalization(CpuEngine engine, WorkerPool pool) {
         this(engine, pool, Simd.available() ? VectorNormKernels.create() : ScalarNormKernels.INSTANCE);
     }
 
     /** With given kernels, so tests can run the scalar and vector twins side by side. */
-    CpuNormalization(CpuEngine engine, WorkerPool pool, NormKernels kernels) {
+    CpuNormalization(CpuEngine engine, WorkerPool pool, CpuNormKernels kernels) {
         this.engine = engine;
         this.pool = pool;
         this.kernels = kernels;
@@ -46,11 +46,14 @@ final class CpuNormalization implements NormalizationPort {
         Shape shape = request.input().shape();
         int c = shape.dim(-1);
         boolean layerNorm = request.kind() == NormKind.LAYER_NORM;
-        float[] x = floats(request.input());
-        float[] r = request.residual() == null ? null : floats(request.residual());
+        Span<float[]> x = f32(request.input());
+        Span<float[]> r = request.residual() == null ? null : f32(request.residual());
         float alpha = (float) request.residualScale();
-        float[] gamma = floats(request.gamma());
-        float[] beta = request.beta() == null ? null : floats(request.beta());
+        Span<float[]> gamma = f32(request.gamma());
+        Span<float[]> beta = request.beta() == null ? null : f32(request.beta());
+        float[] ga = gamma.array();
+        float[] ba = beta == null ? null : beta.array();
+        int bOff = beta == null ? 0 : beta.offset();
         double eps = request.eps();
 
         Outputs out = new Outputs();
@@ -59,32 +62,35 @@ final class CpuNormalization implements NormalizationPort {
             CpuTensor mean = layerNorm ? out.add(request.statsShape()) : null;
             CpuTensor rstd = out.add(request.statsShape());
             CpuTensor sum = r == null ? null : out.add(shape);
-            float[] ya = y.floats();
-            float[] meanA = mean == null ? null : mean.floats();
-            float[] rstdA = rstd.floats();
-            float[] h = sum == null ? x : sum.floats();
+            Span<float[]> ys = y.f32();
+            Span<float[]> means = mean == null ? null : mean.f32();
+            Span<float[]> rstds = rstd.f32();
+            // h is the normalised row: the input itself, or the residual sum written into its own tensor.
+            Span<float[]> hs = sum == null ? x : sum.f32();
+            float[] h = hs.array();
 
             RowChunks chunks = RowChunks.of(Math.toIntExact(request.rows()), c);
             pool.forEach(chunks.count(), k -> {
                 for (int row = chunks.start(k), end = chunks.end(k); row < end; row++) {
-                    int off = row * c;
+                    int at = row * c;
+                    int hOff = hs.offset() + at;
                     if (r != null) {
-                        kernels.residualSum(x, r, alpha, h, off, c);
+                        kernels.residualSum(x.array(), x.offset() + at, r.array(), r.offset() + at, alpha, h, hOff, c);
                     }
                     float m = 0;
                     float spread;
                     if (layerNorm) {
-                        m = h[off] + kernels.sumAbout(h, off, c, h[off]) / c;
-                        spread = kernels.centredSquares(h, off, c, m);
+                        m = h[hOff] + kernels.sumAbout(h, hOff, c, h[hOff]) / c;
+                        spread = kernels.centredSquares(h, hOff, c, m);
                     } else {
-                        spread = kernels.squares(h, off, c);
+                        spread = kernels.squares(h, hOff, c);
                     }
                     float rs = rstd(spread / c, eps);
-                    kernels.normalize(h, off, c, m, rs, gamma, beta, ya);
-                    if (meanA != null) {
-                        meanA[row] = m;
+                    kernels.normalize(h, hOff, c, m, rs, ga, gamma.offset(), ba, bOff, ys.array(), ys.offset() + at);
+                    if (means != null) {
+                        means.array()[means.offset() + row] = m;
                     }
-                    rstdA[row] = rs;
+                    rstds.array()[rstds.offset() + row] = rs;
                 }
             });
             engine.requireOpen("norm forward");
@@ -100,12 +106,14 @@ final class CpuNormalization implements NormalizationPort {
         Shape shape = fwd.input().shape();
         int c = shape.dim(-1);
         boolean layerNorm = fwd.kind() == NormKind.LAYER_NORM;
-        float[] h = floats(request.normalizedInput());
-        float[] dy = floats(request.dy());
-        float[] dSum = request.dSum() == null ? null : floats(request.dSum());
-        float[] meanA = layerNorm ? floats(request.saved().mean()) : null;
-        float[] rstdA = floats(request.saved().rstd());
-        float[] gamma = floats(fwd.gamma());
+        Span<float[]> h = f32(request.normalizedInput());
+        Span<float[]> dy = f32(request.dy());
+        Span<float[]> dSum = request.dSum() == null ? null : f32(request.dSum());
+        Span<float[]> means = layerNorm ? f32(request.saved().mean()) : null;
+        Span<float[]> rstds = f32(request.saved().rstd());
+        Span<float[]> gamma = f32(fwd.gamma());
+        float[] dsa = dSum == null ? null : dSum.array();
+        int dsOff = dSum == null ? 0 : dSum.offset();
         boolean withBeta = fwd.beta() != null;
         float alpha = (float) fwd.residualScale();
 
@@ -115,8 +123,10 @@ final class CpuNormalization implements NormalizationPort {
             CpuTensor dResidual = fwd.residual() == null ? null : out.add(shape);
             CpuTensor dGamma = out.add(Shape.of(c));
             CpuTensor dBeta = withBeta ? out.add(Shape.of(c)) : null;
-            float[] dh = dInput.floats();
-            float[] dr = dResidual == null ? null : dResidual.floats();
+            Span<float[]> dh = dInput.f32();
+            Span<float[]> dr = dResidual == null ? null : dResidual.f32();
+            float[] dra = dr == null ? null : dr.array();
+            int drOff = dr == null ? 0 : dr.offset();
 
             RowChunks chunks = RowChunks.of(Math.toIntExact(fwd.rows()), c);
             float[][] gammaParts = new float[chunks.count()][];
@@ -126,20 +136,23 @@ final class CpuNormalization implements NormalizationPort {
                 float[] pb = withBeta ? new float[c] : null;
                 float[] sums = new float[2];
                 for (int row = chunks.start(k), end = chunks.end(k); row < end; row++) {
-                    int off = row * c;
-                    float m = layerNorm ? meanA[row] : 0;
-                    float rs = rstdA[row];
-                    kernels.gradientSums(dy, h, off, c, m, rs, gamma, pg, pb, sums);
+                    int at = row * c;
+                    float m = layerNorm ? means.array()[means.offset() + row] : 0;
+                    float rs = rstds.array()[rstds.offset() + row];
+                    kernels.gradientSums(dy.array(), dy.offset() + at, h.array(), h.offset() + at, c, m, rs,
+                            gamma.array(), gamma.offset(), pg, pb, sums);
                     float a = layerNorm ? sums[0] / c : 0;
                     float b = sums[1] / c;
-                    kernels.inputGradient(dy, h, off, c, m, rs, gamma, a, b, dSum, dh, dr, alpha);
+                    kernels.inputGradient(dy.array(), dy.offset() + at, h.array(), h.offset() + at, c, m, rs,
+                            gamma.array(), gamma.offset(), a, b, dsa, dsOff + at, dh.array(), dh.offset() + at, dra,
+                            drOff + at, alpha);
                 }
                 gammaParts[k] = pg;
                 betaParts[k] = pb;
             });
-            combine(gammaParts, dGamma.floats());
+            combine(gammaParts, dGamma.f32());
             if (dBeta != null) {
-                combine(betaParts, dBeta.floats());
+                combine(betaParts, dBeta.f32());
             }
             engine.requireOpen("norm backward");
             return out.keep(new NormGradients(dInput, dResidual, dGamma, dBeta));
@@ -154,20 +167,20 @@ final class CpuNormalization implements NormalizationPort {
     }
 
     /** Sums the per-chunk partials in chunk order (in double, then rounded once). */
-    private static void combine(float[][] parts, float[] into) {
-        double[] acc = new double[into.length];
+    private static void combine(float[][] parts, Span<float[]> into) {
+        double[] acc = new double[into.length()];
         for (float[] part : parts) {
             for (int j = 0; j < acc.length; j++) {
                 acc[j] += part[j];
             }
         }
         for (int j = 0; j < acc.length; j++) {
-            into[j] = (float) acc[j];
+            into.array()[into.offset() + j] = (float) acc[j];
         }
     }
 
-    private static float[] floats(DeviceTensor t) {
-        return ((CpuTensor) t).floats();
+    private static Span<float[]> f32(DeviceTensor t) {
+        return ((CpuTensor) t).f32();
     }
 
     /** Tensors allocated for one call: closed again if the call fails before handing them out. */

@@ -44,30 +44,34 @@ final class CpuRotary implements RotaryPort {
         int rowLength = shape.dim(2) * d;
         int rows = shape.dim(0) * seq;
         int r = request.rotaryDim();
-        float[] x = floats(request.x());
-        float[] cos = floats(request.cos());
-        float[] sin = floats(request.sin());
-        float[] scale = request.scale() == null ? null : floats(request.scale());
+        Span<float[]> x = f32(request.x());
+        Span<float[]> cos = f32(request.cos());
+        Span<float[]> sin = f32(request.sin());
+        Span<float[]> scale = request.scale() == null ? null : f32(request.scale());
         RotaryLayout layout = request.layout();
         boolean inverse = request.inverse();
 
-        CpuTensor out = engine.newFloats(shape);
+        CpuTensor out = engine.newOutput(shape);
         try {
-            float[] y = out.floats();
+            Span<float[]> y = out.f32();
+            float[] xa = x.array();
+            float[] ya = y.array();
             RowChunks chunks = RowChunks.of(rows, rowLength);
             pool.forEach(chunks.count(), k -> {
                 float[] alpha = new float[r];
                 float[] beta = new float[r];
                 for (int row = chunks.start(k), end = chunks.end(k); row < end; row++) {
                     coefficients(cos, sin, scale, row % seq, r, layout, inverse, alpha, beta);
-                    for (int off = row * rowLength, rowEnd = off + rowLength; off < rowEnd; off += d) {
+                    for (int at = row * rowLength, rowEnd = at + rowLength; at < rowEnd; at += d) {
+                        int xOff = x.offset() + at;
+                        int yOff = y.offset() + at;
                         if (layout == RotaryLayout.INTERLEAVED) {
-                            kernels.interleaved(x, y, off, r, alpha, beta);
+                            kernels.interleaved(xa, xOff, ya, yOff, r, alpha, beta);
                         } else {
-                            kernels.splitHalf(x, y, off, r, alpha, beta);
+                            kernels.splitHalf(xa, xOff, ya, yOff, r, alpha, beta);
                         }
                         if (r < d) {
-                            System.arraycopy(x, off + r, y, off + r, d - r);
+                            System.arraycopy(xa, xOff + r, ya, yOff + r, d - r);
                         }
                     }
                 }
@@ -85,14 +89,18 @@ final class CpuRotary implements RotaryPort {
      * (upper signs forward, lower inverse), so that {@code y[i] = x[i]·α[i] + x[partner]·β[i]} is the
      * request's formula. {@code ζ = 1} without a scale table.
      */
-    static void coefficients(float[] cos, float[] sin, float[] scale, int n, int r, RotaryLayout layout,
-                             boolean inverse, float[] alpha, float[] beta) {
+    static void coefficients(Span<float[]> cos, Span<float[]> sin, Span<float[]> scale, int n, int r,
+                             RotaryLayout layout, boolean inverse, float[] alpha, float[] beta) {
         int half = r / 2;
         int from = n * half;
+        float[] ca = cos.array();
+        float[] sa = sin.array();
+        int co = cos.offset() + from;
+        int so = sin.offset() + from;
         for (int p = 0; p < half; p++) {
-            float z = scale == null ? 1f : scale[from + p];
-            float c = z * cos[from + p];
-            float s = z * sin[from + p];
+            float z = scale == null ? 1f : scale.array()[scale.offset() + from + p];
+            float c = z * ca[co + p];
+            float s = z * sa[so + p];
             if (inverse) {
                 s = -s;
             }
@@ -105,7 +113,7 @@ final class CpuRotary implements RotaryPort {
         }
     }
 
-    private static float[] floats(DeviceTensor t) {
-        return ((CpuTensor) t).floats();
+    private static Span<float[]> f32(DeviceTensor t) {
+        return ((CpuTensor) t).f32();
     }
 }

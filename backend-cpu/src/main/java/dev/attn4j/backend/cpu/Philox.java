@@ -46,6 +46,20 @@ final class Philox {
         round(out, (int) counter, (int) (counter >>> 32), off0, off1, key0, key1);
     }
 
+    /**
+     * The four words of the block for {@code counter} under {@code (seed, offset)}: counter
+     * {@code (lo(counter), hi(counter), lo(offset), hi(offset))}, key {@code (lo(seed), hi(seed))}.
+     */
+    static void block(long seed, long offset, long counter, int[] out) {
+        round(out, (int) counter, (int) (counter >>> 32), (int) offset, (int) (offset >>> 32), (int) seed,
+                (int) (seed >>> 32));
+    }
+
+    /** The uniform of a word, {@code (w >>> 8)·2⁻²⁴} in {@code [0, 1)}: exact in float (24 bits). */
+    static float uniform(int word) {
+        return (word >>> 8) * 0x1p-24f;
+    }
+
     /** Ten rounds on counter {@code (c0, c1, c2, c3)} and key {@code (k0, k1)}, into {@code out}. */
     static void round(int[] out, int c0, int c1, int c2, int c3, int k0, int k1) {
         for (int r = 0; r < 10; r++) {

@@ -30,6 +30,7 @@ record RowChunks(int rows, int rowsPerChunk, int count) {
 
     /** One past the last row of chunk {@code k}. */
     int end(int k) {
-        return Math.min(rows, (k + 1) * rowsPerChunk);
+        // in long: the last chunk's nominal end may pass Integer.MAX_VALUE when rows is close to it
+        return (int) Math.min(rows, (k + 1L) * rowsPerChunk);
     }
 }

@@ -5,16 +5,16 @@ package dev.attn4j.backend.cpu;
  * statistics sums run in interleaved fp32 accumulators, which shortens the dependency chain and, like the
  * vector lanes, keeps each partial sum over a fraction of the row.
  */
-final class ScalarNormKernels implements NormKernels {
+final class ScalarNormKernels implements CpuNormKernels {
     static final ScalarNormKernels INSTANCE = new ScalarNormKernels();
 
     private ScalarNormKernels() {
     }
 
     @Override
-    public void residualSum(float[] x, float[] r, float alpha, float[] h, int off, int c) {
-        for (int i = off, end = off + c; i < end; i++) {
-            h[i] = Math.fma(alpha, r[i], x[i]);
+    public void residualSum(float[] x, int xOff, float[] r, int rOff, float alpha, float[] h, int hOff, int c) {
+        for (int j = 0; j < c; j++) {
+            h[hOff + j] = Math.fma(alpha, r[rOff + j], x[xOff + j]);
         }
     }
 
@@ -75,34 +75,35 @@ final class ScalarNormKernels implements NormKernels {
     }
 
     @Override
-    public void normalize(float[] h, int off, int c, float mean, float rstd, float[] gamma, float[] beta, float[] y) {
+    public void normalize(float[] h, int hOff, int c, float mean, float rstd, float[] gamma, int gOff, float[] beta,
+                          int bOff, float[] y, int yOff) {
         if (beta == null) {
             for (int j = 0; j < c; j++) {
-                y[off + j] = (h[off + j] - mean) * rstd * gamma[j];
+                y[yOff + j] = (h[hOff + j] - mean) * rstd * gamma[gOff + j];
             }
         } else {
             for (int j = 0; j < c; j++) {
-                y[off + j] = Math.fma((h[off + j] - mean) * rstd, gamma[j], beta[j]);
+                y[yOff + j] = Math.fma((h[hOff + j] - mean) * rstd, gamma[gOff + j], beta[bOff + j]);
             }
         }
     }
 
     @Override
-    public void gradientSums(float[] dy, float[] h, int off, int c, float mean, float rstd, float[] gamma,
-                             float[] dGamma, float[] dBeta, float[] sums) {
+    public void gradientSums(float[] dy, int dyOff, float[] h, int hOff, int c, float mean, float rstd, float[] gamma,
+                             int gOff, float[] dGamma, float[] dBeta, float[] sums) {
         float sg = 0;
         float sgx = 0;
         for (int j = 0; j < c; j++) {
-            float d = dy[off + j];
-            float xhat = (h[off + j] - mean) * rstd;
-            float g = d * gamma[j];
+            float d = dy[dyOff + j];
+            float xhat = (h[hOff + j] - mean) * rstd;
+            float g = d * gamma[gOff + j];
             sg += g;
             sgx = Math.fma(g, xhat, sgx);
             dGamma[j] = Math.fma(d, xhat, dGamma[j]);
         }
         if (dBeta != null) {
             for (int j = 0; j < c; j++) {
-                dBeta[j] += dy[off + j];
+                dBeta[j] += dy[dyOff + j];
             }
         }
         sums[0] = sg;
@@ -110,17 +111,17 @@ final class ScalarNormKernels implements NormKernels {
     }
 
     @Override
-    public void inputGradient(float[] dy, float[] h, int off, int c, float mean, float rstd, float[] gamma, float a,
-                              float b, float[] dSum, float[] dh, float[] dResidual, float alpha) {
+    public void inputGradient(float[] dy, int dyOff, float[] h, int hOff, int c, float mean, float rstd, float[] gamma,
+                              int gOff, float a, float b, float[] dSum, int dsOff, float[] dh, int dhOff,
+                              float[] dResidual, int drOff, float alpha) {
         for (int j = 0; j < c; j++) {
-            int i = off + j;
-            float xhat = (h[i] - mean) * rstd;
-            float t = Math.fma(-xhat, b, dy[i] * gamma[j]) - a;
-            dh[i] = dSum == null ? t * rstd : Math.fma(t, rstd, dSum[i]);
+            float xhat = (h[hOff + j] - mean) * rstd;
+            float t = Math.fma(-xhat, b, dy[dyOff + j] * gamma[gOff + j]) - a;
+            dh[dhOff + j] = dSum == null ? t * rstd : Math.fma(t, rstd, dSum[dsOff + j]);
         }
         if (dResidual != null) {
-            for (int i = off, end = off + c; i < end; i++) {
-                dResidual[i] = alpha * dh[i];
+            for (int j = 0; j < c; j++) {
+                dResidual[drOff + j] = alpha * dh[dhOff + j];
             }
         }
     }

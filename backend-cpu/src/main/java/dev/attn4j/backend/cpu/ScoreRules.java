@@ -27,13 +27,18 @@ final class ScoreRules {
     private final int left;
     private final int right;
     final float softcap;
+    // The bias and mask inputs may be views: each array comes with the offset of its tensor's element 0.
     private final float[] alibi;
+    private final int alibiOff;
     private final boolean alibiPerBatch;
-    final float[] biasTable;
+    private final float[] biasTable;
+    private final int tableOff;
     private final int tableWidth;
     private final float[] denseBias;
+    private final int denseBiasOff;
     private final int[] denseBiasDims;
     private final boolean[] denseMask;
+    private final int denseMaskOff;
     private final int[] denseMaskDims;
     final double dropoutP;
     private final long seed;
@@ -67,13 +72,21 @@ final class ScoreRules {
         this.left = o.windowLeft();
         this.right = o.windowRight();
         this.softcap = (float) o.softcap();
-        this.alibi = floats(o.alibiSlopes());
+        Span<float[]> alibiSpan = f32(o.alibiSlopes());
+        this.alibi = alibiSpan == null ? null : alibiSpan.array();
+        this.alibiOff = alibiSpan == null ? 0 : alibiSpan.offset();
         this.alibiPerBatch = o.alibiSlopes() != null && o.alibiSlopes().shape().rank() == 2;
-        this.biasTable = floats(o.biasTable());
+        Span<float[]> tableSpan = f32(o.biasTable());
+        this.biasTable = tableSpan == null ? null : tableSpan.array();
+        this.tableOff = tableSpan == null ? 0 : tableSpan.offset();
         this.tableWidth = seqQ + seqK - 1;
-        this.denseBias = floats(o.denseBias());
+        Span<float[]> denseBiasSpan = f32(o.denseBias());
+        this.denseBias = denseBiasSpan == null ? null : denseBiasSpan.array();
+        this.denseBiasOff = denseBiasSpan == null ? 0 : denseBiasSpan.offset();
         this.denseBiasDims = o.denseBias() == null ? null : o.denseBias().shape().dims();
-        this.denseMask = o.denseMask() == null ? null : ((CpuTensor) o.denseMask()).bools();
+        Span<boolean[]> denseMaskSpan = o.denseMask() == null ? null : ((CpuTensor) o.denseMask()).bools();
+        this.denseMask = denseMaskSpan == null ? null : denseMaskSpan.array();
+        this.denseMaskOff = denseMaskSpan == null ? 0 : denseMaskSpan.offset();
         this.denseMaskDims = o.denseMask() == null ? null : o.denseMask().shape().dims();
         this.dropoutP = o.dropout().p();
         this.seed = o.dropout().seed();
@@ -87,7 +100,8 @@ final class ScoreRules {
             minA1 = maxA1 = minB1 = maxB1 = minA2 = maxA2 = minB2 = maxB2 = null;
             return;
         }
-        int[] raw = ((CpuTensor) o.flashMask()).ints();
+        Span<int[]> rawSpan = ((CpuTensor) o.flashMask()).i32();
+        int[] raw = rawSpan.array();
         int[] dims = o.flashMask().shape().dims();
         int batch = dims[0];
         maskHeads = dims[1];
@@ -98,7 +112,7 @@ final class ScoreRules {
         fmA2 = new int[columns];
         fmB2 = new int[columns];
         for (int c = 0; c < columns; c++) {
-            int base = c * n;
+            int base = rawSpan.offset() + c * n;
             int v0 = Math.min(raw[base], seqQ);
             int v1 = n > 1 ? Math.min(raw[base + 1], seqQ) : seqQ;
             // docs/design.md §4: causal [LTS] / [LTS, LTE); non-causal [LTS, UTE]: rows >= LTS or < UTE;
@@ -159,8 +173,8 @@ final class ScoreRules {
         return m;
     }
 
-    private static float[] floats(DeviceTensor t) {
-        return t == null ? null : ((CpuTensor) t).floats();
+    private static Span<float[]> f32(DeviceTensor t) {
+        return t == null ? null : ((CpuTensor) t).f32();
     }
 
     boolean hasSoftcap() {
@@ -278,7 +292,7 @@ final class ScoreRules {
             }
         }
         if (alibi != null) {
-            float slope = alibi[alibiPerBatch ? b * heads + h : h];
+            float slope = alibi[alibiOff + (alibiPerBatch ? b * heads + h : h)];
             if (slope != 0f) {
                 for (int r = 0; r < rows; r++) {
                     int base = r * ld;
@@ -292,14 +306,14 @@ final class ScoreRules {
         if (biasTable != null) {
             for (int r = 0; r < rows; r++) {
                 int base = r * ld;
-                int t = h * tableWidth + j0 - (i0 + r + offset) + seqK - 1;
+                int t = tableOff + h * tableWidth + j0 - (i0 + r + offset) + seqK - 1;
                 for (int c = 0; c < cols; c++) {
                     s[base + c] += biasTable[t + c];
                 }
             }
         }
         if (denseBias != null) {
-            int at = denseIndex(denseBiasDims, b, h);
+            int at = denseBiasOff + denseIndex(denseBiasDims, b, h);
             for (int r = 0; r < rows; r++) {
                 int src = at + (i0 + r) * seqK + j0;
                 int base = r * ld;
@@ -327,7 +341,7 @@ final class ScoreRules {
                 Arrays.fill(s, base + Math.max(end, 0), base + cols, Float.NEGATIVE_INFINITY);
             }
             if (denseMask != null) {
-                int src = denseIndex(denseMaskDims, b, h) + i * seqK + j0;
+                int src = denseMaskOff + denseIndex(denseMaskDims, b, h) + i * seqK + j0;
                 for (int c = 0; c < cols; c++) {
                     if (!denseMask[src + c]) {
                         s[base + c] = Float.NEGATIVE_INFINITY;

@@ -83,6 +83,8 @@ final class TiledCpuAttention implements AttentionPort {
     }
 
     private void runForward(Problem p, CpuTensor o, CpuTensor lse) {
+        Span<float[]> oOut = o.f32();
+        Span<float[]> lseOut = lse.f32();
         ForwardScratch[] scratch = new ForwardScratch[pool.threads()];
         // An item is one head's query tiles, or an interleaved share of them when there are too few heads to
         // keep every worker busy: each item packs its KV head once, and interleaving evens out causal costs.
@@ -96,12 +98,15 @@ final class TiledCpuAttention implements AttentionPort {
             int share = item % shares;
             // Query tiles in descending order: with a causal mask the last tiles cost most.
             for (int qt = p.queryTiles - 1 - share; qt >= 0; qt -= shares) {
-                forwardTile(p, scratch[worker], bh / p.heads, bh % p.heads, qt, o.floats(), lse.floats());
+                forwardTile(p, scratch[worker], bh / p.heads, bh % p.heads, qt, oOut, lseOut);
             }
         });
     }
 
-    private void forwardTile(Problem p, ForwardScratch w, int b, int h, int qt, float[] out, float[] lseOut) {
+    private void forwardTile(Problem p, ForwardScratch w, int b, int h, int qt, Span<float[]> oSpan,
+                             Span<float[]> lseSpan) {
+        float[] out = oSpan.array();
+        float[] lseOut = lseSpan.array();
         int kvHead = h / p.group;
         w.packKeys(p, b, kvHead);
         int i0 = qt * BR;
@@ -121,8 +126,8 @@ final class TiledCpuAttention implements AttentionPort {
 
         int d = p.headDim;
         for (int r = 0; r < rows; r++) {
-            int dst = p.queryRow(b, i0 + r, h);
-            int lseAt = (b * p.heads + h) * p.seqQ + i0 + r;
+            int dst = oSpan.offset() + p.queryRow(b, i0 + r, h);
+            int lseAt = lseSpan.offset() + (b * p.heads + h) * p.seqQ + i0 + r;
             float l = TileMath.total(w.l, r * TileMath.LANES);
             if (l == 0f) {
                 Arrays.fill(out, dst, dst + d, 0f);
@@ -164,7 +169,7 @@ final class TiledCpuAttention implements AttentionPort {
         float[] acc = w.o;
         // Q is read in place (row stride H·D, reduction over the D real features); the softmax scale was
         // folded into the packed Kᵀ, so the tile needs no copy of its own.
-        int qAt = p.queryRow(b, i0, h);
+        int qAt = p.qOff + p.queryRow(b, i0, h);
         math.gemm(p.q, qAt, p.qStride, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, p.headDim, false);
         rules.apply(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
         for (int r = 0; r < rows; r++) {
@@ -193,7 +198,7 @@ final class TiledCpuAttention implements AttentionPort {
         int keys = Math.min(colsPad, p.seqK - j0);
         int kvHead = h / p.group;
         if (p.inPlace) {
-            math.gemm(s, 0, BC, 1, p.v, p.keyRow(b, j0, kvHead), p.kStride, acc, 0, dp, rows, dp, keys, true);
+            math.gemm(s, 0, BC, 1, p.v, p.vOff + p.keyRow(b, j0, kvHead), p.kStride, acc, 0, dp, rows, dp, keys, true);
         } else {
             math.gemm(s, 0, BC, 1, w.v, j0 * dp, dp, acc, 0, dp, rows, dp, keys, true);
         }
@@ -230,9 +235,9 @@ final class TiledCpuAttention implements AttentionPort {
             if (b == packedBatch && kvHead == packedHead) {
                 return;
             }
-            p.packTransposed(p.k, b, kvHead, p.scale, kt);
+            p.packTransposed(p.k, p.kOff, b, kvHead, p.scale, kt);
             if (v != null) {
-                p.packKeyRows(p.v, b, kvHead, v);
+                p.packKeyRows(p.v, p.vOff, b, kvHead, v);
             }
             packedBatch = b;
             packedHead = kvHead;
@@ -245,9 +250,9 @@ final class TiledCpuAttention implements AttentionPort {
     public AttentionGradients backward(AttentionBackwardRequest request) {
         Problem p = new Problem(request.shape(), request.options(), (CpuTensor) request.q(), (CpuTensor) request.k(),
                 (CpuTensor) request.v());
-        float[] dO = ((CpuTensor) request.dO()).floats();
-        float[] o = ((CpuTensor) request.o()).floats();
-        float[] lse = ((CpuTensor) request.lse()).floats();
+        Span<float[]> dO = ((CpuTensor) request.dO()).f32();
+        Span<float[]> o = ((CpuTensor) request.o()).f32();
+        Span<float[]> lse = ((CpuTensor) request.lse()).f32();
         AttentionLayout layout = request.options().layout();
         java.util.List<CpuTensor> made = new java.util.ArrayList<>(4);
         try {
@@ -271,8 +276,11 @@ final class TiledCpuAttention implements AttentionPort {
         return t;
     }
 
-    private void runBackward(Problem p, AttentionBackwardRequest request, float[] dO, float[] o, float[] lse,
-                             CpuTensor dq, CpuTensor dk, CpuTensor dv, CpuTensor dTable) {
+    private void runBackward(Problem p, AttentionBackwardRequest request, Span<float[]> dO, Span<float[]> o,
+                             Span<float[]> lse, CpuTensor dq, CpuTensor dk, CpuTensor dv, CpuTensor dTable) {
+        Span<float[]> dqOut = dq.f32();
+        Span<float[]> dkOut = dk.f32();
+        Span<float[]> dvOut = dv.f32();
 
         int chunks = p.chunks();
         // With one chunk a unit owns its heads' dQ rows outright; otherwise each chunk sums into its own
@@ -293,16 +301,17 @@ final class TiledCpuAttention implements AttentionPort {
             int bk = unit / chunks;
             int b = bk / p.kvHeads;
             int kvHead = bk % p.kvHeads;
-            float[] dqTarget = chunks == 1 ? dq.floats() : dqPartial;
-            int dqBase = chunks == 1 ? 0 : chunk * (int) p.shape.queryShape().elementCount();
+            float[] dqTarget = chunks == 1 ? dqOut.array() : dqPartial;
+            int dqBase = chunks == 1 ? dqOut.offset() : chunk * (int) p.shape.queryShape().elementCount();
             backwardUnit(p, scratch[worker], b, kvHead, chunk, chunks, dO, o, lse, dqTarget, dqBase,
-                    dk.floats(), dv.floats(), dTablePartial, unit * tableSlab);
+                    dkOut, dvOut, dTablePartial, unit * tableSlab);
         });
         if (dqPartial != null) {
-            reduceChunks(dqPartial, chunks, dq.floats());
+            reduceChunks(dqPartial, chunks, dqOut);
         }
         if (tableGrad) {
-            float[] t = dTable.floats();
+            Span<float[]> tableOut = dTable.f32();
+            float[] t = tableOut.array();
             int width = p.rules.tableWidth();
             for (int unit = 0; unit < units; unit++) {
                 int kvHead = (unit / chunks) % p.kvHeads;
@@ -310,15 +319,17 @@ final class TiledCpuAttention implements AttentionPort {
                     int h = kvHead * p.group + g;
                     int src = unit * tableSlab + g * width;
                     for (int x = 0; x < width; x++) {
-                        t[h * width + x] += dTablePartial[src + x];
+                        t[tableOut.offset() + h * width + x] += dTablePartial[src + x];
                     }
                 }
             }
         }
     }
 
-    private void reduceChunks(float[] partial, int chunks, float[] dq) {
-        int n = dq.length;
+    private void reduceChunks(float[] partial, int chunks, Span<float[]> dqOut) {
+        float[] dq = dqOut.array();
+        int at = dqOut.offset();
+        int n = dqOut.length();
         int slice = 1 << 16;
         pool.forEach((n + slice - 1) / slice, s -> {
             int from = s * slice;
@@ -326,15 +337,15 @@ final class TiledCpuAttention implements AttentionPort {
             for (int c = 0; c < chunks; c++) {
                 int base = c * n;
                 for (int x = from; x < to; x++) {
-                    dq[x] += partial[base + x];
+                    dq[at + x] += partial[base + x];
                 }
             }
         });
     }
 
     private void backwardUnit(Problem p, BackwardScratch w, int b, int kvHead, int chunk, int chunks,
-                              float[] dO, float[] o, float[] lse, float[] dqOut, int dqBase, float[] dkOut,
-                              float[] dvOut, float[] dTable, int dTableBase) {
+                              Span<float[]> dO, Span<float[]> o, Span<float[]> lse, float[] dqOut, int dqBase,
+                              Span<float[]> dkOut, Span<float[]> dvOut, float[] dTable, int dTableBase) {
         int dp = p.dPad;
         int d = p.headDim;
         int sqPad = p.seqQPad;
@@ -348,12 +359,12 @@ final class TiledCpuAttention implements AttentionPort {
             for (int i0 = 0; i0 < p.seqQ; i0 += BR) {
                 int rows = Math.min(BR, p.seqQ - i0);
                 int at = (g * sqPad + i0) * dp;
-                p.packQueryRows(p.q, b, h, i0, rows, 1f, w.qs, at);
-                p.packQueryRows(dO, b, h, i0, rows, 1f, w.dO, at);
-                rowDots(w.dO, at, dp, o, p.queryRow(b, i0, h), p.qStride, rows, d,
+                p.packQueryRows(p.q, p.qOff, b, h, i0, rows, 1f, w.qs, at);
+                p.packQueryRows(dO.array(), dO.offset(), b, h, i0, rows, 1f, w.dO, at);
+                rowDots(w.dO, at, dp, o.array(), o.offset() + p.queryRow(b, i0, h), p.qStride, rows, d,
                         w.dRow, g * sqPad + i0);
             }
-            System.arraycopy(lse, (b * p.heads + h) * p.seqQ, w.lse, g * sqPad, p.seqQ);
+            System.arraycopy(lse.array(), lse.offset() + (b * p.heads + h) * p.seqQ, w.lse, g * sqPad, p.seqQ);
         }
         Arrays.fill(w.dq, 0f);
         Philox philox = rules.hasDropout() ? rules.philox() : null;
@@ -379,11 +390,12 @@ final class TiledCpuAttention implements AttentionPort {
             }
             float scale = p.scale;
             for (int c = 0; c < cols; c++) {
-                int dst = p.keyRow(b, j0 + c, kvHead);
+                int row = p.keyRow(b, j0 + c, kvHead);
+                int dst = dkOut.offset() + row;
                 for (int x = 0; x < d; x++) {
-                    dkOut[dst + x] = w.dk[c * dp + x] * scale;
+                    dkOut.array()[dst + x] = w.dk[c * dp + x] * scale;
                 }
-                System.arraycopy(w.dv, c * dp, dvOut, dst, d);
+                System.arraycopy(w.dv, c * dp, dvOut.array(), dvOut.offset() + row, d);
             }
         }
         float scale = p.scale;
@@ -585,8 +597,10 @@ final class TiledCpuAttention implements AttentionPort {
             }
             int stride = p.kStride;
             int base = p.keyRow(b, j0, kvHead);
+            int kBase = p.kOff + base;
+            int vBase = p.vOff + base;
             for (int c = 0; c < cols; c++) {
-                System.arraycopy(p.k, base + c * stride, k, c * dp, d);
+                System.arraycopy(p.k, kBase + c * stride, k, c * dp, d);
             }
             // Transposed copies in blocks of LANES keys, so reads and writes each stay within a few lines;
             // Kᵀ is read from the row copy just made, which is in L1.
@@ -596,7 +610,7 @@ final class TiledCpuAttention implements AttentionPort {
                     int to = x * BC;
                     for (int c = c0; c < c1; c++) {
                         kt[to + c] = k[c * dp + x] * p.scale;
-                        vt[to + c] = p.v[base + c * stride + x];
+                        vt[to + c] = p.v[vBase + c * stride + x];
                     }
                 }
             }
@@ -635,9 +649,13 @@ final class TiledCpuAttention implements AttentionPort {
         final int qStride;
         /** Distance between consecutive rows of one KV head of k, v, dk, dv: Hkv·D in BSHD, D in BHSD. */
         final int kStride;
+        // q, k, v may be views: each array comes with the offset of its tensor's element 0, added to every index.
         final float[] q;
+        final int qOff;
         final float[] k;
+        final int kOff;
         final float[] v;
+        final int vOff;
 
         Problem(AttentionShape shape, AttentionOptions options, CpuTensor q, CpuTensor k, CpuTensor v) {
             this.shape = shape;
@@ -660,17 +678,23 @@ final class TiledCpuAttention implements AttentionPort {
             this.qStride = bhsd ? headDim : heads * headDim;
             this.kStride = bhsd ? headDim : kvHeads * headDim;
             this.scale = (float) options.scaleFor(headDim);
-            this.q = q.floats();
-            this.k = k.floats();
-            this.v = v.floats();
+            Span<float[]> qs = q.f32();
+            Span<float[]> ks = k.f32();
+            Span<float[]> vs = v.f32();
+            this.q = qs.array();
+            this.qOff = qs.offset();
+            this.k = ks.array();
+            this.kOff = ks.offset();
+            this.v = vs.array();
+            this.vOff = vs.offset();
         }
 
-        /** Offset of key row {@code j} of KV head {@code kvHead} in a k, v, dk or dv array of the call's layout. */
+        /** Index of key row {@code j} of KV head {@code kvHead} in a k, v, dk or dv tensor of the call's layout (add its offset). */
         int keyRow(int b, int j, int kvHead) {
             return bhsd ? ((b * kvHeads + kvHead) * seqK + j) * headDim : ((b * seqK + j) * kvHeads + kvHead) * headDim;
         }
 
-        /** Offset of query row {@code i} of head {@code h} in a q, o, dO or dq array of the call's layout. */
+        /** Index of query row {@code i} of head {@code h} in a q, o, dO or dq tensor of the call's layout (add its offset). */
         int queryRow(int b, int i, int h) {
             return bhsd ? ((b * heads + h) * seqQ + i) * headDim : ((b * seqQ + i) * heads + h) * headDim;
         }
@@ -687,13 +711,14 @@ final class TiledCpuAttention implements AttentionPort {
         }
 
         /** Rows {@code i0..i0+rows} of query-side head {@code h} (q or dO layout), scaled, into {@code dst[rows][dPad]}. */
-        void packQueryRows(float[] src, int b, int h, int i0, int rows, float factor, float[] dst, int dstOff) {
-            packRows(src, queryRow(b, i0, h), qStride, rows, factor, dst, dstOff);
+        void packQueryRows(float[] src, int srcOff, int b, int h, int i0, int rows, float factor, float[] dst,
+                           int dstOff) {
+            packRows(src, srcOff + queryRow(b, i0, h), qStride, rows, factor, dst, dstOff);
         }
 
         /** All rows of KV head {@code kvHead} of a k or v array into {@code dst[Sk][dPad]}. */
-        void packKeyRows(float[] src, int b, int kvHead, float[] dst) {
-            packRows(src, keyRow(b, 0, kvHead), kStride, seqK, 1f, dst, 0);
+        void packKeyRows(float[] src, int srcOff, int b, int kvHead, float[] dst) {
+            packRows(src, srcOff + keyRow(b, 0, kvHead), kStride, seqK, 1f, dst, 0);
         }
 
         /** {@code rows} rows of D floats, {@code stride} apart from {@code first}, into {@code dst[rows][dPad]}. */
@@ -713,14 +738,14 @@ final class TiledCpuAttention implements AttentionPort {
          * of {@link TileMath#LANES} keys keep both the reads (a few rows) and the writes (one line per
          * feature) within a few cache lines.
          */
-        void packTransposed(float[] src, int b, int kvHead, float factor, float[] dst) {
+        void packTransposed(float[] src, int srcOff, int b, int kvHead, float factor, float[] dst) {
             // Only the padding needs clearing (the rest is written below): keys past Sk, features past D.
             for (int x = 0; x < headDim; x++) {
                 Arrays.fill(dst, x * seqKPad + seqK, (x + 1) * seqKPad, 0f);
             }
             Arrays.fill(dst, headDim * seqKPad, dPad * seqKPad, 0f);
             int stride = kStride;
-            int base = keyRow(b, 0, kvHead);
+            int base = srcOff + keyRow(b, 0, kvHead);
             for (int j0 = 0; j0 < seqK; j0 += TileMath.LANES) {
                 int j1 = Math.min(seqK, j0 + TileMath.LANES);
                 for (int x = 0; x < headDim; x++) {

@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * may add in any order, and does add in a different order before and after the JIT compiles it, which
  * made results differ from run to run.
  */
-final class VectorNormKernels implements NormKernels {
+final class VectorNormKernels implements CpuNormKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
 
@@ -20,19 +20,19 @@ final class VectorNormKernels implements NormKernels {
     }
 
     /** A new instance, typed as the interface so callers never link this class unless they run it. */
-    static NormKernels create() {
+    static CpuNormKernels create() {
         return new VectorNormKernels();
     }
 
     @Override
-    public void residualSum(float[] x, float[] r, float alpha, float[] h, int off, int c) {
+    public void residualSum(float[] x, int xOff, float[] r, int rOff, float alpha, float[] h, int hOff, int c) {
         FloatVector va = FloatVector.broadcast(S, alpha);
         int j = 0;
         for (int bound = S.loopBound(c); j < bound; j += L) {
-            FloatVector.fromArray(S, r, off + j).fma(va, FloatVector.fromArray(S, x, off + j)).intoArray(h, off + j);
+            FloatVector.fromArray(S, r, rOff + j).fma(va, FloatVector.fromArray(S, x, xOff + j)).intoArray(h, hOff + j);
         }
         for (; j < c; j++) {
-            h[off + j] = Math.fma(alpha, r[off + j], x[off + j]);
+            h[hOff + j] = Math.fma(alpha, r[rOff + j], x[xOff + j]);
         }
     }
 
@@ -86,40 +86,41 @@ final class VectorNormKernels implements NormKernels {
     }
 
     @Override
-    public void normalize(float[] h, int off, int c, float mean, float rstd, float[] gamma, float[] beta, float[] y) {
+    public void normalize(float[] h, int hOff, int c, float mean, float rstd, float[] gamma, int gOff, float[] beta,
+                          int bOff, float[] y, int yOff) {
         int j = 0;
         int bound = S.loopBound(c);
         if (beta == null) {
             for (; j < bound; j += L) {
-                FloatVector.fromArray(S, h, off + j).sub(mean).mul(rstd).mul(FloatVector.fromArray(S, gamma, j))
-                        .intoArray(y, off + j);
+                FloatVector.fromArray(S, h, hOff + j).sub(mean).mul(rstd).mul(FloatVector.fromArray(S, gamma, gOff + j))
+                        .intoArray(y, yOff + j);
             }
             for (; j < c; j++) {
-                y[off + j] = (h[off + j] - mean) * rstd * gamma[j];
+                y[yOff + j] = (h[hOff + j] - mean) * rstd * gamma[gOff + j];
             }
         } else {
             for (; j < bound; j += L) {
-                FloatVector.fromArray(S, h, off + j).sub(mean).mul(rstd)
-                        .fma(FloatVector.fromArray(S, gamma, j), FloatVector.fromArray(S, beta, j))
-                        .intoArray(y, off + j);
+                FloatVector.fromArray(S, h, hOff + j).sub(mean).mul(rstd)
+                        .fma(FloatVector.fromArray(S, gamma, gOff + j), FloatVector.fromArray(S, beta, bOff + j))
+                        .intoArray(y, yOff + j);
             }
             for (; j < c; j++) {
-                y[off + j] = Math.fma((h[off + j] - mean) * rstd, gamma[j], beta[j]);
+                y[yOff + j] = Math.fma((h[hOff + j] - mean) * rstd, gamma[gOff + j], beta[bOff + j]);
             }
         }
     }
 
     @Override
-    public void gradientSums(float[] dy, float[] h, int off, int c, float mean, float rstd, float[] gamma,
-                             float[] dGamma, float[] dBeta, float[] sums) {
+    public void gradientSums(float[] dy, int dyOff, float[] h, int hOff, int c, float mean, float rstd, float[] gamma,
+                             int gOff, float[] dGamma, float[] dBeta, float[] sums) {
         FloatVector sg = FloatVector.zero(S);
         FloatVector sgx = FloatVector.zero(S);
         int j = 0;
         int bound = S.loopBound(c);
         for (; j < bound; j += L) {
-            FloatVector d = FloatVector.fromArray(S, dy, off + j);
-            FloatVector xhat = FloatVector.fromArray(S, h, off + j).sub(mean).mul(rstd);
-            FloatVector g = d.mul(FloatVector.fromArray(S, gamma, j));
+            FloatVector d = FloatVector.fromArray(S, dy, dyOff + j);
+            FloatVector xhat = FloatVector.fromArray(S, h, hOff + j).sub(mean).mul(rstd);
+            FloatVector g = d.mul(FloatVector.fromArray(S, gamma, gOff + j));
             sg = sg.add(g);
             sgx = g.fma(xhat, sgx);
             d.fma(xhat, FloatVector.fromArray(S, dGamma, j)).intoArray(dGamma, j);
@@ -130,9 +131,9 @@ final class VectorNormKernels implements NormKernels {
         float tg = total(sg);
         float tgx = total(sgx);
         for (; j < c; j++) {
-            float d = dy[off + j];
-            float xhat = (h[off + j] - mean) * rstd;
-            float g = d * gamma[j];
+            float d = dy[dyOff + j];
+            float xhat = (h[hOff + j] - mean) * rstd;
+            float g = d * gamma[gOff + j];
             tg += g;
             tgx = Math.fma(g, xhat, tgx);
             dGamma[j] = Math.fma(d, xhat, dGamma[j]);
@@ -145,30 +146,29 @@ final class VectorNormKernels implements NormKernels {
     }
 
     @Override
-    public void inputGradient(float[] dy, float[] h, int off, int c, float mean, float rstd, float[] gamma, float a,
-                              float b, float[] dSum, float[] dh, float[] dResidual, float alpha) {
+    public void inputGradient(float[] dy, int dyOff, float[] h, int hOff, int c, float mean, float rstd, float[] gamma,
+                              int gOff, float a, float b, float[] dSum, int dsOff, float[] dh, int dhOff,
+                              float[] dResidual, int drOff, float alpha) {
         FloatVector vb = FloatVector.broadcast(S, b);
         FloatVector vr = FloatVector.broadcast(S, rstd);
         int j = 0;
         for (int bound = S.loopBound(c); j < bound; j += L) {
-            int i = off + j;
-            FloatVector xhat = FloatVector.fromArray(S, h, i).sub(mean).mul(rstd);
-            FloatVector g = FloatVector.fromArray(S, dy, i).mul(FloatVector.fromArray(S, gamma, j));
+            FloatVector xhat = FloatVector.fromArray(S, h, hOff + j).sub(mean).mul(rstd);
+            FloatVector g = FloatVector.fromArray(S, dy, dyOff + j).mul(FloatVector.fromArray(S, gamma, gOff + j));
             FloatVector t = xhat.neg().fma(vb, g).sub(a);
-            FloatVector d = dSum == null ? t.mul(rstd) : t.fma(vr, FloatVector.fromArray(S, dSum, i));
-            d.intoArray(dh, i);
+            FloatVector d = dSum == null ? t.mul(rstd) : t.fma(vr, FloatVector.fromArray(S, dSum, dsOff + j));
+            d.intoArray(dh, dhOff + j);
             if (dResidual != null) {
-                d.mul(alpha).intoArray(dResidual, i);
+                d.mul(alpha).intoArray(dResidual, drOff + j);
             }
         }
         for (; j < c; j++) {
-            int i = off + j;
-            float xhat = (h[i] - mean) * rstd;
-            float t = Math.fma(-xhat, b, dy[i] * gamma[j]) - a;
-            float d = dSum == null ? t * rstd : Math.fma(t, rstd, dSum[i]);
-            dh[i] = d;
+            float xhat = (h[hOff + j] - mean) * rstd;
+            float t = Math.fma(-xhat, b, dy[dyOff + j] * gamma[gOff + j]) - a;
+            float d = dSum == null ? t * rstd : Math.fma(t, rstd, dSum[dsOff + j]);
+            dh[dhOff + j] = d;
             if (dResidual != null) {
-                dResidual[i] = alpha * d;
+                dResidual[drOff + j] = alpha * d;
             }
         }
     }

@@ -24,29 +24,29 @@ final class VectorRotaryKernels implements RotaryKernels {
     }
 
     @Override
-    public void interleaved(float[] x, float[] y, int off, int r, float[] alpha, float[] beta) {
+    public void interleaved(float[] x, int xOff, float[] y, int yOff, int r, float[] alpha, float[] beta) {
         int j = 0;
         for (int bound = S.loopBound(r); j < bound; j += L) {
-            FloatVector v = FloatVector.fromArray(S, x, off + j);
+            FloatVector v = FloatVector.fromArray(S, x, xOff + j);
             FloatVector own = v.mul(FloatVector.fromArray(S, alpha, j));
-            own.add(v.rearrange(SWAP_PAIRS).mul(FloatVector.fromArray(S, beta, j))).intoArray(y, off + j);
+            own.add(v.rearrange(SWAP_PAIRS).mul(FloatVector.fromArray(S, beta, j))).intoArray(y, yOff + j);
         }
         // L is even, so the tail starts on a pair
-        ScalarRotaryKernels.INSTANCE.interleavedFrom(x, y, off, j, r, alpha, beta);
+        ScalarRotaryKernels.INSTANCE.interleavedFrom(x, xOff, y, yOff, j, r, alpha, beta);
     }
 
     @Override
-    public void splitHalf(float[] x, float[] y, int off, int r, float[] alpha, float[] beta) {
+    public void splitHalf(float[] x, int xOff, float[] y, int yOff, int r, float[] alpha, float[] beta) {
         int half = r / 2;
         int p = 0;
         for (int bound = S.loopBound(half); p < bound; p += L) {
-            FloatVector x1 = FloatVector.fromArray(S, x, off + p);
-            FloatVector x2 = FloatVector.fromArray(S, x, off + half + p);
+            FloatVector x1 = FloatVector.fromArray(S, x, xOff + p);
+            FloatVector x2 = FloatVector.fromArray(S, x, xOff + half + p);
             x1.mul(FloatVector.fromArray(S, alpha, p)).add(x2.mul(FloatVector.fromArray(S, beta, p)))
-                    .intoArray(y, off + p);
+                    .intoArray(y, yOff + p);
             x2.mul(FloatVector.fromArray(S, alpha, half + p)).add(x1.mul(FloatVector.fromArray(S, beta, half + p)))
-                    .intoArray(y, off + half + p);
+                    .intoArray(y, yOff + half + p);
         }
-        ScalarRotaryKernels.INSTANCE.splitHalfFrom(x, y, off, p, r, alpha, beta);
+        ScalarRotaryKernels.INSTANCE.splitHalfFrom(x, xOff, y, yOff, p, r, alpha, beta);
     }
 }

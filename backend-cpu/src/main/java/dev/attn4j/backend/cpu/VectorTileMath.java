@@ -13,8 +13,11 @@ import jdk.incubator.vector.VectorSpecies;
  * go in a fixed order, so results do not depend on whether the JIT has compiled the code yet — the
  * Vector API's {@code EXP} and {@code reduceLanes(ADD)} give no such promise. See {@link Exp}.
  *
- * <p>{@link #gemm} is register-blocked 4 rows × 4 vectors: 16 accumulators, 4 loads of B and 4 broadcasts
- * of A per step of the reduction, which keeps the FMA units busier than the load ports on AVX-512.
+ * <p>{@link #gemm} is register-blocked 6 rows × 4 vectors with AVX-512 (24 accumulators, 4 loads of B and
+ * 6 broadcasts of A per step of the reduction, which keeps the FMA units busier than the load ports), 4 × 4
+ * with AVX2's 16 registers. A 6-row block's last 1-3 vectors of columns are 6 × 1-3 blocks, not one chain per
+ * vector and row. Each element of C is one fma chain over the reduction in index order, whatever block
+ * computes it, so the blocking never changes the bits (and {@link ScalarTileMath} gives the same ones).
  */
 final class VectorTileMath implements TileMath {
     static final VectorTileMath INSTANCE = new VectorTileMath();
@@ -26,6 +29,11 @@ final class VectorTileMath implements TileMath {
     private static final boolean SIX_ROWS = L == 16 && !Boolean.getBoolean("attn4j.cpu.fourRowBlocks");
 
     private VectorTileMath() {
+    }
+
+    /** The species every vector kernel of this backend uses ({@link #exp} builds its constants in it). */
+    static VectorSpecies<Float> species() {
+        return F;
     }
 
     /** Width of the vectors used, in bits. */
@@ -43,10 +51,15 @@ final class VectorTileMath implements TileMath {
                 for (; j + 4 * L <= n; j += 4 * L) {
                     block6x4(a, aOff + i * ars, ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, accumulate);
                 }
-                for (; j < n; j += L) {
-                    block4x1(a, aOff + i * ars, ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, accumulate);
-                    block1x1(a, aOff + (i + 4) * ars, acs, b, bOff + j, ldb, c, cOff + (i + 4) * ldc + j, k, accumulate);
-                    block1x1(a, aOff + (i + 5) * ars, acs, b, bOff + j, ldb, c, cOff + (i + 5) * ldc + j, k, accumulate);
+                // The last 1-3 vectors of columns as one 6-row block too: its 6-18 independent fma chains keep
+                // the FMA pipes busy where 1-vector blocks would each wait on the latency of every fma.
+                int a0 = aOff + i * ars;
+                int c0 = cOff + i * ldc + j;
+                switch ((n - j) / L) {
+                    case 3 -> block6x3(a, a0, ars, acs, b, bOff + j, ldb, c, c0, ldc, k, accumulate);
+                    case 2 -> block6x2(a, a0, ars, acs, b, bOff + j, ldb, c, c0, ldc, k, accumulate);
+                    case 1 -> block6x1(a, a0, ars, acs, b, bOff + j, ldb, c, c0, ldc, k, accumulate);
+                    default -> { }
                 }
             }
         }
@@ -156,6 +169,127 @@ final class VectorTileMath implements TileMath {
         c30.intoArray(c, r3); c31.intoArray(c, r3 + L); c32.intoArray(c, r3 + 2 * L); c33.intoArray(c, r3 + 3 * L);
         c40.intoArray(c, r4); c41.intoArray(c, r4 + L); c42.intoArray(c, r4 + 2 * L); c43.intoArray(c, r4 + 3 * L);
         c50.intoArray(c, r5); c51.intoArray(c, r5 + L); c52.intoArray(c, r5 + 2 * L); c53.intoArray(c, r5 + 3 * L);
+    }
+
+    /** 3 vectors of columns, 6 rows: the column tail of a 6-row block. */
+    private static void block6x3(float[] a, int a0, int ars, int acs, float[] b, int b0, int ldb,
+                                 float[] c, int c0, int ldc, int k, boolean acc) {
+        FloatVector c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;
+        FloatVector c40, c41, c42, c50, c51, c52;
+        int r1 = c0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+        if (acc) {
+            c00 = FloatVector.fromArray(F, c, c0); c01 = FloatVector.fromArray(F, c, c0 + L);
+            c02 = FloatVector.fromArray(F, c, c0 + 2 * L); c10 = FloatVector.fromArray(F, c, r1);
+            c11 = FloatVector.fromArray(F, c, r1 + L); c12 = FloatVector.fromArray(F, c, r1 + 2 * L);
+            c20 = FloatVector.fromArray(F, c, r2); c21 = FloatVector.fromArray(F, c, r2 + L);
+            c22 = FloatVector.fromArray(F, c, r2 + 2 * L); c30 = FloatVector.fromArray(F, c, r3);
+            c31 = FloatVector.fromArray(F, c, r3 + L); c32 = FloatVector.fromArray(F, c, r3 + 2 * L);
+            c40 = FloatVector.fromArray(F, c, r4); c41 = FloatVector.fromArray(F, c, r4 + L);
+            c42 = FloatVector.fromArray(F, c, r4 + 2 * L); c50 = FloatVector.fromArray(F, c, r5);
+            c51 = FloatVector.fromArray(F, c, r5 + L); c52 = FloatVector.fromArray(F, c, r5 + 2 * L);
+        } else {
+            FloatVector z = FloatVector.zero(F);
+            c00 = z; c01 = z; c02 = z; c10 = z; c11 = z; c12 = z; c20 = z; c21 = z; c22 = z; c30 = z; c31 = z; c32 = z;
+            c40 = z; c41 = z; c42 = z; c50 = z; c51 = z; c52 = z;
+        }
+        int ai = a0;
+        int bp = b0;
+        for (int p = 0; p < k; p++, ai += acs, bp += ldb) {
+            FloatVector b0v = FloatVector.fromArray(F, b, bp);
+            FloatVector b1v = FloatVector.fromArray(F, b, bp + L);
+            FloatVector b2v = FloatVector.fromArray(F, b, bp + 2 * L);
+            FloatVector av = FloatVector.broadcast(F, a[ai]);
+            c00 = av.fma(b0v, c00); c01 = av.fma(b1v, c01); c02 = av.fma(b2v, c02);
+            av = FloatVector.broadcast(F, a[ai + ars]);
+            c10 = av.fma(b0v, c10); c11 = av.fma(b1v, c11); c12 = av.fma(b2v, c12);
+            av = FloatVector.broadcast(F, a[ai + 2 * ars]);
+            c20 = av.fma(b0v, c20); c21 = av.fma(b1v, c21); c22 = av.fma(b2v, c22);
+            av = FloatVector.broadcast(F, a[ai + 3 * ars]);
+            c30 = av.fma(b0v, c30); c31 = av.fma(b1v, c31); c32 = av.fma(b2v, c32);
+            av = FloatVector.broadcast(F, a[ai + 4 * ars]);
+            c40 = av.fma(b0v, c40); c41 = av.fma(b1v, c41); c42 = av.fma(b2v, c42);
+            av = FloatVector.broadcast(F, a[ai + 5 * ars]);
+            c50 = av.fma(b0v, c50); c51 = av.fma(b1v, c51); c52 = av.fma(b2v, c52);
+        }
+        c00.intoArray(c, c0); c01.intoArray(c, c0 + L); c02.intoArray(c, c0 + 2 * L);
+        c10.intoArray(c, r1); c11.intoArray(c, r1 + L); c12.intoArray(c, r1 + 2 * L);
+        c20.intoArray(c, r2); c21.intoArray(c, r2 + L); c22.intoArray(c, r2 + 2 * L);
+        c30.intoArray(c, r3); c31.intoArray(c, r3 + L); c32.intoArray(c, r3 + 2 * L);
+        c40.intoArray(c, r4); c41.intoArray(c, r4 + L); c42.intoArray(c, r4 + 2 * L);
+        c50.intoArray(c, r5); c51.intoArray(c, r5 + L); c52.intoArray(c, r5 + 2 * L);
+    }
+
+    /** 2 vectors of columns, 6 rows: the column tail of a 6-row block. */
+    private static void block6x2(float[] a, int a0, int ars, int acs, float[] b, int b0, int ldb,
+                                 float[] c, int c0, int ldc, int k, boolean acc) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        int r1 = c0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+        if (acc) {
+            c00 = FloatVector.fromArray(F, c, c0); c01 = FloatVector.fromArray(F, c, c0 + L);
+            c10 = FloatVector.fromArray(F, c, r1); c11 = FloatVector.fromArray(F, c, r1 + L);
+            c20 = FloatVector.fromArray(F, c, r2); c21 = FloatVector.fromArray(F, c, r2 + L);
+            c30 = FloatVector.fromArray(F, c, r3); c31 = FloatVector.fromArray(F, c, r3 + L);
+            c40 = FloatVector.fromArray(F, c, r4); c41 = FloatVector.fromArray(F, c, r4 + L);
+            c50 = FloatVector.fromArray(F, c, r5); c51 = FloatVector.fromArray(F, c, r5 + L);
+        } else {
+            FloatVector z = FloatVector.zero(F);
+            c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z; c30 = z; c31 = z; c40 = z; c41 = z; c50 = z; c51 = z;
+        }
+        int ai = a0;
+        int bp = b0;
+        for (int p = 0; p < k; p++, ai += acs, bp += ldb) {
+            FloatVector b0v = FloatVector.fromArray(F, b, bp);
+            FloatVector b1v = FloatVector.fromArray(F, b, bp + L);
+            FloatVector av = FloatVector.broadcast(F, a[ai]);
+            c00 = av.fma(b0v, c00); c01 = av.fma(b1v, c01);
+            av = FloatVector.broadcast(F, a[ai + ars]);
+            c10 = av.fma(b0v, c10); c11 = av.fma(b1v, c11);
+            av = FloatVector.broadcast(F, a[ai + 2 * ars]);
+            c20 = av.fma(b0v, c20); c21 = av.fma(b1v, c21);
+            av = FloatVector.broadcast(F, a[ai + 3 * ars]);
+            c30 = av.fma(b0v, c30); c31 = av.fma(b1v, c31);
+            av = FloatVector.broadcast(F, a[ai + 4 * ars]);
+            c40 = av.fma(b0v, c40); c41 = av.fma(b1v, c41);
+            av = FloatVector.broadcast(F, a[ai + 5 * ars]);
+            c50 = av.fma(b0v, c50); c51 = av.fma(b1v, c51);
+        }
+        c00.intoArray(c, c0); c01.intoArray(c, c0 + L); c10.intoArray(c, r1); c11.intoArray(c, r1 + L);
+        c20.intoArray(c, r2); c21.intoArray(c, r2 + L); c30.intoArray(c, r3); c31.intoArray(c, r3 + L);
+        c40.intoArray(c, r4); c41.intoArray(c, r4 + L); c50.intoArray(c, r5); c51.intoArray(c, r5 + L);
+    }
+
+    /** One vector of columns, 6 rows: the column tail of a 6-row block. */
+    private static void block6x1(float[] a, int a0, int ars, int acs, float[] b, int b0, int ldb,
+                                 float[] c, int c0, int ldc, int k, boolean acc) {
+        FloatVector c00, c10, c20, c30, c40, c50;
+        int r1 = c0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+        if (acc) {
+            c00 = FloatVector.fromArray(F, c, c0); c10 = FloatVector.fromArray(F, c, r1);
+            c20 = FloatVector.fromArray(F, c, r2); c30 = FloatVector.fromArray(F, c, r3);
+            c40 = FloatVector.fromArray(F, c, r4); c50 = FloatVector.fromArray(F, c, r5);
+        } else {
+            FloatVector z = FloatVector.zero(F);
+            c00 = z; c10 = z; c20 = z; c30 = z; c40 = z; c50 = z;
+        }
+        int ai = a0;
+        int bp = b0;
+        for (int p = 0; p < k; p++, ai += acs, bp += ldb) {
+            FloatVector b0v = FloatVector.fromArray(F, b, bp);
+            FloatVector av = FloatVector.broadcast(F, a[ai]);
+            c00 = av.fma(b0v, c00);
+            av = FloatVector.broadcast(F, a[ai + ars]);
+            c10 = av.fma(b0v, c10);
+            av = FloatVector.broadcast(F, a[ai + 2 * ars]);
+            c20 = av.fma(b0v, c20);
+            av = FloatVector.broadcast(F, a[ai + 3 * ars]);
+            c30 = av.fma(b0v, c30);
+            av = FloatVector.broadcast(F, a[ai + 4 * ars]);
+            c40 = av.fma(b0v, c40);
+            av = FloatVector.broadcast(F, a[ai + 5 * ars]);
+            c50 = av.fma(b0v, c50);
+        }
+        c00.intoArray(c, c0); c10.intoArray(c, r1); c20.intoArray(c, r2); c30.intoArray(c, r3);
+        c40.intoArray(c, r4); c50.intoArray(c, r5);
     }
 
     private static void block4x1(float[] a, int a0, int ars, int acs, float[] b, int b0, int ldb,

@@ -49,6 +49,37 @@ final class WorkerPool implements AutoCloseable {
         return threads;
     }
 
+    /**
+     * Elements per work item of the element-wise loops ({@link #forRanges}): 256 KiB of floats, enough to
+     * amortise handing an item to a worker, few enough per call to balance two or more workers. A fixed size,
+     * never derived from the thread count, so per-range partial sums combined in range order give the same bits
+     * whatever the number of workers.
+     */
+    static final int RANGE = 1 << 16;
+
+    /** A body over a range of elements {@code [from, to)}. */
+    @FunctionalInterface
+    interface RangeBody {
+        void run(int from, int to);
+    }
+
+    /** The number of {@link #RANGE}-sized ranges {@code n} elements split into. */
+    static int rangeCount(long n) {
+        return Math.toIntExact(Math.ceilDiv(n, (long) RANGE));
+    }
+
+    /**
+     * Runs {@code body} over {@code [0, n)} split into consecutive ranges of {@link #RANGE} elements (the last
+     * shorter), on all workers; one range (small {@code n}) runs on the calling thread alone.
+     */
+    void forRanges(int n, RangeBody body) {
+        forEach(rangeCount(n), k -> {
+            int from = k * RANGE;
+            // from + RANGE may pass Integer.MAX_VALUE on the last range of a huge tensor: add the smaller length
+            body.run(from, from + Math.min(RANGE, n - from));
+        });
+    }
+
     /** A work item body that also learns which worker runs it, to index per-worker scratch memory. */
     @FunctionalInterface
     interface WorkerBody {

@@ -9,7 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RowChunksTest {
 
     @ParameterizedTest(name = "rows {0}, C {1}")
-    @CsvSource({"1,1", "1,100000", "7,3", "300,512", "1000000,1024", "129,16384", "5000,1"})
+    @CsvSource({"1,1", "1,100000", "7,3", "300,512", "1000000,1024", "129,16384", "5000,1",
+            "2147483647,1", "2147483646,1"})   // the last chunk's nominal end passes 2^31 - 1
     void chunksTileTheRowsInOrderWithinTheCap(int rows, int c) {
         RowChunks chunks = RowChunks.of(rows, c);
         assertTrue(chunks.count() >= 1 && chunks.count() <= RowChunks.MAX_CHUNKS, "count " + chunks.count());

@@ -14,12 +14,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The scalar and Vector API row kernels side by side: elementwise results bit-identical, sums equal up
  * to fp32 summation order. (Simd reads {@code attn4j.cpu.scalar} once, so the twins are called directly.)
  */
-class NormKernelsTwinTest {
+class CpuNormKernelsTwinTest {
     /** Row at offset 5 in a longer array, so offsets and row tails are exercised. */
     private static final int OFF = 5;
+    /** Second inputs and outputs at other offsets, so a kernel using one array's offset for another fails. */
+    private static final int OFF2 = 6;
+    private static final int OUT = 7;
 
-    private static NormKernels vector;
-    private static final NormKernels SCALAR = ScalarNormKernels.INSTANCE;
+    private static CpuNormKernels vector;
+    private static final CpuNormKernels SCALAR = ScalarNormKernels.INSTANCE;
 
     @BeforeAll
     static void vectorKernels() {
@@ -41,19 +44,22 @@ class NormKernelsTwinTest {
         float mean = 0.47f;
         float rstd = 0.61f;
 
-        assertArrayEquals(run(k -> k.residualSum(x, r, alpha, out(k), OFF, c)), runVector(k -> k.residualSum(x, r, alpha,
-                out(k), OFF, c)), "residualSum");
+        assertArrayEquals(run(k -> k.residualSum(x, OFF, r, OFF2, alpha, out(k), OUT, c)),
+                runVector(k -> k.residualSum(x, OFF, r, OFF2, alpha, out(k), OUT, c)), "residualSum");
         for (float[] b : new float[][] {beta, null}) {
-            assertArrayEquals(run(k -> k.normalize(x, OFF, c, mean, rstd, gamma, b, out(k))),
-                    runVector(k -> k.normalize(x, OFF, c, mean, rstd, gamma, b, out(k))), "normalize, beta " + (b != null));
+            assertArrayEquals(run(k -> k.normalize(x, OFF, c, mean, rstd, gamma, 0, b, 0, out(k), OUT)),
+                    runVector(k -> k.normalize(x, OFF, c, mean, rstd, gamma, 0, b, 0, out(k), OUT)),
+                    "normalize, beta " + (b != null));
         }
         for (float[] ds : new float[][] {dSum, null}) {
             float[] dr1 = new float[x.length];
             float[] dr2 = new float[x.length];
             float[] dh1 = new float[x.length];
             float[] dh2 = new float[x.length];
-            SCALAR.inputGradient(dy, x, OFF, c, mean, rstd, gamma, 0.3f, -0.2f, ds, dh1, dr1, alpha);
-            vector.inputGradient(dy, x, OFF, c, mean, rstd, gamma, 0.3f, -0.2f, ds, dh2, dr2, alpha);
+            SCALAR.inputGradient(dy, OFF2, x, OFF, c, mean, rstd, gamma, 0, 0.3f, -0.2f, ds, OFF, dh1, OUT - 2, dr1, OFF2,
+                    alpha);
+            vector.inputGradient(dy, OFF2, x, OFF, c, mean, rstd, gamma, 0, 0.3f, -0.2f, ds, OFF, dh2, OUT - 2, dr2, OFF2,
+                    alpha);
             assertArrayEquals(dh1, dh2, "inputGradient dh, dSum " + (ds != null));
             assertArrayEquals(dr1, dr2, "inputGradient dResidual, dSum " + (ds != null));
         }
@@ -63,14 +69,14 @@ class NormKernelsTwinTest {
         float[] b2 = new float[c];
         float[] s1 = new float[2];
         float[] s2 = new float[2];
-        SCALAR.gradientSums(dy, x, OFF, c, mean, rstd, gamma, g1, b1, s1);
-        vector.gradientSums(dy, x, OFF, c, mean, rstd, gamma, g2, b2, s2);
+        SCALAR.gradientSums(dy, OFF2, x, OFF, c, mean, rstd, gamma, 0, g1, b1, s1);
+        vector.gradientSums(dy, OFF2, x, OFF, c, mean, rstd, gamma, 0, g2, b2, s2);
         assertArrayEquals(g1, g2, "gradientSums dGamma partial");
         assertArrayEquals(b1, b2, "gradientSums dBeta partial");
         double absG = 0;
         double absGx = 0;
         for (int j = 0; j < c; j++) {
-            double g = (double) dy[OFF + j] * gamma[j];
+            double g = (double) dy[OFF2 + j] * gamma[j];
             absG += Math.abs(g);
             absGx += Math.abs(g * (x[OFF + j] - mean) * rstd);
         }
@@ -107,13 +113,13 @@ class NormKernelsTwinTest {
     }
 
     private interface RowOp {
-        void apply(NormKernels k);
+        void apply(CpuNormKernels k);
     }
 
     private float[] scalarOut;
     private float[] vectorOut;
 
-    private float[] out(NormKernels k) {
+    private float[] out(CpuNormKernels k) {
         return k == SCALAR ? scalarOut : vectorOut;
     }
 

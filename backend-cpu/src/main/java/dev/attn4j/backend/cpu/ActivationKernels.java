@@ -1,0 +1,30 @@
+package dev.attn4j.backend.cpu;
+
+import dev.attn4j.ports.activation.Activation;
+
+/**
+ * Element loops of the activation port over {@code n} consecutive floats, each array with its own offset (any
+ * may be a view, {@link Span}). Two twins implement it, {@link ScalarActivationKernels} and
+ * {@link VectorActivationKernels}; both evaluate {@link ActivationMath}'s steps, so their results are
+ * bit-identical.
+ */
+interface ActivationKernels {
+
+    /** The twin to use in this JVM. */
+    static ActivationKernels get() {
+        return Simd.available() ? VectorActivationKernels.create() : ScalarActivationKernels.INSTANCE;
+    }
+
+    /** {@code y = f(x)}. */
+    void forward(Activation f, float[] x, int xOff, float[] y, int yOff, int n);
+
+    /** {@code dx = dy·f'(x)}. */
+    void backward(Activation f, float[] x, int xOff, float[] dy, int dyOff, float[] dx, int dxOff, int n);
+
+    /** {@code y = a·f(g)}: the value half at {@code x[aOff..]}, the gate half at {@code x[gOff..]}. */
+    void glu(Activation f, float[] x, int aOff, int gOff, float[] y, int yOff, int n);
+
+    /** {@code da = dy·f(g)} into {@code dx[daOff..]} and {@code dg = (dy·a)·f'(g)} into {@code dx[dgOff..]}. */
+    void gluBackward(Activation f, float[] x, int aOff, int gOff, float[] dy, int dyOff, float[] dx, int daOff,
+                     int dgOff, int n);
+}
