@@ -478,8 +478,8 @@ public final class Trainer implements AutoCloseable {
                 continue;
             }
             // as text: a long written may read back as an int node
-            InvalidRequestException.check(e.getValue().asText().equals(saved.path(k).asText()), "checkpoint",
-                    "training config " + k + " = " + e.getValue() + " (as when it was saved)", saved.path(k));
+            InvalidRequestException.check(e.getValue().asText().equals(saved.path(k).asText()), "training config " + k,
+                    saved.path(k).asText() + " (as when the checkpoint was saved)", e.getValue().asText());
         }
     }
 
