@@ -119,7 +119,7 @@ public final class Block {
         private DeviceTensor residual;
         private Attention.Saved attention;
         private DeviceTensor preActivation;
-        /** Post-norm: the branch output, the norm's input; its backward request names it, so it lives until then. */
+        /** Post-norm: the branch output, the norm's input (its backward request names it). */
         private DeviceTensor branchOut;
 
         Saved(DeviceTensor x) {
@@ -208,8 +208,6 @@ public final class Block {
                 s.branchOut = out;
             } else {
                 out.close();
-            }
-            if (!save) {
                 s.norm.close();
                 s.norm = null;
                 if (s.residual != null) {
