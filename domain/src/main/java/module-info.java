@@ -18,4 +18,5 @@ module dev.attn4j.domain {
     exports dev.attn4j.domain.masks;
     exports dev.attn4j.domain.positional;
     exports dev.attn4j.domain.safetensors;
+    exports dev.attn4j.domain.training;
 }

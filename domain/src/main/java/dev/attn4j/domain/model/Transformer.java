@@ -63,6 +63,7 @@ public final class Transformer implements AutoCloseable {
     private final HeadOrder headOrder;
     private final float[] alibiSlopes;
     private double neftuneAlpha;
+    private NeftuneScaling neftuneScaling = NeftuneScaling.HUGGING_FACE;
 
     /**
      * Binds a model to its parameters in {@code store} (declared by {@link #specs}) under {@code prefix}.
@@ -135,10 +136,37 @@ public final class Transformer implements AutoCloseable {
         return stack.linears();
     }
 
-    /** NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m = α/√(L·D)} (0 = off). */
+    /**
+     * NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m = α/√(L·D)} (0 = off).
+     *
+     * @param alpha α, {@code >= 0}
+     */
     public void neftune(double alpha) {
+        neftune(alpha, NeftuneScaling.HUGGING_FACE);
+    }
+
+    /**
+     * NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m} from {@code alpha} by
+     * {@code scaling} (Hugging Face's {@code α/√(L·D)} or PaddleNLP's {@code α/√(B·L)}); 0 = off.
+     *
+     * @param alpha   α, {@code >= 0}
+     * @param scaling how α becomes the bound
+     */
+    public void neftune(double alpha, NeftuneScaling scaling) {
         InvalidRequestException.check(alpha >= 0 && Double.isFinite(alpha), "neftune alpha", ">= 0", alpha);
+        InvalidRequestException.check(scaling != null, "neftune scaling", "HUGGING_FACE or PADDLE", "null");
         this.neftuneAlpha = alpha;
+        this.neftuneScaling = scaling;
+    }
+
+    /** {@return the NEFTune alpha (0 = off)} */
+    public double neftuneAlpha() {
+        return neftuneAlpha;
+    }
+
+    /** {@return how the NEFTune magnitude is derived from alpha} */
+    public NeftuneScaling neftuneScaling() {
+        return neftuneScaling;
     }
 
     // ------------------------------------------------------------------------------------------------ inputs
@@ -317,6 +345,14 @@ public final class Transformer implements AutoCloseable {
             return batch;
         }
 
+        /**
+         * The stack's input {@code [B, S, D]}: the token embeddings (plus learned positions, plus the NEFTune noise in
+         * a training pass); open until backward or the end of the step.
+         */
+        public DeviceTensor embedded() {
+            return embedded;
+        }
+
         @Override
         public void close() {
             if (stack != null) stack.close();
@@ -344,8 +380,8 @@ public final class Transformer implements AutoCloseable {
             }
         }
         if (step.training() && neftuneAlpha > 0) {
-            // Hugging Face's NEFTune: U(−m, m), m = α / √(L·D), L the (padded) row length
-            float m = (float) (neftuneAlpha / Math.sqrt((double) batch.seqLen() * config.dim()));
+            // NEFTune: U(−m, m); Hugging Face's m = α / √(L·D) or PaddleNLP's α / √(B·L), L the (padded) row length
+            float m = neftuneScaling.magnitude(neftuneAlpha, batch.batch(), batch.seqLen(), config.dim());
             try (DeviceTensor noise = b.tensors().allocate(x.shape(), DType.F32)) {
                 b.random().uniform(new UniformRequest(noise, -m, m, step.seed(), step.nextRandomOffset()));
                 b.elementwise().axpy(new AxpyRequest(1f, noise, x));
