@@ -350,6 +350,31 @@ public final class Adapter implements AutoCloseable {
     }
 
     /**
+     * The trained tensors' gradients under {@link #stateDict()}'s keys, in x-transformers' head order (empty for a
+     * frozen adapter).
+     *
+     * @return key to gradient
+     */
+    public Map<String, float[]> gradients() {
+        Map<String, float[]> grads = store.grads();
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (Linear l : linears.values()) {
+            String k = PeftModel.KEY_PREFIX + l.path();
+            String p = l.path();
+            if (config instanceof LoraConfig c) {
+                if (grads.containsKey(p + ".lora_A.weight")) {
+                    out.put(k + ".lora_A.weight", heads.inputColumns(p, grads.get(p + ".lora_A.weight"), c.r(), true));
+                    out.put(k + ".lora_B.weight", heads.outputRows(p, grads.get(p + ".lora_B.weight"), c.r(), true));
+                }
+            } else if (grads.containsKey(p + ".vera_lambda_b")) {
+                out.put(k + ".vera_lambda_b", heads.outputRows(p, grads.get(p + ".vera_lambda_b"), 1, true));
+                out.put(k + ".vera_lambda_d", grads.get(p + ".vera_lambda_d"));
+            }
+        }
+        return out;
+    }
+
+    /**
      * The shapes of {@link #stateDict()}'s entries (or, with {@code converted}, of the PiSSA-to-LoRA conversion's).
      */
     Map<String, int[]> shapes(boolean converted) {
