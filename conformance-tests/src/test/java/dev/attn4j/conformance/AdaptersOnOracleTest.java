@@ -1,7 +1,9 @@
 package dev.attn4j.conformance;
 
+import dev.attn4j.conformance.models.AdapterBehaviour;
 import dev.attn4j.conformance.models.AdapterParityTest;
 import dev.attn4j.ports.Backend;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -39,6 +41,40 @@ class AdaptersOnOracleTest {
     void aSavedAdapterHoldsTheFixturesTensors(String fixture, @TempDir Path dir) throws Exception {
         try (Backend b = oracle()) {
             AdapterParityTest.savedDirectoryEqualsTheFixture(b, fixture, dir.resolve("saved"));
+        }
+    }
+
+    @Test
+    void veraProjectionsComeFromTheKey() {
+        try (Backend b = oracle()) {
+            AdapterBehaviour.veraProjectionsComeFromTheKey(b);
+        }
+    }
+
+    @Test
+    void pissaMatchesTorchsSvd() {
+        AdapterBehaviour.pissaMatchesTorchsSvd();
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 4})
+    void pissaStartsAtTheBaseAndConvertsToLora(int niter, @TempDir Path dir) {
+        try (Backend b = oracle()) {
+            AdapterBehaviour.pissaStartsAtTheBaseAndConvertsToLora(b, dir, niter);
+        }
+    }
+
+    @Test
+    void switchingAdapters() {
+        try (Backend b = oracle()) {
+            AdapterBehaviour.switchingAdapters(b);
+        }
+    }
+
+    @Test
+    void dropoutIsThePhiloxMaskInForwardAndBackward() {
+        try (Backend b = oracle()) {
+            AdapterBehaviour.dropoutIsThePhiloxMaskInForwardAndBackward(b);
         }
     }
 }
