@@ -77,4 +77,12 @@ class AdaptersOnOracleTest {
             AdapterBehaviour.dropoutIsThePhiloxMaskInForwardAndBackward(b);
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lora_gpt_small", "rslora_orca_small", "vera_gpt_small", "vera_gpt_small_noproj"})
+    void hostMergeEqualsDeviceMerge(String fixture) {
+        try (Backend b = oracle()) {
+            AdapterBehaviour.hostMergeEqualsDeviceMerge(b, fixture);
+        }
+    }
 }

@@ -297,6 +297,31 @@ public final class AdapterBehaviour {
         }
     }
 
+    /**
+     * The host merge of an adapter directory into a state dict ({@code PeftMerge}, what {@code attn4j merge} runs)
+     * equals the merge on the device ({@code PeftModel.mergeAndUnload}) for every weight.
+     */
+    public static void hostMergeEqualsDeviceMerge(Backend backend, String name) {
+        AdapterParityTest.Golden g = AdapterParityTest.Golden.load(name);
+        AdapterParityTest.Base base = AdapterParityTest.Base.load(backend, g.model());
+        try (Transformer model = base.model(); PeftModel peft = PeftModel.wrap(model)) {
+            Map<String, float[]> weights = model.stateDict();
+            Map<String, int[]> shapes = new java.util.LinkedHashMap<>();
+            model.parameters().parameters().forEach(p -> shapes.put(p.name(), p.shape().dims()));
+            Map<String, float[]> host = dev.attn4j.domain.adapters.PeftMerge.merge(weights, shapes, g.directory());
+            peft.load("default", g.directory(), false);
+            Map<String, float[]> device = peft.mergeAndUnload("default").stateDict();
+            assertEquals(device.keySet(), host.keySet());
+            int changed = 0;
+            for (String k : device.keySet()) {
+                assertClose(device.get(k), host.get(k), 2e-6, k);
+                changed += maxDiff(weights.get(k), host.get(k)) > 0 ? 1 : 0;
+            }
+            assertEquals(peft.names().size(), 0, "unloaded");
+            assertTrue(changed > 0, "the merge changed weights");
+        }
+    }
+
     static double maxDiff(float[] a, float[] b) {
         double worst = 0;
         for (int i = 0; i < a.length; i++) {

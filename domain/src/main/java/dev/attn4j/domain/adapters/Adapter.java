@@ -152,9 +152,14 @@ public final class Adapter implements AutoCloseable {
         String weight = l.weight().name();
         float[] w = base.value(weight);
         Pissa.Init p = Pissa.init(w, l.outFeatures(), l.inFeatures(), config.r(), config.scaling(), config.init().niter(),
-                seed ^ nameHash(l.path()));
+                pissaSeed(seed, l.path()));
         base.set(weight, p.residual());
         return new float[][] {p.a(), p.b()};
+    }
+
+    /** The randomized SVD's seed for one layer: the adapter's seed mixed with the layer's path. */
+    static long pissaSeed(long seed, String path) {
+        return seed ^ nameHash(path);
     }
 
     private static long nameHash(String s) {
