@@ -270,13 +270,19 @@ public final class AdapterBehaviour {
                 linear.attach(null);
                 float[] baseY = backend.tensors().download(linear.forward(step, xt));
                 float[] baseDx = backend.tensors().download(linear.backward(step, xt, dyt, true));
-                float[] delta = backend.tensors().download(plain.forward(step, xm));
+                float[] delta;
+                try (DeviceTensor d = plain.forward(step, xm)) {
+                    delta = backend.tensors().download(d);
+                }
                 yRef = new float[baseY.length];
                 for (int i = 0; i < yRef.length; i++) {
                     yRef[i] = baseY[i] + delta[i];
                 }
                 store.zeroGrads();
-                float[] adx = backend.tensors().download(plain.backward(step, xm, dyt, true));
+                float[] adx;
+                try (DeviceTensor d = plain.backward(step, xm, dyt, true)) {
+                    adx = backend.tensors().download(d);
+                }
                 gRef = store.grads();
                 dxRef = new float[baseDx.length];
                 for (int i = 0; i < dxRef.length; i++) {

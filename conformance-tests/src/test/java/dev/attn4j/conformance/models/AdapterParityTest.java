@@ -23,6 +23,7 @@ import dev.attn4j.ports.loss.LossCapabilities;
 import dev.attn4j.ports.norm.NormCapabilities;
 import dev.attn4j.ports.optim.AdamWRequest;
 import dev.attn4j.ports.optim.OptimizerCapabilities;
+import dev.attn4j.ports.random.RandomCapabilities;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 
@@ -60,6 +61,47 @@ public class AdapterParityTest {
             NormCapabilities.class, OptimizerCapabilities.class})
     void veraGptSmall(Backend backend) {
         parity(backend, "vera_gpt_small");
+    }
+
+    @EachBackend(ports = {LinearCapabilities.class, LossCapabilities.class, ActivationCapabilities.class,
+            ElementwiseCapabilities.class, EmbeddingCapabilities.class, AttentionCapabilities.class,
+            NormCapabilities.class, OptimizerCapabilities.class})
+    void rsloraOrcaSmall(Backend backend) {
+        parity(backend, "rslora_orca_small");
+    }
+
+    @EachBackend(ports = {LinearCapabilities.class, LossCapabilities.class, ActivationCapabilities.class,
+            ElementwiseCapabilities.class, EmbeddingCapabilities.class, AttentionCapabilities.class,
+            NormCapabilities.class, OptimizerCapabilities.class})
+    void mergedLoraLogits(Backend backend) {
+        mergedLogitsEqualAdapterLogits(backend, "lora_gpt_small");
+    }
+
+    @EachBackend(ports = {LinearCapabilities.class, LossCapabilities.class, ActivationCapabilities.class,
+            ElementwiseCapabilities.class, EmbeddingCapabilities.class, AttentionCapabilities.class,
+            NormCapabilities.class, OptimizerCapabilities.class})
+    void switchingAdapters(Backend backend) {
+        AdapterBehaviour.switchingAdapters(backend);
+    }
+
+    @EachBackend(ports = {LinearCapabilities.class, ElementwiseCapabilities.class, ActivationCapabilities.class,
+            RandomCapabilities.class})
+    void dropoutMask(Backend backend) {
+        AdapterBehaviour.dropoutIsThePhiloxMaskInForwardAndBackward(backend);
+    }
+
+    @EachBackend(ports = {LinearCapabilities.class, LossCapabilities.class, ActivationCapabilities.class,
+            ElementwiseCapabilities.class, EmbeddingCapabilities.class, AttentionCapabilities.class,
+            NormCapabilities.class, OptimizerCapabilities.class})
+    void pissaConvertsToLora(Backend backend) throws Exception {
+        Path dir = Files.createTempDirectory("attn4j-pissa");
+        try {
+            AdapterBehaviour.pissaStartsAtTheBaseAndConvertsToLora(backend, dir, 0);
+        } finally {
+            try (var walk = Files.walk(dir)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
     }
 
     /** The golden values of one adapter case. */
