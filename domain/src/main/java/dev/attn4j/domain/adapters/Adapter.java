@@ -320,7 +320,7 @@ public final class Adapter implements AutoCloseable {
         return linears;
     }
 
-    /** Whether it was initialised with PiSSA (its base weights are residuals). */
+    /** {@return whether it was initialised with PiSSA (its base weights are then residuals)} */
     public boolean pissa() {
         return !pissaInitial.isEmpty();
     }
@@ -402,7 +402,11 @@ public final class Adapter implements AutoCloseable {
         return out;
     }
 
-    /** {@return the shapes of {@link #stateDict()}'s entries} */
+    /**
+     * The shapes of {@link #stateDict()}'s entries.
+     *
+     * @return key to shape
+     */
     public Map<String, int[]> shapes() {
         return shapes(false);
     }

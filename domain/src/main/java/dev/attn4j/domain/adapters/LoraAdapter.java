@@ -36,6 +36,8 @@ public final class LoraAdapter implements LinearAdapter {
     private final InputDropout dropout;
 
     /**
+     * A LoRA layer over {@code base}.
+     *
      * @param base    the wrapped layer (for merging)
      * @param a       {@code lora_A [r, in]}
      * @param b       {@code lora_B [out, r]}

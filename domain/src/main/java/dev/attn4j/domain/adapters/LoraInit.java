@@ -54,7 +54,12 @@ public record LoraInit(Kind kind, int niter) {
                 "niter >= 1 only for pissa_niter_N", niter);
     }
 
-    /** {@code "pissa_niter_N"}: the randomized SVD with {@code niter} subspace iterations ({@code >= 1}). */
+    /**
+     * {@code "pissa_niter_N"}: the randomized SVD with {@code niter} subspace iterations.
+     *
+     * @param niter the iterations, {@code >= 1}
+     * @return the init
+     */
     public static LoraInit pissaNiter(int niter) {
         InvalidRequestException.check(niter >= 1, "init_lora_weights", "pissa_niter_N with N >= 1", niter);
         return new LoraInit(Kind.PISSA, niter);

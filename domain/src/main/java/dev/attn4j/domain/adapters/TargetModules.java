@@ -56,19 +56,33 @@ public record TargetModules(List<String> names, String pattern) {
         }
     }
 
-    /** Module names, each matched exactly or as the path's last components ({@code endswith("." + name)}). */
+    /**
+     * Module names, each matched exactly or as the path's last components ({@code endswith("." + name)}).
+     *
+     * @param names the names
+     * @return the targets
+     */
     public static TargetModules names(String... names) {
         InvalidRequestException.check(names != null, "target_modules", "module names", "null");
         return new TargetModules(List.of(names), null);
     }
 
-    /** A regular expression that must match the whole module path. */
+    /**
+     * A regular expression that must match the whole module path.
+     *
+     * @param pattern the expression
+     * @return the targets
+     */
     public static TargetModules regex(String pattern) {
         InvalidRequestException.check(pattern != null, "target_modules", "a pattern", "null");
         return new TargetModules(null, pattern);
     }
 
-    /** Every linear layer of the attention stack. */
+    /**
+     * Every linear layer of the attention stack.
+     *
+     * @return the targets
+     */
     public static TargetModules allLinear() {
         return new TargetModules(null, ALL_LINEAR);
     }

@@ -40,6 +40,8 @@ public final class VeraAdapter implements LinearAdapter {
     private final InputDropout dropout;
 
     /**
+     * A VeRA layer over {@code base}.
+     *
      * @param base    the wrapped layer
      * @param aSlice  {@code A_s [r, in]} (frozen; in attn4j's column order for this layer)
      * @param bSlice  {@code B_s [out, r]} (frozen; in attn4j's row order for this layer)
