@@ -1,5 +1,6 @@
 package dev.attn4j.app;
 
+import dev.attn4j.app.adapters.MergeCommand;
 import dev.attn4j.app.backends.BackendsCommand;
 import dev.attn4j.app.bench.BenchCommand;
 import dev.attn4j.app.runop.RunOpCommand;
@@ -50,6 +51,7 @@ public final class Attn4jCli {
         cl.addSubcommand(new GenerateCommand(env));
         cl.addSubcommand(new ForwardCommand(env));
         cl.addSubcommand(new MakeDataCommand(env));
+        cl.addSubcommand(new MergeCommand(env));
         cl.addSubcommand(new CommandLine.HelpCommand());
         cl.setOut(env.out());
         cl.setErr(env.err());

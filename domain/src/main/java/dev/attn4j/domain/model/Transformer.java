@@ -92,7 +92,23 @@ public final class Transformer implements AutoCloseable {
 
     /** A fresh model with its own parameters (initialised as x-transformers does, from {@code seed}). */
     public static Transformer create(Backend backend, TransformerConfig config, long seed) {
-        ParameterStore store = ParameterStore.allocate(backend, specs(config, ""), Grouping.decay(), s -> true, seed);
+        return create(backend, config, seed, s -> true);
+    }
+
+    /**
+     * A fresh model whose parameters get gradients only where {@code trainable} says so: a frozen parameter has no
+     * gradient buffer, so its gradient is never computed (a frozen linear weight runs no dW GEMM). Adapters
+     * (PEFT-style fine-tuning) freeze the whole base model.
+     *
+     * <pre>{@code
+     * Transformer base = Transformer.create(backend, config, 0L, spec -> false);   // nothing trains but adapters
+     * }</pre>
+     *
+     * @param trainable which of the model's parameters get gradients
+     */
+    public static Transformer create(Backend backend, TransformerConfig config, long seed,
+                                     java.util.function.Predicate<ParameterSpec> trainable) {
+        ParameterStore store = ParameterStore.allocate(backend, specs(config, ""), Grouping.decay(), trainable, seed);
         return new Transformer(config, store, "", true);
     }
 
