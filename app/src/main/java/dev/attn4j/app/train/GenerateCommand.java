@@ -3,6 +3,7 @@ package dev.attn4j.app.train;
 import dev.attn4j.app.CliEnvironment;
 import dev.attn4j.app.ExitCodes;
 import dev.attn4j.domain.data.Tokenizer;
+import dev.attn4j.domain.adapters.PeftModel;
 import dev.attn4j.domain.generation.Generator;
 import dev.attn4j.domain.generation.Sampling;
 import dev.attn4j.domain.model.Transformer;
@@ -82,6 +83,10 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-eos", description = "Do not stop at the tokenizer's end-of-sequence token.")
     boolean noEos;
 
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "A PEFT adapter directory (adapter_config.json, adapter_model.safetensors) to apply.")
+    Path adapterDir;
+
     @Option(names = "--backend", paramLabel = "NAME", description = "Backend to run on (default: the selected one).")
     String backend;
 
@@ -124,8 +129,17 @@ public final class GenerateCommand implements Callable<Integer> {
         OptionalInt eos = tok == null || noEos ? OptionalInt.empty() : tok.eos();
         Sampling sampling = new Sampling(temperature, topK, topP, seed);
         PrintWriter o = env.out();
+        if (adapterDir != null && !java.nio.file.Files.isRegularFile(adapterDir.resolve("adapter_config.json"))) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--adapter: expected a PEFT adapter directory (with adapter_config.json), got " + adapterDir);
+        }
+        // generation needs no gradients: the parameters get no gradient buffers
         try (Backend b = Models.backend(spec.commandLine(), env.selector().get(), backend);
-             Transformer m = Models.create(b, config, weights, seed)) {
+             Transformer m = Models.create(b, config, weights, seed, false);
+             PeftModel peft = PeftModel.wrap(m)) {
+            if (adapterDir != null) {
+                peft.load(TrainCommand.ADAPTER_NAME, adapterDir, false);
+            }
             int[] produced = Generator.generate(m, new int[][] {ids}, maxNewTokens, sampling, eos)[0];
             o.println("ids: " + Arrays.stream(produced).mapToObj(Integer::toString).collect(Collectors.joining(",")));
             if (tok != null) {

@@ -66,7 +66,12 @@ final class Models {
 
     /** A fresh model initialised from {@code seed}, then overwritten by {@code weights} when given. */
     static Transformer create(Backend backend, TransformerConfig config, Path weights, long seed) {
-        Transformer model = Transformer.create(backend, config, seed);
+        return create(backend, config, weights, seed, true);
+    }
+
+    /** As {@link #create(Backend, TransformerConfig, Path, long)}, with every base parameter frozen unless {@code trainable}. */
+    static Transformer create(Backend backend, TransformerConfig config, Path weights, long seed, boolean trainable) {
+        Transformer model = Transformer.create(backend, config, seed, spec -> trainable);
         try {
             if (weights != null) {
                 model.loadStateDict(readWeights(weights));

@@ -3,6 +3,8 @@ package dev.attn4j.app.train;
 import dev.attn4j.app.CliEnvironment;
 import dev.attn4j.app.ExitCodes;
 import dev.attn4j.app.console.Progress;
+import dev.attn4j.domain.adapters.Adapter;
+import dev.attn4j.domain.adapters.PeftModel;
 import dev.attn4j.domain.data.BadRecordPolicy;
 import dev.attn4j.domain.data.DataLoader;
 import dev.attn4j.domain.data.JsonlDataset;
@@ -22,9 +24,11 @@ import dev.attn4j.domain.training.ScheduleKind;
 import dev.attn4j.domain.training.Trainer;
 import dev.attn4j.domain.training.TrainingConfig;
 import dev.attn4j.domain.training.TrainingData;
+import dev.attn4j.domain.training.TrainedWeights;
 import dev.attn4j.domain.training.TrainingListener;
 import dev.attn4j.ports.Backend;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -60,6 +64,10 @@ public final class TrainCommand implements Callable<Integer> {
     public static final String CHECKPOINT_PAUSE_PROPERTY = "attn4j.train.checkpointPauseMillis";
     /** Sub-directory of {@code --out} holding the checkpoints. */
     public static final String CHECKPOINTS = "checkpoints";
+    /** The subdirectory of {@code --out} a trained adapter is saved to, in PEFT's format. */
+    public static final String ADAPTER_DIR = "adapter";
+    /** The adapter's name in the model (PEFT's default). */
+    static final String ADAPTER_NAME = "default";
 
     /** {@code --packing} values. */
     public enum PackingChoice {
@@ -206,6 +214,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--backend", paramLabel = "NAME", description = "Backend to train on (default: the selected one).")
     String backend;
 
+    @Mixin
+    AdapterOptions adapter = new AdapterOptions();
+
     /** A command taking its backends from {@code env}. */
     public TrainCommand(CliEnvironment env) {
         this.env = env;
@@ -269,20 +280,48 @@ public final class TrainCommand implements Callable<Integer> {
                         + "per epoch; %d steps of %d micro-batch(es)%n", train.stats().packed(), train.stats().rows(),
                 maxLength, packing.name().toLowerCase(Locale.ROOT), 100 * train.stats().padRatio(),
                 trainLoader.batchesPerEpoch(), batchSize, totalSteps, gradAccum);
+        TrainingData trainingData = new TrainingData(trainLoader, packing != PackingChoice.NONE, evalLoader);
         try (Backend b = Models.backend(spec.commandLine(), env.selector().get(), backend);
-             Transformer m = Models.create(b, config, weights, seed);
-             Trainer trainer = new Trainer(m, tc, new TrainingData(trainLoader, packing != PackingChoice.NONE,
-                     evalLoader))) {
-            m.stack().checkpoint(activationCheckpointing);
-            trainer.checkpoints(store);
-            if (resume) {
-                trainer.resume().ifPresentOrElse(s -> o.println("resumed from step " + s + " ("
-                        + store.directory().resolve(CheckpointStore.name(s)) + ")"),
-                        () -> o.println("no checkpoint in " + store.directory() + ": starting at step 0"));
+             Transformer m = Models.create(b, config, weights, seed, !adapter.enabled());
+             PeftModel peft = PeftModel.wrap(m)) {
+            Adapter a = null;
+            Trainer trainer;
+            if (adapter.enabled()) {
+                try {
+                    a = peft.add(ADAPTER_NAME, adapter.config(model), seed);
+                } catch (dev.attn4j.ports.InvalidRequestException e) {
+                    throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+                }
+                trainer = new Trainer(m, TrainedWeights.of(a.parameters()), tc, trainingData,
+                        adapter.groups(a, weightDecay));
+                o.printf(Locale.ROOT, "adapter: %s, %,d trainable parameters in %d layers%n",
+                        adapter.kind.name().toLowerCase(Locale.ROOT), a.parameters().trainableCount(), a.layers().size());
+            } else {
+                trainer = new Trainer(m, tc, trainingData);
             }
-            o.printf(Locale.ROOT, "model: %s on %s, %,d parameters%n", model, b.name(), m.parameters().count());
-            return train(trainer, b.name(), config, facts, o);
+            try (trainer) {
+                return run(trainer, m, peft, a, b, config, store, facts, o);
+            }
         }
+    }
+
+    private Integer run(Trainer trainer, Transformer m, PeftModel peft, Adapter a, Backend b, TransformerConfig config,
+                        CheckpointStore store, Map<String, Object> facts, PrintWriter o) {
+        m.stack().checkpoint(activationCheckpointing);
+        trainer.checkpoints(store);
+        if (resume) {
+            trainer.resume().ifPresentOrElse(s -> o.println("resumed from step " + s + " ("
+                    + store.directory().resolve(CheckpointStore.name(s)) + ")"),
+                    () -> o.println("no checkpoint in " + store.directory() + ": starting at step 0"));
+        }
+        o.printf(Locale.ROOT, "model: %s on %s, %,d parameters%n", model, b.name(), m.parameters().count());
+        Integer code = train(trainer, b.name(), config, facts, o);
+        if (a != null) {
+            Path dir = out.resolve(ADAPTER_DIR);
+            peft.save(ADAPTER_NAME, dir);
+            o.println("adapter: " + dir + " (PEFT format: adapter_config.json, adapter_model.safetensors)");
+        }
+        return code;
     }
 
     private Integer train(Trainer trainer, String backendName, TransformerConfig config, Map<String, Object> facts,

@@ -76,6 +76,7 @@ public final class Trainer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Transformer model;
+    private final TrainedWeights weights;
     private final TrainingConfig config;
     private final TrainingData data;
     private final AdamW optimizer;
@@ -137,19 +138,36 @@ public final class Trainer implements AutoCloseable {
      * @param groups AdamW settings of some parameter groups by name (the others get the defaults)
      */
     public Trainer(Transformer model, TrainingConfig config, TrainingData data, Map<String, GroupOptions> groups) {
+        this(model, TrainedWeights.of(model), config, data, groups);
+    }
+
+    /**
+     * A trainer of {@code trained} (a model's own parameters, or an adapter's with the base frozen); sets the model's
+     * NEFTune option from the config.
+     *
+     * @param model   the model whose loss is minimised (not closed by the trainer)
+     * @param trained what the optimizer updates and checkpoints store
+     * @param config  how
+     * @param data    on what
+     * @param groups  AdamW settings of some parameter groups by name (the others get the defaults)
+     */
+    public Trainer(Transformer model, TrainedWeights trained, TrainingConfig config, TrainingData data,
+                   Map<String, GroupOptions> groups) {
         InvalidRequestException.check(model != null, "model", "a model", "null");
+        InvalidRequestException.check(trained != null, "trained", "the weights to train", "null");
         InvalidRequestException.check(config != null, "config", "a training config", "null");
         InvalidRequestException.check(data != null, "data", "training data", "null");
         InvalidRequestException.check(!model.config().attnLayers().crossAttend(), "model",
                 "a decoder or encoder without cross-attention", "a cross-attending stack");
         this.model = model;
+        this.weights = trained;
         this.config = config;
         this.data = data;
         this.schedule = config.learningRates();
         this.backend = model.parameters().backend();
         this.position = data.train().start();
         model.neftune(config.neftuneAlpha(), config.neftuneScaling());
-        AdamW opt = AdamW.create(model.parameters(), config.adamW(), groups);
+        AdamW opt = AdamW.create(weights.parameters(), config.adamW(), groups);
         DeviceTensor w = null;
         try {
             w = backend.tensors().zeros(Shape.of(1), DType.F32);
@@ -300,7 +318,7 @@ public final class Trainer implements AutoCloseable {
         }
         double lr = schedule.at(step);
         optimizer.step(lr);
-        model.parameters().zeroGrads();
+        weights.parameters().zeroGrads();
         position = at;
         step++;
         lastLr = lr;
@@ -373,20 +391,19 @@ public final class Trainer implements AutoCloseable {
     public Path saveCheckpoint() {
         requireOpen();
         InvalidRequestException.check(checkpoints != null, "checkpoints", "a checkpoint store (checkpoints(...))", "none");
-        ParameterStore store = model.parameters();
-        SafetensorsWriter weights = SafetensorsWriter.create();
-        for (Map.Entry<String, float[]> e : model.stateDict().entrySet()) {
-            int[] shape = store.contains(e.getKey()) ? store.get(e.getKey()).shape().dims() : new int[] {e.getValue().length};
-            weights.f32(e.getKey(), e.getValue(), shape);
+        SafetensorsWriter file = SafetensorsWriter.create();
+        Map<String, int[]> shapes = weights.shapes();
+        for (Map.Entry<String, float[]> e : weights.stateDict().entrySet()) {
+            file.f32(e.getKey(), e.getValue(), shapes.get(e.getKey()));
         }
-        weights.metadata("format", "pt").metadata("step", Long.toString(step));
+        file.metadata("format", "pt").metadata("step", Long.toString(step));
         SafetensorsWriter moments = SafetensorsWriter.create();
         for (Map.Entry<String, float[]> e : optimizer.state().entrySet()) {
             moments.f32(e.getKey(), e.getValue(), e.getValue().length);
         }
         moments.metadata("steps", Long.toString(optimizer.steps()));
         Map<String, SafetensorsWriter> files = new LinkedHashMap<>();
-        files.put(MODEL_FILE, weights);
+        files.put(MODEL_FILE, file);
         files.put(OPTIMIZER_FILE, moments);
         Path dir = checkpoints.save(step, files, stateJson());
         checkpointedStep = step;
@@ -431,9 +448,9 @@ public final class Trainer implements AutoCloseable {
                 "data with fingerprint " + d.path("fingerprint").asText());
         DataPosition at = new DataPosition(d.path("epoch").asInt(), d.path("row").asInt(), fingerprint);
         try (SafetensorsReader r = SafetensorsReader.open(checkpoint.file(MODEL_FILE))) {
-            Map<String, float[]> weights = new LinkedHashMap<>();
-            r.entries().forEach(e -> weights.put(e.name(), r.readFloats(e.name())));
-            model.loadStateDict(weights);
+            Map<String, float[]> stored = new LinkedHashMap<>();
+            r.entries().forEach(e -> stored.put(e.name(), r.readFloats(e.name())));
+            weights.loadStateDict(stored);
         }
         try (SafetensorsReader r = SafetensorsReader.open(checkpoint.file(OPTIMIZER_FILE))) {
             Map<String, float[]> moments = new LinkedHashMap<>();
@@ -445,7 +462,7 @@ public final class Trainer implements AutoCloseable {
         try (DeviceTensor staged = backend.tensors().upload(new float[] {windowSum}, Shape.of(1), DType.F32)) {
             backend.tensors().copy(dev.attn4j.ports.tensor.CopyRequest.into(staged, windowLoss, 0));
         }
-        model.parameters().zeroGrads();
+        weights.parameters().zeroGrads();
         this.position = at;
         this.step = s.path("step").asLong();
         this.windowSteps = w.path("steps").asLong();
