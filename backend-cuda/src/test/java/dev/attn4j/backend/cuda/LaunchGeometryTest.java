@@ -69,6 +69,6 @@ class LaunchGeometryTest {
         assertEquals(256, KernelCatalog.headDimBucket(129));
         assertEquals(256, KernelCatalog.headDimBucket(256));
         assertThrows(IllegalArgumentException.class, () -> KernelCatalog.headDimBucket(257));
-        assertEquals(KernelCatalog.maxHeadDim(), CudaEngine.CAPABILITIES.port(dev.attn4j.ports.attention.AttentionCapabilities.class).orElseThrow().maxHeadDim());
+        assertEquals(KernelCatalog.maxHeadDim(), CudaEngine.capabilities(true).port(dev.attn4j.ports.attention.AttentionCapabilities.class).orElseThrow().maxHeadDim());
     }
 }
