@@ -61,6 +61,49 @@ class LaunchGeometryTest {
     }
 
     @Test
+    void modelPortBlockShapesMatchTheKernels() throws IOException {
+        assertEquals(constant("tensor.cu", "TENSOR_THREADS"), CudaTensors.THREADS);
+        assertEquals(constant("activation.cu", "ACT_THREADS"), CudaActivation.THREADS);
+        assertEquals(constant("elementwise.cu", "EW_THREADS"), CudaElementwise.THREADS);
+        assertEquals(constant("elementwise.cu", "EW_ROW_THREADS"), CudaElementwise.ROW_THREADS);
+        assertEquals(constant("elementwise.cu", "EW_COLUMN_THREADS"), ColumnSums.THREADS);
+        assertEquals(constant("embedding.cu", "EMB_THREADS"), CudaEmbedding.THREADS);
+        assertEquals(constant("embedding.cu", "EMB_COLUMN_THREADS"), CudaEmbedding.COLUMN_THREADS);
+        assertEquals(constant("embedding.cu", "SORT_SEGMENT"), CudaEmbedding.SORT_SEGMENT);
+        assertEquals(constant("embedding.cu", "SORT_THREADS"), CudaEmbedding.SORT_THREADS);
+        assertEquals(CudaEmbedding.SORT_SEGMENT, 2 * CudaEmbedding.SORT_THREADS, "one compare-exchange per thread and stride");
+        assertEquals(constant("loss.cu", "CE_THREADS"), CudaLoss.THREADS);
+        assertEquals(constant("optim.cu", "OPT_THREADS"), CudaOptimizer.THREADS);
+        assertEquals(constant("optim.cu", "SUMSQ_BLOCKS"), CudaOptimizer.SUMSQ_BLOCKS);
+        assertEquals(constant("random.cu", "RANDOM_THREADS"), CudaRandom.THREADS);
+        // blockSum needs whole warps; blockSumDouble's tree a power of two
+        for (int threads : new int[] {CudaElementwise.ROW_THREADS, CudaLoss.THREADS, CudaOptimizer.THREADS}) {
+            assertEquals(0, threads % 32);
+            assertEquals(1, Integer.bitCount(threads), threads + " threads: a power of two");
+        }
+    }
+
+    @Test
+    void theSortCoversEveryPowerOfTwoWithOneStridePerMergeStep() {
+        assertEquals(1, CudaEmbedding.sortSize(1));
+        assertEquals(2, CudaEmbedding.sortSize(2));
+        assertEquals(4, CudaEmbedding.sortSize(3));
+        assertEquals(4096, CudaEmbedding.sortSize(3000));
+        assertEquals(1 << 30, CudaEmbedding.sortSize(1 << 30));
+        for (long n : new long[] {1, 512, 1024, 2048, 1 << 16}) {
+            var launches = CudaEmbedding.sortLaunches(n);
+            // shared segments do strides below SORT_SEGMENT; the global kernel does each stride k/2 .. SORT_SEGMENT once
+            long globalSteps = launches.stream().filter(l -> l.kernel().equals(KernelCatalog.SORT_STEP)).count();
+            long expected = 0;
+            for (long k = 2L * CudaEmbedding.SORT_SEGMENT; k <= n; k *= 2) {
+                expected += Long.numberOfTrailingZeros(k) - Long.numberOfTrailingZeros(CudaEmbedding.SORT_SEGMENT);
+            }
+            assertEquals(expected, globalSteps, "n = " + n);
+            assertEquals(KernelCatalog.SORT_BLOCK, launches.getFirst().kernel());
+        }
+    }
+
+    @Test
     void headDimsRunInTheSmallestBucketThatHoldsThem() {
         assertEquals(32, KernelCatalog.headDimBucket(1));
         assertEquals(32, KernelCatalog.headDimBucket(32));
