@@ -15,10 +15,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The launch geometry the Java side uses must be the one the kernels were written for: a block-size or
  * rows-per-block mismatch would leave rows uncomputed (or computed twice) without any CUDA error. Read
- * from the CUDA sources themselves (surefire runs in the module folder).
+ * from the CUDA sources themselves.
  */
 class LaunchGeometryTest {
-    private static final Path CUDA = Path.of("src", "main", "cuda");
+    /** The CUDA sources: from the module folder (surefire), or from the repository root (tools/gpu-check.sh run). */
+    private static final Path CUDA = Files.isDirectory(Path.of("src", "main", "cuda")) ? Path.of("src", "main", "cuda")
+            : Path.of("backend-cuda", "src", "main", "cuda");
 
     private static int constant(String file, String name) throws IOException {
         String source = Files.readString(CUDA.resolve(file));
