@@ -51,9 +51,12 @@ pack() {
   for j in "$lib"/jcublas-natives-*.jar; do
     zip -q -d "$j" 'lib/libJCublas-*' || true
   done
-  local junit
+  local junit platform
   junit=$(sed -n 's:.*<junit.version>\(.*\)</junit.version>.*:\1:p' pom.xml)
-  mvn -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit" -DoutputDirectory="$lib"
+  # JUnit 5.x ships its platform as 1.x (5.14.4 -> 1.14.4); from JUnit 6 on the two share a version
+  case "$junit" in 5.*) platform="1.${junit#5.}" ;; *) platform=$junit ;; esac
+  mvn -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$platform" \
+      -DoutputDirectory="$lib"
   rm -rf .device/lib
   local shared=${ATTN4J_SHARED:-$root/../shared}
   [ -x "$shared/tools/device-jdk.sh" ] || shared=/work/shared
