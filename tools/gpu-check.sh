@@ -30,11 +30,13 @@ pack() {
   export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
   local lib
   lib=$(mktemp -d)
-  # One reactor run: jars for every module, then each module's runtime and test dependencies copied beside them
-  # (JUnit itself comes from the console launcher, so its jars are left out).
+  # One reactor run: jars for every module, then each module's runtime and test dependencies copied beside them.
+  # Left out: JUnit (the console launcher brings its own), Mockito (no selected test mocks), and the domain's DJL
+  # tokenizer with its dependencies (about 30 MB; no selected test reads a tokenizer), so .device stays within the
+  # device tool's 64 MiB.
   mvn -B -q -pl backend-cuda,conformance-tests -am package -DskipTests \
       dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$lib" \
-      -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian
+      -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,org.mockito,net.bytebuddy,org.objenesis,ai.djl,net.java.dev.jna,com.google.code.gson,commons-io,commons-codec,org.apache.commons,com.google.errorprone
   for m in ports backend-cuda conformance-tests; do
     cp "$m"/target/attn4j-*.jar "$lib"/ 2>/dev/null || true
     [ -d "$m/target/test-classes" ] && jar cf "$lib/$m-tests.jar" -C "$m/target/test-classes" .
