@@ -39,7 +39,11 @@ pack() {
       -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,org.mockito,net.bytebuddy,org.objenesis,ai.djl,net.java.dev.jna,com.google.code.gson,commons-io,commons-codec,org.apache.commons,com.google.errorprone
   for m in ports backend-cuda conformance-tests; do
     cp "$m"/target/attn4j-*.jar "$lib"/ 2>/dev/null || true
-    [ -d "$m/target/test-classes" ] && jar cf "$lib/$m-tests.jar" -C "$m/target/test-classes" .
+  done
+  # Test classes of the two modules whose tests run there (not ports': its test providers, registered for
+  # ServiceLoader, would join the suite as backends "alpha" and "beta").
+  for m in backend-cuda conformance-tests; do
+    jar cf "$lib/$m-tests.jar" -C "$m/target/test-classes" .
   done
   # Only cuda on the class path: the suite and @EachBackend then run on it alone (the cpu backend would spend the
   # device's minutes on its own rows), and the tests that need another backend are not selected.
@@ -91,7 +95,8 @@ run() {
   local out=${OUT:-$root/.device/out}
   mkdir -p "$out"
   local started=$SECONDS
-  if ! command -v java >/dev/null 2>&1; then
+  # the packed JRE unless a Java 25+ is already first on PATH (an older java would fail on class-file version 69)
+  if ! java -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; then
     tar -xJf .device/jre.tar.xz -C /tmp
     export PATH=/tmp/jre/bin:$PATH
   fi
