@@ -12,6 +12,10 @@ import dev.attn4j.ports.elementwise.ElementwiseCapabilities;
 import dev.attn4j.ports.elementwise.ElementwisePort;
 import dev.attn4j.ports.embedding.EmbeddingCapabilities;
 import dev.attn4j.ports.embedding.EmbeddingPort;
+import dev.attn4j.ports.linear.LinearCapabilities;
+import dev.attn4j.ports.linear.LinearPort;
+import dev.attn4j.ports.loss.LossCapabilities;
+import dev.attn4j.ports.loss.LossPort;
 import dev.attn4j.ports.norm.NormCapabilities;
 import dev.attn4j.ports.norm.NormalizationPort;
 import dev.attn4j.ports.optim.OptimizerCapabilities;
@@ -38,9 +42,9 @@ import java.util.Set;
 /**
  * The CPU backend's engine: heap tensors (and views into them), a worker pool, and the kernels. Attention,
  * normalisation and rotary compute in F32 and store F16/BF16 through {@code HalfPrecisionPorts}; the model ports
- * (activation, element-wise, embedding, optimizer, random) are F32 only, since {@code HalfPrecisionPorts} has no
- * wrappers for them (16-bit models keep their master weights and these ops' inputs in F32). Linear and loss are not
- * provided here yet: they need the GEMM kernel.
+ * (linear, activation, element-wise, embedding, loss, optimizer, random) are F32 only, since
+ * {@code HalfPrecisionPorts} has no wrappers for them (16-bit models keep their master weights and these ops' inputs
+ * in F32). Linear and loss share one {@link CpuGemm}, and so its retained packing memory.
  */
 final class CpuEngine implements BackendEngine {
     static final String NAME = "cpu";
@@ -52,6 +56,8 @@ final class CpuEngine implements BackendEngine {
     private final AttentionPort attention;
     private final NormalizationPort normalization;
     private final RotaryPort rotary;
+    private final LinearPort linear;
+    private final LossPort loss;
     private final ActivationPort activation;
     private final ElementwisePort elementwise;
     private final EmbeddingPort embedding;
@@ -73,6 +79,9 @@ final class CpuEngine implements BackendEngine {
         this.attention = HalfPrecisionPorts.attention(half, null, new TiledCpuAttention(this, pool, math));
         this.normalization = HalfPrecisionPorts.normalization(half, null, new CpuNormalization(this, pool));
         this.rotary = HalfPrecisionPorts.rotary(half, null, new CpuRotary(this, pool));
+        CpuGemm gemm = new CpuGemm(pool, math);
+        this.linear = new CpuLinear(this, pool, gemm);
+        this.loss = new CpuLoss(this, pool, gemm);
         this.activation = new CpuActivation(this, pool);
         this.elementwise = new CpuElementwise(this, pool);
         this.embedding = new CpuEmbedding(this, pool);
@@ -84,6 +93,7 @@ final class CpuEngine implements BackendEngine {
         this.capabilities = Capabilities.of(new TensorCapabilities(dtypes, EnumSet.allOf(TensorFeature.class), 1),
                 new AttentionCapabilities(dtypes, EnumSet.allOf(AttentionFeature.class), 1, 512),
                 NormCapabilities.all(dtypes), new RotaryCapabilities(dtypes),
+                new LinearCapabilities(f32), new LossCapabilities(f32),
                 new ActivationCapabilities(f32, EnumSet.allOf(Activation.class)), new ElementwiseCapabilities(f32),
                 new EmbeddingCapabilities(f32), new OptimizerCapabilities(f32), new RandomCapabilities(f32));
     }
@@ -121,6 +131,16 @@ final class CpuEngine implements BackendEngine {
     @Override
     public RotaryPort rotary() {
         return rotary;
+    }
+
+    @Override
+    public LinearPort linear() {
+        return linear;
+    }
+
+    @Override
+    public LossPort loss() {
+        return loss;
     }
 
     @Override
