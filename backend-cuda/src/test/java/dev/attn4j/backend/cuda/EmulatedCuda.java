@@ -6,7 +6,9 @@ import dev.attn4j.ports.Backend;
  * The cuda backend on the host emulation of its kernels ({@link EmulatedGpu}), for tests of this module and, through
  * its test jar, of the conformance suite: the whole engine — every port's Java code and CUDA kernels — runs on a
  * machine without a GPU (GEMMs by a host reference instead of cuBLAS). The emulator is built once per JVM with g++;
- * where that fails, {@link #unavailable()} says why and tests skip.
+ * where that fails, or with {@code -Dattn4j.cuda.emulation=off}, {@link #unavailable()} says why and tests skip.
+ * {@code -Dattn4j.cuda.emulationDir=...} points at the host-emulation sources when they are not found from the
+ * working directory; the environment variable {@code ATTN4J_EMULATE_ASAN=1} builds it with AddressSanitizer.
  *
  * <pre>{@code
  * assumeTrue(EmulatedCuda.unavailable() == null, EmulatedCuda.unavailable());
@@ -21,7 +23,9 @@ public final class EmulatedCuda {
 
     private static synchronized EmulatedGpu.Built built() {
         if (built == null) {
-            built = EmulatedGpu.build();
+            built = "off".equals(System.getProperty("attn4j.cuda.emulation"))
+                    ? new EmulatedGpu.Built(null, "the host emulation is switched off (-Dattn4j.cuda.emulation=off)")
+                    : EmulatedGpu.build();
         }
         return built;
     }

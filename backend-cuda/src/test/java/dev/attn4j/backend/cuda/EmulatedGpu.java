@@ -341,7 +341,7 @@ final class EmulatedGpu implements Gpu {
     }
 
     private static Path findScript() {
-        String configured = System.getProperty("attn4j.cuda.emulation");
+        String configured = System.getProperty("attn4j.cuda.emulationDir");
         List<Path> candidates = new ArrayList<>();
         if (configured != null) {
             candidates.add(Path.of(configured, "run.sh"));
