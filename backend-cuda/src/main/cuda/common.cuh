@@ -54,4 +54,43 @@ __device__ __forceinline__ float blockSum(float x) {
     return total;
 }
 
+// Maximum over the whole block, with the contract of blockSum (every thread gets it; every thread must call).
+// fmaxf ignores a NaN next to a number: callers that must propagate NaN do so through a later sum.
+__device__ __forceinline__ float blockMax(float x) {
+    __shared__ float warpMaxima[32];
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2) {
+        x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+    }
+    const int lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5;
+    __syncthreads();  // a previous call may still be reading warpMaxima
+    if (lane == 0) {
+        warpMaxima[warp] = x;
+    }
+    __syncthreads();
+    float m = warpMaxima[0];
+    const int warps = blockDim.x >> 5;
+    for (int w = 1; w < warps; ++w) {
+        m = fmaxf(m, warpMaxima[w]);
+    }
+    return m;
+}
+
+// Sum of one double per thread over the block, in a fixed tree order (blockDim.x a power of two, at most
+// 1024); every thread gets the result. Every thread of the block must call it.
+__device__ __forceinline__ double blockSumDouble(double x) {
+    __shared__ double slots[1024];
+    __syncthreads();  // a previous call may still be reading slots
+    slots[threadIdx.x] = x;
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+        if (static_cast<int>(threadIdx.x) < half) {
+            slots[threadIdx.x] += slots[threadIdx.x + half];
+        }
+        __syncthreads();
+    }
+    return slots[0];
+}
+
 }  // namespace attn4j

@@ -2,37 +2,8 @@
 // against a float64 reference: a check of index arithmetic, tiling, masking and the online softmax for
 // machines without a GPU. It proves nothing about the GPU's memory model or speed; the GPU tests do.
 // Build and run: see run.sh.
-#include <cstdio>
-#include <functional>
-#include <random>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include "attention.cu"
-#include "attention_tc.cu"
-#include "norm.cu"
-#include "rotary.cu"
-
-template <typename K, typename... A>
-static void launch(K kernel, dim3 grid, unsigned threads, A... args) {
-    gridDim = grid;
-    blockDim = dim3{threads, 1, 1};
-    for (unsigned z = 0; z < grid.z; ++z)
-        for (unsigned y = 0; y < grid.y; ++y)
-            for (unsigned x = 0; x < grid.x; ++x) {
-                blockIdx = dim3{x, y, z};
-                blockBarrier = std::make_unique<std::barrier<>>(threads);
-                std::vector<std::thread> pool;
-                for (unsigned t = 0; t < threads; ++t) {
-                    pool.emplace_back([&, t] {
-                        threadIdx = dim3{t, 0, 0};
-                        kernel(args...);
-                    });
-                }
-                for (auto& th : pool) th.join();
-            }
-}
+#include "emulation.hpp"
+#include "server.hpp"
 
 static int failures = 0;
 
@@ -567,6 +538,7 @@ static void nonFiniteCases() {
 
 int main(int argc, char** argv) {
     const std::string only = argc > 1 ? argv[1] : "";
+    if (only == "serve") return emulation::Server().serve();
     if (only.empty() || only == "features") featureCases();
     if (only.empty() || only == "rotary") rotaryCases();
     if (only.empty() || only == "nonfinite") nonFiniteCases();

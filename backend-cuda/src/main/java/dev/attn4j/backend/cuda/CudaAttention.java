@@ -61,14 +61,14 @@ final class CudaAttention implements AttentionPort {
                 String kernel;
                 if (tensorCores) {
                     kernel = KernelCatalog.tensorCoreForward(dtype, tcBucket);
-                    engine.kernels().launchWithSharedMemory(kernel, engine.tensorCoreSharedBytes(kernel),
+                    engine.gpu().launch(kernel, engine.tensorCoreSharedBytes(kernel),
                             blocks(s.seqQ(), TENSOR_CORE_ROWS), s.heads(), s.batch(), THREADS,
                             ptr(request.q()), ptr(request.k()), ptr(request.v()), o.pointer(), lse.pointer(),
                             s.seqQ(), s.seqK(), s.heads(), s.kvHeads(), s.headDim(), flag(options.causal()),
                             scale(options, s));
                 } else {
                     kernel = KernelCatalog.attentionForward(dtype, bucket);
-                    engine.kernels().launch(kernel, blocks(s.seqQ(), rows), s.heads(), s.batch(), THREADS,
+                    engine.launch(kernel, blocks(s.seqQ(), rows), s.heads(), s.batch(), THREADS,
                             args(List.of(ptr(request.q()), ptr(request.k()), ptr(request.v()), o.pointer(), lse.pointer()),
                                     s, options));
                 }
@@ -102,21 +102,21 @@ final class CudaAttention implements AttentionPort {
                 dv = engine.allocate(s.keyShape(), dtype);
                 long deltaRows = (long) s.batch() * s.heads() * s.seqQ();
                 int warpsPerBlock = THREADS / 32;
-                engine.kernels().launch(KernelCatalog.attentionDelta(dtype),
+                engine.launch(KernelCatalog.attentionDelta(dtype),
                         Math.toIntExact((deltaRows + warpsPerBlock - 1) / warpsPerBlock), 1, 1, THREADS,
                         ptr(request.dO()), ptr(request.o()), delta.pointer(), s.batch(), s.seqQ(), s.heads(), s.headDim());
                 List<Object> inputs = List.of(ptr(request.dO()), ptr(request.q()), ptr(request.k()), ptr(request.v()),
                         ptr(request.lse()), delta.pointer());
-                engine.kernels().launch(KernelCatalog.attentionBackwardKeyValue(dtype, bucket),
+                engine.launch(KernelCatalog.attentionBackwardKeyValue(dtype, bucket),
                         blocks(s.seqK(), rows), s.kvHeads(), s.batch(), THREADS,
                         args(concat(inputs, dk.pointer(), dv.pointer()), s, options));
-                engine.kernels().launch(KernelCatalog.attentionBackwardQuery(dtype, bucket),
+                engine.launch(KernelCatalog.attentionBackwardQuery(dtype, bucket),
                         blocks(s.seqQ(), rows), s.heads(), s.batch(), THREADS,
                         args(concat(inputs, dq.pointer()), s, options));
                 if (options.biasTableGrad()) {
                     dTable = engine.allocate(s.biasTableShape(), DType.F32);
                     int entries = s.heads() * (s.seqQ() + s.seqK() - 1);
-                    engine.kernels().launch(KernelCatalog.attentionBackwardTable(dtype), blocks(entries, THREADS), 1, 1,
+                    engine.launch(KernelCatalog.attentionBackwardTable(dtype), blocks(entries, THREADS), 1, 1,
                             THREADS, tableArgs(concat(inputs, dTable.pointer()), s, options));
                 }
                 engine.synchronize("attention backward " + dtype + " d" + bucket);
@@ -171,7 +171,7 @@ final class CudaAttention implements AttentionPort {
         return value ? 1 : 0;
     }
 
-    private static jcuda.driver.CUdeviceptr ptr(dev.attn4j.ports.tensor.DeviceTensor t) {
+    private static DevicePointer ptr(dev.attn4j.ports.tensor.DeviceTensor t) {
         return ((CudaTensor) t).pointer();
     }
 }

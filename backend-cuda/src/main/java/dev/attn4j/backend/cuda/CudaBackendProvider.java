@@ -11,11 +11,15 @@ import dev.attn4j.ports.spi.BackendProvider;
  * built, JIT-compiled by the driver and run through JCuda's driver API. Available where a CUDA driver
  * (R580 or newer: the PTX is ISA 9.0 for {@code compute_80}), a device and the built kernels are present.
  *
- * <p>Declares fp32, fp16 and bf16 storage; attention forward and backward (causal, GQA/MQA, deterministic
- * backward) for head dims 1..256; LayerNorm and RMSNorm with the fused residual form. Options
- * ({@code -Dattn4j.cuda.<key>=...}): {@code device}, the device ordinal (default 0); {@code tensorCores}
- * ({@code true|false}, default false), the WMMA forward for fp16/bf16 with head dims up to 128: opt-in until
- * it has been measured on a GPU (it has been checked only in the host emulation).
+ * <p>Declares fp32, fp16 and bf16 storage for every port: attention forward and backward (causal, GQA/MQA,
+ * deterministic backward) for head dims 1..256; LayerNorm and RMSNorm with the fused residual form; rotary;
+ * activations and GLUs, element-wise ops, embedding, AdamW and sums of squares, Philox uniform fills, tensor
+ * views, copies, casts and fills; and, where cuBLAS loads ({@code libcublas.so.12}), linear layers, matrix
+ * products and the fused chunked cross-entropy. Options ({@code -Dattn4j.cuda.<key>=...}): {@code device}, the
+ * device ordinal (default 0); {@code tensorCores} ({@code true|false}, default false), the WMMA forward for
+ * fp16/bf16 with head dims up to 128: opt-in until it has been measured on a GPU (it has been checked only in the
+ * host emulation); {@code lossChunkRows}, rows per chunk of the fused cross-entropy (default 0: as many as keep
+ * a chunk's fp32 logits within {@link CudaLoss#CHUNK_ELEMENTS} elements).
  *
  * <p>Nothing here touches JCuda until {@link #probe()} or {@link #open} runs: its native library needs
  * {@code libcuda.so.1}, and a machine without it gets a reason, not a crash.
@@ -75,8 +79,13 @@ public final class CudaBackendProvider implements BackendProvider {
         }
         int ordinal = options.getInt("device", 0);
         boolean tensorCores = options.get("tensorCores").map(v -> parseFlag("tensorCores", v)).orElse(false);
+        int lossChunkRows = options.getInt("lossChunkRows", 0);
+        if (lossChunkRows < 0) {
+            throw new IllegalArgumentException("backend option 'lossChunkRows': expected 0 (automatic) or a row count, got "
+                    + lossChunkRows);
+        }
         try {
-            return new CudaEngine(ordinal, tensorCores);
+            return new CudaEngine(CudaGpu.open(ordinal), tensorCores, lossChunkRows);
         } catch (LinkageError e) {
             linkFailure = Availability.unavailable(linkReason(e));
             throw new Attn4jException("backend 'cuda' cannot open: " + linkFailure.reason(), e);

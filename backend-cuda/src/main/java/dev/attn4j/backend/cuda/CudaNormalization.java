@@ -9,7 +9,6 @@ import dev.attn4j.ports.norm.NormalizationPort;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
-import jcuda.driver.CUdeviceptr;
 
 /**
  * Launches the kernels of {@code norm.cu}. Kernels take a flag plus a pointer for every optional tensor;
@@ -47,7 +46,7 @@ final class CudaNormalization implements NormalizationPort {
                 mean = rms ? null : engine.allocate(r.statsShape(), DType.F32);
                 sum = residual ? engine.allocate(r.input().shape(), t) : null;
                 String kernel = KernelCatalog.normForward(t, r.gamma().dtype());
-                engine.kernels().launch(kernel, rows, 1, 1, ROW_THREADS,
+                engine.launch(kernel, rows, 1, 1, ROW_THREADS,
                         ptr(r.input()), ptr(residual ? r.residual() : r.input()), flag(residual), (float) r.residualScale(),
                         ptr(r.gamma()), ptr(r.beta() != null ? r.beta() : r.gamma()), flag(r.beta() != null),
                         flag(rms), (float) r.eps(), c,
@@ -88,17 +87,17 @@ final class CudaNormalization implements NormalizationPort {
                 dBeta = bias ? engine.allocate(Shape.of(c), g) : null;
                 gammaPartial = engine.allocate(Shape.of(chunks, c), DType.F32);
                 betaPartial = engine.allocate(Shape.of(chunks, c), DType.F32);
-                CUdeviceptr h = ptr(b.normalizedInput());
-                CUdeviceptr rstd = ptr(b.saved().rstd());
-                CUdeviceptr mean = rms ? rstd : ptr(b.saved().mean());
-                engine.kernels().launch(KernelCatalog.normBackward(t, g), rows, 1, 1, ROW_THREADS,
+                DevicePointer h = ptr(b.normalizedInput());
+                DevicePointer rstd = ptr(b.saved().rstd());
+                DevicePointer mean = rms ? rstd : ptr(b.saved().mean());
+                engine.launch(KernelCatalog.normBackward(t, g), rows, 1, 1, ROW_THREADS,
                         h, mean, rstd, ptr(r.gamma()), ptr(b.dy()), ptr(b.dSum() != null ? b.dSum() : b.dy()),
                         flag(b.dSum() != null), flag(rms), c, (float) r.residualScale(),
                         dx.pointer(), (dResidual != null ? dResidual : dx).pointer(), flag(residual));
-                engine.kernels().launch(KernelCatalog.normParamPartials(t), columnBlocks, chunks, 1, COLUMN_THREADS,
+                engine.launch(KernelCatalog.normParamPartials(t), columnBlocks, chunks, 1, COLUMN_THREADS,
                         h, mean, rstd, ptr(b.dy()), flag(rms), rows, c, rowsPerChunk,
                         gammaPartial.pointer(), betaPartial.pointer());
-                engine.kernels().launch(KernelCatalog.normParamTotals(g), columnBlocks, 1, 1, COLUMN_THREADS,
+                engine.launch(KernelCatalog.normParamTotals(g), columnBlocks, 1, 1, COLUMN_THREADS,
                         gammaPartial.pointer(), betaPartial.pointer(), chunks, c,
                         dGamma.pointer(), (dBeta != null ? dBeta : dGamma).pointer(), flag(bias));
                 engine.synchronize("norm backward " + r.kind() + " " + t);
@@ -112,7 +111,7 @@ final class CudaNormalization implements NormalizationPort {
         });
     }
 
-    private static CUdeviceptr ptr(DeviceTensor t) {
+    private static DevicePointer ptr(DeviceTensor t) {
         return ((CudaTensor) t).pointer();
     }
 

@@ -29,6 +29,22 @@ final class KernelCatalog {
     static final String ATTENTION_TC = "attention_tc";
     /** The rotary module. */
     static final String ROTARY = "rotary";
+    /** Copies, casts and row broadcasts. */
+    static final String TENSOR = "tensor";
+    /** Activations and GLUs. */
+    static final String ACTIVATION = "activation";
+    /** Element-wise ops, token shift and column sums. */
+    static final String ELEMENTWISE = "elementwise";
+    /** Embedding gather, the key sort and the scatter-add backward. */
+    static final String EMBEDDING = "embedding";
+    /** The cross-entropy's softmax rows and total. */
+    static final String LOSS = "loss";
+    /** AdamW and sums of squares. */
+    static final String OPTIM = "optim";
+    /** Philox uniform fills. */
+    static final String RANDOM = "random";
+    /** Element sizes the copy kernel is instantiated for (bytes). */
+    static final int[] COPY_SIZES = {1, 2, 4};
     /** Head dimensions the tensor-core forward is instantiated for. */
     static final int[] TENSOR_CORE_BUCKETS = {64, 128};
     /** Storage types the tensor-core forward is instantiated for. */
@@ -43,7 +59,8 @@ final class KernelCatalog {
 
     /** The modules, in load order. */
     static List<String> modules() {
-        return List.of(ATTENTION, NORM, ATTENTION_TC, ROTARY);
+        return List.of(ATTENTION, NORM, ATTENTION_TC, ROTARY, TENSOR, ACTIVATION, ELEMENTWISE, EMBEDDING, LOSS, OPTIM,
+                RANDOM);
     }
 
     /** Every kernel {@code module} must export. */
@@ -84,6 +101,58 @@ final class KernelCatalog {
             case ROTARY -> {
                 for (DType t : DTYPES) {
                     names.add(rotary(t));
+                }
+            }
+            case TENSOR -> {
+                for (int size : COPY_SIZES) {
+                    names.add(copyRows(size));
+                }
+                for (DType from : DTYPES) {
+                    for (DType to : DTYPES) {
+                        if (from != to) {
+                            names.add(cast(from, to));
+                        }
+                    }
+                    names.add(broadcastRows(from, from));
+                    if (from != DType.F32) {
+                        names.add(broadcastRows(from, DType.F32));
+                    }
+                }
+            }
+            case ACTIVATION -> {
+                for (DType t : DTYPES) {
+                    names.addAll(List.of(activationForward(t), activationBackward(t), gluForward(t), gluBackward(t)));
+                }
+            }
+            case ELEMENTWISE -> {
+                for (DType t : DTYPES) {
+                    names.addAll(List.of(add(t), axpy(t), scale(t), broadcastMultiply(t), rowDot(t), columnPartials(t),
+                            columnTotals(t), tokenShift(t)));
+                }
+            }
+            case EMBEDDING -> {
+                for (DType t : DTYPES) {
+                    names.add(embeddingForward(t));
+                    names.add(embeddingBackward(t));
+                }
+                names.addAll(List.of(EMBEDDING_KEYS, SORT_BLOCK, SORT_STEP, SORT_MERGE));
+            }
+            case LOSS -> {
+                for (DType t : DTYPES) {
+                    names.add(crossEntropyRows(t));
+                }
+                names.add(CROSS_ENTROPY_TOTAL);
+            }
+            case OPTIM -> {
+                names.add(ADAMW);
+                for (DType t : DTYPES) {
+                    names.add(sumOfSquaresPartials(t));
+                }
+                names.add(SUM_OF_SQUARES_FINAL);
+            }
+            case RANDOM -> {
+                for (DType t : DTYPES) {
+                    names.add(uniform(t));
                 }
             }
             default -> throw new IllegalArgumentException("unknown kernel module " + module);
@@ -185,5 +254,110 @@ final class KernelCatalog {
 
     static String normParamTotals(DType gamma) {
         return "norm_param_totals_" + tag(gamma);
+    }
+
+    /** The copy kernel moving elements of {@code bytes} bytes. */
+    static String copyRows(int bytes) {
+        return switch (bytes) {
+            case 1 -> "copy_rows_u8";
+            case 2 -> "copy_rows_u16";
+            case 4 -> "copy_rows_u32";
+            default -> throw new IllegalArgumentException("no copy kernel for " + bytes + "-byte elements");
+        };
+    }
+
+    static String cast(DType from, DType to) {
+        return "cast_" + tag(from) + "_" + tag(to);
+    }
+
+    /** Rows of {@code to} filled with a vector of {@code from}. */
+    static String broadcastRows(DType from, DType to) {
+        return "broadcast_rows_" + tag(from) + "_" + tag(to);
+    }
+
+    static String activationForward(DType t) {
+        return "act_fwd_" + tag(t);
+    }
+
+    static String activationBackward(DType t) {
+        return "act_bwd_" + tag(t);
+    }
+
+    static String gluForward(DType t) {
+        return "glu_fwd_" + tag(t);
+    }
+
+    static String gluBackward(DType t) {
+        return "glu_bwd_" + tag(t);
+    }
+
+    static String add(DType t) {
+        return "ew_add_" + tag(t);
+    }
+
+    static String axpy(DType t) {
+        return "ew_axpy_" + tag(t);
+    }
+
+    static String scale(DType t) {
+        return "ew_scale_" + tag(t);
+    }
+
+    static String broadcastMultiply(DType t) {
+        return "ew_bmul_" + tag(t);
+    }
+
+    static String rowDot(DType t) {
+        return "ew_row_dot_" + tag(t);
+    }
+
+    /** Column sums of a {@code t} matrix over row chunks, into fp32 partials. */
+    static String columnPartials(DType t) {
+        return "colsum_partials_" + tag(t);
+    }
+
+    /** The partials' chunks added, in order, into a {@code t} accumulator. */
+    static String columnTotals(DType t) {
+        return "colsum_totals_" + tag(t);
+    }
+
+    static String tokenShift(DType t) {
+        return "token_shift_" + tag(t);
+    }
+
+    static String embeddingForward(DType t) {
+        return "emb_fwd_" + tag(t);
+    }
+
+    static String embeddingBackward(DType t) {
+        return "emb_bwd_" + tag(t);
+    }
+
+    /** The embedding backward's sort keys, id << 32 | token. */
+    static final String EMBEDDING_KEYS = "emb_keys";
+    /** Bitonic sort of each shared-memory segment. */
+    static final String SORT_BLOCK = "emb_sort_block";
+    /** One global stride of a bitonic merge. */
+    static final String SORT_STEP = "emb_sort_step";
+    /** The shared-memory strides of a bitonic merge. */
+    static final String SORT_MERGE = "emb_sort_merge";
+
+    static String crossEntropyRows(DType t) {
+        return "ce_rows_" + tag(t);
+    }
+
+    /** The cross-entropy's loss sum and count. */
+    static final String CROSS_ENTROPY_TOTAL = "ce_total";
+    /** The fused AdamW step (F32). */
+    static final String ADAMW = "adamw";
+    /** The sum of squares' block sums into the accumulator. */
+    static final String SUM_OF_SQUARES_FINAL = "sumsq_final";
+
+    static String sumOfSquaresPartials(DType t) {
+        return "sumsq_partials_" + tag(t);
+    }
+
+    static String uniform(DType t) {
+        return "uniform_" + tag(t);
     }
 }

@@ -5,7 +5,6 @@ import dev.attn4j.ports.attention.AttentionShape;
 import dev.attn4j.ports.attention.Dropout;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
-import jcuda.driver.CUdeviceptr;
 
 import java.util.List;
 
@@ -56,8 +55,8 @@ final class KernelModifiers {
         return t == null || t.shape().dim(1) == 1 ? 0L : (long) s.seqQ() * s.seqK();
     }
 
-    private static CUdeviceptr ptr(DeviceTensor t) {
-        return t == null ? new CUdeviceptr() : ((CudaTensor) t).pointer();
+    private static DevicePointer ptr(DeviceTensor t) {
+        return t == null ? DevicePointer.NULL : ((CudaTensor) t).pointer();
     }
 
     private static int flag(boolean value) {

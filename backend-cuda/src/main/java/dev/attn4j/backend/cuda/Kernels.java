@@ -2,7 +2,6 @@ package dev.attn4j.backend.cuda;
 
 import dev.attn4j.ports.DeviceException;
 import jcuda.Pointer;
-import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.JCudaDriver;
@@ -57,7 +56,7 @@ final class Kernels implements AutoCloseable {
 
     /**
      * Launches {@code name} on a {@code grid} of 1-D blocks of {@code threads}. Arguments are
-     * {@link CUdeviceptr}s, {@link Integer}s, {@link Long}s and {@link Float}s, in the kernel's order.
+     * {@link DevicePointer}s, {@link Integer}s, {@link Long}s and {@link Float}s, in the kernel's order.
      */
     void launch(String name, int gridX, int gridY, int gridZ, int threads, Object... args) {
         launchWithSharedMemory(name, 0, gridX, gridY, gridZ, threads, args);
@@ -72,7 +71,7 @@ final class Kernels implements AutoCloseable {
         Pointer[] params = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             params[i] = switch (args[i]) {
-                case CUdeviceptr p -> Pointer.to(p);
+                case DevicePointer p -> Pointer.to(CudaGpu.cu(p));
                 case Integer v -> Pointer.to(new int[] {v});
                 case Long v -> Pointer.to(new long[] {v});
                 case Float v -> Pointer.to(new float[] {v});

@@ -3,7 +3,6 @@ package dev.attn4j.backend.cuda;
 import dev.attn4j.ports.attention.AttentionOptions;
 import dev.attn4j.ports.attention.AttentionShape;
 import dev.attn4j.ports.tensor.DType;
-import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -40,7 +39,7 @@ class KernelArgumentsTest {
         List<String> types = new ArrayList<>();
         for (Object a : args) {
             types.add(switch (a) {
-                case CUdeviceptr p -> "u64";
+                case DevicePointer p -> "u64";
                 case Long l -> "u64";
                 case Integer i -> "u32";
                 case Float f -> "f32";
@@ -51,7 +50,7 @@ class KernelArgumentsTest {
     }
 
     private static List<Object> pointers(int count) {
-        return new ArrayList<>(Collections.nCopies(count, new CUdeviceptr()));
+        return new ArrayList<>(Collections.nCopies(count, DevicePointer.NULL));
     }
 
     @Test
@@ -73,7 +72,7 @@ class KernelArgumentsTest {
 
     @Test
     void rotaryKernelsGetTheArgumentsTheirPtxDeclares() {
-        CUdeviceptr p = new CUdeviceptr();
+        DevicePointer p = DevicePointer.NULL;
         Object[] args = CudaRotary.arguments(p, p, p, p, 5, 3, 10, 3, true, false, p, 150L);
         for (DType t : KernelCatalog.DTYPES) {
             assertEquals(declared("rotary", KernelCatalog.rotary(t)), passed(args));

@@ -99,6 +99,16 @@ class KernelResourcesTest {
     }
 
     @Test
+    void everyKernelOfEveryModuleIsAnEntryOfItsPtx() {
+        for (String module : KernelCatalog.modules()) {
+            Set<String> found = entries(ptxOrSkip(module));
+            for (String name : KernelCatalog.entries(module)) {
+                assertTrue(found.contains(name), module + ".ptx has no .entry " + name + "; it has " + found);
+            }
+        }
+    }
+
+    @Test
     void modulesTargetComputeCapability80SoHopperDriversCanJitThem() {
         for (String module : KernelCatalog.modules()) {
             String ptx = ptxOrSkip(module);

@@ -15,10 +15,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The launch geometry the Java side uses must be the one the kernels were written for: a block-size or
  * rows-per-block mismatch would leave rows uncomputed (or computed twice) without any CUDA error. Read
- * from the CUDA sources themselves (surefire runs in the module folder).
+ * from the CUDA sources themselves.
  */
 class LaunchGeometryTest {
-    private static final Path CUDA = Path.of("src", "main", "cuda");
+    /** The CUDA sources: from the module folder (surefire), or from the repository root (tools/gpu-check.sh run). */
+    private static final Path CUDA = Files.isDirectory(Path.of("src", "main", "cuda")) ? Path.of("src", "main", "cuda")
+            : Path.of("backend-cuda", "src", "main", "cuda");
 
     private static int constant(String file, String name) throws IOException {
         String source = Files.readString(CUDA.resolve(file));
@@ -61,6 +63,49 @@ class LaunchGeometryTest {
     }
 
     @Test
+    void modelPortBlockShapesMatchTheKernels() throws IOException {
+        assertEquals(constant("tensor.cu", "TENSOR_THREADS"), CudaTensors.THREADS);
+        assertEquals(constant("activation.cu", "ACT_THREADS"), CudaActivation.THREADS);
+        assertEquals(constant("elementwise.cu", "EW_THREADS"), CudaElementwise.THREADS);
+        assertEquals(constant("elementwise.cu", "EW_ROW_THREADS"), CudaElementwise.ROW_THREADS);
+        assertEquals(constant("elementwise.cu", "EW_COLUMN_THREADS"), ColumnSums.THREADS);
+        assertEquals(constant("embedding.cu", "EMB_THREADS"), CudaEmbedding.THREADS);
+        assertEquals(constant("embedding.cu", "EMB_COLUMN_THREADS"), CudaEmbedding.COLUMN_THREADS);
+        assertEquals(constant("embedding.cu", "SORT_SEGMENT"), CudaEmbedding.SORT_SEGMENT);
+        assertEquals(constant("embedding.cu", "SORT_THREADS"), CudaEmbedding.SORT_THREADS);
+        assertEquals(CudaEmbedding.SORT_SEGMENT, 2 * CudaEmbedding.SORT_THREADS, "one compare-exchange per thread and stride");
+        assertEquals(constant("loss.cu", "CE_THREADS"), CudaLoss.THREADS);
+        assertEquals(constant("optim.cu", "OPT_THREADS"), CudaOptimizer.THREADS);
+        assertEquals(constant("optim.cu", "SUMSQ_BLOCKS"), CudaOptimizer.SUMSQ_BLOCKS);
+        assertEquals(constant("random.cu", "RANDOM_THREADS"), CudaRandom.THREADS);
+        // blockSum needs whole warps; blockSumDouble's tree a power of two
+        for (int threads : new int[] {CudaElementwise.ROW_THREADS, CudaLoss.THREADS, CudaOptimizer.THREADS}) {
+            assertEquals(0, threads % 32);
+            assertEquals(1, Integer.bitCount(threads), threads + " threads: a power of two");
+        }
+    }
+
+    @Test
+    void theSortCoversEveryPowerOfTwoWithOneStridePerMergeStep() {
+        assertEquals(1, CudaEmbedding.sortSize(1));
+        assertEquals(2, CudaEmbedding.sortSize(2));
+        assertEquals(4, CudaEmbedding.sortSize(3));
+        assertEquals(4096, CudaEmbedding.sortSize(3000));
+        assertEquals(1 << 30, CudaEmbedding.sortSize(1 << 30));
+        for (long n : new long[] {1, 512, 1024, 2048, 1 << 16}) {
+            var launches = CudaEmbedding.sortLaunches(n);
+            // shared segments do strides below SORT_SEGMENT; the global kernel does each stride k/2 .. SORT_SEGMENT once
+            long globalSteps = launches.stream().filter(l -> l.kernel().equals(KernelCatalog.SORT_STEP)).count();
+            long expected = 0;
+            for (long k = 2L * CudaEmbedding.SORT_SEGMENT; k <= n; k *= 2) {
+                expected += Long.numberOfTrailingZeros(k) - Long.numberOfTrailingZeros(CudaEmbedding.SORT_SEGMENT);
+            }
+            assertEquals(expected, globalSteps, "n = " + n);
+            assertEquals(KernelCatalog.SORT_BLOCK, launches.getFirst().kernel());
+        }
+    }
+
+    @Test
     void headDimsRunInTheSmallestBucketThatHoldsThem() {
         assertEquals(32, KernelCatalog.headDimBucket(1));
         assertEquals(32, KernelCatalog.headDimBucket(32));
@@ -69,6 +114,6 @@ class LaunchGeometryTest {
         assertEquals(256, KernelCatalog.headDimBucket(129));
         assertEquals(256, KernelCatalog.headDimBucket(256));
         assertThrows(IllegalArgumentException.class, () -> KernelCatalog.headDimBucket(257));
-        assertEquals(KernelCatalog.maxHeadDim(), CudaEngine.CAPABILITIES.port(dev.attn4j.ports.attention.AttentionCapabilities.class).orElseThrow().maxHeadDim());
+        assertEquals(KernelCatalog.maxHeadDim(), CudaEngine.capabilities(true).port(dev.attn4j.ports.attention.AttentionCapabilities.class).orElseThrow().maxHeadDim());
     }
 }
