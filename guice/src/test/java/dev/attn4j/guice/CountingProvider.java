@@ -6,6 +6,7 @@ import dev.attn4j.ports.spi.Availability;
 import dev.attn4j.ports.spi.BackendEngine;
 import dev.attn4j.ports.spi.BackendOptions;
 import dev.attn4j.ports.spi.BackendProvider;
+import dev.attn4j.ports.spi.DeviceKind;
 import dev.attn4j.ports.tensor.DType;
 
 import java.util.ArrayList;
@@ -23,17 +24,26 @@ public class CountingProvider implements BackendProvider {
     private final String name;
     private final int priority;
     private final boolean available;
+    private final DeviceKind kind;
     private final List<BackendOptions> opened = new ArrayList<>();
 
-    /** Used by ServiceLoader (see the test META-INF/services). */
+    /**
+     * Used by ServiceLoader (see the test META-INF/services). It reports a GPU so that default selection
+     * prefers it to the real cpu backend, which is also on the test class path.
+     */
     public CountingProvider() {
-        this("registered", 1, true);
+        this("registered", 1, true, DeviceKind.GPU);
     }
 
     CountingProvider(String name, int priority, boolean available) {
+        this(name, priority, available, DeviceKind.UNKNOWN);
+    }
+
+    private CountingProvider(String name, int priority, boolean available, DeviceKind kind) {
         this.name = name;
         this.priority = priority;
         this.available = available;
+        this.kind = kind;
     }
 
     /** The options of every open so far. */
@@ -53,7 +63,7 @@ public class CountingProvider implements BackendProvider {
 
     @Override
     public Availability probe() {
-        return available ? Availability.available(name + " ready", List.of(name + ": test device"))
+        return available ? Availability.available(name + " ready", List.of(name + ": test device"), kind)
                 : Availability.unavailable(name + " has no device here");
     }
 
