@@ -14,9 +14,9 @@ interface TileMath {
     /** Padding unit of packed tiles' inner dimension (16 floats: one AVX-512 register). */
     int LANES = 16;
 
-    /** The twin to use in this JVM. */
+    /** The twin to use in this JVM ({@link CpuKernels} chooses it). */
     static TileMath get() {
-        return Simd.available() ? VectorTileMath.INSTANCE : ScalarTileMath.INSTANCE;
+        return CpuKernels.selected().tileMath();
     }
 
     /** {@code x} rounded up to a multiple of {@link #LANES}. */
