@@ -113,7 +113,8 @@ final class AttentionForward {
         // Q is read in place (row stride H·D, reduction over the D real features); the softmax scale was
         // folded into the packed Kᵀ, so the tile needs no copy of its own.
         int qAt = p.qOff + p.queryRow(b, i0, h);
-        math.gemm(p.q, qAt, p.qStride, 1, w.kt, j0, p.seqKPad, s, 0, BC, rows, colsPad, p.headDim, false);
+        math.gemm(p.q, qAt, p.qStride, 1, w.kt, kt * dp * BC + j0 - kt * BC, BC, s, 0, BC, rows, colsPad, p.headDim,
+                false);
         p.scores(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
         for (int r = 0; r < rows; r++) {
             int so = r * BC;

@@ -23,6 +23,12 @@ final class AttentionPacking {
         rows(p, src, srcOff + p.keyRow(b, 0, kvHead), p.kStride, p.seqK, 1f, dst, 0);
     }
 
+    /** Rows {@code j0..j0+cols} of KV head {@code kvHead} of a k or v array, scaled, into {@code dst[cols][dPad]}. */
+    static void keyTileRows(AttentionProblem p, float[] src, int srcOff, int b, int kvHead, int j0, int cols,
+                            float factor, float[] dst) {
+        rows(p, src, srcOff + p.keyRow(b, j0, kvHead), p.kStride, cols, factor, dst, 0);
+    }
+
     /** {@code rows} rows of D floats, {@code stride} apart from {@code first}, into {@code dst[rows][dPad]}. */
     private static void rows(AttentionProblem p, float[] src, int first, int stride, int rows, float factor,
                              float[] dst, int dstOff) {
@@ -39,25 +45,37 @@ final class AttentionPacking {
     }
 
     /**
-     * K of one KV head times {@code factor}, transposed into {@code [dPad][seqKPad]} with zero padding. Blocks
-     * of {@link TileMath#LANES} keys keep both the reads (a few rows) and the writes (one line per
-     * feature) within a few cache lines.
+     * K of one KV head times {@code factor}, transposed key tile by key tile into {@code [keyTiles][dPad][BC]} with
+     * zero padding: the Kᵀ block of one tile is contiguous (32 KiB at D = 64), so it stays in L1 while the tile's
+     * query rows stream past it. (One {@code [dPad][seqKPad]} matrix would put the block's rows {@code 4·Sk} bytes
+     * apart; at Sk = 2048 that is 8 KiB, and all 64 rows of a column group fall into the same L1 set.) Blocks of
+     * {@link TileMath#LANES} keys keep both the reads (a few rows) and the writes (one line per feature) within a
+     * few cache lines.
      */
     static void transposed(AttentionProblem p, float[] src, int srcOff, int b, int kvHead, float factor, float[] dst) {
         int d = p.headDim;
+        int dp = p.dPad;
+        int bc = AttentionProblem.BC;
         int seqK = p.seqK;
-        int seqKPad = p.seqKPad;
-        // Only the padding needs clearing (the rest is written below): keys past Sk, features past D.
-        for (int x = 0; x < d; x++) {
-            Arrays.fill(dst, x * seqKPad + seqK, (x + 1) * seqKPad, 0f);
+        int tileSize = dp * bc;
+        // Only the padding needs clearing (the rest is written below): features past D, keys past Sk.
+        for (int t = 0; t < p.keyTiles; t++) {
+            Arrays.fill(dst, t * tileSize + d * bc, (t + 1) * tileSize, 0f);
         }
-        Arrays.fill(dst, d * seqKPad, p.dPad * seqKPad, 0f);
+        int last = seqK - (p.keyTiles - 1) * bc;
+        if (last < bc) {
+            int at = (p.keyTiles - 1) * tileSize;
+            for (int x = 0; x < d; x++) {
+                Arrays.fill(dst, at + x * bc + last, at + (x + 1) * bc, 0f);
+            }
+        }
         int stride = p.kStride;
         int base = srcOff + p.keyRow(b, 0, kvHead);
         for (int j0 = 0; j0 < seqK; j0 += TileMath.LANES) {
             int j1 = Math.min(seqK, j0 + TileMath.LANES);
+            int tile = (j0 / bc) * tileSize - j0 / bc * bc;
             for (int x = 0; x < d; x++) {
-                int to = x * seqKPad;
+                int to = tile + x * bc;
                 for (int j = j0; j < j1; j++) {
                     dst[to + j] = src[base + j * stride + x] * factor;
                 }

@@ -17,6 +17,8 @@ import java.util.List;
  * per worker. This class allocates the outputs and hands the call to its kernels:
  * <ul>
  *   <li>{@link AttentionForward}: query tiles against key tiles, online softmax;</li>
+ *   <li>{@link AttentionDecode}: one query position (generation), the keys split across workers and the splits
+ *       combined by their log-sum-exp;</li>
  *   <li>{@link AttentionBackward}: key-tile units owning their dK, dV, dQ reduced in a fixed order;</li>
  *   <li>{@link AttentionPacking}: the copies into the zero-padded buffers the tile products read.</li>
  * </ul>
@@ -26,11 +28,13 @@ import java.util.List;
 final class TiledCpuAttention implements AttentionPort {
     private final CpuEngine engine;
     private final AttentionForward forward;
+    private final AttentionDecode decode;
     private final AttentionBackward backward;
 
     TiledCpuAttention(CpuEngine engine, WorkerPool pool, TileMath math) {
         this.engine = engine;
         this.forward = new AttentionForward(pool, math);
+        this.decode = new AttentionDecode(pool, math);
         this.backward = new AttentionBackward(pool, math);
     }
 
@@ -47,7 +51,11 @@ final class TiledCpuAttention implements AttentionPort {
             throw e;
         }
         try {
-            forward.run(p, o.f32(), lse.f32());
+            if (AttentionDecode.applies(p)) {
+                decode.run(p, o.f32(), lse.f32());
+            } else {
+                forward.run(p, o.f32(), lse.f32());
+            }
             engine.requireOpen("attention forward");
             return new AttentionResult(o, lse);
         } catch (RuntimeException | Error e) {
