@@ -110,26 +110,13 @@ final class AttentionDecode {
                     }
                     p.scores(row, BC, b, h, 0, 1, j0, colsPad, tile, null);
                 }
-                int so = r * BC;
-                float rowMax = math.max(row, 0, colsPad);
-                float mOld = w.m[r];
-                float mNew = Math.max(mOld, rowMax);
-                if (mNew == Float.NEGATIVE_INFINITY) {
-                    // Nothing visible in this row yet: contribute nothing (avoids exp(−∞ + ∞)).
-                    Arrays.fill(s, so, so + colsPad, 0f);
-                    continue;
+                System.arraycopy(row, 0, s, r * BC, colsPad);
+            }
+            math.onlineSoftmax(s, BC, g, colsPad, w.m, w.mNew, w.l, w.o, dp);
+            if (p.dropout.active()) {
+                for (int r = 0; r < g; r++) {
+                    p.dropout.dropRow(w.philox(p.dropout), s, r * BC, b, kvHead * g + r, 0, j0, cols);
                 }
-                float alpha = 1f;
-                if (mOld != Float.NEGATIVE_INFINITY && mOld != mNew) {
-                    alpha = Exp.exp(mOld - mNew);
-                    math.scale(w.o, r * dp, dp, alpha);
-                }
-                math.expShiftAccumulate(row, 0, colsPad, mNew, w.l, r * TileMath.LANES, alpha);
-                w.m[r] = mNew;
-                if (p.dropout.active()) {
-                    p.dropout.dropRow(w.philox(p.dropout), row, 0, b, h, 0, j0, cols);
-                }
-                System.arraycopy(row, 0, s, so, colsPad);
             }
             if (p.inPlace) {
                 math.gemm(s, 0, BC, 1, p.v, p.vOff + p.keyRow(b, j0, kvHead), p.kStride, w.o, 0, dp, g, dp, cols, true);
@@ -211,6 +198,7 @@ final class AttentionDecode {
         final float[] row = new float[BC];
         final float[] o;
         final float[] m;
+        final float[] mNew;
         final float[] l;
         final float[] v;
         private Philox philox;
@@ -224,6 +212,7 @@ final class AttentionDecode {
             s = new float[g * BC];
             o = new float[g * p.dPad];
             m = new float[g];
+            mNew = new float[g];
             l = new float[g * TileMath.LANES];
             v = p.inPlace ? null : new float[BC * p.dPad];
         }

@@ -116,26 +116,11 @@ final class AttentionForward {
         math.gemm(p.q, qAt, p.qStride, 1, w.kt, kt * dp * BC + j0 - kt * BC, BC, s, 0, BC, rows, colsPad, p.headDim,
                 false);
         p.scores(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
-        for (int r = 0; r < rows; r++) {
-            int so = r * BC;
-            float rowMax = math.max(s, so, colsPad);
-            float mOld = w.m[r];
-            float mNew = Math.max(mOld, rowMax);
-            if (mNew == Float.NEGATIVE_INFINITY) {
-                // Nothing visible in this row yet: contribute nothing (avoids exp(−∞ + ∞)).
-                Arrays.fill(s, so, so + colsPad, 0f);
-                continue;
-            }
-            float alpha = 1f;
-            if (mOld != Float.NEGATIVE_INFINITY && mOld != mNew) {
-                alpha = Exp.exp(mOld - mNew);
-                math.scale(acc, r * dp, dp, alpha);
-            }
-            math.expShiftAccumulate(s, so, colsPad, mNew, w.l, r * TileMath.LANES, alpha);
-            w.m[r] = mNew;
-            if (p.dropout.active()) {
-                // l sums the undropped probabilities (lse is that of the scores); only o sees dropout.
-                p.dropout.dropRow(w.philox(p.dropout), s, so, b, h, i0 + r, j0, Math.min(colsPad, p.seqK - j0));
+        math.onlineSoftmax(s, BC, rows, colsPad, w.m, w.mNew, w.l, acc, dp);
+        if (p.dropout.active()) {
+            // l sums the undropped probabilities (lse is that of the scores); only o sees dropout.
+            for (int r = 0; r < rows; r++) {
+                p.dropout.dropRow(w.philox(p.dropout), s, r * BC, b, h, i0 + r, j0, Math.min(colsPad, p.seqK - j0));
             }
         }
         // Rows of V past Sk are never read: the reduction stops at the last real key.
@@ -153,6 +138,8 @@ final class AttentionForward {
         final float[] s;
         final float[] o;
         final float[] m = new float[BR];
+        /** Scratch of {@link TileMath#onlineSoftmax}. */
+        final float[] mNew = new float[BR];
         /** Per row, {@link TileMath#LANES} partial sums of the softmax denominator. */
         final float[] l = new float[BR * TileMath.LANES];
         final float[] kt;
