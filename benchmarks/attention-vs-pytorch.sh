@@ -20,6 +20,8 @@
 # and the report gives per item the median time of each and the median of the rounds' ratios (PyTorch time /
 # attn4j time: above 1, attn4j is faster), with the load average seen. While another JMH run holds /tmp/jmh.lock
 # (the lock JMH takes, as benchmarks/gemm-vs-openblas.sh waits for it) the script waits for it.
+# With the main case each round also times OpenBLAS sgemm 2048³ (../shared/anchors/sgemm.sh's ceiling, Debian's numpy)
+# and the report gives attn4j's full forward as a fraction of it and of the anchor's MKL sgemm.
 # Needs benchmarks/target/benchmarks.jar (or ATTN4J_JAR): mvn -B -q -pl benchmarks -am package -DskipTests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -116,6 +118,31 @@ def pytorch(shape, items, runs, warmup):
     return best
 
 
+OPENBLAS = r"""
+import numpy as np, time
+a = np.random.rand(2048, 2048).astype(np.float32); b = np.random.rand(2048, 2048).astype(np.float32)
+a @ b
+t = []
+for _ in range(7):
+    t0 = time.perf_counter(); a @ b; t.append(time.perf_counter() - t0)
+print(sorted(t)[3] * 1e3)
+"""
+
+
+def openblas():
+    # ../shared/anchors/sgemm.sh's measurement (the CPU's GEMM ceiling), timed as a median of 7 like the others.
+    env = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "SkylakeX"))
+    if THREADS:
+        env["OPENBLAS_NUM_THREADS"] = THREADS
+    with open("/tmp/jmh.lock", "a") as lock:
+        fcntl.lockf(lock, fcntl.LOCK_EX)
+        try:
+            out = subprocess.run([sys.executable, "-c", OPENBLAS], capture_output=True, text=True, env=env, check=True)
+        finally:
+            fcntl.lockf(lock, fcntl.LOCK_UN)
+    return 2.0 * 2048 ** 3 / (float(out.stdout) / 1e3) / 1e9
+
+
 def attn4j(shape, items, runs, warmup):
     # The cpu backend runs one worker per available processor.
     threads = [f"-XX:ActiveProcessorCount={THREADS}"] if THREADS else []
@@ -142,13 +169,17 @@ for r in range(ROUNDS):
         if r % 2:
             order.reverse()
         got = {who: fn(shape, items, runs, warmup) for who, fn in order}
+        blas = openblas() if name == "main" else None
         for it in items:
-            rec = res.setdefault((name, it), {"pytorch": [], "attn4j": [], "ratio": [], "sgemm": [], "shape": shape})
+            rec = res.setdefault((name, it), {"pytorch": [], "attn4j": [], "ratio": [], "sgemm": [], "blas": [],
+                                              "shape": shape})
             rec["pytorch"].append(got["pytorch"][it])
             rec["attn4j"].append(got["attn4j"][it])
             rec["ratio"].append(got["pytorch"][it] / got["attn4j"][it])
             if "sgemm_2048" in got["pytorch"]:
                 rec["sgemm"].append(2.0 * 2048 ** 3 / (got["pytorch"]["sgemm_2048"] / 1e3) / 1e9)
+            if blas:
+                rec["blas"].append(blas)
             print(f"round {r + 1}/{ROUNDS} {name:>22} {it:>10}: PyTorch {got['pytorch'][it]:9.3f} ms  attn4j "
                   f"{got['attn4j'][it]:9.3f} ms  speed-up {rec['ratio'][-1]:.2f}  (load {loads[-1]:.1f})", flush=True)
 
@@ -161,7 +192,8 @@ for (name, it), rec in res.items():
     g = flops(rec["shape"], it) / (med(rec["attn4j"]) / 1e3) / 1e9
     extra = ""
     if rec["sgemm"] and it == "fwd_full":
-        extra = f" ({g / med(rec['sgemm']):.2f}x MKL sgemm's {med(rec['sgemm']):.0f})"
+        extra = (f" ({g / med(rec['blas']):.2f}x OpenBLAS sgemm's {med(rec['blas']):.0f}, "
+                 f"{g / med(rec['sgemm']):.2f}x PyTorch's MKL sgemm's {med(rec['sgemm']):.0f})")
     print(f"| {name} | `{rec['shape']}` | {it} | {med(rec['pytorch']):.3f} | {med(rec['attn4j']):.3f} | {g:.1f}{extra} | "
           f"**{med(rec['ratio']):.2f}** ({min(rec['ratio']):.2f}..{max(rec['ratio']):.2f}) |")
 PY
