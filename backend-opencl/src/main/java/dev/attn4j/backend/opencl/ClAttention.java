@@ -21,7 +21,7 @@ import java.util.Locale;
  * and launches.
  */
 final class ClAttention implements AttentionPort {
-    private static final String SOURCE = "attention.cl";
+    private static final String SOURCE = "philox.cl+attention.cl";
     private static final int FEATURE_ALIBI = 1;
     private static final int FEATURE_TABLE = 2;
     private static final int FEATURE_DENSE_MASK = 4;

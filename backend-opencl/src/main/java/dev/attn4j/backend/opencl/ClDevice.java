@@ -23,10 +23,16 @@ import java.util.Locale;
  * @param fp64              whether cl_khr_fp64 is reported
  * @param exactDivideSqrt   whether fp32 divide and sqrt can be built correctly rounded
  *                          ({@code CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT})
+ * @param baseAlignBytes    {@code CL_DEVICE_MEM_BASE_ADDR_ALIGN} in bytes: the alignment of a sub-buffer's origin
  */
 record ClDevice(int index, cl_platform_id platform, cl_device_id id, String platformName, String name, String type,
                 String version, int computeUnits, long maxWorkGroupSize, long localMemBytes, long globalMemBytes,
-                boolean fp16, boolean fp64, boolean exactDivideSqrt) {
+                boolean fp16, boolean fp64, boolean exactDivideSqrt, int baseAlignBytes) {
+
+    /** Whether the device is a CPU (POCL, Intel's CPU runtime): kernels pick their CPU-shaped variants. */
+    boolean isCpu() {
+        return "CPU".equals(type);
+    }
 
     /** One line for {@code devices()} and {@code probe()}. */
     String describe() {

@@ -58,6 +58,31 @@ final class ClHalfPrecision implements HalfPrecisionPorts.Conversions {
         }
     }
 
+    /** {@code half} (F16 or BF16) converted to the other 16-bit type in a new tensor (exact widening, one rounding). */
+    static ClTensor convertCopy(OpenClEngine engine, ClTensor half, DType dtype) {
+        synchronized (engine) {
+            ClTensor out = engine.allocate(half.shape(), dtype);
+            try {
+                convert(engine, dtype == DType.BF16 ? "f16_to_bf16" : "bf16_to_f16", half, out);
+                return out;
+            } catch (RuntimeException e) {
+                out.close();
+                throw ClAttention.translate(e, "casting " + half.dtype() + " to " + dtype);
+            }
+        }
+    }
+
+    /** {@code f32} rounded to {@code target}'s type (F16 or BF16) into {@code target} itself (same element count). */
+    static void narrowInto(OpenClEngine engine, ClTensor f32, ClTensor target) {
+        synchronized (engine) {
+            try {
+                convert(engine, target.dtype() == DType.F16 ? "narrow_f16" : "narrow_bf16", f32, target);
+            } catch (RuntimeException e) {
+                throw ClAttention.translate(e, "rounding into " + target.dtype());
+            }
+        }
+    }
+
     private static void convert(OpenClEngine engine, String kernel, ClTensor in, ClTensor out) {
         long n = in.shape().elementCount();
         new KernelCall(engine.kernel(SOURCE, "", kernel)).mem(in.buffer()).mem(out.buffer()).l(n)

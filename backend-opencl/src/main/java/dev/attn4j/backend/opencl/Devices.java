@@ -136,12 +136,19 @@ final class Devices {
                 deviceString(id, CL_DEVICE_VERSION).trim(), units[0], deviceSize(id, CL_DEVICE_MAX_WORK_GROUP_SIZE),
                 deviceLong(id, CL_DEVICE_LOCAL_MEM_SIZE), deviceLong(id, CL_DEVICE_GLOBAL_MEM_SIZE),
                 extensions.contains("cl_khr_fp16"), extensions.contains("cl_khr_fp64"),
-                (deviceLong(id, CL_DEVICE_SINGLE_FP_CONFIG) & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0);
+                (deviceLong(id, CL_DEVICE_SINGLE_FP_CONFIG) & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0,
+                Math.max(1, deviceInt(id, CL_DEVICE_MEM_BASE_ADDR_ALIGN) / 8));
     }
 
     private static long deviceLong(cl_device_id id, int param) {
         long[] v = new long[1];
         clGetDeviceInfo(id, param, Sizeof.cl_ulong, Pointer.to(v), null);
+        return v[0];
+    }
+
+    private static int deviceInt(cl_device_id id, int param) {
+        int[] v = new int[1];
+        clGetDeviceInfo(id, param, Sizeof.cl_uint, Pointer.to(v), null);
         return v[0];
     }
 

@@ -3,6 +3,21 @@ package dev.attn4j.backend.opencl;
 import dev.attn4j.ports.Capabilities;
 import dev.attn4j.ports.ClosedException;
 import dev.attn4j.ports.DeviceException;
+import dev.attn4j.ports.activation.Activation;
+import dev.attn4j.ports.activation.ActivationCapabilities;
+import dev.attn4j.ports.activation.ActivationPort;
+import dev.attn4j.ports.elementwise.ElementwiseCapabilities;
+import dev.attn4j.ports.elementwise.ElementwisePort;
+import dev.attn4j.ports.embedding.EmbeddingCapabilities;
+import dev.attn4j.ports.embedding.EmbeddingPort;
+import dev.attn4j.ports.linear.LinearCapabilities;
+import dev.attn4j.ports.linear.LinearPort;
+import dev.attn4j.ports.loss.LossCapabilities;
+import dev.attn4j.ports.loss.LossPort;
+import dev.attn4j.ports.optim.OptimizerCapabilities;
+import dev.attn4j.ports.optim.OptimizerPort;
+import dev.attn4j.ports.random.RandomCapabilities;
+import dev.attn4j.ports.random.RandomPort;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.attention.AttentionFeature;
 import dev.attn4j.ports.attention.AttentionPort;
@@ -18,6 +33,7 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorCapabilities;
+import dev.attn4j.ports.tensor.TensorFeature;
 import dev.attn4j.ports.tensor.TensorPort;
 import org.jocl.CL;
 import org.jocl.CLException;
@@ -25,6 +41,7 @@ import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
+import org.jocl.cl_buffer_region;
 import org.jocl.cl_context_properties;
 import org.jocl.cl_device_id;
 import org.jocl.cl_kernel;
@@ -34,6 +51,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
 
 import static org.jocl.CL.*;
@@ -68,9 +86,19 @@ final class OpenClEngine implements BackendEngine {
     private final AttentionPort attention = HalfPrecisionPorts.attention(half, this, new ClAttention(this));
     private final NormalizationPort normalization = HalfPrecisionPorts.normalization(half, this, new ClNormalization(this));
     private final RotaryPort rotary = HalfPrecisionPorts.rotary(half, this, new ClRotary(this));
+    private final ClGemm gemm;
+    private final ClOps ops;
+    // The model ports compute in F32; ClHalfModelPorts stores F16/BF16 around them (widen, F32 kernel, round).
+    private final LinearPort linear = ClHalfModelPorts.linear(this, new ClLinear(this));
+    private final ActivationPort activation = ClHalfModelPorts.activation(this, new ClActivation(this));
+    private final ElementwisePort elementwise = ClHalfModelPorts.elementwise(this, new ClElementwise(this));
+    private final EmbeddingPort embedding = ClHalfModelPorts.embedding(this, new ClEmbedding(this));
+    private final LossPort loss;
+    private final OptimizerPort optimizer = ClHalfModelPorts.optimizer(this, new ClOptimizer(this));
+    private final RandomPort random = ClHalfModelPorts.random(this, new ClRandom(this));
     private boolean closed;
 
-    private OpenClEngine(ClDevice device) {
+    private OpenClEngine(ClDevice device, ClGemm.Blocking blocking) {
         this.device = device;
         cl_context_properties props = new cl_context_properties();
         props.addProperty(CL_CONTEXT_PLATFORM, device.platform());
@@ -89,9 +117,26 @@ final class OpenClEngine implements BackendEngine {
         this.queue = q;
         this.placeholder = spare;
         this.programs = new Programs(context, device.id());
-        this.capabilities = Capabilities.of(TensorCapabilities.transfers(DTYPES),
+        this.gemm = new ClGemm(this, blocking);
+        this.ops = new ClOps(this);
+        this.loss = ClHalfModelPorts.loss(this, new ClLoss(this));
+        this.capabilities = Capabilities.of(new TensorCapabilities(DTYPES, EnumSet.allOf(TensorFeature.class),
+                        viewAlignment(device)),
                 new AttentionCapabilities(DTYPES, EnumSet.allOf(AttentionFeature.class), 1, MAX_HEAD_DIM),
-                NormCapabilities.all(DTYPES), new RotaryCapabilities(DTYPES));
+                NormCapabilities.all(DTYPES), new RotaryCapabilities(DTYPES),
+                new LinearCapabilities(DTYPES), new ActivationCapabilities(DTYPES, EnumSet.allOf(Activation.class)),
+                new ElementwiseCapabilities(DTYPES), new EmbeddingCapabilities(DTYPES), new LossCapabilities(DTYPES),
+                new OptimizerCapabilities(DTYPES), new RandomCapabilities(DTYPES));
+    }
+
+    /**
+     * A view's offset, in elements, must put its sub-buffer's origin on the device's base-address alignment
+     * ({@code CL_DEVICE_MEM_BASE_ADDR_ALIGN}: 128 bytes on POCL, 512 on NVIDIA's drivers) whatever the dtype, so
+     * the alignment is counted in elements of the smallest one (BOOL, one byte): 128 elements on POCL. The domain's
+     * parameter store rounds offsets up to it, so it costs padding, never a copy.
+     */
+    static int viewAlignment(ClDevice device) {
+        return device.baseAlignBytes();
     }
 
     /** An in-order queue: the OpenCL 2.0 entry point, or the 1.x one on drivers that lack it. */
@@ -112,7 +157,8 @@ final class OpenClEngine implements BackendEngine {
             if (all.isEmpty()) {
                 throw new DeviceException(OpenClBackendProvider.NAME, "CL_DEVICE_NOT_FOUND", "no OpenCL device");
             }
-            return new OpenClEngine(Devices.select(all, options.get("device").orElse(null)));
+            ClDevice device = Devices.select(all, options.get("device").orElse(null));
+            return new OpenClEngine(device, ClGemm.Blocking.named(options.get("gemm").orElse(null), device));
         } catch (CLException e) {
             throw deviceError(e, "opening the OpenCL device");
         }
@@ -158,6 +204,41 @@ final class OpenClEngine implements BackendEngine {
     }
 
     @Override
+    public LinearPort linear() {
+        return linear;
+    }
+
+    @Override
+    public ActivationPort activation() {
+        return activation;
+    }
+
+    @Override
+    public ElementwisePort elementwise() {
+        return elementwise;
+    }
+
+    @Override
+    public EmbeddingPort embedding() {
+        return embedding;
+    }
+
+    @Override
+    public LossPort loss() {
+        return loss;
+    }
+
+    @Override
+    public OptimizerPort optimizer() {
+        return optimizer;
+    }
+
+    @Override
+    public RandomPort random() {
+        return random;
+    }
+
+    @Override
     public boolean owns(DeviceTensor tensor) {
         return tensor instanceof ClTensor t && t.owner() == this;
     }
@@ -168,6 +249,20 @@ final class OpenClEngine implements BackendEngine {
 
     cl_command_queue queue() {
         return queue;
+    }
+
+    cl_context context() {
+        return context;
+    }
+
+    /** The GEMM (its packing workspace is the engine's); callers hold the engine's lock. */
+    ClGemm gemm() {
+        return gemm;
+    }
+
+    /** The model ports' small kernels. */
+    ClOps ops() {
+        return ops;
     }
 
     /** A buffer for kernel arguments a call leaves unused (OpenCL has no portable null buffer). */
@@ -200,12 +295,37 @@ final class OpenClEngine implements BackendEngine {
         return live.register(t);
     }
 
+    /**
+     * A view of {@code shape} over {@code base}'s elements from {@code elementOffset} (the facade checked range and
+     * alignment): a sub-buffer of the root's buffer, attached to {@code base} so that closing it closes the view.
+     */
+    synchronized ClTensor view(ClTensor base, long elementOffset, Shape shape) {
+        requireOpen();
+        long origin = Math.addExact(base.byteOffset(), Math.multiplyExact(elementOffset, base.dtype().byteSize()));
+        long bytes = Math.max(1, Math.multiplyExact(shape.elementCount(), base.dtype().byteSize()));
+        cl_mem sub = clCreateSubBuffer(base.root().buffer(), CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
+                new cl_buffer_region(origin, bytes), null);
+        ClTensor v = new ClTensor(this, shape, base.dtype(), sub, base, origin);
+        try {
+            base.attach(v);
+        } catch (RuntimeException e) {
+            clReleaseMemObject(sub);
+            throw e;
+        }
+        return live.register(v);
+    }
+
     /** Releases a tensor's buffer; idempotent, and a no-op once the engine closed (it released them all). */
     synchronized void release(ClTensor t) {
         cl_mem mem = t.takeBuffer();
         if (mem != null && live.release(t)) {
             clReleaseMemObject(mem);
         }
+    }
+
+    @Override
+    public OptionalInt openTensors() {
+        return OptionalInt.of(live.size());
     }
 
     /** Buffers handed out and not yet released (for leak tests). */
@@ -252,6 +372,7 @@ final class OpenClEngine implements BackendEngine {
             }
         }));
         attempt(failures, () -> clReleaseMemObject(placeholder));
+        attempt(failures, gemm::close);
         attempt(failures, programs::close);
         attempt(failures, () -> clReleaseCommandQueue(queue));
         attempt(failures, () -> clReleaseContext(context));

@@ -18,7 +18,8 @@ import java.util.Map;
 import static org.jocl.CL.*;
 
 /**
- * Builds the OpenCL C sources kept as resources next to this class, once per (source, build options) for
+ * Builds the OpenCL C sources kept as resources next to this class (a source named {@code a.cl+b.cl} is the two
+ * concatenated, so helpers such as {@code philox.cl} are shared without OpenCL 1.2's separate linking), once per (source, build options) for
  * the engine's device, and hands out their kernels, also once each. Not thread-safe: the engine's lock
  * guards it. A failed build reports the compiler's log.
  */
@@ -85,7 +86,16 @@ final class Programs implements AutoCloseable {
         }
     }
 
+    /** The resource, or several joined by {@code +} (shared helpers first), concatenated in order. */
     private static String read(String source) {
+        StringBuilder text = new StringBuilder();
+        for (String part : source.split("\\+")) {
+            text.append(readOne(part)).append('\n');
+        }
+        return text.toString();
+    }
+
+    private static String readOne(String source) {
         try (InputStream in = Programs.class.getResourceAsStream(source)) {
             if (in == null) {
                 throw new IllegalStateException("kernel source " + source + " is missing from the jar");

@@ -163,16 +163,7 @@ inline float logit_grad(float s, float softcap) {
     return 1.0f;
 }
 
-/* Philox4x32-10 (Salmon et al., SC'11). */
-inline uint4 philox4x32_10(uint4 ctr, uint2 key) {
-    for (int round = 0; round < 10; round++) {
-        const uint lo0 = 0xD2511F53u * ctr.x, hi0 = mul_hi(0xD2511F53u, ctr.x);
-        const uint lo1 = 0xCD9E8D57u * ctr.z, hi1 = mul_hi(0xCD9E8D57u, ctr.z);
-        ctr = (uint4) (hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
-        key += (uint2) (0x9E3779B9u, 0xBB67AE85u);
-    }
-    return ctr;
-}
+/* philox4x32_10 comes from philox.cl, built ahead of this source (ClAttention's SOURCE). */
 
 /*
  * The dropout factor of element (b, h, i, j): 0 when dropped, 1 / (1 - p) when kept, 1 without dropout.

@@ -62,3 +62,14 @@ __kernel void narrow_bf16(__global const uint *in, __global ushort *out, long n)
     long i = get_global_id(0);
     if (i < n) out[i] = (ushort) f32_bits_to_bf16(in[i]);
 }
+
+// F16 <-> BF16 (TensorPort.cast): widened exactly to fp32 bits, then rounded once to the other type.
+__kernel void f16_to_bf16(__global const ushort *in, __global ushort *out, long n) {
+    long i = get_global_id(0);
+    if (i < n) out[i] = (ushort) f32_bits_to_bf16(f16_bits_to_f32(in[i]));
+}
+
+__kernel void bf16_to_f16(__global const ushort *in, __global ushort *out, long n) {
+    long i = get_global_id(0);
+    if (i < n) out[i] = (ushort) f32_bits_to_f16(((uint) in[i]) << 16);
+}

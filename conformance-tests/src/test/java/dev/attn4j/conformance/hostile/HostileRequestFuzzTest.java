@@ -1,6 +1,35 @@
 package dev.attn4j.conformance.hostile;
 
 import dev.attn4j.oracle.PassRule;
+import dev.attn4j.oracle.ElementwiseOracle;
+import dev.attn4j.oracle.LinearOracle;
+import dev.attn4j.oracle.RandomOracle;
+import dev.attn4j.ports.activation.Activation;
+import dev.attn4j.ports.activation.ActivationBackwardRequest;
+import dev.attn4j.ports.activation.ActivationRequest;
+import dev.attn4j.ports.activation.GluBackwardRequest;
+import dev.attn4j.ports.activation.GluRequest;
+import dev.attn4j.ports.elementwise.AddRequest;
+import dev.attn4j.ports.elementwise.AxpyRequest;
+import dev.attn4j.ports.elementwise.BroadcastAxis;
+import dev.attn4j.ports.elementwise.BroadcastMultiplyBackwardRequest;
+import dev.attn4j.ports.elementwise.BroadcastMultiplyRequest;
+import dev.attn4j.ports.elementwise.ScaleRequest;
+import dev.attn4j.ports.elementwise.TokenShiftRequest;
+import dev.attn4j.ports.embedding.EmbeddingBackwardRequest;
+import dev.attn4j.ports.embedding.EmbeddingRequest;
+import dev.attn4j.ports.linear.LinearBackwardRequest;
+import dev.attn4j.ports.linear.LinearRequest;
+import dev.attn4j.ports.linear.MatmulRequest;
+import dev.attn4j.ports.linear.WeightLayout;
+import dev.attn4j.ports.loss.CrossEntropyRequest;
+import dev.attn4j.ports.loss.CrossEntropyResult;
+import dev.attn4j.ports.optim.AdamWRequest;
+import dev.attn4j.ports.optim.GradientClip;
+import dev.attn4j.ports.optim.SumOfSquaresRequest;
+import dev.attn4j.ports.random.UniformRequest;
+import dev.attn4j.ports.tensor.CopyRequest;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.oracle.AttentionDims;
 import dev.attn4j.oracle.AttentionOracle;
 import dev.attn4j.oracle.AttentionOutputs;
@@ -143,11 +172,12 @@ class HostileRequestFuzzTest {
         }
 
         void attempt() {
-            switch (rnd.nextInt(6)) {
+            switch (rnd.nextInt(8)) {
                 case 0, 1, 2 -> attention();
                 case 3 -> norm();
                 case 4 -> rotary();
-                default -> tensors();
+                case 5 -> tensors();
+                default -> modelOp();
             }
             if (mustFail) {
                 throw new AssertionError("a malformed request was accepted");
@@ -383,6 +413,329 @@ class HostileRequestFuzzTest {
                     checkedCorrect = true;
                 }
             }
+        }
+
+        // ------------------------------------------------------------------------------------- model ports
+
+        /**
+         * One request to a model port (docs/design.md §9) or a device-side tensor operation, from a small valid one:
+         * left valid (a linear forward, an add and a uniform fill are then checked against the oracle), or with one
+         * mutation (shapes, dtypes, closed and foreign tensors, non-finite scalars, ids and targets out of range, an
+         * accumulator that is an input, a view out of range or misaligned, an overlapping copy, sizes past the limits,
+         * nulls). A backend that does not declare the port answers UnsupportedCapabilityException, an attn4j error.
+         */
+        private void modelOp() {
+            int rows = 1 + rnd.nextInt(9);
+            int in = 1 + rnd.nextInt(12);
+            int out = 1 + rnd.nextInt(10);
+            int op = rnd.nextInt(12);
+            int mutation = rnd.nextInt(10);
+            boolean valid = mutation >= 6;
+            mustFail = !valid;
+            description = "model op " + op + " rows=" + rows + " in=" + in + " out=" + out + " mutation " + mutation;
+            Shape xs = Shape.of(rows, in);
+            float[] xv = data(rows * in);
+            DeviceTensor x = up(xv, xs);
+            switch (op) {
+                case 0 -> {                                                            // linear forward / backward
+                    float[] wv = data(out * in);
+                    DeviceTensor w = up(wv, Shape.of(out, in));
+                    DeviceTensor bias = rnd.nextBoolean() ? up(data(out), Shape.of(out)) : null;
+                    switch (mutation) {
+                        case 0 -> w = zeros(Shape.of(out, in + 1), DType.F32);
+                        case 1 -> x = zeros(xs, pick(DType.I32, DType.BOOL));
+                        case 2 -> w.close();
+                        case 3 -> w = foreignTensor(Shape.of(out, in));
+                        case 4 -> bias = zeros(Shape.of(out + 1), DType.F32);
+                        case 5 -> x = null;
+                        default -> { }
+                    }
+                    LinearRequest fwd = LinearRequest.of(x, w, bias);
+                    if (rnd.nextBoolean()) {
+                        DeviceTensor y = own(b.linear().forward(fwd));
+                        requireShape(y, Shape.of(rows, out));
+                        if (valid) {
+                            double[] bd = bias == null ? null : wide(b.tensors().download(bias));
+                            check("y", LinearOracle.forward(wide(xv), rows, in, wide(wv), WeightLayout.OUT_IN, out, bd,
+                                    Precision.FP64), LinearOracle.forward(wide(xv), rows, in, wide(wv), WeightLayout.OUT_IN,
+                                    out, bd, Precision.of(DType.F32)), b.tensors().download(y));
+                        }
+                    } else {
+                        DeviceTensor dW = valid && rnd.nextBoolean() ? w : zeros(Shape.of(out, in), DType.F32);
+                        mustFail |= dW == w;                                           // an accumulator that is an input
+                        DeviceTensor dx = own(b.linear().backward(new LinearBackwardRequest(fwd,
+                                up(data(rows * out), Shape.of(rows, out)), true, dW, null)));
+                        requireShape(dx, xs);
+                    }
+                }
+                case 1 -> {                                                            // matmul
+                    DeviceTensor c = zeros(Shape.of(rows, out), DType.F32);
+                    DeviceTensor w = up(data(in * out), Shape.of(in, out));
+                    float alpha = 1f;
+                    switch (mutation) {
+                        case 0 -> w = zeros(Shape.of(in + 1, out), DType.F32);
+                        case 1 -> c = x;                                               // C is A
+                        case 2 -> alpha = pick(Float.NaN, Float.POSITIVE_INFINITY);
+                        case 3 -> c = zeros(Shape.of(2, rows, out), DType.F32);        // ranks differ
+                        case 4 -> c.close();
+                        case 5 -> w = foreignTensor(Shape.of(in, out));
+                        default -> { }
+                    }
+                    b.linear().matmul(new MatmulRequest(x, false, w, false, c, alpha, 0f));
+                }
+                case 2 -> {                                                            // activations and GLUs
+                    Activation f = pick(Activation.values());
+                    boolean glu = rnd.nextBoolean();
+                    if (glu) {
+                        x = up(data(rows * 2 * in), Shape.of(rows, 2 * in));           // the two halves
+                    }
+                    switch (mutation) {
+                        case 0 -> x = zeros(x.shape(), DType.I32);
+                        case 1 -> x.close();
+                        case 2 -> x = foreignTensor(x.shape());
+                        case 3 -> {
+                            x = zeros(Shape.of(rows, 2 * in + 1), DType.F32);          // odd: no GLU halves
+                            glu = true;
+                        }
+                        case 4 -> f = null;
+                        case 5 -> x = null;
+                        default -> { }
+                    }
+                    if (glu) {
+                        GluRequest r = new GluRequest(f, x);
+                        DeviceTensor y = own(b.activation().glu(r));
+                        requireShape(y, r.outputShape());
+                        requireShape(own(b.activation().gluBackward(new GluBackwardRequest(r, up(data(
+                                Math.toIntExact(r.outputShape().elementCount())), r.outputShape())))), x.shape());
+                    } else {
+                        ActivationRequest r = new ActivationRequest(f, x);
+                        requireShape(own(b.activation().forward(r)), xs);
+                        requireShape(own(b.activation().backward(new ActivationBackwardRequest(r, up(data(rows * in), xs)))),
+                                xs);
+                    }
+                }
+                case 3 -> {                                                            // add, axpy, scale
+                    float[] yv = data(rows * in);
+                    DeviceTensor y = up(yv, xs);
+                    float alpha = 0.5f;
+                    switch (mutation) {
+                        case 0 -> y = zeros(Shape.of(rows, in + 1), DType.F32);
+                        case 1 -> y = zeros(xs, DType.BF16);
+                        case 2 -> alpha = pick(Float.NaN, Float.NEGATIVE_INFINITY);
+                        case 3 -> y.close();
+                        case 4 -> y = foreignTensor(xs);
+                        case 5 -> y = null;
+                        default -> { }
+                    }
+                    int which = rnd.nextInt(3);
+                    if (which == 2 && mutation <= 1) {
+                        which = 0;                                                     // y alone is a valid scale
+                    }
+                    switch (which) {
+                        case 0 -> {
+                            DeviceTensor sum = own(b.elementwise().add(new AddRequest(x, y, alpha)));
+                            if (valid) {
+                                check("a + alpha·b", ElementwiseOracle.add(wide(xv), wide(yv), alpha, Precision.FP64),
+                                        ElementwiseOracle.add(wide(xv), wide(yv), alpha, Precision.of(DType.F32)),
+                                        b.tensors().download(sum));
+                            }
+                        }
+                        case 1 -> b.elementwise().axpy(new AxpyRequest(alpha, x, y));
+                        default -> b.elementwise().scale(new ScaleRequest(y, alpha));
+                    }
+                }
+                case 4 -> {                                                            // broadcast multiply
+                    BroadcastAxis axis = pick(BroadcastAxis.values());
+                    int length = axis == BroadcastAxis.COLUMNS ? in : rows;
+                    DeviceTensor v = up(data(length), Shape.of(length));
+                    DeviceTensor grad = zeros(Shape.of(length), DType.F32);
+                    switch (mutation) {
+                        case 0 -> v = zeros(Shape.of(length + 1), DType.F32);
+                        case 1 -> grad = v;                                            // the accumulator is v
+                        case 2 -> v = x;
+                        case 3 -> grad = zeros(Shape.of(length), DType.F16);
+                        case 4 -> grad.close();
+                        case 5 -> axis = null;
+                        default -> { }
+                    }
+                    BroadcastMultiplyRequest r = new BroadcastMultiplyRequest(x, v, axis);
+                    requireShape(own(b.elementwise().multiply(r)), xs);
+                    DeviceTensor dx = b.elementwise().multiplyBackward(new BroadcastMultiplyBackwardRequest(r,
+                            up(data(rows * in), xs), rnd.nextBoolean(), grad));
+                    if (dx != null) {                                                  // null when dx is not asked
+                        requireShape(own(dx), xs);
+                    }
+                }
+                case 5 -> {                                                            // token shift
+                    int seq = rows;
+                    Shape s3 = Shape.of(1, seq, in);
+                    DeviceTensor x3 = up(data(seq * in), s3);
+                    int begin = rnd.nextInt(in);
+                    int count = 1 + rnd.nextInt(in - begin);
+                    int amount = pick(1, 2, -1, -3, 1000, Integer.MAX_VALUE);
+                    DeviceTensor segments = rnd.nextBoolean() ? ints(segments(seq), Shape.of(1, seq)) : null;
+                    switch (mutation) {
+                        case 0 -> begin = pick(-1, in, Integer.MIN_VALUE);
+                        case 1 -> count = pick(0, in - begin + 1, Integer.MAX_VALUE);
+                        case 2 -> amount = Integer.MIN_VALUE;
+                        case 3 -> segments = ints(new int[seq + 1], Shape.of(1, seq + 1));
+                        case 4 -> x3 = x;                                              // rank 2
+                        case 5 -> segments = zeros(Shape.of(1, seq), DType.F32);
+                        default -> { }
+                    }
+                    requireShape(own(b.elementwise().shiftTokens(new TokenShiftRequest(x3, begin, count, amount, segments))),
+                            s3);
+                }
+                case 6 -> {                                                            // embedding
+                    int v = 1 + rnd.nextInt(20);
+                    DeviceTensor table = up(data(v * in), Shape.of(v, in));
+                    int[] idv = new int[rows];
+                    for (int i = 0; i < rows; i++) idv[i] = rnd.nextInt(v);
+                    DeviceTensor tableGrad = zeros(Shape.of(v, in), DType.F32);
+                    switch (mutation) {
+                        case 0 -> idv[rnd.nextInt(rows)] = pick(v, -1, Integer.MAX_VALUE, Integer.MIN_VALUE);
+                        case 1 -> table = zeros(Shape.of(v, in, 1), DType.F32);
+                        case 2 -> tableGrad = table;
+                        case 3 -> tableGrad = zeros(Shape.of(v + 1, in), DType.F32);
+                        case 4 -> table.close();
+                        case 5 -> table = foreignTensor(Shape.of(v, in));
+                        default -> { }
+                    }
+                    DeviceTensor ids = ints(idv, Shape.of(rows));
+                    EmbeddingRequest r = new EmbeddingRequest(table, ids);
+                    DeviceTensor y = own(b.embedding().forward(r));
+                    requireShape(y, Shape.of(rows, in));
+                    b.embedding().backward(new EmbeddingBackwardRequest(r, y, tableGrad));
+                }
+                case 7 -> {                                                            // fused cross-entropy
+                    int v = 2 + rnd.nextInt(30);
+                    DeviceTensor w = up(data(v * in), Shape.of(v, in));
+                    int[] tv = new int[rows];
+                    for (int i = 0; i < rows; i++) tv[i] = rnd.nextInt(4) == 0 ? CrossEntropyRequest.IGNORE_INDEX : rnd.nextInt(v);
+                    DeviceTensor dW = zeros(Shape.of(v, in), DType.F32);
+                    float scale = 1f / rows;
+                    switch (mutation) {
+                        case 0 -> tv[rnd.nextInt(rows)] = pick(v, -1, -99, Integer.MAX_VALUE);
+                        case 1 -> scale = pick(-1f, Float.NaN, Float.POSITIVE_INFINITY);
+                        case 2 -> dW = w;
+                        case 3 -> w = zeros(Shape.of(v, in + 1), DType.F32);
+                        case 4 -> dW.close();
+                        case 5 -> w = foreignTensor(Shape.of(v, in));
+                        default -> { }
+                    }
+                    DeviceTensor targets = ints(tv, Shape.of(rows));
+                    CrossEntropyResult r = own(b.loss().linearCrossEntropy(CrossEntropyRequest.training(x, w, null,
+                            targets, scale, dW, null)));
+                    requireShape(r.dHidden(), xs);
+                    requireShape(r.lossSum(), Shape.of(1));
+                }
+                case 8 -> {                                                            // AdamW and sums of squares
+                    Shape ps = Shape.of(rows, in);
+                    DeviceTensor p = up(data(rows * in), ps);
+                    DeviceTensor g = up(data(rows * in), ps);
+                    DeviceTensor m = zeros(ps, DType.F32);
+                    DeviceTensor v = zeros(ps, DType.F32);
+                    DeviceTensor ss = zeros(Shape.of(1), DType.F32);
+                    long step = 1 + rnd.nextInt(100);
+                    float lr = 1e-3f;
+                    float beta1 = 0.9f;
+                    switch (mutation) {
+                        case 0 -> step = pick(0L, -1L, Long.MIN_VALUE);
+                        case 1 -> lr = pick(-1f, Float.NaN, Float.POSITIVE_INFINITY);
+                        case 2 -> beta1 = pick(1f, -0.5f, Float.NaN);
+                        case 3 -> m = p;                                               // one tensor twice
+                        case 4 -> g = zeros(ps, DType.BF16);
+                        case 5 -> ss = zeros(Shape.of(2), DType.F32);
+                        default -> { }
+                    }
+                    b.optimizer().sumOfSquares(new SumOfSquaresRequest(g, ss));
+                    b.optimizer().adamW(new AdamWRequest(p, g, m, v, step, lr, beta1, 0.999f, 1e-8f, 0.01f,
+                            rnd.nextBoolean() ? new GradientClip(1f, ss) : null));
+                }
+                case 9 -> {                                                            // uniform
+                    DeviceTensor t = x;
+                    float low = -1f;
+                    float high = 1f;
+                    switch (mutation) {
+                        case 0 -> high = -2f;
+                        case 1 -> low = pick(Float.NaN, Float.NEGATIVE_INFINITY);
+                        case 2 -> {
+                            low = -Float.MAX_VALUE;
+                            high = Float.MAX_VALUE;                                    // high − low overflows
+                        }
+                        case 3 -> t = zeros(xs, DType.I32);
+                        case 4 -> t.close();
+                        case 5 -> t = foreignTensor(xs);
+                        default -> { }
+                    }
+                    long seed = rnd.nextLong();
+                    long offset = rnd.nextLong();
+                    b.random().uniform(new UniformRequest(t, low, high, seed, offset));
+                    if (valid) {
+                        double[] want = RandomOracle.uniform(rows * in, low, high, seed, offset, DType.F32);
+                        PassRule.Check c = PassRule.exact("uniform", want, b.tensors().download(t));
+                        if (!c.passed()) {
+                            throw new AssertionError("wrong result: " + c.describe());
+                        }
+                        checkedCorrect = true;
+                    }
+                }
+                case 10 -> {                                                           // view and copy
+                    int align = b.capabilities().port(TensorCapabilities.class).map(TensorCapabilities::viewAlignment)
+                            .orElse(1);
+                    DeviceTensor base = up(data(2 * align + rows * in), Shape.of(2 * align + rows * in));
+                    long offset = align;
+                    Shape shape = xs;
+                    switch (mutation) {
+                        case 0 -> offset = pick(-1L, (long) Integer.MAX_VALUE * 4, 3L * align + rows * in);
+                        case 1 -> shape = Shape.of(rows + 2 * align, in + 1);          // past the end
+                        case 2 -> {
+                            offset = 1;
+                            mustFail = align > 1;                                      // misaligned where it matters
+                        }
+                        case 3 -> base.close();
+                        case 4 -> base = foreignTensor(Shape.of(2 * align + rows * in));
+                        case 5 -> shape = null;
+                        default -> { }
+                    }
+                    DeviceTensor view = own(b.tensors().view(base, offset, shape));
+                    requireShape(view, shape);
+                    int n = rows * in;
+                    int cols = rnd.nextInt(4) == 0 ? n + 1 : n;                        // n + 1: past x's end
+                    mustFail |= cols > n;
+                    b.tensors().copy(new CopyRequest(x, 0, n, base, 0, n, 1, cols));
+                }
+                default -> {                                                           // cast and fill
+                    DType to = pick(DType.F32, DType.BF16, DType.F16);
+                    float value = 0.1f;
+                    switch (mutation) {
+                        case 0 -> to = pick(DType.I32, DType.BOOL);
+                        case 1 -> x = zeros(xs, DType.I32);
+                        case 2 -> x.close();
+                        case 3 -> x = foreignTensor(xs);
+                        case 4 -> to = null;
+                        case 5 -> x = null;
+                        default -> { }
+                    }
+                    DeviceTensor cast = own(b.tensors().cast(x, to));
+                    requireShape(cast, xs);
+                    b.tensors().fill(cast, value);
+                }
+            }
+        }
+
+        private int[] segments(int seq) {
+            int[] s = new int[seq];
+            for (int i = 0; i < seq; i++) s[i] = rnd.nextInt(4) == 0 ? -1 : i * 3 / Math.max(1, seq);
+            return s;
+        }
+
+        private void check(String name, double[] golden, double[] ref, float[] actual) {
+            PassRule.Check c = PassRule.check(name, golden, ref, actual, DType.F32);
+            if (!c.passed()) {
+                throw new AssertionError("wrong result: " + c.describe());
+            }
+            checkedCorrect = true;
         }
 
         // --------------------------------------------------------------------------------------- plumbing

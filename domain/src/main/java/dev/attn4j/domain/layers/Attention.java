@@ -15,6 +15,7 @@ import dev.attn4j.ports.tensor.CopyRequest;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 
 import java.util.Objects;
 
@@ -249,8 +250,9 @@ public final class Attention {
             }
             DeviceTensor k = heads(b, step, kv[0], kvHeads, dimHead);
             DeviceTensor v = heads(b, step, kv[1], kvHeads, dimHead);
-            try (AttentionResult r = b.attention().forward(new AttentionRequest(q, k, v, options))) {
-                oFlat = step.own(copyOf(b, b.tensors().view(r.o(), 0, Shape.of(batch, n, heads * dimHead))));
+            try (AttentionResult r = b.attention().forward(new AttentionRequest(q, k, v, options));
+                 DeviceTensor o = b.tensors().view(r.o(), 0, Shape.of(batch, n, heads * dimHead))) {
+                oFlat = step.own(copyOf(b, o));
             }
             k.close();
             v.close();
@@ -269,9 +271,11 @@ public final class Attention {
             int total = cache.length() + n;
             oFlat = step.own(b.tensors().allocate(Shape.of(batch, n, heads * dimHead), DType.F32));
             long rows = (long) n * heads * dimHead;
+            int align = b.capabilities().port(TensorCapabilities.class).map(TensorCapabilities::viewAlignment).orElse(1);
             for (int row = 0; row < batch; row++) {
-                // each row attends over its own cache: [1, n] queries after [1, total − n] cached keys, bottom-right aligned
-                try (DeviceTensor qb = b.tensors().view(q, row * rows, Shape.of(1, n, heads, dimHead));
+                // each row attends over its own cache: [1, n] queries after [1, total − n] cached keys, bottom-right
+                // aligned; a row's queries are a view where the backend can place one there, else a copy
+                try (DeviceTensor qb = rowOf(b, q, row, rows, Shape.of(1, n, heads, dimHead), align);
                      DeviceTensor kb = cache.keys(row, total);
                      DeviceTensor vb = cache.values(row, total);
                      AttentionResult r = b.attention().forward(new AttentionRequest(qb, kb, vb, options))) {
@@ -282,6 +286,16 @@ public final class Attention {
         DeviceTensor out = toOut.forward(step, oFlat);
         oFlat.close();
         return out;
+    }
+
+    private static DeviceTensor rowOf(Backend b, DeviceTensor t, int row, long rowSize, Shape shape, int align) {
+        long offset = row * rowSize;
+        if (offset % align == 0) {
+            return b.tensors().view(t, offset, shape);
+        }
+        DeviceTensor c = b.tensors().allocate(shape, t.dtype());
+        b.tensors().copy(new CopyRequest(t, offset, rowSize, c, 0, rowSize, 1, rowSize));
+        return c;
     }
 
     private static DeviceTensor copyOf(Backend b, DeviceTensor t) {
