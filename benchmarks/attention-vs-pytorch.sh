@@ -85,17 +85,21 @@ def lines(out):
     return got
 
 
-def locked(cmd, env=None):
-    # Wait while a JMH run holds its machine-wide lock (an fcntl lock, as Java's FileChannel takes it).
-    with open("/tmp/jmh.lock", "a") as lock:
-        fcntl.lockf(lock, fcntl.LOCK_EX)
-        try:
-            run = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        finally:
-            fcntl.lockf(lock, fcntl.LOCK_UN)
-    if run.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed ({run.returncode}):\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
-    return lines(run.stdout)
+def locked(cmd, env=None, attempts=3):
+    for attempt in range(1, attempts + 1):
+        # Wait while a JMH run holds its machine-wide lock (an fcntl lock, as Java's FileChannel takes it).
+        with open("/tmp/jmh.lock", "a") as lock:
+            fcntl.lockf(lock, fcntl.LOCK_EX)
+            try:
+                run = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            finally:
+                fcntl.lockf(lock, fcntl.LOCK_UN)
+        if run.returncode == 0:
+            return lines(run.stdout)
+        # Reported, then run again: once (of about 200 runs) a JVM died with signal 11 and left no error file.
+        print(f"{cmd[0]} failed ({run.returncode}, attempt {attempt}/{attempts}):\n{run.stdout[-1500:]}\n"
+              f"{run.stderr[-1500:]}", file=sys.stderr, flush=True)
+    raise SystemExit(f"{cmd[0]} failed {attempts} times")
 
 
 def pytorch(shape, items, runs, warmup):
@@ -146,7 +150,8 @@ def openblas():
 def attn4j(shape, items, runs, warmup):
     # The cpu backend runs one worker per available processor.
     threads = [f"-XX:ActiveProcessorCount={THREADS}"] if THREADS else []
-    return locked([JAVA, *threads, "--add-modules", "jdk.incubator.vector", "-cp", JAR, "dev.attn4j.benchmarks.AttentionAnchorRun",
+    return locked([JAVA, *threads, "-XX:ErrorFile=/tmp/attn4j-hs_err_%p.log", "--add-modules", "jdk.incubator.vector",
+                   "-cp", JAR, "dev.attn4j.benchmarks.AttentionAnchorRun",
                    *shape.split(), "--only", ",".join(items), "--runs", str(runs), "--warmup", str(warmup)])
 
 
