@@ -10,9 +10,9 @@ import dev.attn4j.ports.activation.Activation;
  */
 interface ActivationKernels {
 
-    /** The twin to use in this JVM. */
+    /** The twin to use in this JVM ({@link CpuKernels} chooses it). */
     static ActivationKernels get() {
-        return Simd.available() ? VectorActivationKernels.create() : ScalarActivationKernels.INSTANCE;
+        return CpuKernels.selected().activation();
     }
 
     /** {@code y = f(x)}. */

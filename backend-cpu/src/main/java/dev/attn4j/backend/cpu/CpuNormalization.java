@@ -31,7 +31,7 @@ final class CpuNormalization implements NormalizationPort {
     private final CpuNormKernels kernels;
 
     CpuNormalization(CpuEngine engine, WorkerPool pool) {
-        this(engine, pool, Simd.available() ? VectorNormKernels.create() : ScalarNormKernels.INSTANCE);
+        this(engine, pool, CpuKernels.selected().norm());
     }
 
     /** With given kernels, so tests can run the scalar and vector twins side by side. */

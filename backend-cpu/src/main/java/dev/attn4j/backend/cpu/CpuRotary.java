@@ -26,7 +26,7 @@ final class CpuRotary implements RotaryPort {
     private final RotaryKernels kernels;
 
     CpuRotary(CpuEngine engine, WorkerPool pool) {
-        this(engine, pool, Simd.available() ? VectorRotaryKernels.create() : ScalarRotaryKernels.INSTANCE);
+        this(engine, pool, CpuKernels.selected().rotary());
     }
 
     /** With given kernels, so tests can run the scalar and vector twins side by side. */

@@ -12,9 +12,9 @@ interface ElementwiseKernels {
     /** Partial sums of {@link #dot}: element {@code i} of a call goes to sum {@code i % DOT_LANES}. */
     int DOT_LANES = 16;
 
-    /** The twin to use in this JVM. */
+    /** The twin to use in this JVM ({@link CpuKernels} chooses it). */
     static ElementwiseKernels get() {
-        return Simd.available() ? VectorElementwiseKernels.create() : ScalarElementwiseKernels.INSTANCE;
+        return CpuKernels.selected().elementwise();
     }
 
     /** {@code y = fma(alpha, b, a)}: {@code a + alpha·b} rounded once. */

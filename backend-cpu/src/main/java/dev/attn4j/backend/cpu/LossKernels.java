@@ -10,9 +10,9 @@ package dev.attn4j.backend.cpu;
  */
 interface LossKernels {
 
-    /** The twin to use in this JVM. */
+    /** The twin to use in this JVM ({@link CpuKernels} chooses it). */
     static LossKernels get() {
-        return Simd.available() ? VectorLossKernels.create() : ScalarLossKernels.INSTANCE;
+        return CpuKernels.selected().loss();
     }
 
     /**

@@ -35,6 +35,27 @@ final class ScalarTileMath implements TileMath {
     }
 
     @Override
+    public void onlineSoftmax(float[] s, int ld, int rows, int n, float[] m, float[] mNew, float[] l, float[] acc,
+                              int accLd) {
+        for (int r = 0; r < rows; r++) {
+            int so = r * ld;
+            float mOld = m[r];
+            float next = Math.max(mOld, max(s, so, n));
+            if (next == Float.NEGATIVE_INFINITY) {
+                java.util.Arrays.fill(s, so, so + n, 0f);
+                continue;
+            }
+            float alpha = 1f;
+            if (mOld != Float.NEGATIVE_INFINITY && mOld != next) {
+                alpha = Exp.exp(mOld - next);
+                scale(acc, r * accLd, accLd, alpha);
+            }
+            expShiftAccumulate(s, so, n, next, l, r * LANES, alpha);
+            m[r] = next;
+        }
+    }
+
+    @Override
     public void expShiftAccumulate(float[] x, int off, int n, float shift, float[] sums, int sumOff, float decay) {
         for (int lane = 0; lane < LANES; lane++) {
             sums[sumOff + lane] *= decay;

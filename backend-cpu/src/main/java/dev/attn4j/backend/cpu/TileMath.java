@@ -14,9 +14,9 @@ interface TileMath {
     /** Padding unit of packed tiles' inner dimension (16 floats: one AVX-512 register). */
     int LANES = 16;
 
-    /** The twin to use in this JVM. */
+    /** The twin to use in this JVM ({@link CpuKernels} chooses it). */
     static TileMath get() {
-        return Simd.available() ? VectorTileMath.INSTANCE : ScalarTileMath.INSTANCE;
+        return CpuKernels.selected().tileMath();
     }
 
     /** {@code x} rounded up to a multiple of {@link #LANES}. */
@@ -45,6 +45,22 @@ interface TileMath {
      * {@link #total} reduces them once, in slot order.
      */
     void expShiftAccumulate(float[] x, int off, int n, float shift, float[] sums, int sumOff, float decay);
+
+    /**
+     * The online-softmax update of a tile of scores (FlashAttention's): rows {@code 0..rows} of {@code s} (row
+     * stride {@code ld}, {@code n} columns, a multiple of {@link #LANES}) against each row's running maximum
+     * {@code m[r]}, its {@link #LANES} partial sums {@code l[r·LANES ..]} and its output row
+     * {@code acc[r·accLd .. r·accLd + accLd)} ({@code accLd} a multiple of {@link #LANES}). Per row, with
+     * {@code m' = max(m, max s)}: where {@code m'} is −∞ (the row has seen nothing) the scores become 0 and nothing
+     * else changes; otherwise, where {@code m} was finite and differs from {@code m'}, {@code acc} and {@code l}
+     * are scaled by {@code exp(m − m')} ({@link Exp#exp}), then the scores become {@code exp(s − m')} and are added
+     * into {@code l} ({@link #expShiftAccumulate}), and {@code m = m'}. {@code mNew} is scratch of at least
+     * {@code rows} floats.
+     *
+     * <p>One method rather than a loop of the calls above in the kernel, so that the vector twin can keep it out of
+     * the kernel's compilation (see {@link VectorTileMath}).
+     */
+    void onlineSoftmax(float[] s, int ld, int rows, int n, float[] m, float[] mNew, float[] l, float[] acc, int accLd);
 
     /** Replaces {@code x[off .. off+n)} by {@code exp(x - shift)} ({@code n} a multiple of {@link #LANES}). */
     void expShift(float[] x, int off, int n, float shift);

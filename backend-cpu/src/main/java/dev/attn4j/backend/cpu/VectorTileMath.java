@@ -6,6 +6,10 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+
 /**
  * Vector API twin of {@link ScalarTileMath}. Only loaded when {@link Simd#available()}.
  *
@@ -333,6 +337,72 @@ final class VectorTileMath implements TileMath {
             m = m.max(FloatVector.fromArray(F, x, i));
         }
         return m.reduceLanes(VectorOperators.MAX);
+    }
+
+    /**
+     * {@link #onlineSoftmaxRows}, called through a {@link MethodHandle} read from an array: not a compile-time
+     * constant, so C2 never inlines the loop into a kernel, and it is compiled on its own whatever ran first (as in
+     * {@link VectorActivationKernels}). Inlined into the forward's tile method, its second vector exponential passed
+     * C2's node budget ({@code NodeCountInliningCutoff}) and the exponential's vectors were boxed: 30% slower. A call
+     * costs nanoseconds, against microseconds of work per tile.
+     */
+    private static final MethodHandle[] ONLINE_SOFTMAX = onlineSoftmaxHandle();
+
+    private static MethodHandle[] onlineSoftmaxHandle() {
+        try {
+            return new MethodHandle[] {MethodHandles.lookup().findStatic(VectorTileMath.class, "onlineSoftmaxRows",
+                    MethodType.methodType(void.class, float[].class, int.class, int.class, int.class, float[].class,
+                            float[].class, float[].class, float[].class, int.class))};
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    @Override
+    public void onlineSoftmax(float[] s, int ld, int rows, int n, float[] m, float[] mNew, float[] l, float[] acc,
+                              int accLd) {
+        try {
+            ONLINE_SOFTMAX[0].invokeExact(s, ld, rows, n, m, mNew, l, acc, accLd);
+        } catch (Throwable t) {
+            if (t instanceof RuntimeException r) {
+                throw r;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+            throw new IllegalStateException(t);
+        }
+    }
+
+    private static void onlineSoftmaxRows(float[] s, int ld, int rows, int n, float[] m, float[] mNew, float[] l,
+                                          float[] acc, int accLd) {
+        VectorTileMath math = INSTANCE;
+        // Three passes over the rows rather than one: a row's maximum is a cross-lane reduction and its rescale
+        // factor a scalar exp, two latency chains that stall a one-pass loop row after row; in passes, the rows'
+        // chains are independent and overlap. Each value comes from the same operations as in the scalar twin.
+        for (int r = 0; r < rows; r++) {
+            mNew[r] = Math.max(m[r], math.max(s, r * ld, n));
+        }
+        for (int r = 0; r < rows; r++) {
+            float mOld = m[r];
+            float next = mNew[r];
+            // m[r] holds the rescale factor until the last pass; 1 where nothing is rescaled.
+            m[r] = mOld != Float.NEGATIVE_INFINITY && mOld != next ? Exp.exp(mOld - next) : 1f;
+        }
+        for (int r = 0; r < rows; r++) {
+            int so = r * ld;
+            float next = mNew[r];
+            float alpha = m[r];
+            m[r] = next;
+            if (next == Float.NEGATIVE_INFINITY) {
+                java.util.Arrays.fill(s, so, so + n, 0f);
+                continue;
+            }
+            if (alpha != 1f) {
+                math.scale(acc, r * accLd, accLd, alpha);
+            }
+            math.expShiftAccumulate(s, so, n, next, l, r * TileMath.LANES, alpha);
+        }
     }
 
     @Override

@@ -21,7 +21,6 @@ import java.util.function.DoubleUnaryOperator;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The CPU activation port against double-precision formulas kept here (the shared float64 oracle checks every
@@ -313,41 +312,6 @@ class CpuActivationTest {
     }
 
     // ------------------------------------------------------------------------------------- twins, threads, views
-
-    @ParameterizedTest
-    @EnumSource(Activation.class)
-    void twinsAreBitIdentical(Activation f) {
-        assumeTrue(Simd.available(), "Vector API not enabled in this JVM");
-        ActivationKernels vector = VectorActivationKernels.create();
-        ActivationKernels scalar = ScalarActivationKernels.INSTANCE;
-        float[] x = inputs();
-        x[5] = Float.NaN;
-        x[6] = Float.POSITIVE_INFINITY;
-        x[7] = Float.NEGATIVE_INFINITY;
-        x[8] = -0f;
-        float[] dy = inputs();
-        for (int n : new int[] {1, 15, 16, 17, 1000, x.length - 3}) {
-            for (int off : new int[] {0, 3}) {
-                float[] y1 = new float[n + 8];
-                float[] y2 = new float[n + 8];
-                scalar.forward(f, x, off, y1, 5, n);
-                vector.forward(f, x, off, y2, 5, n);
-                assertArrayEquals(y1, y2, f + " forward n=" + n);
-                scalar.backward(f, x, off, dy, 2, y1, 1, n);
-                vector.backward(f, x, off, dy, 2, y2, 1, n);
-                assertArrayEquals(y1, y2, f + " backward n=" + n);
-                int half = n / 2;
-                scalar.glu(f, x, off, off + half, y1, 0, half);
-                vector.glu(f, x, off, off + half, y2, 0, half);
-                assertArrayEquals(y1, y2, f + " glu n=" + n);
-                float[] d1 = new float[n + 8];
-                float[] d2 = new float[n + 8];
-                scalar.gluBackward(f, x, off, off + half, dy, 1, d1, 2, 2 + half, half);
-                vector.gluBackward(f, x, off, off + half, dy, 1, d2, 2, 2 + half, half);
-                assertArrayEquals(d1, d2, f + " glu backward n=" + n);
-            }
-        }
-    }
 
     @ParameterizedTest
     @EnumSource(Activation.class)

@@ -26,7 +26,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The CPU element-wise port: semantics on small cases in double, aliasing, determinism and the twins. */
 class CpuElementwiseTest {
@@ -259,38 +258,5 @@ class CpuElementwiseTest {
         }
     }
 
-    // ------------------------------------------------------------------------------------------------ twins
 
-    @Test
-    void twinsAreBitIdentical() {
-        assumeTrue(Simd.available(), "Vector API not enabled in this JVM");
-        ElementwiseKernels vector = VectorElementwiseKernels.create();
-        ElementwiseKernels scalar = ScalarElementwiseKernels.INSTANCE;
-        float[] a = gauss(16, 1100);
-        float[] b = gauss(17, 1100);
-        for (int n : new int[] {1, 7, 15, 16, 17, 33, 1000}) {
-            float[] y1 = new float[n + 9];
-            float[] y2 = new float[n + 9];
-            scalar.add(a, 3, b, 5, 0.7f, y1, 1, n);
-            vector.add(a, 3, b, 5, 0.7f, y2, 1, n);
-            assertArrayEquals(y1, y2, "add " + n);
-            scalar.axpy(-1.3f, a, 2, y1, 1, n);
-            vector.axpy(-1.3f, a, 2, y2, 1, n);
-            assertArrayEquals(y1, y2, "axpy " + n);
-            scalar.scale(a, 1, 3.1f, y1, 2, n);
-            vector.scale(a, 1, 3.1f, y2, 2, n);
-            assertArrayEquals(y1, y2, "scale " + n);
-            scalar.multiply(a, 1, b, 4, y1, 0, n);
-            vector.multiply(a, 1, b, 4, y2, 0, n);
-            assertArrayEquals(y1, y2, "multiply " + n);
-            assertEquals(scalar.dot(a, 3, b, 1, n), vector.dot(a, 3, b, 1, n), 0.0, "dot " + n);
-            double[] acc1 = new double[n + 2];
-            double[] acc2 = new double[n + 2];
-            Arrays.fill(acc1, 0.25);
-            Arrays.fill(acc2, 0.25);
-            scalar.accumulateProducts(a, 3, b, 1, acc1, 2, n);
-            vector.accumulateProducts(a, 3, b, 1, acc2, 2, n);
-            assertArrayEquals(acc1, acc2, "accumulateProducts " + n);
-        }
-    }
 }

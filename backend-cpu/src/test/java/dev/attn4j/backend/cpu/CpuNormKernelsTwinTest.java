@@ -8,13 +8,12 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The scalar and Vector API row kernels side by side: elementwise results bit-identical, sums equal up
+ * {@link CpuNormKernels}: the scalar and Vector API row kernels side by side: elementwise results bit-identical, sums equal up
  * to fp32 summation order. (Simd reads {@code attn4j.cpu.scalar} once, so the twins are called directly.)
  */
-class CpuNormKernelsTwinTest {
+class CpuNormKernelsTwinTest extends KernelTwinTestCase {
     /** Row at offset 5 in a longer array, so offsets and row tails are exercised. */
     private static final int OFF = 5;
     /** Second inputs and outputs at other offsets, so a kernel using one array's offset for another fails. */
@@ -22,12 +21,11 @@ class CpuNormKernelsTwinTest {
     private static final int OUT = 7;
 
     private static CpuNormKernels vector;
-    private static final CpuNormKernels SCALAR = ScalarNormKernels.INSTANCE;
+    private static final CpuNormKernels SCALAR = KernelTwinTestCase.SCALAR.norm();
 
     @BeforeAll
     static void vectorKernels() {
-        assumeTrue(Simd.available(), "Vector API not enabled in this JVM");
-        vector = VectorNormKernels.create();
+        vector = vector().norm();
     }
 
     @ParameterizedTest(name = "C = {0}")

@@ -42,7 +42,11 @@ class TiledCpuAttentionTest {
                 Arguments.of(1, 77, 130, 8, 1, 40, true),
                 Arguments.of(2, 100, 30, 4, 2, 80, true),   // Sq > Sk: the first rows see no key
                 Arguments.of(1, 129, 129, 2, 2, 128, true),
-                Arguments.of(1, 33, 200, 2, 1, 256, false));
+                Arguments.of(1, 33, 200, 2, 1, 256, false),
+                // Sq = 1 runs AttentionDecode: several key splits (MQA, GQA with packed V, MHA) combined by LSE
+                Arguments.of(1, 1, 1000, 8, 1, 64, true),
+                Arguments.of(2, 1, 700, 8, 2, 40, false),
+                Arguments.of(1, 1, 513, 4, 4, 128, true));
     }
 
     @ParameterizedTest(name = "B={0} Sq={1} Sk={2} H={3} Hkv={4} D={5} causal={6}")

@@ -8,12 +8,12 @@ import org.junit.jupiter.params.provider.CsvSource;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Issue 13 item 2: the score rules' window arithmetic must not overflow, even for windows the request records
- * would have normalised to −1 (the rules are built from options directly here, so the kernel arithmetic is
+ * Issue 13 item 2: the key ranges' window arithmetic must not overflow, even for windows the request records
+ * would have normalised to −1 (the ranges are built from options directly here, so the kernel arithmetic is
  * tested on its own). {@code window(Integer.MAX_VALUE, -1)} with Sq > Sk computed {@code i + off - left} in int,
  * which wrapped round to a large positive column: whole rows came out empty ({@code lse = −∞}).
  */
-class ScoreRulesWindowTest {
+class KeyRangesWindowTest {
 
     @ParameterizedTest(name = "Sq={0} Sk={1} window=({2}, {3}) causal={4}")
     @CsvSource({
@@ -26,8 +26,12 @@ class ScoreRulesWindowTest {
             "8, 3, 2147483646, 2147483646, false"})
     void hugeWindowsMaskNothing(int sq, int sk, int left, int right, boolean causal) {
         AttentionShape shape = new AttentionShape(1, sq, sk, 1, 1, 16);
-        ScoreRules huge = new ScoreRules(shape, AttentionOptions.builder().causal(causal).window(left, right).build(), 128);
-        ScoreRules none = new ScoreRules(shape, AttentionOptions.builder().causal(causal).build(), 128);
+        AttentionOptions hugeWindow = AttentionOptions.builder().causal(causal).window(left, right).build();
+        AttentionOptions noWindow = AttentionOptions.builder().causal(causal).build();
+        KeyRanges huge = new KeyRanges(shape, hugeWindow);
+        KeyRanges none = new KeyRanges(shape, noWindow);
+        TileClasses hugeTiles = new TileClasses(shape, hugeWindow, huge, 128);
+        TileClasses noneTiles = new TileClasses(shape, noWindow, none, 128);
         for (int i = 0; i < sq; i++) {
             assertEquals(none.rowBegin(i), huge.rowBegin(i), "first key of row " + i);
             assertEquals(none.rowEnd(i), huge.rowEnd(i), "end key of row " + i);
@@ -40,7 +44,7 @@ class ScoreRulesWindowTest {
         for (int i0 = 0; i0 < sq; i0 += 64) {
             int rows = Math.min(64, sq - i0);
             for (int kt = 0; kt * 128 < sk; kt++) {
-                assertEquals(none.classify(0, 0, i0, rows, kt), huge.classify(0, 0, i0, rows, kt),
+                assertEquals(noneTiles.classify(0, 0, i0, rows, kt), hugeTiles.classify(0, 0, i0, rows, kt),
                         "tile (" + i0 + ", " + kt + ")");
             }
         }

@@ -1,0 +1,131 @@
+package dev.attn4j.backend.cpu;
+
+import dev.attn4j.ports.attention.AttentionLayout;
+import dev.attn4j.ports.attention.AttentionOptions;
+import dev.attn4j.ports.attention.AttentionShape;
+
+/**
+ * One attention call's sizes, inputs and score rules, shared read-only by all workers of
+ * {@link AttentionForward}, {@link AttentionBackward} and {@link AttentionDecode}.
+ *
+ * <p>The score rules are split by what they decide: {@link #keys} which keys a row may see (causal, window),
+ * {@link #tiles} how much masking a tile needs (and the masking), {@link #biases} what is added to the scores, and
+ * {@link #dropout} which probabilities are dropped. {@link #scores} applies them to a tile in the order of
+ * docs/design.md §4.
+ */
+final class AttentionProblem {
+    /** Query rows per tile. */
+    static final int BR = 64;
+    /** Key columns per tile; a multiple of {@link TileMath#LANES}. */
+    static final int BC = 128;
+    /** Backward work units wanted, whatever the thread count, so the partition is shape-only. */
+    private static final int TARGET_UNITS = 8;
+    /** Cap on the memory (floats) of per-chunk dQ partial sums. */
+    private static final long DQ_PARTIAL_BUDGET = 64L << 20;
+
+    final AttentionShape shape;
+    final int batch;
+    final int seqQ;
+    final int seqK;
+    final int heads;
+    final int kvHeads;
+    final int group;
+    final int headDim;
+    final int dPad;
+    final int seqQPad;
+    final int seqKPad;
+    final int queryTiles;
+    final int keyTiles;
+    final int offset;
+    final KeyRanges keys;
+    final TileClasses tiles;
+    final ScoreBiases biases;
+    final AttentionDropout dropout;
+    final float scale;
+    /** Rows of D floats are whole vectors of LANES: the forward reads V in place instead of packing it. */
+    final boolean inPlace;
+    /**
+     * The tensors are {@code [B, H, S, D]} (PyTorch's layout) rather than {@code [B, S, H, D]}: only where a
+     * head's rows start and how far apart they are changes ({@link #queryRow}, {@link #qStride}); every
+     * kernel reads rows of D floats by those, so neither layout is ever copied into the other.
+     */
+    final boolean bhsd;
+    /** Distance between consecutive rows (positions) of one head of q, o, dO, dq: H·D in BSHD, D in BHSD. */
+    final int qStride;
+    /** Distance between consecutive rows of one KV head of k, v, dk, dv: Hkv·D in BSHD, D in BHSD. */
+    final int kStride;
+    // q, k, v may be views: each array comes with the offset of its tensor's element 0, added to every index.
+    final float[] q;
+    final int qOff;
+    final float[] k;
+    final int kOff;
+    final float[] v;
+    final int vOff;
+
+    AttentionProblem(AttentionShape shape, AttentionOptions options, CpuTensor q, CpuTensor k, CpuTensor v) {
+        this.shape = shape;
+        this.batch = shape.batch();
+        this.seqQ = shape.seqQ();
+        this.seqK = shape.seqK();
+        this.heads = shape.heads();
+        this.kvHeads = shape.kvHeads();
+        this.group = shape.groupSize();
+        this.headDim = shape.headDim();
+        this.dPad = TileMath.padded(headDim);
+        this.seqQPad = TileMath.padded(seqQ);
+        this.seqKPad = (seqK + BC - 1) / BC * BC;
+        this.queryTiles = (seqQ + BR - 1) / BR;
+        this.keyTiles = (seqK + BC - 1) / BC;
+        this.offset = shape.offset();
+        this.keys = new KeyRanges(shape, options);
+        this.tiles = new TileClasses(shape, options, keys, BC);
+        this.biases = new ScoreBiases(shape, options);
+        this.dropout = new AttentionDropout(shape, options);
+        this.inPlace = headDim == dPad;
+        this.bhsd = options.layout() == AttentionLayout.BHSD;
+        this.qStride = bhsd ? headDim : heads * headDim;
+        this.kStride = bhsd ? headDim : kvHeads * headDim;
+        this.scale = (float) options.scaleFor(headDim);
+        Span<float[]> qs = q.f32();
+        Span<float[]> ks = k.f32();
+        Span<float[]> vs = v.f32();
+        this.q = qs.array();
+        this.qOff = qs.offset();
+        this.k = ks.array();
+        this.kOff = ks.offset();
+        this.v = vs.array();
+        this.vOff = vs.offset();
+    }
+
+    /** Index of key row {@code j} of KV head {@code kvHead} in a k, v, dk or dv tensor of the call's layout (add its offset). */
+    int keyRow(int b, int j, int kvHead) {
+        return bhsd ? ((b * kvHeads + kvHead) * seqK + j) * headDim : ((b * seqK + j) * kvHeads + kvHead) * headDim;
+    }
+
+    /** Index of query row {@code i} of head {@code h} in a q, o, dO or dq tensor of the call's layout (add its offset). */
+    int queryRow(int b, int i, int h) {
+        return bhsd ? ((b * heads + h) * seqQ + i) * headDim : ((b * seqQ + i) * heads + h) * headDim;
+    }
+
+    /** The backward's key-tile chunks: enough units for any thread count, a function of shape only. */
+    int chunks() {
+        int units = batch * kvHeads;
+        int chunks = Math.max(1, Math.min(keyTiles, (TARGET_UNITS + units - 1) / units));
+        long slab = shape.queryShape().elementCount();
+        while (chunks > 1 && chunks * slab > DQ_PARTIAL_BUDGET) {
+            chunks--;
+        }
+        return chunks;
+    }
+
+    /**
+     * Raw scores {@code s} (rows {@code i0..}, columns {@code j0..j0+colsPad}, row stride {@code ld}) into the
+     * scores the softmax takes: capped and biased ({@link ScoreBiases}), then masked ({@link TileClasses}). With
+     * a softcap, {@code tanhOut} receives {@code tanh(s/c)} (may be {@code null} in the forward).
+     */
+    void scores(float[] s, int ld, int b, int h, int i0, int rows, int j0, int colsPad, TileClasses.Tile tile,
+                float[] tanhOut) {
+        biases.apply(s, ld, b, h, i0, rows, j0, Math.min(colsPad, seqK - j0), tanhOut);
+        tiles.mask(s, ld, b, h, i0, rows, j0, colsPad, tile);
+    }
+}
