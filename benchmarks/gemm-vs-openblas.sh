@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# attn4j's cpu GEMM (JMH GemmBenchmark) against OpenBLAS sgemm (Debian numpy) on the same shapes, in one script.
+# attn4j's cpu GEMM through the linear port (JMH LinearBenchmark: backend.linear().matmul, as a model calls it)
+# against OpenBLAS sgemm (Debian numpy) on the same shapes, in one script.
 #
 #   benchmarks/gemm-vs-openblas.sh [rounds]          (default 5 rounds)
 #   CASES="2048x2048x2048:NN 4096x2048x512:NT" benchmarks/gemm-vs-openblas.sh 3
+#   BENCHMARK=GemmBenchmark benchmarks/gemm-vs-openblas.sh   (the engine-internal CpuGemm, without the port)
 #
 # A case is MxNxK:FORM: C is M×N, K the reduction, FORM the transposes of A and B as BLAS names them
 # (NT = a linear layer's forward x·Wᵀ, NN = its input gradient dy·W, TN = its weight gradient dyᵀ·x).
@@ -38,6 +40,7 @@ DEFAULT_CASES="2048x2048x2048:NN \
 4096x512x2048:NT 512x2048x4096:TN \
 4096x20000x512:NT 4096x512x20000:NN 20000x512x4096:TN 4096x20000x512:NN"
 export GEMM_ROUNDS=${1:-5} GEMM_CASES=${CASES:-$DEFAULT_CASES} GEMM_JAVA=$JAVA GEMM_JAR=$JAR
+export GEMM_BENCHMARK=${BENCHMARK:-LinearBenchmark}
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 # Debian's interpreter and numpy (linked to libopenblas0-pthread), whatever python is first on PATH.
 PATH=$(getconf PATH) exec python3 - <<'EOF'
@@ -45,7 +48,7 @@ import json, os, statistics, subprocess, sys, tempfile, time
 
 ROUNDS = int(os.environ["GEMM_ROUNDS"])
 CASES = os.environ["GEMM_CASES"].split()
-JAVA, JAR = os.environ["GEMM_JAVA"], os.environ["GEMM_JAR"]
+JAVA, JAR, BENCHMARK = os.environ["GEMM_JAVA"], os.environ["GEMM_JAR"], os.environ["GEMM_BENCHMARK"]
 
 # One case in a fresh interpreter, so OpenBLAS's spinning threads never overlap the JVM's run.
 OPENBLAS = r"""
@@ -79,7 +82,7 @@ def attn4j(m, n, k, form, attempts=3, lock_wait_s=900):
     failures, waited = 0, 0
     while True:
         with tempfile.NamedTemporaryFile(suffix=".json") as f:
-            run = subprocess.run([JAVA, "-jar", JAR, "GemmBenchmark", "-p", f"shape={m}x{n}x{k}", "-p", f"form={form}",
+            run = subprocess.run([JAVA, "-jar", JAR, BENCHMARK, "-p", f"shape={m}x{n}x{k}", "-p", f"form={form}",
                                   "-wi", "3", "-i", "5", "-w", "1", "-r", "1", "-f", "1", "-rf", "json", "-rff", f.name],
                                  capture_output=True, text=True)
             # JMH exits with 0 even when its fork failed; then the result file holds no result.
@@ -99,7 +102,7 @@ def attn4j(m, n, k, form, attempts=3, lock_wait_s=900):
         print(f"JMH run for {m}x{n}x{k}:{form} failed (exit {run.returncode}, {failures}/{attempts}):\n{tail}",
               file=sys.stderr, flush=True)
         if failures == attempts:
-            raise SystemExit(f"GemmBenchmark failed {attempts} times for {m}x{n}x{k}:{form}")
+            raise SystemExit(f"{BENCHMARK} failed {attempts} times for {m}x{n}x{k}:{form}")
 
 
 results = {case: {"openblas": [], "attn4j": [], "ratio": []} for case in CASES}
@@ -121,7 +124,7 @@ for r in range(ROUNDS):
               f"  GFLOP/s  ratio {got['attn4j'] / got['openblas']:.2f}  (load {loads[-1]:.2f})", flush=True)
 
 med = statistics.median
-print(f"\nGEMM fp32, {os.cpu_count()} cores, {ROUNDS} interleaved rounds; medians; "
+print(f"\nGEMM fp32 ({BENCHMARK}), {os.cpu_count()} cores, {ROUNDS} interleaved rounds; medians; "
       f"1-min load average seen {min(loads):.2f}..{max(loads):.2f} (median {med(loads):.2f})")
 print(f"| shape MxNxK | form | OpenBLAS GFLOP/s | attn4j GFLOP/s | attn4j / OpenBLAS (min..max) |")
 print(f"|---|---|---|---|---|")
