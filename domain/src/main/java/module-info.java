@@ -7,9 +7,13 @@ module dev.attn4j.domain {
     requires transitive dev.attn4j.ports;
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.core;
+    // PiSSA's SVD (EJML's jars have no module descriptor: automatic modules named after the jars)
+    requires ejml.ddense;
+    requires ejml.core;
     // Optional: only HuggingFaceTokenizer needs DJL (and its natives); it checks for it at run time.
     requires static ai.djl.tokenizers;
 
+    exports dev.attn4j.domain.adapters;
     exports dev.attn4j.domain.data;
     exports dev.attn4j.domain.generation;
     exports dev.attn4j.domain.layers;
@@ -18,4 +22,5 @@ module dev.attn4j.domain {
     exports dev.attn4j.domain.masks;
     exports dev.attn4j.domain.positional;
     exports dev.attn4j.domain.safetensors;
+    exports dev.attn4j.domain.training;
 }

@@ -1,9 +1,14 @@
 package dev.attn4j.app;
 
+import dev.attn4j.app.adapters.MergeCommand;
 import dev.attn4j.app.backends.BackendsCommand;
 import dev.attn4j.app.bench.BenchCommand;
 import dev.attn4j.app.runop.RunOpCommand;
 import dev.attn4j.app.conformance.ConformanceCommand;
+import dev.attn4j.app.train.ForwardCommand;
+import dev.attn4j.app.train.GenerateCommand;
+import dev.attn4j.app.train.MakeDataCommand;
+import dev.attn4j.app.train.TrainCommand;
 import dev.attn4j.ports.InvalidRequestException;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
@@ -42,6 +47,11 @@ public final class Attn4jCli {
         cl.addSubcommand(new ConformanceCommand(env));
         cl.addSubcommand(new BenchCommand(env));
         cl.addSubcommand(new RunOpCommand(env));
+        cl.addSubcommand(new TrainCommand(env));
+        cl.addSubcommand(new GenerateCommand(env));
+        cl.addSubcommand(new ForwardCommand(env));
+        cl.addSubcommand(new MakeDataCommand(env));
+        cl.addSubcommand(new MergeCommand(env));
         cl.addSubcommand(new CommandLine.HelpCommand());
         cl.setOut(env.out());
         cl.setErr(env.err());

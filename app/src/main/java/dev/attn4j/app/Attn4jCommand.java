@@ -9,7 +9,8 @@ import picocli.CommandLine.Spec;
 
 /** The top-level {@code attn4j} command: holds the global options; the work is done by its subcommands. */
 @Command(name = "attn4j", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = "Attention and normalisation kernels for the JVM: list the backends found, prove they agree.",
+        description = "Attention and normalisation kernels for the JVM: list the backends found, prove they agree; "
+                + "train, run and sample models.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:a check failed (conformance case, requested backend, device)",
                 "2:bad input (unknown option or backend, bad number)"})

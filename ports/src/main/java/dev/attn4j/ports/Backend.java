@@ -129,88 +129,97 @@ public final class Backend implements AutoCloseable {
         return engine.name();
     }
 
-    /** What the backend declares, port by port. */
+    /** {@return what the backend declares, port by port} */
     public Capabilities capabilities() {
         return engine.capabilities();
     }
 
-    /** Whether the backend provides the port whose declaration has this type (e.g. {@code LinearCapabilities.class}). */
+    /**
+     * {@return whether the backend provides the port whose declaration has this type}
+     *
+     * @param port the class of the port's declaration record, e.g. {@code LinearCapabilities.class}
+     */
     public boolean provides(Class<? extends PortCapabilities> port) {
         return engine.capabilities().provides(port);
     }
 
-    /** Whether the backend stores {@code dtype} (I32 and BOOL always; floating types as its tensor port declares). */
+    /**
+     * {@return whether the backend stores {@code dtype}} I32 and BOOL always; floating types as its tensor port
+     * declares.
+     *
+     * @param dtype a storage type
+     */
     public boolean stores(DType dtype) {
         return !dtype.isFloating()
                 || engine.capabilities().port(TensorCapabilities.class).map(t -> t.supports(dtype)).orElse(false);
     }
 
-    /** Devices in use, one line each. */
+    /** {@return the devices in use, one line each} */
     public List<String> devices() {
         return engine.devices();
     }
 
-    /** How many tensors the engine holds open, if it counts them (for leak checks). */
+    /** {@return how many tensors the engine holds open, if it counts them (for leak checks)} */
     public OptionalInt openTensors() {
         return engine.openTensors();
     }
 
-    /** Host ↔ device transfers and device-side tensor operations. */
+    /** {@return the port for host ↔ device transfers and device-side tensor operations} */
     public TensorPort tensors() {
         return tensors;
     }
 
-    /** {@return attention forward and backward} */
+    /** {@return the port for attention forward and backward} */
     public AttentionPort attention() {
         return attention;
     }
 
-    /** {@return layerNorm / RMSNorm forward and backward} */
+    /** {@return the port for layerNorm / RMSNorm forward and backward} */
     public NormalizationPort normalization() {
         return normalization;
     }
 
-    /** {@return rotary / xPos application} */
+    /** {@return the port for rotary / xPos application} */
     public RotaryPort rotary() {
         return rotary;
     }
 
-    /** Linear layers and matrix products. */
+    /** {@return the port for linear layers and matrix products} */
     public LinearPort linear() {
         return linear;
     }
 
-    /** Activations and gated linear units. */
+    /** {@return the port for activations and gated linear units} */
     public ActivationPort activation() {
         return activation;
     }
 
-    /** Residual adds, accumulation, scaling, broadcasts, token shift. */
+    /** {@return the port for residual adds, accumulation, scaling, broadcasts, token shift} */
     public ElementwisePort elementwise() {
         return elementwise;
     }
 
-    /** Embedding look-ups. */
+    /** {@return the port for embedding look-ups} */
     public EmbeddingPort embedding() {
         return embedding;
     }
 
-    /** Fused losses. */
+    /** {@return the port for fused losses} */
     public LossPort loss() {
         return loss;
     }
 
-    /** Fused optimizer steps. */
+    /** {@return the port for fused optimizer steps} */
     public OptimizerPort optimizer() {
         return optimizer;
     }
 
-    /** Philox random fills. */
+    /** {@return the port for Philox random fills} */
     public RandomPort random() {
         return random;
     }
 
-    /** Whether {@link #close()} was called. */
+    /** {@return whether {@link #close()} was called} */
     public boolean isClosed() {
         return closed;
     }

@@ -28,6 +28,8 @@ public final class Capabilities {
     /**
      * The declaration of the given ports.
      *
+     * @param ports one declaration per port the backend provides, at most one of each record type
+     * @return a declaration listing the ports in the given order
      * @throws IllegalArgumentException if a port is declared twice
      */
     public static Capabilities of(PortCapabilities... ports) {
@@ -43,24 +45,38 @@ public final class Capabilities {
         return new Capabilities(map);
     }
 
-    /** A declaration with no port at all (a backend that provides only tensors). */
+    /** {@return a declaration with no port at all (a backend that provides only tensors)} */
     public static Capabilities none() {
         return new Capabilities(Map.of());
     }
 
-    /** This declaration with {@code port} added (replacing an earlier declaration of the same port). */
+    /**
+     * {@return this declaration with {@code port} added (replacing an earlier declaration of the same port)}
+     * This declaration is not changed.
+     *
+     * @param port the declaration of one port
+     */
     public Capabilities with(PortCapabilities port) {
         Map<Class<? extends PortCapabilities>, PortCapabilities> map = new LinkedHashMap<>(ports);
         map.put(port.getClass(), port);
         return new Capabilities(map);
     }
 
-    /** The declaration of one port, if the backend provides it. */
+    /**
+     * {@return the declaration of one port, if the backend provides it}
+     *
+     * @param <C>  the port's declaration record
+     * @param type the class of that record, e.g. {@code AttentionCapabilities.class}
+     */
     public <C extends PortCapabilities> Optional<C> port(Class<C> type) {
         return Optional.ofNullable(type.cast(ports.get(type)));
     }
 
-    /** Whether the backend provides the port whose declaration has this type. */
+    /**
+     * {@return whether the backend provides the port whose declaration has this type}
+     *
+     * @param type the class of the port's declaration record
+     */
     public boolean provides(Class<? extends PortCapabilities> type) {
         return ports.containsKey(type);
     }
@@ -68,15 +84,18 @@ public final class Capabilities {
     /**
      * The declaration of a port the caller is about to use.
      *
-     * @param backend the backend's name, for the message
+     * @param <C>      the port's declaration record
+     * @param backend  the backend's name, for the message
+     * @param type     the class of that record, e.g. {@code AttentionCapabilities.class}
      * @param portName the port's name, for the message when it is missing
+     * @return the port's declaration
      * @throws UnsupportedCapabilityException when the backend does not provide the port
      */
     public <C extends PortCapabilities> C require(String backend, Class<C> type, String portName) {
         return port(type).orElseThrow(() -> new UnsupportedCapabilityException(backend, "the " + portName + " port"));
     }
 
-    /** Every declared port, in declaration order. */
+    /** {@return every declared port, in declaration order} */
     public Collection<PortCapabilities> ports() {
         return List.copyOf(ports.values());
     }

@@ -18,16 +18,20 @@ import java.util.Set;
  */
 public interface PortCapabilities {
 
-    /** The port's name as reports and errors print it, e.g. {@code attention}, {@code linear}. */
+    /** {@return the port's name as reports and errors print it, e.g. {@code attention}, {@code linear}} */
     String port();
 
-    /** Floating storage types the port computes in (fp32 arithmetic for 16-bit storage). */
+    /** {@return floating storage types the port computes in (fp32 arithmetic for 16-bit storage)} */
     Set<DType> dtypes();
 
-    /** The declared optional features, by name, for reports (empty for a port without options). */
+    /** {@return the declared optional features, by name, for reports (empty for a port without options)} */
     List<String> featureNames();
 
-    /** Whether the port computes in {@code dtype}. */
+    /**
+     * {@return whether the port computes in {@code dtype}}
+     *
+     * @param dtype a storage type
+     */
     default boolean supports(DType dtype) {
         return dtypes().contains(dtype);
     }
@@ -36,6 +40,8 @@ public interface PortCapabilities {
      * Throws {@link UnsupportedCapabilityException} unless the port computes in {@code dtype}.
      *
      * @param backend the backend's name, for the message
+     * @param dtype   the storage type of the request about to run
+     * @throws UnsupportedCapabilityException when the port does not declare {@code dtype}
      */
     default void require(String backend, DType dtype) {
         if (!supports(dtype)) {

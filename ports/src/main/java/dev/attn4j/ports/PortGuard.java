@@ -16,10 +16,10 @@ import java.util.Map;
  */
 public interface PortGuard {
 
-    /** The backend's name, for messages. */
+    /** {@return the backend's name, for messages} */
     String backendName();
 
-    /** What the backend declares. */
+    /** {@return what the backend declares} */
     Capabilities capabilities();
 
     /**
@@ -32,11 +32,18 @@ public interface PortGuard {
     /**
      * Checks that the backend is open and that {@code tensor} is non-null, made by this backend and open.
      *
+     * @param argument the request's name for the tensor, which an error message quotes
+     * @param tensor   the tensor to check
      * @throws InvalidRequestException naming {@code argument} otherwise
      */
     void requireUsable(String argument, DeviceTensor tensor);
 
-    /** {@link #requireOpen()}, then {@link #requireUsable(String, DeviceTensor)} for every entry. */
+    /**
+     * {@link #requireOpen()}, then {@link #requireUsable(String, DeviceTensor)} for every entry.
+     *
+     * @param tensors a request's tensors, keyed by the argument names that error messages quote
+     * @throws InvalidRequestException naming the first unusable entry's argument
+     */
     default void requireUsable(Map<String, DeviceTensor> tensors) {
         requireOpen();
         tensors.forEach(this::requireUsable);
@@ -45,10 +52,18 @@ public interface PortGuard {
     /**
      * The smallest and largest value of an {@link dev.attn4j.ports.tensor.DType#I32} tensor: recorded when it
      * was uploaded (or inherited by a view of such a tensor), else read from the device once and remembered.
+     *
+     * @param ints an I32 tensor of this backend
+     * @return what is known of its values
      */
     IntRange intRange(DeviceTensor ints);
 
-    /** Remembers the range of values of an I32 tensor the caller has just filled from the host. */
+    /**
+     * Remembers the range of values of an I32 tensor the caller has just filled from the host.
+     *
+     * @param ints  the I32 tensor just filled
+     * @param range the range of the values written into it
+     */
     void recordIntRange(DeviceTensor ints, IntRange range);
 
     /** Forgets every remembered range, after a write into I32 storage that views may share. */
@@ -74,7 +89,11 @@ public interface PortGuard {
             negatives = negatives == null ? null : java.util.Set.copyOf(negatives);
         }
 
-        /** The range of {@code values}. */
+        /**
+         * {@return the range of {@code values}}
+         *
+         * @param values the values an I32 tensor holds, in flat order
+         */
         public static IntRange of(int[] values) {
             int lo = Integer.MAX_VALUE;
             int hi = Integer.MIN_VALUE;
@@ -97,17 +116,31 @@ public interface PortGuard {
             return new IntRange(lo, hi, neg, at);
         }
 
-        /** The range of a tensor known to hold only {@code value}. */
+        /**
+         * {@return the range of a tensor known to hold only {@code value}}
+         *
+         * @param value the value every element holds
+         */
         public static IntRange constant(int value) {
             return new IntRange(value, value, value < 0 ? java.util.Set.of(value) : java.util.Set.of(), 0);
         }
 
-        /** Whether every value is in {@code [lo, hi]}. */
+        /**
+         * {@return whether every value is in {@code [lo, hi]}}
+         *
+         * @param lo the smallest value allowed
+         * @param hi the largest value allowed
+         */
         public boolean within(int lo, int hi) {
             return min >= lo && max <= hi;
         }
 
-        /** Whether every value is in {@code [0, hi]} or equal to {@code marker} (a negative value). */
+        /**
+         * {@return whether every value is in {@code [0, hi]} or equal to {@code marker} (a negative value)}
+         *
+         * @param hi     the largest value allowed
+         * @param marker the one negative value allowed, such as an ignore index
+         */
         public boolean withinOrMarker(int hi, int marker) {
             if (max > hi) {
                 return false;

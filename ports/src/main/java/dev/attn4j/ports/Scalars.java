@@ -13,8 +13,10 @@ public final class Scalars {
     }
 
     /**
-     * {@code value} as a float, which must be finite.
+     * {@return {@code value} as a float, which must be finite}
      *
+     * @param argument the argument's name, which an error message quotes
+     * @param value    the value a caller passed
      * @throws InvalidRequestException naming {@code argument} otherwise
      */
     public static float requireFinite(String argument, double value) {
@@ -24,8 +26,10 @@ public final class Scalars {
     }
 
     /**
-     * {@code value} as a float, which must be finite and {@code > 0} (not underflowing to 0).
+     * {@return {@code value} as a float, which must be finite and {@code > 0} (not underflowing to 0)}
      *
+     * @param argument the argument's name, which an error message quotes
+     * @param value    the value a caller passed
      * @throws InvalidRequestException naming {@code argument} otherwise
      */
     public static float requirePositive(String argument, double value) {
@@ -36,8 +40,10 @@ public final class Scalars {
     }
 
     /**
-     * {@code value} as a float, which must be finite and {@code >= 0}.
+     * {@return {@code value} as a float, which must be finite and {@code >= 0}}
      *
+     * @param argument the argument's name, which an error message quotes
+     * @param value    the value a caller passed
      * @throws InvalidRequestException naming {@code argument} otherwise
      */
     public static float requireNonNegative(String argument, double value) {

@@ -51,6 +51,16 @@ public interface ProgressFactory {
                 }
 
                 @Override
+                public void stepTo(long done) {
+                    bar.stepTo(done);
+                }
+
+                @Override
+                public void message(String text) {
+                    bar.setExtraMessage(text);
+                }
+
+                @Override
                 public void close() {
                     bar.close();
                 }

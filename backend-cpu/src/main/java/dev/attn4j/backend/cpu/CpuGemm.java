@@ -18,10 +18,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * faster than packing it); a transposed A used by a single panel is read in place too.
  *
  * <p>Deterministic by construction: the kernel keeps every {@code C} element as one fp32 fma chain
- * {@code c = fma(A[i][p], alpha·B[p][j], c)} over {@code p = 0..k-1} in order, continued from the stored value across reduction blocks (a float store and load
- * is exact), starting from {@code beta·C} (or 0). The work is split over {@code M} and {@code N} only, never
- * {@code K}, so an element's chain is the same whatever the blocking, the partition or the number of threads,
- * and the scalar and vector twins give the same bits.
+ * {@code c = fma(A[i][p], alpha·B[p][j], c)} over {@code p = 0..k-1} in order, continued from the stored value
+ * across reduction blocks (a float store and load is exact), starting from {@code beta·C} (or 0). The work is
+ * split over {@code M} and {@code N} only, never {@code K}, so an element's chain is the same whatever the
+ * blocking, the partition or the number of threads, and the scalar and vector twins give the same bits.
  *
  * <p>Packing memory is kept between calls in a {@link Workspace}, grown to what a call needs and never past
  * {@link #workspaceBound}: {@code KC·NC} floats of packed B shared by the workers, and per worker a packed
@@ -29,6 +29,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * packed B. One workspace is retained; calls may come from several threads at once, and one that finds it
  * taken allocates its own for that call. Calls must not come from inside a {@link WorkerPool} work item:
  * the pool does not nest.
+ *
+ * <p>A linear layer's three products, {@code x[m×k]}, {@code W[n×k]} and {@code y, dy [m×n]} dense row-major:
+ * <pre>{@code
+ * gemm.gemm(false, true, m, n, k, 1f, x, 0, k, w, 0, k, 0f, y, 0, n);     // y = x·Wᵀ
+ * gemm.gemm(false, false, m, k, n, 1f, dy, 0, n, w, 0, k, 0f, dx, 0, k);  // dx = dy·W
+ * gemm.gemm(true, false, n, k, m, 1f, dy, 0, n, x, 0, k, 1f, dw, 0, k);   // dW += dyᵀ·x
+ * }</pre>
  *
  * <p>Preconditions (the caller, a port, validates its request first; these checks only keep a bad call from
  * writing anything): sizes and leading dimensions as BLAS, every region inside its array, {@code C} not
@@ -94,8 +101,8 @@ final class CpuGemm {
      * @see #gemm
      */
     void gemmBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc,
-                     int batch, long strideA, long strideB, long strideC) {
+                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                     float beta, float[] c, int cOff, int ldc, int batch, long strideA, long strideB, long strideC) {
         Problem p = new Problem(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
                 batch, strideA, strideB, strideC);
         if (m == 0 || n == 0 || batch == 0) {

@@ -174,6 +174,58 @@ class CpuGemmTest {
     }
 
     @Test
+    void linearLayerProductsAsInTheClassExample() {
+        int m = 37;
+        int n = 29;
+        int k = 19;
+        SplittableRandom rnd = new SplittableRandom(11);
+        float[] x = random(rnd, m * k);
+        float[] w = random(rnd, n * k);
+        float[] dy = random(rnd, m * n);
+        float[] dw0 = random(rnd, n * k);
+        float[] y = new float[m * n];
+        float[] dx = new float[m * k];
+        float[] dw = dw0.clone();
+        try (WorkerPool pool = new WorkerPool(2)) {
+            CpuGemm gemm = new CpuGemm(pool, TileMath.get());
+            gemm.gemm(false, true, m, n, k, 1f, x, 0, k, w, 0, k, 0f, y, 0, n);
+            gemm.gemm(false, false, m, k, n, 1f, dy, 0, n, w, 0, k, 0f, dx, 0, k);
+            gemm.gemm(true, false, n, k, m, 1f, dy, 0, n, x, 0, k, 1f, dw, 0, k);
+        }
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double sum = 0;
+                double abs = 0;
+                for (int p = 0; p < k; p++) {
+                    sum += (double) x[i * k + p] * w[j * k + p];
+                    abs += Math.abs((double) x[i * k + p] * w[j * k + p]);
+                }
+                assertEquals(sum, y[i * n + j], 2 * (k + 2) * U * abs, "y[" + i + "][" + j + "]");
+            }
+            for (int j = 0; j < k; j++) {
+                double sum = 0;
+                double abs = 0;
+                for (int p = 0; p < n; p++) {
+                    sum += (double) dy[i * n + p] * w[p * k + j];
+                    abs += Math.abs((double) dy[i * n + p] * w[p * k + j]);
+                }
+                assertEquals(sum, dx[i * k + j], 2 * (n + 2) * U * abs, "dx[" + i + "][" + j + "]");
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < k; j++) {
+                double sum = dw0[i * k + j];
+                double abs = Math.abs(sum);
+                for (int p = 0; p < m; p++) {
+                    sum += (double) dy[p * n + i] * x[p * k + j];
+                    abs += Math.abs((double) dy[p * n + i] * x[p * k + j]);
+                }
+                assertEquals(sum, dw[i * k + j], 2 * (m + 2) * U * abs, "dW[" + i + "][" + j + "]");
+            }
+        }
+    }
+
+    @Test
     void largeReductionCountsTheFlopsInLong() {
         // m·n·k = 2^31 + ...: the serial/parallel decision must not overflow into a negative count.
         int m = 1300;

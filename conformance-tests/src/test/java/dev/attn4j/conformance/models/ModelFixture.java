@@ -43,7 +43,15 @@ record ModelFixture(String name, String config, Map<String, float[]> weights, Ma
                 } else {
                     tensors.put(e.name(), switch (e.dtype()) {
                         case I32 -> r.readInts(e.name());
-                        case U8, BOOL -> r.readBools(e.name());
+                        case BOOL -> r.readBools(e.name());
+                        case U8 -> {
+                            byte[] bytes = r.readBytes(e.name());
+                            boolean[] flags = new boolean[bytes.length];
+                            for (int i = 0; i < bytes.length; i++) {
+                                flags[i] = bytes[i] != 0;
+                            }
+                            yield flags;
+                        }
                         default -> r.readFloats(e.name());
                     });
                 }

@@ -119,6 +119,8 @@ public final class Block {
         private DeviceTensor residual;
         private Attention.Saved attention;
         private DeviceTensor preActivation;
+        /** Post-norm: the branch output, the norm's input (its backward request names it). */
+        private DeviceTensor branchOut;
 
         Saved(DeviceTensor x) {
             this.x = x;
@@ -135,6 +137,7 @@ public final class Block {
             if (residual != null) residual.close();
             if (attention != null) attention.close();
             if (preActivation != null) preActivation.close();
+            if (branchOut != null) branchOut.close();
         }
     }
 
@@ -168,6 +171,7 @@ public final class Block {
             s.residual = null;
             s.attention = null;
             s.preActivation = null;
+            s.branchOut = null;
         }
         return s;
     }
@@ -200,8 +204,10 @@ public final class Block {
                     new BroadcastMultiplyRequest(x, residualScale.value(), BroadcastAxis.COLUMNS)));
             s.norm = norm.forward(step, out, s.residual == null ? x : s.residual, alpha);
             s.y = s.norm.y();
-            out.close();
-            if (!save) {
+            if (save) {
+                s.branchOut = out;
+            } else {
+                out.close();
                 s.norm.close();
                 s.norm = null;
                 if (s.residual != null) {

@@ -63,6 +63,7 @@ public final class Transformer implements AutoCloseable {
     private final HeadOrder headOrder;
     private final float[] alibiSlopes;
     private double neftuneAlpha;
+    private NeftuneScaling neftuneScaling = NeftuneScaling.HUGGING_FACE;
 
     /**
      * Binds a model to its parameters in {@code store} (declared by {@link #specs}) under {@code prefix}.
@@ -91,7 +92,23 @@ public final class Transformer implements AutoCloseable {
 
     /** A fresh model with its own parameters (initialised as x-transformers does, from {@code seed}). */
     public static Transformer create(Backend backend, TransformerConfig config, long seed) {
-        ParameterStore store = ParameterStore.allocate(backend, specs(config, ""), Grouping.decay(), s -> true, seed);
+        return create(backend, config, seed, s -> true);
+    }
+
+    /**
+     * A fresh model whose parameters get gradients only where {@code trainable} says so: a frozen parameter has no
+     * gradient buffer, so its gradient is never computed (a frozen linear weight runs no dW GEMM). Adapters
+     * (PEFT-style fine-tuning) freeze the whole base model.
+     *
+     * <pre>{@code
+     * Transformer base = Transformer.create(backend, config, 0L, spec -> false);   // nothing trains but adapters
+     * }</pre>
+     *
+     * @param trainable which of the model's parameters get gradients
+     */
+    public static Transformer create(Backend backend, TransformerConfig config, long seed,
+                                     java.util.function.Predicate<ParameterSpec> trainable) {
+        ParameterStore store = ParameterStore.allocate(backend, specs(config, ""), Grouping.decay(), trainable, seed);
         return new Transformer(config, store, "", true);
     }
 
@@ -135,10 +152,37 @@ public final class Transformer implements AutoCloseable {
         return stack.linears();
     }
 
-    /** NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m = α/√(L·D)} (0 = off). */
+    /**
+     * NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m = α/√(L·D)} (0 = off).
+     *
+     * @param alpha α, {@code >= 0}
+     */
     public void neftune(double alpha) {
+        neftune(alpha, NeftuneScaling.HUGGING_FACE);
+    }
+
+    /**
+     * NEFTune noise on the embeddings in training, {@code U(−m, m)} with {@code m} from {@code alpha} by
+     * {@code scaling} (Hugging Face's {@code α/√(L·D)} or PaddleNLP's {@code α/√(B·L)}); 0 = off.
+     *
+     * @param alpha   α, {@code >= 0}
+     * @param scaling how α becomes the bound
+     */
+    public void neftune(double alpha, NeftuneScaling scaling) {
         InvalidRequestException.check(alpha >= 0 && Double.isFinite(alpha), "neftune alpha", ">= 0", alpha);
+        InvalidRequestException.check(scaling != null, "neftune scaling", "HUGGING_FACE or PADDLE", "null");
         this.neftuneAlpha = alpha;
+        this.neftuneScaling = scaling;
+    }
+
+    /** {@return the NEFTune alpha (0 = off)} */
+    public double neftuneAlpha() {
+        return neftuneAlpha;
+    }
+
+    /** {@return how the NEFTune magnitude is derived from alpha} */
+    public NeftuneScaling neftuneScaling() {
+        return neftuneScaling;
     }
 
     // ------------------------------------------------------------------------------------------------ inputs
@@ -317,6 +361,14 @@ public final class Transformer implements AutoCloseable {
             return batch;
         }
 
+        /**
+         * The stack's input {@code [B, S, D]}: the token embeddings (plus learned positions, plus the NEFTune noise in
+         * a training pass); open until backward or the end of the step.
+         */
+        public DeviceTensor embedded() {
+            return embedded;
+        }
+
         @Override
         public void close() {
             if (stack != null) stack.close();
@@ -344,8 +396,8 @@ public final class Transformer implements AutoCloseable {
             }
         }
         if (step.training() && neftuneAlpha > 0) {
-            // Hugging Face's NEFTune: U(−m, m), m = α / √(L·D), L the (padded) row length
-            float m = (float) (neftuneAlpha / Math.sqrt((double) batch.seqLen() * config.dim()));
+            // NEFTune: U(−m, m); Hugging Face's m = α / √(L·D) or PaddleNLP's α / √(B·L), L the (padded) row length
+            float m = neftuneScaling.magnitude(neftuneAlpha, batch.batch(), batch.seqLen(), config.dim());
             try (DeviceTensor noise = b.tensors().allocate(x.shape(), DType.F32)) {
                 b.random().uniform(new UniformRequest(noise, -m, m, step.seed(), step.nextRandomOffset()));
                 b.elementwise().axpy(new AxpyRequest(1f, noise, x));

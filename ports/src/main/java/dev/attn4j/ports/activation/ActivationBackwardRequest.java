@@ -26,7 +26,7 @@ public record ActivationBackwardRequest(ActivationRequest forward, DeviceTensor 
                 forward.x().dtype() + " " + forward.x().shape() + " (as x)", dy.dtype() + " " + dy.shape());
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>(forward.tensors());
         all.put("dy", dy);

@@ -37,7 +37,13 @@ public record ActivationCapabilities(Set<DType> dtypes, Set<Activation> function
         return functions.stream().sorted().map(Enum::name).toList();
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless {@code function} is declared. */
+    /**
+     * Throws {@link UnsupportedCapabilityException} unless {@code function} is declared.
+     *
+     * @param backend  the backend's name, for the message
+     * @param function the activation a request applies
+     * @throws UnsupportedCapabilityException naming the activation when it is not declared
+     */
     public void require(String backend, Activation function) {
         if (!functions.contains(function)) {
             throw new UnsupportedCapabilityException(backend, "activation " + function);

@@ -14,15 +14,35 @@ import dev.attn4j.ports.tensor.DeviceTensor;
  */
 public interface ActivationPort {
 
-    /** {@code y = f(x)}. */
+    /**
+     * {@code y = f(x)}.
+     *
+     * @param request the activation {@code f} and the input {@code x}
+     * @return a new tensor {@code y}, shaped and typed as {@code x}
+     */
     DeviceTensor forward(ActivationRequest request);
 
-    /** {@code dx = dy ⊙ f'(x)}. */
+    /**
+     * {@code dx = dy ⊙ f'(x)}.
+     *
+     * @param request the forward request and {@code dy}
+     * @return a new tensor {@code dx}, shaped and typed as {@code x}
+     */
     DeviceTensor backward(ActivationBackwardRequest request);
 
-    /** {@code y = a ⊙ f(g)} over the two halves of {@code x}. */
+    /**
+     * {@code y = a ⊙ f(g)} over the two halves of {@code x}.
+     *
+     * @param request the gate's activation {@code f} and the fused input {@code x [..., 2F]}
+     * @return a new tensor {@code y [..., F]}
+     */
     DeviceTensor glu(GluRequest request);
 
-    /** {@code dx = [dy ⊙ f(g), dy ⊙ a ⊙ f'(g)]}. */
+    /**
+     * {@code dx = [dy ⊙ f(g), dy ⊙ a ⊙ f'(g)]}.
+     *
+     * @param request the forward request and {@code dy [..., F]}
+     * @return a new tensor {@code dx [..., 2F]}, the value half's gradient then the gate half's
+     */
     DeviceTensor gluBackward(GluBackwardRequest request);
 }

@@ -25,7 +25,7 @@ public record ActivationRequest(Activation function, DeviceTensor x) {
         InvalidRequestException.check(x.dtype().isFloating(), "x", "a floating dtype", x.dtype());
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

@@ -27,7 +27,7 @@ public record GluBackwardRequest(GluRequest forward, DeviceTensor dy) {
                 "dy", forward.x().dtype() + " " + forward.outputShape() + " (as y)", dy.dtype() + " " + dy.shape());
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>(forward.tensors());
         all.put("dy", dy);

@@ -30,19 +30,19 @@ public record GluRequest(Activation gate, DeviceTensor x) {
         InvalidRequestException.check(x.shape().dim(-1) % 2 == 0, "x", "an even last dimension [..., 2F]", x.shape());
     }
 
-    /** {@code F}, the width of each half. */
+    /** {@return {@code F}, the width of each half} */
     public int halfWidth() {
         return x.shape().dim(-1) / 2;
     }
 
-    /** The shape of {@code y}: {@code [..., F]}. */
+    /** {@return the shape of {@code y}: {@code [..., F]}} */
     public Shape outputShape() {
         int[] dims = x.shape().dims();
         dims[dims.length - 1] /= 2;
         return Shape.of(dims);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

@@ -45,19 +45,36 @@ public record AttentionCapabilities(Set<DType> dtypes, Set<AttentionFeature> fea
         return features.stream().sorted().map(Enum::name).toList();
     }
 
-    /** Whether the feature is declared. */
+    /**
+     * {@return whether the feature is declared}
+     *
+     * @param feature an optional attention feature
+     */
     public boolean supports(AttentionFeature feature) {
         return features.contains(feature);
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless the feature is declared. */
+    /**
+     * Throws {@link UnsupportedCapabilityException} unless the feature is declared.
+     *
+     * @param backend the backend's name, for the message
+     * @param feature the feature a request needs
+     * @throws UnsupportedCapabilityException naming the feature when it is not declared
+     */
     public void require(String backend, AttentionFeature feature) {
         if (!supports(feature)) {
             throw new UnsupportedCapabilityException(backend, feature.name());
         }
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless the head dim is in range. */
+    /**
+     * Throws {@link UnsupportedCapabilityException} unless the head dim is in range.
+     *
+     * @param backend the backend's name, for the message
+     * @param headDim the head dimension D of a request
+     * @throws UnsupportedCapabilityException naming the head dim and the supported range when it is outside
+     *                                        {@code [minHeadDim, maxHeadDim]}
+     */
     public void requireHeadDim(String backend, int headDim) {
         if (headDim < minHeadDim || headDim > maxHeadDim) {
             throw new UnsupportedCapabilityException(backend,
@@ -71,6 +88,12 @@ public record AttentionCapabilities(Set<DType> dtypes, Set<AttentionFeature> fea
      * <pre>{@code
      * Set<AttentionFeature> needed = AttentionCapabilities.required(shape, options, true);
      * }</pre>
+     *
+     * @param shape    the call's sizes ({@link AttentionFeature#GQA} when {@code kvHeads != heads})
+     * @param o        the call's options
+     * @param backward whether the call is the backward pass (which needs {@link AttentionFeature#BACKWARD}
+     *                 and, with its options, the deterministic and bias-table-gradient features)
+     * @return a new, mutable set of the features the call needs
      */
     public static Set<AttentionFeature> required(AttentionShape shape, AttentionOptions o, boolean backward) {
         EnumSet<AttentionFeature> need = EnumSet.noneOf(AttentionFeature.class);

@@ -8,7 +8,7 @@ import dev.attn4j.ports.tensor.Shape;
  * ({@code scaled_dot_product_attention} takes {@code [B, H, S, D]}), so tensors shaped that way run without a
  * transposing copy. {@code lse} is {@code [B, H, Sq]} in both. Kernels index by strides, so the layout costs
  * no copy; a backend that does not implement {@link #BHSD} does not declare
- * {@link dev.attn4j.ports.Capability#BHSD_LAYOUT} and rejects it before any kernel runs.
+ * {@link AttentionFeature#BHSD_LAYOUT} and rejects it before any kernel runs.
  *
  * <pre>{@code
  * // q [B, H, Sq, D], k and v [B, Hkv, Sk, D], as PyTorch holds them

@@ -30,12 +30,17 @@ public record AddRequest(DeviceTensor a, DeviceTensor b, float alpha) {
         Scalars.requireFinite("alpha", alpha);
     }
 
-    /** {@code a + b}. */
+    /**
+     * {@return the request for {@code a + b}, a residual add ({@code alpha = 1})}
+     *
+     * @param a any shape, floating
+     * @param b shaped and typed as {@code a}
+     */
     public static AddRequest of(DeviceTensor a, DeviceTensor b) {
         return new AddRequest(a, b, 1f);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("a", a);

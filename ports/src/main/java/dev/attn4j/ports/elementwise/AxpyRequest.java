@@ -30,7 +30,7 @@ public record AxpyRequest(float alpha, DeviceTensor x, DeviceTensor y) {
         Scalars.requireFinite("alpha", alpha);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

@@ -41,7 +41,7 @@ public record BroadcastMultiplyBackwardRequest(BroadcastMultiplyRequest forward,
         }
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>(forward.tensors());
         all.put("dy", dy);

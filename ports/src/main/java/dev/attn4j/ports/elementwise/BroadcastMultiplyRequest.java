@@ -39,12 +39,12 @@ public record BroadcastMultiplyRequest(DeviceTensor x, DeviceTensor v, Broadcast
         InvalidRequestException.check(v != x, "v", "a tensor apart from x", "x");
     }
 
-    /** The vector's shape. */
+    /** {@return the vector's shape} */
     public Shape vectorShape() {
         return v.shape();
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

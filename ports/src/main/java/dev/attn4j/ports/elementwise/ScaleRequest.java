@@ -26,7 +26,7 @@ public record ScaleRequest(DeviceTensor x, float alpha) {
         Scalars.requireFinite("alpha", alpha);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

@@ -49,7 +49,12 @@ public record TokenShiftRequest(DeviceTensor x, int begin, int count, int amount
         }
     }
 
-    /** The backward of this shift: the same features of {@code dy} moved by {@code −amount}. */
+    /**
+     * {@return the backward of this shift: the same features of {@code dy} moved by {@code −amount}}
+     *
+     * @param dy the gradient of the shifted tensor, shaped and typed as {@code x}
+     * @throws InvalidRequestException when {@code dy} is null or differs from {@code x} in shape or dtype
+     */
     public TokenShiftRequest backward(DeviceTensor dy) {
         if (dy == null) throw new InvalidRequestException("dy", "a tensor", "null");
         InvalidRequestException.check(dy.shape().equals(x.shape()) && dy.dtype() == x.dtype(), "dy",
@@ -57,7 +62,7 @@ public record TokenShiftRequest(DeviceTensor x, int begin, int count, int amount
         return new TokenShiftRequest(dy, begin, count, -amount, segments);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

@@ -35,7 +35,7 @@ public record EmbeddingBackwardRequest(EmbeddingRequest forward, DeviceTensor dy
                 "a tensor apart from table and dy", "one of them");
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>(forward.tensors());
         all.put("dy", dy);

@@ -15,9 +15,17 @@ import dev.attn4j.ports.tensor.DeviceTensor;
  */
 public interface EmbeddingPort {
 
-    /** A new tensor of the looked-up rows, {@code ids.shape() + [D]}. */
+    /**
+     * {@return a new tensor of the looked-up rows, {@code ids.shape() + [D]}}
+     *
+     * @param request the table and the ids looked up
+     */
     DeviceTensor forward(EmbeddingRequest request);
 
-    /** Adds the gradient into {@code tableGrad}. */
+    /**
+     * Adds the gradient into {@code tableGrad}.
+     *
+     * @param request the forward request, the output's gradient and the table's gradient accumulator
+     */
     void backward(EmbeddingBackwardRequest request);
 }

@@ -30,17 +30,17 @@ public record EmbeddingRequest(DeviceTensor table, DeviceTensor ids) {
         InvalidRequestException.check(ids.dtype() == DType.I32, "ids", "dtype I32", ids.dtype());
     }
 
-    /** Vocabulary size {@code V}. */
+    /** {@return the vocabulary size {@code V}} */
     public int vocabulary() {
         return table.shape().dim(0);
     }
 
-    /** Embedding width {@code D}. */
+    /** {@return the embedding width {@code D}} */
     public int width() {
         return table.shape().dim(1);
     }
 
-    /** The shape of the output: {@code ids}' with {@code D} appended. */
+    /** {@return the shape of the output: {@code ids}' with {@code D} appended} */
     public Shape outputShape() {
         int[] ids = this.ids.shape().dims();
         int[] dims = java.util.Arrays.copyOf(ids, ids.length + 1);
@@ -48,7 +48,7 @@ public record EmbeddingRequest(DeviceTensor table, DeviceTensor ids) {
         return Shape.of(dims);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("table", table);

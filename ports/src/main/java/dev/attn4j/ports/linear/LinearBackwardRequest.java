@@ -55,7 +55,7 @@ public record LinearBackwardRequest(LinearRequest forward, DeviceTensor dy, bool
         }
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>(forward.tensors());
         all.put("dy", dy);

@@ -15,15 +15,26 @@ import dev.attn4j.ports.tensor.DeviceTensor;
  */
 public interface LinearPort {
 
-    /** A new tensor {@code y = x·Wᵀ + b}, shaped {@code request.outputShape()}. */
+    /**
+     * {@return a new tensor {@code y = x·Wᵀ + b}, shaped {@code request.outputShape()}}
+     *
+     * @param request the input, weight, optional bias and weight layout
+     */
     DeviceTensor forward(LinearRequest request);
 
     /**
      * Adds the parameter gradients into {@code weightGrad}/{@code biasGrad} and returns a new {@code dx}
      * (shaped as {@code x}), or {@code null} when {@code inputGrad} is false.
+     *
+     * @param request the forward request, {@code dy}, and which gradients to compute
+     * @return the new input gradient {@code dx}, or {@code null} when {@code request.inputGrad()} is false
      */
     DeviceTensor backward(LinearBackwardRequest request);
 
-    /** {@code C = alpha·op(A)·op(B) + beta·C}, in place. */
+    /**
+     * {@code C = alpha·op(A)·op(B) + beta·C}, in place.
+     *
+     * @param request the operands, their transposes, {@code alpha}, {@code beta} and the output {@code C}
+     */
     void matmul(MatmulRequest request);
 }

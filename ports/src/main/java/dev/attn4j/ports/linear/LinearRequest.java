@@ -43,34 +43,40 @@ public record LinearRequest(DeviceTensor x, DeviceTensor weight, DeviceTensor bi
         }
     }
 
-    /** {@code y = x·Wᵀ + b} with {@code W [out, in]}; {@code bias} may be {@code null}. */
+    /**
+     * {@return the request for {@code y = x·Wᵀ + b} with {@code W [out, in]}}
+     *
+     * @param x      {@code [..., in]}
+     * @param weight {@code [out, in]}, as PyTorch's {@code nn.Linear} stores it
+     * @param bias   {@code [out]}, or {@code null} for none
+     */
     public static LinearRequest of(DeviceTensor x, DeviceTensor weight, DeviceTensor bias) {
         return new LinearRequest(x, weight, bias, WeightLayout.OUT_IN);
     }
 
-    /** Input features. */
+    /** {@return the number of input features, {@code in}} */
     public int inFeatures() {
         return x.shape().dim(-1);
     }
 
-    /** Output features. */
+    /** {@return the number of output features, {@code out}} */
     public int outFeatures() {
         return layout == WeightLayout.OUT_IN ? weight.shape().dim(0) : weight.shape().dim(1);
     }
 
-    /** Rows: the product of {@code x}'s leading dimensions. */
+    /** {@return the rows: the product of {@code x}'s leading dimensions} */
     public long rows() {
         return x.shape().elementCount() / inFeatures();
     }
 
-    /** The shape of {@code y}: {@code x}'s with the last dimension {@code out}. */
+    /** {@return the shape of {@code y}: {@code x}'s with the last dimension {@code out}} */
     public Shape outputShape() {
         int[] dims = x.shape().dims();
         dims[dims.length - 1] = outFeatures();
         return Shape.of(dims);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

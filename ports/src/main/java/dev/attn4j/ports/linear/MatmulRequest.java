@@ -66,38 +66,49 @@ public record MatmulRequest(DeviceTensor a, boolean transposeA, DeviceTensor b, 
         Scalars.requireFinite("beta", beta);
     }
 
-    /** {@code C = A·B}. */
+    /**
+     * {@return the request for {@code C = A·B}} Neither operand is transposed, and {@code C}'s old value is
+     * not read ({@code alpha = 1}, {@code beta = 0}).
+     *
+     * @param a {@code [M, K]}, optionally with a leading batch dimension
+     * @param b {@code [K, N]}, optionally batched
+     * @param c {@code [M, N]} or {@code [batch, M, N]}, overwritten
+     */
     public static MatmulRequest of(DeviceTensor a, DeviceTensor b, DeviceTensor c) {
         return new MatmulRequest(a, false, b, false, c, 1f, 0f);
     }
 
-    /** Products in the batch (1 for rank-2 operands). */
+    /** {@return the number of products in the batch (1 for rank-2 operands)} */
     public int batch() {
         return c.shape().rank() == 3 ? c.shape().dim(0) : 1;
     }
 
-    /** Rows of {@code C}. */
+    /** {@return M, the rows of {@code C}} */
     public int m() {
         return c.shape().dim(-2);
     }
 
-    /** Columns of {@code C}. */
+    /** {@return N, the columns of {@code C}} */
     public int n() {
         return c.shape().dim(-1);
     }
 
-    /** The reduced dimension. */
+    /** {@return K, the reduced dimension} */
     public int k() {
         return transposeA ? a.shape().dim(-2) : a.shape().dim(-1);
     }
 
-    /** Whether {@code operand}'s batch dimension is 1 and so shared by every product. */
+    /**
+     * {@return whether {@code operand}'s batch dimension is 1 and so shared by every product}
+     *
+     * @param operand {@code a} or {@code b} of a request (false for a rank-2 operand)
+     */
     public static boolean shared(DeviceTensor operand) {
         Shape s = operand.shape();
         return s.rank() == 3 && s.dim(0) == 1;
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("a", a);

@@ -20,6 +20,8 @@ public final class ValidatingLinearPort implements LinearPort {
     private final LinearPort engine;
 
     /**
+     * A port that checks each request with {@code guard}, then passes it to {@code engine}.
+     *
      * @param guard  the backend's checks
      * @param engine the engine's raw port, or {@code null} when it has none (every call is then unsupported)
      */

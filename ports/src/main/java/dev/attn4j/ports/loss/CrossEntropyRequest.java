@@ -82,13 +82,33 @@ public record CrossEntropyRequest(DeviceTensor hidden, DeviceTensor weight, Devi
         }
     }
 
-    /** The loss only (evaluation): no gradient, no per-token losses. */
+    /**
+     * {@return a request for the loss only (evaluation): no gradient, no per-token losses} Targets equal to
+     * {@link #IGNORE_INDEX} count for nothing.
+     *
+     * @param hidden  {@code [..., d]}: one row per token
+     * @param weight  {@code [V, d]} (the output projection, or the tied embedding table)
+     * @param bias    {@code [V]}, or {@code null}
+     * @param targets I32, {@code hidden}'s leading shape: class ids in {@code [0, V)} or {@link #IGNORE_INDEX}
+     */
     public static CrossEntropyRequest evaluation(DeviceTensor hidden, DeviceTensor weight, DeviceTensor bias,
                                                  DeviceTensor targets) {
         return new CrossEntropyRequest(hidden, weight, bias, targets, IGNORE_INDEX, 0f, false, null, null, false);
     }
 
-    /** Loss and every gradient: {@code dHidden} returned, the weight's (and bias's) added into the accumulators. */
+    /**
+     * {@return a request for the loss and every gradient: {@code dHidden} returned, the weight's (and bias's)
+     * added into the accumulators} Targets equal to {@link #IGNORE_INDEX} count for nothing.
+     *
+     * @param hidden     {@code [..., d]}: one row per token
+     * @param weight     {@code [V, d]} (the output projection, or the tied embedding table)
+     * @param bias       {@code [V]}, or {@code null}
+     * @param targets    I32, {@code hidden}'s leading shape: class ids in {@code [0, V)} or {@link #IGNORE_INDEX}
+     * @param gradScale  factor of the gradients, finite as a float and {@code >= 0} ({@code 1/N} for the mean
+     *                   loss over N counted tokens)
+     * @param weightGrad accumulator shaped as {@code weight}, or {@code null} for a frozen weight
+     * @param biasGrad   accumulator {@code [V]}, or {@code null} (only with a bias)
+     */
     public static CrossEntropyRequest training(DeviceTensor hidden, DeviceTensor weight, DeviceTensor bias,
                                                DeviceTensor targets, float gradScale, DeviceTensor weightGrad,
                                                DeviceTensor biasGrad) {
@@ -96,23 +116,23 @@ public record CrossEntropyRequest(DeviceTensor hidden, DeviceTensor weight, Devi
                 biasGrad, false);
     }
 
-    /** This request also returning each row's loss. */
+    /** {@return a copy of this request that also returns each row's loss} */
     public CrossEntropyRequest withPerTokenLoss() {
         return new CrossEntropyRequest(hidden, weight, bias, targets, ignoreIndex, gradScale, inputGrad, weightGrad,
                 biasGrad, true);
     }
 
-    /** Whether any gradient is asked for. */
+    /** {@return whether any gradient is asked for} */
     public boolean wantsGradients() {
         return inputGrad || weightGrad != null || biasGrad != null;
     }
 
-    /** Vocabulary size {@code V}. */
+    /** {@return the vocabulary size {@code V}} */
     public int vocabulary() {
         return weight.shape().dim(0);
     }
 
-    /** Number of rows (tokens). */
+    /** {@return the number of rows (tokens), counted or ignored} */
     public long rows() {
         return targets.shape().elementCount();
     }
@@ -122,7 +142,7 @@ public record CrossEntropyRequest(DeviceTensor hidden, DeviceTensor weight, Devi
         return Shape.of(java.util.Arrays.copyOf(dims, dims.length - 1));
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("hidden", hidden);

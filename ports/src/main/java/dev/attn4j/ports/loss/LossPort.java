@@ -10,6 +10,10 @@ package dev.attn4j.ports.loss;
  */
 public interface LossPort {
 
-    /** Loss, count and the requested gradients of a linear layer followed by cross-entropy. */
+    /**
+     * {@return loss, count and the requested gradients of a linear layer followed by cross-entropy}
+     *
+     * @param request the hidden states, the output projection, the targets and which gradients to compute
+     */
     CrossEntropyResult linearCrossEntropy(CrossEntropyRequest request);
 }

@@ -27,7 +27,11 @@ public record NormCapabilities(Set<DType> dtypes, Set<NormFeature> features) imp
         features = features.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(features));
     }
 
-    /** Every norm feature in the given dtypes. */
+    /**
+     * {@return a declaration of every norm feature in the given dtypes}
+     *
+     * @param dtypes floating storage types of the input
+     */
     public static NormCapabilities all(Set<DType> dtypes) {
         return new NormCapabilities(dtypes, EnumSet.allOf(NormFeature.class));
     }
@@ -42,12 +46,22 @@ public record NormCapabilities(Set<DType> dtypes, Set<NormFeature> features) imp
         return features.stream().sorted().map(Enum::name).toList();
     }
 
-    /** Whether the feature is declared. */
+    /**
+     * {@return whether the feature is declared}
+     *
+     * @param feature a norm kind or form
+     */
     public boolean supports(NormFeature feature) {
         return features.contains(feature);
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless the feature is declared. */
+    /**
+     * Throws {@link UnsupportedCapabilityException} unless the feature is declared.
+     *
+     * @param backend the backend's name, for the message
+     * @param feature the norm kind or form a request needs
+     * @throws UnsupportedCapabilityException naming the feature when it is not declared
+     */
     public void require(String backend, NormFeature feature) {
         if (!supports(feature)) {
             throw new UnsupportedCapabilityException(backend, feature.name());

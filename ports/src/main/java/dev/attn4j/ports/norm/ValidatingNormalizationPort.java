@@ -18,6 +18,8 @@ public final class ValidatingNormalizationPort implements NormalizationPort {
     private final NormalizationPort engine;
 
     /**
+     * A port that checks each request with {@code guard}, then passes it to {@code engine}.
+     *
      * @param guard  the backend's checks
      * @param engine the engine's raw normalisation port
      */

@@ -71,7 +71,7 @@ public record AdamWRequest(DeviceTensor params, DeviceTensor grads, DeviceTensor
                 t.shape());
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("params", params);

@@ -11,9 +11,18 @@ package dev.attn4j.ports.optim;
  */
 public interface OptimizerPort {
 
-    /** One AdamW step over the group, in place. */
+    /**
+     * One AdamW step over the group, in place.
+     *
+     * @param request the group's parameters, gradients and moments, the step, the hyperparameters and the
+     *                optional gradient clip
+     */
     void adamW(AdamWRequest request);
 
-    /** Adds the sum of squares of {@code x} into the accumulator. */
+    /**
+     * Adds the sum of squares of {@code x} into the accumulator.
+     *
+     * @param request the tensor {@code x} and the F32 {@code [1]} accumulator
+     */
     void sumOfSquares(SumOfSquaresRequest request);
 }

@@ -31,7 +31,7 @@ public record SumOfSquaresRequest(DeviceTensor x, DeviceTensor accumulator) {
                 accumulator.dtype() + " " + accumulator.shape());
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);

@@ -9,6 +9,10 @@ package dev.attn4j.ports.random;
  */
 public interface RandomPort {
 
-    /** Overwrites the tensor with uniform values in {@code [low, high)}. */
+    /**
+     * Overwrites the tensor with uniform values in {@code [low, high)}.
+     *
+     * @param request the tensor written, the bounds, and the Philox seed and offset
+     */
     void uniform(UniformRequest request);
 }

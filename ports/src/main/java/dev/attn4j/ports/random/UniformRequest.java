@@ -41,7 +41,7 @@ public record UniformRequest(DeviceTensor tensor, float low, float high, long se
                 "a bound >= low = " + low + " within float range of it", high);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("tensor", tensor);

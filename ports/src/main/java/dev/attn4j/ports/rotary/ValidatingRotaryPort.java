@@ -19,6 +19,8 @@ public final class ValidatingRotaryPort implements RotaryPort {
     private final RotaryPort engine;
 
     /**
+     * A port that checks each request with {@code guard}, then passes it to {@code engine}.
+     *
      * @param guard  the backend's checks
      * @param engine the engine's raw rotary port
      */

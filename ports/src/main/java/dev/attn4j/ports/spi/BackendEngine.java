@@ -49,61 +49,61 @@ public interface BackendEngine extends AutoCloseable {
     /** {@return the backend's name, as its provider's} */
     String name();
 
-    /** What the engine provides, port by port. Constant for the engine's life. */
+    /** {@return what the engine provides, port by port} Constant for the engine's life. */
     Capabilities capabilities();
 
     /** {@return devices in use, one line each} */
     java.util.List<String> devices();
 
-    /** Raw tensor transfers and device-side tensor operations. */
+    /** {@return the raw port for tensor transfers and device-side tensor operations} */
     TensorPort tensors();
 
-    /** Raw attention kernels, or {@code null} when the engine has none. */
+    /** {@return the raw port for attention kernels, or {@code null} when the engine has none} */
     default AttentionPort attention() {
         return null;
     }
 
-    /** Raw normalisation kernels, or {@code null} when the engine has none. */
+    /** {@return the raw port for normalisation kernels, or {@code null} when the engine has none} */
     default NormalizationPort normalization() {
         return null;
     }
 
-    /** Raw rotary kernels, or {@code null} when the engine has none. */
+    /** {@return the raw port for rotary kernels, or {@code null} when the engine has none} */
     default RotaryPort rotary() {
         return null;
     }
 
-    /** Raw linear layers and GEMM, or {@code null} when the engine has none. */
+    /** {@return the raw port for linear layers and GEMM, or {@code null} when the engine has none} */
     default LinearPort linear() {
         return null;
     }
 
-    /** Raw activations, or {@code null} when the engine has none. */
+    /** {@return the raw port for activations, or {@code null} when the engine has none} */
     default ActivationPort activation() {
         return null;
     }
 
-    /** Raw element-wise operations, or {@code null} when the engine has none. */
+    /** {@return the raw port for element-wise operations, or {@code null} when the engine has none} */
     default ElementwisePort elementwise() {
         return null;
     }
 
-    /** Raw embedding look-ups, or {@code null} when the engine has none. */
+    /** {@return the raw port for embedding look-ups, or {@code null} when the engine has none} */
     default EmbeddingPort embedding() {
         return null;
     }
 
-    /** Raw losses, or {@code null} when the engine has none. */
+    /** {@return the raw port for losses, or {@code null} when the engine has none} */
     default LossPort loss() {
         return null;
     }
 
-    /** Raw optimizer steps, or {@code null} when the engine has none. */
+    /** {@return the raw port for optimizer steps, or {@code null} when the engine has none} */
     default OptimizerPort optimizer() {
         return null;
     }
 
-    /** Raw random fills, or {@code null} when the engine has none. */
+    /** {@return the raw port for random fills, or {@code null} when the engine has none} */
     default RandomPort random() {
         return null;
     }
@@ -118,6 +118,8 @@ public interface BackendEngine extends AutoCloseable {
     /**
      * How many tensors the engine holds open, when it counts them (engines built on {@link TensorRegistry}
      * do): leak checks in tests read it.
+     *
+     * @return the number of open tensors, or empty when the engine does not count them
      */
     default OptionalInt openTensors() {
         return OptionalInt.empty();

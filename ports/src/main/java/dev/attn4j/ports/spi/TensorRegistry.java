@@ -37,29 +37,47 @@ public final class TensorRegistry<T extends DeviceTensor> {
     /**
      * A registry holding its tensors weakly, for engines that reclaim the storage of tensors dropped unclosed
      * themselves (with a {@link java.lang.ref.Cleaner} on a handle the tensor does not reference back).
+     *
+     * @param <T> the engine's tensor type
+     * @return a new, empty registry
      */
     public static <T extends DeviceTensor> TensorRegistry<T> weak() {
         return new TensorRegistry<>(java.util.Collections.synchronizedSet(
                 java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>())));
     }
 
-    /** Records a new tensor; returns it. */
+    /**
+     * Records a new tensor; returns it.
+     *
+     * @param tensor a tensor the engine has just allocated
+     * @return {@code tensor}, so that allocation and registration read as one expression
+     */
     public T register(T tensor) {
         live.add(tensor);
         return tensor;
     }
 
-    /** Forgets a tensor (its storage was freed by the caller). Returns whether it was registered. */
+    /**
+     * Forgets a tensor (its storage was freed by the caller).
+     *
+     * @param tensor a tensor being closed
+     * @return whether it was registered: false when it was already released (or closed by {@link #closeAll}),
+     *         so that a caller frees its storage once
+     */
     public boolean release(T tensor) {
         return live.remove(tensor);
     }
 
-    /** Whether the tensor is registered (made here and not closed). */
+    /**
+     * {@return whether the tensor is registered (made here and not closed)}
+     *
+     * @param tensor any tensor, of this engine or another
+     */
     public boolean contains(DeviceTensor tensor) {
         return live.contains(tensor);
     }
 
-    /** How many tensors are registered. */
+    /** {@return how many tensors are registered} */
     public int size() {
         return live.size();
     }
@@ -67,6 +85,8 @@ public final class TensorRegistry<T extends DeviceTensor> {
     /**
      * Hands every registered tensor to {@code free} once and forgets them all; a failing {@code free} does not
      * stop the others, and the first failure is rethrown at the end (later ones are suppressed into it).
+     *
+     * @param free frees one tensor's storage
      */
     public void closeAll(Consumer<? super T> free) {
         List<T> all;

@@ -50,7 +50,13 @@ public record CopyRequest(DeviceTensor src, long srcOffset, long srcStride, Devi
         }
     }
 
-    /** A contiguous copy of all of {@code src} into {@code dst} starting at element {@code dstOffset}. */
+    /**
+     * {@return a contiguous copy of all of {@code src} into {@code dst} starting at element {@code dstOffset}}
+     *
+     * @param src       the tensor read, whole
+     * @param dst       the tensor written, of {@code src}'s dtype
+     * @param dstOffset the flat index of the first element written in {@code dst}
+     */
     public static CopyRequest into(DeviceTensor src, DeviceTensor dst, long dstOffset) {
         if (src == null) throw new InvalidRequestException("src", "a tensor", "null");
         long n = src.shape().elementCount();
@@ -76,7 +82,7 @@ public record CopyRequest(DeviceTensor src, long srcOffset, long srcStride, Devi
         return Math.addExact(Math.addExact(offset, Math.multiplyExact(rows - 1, stride)), cols);
     }
 
-    /** Every tensor by argument name. */
+    /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("src", src);

@@ -33,7 +33,11 @@ public record TensorCapabilities(Set<DType> dtypes, Set<TensorFeature> features,
         }
     }
 
-    /** Transfers only: the given floating dtypes, no optional operation. */
+    /**
+     * {@return a declaration of transfers only: the given floating dtypes, no optional operation}
+     *
+     * @param dtypes the floating storage types held
+     */
     public static TensorCapabilities transfers(Set<DType> dtypes) {
         return new TensorCapabilities(dtypes, Set.of(), 1);
     }
@@ -48,12 +52,22 @@ public record TensorCapabilities(Set<DType> dtypes, Set<TensorFeature> features,
         return features.stream().sorted().map(Enum::name).toList();
     }
 
-    /** Whether the operation is declared. */
+    /**
+     * {@return whether the operation is declared}
+     *
+     * @param feature an optional tensor operation
+     */
     public boolean supports(TensorFeature feature) {
         return features.contains(feature);
     }
 
-    /** Throws {@link UnsupportedCapabilityException} unless the operation is declared. */
+    /**
+     * Throws {@link UnsupportedCapabilityException} unless the operation is declared.
+     *
+     * @param backend the backend's name, for the message
+     * @param feature the operation a caller is about to use
+     * @throws UnsupportedCapabilityException naming the operation when it is not declared
+     */
     public void require(String backend, TensorFeature feature) {
         if (!supports(feature)) {
             throw new UnsupportedCapabilityException(backend, "tensor " + feature.name().toLowerCase(java.util.Locale.ROOT));

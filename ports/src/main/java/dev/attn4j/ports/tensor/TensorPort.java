@@ -56,12 +56,20 @@ public interface TensorPort {
     /**
      * A new tensor whose contents are unspecified until written: for outputs an op will overwrite whole.
      * Engines that cannot skip the clearing inherit this default, which clears.
+     *
+     * @param shape the tensor's shape
+     * @param dtype storage dtype
+     * @return the new tensor, which the caller closes
      */
     default DeviceTensor allocate(Shape shape, DType dtype) {
         return zeros(shape, dtype);
     }
 
-    /** The values of a floating tensor, widened to {@code float}. */
+    /**
+     * {@return the values of a floating tensor, widened to {@code float}}
+     *
+     * @param tensor the tensor, of a floating dtype
+     */
     float[] download(DeviceTensor tensor);
 
     /**
@@ -83,6 +91,11 @@ public interface TensorPort {
      * of {@code base}'s dtype, without a copy: writes through either are seen by the other. Closing the view
      * leaves the storage alone; closing {@code base} (or its backend) closes the view too. The facade checks the
      * range and the backend's {@link TensorCapabilities#viewAlignment()}.
+     *
+     * @param base   the tensor whose storage the view shares
+     * @param offset the flat index, in {@code base}'s elements, of the view's first element
+     * @param shape  the view's shape
+     * @return the view
      */
     default DeviceTensor view(DeviceTensor base, long offset, Shape shape) {
         throw new IllegalStateException("view is not declared by this engine");
@@ -91,17 +104,30 @@ public interface TensorPort {
     /**
      * Copies a block of rows from one tensor into another of the same dtype (see {@link CopyRequest}); the
      * source and destination must not overlap.
+     *
+     * @param request what to copy, from where to where
      */
     default void copy(CopyRequest request) {
         throw new IllegalStateException("copy is not declared by this engine");
     }
 
-    /** A new tensor of floating {@code dtype} holding {@code source}'s values converted (round to nearest even). */
+    /**
+     * {@return a new tensor of floating {@code dtype} holding {@code source}'s values converted (round to nearest
+     * even)}
+     *
+     * @param source a floating tensor, left unchanged
+     * @param dtype  the new tensor's storage dtype
+     */
     default DeviceTensor cast(DeviceTensor source, DType dtype) {
         throw new IllegalStateException("cast is not declared by this engine");
     }
 
-    /** Sets every element of a floating tensor to {@code value} (rounded to the tensor's dtype). */
+    /**
+     * Sets every element of a floating tensor to {@code value} (rounded to the tensor's dtype).
+     *
+     * @param tensor the floating tensor written
+     * @param value  the value every element gets
+     */
     default void fill(DeviceTensor tensor, float value) {
         throw new IllegalStateException("fill is not declared by this engine");
     }

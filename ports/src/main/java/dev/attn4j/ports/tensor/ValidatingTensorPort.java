@@ -20,6 +20,8 @@ public final class ValidatingTensorPort implements TensorPort {
     private final TensorPort engine;
 
     /**
+     * A port that checks each request with {@code guard}, then passes it to {@code engine}.
+     *
      * @param guard  the backend's checks
      * @param engine the engine's raw tensor port
      */
