@@ -16,7 +16,8 @@ import java.util.Random;
  * (robust where wall time is not, on a VM shared with other jobs): the engine runs with one worker, the calling
  * thread, so its CPU time is all the work. Prints, per chunk budget, the fused call's least CPU time of a few
  * calls, the GEMMs' (logits {@code h·Wᵀ}, {@code dh = z·W}, {@code dW += zᵀ·h}, each also alone), their ratio, and
- * the memory the loss port kept (one chunk's logits and row buffers) and the GEMM's packing workspace.
+ * the memory the loss port kept (one chunk's logits, the ranges' partial dh and statistics, the workers' blocks)
+ * and its workers' GEMM packing memory (used only for a width d that is not a multiple of 16).
  *
  * <p>In the backend's package, like {@link GemmBenchmark}, to build {@link CpuLoss} with a chosen chunk budget and
  * read what it keeps.
@@ -65,13 +66,12 @@ public final class CrossEntropyCpuTimeReport {
             System.out.printf("  GEMMs alone: logits NT %.0f ms + dh NN %.0f ms + dW TN %.0f ms = %.0f ms (%.1f GFLOP/s)%n",
                     l, g, dw, gemms, 6.0 * n * v * d / gemms / 1e6);
             for (int budget : budgets) {
-                CpuGemm gemm = new CpuGemm(pool, TileMath.get());
-                CpuLoss loss = new CpuLoss(engine, pool, gemm, LossKernels.get(), budget, CpuLoss.MIN_ROWS);
+                CpuLoss loss = new CpuLoss(engine, pool, TileMath.get(), LossKernels.get(), budget, CpuLoss.MIN_ROWS);
                 double f = least(() -> loss.linearCrossEntropy(fused).close());
                 System.out.printf("  fused, chunk budget %d floats (%d rows): %.0f ms (%.1f GFLOP/s), %.3f x the "
                                 + "GEMMs; kept %.1f MiB, GEMM packing %.1f MiB%n", budget, loss.chunkRows(v, n), f,
                         6.0 * n * v * d / f / 1e6, f / gemms, loss.retainedBytes() / 1048576.0,
-                        gemm.retainedFloats() * 4 / 1048576.0);
+                        loss.gemmFloats() * 4 / 1048576.0);
             }
         }
     }
