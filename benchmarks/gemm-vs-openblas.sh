@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# attn4j's cpu GEMM (JMH GemmBenchmark) against OpenBLAS sgemm (Debian numpy) on the same shapes, in one script.
+# attn4j's cpu GEMM through the linear port (JMH LinearBenchmark: backend.linear().matmul, as a model calls it)
+# against OpenBLAS sgemm (Debian numpy) on the same shapes, in one script.
 #
 #   benchmarks/gemm-vs-openblas.sh [rounds]          (default 5 rounds)
 #   CASES="2048x2048x2048:NN 4096x2048x512:NT" benchmarks/gemm-vs-openblas.sh 3
+#   BENCHMARK=GemmBenchmark benchmarks/gemm-vs-openblas.sh   (the engine-internal CpuGemm, without the port)
+#   CPUTIME=1 benchmarks/gemm-vs-openblas.sh 3         (one core each, thread CPU time: see below)
 #
 # A case is MxNxK:FORM: C is M×N, K the reduction, FORM the transposes of A and B as BLAS names them
 # (NT = a linear layer's forward x·Wᵀ, NN = its input gradient dy·W, TN = its weight gradient dyᵀ·x).
@@ -11,10 +14,14 @@
 #
 # The machine is shared, so the two are interleaved: every round measures each case with both, in
 # alternating order, and the report gives per case the median GFLOP/s of each and the median of the rounds'
-# ratios (attn4j / OpenBLAS), with the load average seen. Both use all cores. While another JMH run holds
+# ratios (attn4j / OpenBLAS), with the load average seen. Both use all cores. With CPUTIME=1 both run on one
+# thread instead and are timed by that thread's CPU time (least of 5 calls; GemmCpuTimeReport through the
+# port for attn4j, time.thread_time() around OpenBLAS with OPENBLAS_NUM_THREADS=1): a descheduled thread
+# accrues none, so this per-core ratio holds up on a loaded machine where wall time does not. While another JMH run holds
 # /tmp/jmh.lock the script waits for it (up to 15 minutes) instead of measuring alongside it.
 # OPENBLAS_CORETYPE=SkylakeX: Debian's OpenBLAS 0.3.21 does not recognise this CPU's AVX-512 otherwise
-# (as ../shared/anchors/sgemm.sh). Needs benchmarks/target/benchmarks.jar:
+# (as ../shared/anchors/sgemm.sh). It is set whatever the environment holds (an inherited Haswell halves the
+# reference without a word); GEMM_OPENBLAS_CORETYPE chooses another, and the summary names the one used. Needs benchmarks/target/benchmarks.jar:
 #   mvn -B -q -pl benchmarks -am package -DskipTests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,14 +45,16 @@ DEFAULT_CASES="2048x2048x2048:NN \
 4096x512x2048:NT 512x2048x4096:TN \
 4096x20000x512:NT 4096x512x20000:NN 20000x512x4096:TN 4096x20000x512:NN"
 export GEMM_ROUNDS=${1:-5} GEMM_CASES=${CASES:-$DEFAULT_CASES} GEMM_JAVA=$JAVA GEMM_JAR=$JAR
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+export GEMM_BENCHMARK=${BENCHMARK:-LinearBenchmark} GEMM_CPUTIME=${CPUTIME:-}
+export OPENBLAS_CORETYPE=${GEMM_OPENBLAS_CORETYPE:-SkylakeX}
 # Debian's interpreter and numpy (linked to libopenblas0-pthread), whatever python is first on PATH.
 PATH=$(getconf PATH) exec python3 - <<'EOF'
 import json, os, statistics, subprocess, sys, tempfile, time
 
 ROUNDS = int(os.environ["GEMM_ROUNDS"])
 CASES = os.environ["GEMM_CASES"].split()
-JAVA, JAR = os.environ["GEMM_JAVA"], os.environ["GEMM_JAR"]
+JAVA, JAR, BENCHMARK = os.environ["GEMM_JAVA"], os.environ["GEMM_JAR"], os.environ["GEMM_BENCHMARK"]
+CPUTIME = bool(os.environ["GEMM_CPUTIME"])
 
 # One case in a fresh interpreter, so OpenBLAS's spinning threads never overlap the JVM's run.
 OPENBLAS = r"""
@@ -60,6 +69,14 @@ opb = b.T if form[1] == "T" else b
 c = np.empty((m, n), dtype=np.float32)
 for _ in range(2):
     np.matmul(opa, opb, out=c)
+if len(sys.argv) > 5:   # one thread, least thread CPU time of 5 calls
+    times = []
+    for _ in range(5):
+        t0 = time.thread_time()
+        np.matmul(opa, opb, out=c)
+        times.append(time.thread_time() - t0)
+    print(json.dumps(min(times)))
+    sys.exit(0)
 times, end = [], time.perf_counter() + 5
 while len(times) < 5 or (time.perf_counter() < end and len(times) < 200):
     t0 = time.perf_counter()
@@ -70,16 +87,22 @@ print(json.dumps(sorted(times)[len(times) // 2]))
 
 
 def openblas(m, n, k, form):
-    out = subprocess.run([sys.executable, "-c", OPENBLAS, str(m), str(n), str(k), form],
-                         check=True, capture_output=True, text=True).stdout
+    args = [sys.executable, "-c", OPENBLAS, str(m), str(n), str(k), form] + (["cputime"] if CPUTIME else [])
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1") if CPUTIME else None
+    out = subprocess.run(args, check=True, capture_output=True, text=True, env=env).stdout
     return 2.0 * m * n * k / json.loads(out) / 1e9
 
 
 def attn4j(m, n, k, form, attempts=3, lock_wait_s=900):
+    if CPUTIME:
+        out = subprocess.run([JAVA, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx8g", "-cp", JAR,
+                              "dev.attn4j.benchmarks.GemmCpuTimeReport", str(m), str(n), str(k), form],
+                             check=True, capture_output=True, text=True).stdout
+        return float(out.strip().splitlines()[-1])
     failures, waited = 0, 0
     while True:
         with tempfile.NamedTemporaryFile(suffix=".json") as f:
-            run = subprocess.run([JAVA, "-jar", JAR, "GemmBenchmark", "-p", f"shape={m}x{n}x{k}", "-p", f"form={form}",
+            run = subprocess.run([JAVA, "-jar", JAR, BENCHMARK, "-p", f"shape={m}x{n}x{k}", "-p", f"form={form}",
                                   "-wi", "3", "-i", "5", "-w", "1", "-r", "1", "-f", "1", "-rf", "json", "-rff", f.name],
                                  capture_output=True, text=True)
             # JMH exits with 0 even when its fork failed; then the result file holds no result.
@@ -99,7 +122,7 @@ def attn4j(m, n, k, form, attempts=3, lock_wait_s=900):
         print(f"JMH run for {m}x{n}x{k}:{form} failed (exit {run.returncode}, {failures}/{attempts}):\n{tail}",
               file=sys.stderr, flush=True)
         if failures == attempts:
-            raise SystemExit(f"GemmBenchmark failed {attempts} times for {m}x{n}x{k}:{form}")
+            raise SystemExit(f"{BENCHMARK} failed {attempts} times for {m}x{n}x{k}:{form}")
 
 
 results = {case: {"openblas": [], "attn4j": [], "ratio": []} for case in CASES}
@@ -121,7 +144,8 @@ for r in range(ROUNDS):
               f"  GFLOP/s  ratio {got['attn4j'] / got['openblas']:.2f}  (load {loads[-1]:.2f})", flush=True)
 
 med = statistics.median
-print(f"\nGEMM fp32, {os.cpu_count()} cores, {ROUNDS} interleaved rounds; medians; "
+what = "one thread each, least thread CPU time (GemmCpuTimeReport)" if CPUTIME else f"{BENCHMARK}, {os.cpu_count()} cores"
+print(f"\nGEMM fp32 ({what}; OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}), {ROUNDS} interleaved rounds; medians; "
       f"1-min load average seen {min(loads):.2f}..{max(loads):.2f} (median {med(loads):.2f})")
 print(f"| shape MxNxK | form | OpenBLAS GFLOP/s | attn4j GFLOP/s | attn4j / OpenBLAS (min..max) |")
 print(f"|---|---|---|---|---|")

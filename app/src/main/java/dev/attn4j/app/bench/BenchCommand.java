@@ -37,16 +37,20 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 
 /**
- * {@code attn4j bench attention|norm}: times an op on every available backend (or the named ones) after
- * warm-up runs, prints median, min and max per sequence length, and GFLOP/s by docs/design.md §8's count; with
+ * {@code attn4j bench attention|norm|gemm|ops|loss}: times an op on every available backend (or the named ones)
+ * after warm-up runs and prints median, min and max per configuration (a sequence length, a GEMM shape, a
+ * memory-bound op), with GFLOP/s by docs/design.md §8 and §14's counts or, for the memory-bound ops, GB/s; with
  * {@code --out DIR} also writes {@code bench.json}, the chart {@code bench.png} and the page {@code bench.html}
- * ({@link BenchReport}).
+ * ({@link BenchReport}). {@code ops} also reports each op's bandwidth against the same backend's copy, and
+ * {@code loss} the fused cross-entropy's time against its GEMMs' alone.
  * A quick look, not a substitute for the JMH benchmarks: one process, wall-clock timing.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Time attention or normalisation on each backend: warm-up, repeats, median/min/max, GFLOP/s.")
+        description = "Time attention, normalisation, GEMM, the memory-bound ops or the fused cross-entropy on each "
+                + "backend: warm-up, repeats, median/min/max, GFLOP/s or GB/s.")
 public final class BenchCommand implements Callable<Integer> {
     /** Name of the results file written with {@code --out}. */
     public static final String RESULTS_FILE = "bench.json";
@@ -60,7 +64,13 @@ public final class BenchCommand implements Callable<Integer> {
         /** Attention, forward or backward. */
         ATTENTION,
         /** Normalisation (LayerNorm or RMSNorm), forward or backward. */
-        NORM
+        NORM,
+        /** A matrix product through the linear port's matmul, per {@code --shape} and {@code --form}. */
+        GEMM,
+        /** The memory-bound ops (copy, add, axpy, activations, embedding gather), in GB/s. */
+        OPS,
+        /** The fused linear cross-entropy with gradients, and its three GEMMs alone. */
+        LOSS
     }
 
     /** Which normalisation. */
@@ -87,7 +97,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "OP", description = "attention or norm.")
+    @Parameters(index = "0", paramLabel = "OP", description = "attention, norm, gemm, ops or loss.")
     Op op;
 
     @Option(names = "--backend", paramLabel = "NAME", split = ",",
@@ -111,11 +121,43 @@ public final class BenchCommand implements Callable<Integer> {
     int headDim;
 
     @Option(names = "--hidden", defaultValue = "1024",
-            description = "Normalised dimension for 'norm' (rows = batch x seq). Default: ${DEFAULT-VALUE}.")
+            description = "Normalised dimension for 'norm' (rows = batch x seq); row width for 'ops'. "
+                    + "Default: ${DEFAULT-VALUE}.")
     int hidden;
 
     @Option(names = "--norm", defaultValue = "layer", description = "layer or rms. Default: ${DEFAULT-VALUE}.")
     Norm norm;
+
+    @Option(names = "--shape", paramLabel = "MxNxK", split = ",", defaultValue = "2048x2048x2048",
+            description = "gemm: products C [M, N] = op(A) [M, K] · op(B) [K, N], comma-separated. Default: ${DEFAULT-VALUE}.")
+    List<String> shapes;
+
+    @Option(names = "--form", paramLabel = "FORM", split = ",", defaultValue = "NN",
+            description = "gemm: transposes of A and B (NN, NT, TN, TT), comma-separated; NT is a linear layer's "
+                    + "forward x·Wᵀ, NN its dx = dy·W, TN its dW = dyᵀ·x. Default: ${DEFAULT-VALUE}.")
+    List<String> forms;
+
+    @Option(names = "--size", paramLabel = "N", defaultValue = "16777216",
+            description = "ops: elements of each op's output, a multiple of --hidden (rows of --hidden). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int size;
+
+    @Option(names = "--ops", paramLabel = "OP", split = ",",
+            description = "ops: which (copy, add, axpy, scale, gelu, silu, gelu_backward, swiglu, embedding). "
+                    + "Default: all.")
+    List<String> memoryOps = new ArrayList<>();
+
+    @Option(names = "--tokens", paramLabel = "N", defaultValue = "4096",
+            description = "loss: rows (tokens). Default: ${DEFAULT-VALUE}.")
+    int tokens;
+
+    @Option(names = "--vocab", paramLabel = "V", defaultValue = "20000",
+            description = "loss: vocabulary; ops: rows of the embedding table. Default: ${DEFAULT-VALUE}.")
+    int vocab;
+
+    @Option(names = "--dim", paramLabel = "D", defaultValue = "512",
+            description = "loss: hidden width. Default: ${DEFAULT-VALUE}.")
+    int dim;
 
     @Option(names = "--causal", description = "Causal attention (half the FLOPs).")
     boolean causal;
@@ -174,18 +216,62 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Every number is checked before anything runs (exit 2, one line): ranges, tensor sizes that backends can
-     * index (at most {@link Shape#MAX_TENSOR_ELEMENTS} elements), and an estimate of the Java heap each
-     * configuration needs against what this JVM may use.
+     * Every number is checked before anything runs (exit 2, one line): ranges, options that do not apply to the op,
+     * tensor sizes that backends can index (at most {@link Shape#MAX_TENSOR_ELEMENTS} elements), and an estimate of
+     * the Java heap each configuration needs against what this JVM may use.
      */
     private void validate() {
+        // The timings are kept (8 bytes each) and every run is one call: a million is hours already.
+        range("--repeats", repeats, 1, MAX_RUNS);
+        range("--warmup", warmup, 0, MAX_RUNS);
+        if (threads != null) {
+            range("--threads", threads, 1, MAX_THREADS);
+        }
+        if (!dtype.isFloating()) {
+            bad("--dtype: expected F32, F16 or BF16, got " + dtype);
+        }
+        for (Map.Entry<String, java.util.Set<Op>> option : OWN_OPTIONS.entrySet()) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(option.getKey())
+                    && !option.getValue().contains(op)) {
+                bad(option.getKey() + ": applies to '" + names(option.getValue()) + "' only");
+            }
+        }
+        switch (op) {
+            case ATTENTION, NORM -> validateSequences();
+            case GEMM -> validateGemm();
+            case OPS -> validateOps();
+            case LOSS -> validateLoss();
+        }
+    }
+
+    /** The options that apply to some ops only (the others apply to all). */
+    private static final Map<String, java.util.Set<Op>> OWN_OPTIONS = Map.ofEntries(
+            Map.entry("--seq", java.util.EnumSet.of(Op.ATTENTION, Op.NORM)),
+            Map.entry("--batch", java.util.EnumSet.of(Op.ATTENTION, Op.NORM)),
+            Map.entry("--backward", java.util.EnumSet.of(Op.ATTENTION, Op.NORM)),
+            Map.entry("--heads", java.util.EnumSet.of(Op.ATTENTION)),
+            Map.entry("--kv-heads", java.util.EnumSet.of(Op.ATTENTION)),
+            Map.entry("--head-dim", java.util.EnumSet.of(Op.ATTENTION)),
+            Map.entry("--causal", java.util.EnumSet.of(Op.ATTENTION)),
+            Map.entry("--norm", java.util.EnumSet.of(Op.NORM)),
+            Map.entry("--hidden", java.util.EnumSet.of(Op.NORM, Op.OPS)),
+            Map.entry("--shape", java.util.EnumSet.of(Op.GEMM)),
+            Map.entry("--form", java.util.EnumSet.of(Op.GEMM)),
+            Map.entry("--size", java.util.EnumSet.of(Op.OPS)),
+            Map.entry("--ops", java.util.EnumSet.of(Op.OPS)),
+            Map.entry("--vocab", java.util.EnumSet.of(Op.OPS, Op.LOSS)),
+            Map.entry("--tokens", java.util.EnumSet.of(Op.LOSS)),
+            Map.entry("--dim", java.util.EnumSet.of(Op.LOSS)));
+
+    private static String names(java.util.Set<Op> ops) {
+        return String.join("' and '", ops.stream().map(o -> o.name().toLowerCase(Locale.ROOT)).toList());
+    }
+
+    private void validateSequences() {
         range("--batch", batch, 1, Integer.MAX_VALUE);
         range("--heads", heads, 1, Integer.MAX_VALUE);
         range("--head-dim", headDim, 1, Integer.MAX_VALUE);
         range("--hidden", hidden, 1, Integer.MAX_VALUE);
-        // The timings are kept (8 bytes each) and every run is one call: a million is hours already.
-        range("--repeats", repeats, 1, MAX_RUNS);
-        range("--warmup", warmup, 0, MAX_RUNS);
         if (seqs.isEmpty()) {
             bad("--seq: expected at least one length");
         }
@@ -196,19 +282,99 @@ public final class BenchCommand implements Callable<Integer> {
                 bad("--kv-heads: expected a divisor of --heads " + heads + ", got " + kvHeads);
             }
         }
-        if (threads != null) {
-            range("--threads", threads, 1, MAX_THREADS);
-        }
-        if (!dtype.isFloating()) {
-            bad("--dtype: expected F32, F16 or BF16, got " + dtype);
-        }
-        if (op == Op.NORM && (causal || kvHeads != null)) {
-            bad((causal ? "--causal" : "--kv-heads") + ": applies to 'attention' only");
-        }
         int workers = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         for (int seq : seqs) {
             requireFits(seq, workers);
         }
+    }
+
+    /** {@code MxNxK} as three sizes of at least 1, or a bad-input error naming the option. */
+    private int[] gemmShape(String text) {
+        String[] parts = text.trim().split("[x×]", -1);
+        if (parts.length != 3) {
+            bad("--shape: expected MxNxK (e.g. 4096x2048x512), got '" + text + "'");
+        }
+        int[] mnk = new int[3];
+        for (int i = 0; i < 3; i++) {
+            try {
+                mnk[i] = Integer.parseInt(parts[i]);
+            } catch (NumberFormatException e) {
+                bad("--shape: expected MxNxK with whole numbers, got '" + text + "'");
+            }
+            range("--shape " + text, mnk[i], 1, Integer.MAX_VALUE);
+        }
+        return mnk;
+    }
+
+    private void validateGemm() {
+        if (shapes.isEmpty()) {
+            bad("--shape: expected at least one MxNxK");
+        }
+        if (forms.isEmpty()) {
+            bad("--form: expected at least one of NN, NT, TN, TT");
+        }
+        for (String form : forms) {
+            if (!form.matches("[NT]{2}")) {
+                bad("--form: expected NN, NT, TN or TT, got '" + form + "'");
+            }
+        }
+        for (String text : shapes) {
+            int[] mnk = gemmShape(text);
+            String what = "--shape " + text;
+            long a = tensorElements(what + ": A", mnk[0], mnk[2]);
+            long b = tensorElements(what + ": B", mnk[2], mnk[1]);
+            long c = tensorElements(what + ": C", mnk[0], mnk[1]);
+            requireHeap(what, "gemm " + text, a + b + c, Math.max(a, Math.max(b, c)));
+        }
+    }
+
+    private void validateOps() {
+        range("--size", size, 1, Integer.MAX_VALUE);
+        range("--hidden", hidden, 1, Integer.MAX_VALUE);
+        range("--vocab", vocab, 1, Integer.MAX_VALUE);
+        if (size % hidden != 0) {
+            bad("--size: expected a multiple of --hidden " + hidden + " (rows of it), got " + size);
+        }
+        for (String name : memoryOps) {
+            memoryOp(name);
+        }
+        long n = size;
+        long glu = tensorElements("--size " + size + ": swiglu's input [rows, 2 x hidden]", size / hidden, 2 * hidden);
+        long table = tensorElements("--vocab " + vocab + ": the embedding table [vocab, hidden]", vocab, hidden);
+        // add keeps a, b and its output; swiglu its [rows, 2·hidden] input and output; embedding the table too
+        requireHeap("--size " + size, "ops n=" + size, Math.max(3 * n, Math.max(glu + n, table + n)),
+                Math.max(glu, table));
+    }
+
+    private static MemoryOpWorkload.MemoryOp memoryOpOrNull(String name) {
+        for (MemoryOpWorkload.MemoryOp m : MemoryOpWorkload.MemoryOp.values()) {
+            if (m.label().equals(name.trim().toLowerCase(Locale.ROOT))) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    private MemoryOpWorkload.MemoryOp memoryOp(String name) {
+        MemoryOpWorkload.MemoryOp m = memoryOpOrNull(name);
+        if (m == null) {
+            bad("--ops: expected some of " + String.join(", ", java.util.Arrays.stream(MemoryOpWorkload.MemoryOp.values())
+                    .map(MemoryOpWorkload.MemoryOp::label).toList()) + ", got '" + name + "'");
+        }
+        return m;
+    }
+
+    private void validateLoss() {
+        range("--tokens", tokens, 1, Integer.MAX_VALUE);
+        range("--vocab", vocab, 1, Integer.MAX_VALUE);
+        range("--dim", dim, 1, Integer.MAX_VALUE);
+        long h = tensorElements("--tokens " + tokens + ": hidden [tokens, dim]", tokens, dim);
+        long w = tensorElements("--vocab " + vocab + ": the weight [vocab, dim]", vocab, dim);
+        long z = tensorElements("--tokens " + tokens + " --vocab " + vocab
+                + ": the GEMMs' logits [tokens, vocab]", tokens, vocab);
+        // The GEMMs alone hold the whole logits; the fused op holds h, W, dW, dh and one chunk.
+        requireHeap("--tokens " + tokens, "cross-entropy N=" + tokens + " V=" + vocab + " d=" + dim,
+                2 * h + 2 * w + z, z);
     }
 
     private void range(String option, int value, int min, int max) {
@@ -250,15 +416,23 @@ public final class BenchCommand implements Callable<Integer> {
             what = String.format(Locale.ROOT, "%s norm rows=%d hidden=%d %s%s", norm.name().toLowerCase(Locale.ROOT), rows,
                     hidden, dtype, backward ? " backward" : "");
         }
+        requireHeap("--seq " + seq, what, elements, largest + working);
+    }
+
+    /**
+     * {@code elements} stored elements plus {@code extraFloats} host floats (a staging array, working memory)
+     * within the heap this JVM may still use.
+     */
+    private void requireHeap(String option, String what, long elements, long extraFloats) {
         // 16-bit storage runs the F32 kernels on widened copies: 4 bytes per element on top of the stored ones.
         long perElement = dtype.byteSize() + (dtype == DType.F32 ? 0 : 4);
-        double need = (double) elements * perElement + 4.0 * largest + 4.0 * working;
+        double need = (double) elements * perElement + 4.0 * extraFloats;
         Runtime rt = Runtime.getRuntime();
         long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         if (need > available) {
-            bad(String.format(Locale.ROOT, "--seq %d: %s needs about %.1f GiB of Java heap (inputs, outputs and working "
-                    + "memory), but this JVM can use %.1f GiB; use smaller sizes or raise -Xmx", seq, what, need / GIB,
-                    available / GIB));
+            bad(String.format(Locale.ROOT, "%s: %s needs about %.1f GiB of Java heap (inputs, outputs and working "
+                    + "memory), but this JVM can use %.1f GiB; use smaller sizes or raise -Xmx", option, what,
+                    need / GIB, available / GIB));
         }
     }
 
@@ -279,6 +453,63 @@ public final class BenchCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), message);
     }
 
+    /**
+     * One row to measure: what its record says (the op's name, its sizes, a sequence length or a gemm form) and
+     * how to prepare its workload.
+     */
+    private record Config(String op, String shape, Integer seq, String form, Function<Backend, Workload> prepare) {
+    }
+
+    /** Every configuration of this command line, in the order they are measured. */
+    private List<Config> configs() {
+        List<Config> configs = new ArrayList<>();
+        switch (op) {
+            case ATTENTION -> {
+                for (int seq : seqs) {
+                    AttentionShape shape = attentionShape(seq);
+                    configs.add(new Config("attention", String.format(Locale.ROOT, "B=%d S=%d H=%d KV=%d D=%d", batch,
+                            seq, heads, shape.kvHeads(), headDim), seq, null,
+                            b -> AttentionWorkload.prepare(b, shape, dtype, causal, backward, SEED)));
+                }
+            }
+            case NORM -> {
+                for (int seq : seqs) {
+                    int rows = Math.multiplyExact(batch, seq);
+                    NormKind kind = norm == Norm.LAYER ? NormKind.LAYER_NORM : NormKind.RMS_NORM;
+                    configs.add(new Config(norm.name().toLowerCase(Locale.ROOT) + "_norm",
+                            "rows=" + rows + " C=" + hidden, seq, null,
+                            b -> NormWorkload.prepare(b, kind, rows, hidden, dtype, backward, SEED)));
+                }
+            }
+            case GEMM -> {
+                for (String text : shapes) {
+                    int[] mnk = gemmShape(text);
+                    String shape = mnk[0] + "x" + mnk[1] + "x" + mnk[2];
+                    for (String form : forms) {
+                        configs.add(new Config("gemm", shape, null, form,
+                                b -> GemmWorkload.prepare(b, mnk[0], mnk[1], mnk[2], form, dtype, SEED)));
+                    }
+                }
+            }
+            case OPS -> {
+                List<MemoryOpWorkload.MemoryOp> chosen = memoryOps.isEmpty()
+                        ? List.of(MemoryOpWorkload.MemoryOp.values()) : memoryOps.stream().map(this::memoryOp).toList();
+                for (MemoryOpWorkload.MemoryOp m : chosen) {
+                    configs.add(new Config(m.label(), "n=" + size, null, null,
+                            b -> MemoryOpWorkload.prepare(b, m, size / hidden, hidden, vocab, dtype, SEED)));
+                }
+            }
+            case LOSS -> {
+                String shape = "N=" + tokens + " V=" + vocab + " d=" + dim;
+                configs.add(new Config("linear_cross_entropy", shape, null, null,
+                        b -> CrossEntropyWorkload.prepare(b, tokens, vocab, dim, false, dtype, SEED)));
+                configs.add(new Config("cross_entropy_gemms", shape, null, null,
+                        b -> CrossEntropyWorkload.prepare(b, tokens, vocab, dim, true, dtype, SEED)));
+            }
+        }
+        return configs;
+    }
+
     private List<BenchRecord> benchOn(BackendSelector selector, ProviderStatus target, List<String> problems) {
         BackendOptions options = threads == null ? BackendOptions.none()
                 : BackendOptions.of(Map.of("threads", Integer.toString(threads)));
@@ -292,20 +523,26 @@ public final class BenchCommand implements Callable<Integer> {
             problems.add("backend '" + target.name() + "' could not be opened: " + e);
             return records;
         }
-        try (backend; Progress progress = env.progress().start(target.name(), (long) seqs.size() * (warmup + repeats))) {
-            for (int seq : seqs) {
-                records.add(measure(backend, seq, usedThreads, progress, problems));
+        List<Config> configs = configs();
+        try (backend; Progress progress = env.progress().start(target.name(), (long) configs.size() * (warmup + repeats))) {
+            for (Config config : configs) {
+                records.add(measure(backend, config, usedThreads, progress, problems));
             }
         }
         return records;
     }
 
-    private BenchRecord measure(Backend backend, int seq, int usedThreads, Progress progress, List<String> problems) {
-        LoggerFactory.getLogger(BenchCommand.class).debug("bench {} {} seq {}", backend.name(), op, seq);
+    private BenchRecord measure(Backend backend, Config config, int usedThreads, Progress progress,
+                                List<String> problems) {
+        String name = config.seq() != null ? "seq " + config.seq() : config.op() + " " + config.shape()
+                + (config.form() == null ? "" : " " + config.form());
+        LoggerFactory.getLogger(BenchCommand.class).debug("bench {} {}", backend.name(), name);
         double[] samples = new double[repeats];
         double flops;
-        try (Workload w = prepare(backend, seq)) {
+        double bytes;
+        try (Workload w = config.prepare().apply(backend)) {
             flops = w.flops();
+            bytes = w.bytes();
             for (int i = 0; i < warmup; i++) {
                 w.run();
                 progress.step();
@@ -317,51 +554,50 @@ public final class BenchCommand implements Callable<Integer> {
                 progress.step();
             }
         } catch (UnsupportedCapabilityException e) {
-            return record(backend.name(), seq, usedThreads, null, Double.NaN, "unsupported: " + e.capability());
+            return record(backend.name(), config, usedThreads, null, Double.NaN, Double.NaN,
+                    "unsupported: " + e.capability());
         } catch (InvalidRequestException e) {
             throw e; // sizes the backend cannot take are the user's to fix: exit 2
         } catch (RuntimeException e) {
-            problems.add(backend.name() + " seq " + seq + " failed: " + e);
-            return record(backend.name(), seq, usedThreads, null, Double.NaN, "failed: " + e);
+            problems.add(backend.name() + " " + name + " failed: " + e);
+            return record(backend.name(), config, usedThreads, null, Double.NaN, Double.NaN, "failed: " + e);
         } catch (OutOfMemoryError e) {
             // validate() refuses what cannot fit by its estimate; a backend may still need more. The workload's
             // tensors are freed by now, so the run goes on with the next configuration.
-            problems.add(backend.name() + " seq " + seq + " ran out of Java heap (raise -Xmx or use smaller sizes)");
-            return record(backend.name(), seq, usedThreads, null, Double.NaN, "failed: out of memory");
+            problems.add(backend.name() + " " + name + " ran out of Java heap (raise -Xmx or use smaller sizes)");
+            return record(backend.name(), config, usedThreads, null, Double.NaN, Double.NaN, "failed: out of memory");
         }
-        return record(backend.name(), seq, usedThreads, Timing.of(samples), flops, "ok");
-    }
-
-    private Workload prepare(Backend backend, int seq) {
-        return switch (op) {
-            case ATTENTION -> AttentionWorkload.prepare(backend, attentionShape(seq), dtype, causal, backward, SEED);
-            case NORM -> NormWorkload.prepare(backend, norm == Norm.LAYER ? NormKind.LAYER_NORM : NormKind.RMS_NORM,
-                    Math.multiplyExact(batch, seq), hidden, dtype, backward, SEED);
-        };
+        return record(backend.name(), config, usedThreads, Timing.of(samples), flops, bytes, "ok");
     }
 
     private AttentionShape attentionShape(int seq) {
         return new AttentionShape(batch, seq, seq, heads, kvHeads == null ? heads : kvHeads, headDim);
     }
 
-    private BenchRecord record(String backend, int seq, int usedThreads, Timing t, double flops, String status) {
+    private BenchRecord record(String backend, Config config, int usedThreads, Timing t, double flops, double bytes,
+                               String status) {
         boolean attention = op == Op.ATTENTION;
-        Double gflops = t != null && Double.isFinite(flops) && t.medianMs() > 0 ? flops / (t.medianMs() * 1e-3) / 1e9 : null;
-        return new BenchRecord(backend, attention ? "attention" : norm.name().toLowerCase(Locale.ROOT) + "_norm", batch,
-                attention ? heads : null, attention ? (kvHeads == null ? heads : kvHeads) : null, seq,
-                attention ? headDim : null, attention ? null : hidden, dtype.name(), attention && causal, backward,
-                usedThreads, warmup, repeats, t == null ? null : t.medianMs(), t == null ? null : t.minMs(),
-                t == null ? null : t.maxMs(), gflops, status);
+        boolean sequence = op == Op.ATTENTION || op == Op.NORM;
+        Double median = t == null ? null : t.medianMs();
+        Double gflops = t != null && Double.isFinite(flops) && median > 0 ? flops / (median * 1e-3) / 1e9 : null;
+        Double gbps = t != null && Double.isFinite(bytes) && median > 0 ? bytes / (median * 1e-3) / 1e9 : null;
+        return new BenchRecord(backend, config.op(), config.shape(), sequence ? batch : null, attention ? heads : null,
+                attention ? (kvHeads == null ? heads : kvHeads) : null, config.seq(), attention ? headDim : null,
+                op == Op.NORM || op == Op.OPS ? hidden : null, config.form(), dtype.name(), attention && causal,
+                sequence && backward, usedThreads, warmup, repeats, median, t == null ? null : t.minMs(),
+                t == null ? null : t.maxMs(), gflops, gbps, status);
     }
 
     private void print(List<BenchRecord> records) {
-        TextTable table = new TextTable("BACKEND", "OP", "SEQ", "CAUSAL", "BACKWARD", "THREADS", "MEDIAN MS", "MIN MS",
-                "MAX MS", "GFLOP/S", "STATUS");
+        TextTable table = new TextTable("BACKEND", "OP", op == Op.ATTENTION || op == Op.NORM ? "SEQ" : "SHAPE", "CAUSAL",
+                "BACKWARD", "THREADS", "MEDIAN MS", "MIN MS", "MAX MS", "GFLOP/S", "GB/S", "STATUS");
         for (BenchRecord r : records) {
-            table.row(r.backend(), r.op(), r.seq(), r.causal() ? "yes" : "no", r.backward() ? "yes" : "no", r.threads(),
-                    number(r.msMedian()), number(r.msMin()), number(r.msMax()), number(r.gflops()), r.status());
+            table.row(r.backend(), r.op(), BenchReport.size(r), r.causal() ? "yes" : "no", r.backward() ? "yes" : "no",
+                    r.threads(), number(r.msMedian()), number(r.msMin()), number(r.msMax()), number(r.gflops()),
+                    number(r.gbps()), r.status());
         }
         table.print(env.out());
+        BenchReport.ratios(records).forEach(env.out()::println);
     }
 
     private static Object number(Double v) {

@@ -18,8 +18,16 @@ public interface Workload extends AutoCloseable {
      */
     void run();
 
-    /** FLOPs of one {@link #run()} by docs/design.md §8, or {@code NaN} when the op has no agreed count. */
+    /** FLOPs of one {@link #run()} by docs/design.md §8 and §14, or {@code NaN} when the op has no agreed count. */
     double flops();
+
+    /**
+     * Bytes one {@link #run()} must read and write at least (each input once, each output once), for the
+     * memory-bound ops; {@code NaN} for the others.
+     */
+    default double bytes() {
+        return Double.NaN;
+    }
 
     @Override
     void close();

@@ -163,6 +163,103 @@ class BenchCommandTest {
         assertEquals(0, host.attentionForward.get() + host.normForward.get());
     }
 
+    /** The real cpu backend, which declares the linear, loss and memory-bound ports the host test backend lacks. */
+    private final CliHarness cpu = new CliHarness(List.of(CliHarness.cpu(), host), SuiteFactory.standard());
+
+    @Test
+    void gemmTimesEveryShapeAndFormThroughTheLinearPort(@TempDir Path dir) throws IOException {
+        int code = cpu.run("bench", "gemm", "--backend", "cpu", "--shape", "64x48x32,7x5x3", "--form", "NN,TN",
+                "--warmup", "1", "--repeats", "2", "--threads", "2", "--out", dir.toString());
+
+        assertEquals(ExitCodes.OK, code, cpu.out() + cpu.err());
+        JsonNode records = results(dir);
+        assertEquals(4, records.size());
+        List<String> seen = new java.util.ArrayList<>();
+        for (JsonNode r : records) {
+            assertEquals("gemm", r.get("op").asText());
+            assertEquals("ok", r.get("status").asText());
+            assertTrue(r.get("seq").isNull() && r.get("gbps").isNull(), r.toString());
+            String[] mnk = r.get("shape").asText().split("x");
+            double flops = 2.0 * Integer.parseInt(mnk[0]) * Integer.parseInt(mnk[1]) * Integer.parseInt(mnk[2]);
+            double gflops = flops / (r.get("ms_median").asDouble() * 1e-3) / 1e9;
+            assertEquals(gflops, r.get("gflops").asDouble(), 1e-9 * gflops);
+            seen.add(r.get("shape").asText() + " " + r.get("form").asText());
+        }
+        assertEquals(List.of("64x48x32 NN", "64x48x32 TN", "7x5x3 NN", "7x5x3 TN"), seen);
+        assertEquals(seen, ReportPages.rows(Files.readString(dir.resolve("bench.html"))).stream()
+                .map(row -> row.get(2)).toList());
+        assertTrue(Files.exists(dir.resolve("bench.png")));
+        assertTrue(cpu.out().lines().anyMatch(l -> l.matches("cpu\\s+gemm\\s+7x5x3 TN\\s+no\\s+no\\s+2\\s+.*\\sok")),
+                cpu.out());
+    }
+
+    @Test
+    void aBackendWithoutTheLinearPortIsUnsupportedForGemm(@TempDir Path dir) throws IOException {
+        int code = cli.run("bench", "gemm", "--shape", "8x8x8", "--repeats", "1", "--out", dir.toString());
+
+        assertEquals(ExitCodes.FAILED, code);
+        assertEquals("unsupported: the linear port", results(dir).get(0).get("status").asText());
+    }
+
+    @Test
+    void opsReportBandwidthAgainstTheSameBackendsCopy(@TempDir Path dir) throws IOException {
+        int code = cpu.run("bench", "ops", "--backend", "cpu", "--size", "4096", "--hidden", "64", "--vocab", "100",
+                "--warmup", "1", "--repeats", "2", "--out", dir.toString());
+
+        assertEquals(ExitCodes.OK, code, cpu.out() + cpu.err());
+        JsonNode records = results(dir);
+        List<String> ops = new java.util.ArrayList<>();
+        // Floats moved per output element: copy, add, axpy, scale, gelu, silu, gelu_backward, swiglu, embedding.
+        int[] floats = {2, 3, 3, 2, 2, 2, 3, 3, 2};
+        for (int i = 0; i < records.size(); i++) {
+            JsonNode r = records.get(i);
+            ops.add(r.get("op").asText());
+            assertEquals("n=4096", r.get("shape").asText());
+            assertEquals(64, r.get("hidden").asInt());
+            assertTrue(r.get("gflops").isNull(), r.toString());
+            double bytes = 4.0 * 4096 * floats[i] + (r.get("op").asText().equals("embedding") ? 4.0 * 4096 / 64 : 0);
+            double gbps = bytes / (r.get("ms_median").asDouble() * 1e-3) / 1e9;
+            assertEquals(gbps, r.get("gbps").asDouble(), 1e-9 * gbps, r.toString());
+        }
+        assertEquals(List.of("copy", "add", "axpy", "scale", "gelu", "silu", "gelu_backward", "swiglu", "embedding"), ops);
+        assertTrue(cpu.out().lines().anyMatch(l -> l.matches("cpu swiglu: .* GB/s, [0-9.]+ x copy \\(.* GB/s\\)")),
+                cpu.out());
+        assertTrue(Files.readString(dir.resolve("bench.html")).contains("x copy"));
+    }
+
+    @Test
+    void lossComparesTheFusedCrossEntropyWithItsGemmsAlone(@TempDir Path dir) throws IOException {
+        int code = cpu.run("bench", "loss", "--backend", "cpu", "--tokens", "64", "--vocab", "300", "--dim", "32",
+                "--warmup", "1", "--repeats", "2", "--out", dir.toString());
+
+        assertEquals(ExitCodes.OK, code, cpu.out() + cpu.err());
+        JsonNode records = results(dir);
+        assertEquals(List.of("linear_cross_entropy", "cross_entropy_gemms"),
+                List.of(records.get(0).get("op").asText(), records.get(1).get("op").asText()));
+        for (JsonNode r : records) {
+            assertEquals("N=64 V=300 d=32", r.get("shape").asText());
+            double gflops = 6.0 * 64 * 300 * 32 / (r.get("ms_median").asDouble() * 1e-3) / 1e9;
+            assertEquals(gflops, r.get("gflops").asDouble(), 1e-9 * gflops);
+        }
+        assertTrue(cpu.out().lines().anyMatch(l -> l.matches("cpu linear_cross_entropy: .* ms, [0-9.]+ x its GEMMs "
+                + "alone \\(.* ms\\)")), cpu.out());
+    }
+
+    @Test
+    void badGemmOpsAndLossSizesAreBadInputBeforeAnyWork() {
+        List<List<String>> bad = List.of(List.of("bench", "gemm", "--shape", "3x4"),
+                List.of("bench", "gemm", "--shape", "0x4x4"), List.of("bench", "gemm", "--shape", "axbxc"),
+                List.of("bench", "gemm", "--form", "NX"), List.of("bench", "gemm", "--seq", "8"),
+                List.of("bench", "attention", "--shape", "8x8x8"), List.of("bench", "ops", "--size", "100"),
+                List.of("bench", "ops", "--ops", "add,foo"), List.of("bench", "ops", "--tokens", "8"),
+                List.of("bench", "loss", "--tokens", "0"), List.of("bench", "loss", "--hidden", "8"),
+                List.of("bench", "gemm", "--shape", "100000x100000x1"));
+        for (List<String> args : bad) {
+            assertEquals(ExitCodes.BAD_INPUT, cpu.run(args.toArray(String[]::new)), args + ": " + cpu.err());
+            assertEquals(1, cpu.err().lines().count(), args + ": " + cpu.err());
+        }
+    }
+
     @Test
     void aNamedUnavailableBackendFails() {
         assertEquals(ExitCodes.FAILED, cli.run("bench", "attention", "--backend", "gpu-test", "--seq", "8"));

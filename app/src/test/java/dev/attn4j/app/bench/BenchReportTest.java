@@ -18,13 +18,69 @@ class BenchReportTest {
 
     private static BenchRecord attention(String backend, int seq, boolean causal, boolean backward, Double ms,
                                          Double gflops, String status) {
-        return new BenchRecord(backend, "attention", 1, 8, 8, seq, 64, null, "F32", causal, backward, 2, 3, 10,
-                ms, ms, ms, gflops, status);
+        return new BenchRecord(backend, "attention", "B=1 S=" + seq + " H=8 KV=8 D=64", 1, 8, 8, seq, 64, null, null,
+                "F32", causal, backward, 2, 3, 10, ms, ms, ms, gflops, null, status);
     }
 
     private static BenchRecord norm(int seq, double ms) {
-        return new BenchRecord("cpu", "rms_norm", 2, null, null, seq, null, 1024, "F32", false, false, 2, 3, 10,
-                ms, ms, ms, null, "ok");
+        return new BenchRecord("cpu", "rms_norm", "rows=" + 2 * seq + " C=1024", 2, null, null, seq, null, 1024, null,
+                "F32", false, false, 2, 3, 10, ms, ms, ms, null, null, "ok");
+    }
+
+    private static BenchRecord gemm(String backend, String shape, String form, Double ms, Double gflops) {
+        return new BenchRecord(backend, "gemm", shape, null, null, null, null, null, null, form, "F32", false, false, 2,
+                3, 10, ms, ms, ms, gflops, null, ms == null ? "unsupported: linear" : "ok");
+    }
+
+    private static BenchRecord memory(String backend, String op, double ms, double gbps) {
+        return new BenchRecord(backend, op, "n=1048576", null, null, null, null, null, 1024, null, "F32", false, false,
+                2, 3, 10, ms, ms, ms, null, gbps, "ok");
+    }
+
+    private static BenchRecord loss(String op, double ms) {
+        return new BenchRecord("cpu", op, "N=4096 V=20000 d=512", null, null, null, null, null, null, null, "F32", false,
+                false, 2, 3, 10, ms, ms, ms, 1e3 / ms, null, "ok");
+    }
+
+    @Test
+    void gemmLinesAreNamedByFormAndPlottedOverShapes() {
+        BenchRecord nt = gemm("cpu", "4096x2048x512", "NT", 100.0, 85.9);
+        assertEquals("cpu NT", BenchReport.seriesName(nt));
+        assertEquals(BenchReport.Axis.SHAPE, BenchReport.Axis.of(nt));
+        assertEquals("4096x2048x512", BenchReport.Axis.SHAPE.category(nt));
+        assertEquals("4096x2048x512 NT", BenchReport.size(nt));
+        assertEquals("gemm C = op(A)·op(B) F32", BenchReport.configuration(nt));
+        List<BenchRecord> records = List.of(nt, gemm("cpu", "4096x2048x512", "NN", 90.0, 95.4),
+                gemm("cpu", "2048x2048x2048", "NN", 95.0, 180.8), gemm("host", "2048x2048x2048", "NN", null, null));
+        assertEquals(BenchReport.Metric.GFLOPS, BenchReport.Metric.of(List.of(nt)));
+        BufferedImage image = ReportPages.decode(BenchReport.chart(records));
+        assertEquals(BenchReport.WIDTH, image.getWidth());
+        assertNotBlank(image);
+        List<List<String>> rows = ReportPages.rows(BenchReport.render(records, null, WHEN));
+        assertEquals("2048x2048x2048 NN", rows.get(2).get(2));
+        assertEquals("unsupported: linear", rows.get(3).getLast());
+    }
+
+    @Test
+    void memoryBoundOpsPlotGigabytesPerSecondAndCompareWithTheSameBackendsCopy() {
+        List<BenchRecord> records = List.of(memory("cpu", "copy", 1.0, 20.0), memory("cpu", "add", 1.0, 15.0),
+                memory("gpu", "add", 1.0, 500.0));
+        assertEquals(BenchReport.Metric.GBPS, BenchReport.Metric.of(records));
+        assertEquals(BenchReport.Axis.OP, BenchReport.Axis.of(records.getFirst()));
+        assertEquals(List.of("cpu add: 15.0 GB/s, 0.75 x copy (20.0 GB/s)"), BenchReport.ratios(records));
+        assertEquals("memory-bound ops n=1048576 rows of 1024 F32", BenchReport.configuration(records.getFirst()));
+        assertNotBlank(ReportPages.decode(BenchReport.chart(records)));
+        String html = BenchReport.render(records, BenchReport.chart(records), WHEN);
+        assertTrue(html.contains("<li>cpu add: 15.0 GB/s, 0.75 x copy (20.0 GB/s)</li>"), html);
+        assertEquals("15.0", ReportPages.rows(html).get(1).get(11));
+    }
+
+    @Test
+    void theFusedCrossEntropyIsComparedWithItsGemmsAlone() {
+        List<BenchRecord> records = List.of(loss("linear_cross_entropy", 1100.0), loss("cross_entropy_gemms", 1000.0));
+        assertEquals(List.of("cpu linear_cross_entropy: 1100.0 ms, 1.10 x its GEMMs alone (1000.0 ms)"),
+                BenchReport.ratios(records));
+        assertEquals("linear cross-entropy N=4096 V=20000 d=512 F32", BenchReport.configuration(records.getFirst()));
     }
 
     @Test
@@ -82,8 +138,8 @@ class BenchReportTest {
         assertArrayEquals(png, ReportPages.embeddedPng(html));
         List<List<String>> rows = ReportPages.rows(html);
         assertEquals(3, rows.size());
-        assertEquals(List.of("cpu", "attention", "32", "no", "no", "F32", "2", "250.0", "250.0", "250.0", "600.0", "ok"),
-                rows.get(1));
+        assertEquals(List.of("cpu", "attention", "32", "no", "no", "F32", "2", "250.0", "250.0", "250.0", "600.0",
+                "&ndash;", "ok"), rows.get(1));
         assertEquals("failed: &lt;oom&gt; &amp; &quot;more&quot;", rows.get(2).getLast());
         assertEquals("&ndash;", rows.get(2).get(10));
         assertTrue(html.contains("<tr class=\"failed\">"));

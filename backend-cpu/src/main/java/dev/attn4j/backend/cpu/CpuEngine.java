@@ -44,7 +44,7 @@ import java.util.Set;
  * normalisation and rotary compute in F32 and store F16/BF16 through {@code HalfPrecisionPorts}; the model ports
  * (linear, activation, element-wise, embedding, loss, optimizer, random) are F32 only, since
  * {@code HalfPrecisionPorts} has no wrappers for them (16-bit models keep their master weights and these ops' inputs
- * in F32). Linear and loss share one {@link CpuGemm}, and so its retained packing memory.
+ * in F32). Linear runs on one {@link CpuGemm} over the pool; loss gives each worker its own.
  */
 final class CpuEngine implements BackendEngine {
     static final String NAME = "cpu";
@@ -81,7 +81,7 @@ final class CpuEngine implements BackendEngine {
         this.rotary = HalfPrecisionPorts.rotary(half, null, new CpuRotary(this, pool));
         CpuGemm gemm = new CpuGemm(pool, math);
         this.linear = new CpuLinear(this, pool, gemm);
-        this.loss = new CpuLoss(this, pool, gemm);
+        this.loss = new CpuLoss(this, pool, math);
         this.activation = new CpuActivation(this, pool);
         this.elementwise = new CpuElementwise(this, pool);
         this.embedding = new CpuEmbedding(this, pool);

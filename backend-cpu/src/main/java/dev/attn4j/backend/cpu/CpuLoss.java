@@ -10,63 +10,112 @@ import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The fused linear cross-entropy on the CPU (F32), Liger-Kernel's chunked scheme on {@link CpuGemm}. The counted
- * rows (target not the ignore index) are taken in order, {@code rows} at a time into a chunk; per chunk:
+ * The fused linear cross-entropy on the CPU (F32), Liger-Kernel's chunked scheme with FlashAttention's online
+ * softmax. The counted rows (target not the ignore index) are taken in order, {@code rows} at a time, into a chunk;
+ * the chunk's logits are kept <em>transposed</em>, {@code zᵀ [V, rows]} (rows padded to whole vectors), so that the
+ * big operand {@code W [V, d]} is always a product's row-major A or a block of B read right after it, and a token's
+ * softmax runs down a column. The products are small and each touches its block of W or dW once, so they call the
+ * micro-kernel on the operands where they lie, packing nothing ({@link #product}).
+ *
+ * <p>Per chunk, the vocabulary is split into fixed ranges (at most {@link #MAX_RANGES}), one work item each, every
+ * GEMM of an item on the worker's own single-threaded {@link CpuGemm}:
  * <ol>
- *   <li>the chunk's hidden rows are gathered into {@code h [rows, d]} and its logits computed <em>transposed</em>,
- *       {@code zᵀ [V, rows] = W·hᵀ}, so the big operand {@code W [V, d]} is the GEMM's row-major A, read where it
- *       lies, and only the small {@code h} is packed;</li>
- *   <li>per token (a column of {@code zᵀ}), over blocks of {@link #V_BLOCK} vocabulary rows in parallel: the bias
- *       added and the column maximum; then {@code e = exp(z − max)} written in place and the column sums; the
- *       loss {@code max + log Σe − z[target]};</li>
- *   <li>with gradients, {@code gᵀ = gradScale·(e / Σe − onehot)} written over {@code e} in place, then
- *       {@code dh = g·W} (rows, scattered to the rows' places in {@code dHidden}), {@code dW += gᵀ·h} (A again
- *       read in place, {@code beta = 1}) and {@code db += Σ_tokens g}.</li>
+ *   <li>over the range's blocks of {@link #V_BLOCK} rows: the block's logits {@code z_b = W_b·hᵀ} (the bias added),
+ *       a running column maximum {@code m} and sum {@code S = Σ exp(z − m)}, and, when {@code dh} is asked, the
+ *       range's unnormalised {@code dh_r = Σ_b exp(z_b − m)ᵀ·W_b}, rescaled whenever {@code m} grows — so
+ *       {@code W_b} is read from memory once per chunk, by the logits' GEMM, and found in cache by {@code dh}'s;</li>
+ *   <li>per token, the ranges combined in order: {@code lse = m + log S}, the loss {@code lse − z[target]}, and
+ *       {@code dh = gradScale·(Σ_r e^(m_r − m)·dh_r / S − W[target])};</li>
+ *   <li>when {@code dW} or {@code db} is asked, per range again: {@code g = gradScale·(softmax(z) − onehot)} written
+ *       over the logits, {@code dW_r += g_rᵀ·h} ({@code g_r} the GEMM's A in place, {@code beta = 1}) and the bias
+ *       sums.</li>
  * </ol>
  * Ignored rows cost nothing: they never enter a chunk, and their {@code dHidden} rows and per-token losses are 0.
- * The {@code [N, V]} logits never exist: the extra memory is one chunk's {@code zᵀ} (at most {@link #CHUNK_FLOATS}
- * floats, or {@link #MIN_ROWS} rows when {@code V} is larger), two {@code [rows, d]} row buffers, the per-block
- * statistics, {@code V} doubles for {@code db} and the GEMM's packing buffers; it is kept for the next call.
  *
- * <p>Deterministic, and the same bits whatever the thread count <em>and the chunk size</em>: the vocabulary blocks
- * are fixed ({@link #V_BLOCK} rows), their partial sums combined in block order; each {@code dh} element is one
- * GEMM fma chain over the vocabulary; {@code dW} continues each element's fma chain from its stored value chunk
- * after chunk, which is the chain over all counted tokens in order; {@code db} and the loss sum are double sums
- * over tokens in row order, rounded once.
+ * <p>The {@code [N, V]} logits never exist. The extra memory, kept for the next call, is one chunk's {@code zᵀ} (at
+ * most {@link #CHUNK_FLOATS} floats, or {@link #MIN_ROWS} rows when {@code V} is larger); the ranges' partial
+ * {@code dh}, {@code ranges · rows · d} floats, at most half the logits when {@code V ≥ 2d} (then
+ * {@code ranges ≤ V / 2d}); a {@code [V_BLOCK, rows]} block per busy worker (at most {@code min(threads, ranges)});
+ * {@code hᵀ} and per-token statistics; {@code V} doubles for {@code db}; and, only for a width {@code d} that is not
+ * a multiple of 16, the workers' GEMM packing buffers. At V = 20000, d = 512 and 128-row chunks: 10 MiB of logits
+ * and 5 MiB besides.
+ *
+ * <p>Deterministic, and the same bits whatever the thread count <em>and the chunk size</em>: the ranges and blocks
+ * depend on {@code V} and {@code d} only and are combined in order; every per-token value is computed the same way
+ * in any chunk; {@code dW} continues each element's fma chain from its stored value chunk after chunk, which is the
+ * chain over all counted tokens in order; {@code db} and the loss sum are double sums over tokens in row order,
+ * rounded once.
  */
 final class CpuLoss implements LossPort {
-    /** Floats of one chunk's logits aimed at (8 MiB). */
-    static final int CHUNK_FLOATS = 1 << 21;
+    /**
+     * Floats of one chunk's logits aimed at (12 MiB; rounded down to whole 64-column panels, 10 MiB at V = 20000:
+     * one core then spends about 1.15× its three GEMMs' time, against 1.3× and more below 5 MiB, where W and dW
+     * pass through memory once per chunk for too few rows).
+     */
+    static final int CHUNK_FLOATS = 3 << 20;
     /** Fewest rows per chunk (unless the call has fewer), so that a huge vocabulary still gets a useful GEMM. */
     static final int MIN_ROWS = 32;
-    /** Vocabulary rows per softmax work item; fixed, so the partial sums do not depend on the thread count. */
-    static final int V_BLOCK = 256;
+    /**
+     * Vocabulary rows per step within a range: the logits' GEMM reads this block of W ({@code V_BLOCK · d} floats,
+     * 1 MiB at d = 512) and {@code dh}'s reads it again from cache; the GEMM's reduction block, so {@code dh}'s
+     * packs it once.
+     */
+    static final int V_BLOCK = CpuGemm.KC;
+    /** Fewest vocabulary rows per range, so that a range's GEMMs are big enough to run at speed. */
+    static final int MIN_RANGE_ROWS = 1024;
+    /** Most ranges: enough items to balance many workers, and a bound on the partial {@code dh}. */
+    static final int MAX_RANGES = 32;
 
     private final CpuEngine engine;
     private final WorkerPool pool;
-    private final CpuGemm gemm;
+    private final TileMath math;
     private final LossKernels kernels;
+    private final ElementwiseKernels elementwise;
+    /** One single-threaded GEMM per worker, each keeping its own packing memory. */
+    private final CpuGemm[] gemms;
     private final int chunkFloats;
     private final int minRows;
     private final AtomicReference<Workspace> retained = new AtomicReference<>();
 
-    CpuLoss(CpuEngine engine, WorkerPool pool, CpuGemm gemm) {
-        this(engine, pool, gemm, LossKernels.get(), CHUNK_FLOATS, MIN_ROWS);
+    CpuLoss(CpuEngine engine, WorkerPool pool, TileMath math) {
+        this(engine, pool, math, LossKernels.get(), CHUNK_FLOATS, MIN_ROWS);
     }
 
     /** With given kernels and chunk bounds, so tests can run the twins and several chunk sizes side by side. */
-    CpuLoss(CpuEngine engine, WorkerPool pool, CpuGemm gemm, LossKernels kernels, int chunkFloats, int minRows) {
+    CpuLoss(CpuEngine engine, WorkerPool pool, TileMath math, LossKernels kernels, int chunkFloats, int minRows) {
         this.engine = engine;
         this.pool = pool;
-        this.gemm = gemm;
+        this.math = math;
         this.kernels = kernels;
+        this.elementwise = ElementwiseKernels.get();
         this.chunkFloats = chunkFloats;
         this.minRows = minRows;
+        // A pool of one worker has no threads: its GEMM runs on whichever of our workers calls it.
+        this.gemms = new CpuGemm[pool.threads()];
+        for (int w = 0; w < gemms.length; w++) {
+            gemms[w] = new CpuGemm(new WorkerPool(1), math);
+        }
     }
 
-    /** Rows per chunk for a vocabulary of {@code v} and {@code counted} counted rows. */
+    /**
+     * Rows per chunk for a vocabulary of {@code v} and {@code counted} counted rows: the budget's, rounded down to a
+     * multiple of 64 (whole 4-vector panels for the logits' products: a partial panel runs the micro-kernel's
+     * narrower blocks, measured 10% slower overall) or, below 64, of 16; at least {@code minRows}.
+     */
     int chunkRows(int v, int counted) {
-        return Math.max(1, Math.min(counted, Math.max(minRows, chunkFloats / v)));
+        int rows = chunkFloats / v;
+        int unit = rows >= CpuGemm.NR ? CpuGemm.NR : TileMath.LANES;
+        if (rows >= unit) {
+            rows -= rows % unit;
+        }
+        return Math.max(1, Math.min(counted, Math.max(minRows, rows)));
+    }
+
+    /** Vocabulary ranges of a call: a function of {@code v} and {@code d} only, so results do not depend on threads. */
+    static int ranges(int v, int d) {
+        int byWidth = v / (2 * d);              // the partial dh of all ranges at most half the chunk's logits
+        int byRows = v / MIN_RANGE_ROWS;
+        return Math.max(1, Math.min(MAX_RANGES, Math.min(byWidth, byRows)));
     }
 
     @Override
@@ -91,8 +140,7 @@ final class CpuLoss implements LossPort {
         int d = r.hidden().shape().dim(-1);
         int v = r.vocabulary();
         int n = Math.toIntExact(r.rows());
-        int ignore = r.ignoreIndex();
-        int[] counted = countedRows(targets, n, ignore);
+        int[] counted = countedRows(targets, n, r.ignoreIndex());
         int total = counted.length;
 
         CpuTensor lossSum = null;
@@ -103,18 +151,17 @@ final class CpuLoss implements LossPort {
         try {
             lossSum = engine.newFloats(Shape.of(1));
             count = engine.newFloats(Shape.of(1));
+            // Zero-filled: the rows of ignored tokens stay 0.
             dHidden = r.inputGrad() ? engine.newFloats(r.hidden().shape()) : null;
             perToken = r.perTokenLoss() ? engine.newFloats(r.targets().shape()) : null;
             double loss = 0;
             if (total > 0) {
                 int rows = chunkRows(v, total);
-                ws = workspace(rows, v, d, db != null);
-                Call c = new Call(r, hidden, weight, bias, targets, ws, d, v);
-                Span<float[]> dh = dHidden == null ? null : dHidden.f32();
-                Span<float[]> losses = perToken == null ? null : perToken.f32();
+                ws = workspace(rows, v, d, ranges(v, d), r.inputGrad(), db != null);
+                Call c = new Call(r, hidden, weight, bias, targets, dW, dHidden == null ? null : dHidden.f32(),
+                        perToken == null ? null : perToken.f32(), ws, d, v, ranges(v, d));
                 for (int start = 0; start < total; start += rows) {
-                    int size = Math.min(rows, total - start);
-                    loss += chunk(c, counted, start, size, dh, losses, dW);
+                    loss += chunk(c, counted, start, Math.min(rows, total - start));
                 }
                 if (db != null) {
                     float[] g = db.array();
@@ -162,121 +209,234 @@ final class CpuLoss implements LossPort {
 
     /** What every chunk of one call shares. */
     private record Call(CrossEntropyRequest request, Span<float[]> hidden, Span<float[]> weight, Span<float[]> bias,
-                         Span<int[]> targets, Workspace ws, int d, int v) {
+                        Span<int[]> targets, Span<float[]> dW, Span<float[]> dHidden, Span<float[]> perToken,
+                        Workspace ws, int d, int v, int ranges) {
+
+        /** First vocabulary row of range {@code r}. */
+        int rangeStart(int r) {
+            return (int) ((long) r * v / ranges);
+        }
     }
 
     /**
-     * The chunk of counted rows {@code counted[start .. start+size)}: its loss (in double), its per-token losses and
-     * {@code dHidden} rows written, {@code dW} and the bias sums accumulated.
+     * The chunk of counted rows {@code counted[start .. start+size)}: its loss (in double) returned, its per-token
+     * losses and {@code dHidden} rows written, {@code dW} and the bias sums accumulated.
      */
-    private double chunk(Call c, int[] counted, int start, int size, Span<float[]> dHidden, Span<float[]> perToken,
-                         Span<float[]> dW) {
+    private double chunk(Call c, int[] counted, int start, int size) {
         CrossEntropyRequest r = c.request();
         Workspace ws = c.ws();
         int d = c.d();
-        int v = c.v();
-        float[] h = ws.h;
-        float[] z = ws.logits;
         float[] hid = c.hidden().array();
+        int width = TileMath.padded(size);
         for (int i = 0; i < size; i++) {
-            System.arraycopy(hid, c.hidden().offset() + counted[start + i] * d, h, i * d, d);
+            int from = c.hidden().offset() + counted[start + i] * d;
+            System.arraycopy(hid, from, ws.h, i * d, d);
+            for (int k = 0; k < d; k++) {
+                ws.hT[k * width + i] = hid[from + k];
+            }
+            ws.target[i] = c.targets().array()[c.targets().offset() + counted[start + i]];
         }
-        int[] target = ws.target;
-        for (int i = 0; i < size; i++) {
-            target[i] = c.targets().array()[c.targets().offset() + counted[start + i]];
+        for (int k = 0; k < d; k++) {
+            // Zero columns pad hᵀ to whole vectors: their logits are zeros that nothing reads.
+            Arrays.fill(ws.hT, k * width + size, (k + 1) * width, 0f);
         }
+        boolean inputGrad = c.dHidden() != null;
+        pool.forEach(c.ranges(), (worker, range) -> statistics(c, size, worker, range, inputGrad));
+        double loss = combine(c, counted, start, size);
+        if (inputGrad) {
+            inputGradient(c, counted, start, size);
+        }
+        if (c.dW() != null || r.biasGrad() != null) {
+            pool.forEach(c.ranges(), (worker, range) -> parameterGradients(c, size, worker, range));
+        }
+        return loss;
+    }
+
+    /**
+     * Step 1 for range {@code range}: its logits block by block, the running maximum and sum per token, and (when
+     * {@code inputGrad}) its unnormalised {@code dh}, all on worker {@code worker}'s buffers and GEMM.
+     */
+    private void statistics(Call c, int size, int worker, int range, boolean inputGrad) {
+        Workspace ws = c.ws();
+        int d = c.d();
         float[] w = c.weight().array();
         int wOff = c.weight().offset();
-        // zᵀ [V, size] = W [V, d] · hᵀ: W read in place as A, the chunk's rows packed as B.
-        gemm.gemm(false, true, v, size, d, 1f, w, wOff, d, h, 0, d, 0f, z, 0, size);
-
-        int blocks = Math.ceilDiv(v, V_BLOCK);
-        float[] maxes = ws.maxes;
-        float[] sums = ws.sums;
         Span<float[]> bias = c.bias();
-        Arrays.fill(maxes, 0, blocks * size, Float.NEGATIVE_INFINITY);
-        Arrays.fill(sums, 0, blocks * size, 0f);
-        pool.forEach(blocks, b -> {
-            int j1 = Math.min(v, (b + 1) * V_BLOCK);
-            for (int j = b * V_BLOCK; j < j1; j++) {
-                kernels.biasMax(z, j * size, size, bias != null, bias == null ? 0f : bias.array()[bias.offset() + j],
-                        maxes, b * size);
+        float[] z = ws.logits;
+        CpuGemm gemm = gemms[worker];
+        Workspace.PerWorker own = ws.worker(worker, size);
+        int at = range * size;
+        float[] max = ws.rangeMax;
+        double[] sum = ws.rangeSum;
+        Arrays.fill(max, at, at + size, Float.NEGATIVE_INFINITY);
+        Arrays.fill(sum, at, at + size, 0);
+        int dhAt = range * size * d;
+        int width = TileMath.padded(size);
+        int j1 = c.rangeStart(range + 1);
+        for (int b0 = c.rangeStart(range); b0 < j1; b0 += V_BLOCK) {
+            int nb = Math.min(V_BLOCK, j1 - b0);
+            // z rows b0..b0+nb [nb, width] = W rows [nb, d] · hᵀ [d, width]: W read in place as A.
+            product(gemm, w, wOff + b0 * d, d, 1, ws.hT, 0, width, z, b0 * width, width, nb, width, d, false);
+            Arrays.fill(own.blockMax, 0, size, Float.NEGATIVE_INFINITY);
+            for (int j = b0; j < b0 + nb; j++) {
+                kernels.biasMax(z, j * width, size, bias != null, bias == null ? 0f : bias.array()[bias.offset() + j],
+                        own.blockMax, 0);
             }
-        });
-        float[] max = ws.max;
-        for (int i = 0; i < size; i++) {
-            float m = maxes[i];
-            for (int b = 1; b < blocks; b++) {
-                m = Math.max(m, maxes[b * size + i]);
+            boolean grown = false;
+            for (int i = 0; i < size; i++) {
+                float old = max[at + i];
+                float now = Math.max(old, own.blockMax[i]);
+                // exp(−∞) = 0: the first block drops the (empty) sums before it.
+                own.rescale[i] = now == old ? 1f : Exp.exp(old - now);
+                grown |= now != old;
+                max[at + i] = now;
             }
-            max[i] = m;
+            Arrays.fill(own.blockSum, 0, size, 0f);
+            for (int j = b0; j < b0 + nb; j++) {
+                kernels.expSum(z, j * width, size, max, at, own.u, (j - b0) * width, own.blockSum, 0);
+            }
+            for (int i = 0; i < size; i++) {
+                sum[at + i] = sum[at + i] * own.rescale[i] + own.blockSum[i];
+            }
+            if (inputGrad) {
+                boolean first = b0 == c.rangeStart(range);
+                if (!first && grown) {
+                    for (int i = 0; i < size; i++) {
+                        if (own.rescale[i] != 1f) {
+                            int row = dhAt + i * d;
+                            elementwise.scale(ws.rangeDh, row, own.rescale[i], ws.rangeDh, row, d);
+                        }
+                    }
+                }
+                // dh_r [size, d] (+)= uᵀ [size, nb] · W rows [nb, d]; u stored [nb, width] (A transposed), W
+                // found in cache.
+                product(gemm, own.u, 0, 1, width, w, wOff + b0 * d, d, ws.rangeDh, dhAt, d, size, d, nb, !first);
+            }
         }
-        // The target's logit, read before the exponentials overwrite it.
-        float[] picked = ws.picked;
-        for (int i = 0; i < size; i++) {
-            picked[i] = z[target[i] * size + i];
-        }
-        pool.forEach(blocks, b -> {
-            int j1 = Math.min(v, (b + 1) * V_BLOCK);
-            for (int j = b * V_BLOCK; j < j1; j++) {
-                kernels.expSum(z, j * size, size, max, 0, sums, b * size);
-            }
-        });
+    }
+
+    /**
+     * Step 2's statistics, per token, the ranges in order: the global maximum and sum, the loss (returned, summed in
+     * row order) and per-token loss, the factor {@code gradScale / S}, and each range's weight in {@code dh}.
+     */
+    private double combine(Call c, int[] counted, int start, int size) {
+        Workspace ws = c.ws();
+        int ranges = c.ranges();
+        float scale = c.request().gradScale();
+        float[] z = ws.logits;
+        Span<float[]> perToken = c.perToken();
         double loss = 0;
-        float scale = r.gradScale();
-        float[] factor = ws.factor;
         for (int i = 0; i < size; i++) {
-            double s = 0;
-            for (int b = 0; b < blocks; b++) {
-                s += sums[b * size + i];
+            float m = Float.NEGATIVE_INFINITY;
+            for (int r = 0; r < ranges; r++) {
+                m = Math.max(m, ws.rangeMax[r * size + i]);
             }
-            // StrictMath: Math.log may round differently once compiled, and the loss must not depend on the JIT.
-            double li = max[i] + StrictMath.log(s) - picked[i];
+            double s = 0;
+            for (int r = 0; r < ranges; r++) {
+                // StrictMath: Math.exp and Math.log may round differently once compiled; the results must not
+                // depend on the JIT.
+                s += ws.rangeSum[r * size + i] * StrictMath.exp((double) ws.rangeMax[r * size + i] - m);
+            }
+            double li = m + StrictMath.log(s) - z[ws.target[i] * TileMath.padded(size) + i];
             loss += li;
             if (perToken != null) {
                 perToken.array()[perToken.offset() + counted[start + i]] = (float) li;
             }
-            factor[i] = (float) (scale / s);
-        }
-        if (!r.wantsGradients()) {
-            return loss;
-        }
-        double[] biasSums = r.biasGrad() == null ? null : ws.biasSums;
-        pool.forEach(blocks, b -> {
-            int j0 = b * V_BLOCK;
-            int j1 = Math.min(v, j0 + V_BLOCK);
-            for (int j = j0; j < j1; j++) {
-                kernels.scale(z, j * size, size, factor, 0);
+            ws.max[i] = m;
+            ws.factor[i] = (float) (scale / s);
+            for (int r = 0; r < ranges; r++) {
+                ws.rangeWeight[r * size + i] = (float) (scale / s
+                        * StrictMath.exp((double) ws.rangeMax[r * size + i] - m));
             }
-            // The one-hot part: a token's target row lies in exactly one block.
-            for (int i = 0; i < size; i++) {
-                if (target[i] >= j0 && target[i] < j1) {
-                    z[target[i] * size + i] -= scale;
-                }
-            }
-            if (biasSums != null) {
-                for (int j = j0; j < j1; j++) {
-                    double s = biasSums[j];
-                    for (int i = 0, at = j * size; i < size; i++) {
-                        s += z[at + i];
-                    }
-                    biasSums[j] = s;
-                }
-            }
-        });
-        if (dHidden != null) {
-            // dh [size, d] = g [size, V] · W [V, d], with g stored transposed (A transposed, lda = size).
-            float[] dh = ws.dh;
-            gemm.gemm(true, false, size, d, v, 1f, z, 0, size, w, wOff, d, 0f, dh, 0, d);
-            for (int i = 0; i < size; i++) {
-                System.arraycopy(dh, i * d, dHidden.array(), dHidden.offset() + counted[start + i] * d, d);
-            }
-        }
-        if (dW != null) {
-            // dW [V, d] += gᵀ [V, size] · h [size, d]
-            gemm.gemm(false, false, v, d, size, 1f, z, 0, size, h, 0, d, 1f, dW.array(), dW.offset(), d);
         }
         return loss;
+    }
+
+    /** {@code dh = Σ_r weight_r · dh_r − gradScale · W[target]}, row by row into {@code dHidden}. */
+    private void inputGradient(Call c, int[] counted, int start, int size) {
+        Workspace ws = c.ws();
+        int d = c.d();
+        int ranges = c.ranges();
+        float scale = c.request().gradScale();
+        Span<float[]> dh = c.dHidden();
+        float[] w = c.weight().array();
+        int wOff = c.weight().offset();
+        RowChunks chunks = RowChunks.of(size, d * ranges);
+        pool.forEach(chunks.count(), k -> {
+            for (int i = chunks.start(k), end = chunks.end(k); i < end; i++) {
+                int out = dh.offset() + counted[start + i] * d;
+                for (int r = 0; r < ranges; r++) {
+                    elementwise.axpy(ws.rangeWeight[r * size + i], ws.rangeDh, (r * size + i) * d, dh.array(), out, d);
+                }
+                elementwise.axpy(-scale, w, wOff + ws.target[i] * d, dh.array(), out, d);
+            }
+        });
+    }
+
+    /** Step 3 for range {@code range}: {@code g} over its logits, its bias sums and {@code dW_r += g_rᵀ·h}. */
+    private void parameterGradients(Call c, int size, int worker, int range) {
+        Workspace ws = c.ws();
+        float[] z = ws.logits;
+        float scale = c.request().gradScale();
+        int width = TileMath.padded(size);
+        int j0 = c.rangeStart(range);
+        int j1 = c.rangeStart(range + 1);
+        for (int j = j0; j < j1; j++) {
+            kernels.expScale(z, j * width, size, ws.max, 0, ws.factor, 0);
+        }
+        // The one-hot part: a token's target row lies in exactly one range.
+        for (int i = 0; i < size; i++) {
+            int t = ws.target[i];
+            if (t >= j0 && t < j1) {
+                z[t * width + i] -= scale;
+            }
+        }
+        if (c.request().biasGrad() != null) {
+            double[] sums = ws.biasSums;
+            for (int j = j0; j < j1; j++) {
+                double s = sums[j];
+                for (int i = 0, at = j * width; i < size; i++) {
+                    s += z[at + i];
+                }
+                sums[j] = s;
+            }
+        }
+        Span<float[]> dW = c.dW();
+        if (dW != null) {
+            // dW rows j0..j1 [nr, d] += gᵀ rows [nr, size] · h [size, d]: g and h read in place.
+            int d = c.d();
+            product(gemms[worker], z, j0 * width, width, 1, ws.h, 0, d, dW.array(), dW.offset() + j0 * d, d, j1 - j0, d,
+                    size, true);
+        }
+    }
+
+    /** Columns of B per pass of {@link #product} over A's rows: a {@code KC × 256} block of B is 512 KiB, in L2. */
+    private static final int PRODUCT_COLUMNS = 256;
+
+    /**
+     * {@code C[m, n] (+)= A[m, k]·B[k, n]} on the calling worker, with {@code A[i][p] = a[aOff + i·ars + p·acs]},
+     * {@code B[p][j] = b[bOff + p·ldb + j]}, {@code C[i][j] = c[cOff + i·ldc + j]}. When {@code n} is a multiple of
+     * {@link TileMath#LANES} the micro-kernel reads A and B where they lie, in blocks of {@link CpuGemm#KC}
+     * reduction steps × {@link #PRODUCT_COLUMNS} columns: nothing is packed, which matters here, where each
+     * product is small and its big operand (a block of W, or of dW) is touched once. Otherwise (a width {@code d}
+     * that is not a multiple of 16) the worker's {@link CpuGemm}. Either way every element is one fma chain over
+     * {@code p} in order, continued from C's value when {@code accumulate}.
+     */
+    private void product(CpuGemm gemm, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb, float[] c,
+                         int cOff, int ldc, int m, int n, int k, boolean accumulate) {
+        if (n % TileMath.LANES != 0) {
+            boolean transA = acs != 1;
+            gemm.gemm(transA, false, m, n, k, 1f, a, aOff, transA ? acs : ars, b, bOff, ldb, accumulate ? 1f : 0f, c,
+                    cOff, ldc);
+            return;
+        }
+        for (int pc = 0; pc < k; pc += CpuGemm.KC) {
+            int kc = Math.min(CpuGemm.KC, k - pc);
+            for (int jc = 0; jc < n; jc += PRODUCT_COLUMNS) {
+                math.gemm(a, aOff + pc * acs, ars, acs, b, bOff + pc * ldb + jc, ldb, c, cOff + jc, ldc, m,
+                        Math.min(PRODUCT_COLUMNS, n - jc), kc, accumulate || pc > 0);
+            }
+        }
     }
 
     private static void requireApart(String written, Span<float[]> out, String n1, Span<float[]> s1, String n2,
@@ -289,50 +449,88 @@ final class CpuLoss implements LossPort {
     }
 
     /** The kept workspace if it is big enough, else a new one (a call that finds it taken makes its own). */
-    private Workspace workspace(int rows, int v, int d, boolean biasSums) {
+    private Workspace workspace(int rows, int v, int d, int ranges, boolean inputGrad, boolean biasSums) {
         Workspace ws = retained.getAndSet(null);
-        if (ws == null || !ws.fits(rows, v, d)) {
-            ws = new Workspace(rows, v, d);
+        if (ws == null || !ws.fits(rows, v, d, ranges, inputGrad)) {
+            ws = new Workspace(rows, v, d, ranges, inputGrad, pool.threads());
         }
         ws.prepareBiasSums(biasSums ? v : 0);
         return ws;
     }
 
-    /** Floats (and doubles) held by the kept workspace, for tests of the memory bound. */
+    /** Bytes held by the kept workspace, for tests of the memory bound (the GEMMs' packing memory apart). */
     long retainedBytes() {
         Workspace ws = retained.get();
         return ws == null ? 0 : ws.bytes();
     }
 
-    /** One call's scratch: a chunk's logits, its rows, and the per-token statistics. */
+    /** Floats of packing memory the workers' GEMMs keep. */
+    long gemmFloats() {
+        long total = 0;
+        for (CpuGemm g : gemms) {
+            total += g.retainedFloats();
+        }
+        return total;
+    }
+
+    /** One call's scratch: a chunk's logits and rows, the ranges' statistics and partial dh, the workers' blocks. */
     private static final class Workspace {
         final float[] logits;
         final float[] h;
-        final float[] dh;
-        final float[] maxes;
-        final float[] sums;
-        final float[] max;
-        final float[] picked;
-        final float[] factor;
+        final float[] hT;
         final int[] target;
+        final float[] rangeMax;
+        final double[] rangeSum;
+        final float[] rangeWeight;
+        final float[] rangeDh;
+        final float[] max;
+        final float[] factor;
+        final PerWorker[] workers;
         double[] biasSums;
 
-        Workspace(int rows, int v, int d) {
-            logits = new float[Math.multiplyExact(rows, v)];
-            h = new float[Math.multiplyExact(rows, d)];
-            dh = new float[h.length];
-            int blocks = Math.ceilDiv(v, V_BLOCK);
-            maxes = new float[Math.multiplyExact(blocks, rows)];
-            sums = new float[maxes.length];
-            max = new float[rows];
-            picked = new float[rows];
-            factor = new float[rows];
-            target = new int[rows];
+        /** A worker's block of exponentials and per-token scratch. */
+        static final class PerWorker {
+            final float[] u;
+            final float[] blockMax;
+            final float[] blockSum;
+            final float[] rescale;
+
+            PerWorker(int rows) {
+                u = new float[Math.multiplyExact(V_BLOCK, TileMath.padded(rows))];
+                blockMax = new float[rows];
+                blockSum = new float[rows];
+                rescale = new float[rows];
+            }
         }
 
-        boolean fits(int rows, int v, int d) {
-            return logits.length >= (long) rows * v && h.length >= (long) rows * d && max.length >= rows
-                    && maxes.length >= (long) Math.ceilDiv(v, V_BLOCK) * rows;
+        Workspace(int rows, int v, int d, int ranges, boolean inputGrad, int threads) {
+            // Logits and hᵀ in rows of whole vectors (the chunk's width padded to LANES), as the micro-kernel stores.
+            logits = new float[Math.multiplyExact(TileMath.padded(rows), v)];
+            h = new float[Math.multiplyExact(rows, d)];
+            hT = new float[Math.multiplyExact(TileMath.padded(rows), d)];
+            target = new int[rows];
+            rangeMax = new float[Math.multiplyExact(ranges, rows)];
+            rangeSum = new double[rangeMax.length];
+            rangeWeight = new float[rangeMax.length];
+            rangeDh = inputGrad ? new float[Math.multiplyExact(rangeMax.length, d)] : new float[0];
+            max = new float[rows];
+            factor = new float[rows];
+            workers = new PerWorker[threads];
+        }
+
+        /** Worker {@code w}'s buffers, made when it first runs an item (only busy workers hold one). */
+        PerWorker worker(int w, int rows) {
+            if (workers[w] == null || workers[w].blockMax.length < rows) {
+                workers[w] = new PerWorker(rows);
+            }
+            return workers[w];
+        }
+
+        boolean fits(int rows, int v, int d, int ranges, boolean inputGrad) {
+            return logits.length >= (long) TileMath.padded(rows) * v && h.length >= (long) rows * d
+                    && hT.length >= (long) TileMath.padded(rows) * d && max.length >= rows
+                    && rangeMax.length >= (long) ranges * rows
+                    && (!inputGrad || rangeDh.length >= (long) ranges * rows * d);
         }
 
         /** Zeroed bias sums of {@code v} entries, or none. */
@@ -348,9 +546,15 @@ final class CpuLoss implements LossPort {
         }
 
         long bytes() {
-            long floats = (long) logits.length + h.length + dh.length + maxes.length + sums.length + max.length
-                    + picked.length + factor.length + target.length;
-            return floats * Float.BYTES + (biasSums == null ? 0 : (long) biasSums.length * Double.BYTES);
+            long floats = (long) logits.length + h.length + hT.length + target.length + rangeMax.length + rangeWeight.length
+                    + rangeDh.length + max.length + factor.length;
+            for (PerWorker p : workers) {
+                if (p != null) {
+                    floats += p.u.length + 3L * p.blockMax.length;
+                }
+            }
+            long doubles = rangeSum.length + (biasSums == null ? 0 : biasSums.length);
+            return floats * Float.BYTES + doubles * Double.BYTES;
         }
     }
 

@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The CPU fused linear cross-entropy against the float64 oracle ({@link CrossEntropyOracle}, whole logit rows, no
  * chunks) under PyTorch's pass rule, on views inside NaN-filled storage: odd sizes (a vocabulary of 1, primes, several
- * softmax blocks), ignored rows, with and without a bias, accumulation into non-zero gradients, every combination of
+ * vocabulary blocks and ranges), ignored rows, with and without a bias, accumulation into non-zero gradients, every combination of
  * outputs; and the same bits whatever the thread count, the chunk size and the kernel twin; the memory it keeps.
  */
 class CpuLossTest {
@@ -111,6 +111,9 @@ class CpuLossTest {
                 {new int[] {37}, 64, 300, false, 2},
                 {new int[] {2, 9}, 17, 1, true, 5},
                 {new int[] {41}, 3, 257, true, 0},
+                // several vocabulary ranges, each of several blocks (the running maximum rescales dh)
+                {new int[] {5}, 8, 2500, true, 3},
+                {new int[] {2, 7}, 16, 4200, false, 0},
         };
         int k = 0;
         for (Object[] s : sizes) {
@@ -173,7 +176,9 @@ class CpuLossTest {
      */
     @Test
     void sameBitsWhateverTheThreadsTheChunkRowsAndTheTwin() {
-        Problem p = Problem.random(new int[] {97}, 40, 3 * CpuLoss.V_BLOCK + 13, true, 4, 99);
+        // three vocabulary ranges of several blocks each
+        Problem p = Problem.random(new int[] {97}, 16, 3 * CpuLoss.MIN_RANGE_ROWS + 77, true, 4, 99);
+        assertEquals(3, CpuLoss.ranges(p.v(), p.d()));
         List<LossKernels> twins = Simd.available() ? List.of(ScalarLossKernels.INSTANCE, VectorLossKernels.create())
                 : List.of(ScalarLossKernels.INSTANCE);
         List<float[]> first = null;
@@ -183,7 +188,7 @@ class CpuLossTest {
                 for (LossKernels twin : twins) {
                     CpuEngine engine = new CpuEngine(threads);
                     try (Backend backend = Backend.of(engine); WorkerPool pool = new WorkerPool(threads)) {
-                        CpuLoss loss = new CpuLoss(engine, pool, new CpuGemm(pool, TileMath.get()), twin, 1, rows);
+                        CpuLoss loss = new CpuLoss(engine, pool, TileMath.get(), twin, 1, rows);
                         CrossEntropyRequest r = p.request(backend, true, true, true, true);
                         List<float[]> got = outputs(backend, r, loss.linearCrossEntropy(r));
                         String name = threads + " threads, " + rows + " rows per chunk, " + twin.getClass().getSimpleName();
@@ -238,34 +243,43 @@ class CpuLossTest {
         }
     }
 
-    /** The logits never exist whole: what the port keeps is one chunk's, however many rows the call has. */
+    /**
+     * The logits never exist whole: what the port keeps is one chunk's, and beside it the ranges' statistics and
+     * partial dh and a {@code [V_BLOCK, rows]} block per busy worker, however many rows the call has.
+     */
     @Test
     void keepsOneChunkOfLogitsNotTheWholeBatch() {
         int n = 640;
-        int v = 1000;
+        int v = 4096;
         int d = 16;
+        int rows = 64;
         Problem p = Problem.random(new int[] {n}, d, v, false, 0, 8);
         CpuEngine engine = new CpuEngine(2);
         try (Backend backend = Backend.of(engine); WorkerPool pool = new WorkerPool(2)) {
-            int chunkFloats = 64 * v;
-            CpuLoss loss = new CpuLoss(engine, pool, new CpuGemm(pool, TileMath.get()), LossKernels.get(), chunkFloats,
-                    CpuLoss.MIN_ROWS);
+            CpuLoss loss = new CpuLoss(engine, pool, TileMath.get(), LossKernels.get(), rows * v, CpuLoss.MIN_ROWS);
             CrossEntropyRequest r = p.request(backend, true, true, false, false);
             loss.linearCrossEntropy(r).close();
             long kept = loss.retainedBytes();
-            long chunk = (long) chunkFloats * Float.BYTES;
-            // The chunk's logits, two [64, d] row buffers and per-token statistics of 64 rows × 4 blocks.
-            assertTrue(kept >= chunk && kept <= chunk + 64L * (2 * d + 4 * 2 + 4) * Float.BYTES,
-                    "kept " + kept + " bytes for a chunk of " + chunk);
-            assertTrue(kept < (long) n * v * Float.BYTES / 8, "kept " + kept + " bytes");
+            int ranges = CpuLoss.ranges(v, d);
+            long chunk = (long) rows * v * Float.BYTES;
+            long blocks = 2L * CpuLoss.V_BLOCK * rows * Float.BYTES;
+            // h and hᵀ, target, max, factor; per range max, weight, sum (a double) and the partial dh; per worker
+            // 3 rows
+            long small = (long) rows * (2 * d + 4 + ranges * (4 + d) + 2 * 3) * Float.BYTES;
+            assertTrue(kept >= chunk && kept <= chunk + blocks + small, "kept " + kept + " bytes for a chunk of "
+                    + chunk + " (+ " + blocks + " + " + small + ")");
+            assertTrue(kept < (long) n * v * Float.BYTES / 4, "kept " + kept + " bytes");
         }
-        // The engine's own port: one chunk of at most CHUNK_FLOATS floats for a vocabulary it divides.
+        // The engine's own port: one chunk of at most CHUNK_FLOATS floats, and the workers' blocks.
         CpuEngine e = new CpuEngine(2);
         try (Backend backend = Backend.of(e)) {
             Problem big = Problem.random(new int[] {3000}, 4, 2048, false, 0, 9);
             backend.loss().linearCrossEntropy(big.request(backend, true, false, false, false)).close();
             long kept = ((CpuLoss) e.loss()).retainedBytes();
-            assertTrue(kept <= (long) CpuLoss.CHUNK_FLOATS * Float.BYTES + (1 << 20), "kept " + kept + " bytes");
+            long chunkRows = Math.min(3000, CpuLoss.CHUNK_FLOATS / 2048);
+            long bound = (long) CpuLoss.CHUNK_FLOATS * Float.BYTES + 2L * CpuLoss.V_BLOCK * chunkRows * Float.BYTES
+                    + chunkRows * 64 * Float.BYTES;
+            assertTrue(kept <= bound, "kept " + kept + " bytes, bound " + bound);
         }
     }
 
