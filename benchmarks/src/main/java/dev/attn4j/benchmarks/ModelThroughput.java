@@ -16,6 +16,8 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 
 import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -76,6 +78,7 @@ public final class ModelThroughput {
                 targets[i] = (i + 1) % seq == 0 ? -100 : ids[i + 1];
             }
             long n = (long) batch * seq;
+            peakHeapMiB(); // from here on: the phases' own peaks
             measure("forward_tokens_per_s", n, repeats, () -> {
                 try (Step step = Step.inference(backend)) {
                     Transformer.Pass pass = m.forward(step, tokens, false);
@@ -177,5 +180,22 @@ public final class ModelThroughput {
         double w = wall[repeats / 2];
         System.out.printf("%s %.1f tokens/s (median wall %.3f s, best %.3f s; process cpu %.2f s; load %.2f)%n", name,
                 tokens / w, w, wall[0], cpu[repeats / 2], ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        System.out.printf("%s_peak_heap %.0f MiB%n", name.replace("_tokens_per_s", ""), peakHeapMiB());
+    }
+
+    /**
+     * The most heap in use since the last call, bounded from above by the sum of the heap pools' peaks (then reset;
+     * the pools need not peak together): the cpu backend keeps every
+     * tensor on the heap, so this is the phase's peak memory, garbage not yet collected included.
+     */
+    private static double peakHeapMiB() {
+        long peak = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP) {
+                peak += pool.getPeakUsage().getUsed();
+                pool.resetPeakUsage();
+            }
+        }
+        return peak / (1024.0 * 1024.0);
     }
 }
