@@ -27,7 +27,7 @@ import java.util.SplittableRandom;
 /**
  * Whole-model throughput of a preset on one backend (not JMH: one step takes seconds): forward tokens/s, a full
  * training step's tokens/s (forward, backward, AdamW on every group), time to first token of a prompt and cached
- * decode tokens/s. Prints one {@code name value unit} line per figure, plus wall and process CPU seconds, so runs on
+ * decode tokens/s (after 64 untimed tokens, then 64 timed). Prints one {@code name value unit} line per figure, plus wall and process CPU seconds, so runs on
  * a shared machine can be read as CPU time too.
  *
  * <pre>
@@ -122,18 +122,26 @@ public final class ModelThroughput {
                         prompt[i] = r.nextInt(config.numTokens());
                     }
                 }
-                int newTokens = 32;
+                // Untimed tokens first: a decode step runs code (one-row GEMMs, the attention's decode path) that the
+                // forward passes above never compiled, and the JIT needs a few dozen steps to finish with it.
+                int warmup = 64;
+                int newTokens = 64;
                 int[] p = prompt;
-                try (KvCache cache = new KvCache(backend, 1, context + newTokens)) {
+                try (KvCache cache = new KvCache(backend, 1, context + warmup + newTokens)) {
                     long t0 = System.nanoTime();
                     try (Step step = Step.inference(backend)) {
                         m.decode(step, TokenBatch.of(p, 1, context), cache, null, null);
                     }
                     long t1 = System.nanoTime();
                     System.out.printf("time_to_first_token_ctx%d %.1f ms%n", context, (t1 - t0) / 1e6);
+                    int next = 1;
+                    for (int t = 0; t < warmup; t++) {
+                        try (Step step = Step.inference(backend)) {
+                            next = argmax(m.decode(step, TokenBatch.of(new int[] {next}, 1, 1), cache, null, null));
+                        }
+                    }
                     long cpu0 = cpuNanos();
                     long t2 = System.nanoTime();
-                    int next = 1;
                     for (int t = 0; t < newTokens; t++) {
                         try (Step step = Step.inference(backend)) {
                             float[] logits = m.decode(step, TokenBatch.of(new int[] {next}, 1, 1), cache, null, null);
