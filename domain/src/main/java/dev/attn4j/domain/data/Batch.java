@@ -34,37 +34,37 @@ public record Batch(List<PackedRow> rows) {
         }
     }
 
-    /** B, the rows. */
+    /** {@return B, the rows} */
     public int size() {
         return rows.size();
     }
 
-    /** L, the tokens of each row. */
+    /** {@return L, the tokens of each row} */
     public int length() {
         return rows.getFirst().length();
     }
 
-    /** The ids {@code [B, L]}, row-major. */
+    /** {@return the ids {@code [B, L]}, row-major} */
     public int[] inputIds() {
         return gather(0);
     }
 
-    /** The labels {@code [B, L]}, aligned with the ids. */
+    /** {@return the labels {@code [B, L]}, aligned with the ids} */
     public int[] labels() {
         return gather(1);
     }
 
-    /** The per-document positions {@code [B, L]}. */
+    /** {@return the per-document positions {@code [B, L]}} */
     public int[] positions() {
         return gather(2);
     }
 
-    /** The next-token targets {@code [B, L]} for the fused cross-entropy (shifted within each row). */
+    /** {@return the next-token targets {@code [B, L]} for the fused cross-entropy (shifted within each row)} */
     public int[] nextTokenTargets() {
         return Labels.nextTokenTargets(labels(), size(), length());
     }
 
-    /** The causal document mask of every row, stacked: {@code [B, 1, L, 1]}, {@code causal=true}. */
+    /** {@return the causal document mask of every row, stacked: {@code [B, 1, L, 1]}, {@code causal=true}} */
     public FlashMask causalDocumentMask() {
         List<FlashMask> masks = new ArrayList<>(rows.size());
         for (PackedRow row : rows) {
@@ -73,7 +73,7 @@ public record Batch(List<PackedRow> rows) {
         return FlashMask.concatBatch(masks);
     }
 
-    /** Real tokens in the batch. */
+    /** {@return real tokens in the batch} */
     public long tokens() {
         long n = 0;
         for (PackedRow row : rows) {
@@ -82,12 +82,12 @@ public record Batch(List<PackedRow> rows) {
         return n;
     }
 
-    /** Padding positions in the batch. */
+    /** {@return padding positions in the batch} */
     public long padTokens() {
         return (long) size() * length() - tokens();
     }
 
-    /** Positions with a label other than −100 (the loss's denominator for a mean over tokens). */
+    /** {@return positions with a label other than −100 (the loss's denominator for a mean over tokens)} */
     public long trainedTokens() {
         return Labels.countTrained(labels());
     }

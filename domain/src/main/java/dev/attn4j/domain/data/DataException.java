@@ -13,11 +13,16 @@ import dev.attn4j.ports.Attn4jException;
  */
 public final class DataException extends Attn4jException {
     private static final long serialVersionUID = 1L;
+    /** The file name as given to the reader (part of the serialised form, as every field of an exception). */
     private final String file;
+    /** The 1-based line number of the bad record. */
     private final long line;
+    /** The kind of problem, for callers that count or branch on it. */
     private final RecordProblem problem;
 
     /**
+     * A bad record.
+     *
      * @param file    the file name as given to the reader
      * @param line    the 1-based line number
      * @param problem the kind of problem
@@ -30,17 +35,17 @@ public final class DataException extends Attn4jException {
         this.problem = problem;
     }
 
-    /** The file, as given to the reader. */
+    /** {@return the file, as given to the reader} */
     public String file() {
         return file;
     }
 
-    /** The 1-based line number. */
+    /** {@return the 1-based line number} */
     public long line() {
         return line;
     }
 
-    /** The kind of problem. */
+    /** {@return the kind of problem} */
     public RecordProblem problem() {
         return problem;
     }

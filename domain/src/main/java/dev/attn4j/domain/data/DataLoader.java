@@ -55,37 +55,57 @@ public final class DataLoader {
         this.fingerprint = fingerprint(this.rows, batchSize, shuffle, seed, dropLast);
     }
 
-    /** Rows in packing order every epoch. */
+    /**
+     * Rows in packing order every epoch.
+     *
+     * @param rows the packed rows, all of one length
+     * @param batchSize B, rows per batch
+     * @param dropLast whether to leave out each epoch's last batch when it is short
+     * @return the loader
+     */
     public static DataLoader inOrder(List<PackedRow> rows, int batchSize, boolean dropLast) {
         return new DataLoader(rows, batchSize, false, 0, dropLast);
     }
 
-    /** Rows in a new seeded permutation every epoch. */
+    /**
+     * Rows in a new seeded permutation every epoch.
+     *
+     * @param rows the packed rows, all of one length
+     * @param batchSize B, rows per batch
+     * @param seed the shuffle's seed: the same seed gives the same order every run
+     * @param dropLast whether to leave out each epoch's last batch when it is short
+     * @return the loader
+     */
     public static DataLoader shuffled(List<PackedRow> rows, int batchSize, long seed, boolean dropLast) {
         return new DataLoader(rows, batchSize, true, seed, dropLast);
     }
 
-    /** The position before the first batch. */
+    /** {@return the position before the first batch} */
     public DataPosition start() {
         return new DataPosition(0, 0, fingerprint);
     }
 
-    /** The rows per epoch. */
+    /** {@return the rows per epoch} */
     public int rowsPerEpoch() {
         return rows.size();
     }
 
-    /** The batches per epoch (the last one short unless dropped). */
+    /** {@return the batches per epoch (the last one short unless dropped)} */
     public int batchesPerEpoch() {
         return dropLast ? rows.size() / batchSize : (rows.size() + batchSize - 1) / batchSize;
     }
 
-    /** A hash of the rows, batch size, shuffle, seed and drop-last; positions carry it. */
+    /** {@return a hash of the rows, batch size, shuffle, seed and drop-last; positions carry it} */
     public long fingerprint() {
         return fingerprint;
     }
 
-    /** The order of the rows in {@code epoch}: a permutation of {@code 0..rows-1}. */
+    /**
+     * The order of the rows in {@code epoch}: a permutation of {@code 0..rows-1}.
+     *
+     * @param epoch the epoch, from 0
+     * @return a new array of row indices
+     */
     public synchronized int[] order(int epoch) {
         InvalidRequestException.check(epoch >= 0, "epoch", ">= 0", epoch);
         if (epoch != cachedEpoch) {
@@ -95,7 +115,13 @@ public final class DataLoader {
         return cachedOrder.clone();
     }
 
-    /** The batch that starts at {@code at}. */
+    /**
+     * The batch that starts at {@code at}.
+     *
+     * @param at a position of this loader ({@link #start()}, {@link #next}, or one a checkpoint saved)
+     * @return up to B rows (fewer only for the last batch of an epoch)
+     * @throws InvalidRequestException for a position of another loader (its fingerprint differs)
+     */
     public Batch batch(DataPosition at) {
         DataPosition p = normalise(at);
         int[] order = order(p.epoch());
@@ -107,7 +133,13 @@ public final class DataLoader {
         return new Batch(out);
     }
 
-    /** The position after the batch that starts at {@code at} (the next epoch's start after the last). */
+    /**
+     * The position after the batch that starts at {@code at} (the next epoch's start after the last).
+     *
+     * @param at a position of this loader
+     * @return the position of the following batch
+     * @throws InvalidRequestException for a position of another loader
+     */
     public DataPosition next(DataPosition at) {
         DataPosition p = normalise(at);
         return normalise(new DataPosition(p.epoch(), Math.min(rows.size(), p.row() + batchSize), fingerprint));

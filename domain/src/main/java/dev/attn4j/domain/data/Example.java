@@ -38,29 +38,39 @@ public record Example(int[] inputIds, int[] labels, String source) {
         source = source == null ? "" : source;
     }
 
-    /** A causal-LM example: every token is a label. */
+    /**
+     * A causal-LM example: every token is a label.
+     *
+     * @param inputIds the token ids, at least one
+     * @return the example, with the ids as labels and no source
+     */
     public static Example causal(int... inputIds) {
         return new Example(inputIds, inputIds, "");
     }
 
-    /** A copy of the ids. */
+    /** {@return a copy of the ids} */
     @Override
     public int[] inputIds() {
         return inputIds.clone();
     }
 
-    /** A copy of the labels. */
+    /** {@return a copy of the labels} */
     @Override
     public int[] labels() {
         return labels.clone();
     }
 
-    /** The number of tokens. */
+    /** {@return the number of tokens} */
     public int length() {
         return inputIds.length;
     }
 
-    /** The first {@code length} tokens (and labels) of this example. */
+    /**
+     * The first {@code length} tokens (and labels) of this example.
+     *
+     * @param length the tokens to keep, {@code 1 <= length <= length()}
+     * @return this example when nothing is cut, else a shorter copy
+     */
     public Example truncate(int length) {
         InvalidRequestException.check(length >= 1 && length <= inputIds.length, "length",
                 "in [1, " + inputIds.length + "]", length);

@@ -72,12 +72,23 @@ public final class HuggingFaceTokenizer implements Tokenizer, AutoCloseable {
         this.pad = pad;
     }
 
-    /** Opens {@code tokenizerJson} with the special tokens found as the class comment says. */
+    /**
+     * Opens {@code tokenizerJson} with the special tokens found as the class comment says.
+     *
+     * @param tokenizerJson a Hugging Face {@code tokenizer.json}
+     * @return the tokenizer; close it to free the native one
+     * @throws IOException when the file (or its {@code tokenizer_config.json}) cannot be read
+     */
     public static HuggingFaceTokenizer open(Path tokenizerJson) throws IOException {
         return builder(tokenizerJson).build();
     }
 
-    /** A builder for {@code tokenizerJson}, to name special tokens explicitly. */
+    /**
+     * A builder for {@code tokenizerJson}, to name special tokens explicitly.
+     *
+     * @param tokenizerJson a Hugging Face {@code tokenizer.json}
+     * @return a builder; unnamed special tokens are found as the class comment says
+     */
     public static Builder builder(Path tokenizerJson) {
         return new Builder(tokenizerJson);
     }
@@ -101,25 +112,45 @@ public final class HuggingFaceTokenizer implements Tokenizer, AutoCloseable {
             this.file = file;
         }
 
-        /** The bos token's name ({@code ""}: none). */
+        /**
+         * The bos token's name ({@code ""}: none).
+         *
+         * @param name an added token's text, e.g. {@code "<s>"}, or {@code ""} for none
+         * @return this builder
+         */
         public Builder bosToken(String name) {
             this.bosToken = name;
             return this;
         }
 
-        /** The eos token's name ({@code ""}: none). */
+        /**
+         * The eos token's name ({@code ""}: none).
+         *
+         * @param name an added token's text, e.g. {@code "<|im_end|>"}, or {@code ""} for none
+         * @return this builder
+         */
         public Builder eosToken(String name) {
             this.eosToken = name;
             return this;
         }
 
-        /** The pad token's name ({@code ""}: none). */
+        /**
+         * The pad token's name ({@code ""}: none).
+         *
+         * @param name an added token's text, e.g. {@code "<pad>"}, or {@code ""} for none
+         * @return this builder
+         */
         public Builder padToken(String name) {
             this.padToken = name;
             return this;
         }
 
-        /** Reads the file and loads the native tokenizer; close the result. */
+        /**
+         * Reads the file and loads the native tokenizer; close the result.
+         *
+         * @return the tokenizer
+         * @throws IOException when the file (or its {@code tokenizer_config.json}) cannot be read
+         */
         public HuggingFaceTokenizer build() throws IOException {
             InvalidRequestException.check(Files.isRegularFile(file), "tokenizerJson", "an existing tokenizer.json file", file);
             requireDjl();

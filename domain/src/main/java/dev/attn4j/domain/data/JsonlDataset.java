@@ -81,22 +81,37 @@ public final class JsonlDataset {
             InvalidRequestException.check(badRecords != null, "badRecords", "FAIL or SKIP", "null");
         }
 
-        /** No bos, eos appended, fail on the first bad record. */
+        /** {@return the defaults}: no bos, eos appended, fail on the first bad record. */
         public static Options defaults() {
             return new Options(false, true, BadRecordPolicy.FAIL);
         }
 
-        /** These options with {@code addBos}. */
+        /**
+         * These options with {@code addBos}.
+         *
+         * @param value whether to prepend the tokenizer's bos
+         * @return a copy with that value
+         */
         public Options addBos(boolean value) {
             return new Options(value, addEos, badRecords);
         }
 
-        /** These options with {@code addEos}. */
+        /**
+         * These options with {@code addEos}.
+         *
+         * @param value whether to append the tokenizer's eos
+         * @return a copy with that value
+         */
         public Options addEos(boolean value) {
             return new Options(addBos, value, badRecords);
         }
 
-        /** These options with the bad-record policy. */
+        /**
+         * These options with the bad-record policy.
+         *
+         * @param value fail on the first bad record, or skip and count bad records
+         * @return a copy with that value
+         */
         public Options badRecords(BadRecordPolicy value) {
             return new Options(addBos, addEos, value);
         }
@@ -131,17 +146,25 @@ public final class JsonlDataset {
         }
     }
 
-    /** The examples, in file order. */
+    /** {@return the examples, in file order} */
     public List<Example> examples() {
         return examples;
     }
 
-    /** What the read saw. */
+    /** {@return what the read saw} */
     public ReadStats stats() {
         return stats;
     }
 
-    /** Reads {@code file} (UTF-8 JSON Lines) with {@code tokenizer}. */
+    /**
+     * Reads {@code file} (UTF-8 JSON Lines) with {@code tokenizer}.
+     *
+     * @param file a UTF-8 JSON Lines file, one example per line
+     * @param tokenizer turns the records' text into ids
+     * @param options bos/eos and the bad-record policy
+     * @return the examples and what the read saw
+     * @throws IOException when the file cannot be read
+     */
     public static JsonlDataset read(Path file, Tokenizer tokenizer, Options options) throws IOException {
         InvalidRequestException.check(file != null, "file", "a path", "null");
         try (InputStream in = Files.newInputStream(file)) {
@@ -149,7 +172,16 @@ public final class JsonlDataset {
         }
     }
 
-    /** Reads JSON Lines from {@code in} (not closed); {@code name} stands for the file in messages. */
+    /**
+     * Reads JSON Lines from {@code in} (not closed); {@code name} stands for the file in messages.
+     *
+     * @param name the file name messages and {@link DataException} give
+     * @param in UTF-8 JSON Lines, one example per line
+     * @param tokenizer turns the records' text into ids
+     * @param options bos/eos and the bad-record policy
+     * @return the examples and what the read saw
+     * @throws IOException when {@code in} cannot be read
+     */
     public static JsonlDataset read(String name, InputStream in, Tokenizer tokenizer, Options options)
             throws IOException {
         InvalidRequestException.check(tokenizer != null, "tokenizer", "a tokenizer", "null");

@@ -22,7 +22,12 @@ public final class Labels {
     private Labels() {
     }
 
-    /** {@code targets[t] = labels[t+1]}, the last one {@link #IGNORE_INDEX}: the targets of one row. */
+    /**
+     * {@code targets[t] = labels[t+1]}, the last one {@link #IGNORE_INDEX}: the targets of one row.
+     *
+     * @param labels one row's labels ({@link #IGNORE_INDEX} where no loss is taken)
+     * @return a new array of the same length
+     */
     public static int[] nextTokenTargets(int[] labels) {
         InvalidRequestException.check(labels != null, "labels", "an int array", "null");
         return nextTokenTargets(labels, 1, labels.length);
@@ -31,6 +36,11 @@ public final class Labels {
     /**
      * The targets of a batch {@code [rows, length]} (row-major), shifted within each row: the last
      * position of every row gets {@link #IGNORE_INDEX}, never the first label of the next row.
+     *
+     * @param labels {@code [rows, length]}, row-major
+     * @param rows the rows
+     * @param length the positions of each row
+     * @return a new array {@code [rows, length]}, row-major
      */
     public static int[] nextTokenTargets(int[] labels, int rows, int length) {
         InvalidRequestException.check(labels != null, "labels", "an int array", "null");
@@ -47,7 +57,12 @@ public final class Labels {
         return out;
     }
 
-    /** The number of positions that carry a loss (labels other than {@link #IGNORE_INDEX}). */
+    /**
+     * The number of positions that carry a loss (labels other than {@link #IGNORE_INDEX}).
+     *
+     * @param labels any labels
+     * @return the positions trained on: the loss's denominator for a mean over tokens
+     */
     public static long countTrained(int[] labels) {
         InvalidRequestException.check(labels != null, "labels", "an int array", "null");
         long n = 0;

@@ -53,12 +53,12 @@ public record PackedRow(int[] inputIds, int[] labels, int[] positions, int[] doc
         examples = examples.clone();
     }
 
-    /** L, the row's length. */
+    /** {@return L, the row's length in tokens (padding included)} */
     public int length() {
         return inputIds.length;
     }
 
-    /** The real (non-padding) tokens: the sum of the document lengths. */
+    /** {@return the real (non-padding) tokens: the sum of the document lengths} */
     public int tokens() {
         int n = 0;
         for (int d : docLengths) {
@@ -67,7 +67,7 @@ public record PackedRow(int[] inputIds, int[] labels, int[] positions, int[] doc
         return n;
     }
 
-    /** Padding positions, {@code length() - tokens()}. */
+    /** {@return padding positions, {@code length() - tokens()}} */
     public int padTokens() {
         return length() - tokens();
     }
@@ -75,41 +75,43 @@ public record PackedRow(int[] inputIds, int[] labels, int[] positions, int[] doc
     /**
      * The attention mask: each document attends causally to itself only, padding to nothing; batch 1,
      * one mask head, {@code causal=true} (DESIGN §4).
+     *
+     * @return the mask, for the attention port's FlashMask option
      */
     public FlashMask causalDocumentMask() {
         return FlashMasks.causalDocument(length(), docLengths);
     }
 
-    /** The next-token targets of this row ({@link Labels#nextTokenTargets(int[])}). */
+    /** {@return the next-token targets of this row ({@link Labels#nextTokenTargets(int[])})} */
     public int[] nextTokenTargets() {
         return Labels.nextTokenTargets(labels);
     }
 
-    /** A copy of the ids. */
+    /** {@return a copy of the ids} */
     @Override
     public int[] inputIds() {
         return inputIds.clone();
     }
 
-    /** A copy of the labels. */
+    /** {@return a copy of the labels} */
     @Override
     public int[] labels() {
         return labels.clone();
     }
 
-    /** A copy of the positions. */
+    /** {@return a copy of the positions} */
     @Override
     public int[] positions() {
         return positions.clone();
     }
 
-    /** A copy of the document lengths. */
+    /** {@return a copy of the document lengths} */
     @Override
     public int[] docLengths() {
         return docLengths.clone();
     }
 
-    /** A copy of the example indices. */
+    /** {@return a copy of the example indices} */
     @Override
     public int[] examples() {
         return examples.clone();

@@ -69,17 +69,19 @@ public final class Packer {
             this.options = options;
         }
 
-        /** The rows, in the order the rule produces them; an unmodifiable list that builds each row on access. */
+        /**
+         * {@return the rows, in the order the rule produces them; an unmodifiable list that builds each row on access}
+         */
         public List<PackedRow> rows() {
             return rows;
         }
 
-        /** Counts and the pad ratio. */
+        /** {@return counts and the pad ratio} */
         public PackingStats stats() {
             return stats;
         }
 
-        /** The options used. */
+        /** {@return the options used} */
         public PackingOptions options() {
             return options;
         }
@@ -144,7 +146,13 @@ public final class Packer {
         }
     }
 
-    /** Packs {@code examples} (in this order) as {@code options} say. */
+    /**
+     * Packs {@code examples} (in this order) as {@code options} say.
+     *
+     * @param examples the examples, in file order
+     * @param options how to pack them
+     * @return the rows (built on access) and their counts
+     */
     public static Packed pack(List<Example> examples, PackingOptions options) {
         InvalidRequestException.check(examples != null, "examples", "a list", "null");
         InvalidRequestException.check(options != null, "options", "packing options", "null");

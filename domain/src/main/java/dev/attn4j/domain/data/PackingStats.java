@@ -22,22 +22,22 @@ package dev.attn4j.domain.data;
 public record PackingStats(int examples, int packed, int truncated, long truncatedTokens, int skipped, int rows,
                            int maxLength, long tokens, long trainedTokens) {
 
-    /** All token slots of the rows, {@code rows · maxLength}. */
+    /** {@return all token slots of the rows, {@code rows · maxLength}} */
     public long slots() {
         return (long) rows * maxLength;
     }
 
-    /** Padding slots, {@code slots() - tokens}. */
+    /** {@return padding slots, {@code slots() - tokens}} */
     public long padTokens() {
         return slots() - tokens;
     }
 
-    /** {@code padTokens / slots}, 0 when there is no row. */
+    /** {@return the share of padding}: {@code padTokens / slots}, 0 when there is no row. */
     public double padRatio() {
         return rows == 0 ? 0 : (double) padTokens() / slots();
     }
 
-    /** Mean examples per row. */
+    /** {@return mean examples per row} */
     public double examplesPerRow() {
         return rows == 0 ? 0 : (double) packed / rows;
     }

@@ -19,31 +19,44 @@ import java.util.OptionalInt;
  */
 public interface Tokenizer {
 
-    /** The ids of {@code text}, without any special token added. */
+    /**
+     * The ids of {@code text}, without any special token added.
+     *
+     * @param text any text
+     * @return its ids, each in {@code [0, vocabSize())}
+     */
     int[] encode(String text);
 
     /**
      * The text of {@code ids}; with {@code skipSpecialTokens}, special tokens ({@code bos}, {@code eos},
      * {@code pad} and the like) are left out instead of rendered.
      *
+     * @param ids token ids
+     * @param skipSpecialTokens whether to leave special tokens out
+     * @return the decoded text
      * @throws dev.attn4j.ports.InvalidRequestException when an id is outside {@code [0, vocabSize())}
      */
     String decode(int[] ids, boolean skipSpecialTokens);
 
-    /** {@link #decode(int[], boolean)} rendering special tokens. */
+    /**
+     * {@link #decode(int[], boolean)} rendering special tokens.
+     *
+     * @param ids token ids
+     * @return the decoded text, special tokens rendered
+     */
     default String decode(int[] ids) {
         return decode(ids, false);
     }
 
-    /** The number of ids: every id this tokenizer produces or accepts is below it. */
+    /** {@return the number of ids: every id this tokenizer produces or accepts is below it} */
     int vocabSize();
 
-    /** The beginning-of-sequence id, if the tokenizer has one. */
+    /** {@return the beginning-of-sequence id, if the tokenizer has one} */
     OptionalInt bos();
 
-    /** The end-of-sequence id, if the tokenizer has one (appended to each document by the data layer). */
+    /** {@return the end-of-sequence id, if the tokenizer has one (appended to each document by the data layer)} */
     OptionalInt eos();
 
-    /** The padding id, if the tokenizer has one. */
+    /** {@return the padding id, if the tokenizer has one} */
     OptionalInt pad();
 }

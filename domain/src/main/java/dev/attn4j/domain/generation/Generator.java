@@ -26,12 +26,29 @@ public final class Generator {
     /**
      * Continues each prompt by up to {@code maxNewTokens} tokens (stopping a row at {@code eos}, and the whole batch
      * once every row has stopped). Returns the new tokens of each row (without the prompt, with the eos).
+     *
+     * @param model a decoder-only model
+     * @param prompts the rows' prompts, all of one length (at least one token each)
+     * @param maxNewTokens the most tokens to add to a row
+     * @param sampling greedy, or temperature/top-k/top-p with a seed
+     * @param eos the token that ends a row, or empty to always generate {@code maxNewTokens}
+     * @return per row, its new tokens
      */
     public static int[][] generate(Transformer model, int[][] prompts, int maxNewTokens, Sampling sampling, OptionalInt eos) {
         return run(model, prompts, maxNewTokens, sampling, eos, null);
     }
 
-    /** Encodes {@code source} once and generates the decoder's continuation of {@code starts} against it. */
+    /**
+     * Encodes {@code source} once and generates the decoder's continuation of {@code starts} against it.
+     *
+     * @param model an encoder-decoder model
+     * @param source the encoder's tokens {@code [B, Ss]}, with their padding
+     * @param starts per row, the decoder's first tokens (all of one length)
+     * @param maxNewTokens the most tokens to add to a row
+     * @param sampling greedy, or temperature/top-k/top-p with a seed
+     * @param eos the token that ends a row, or empty
+     * @return per row, its new tokens (without the start tokens)
+     */
     public static int[][] generate(EncoderDecoder model, TokenBatch source, int[][] starts, int maxNewTokens,
                                    Sampling sampling, OptionalInt eos) {
         Backend b = model.parameters().backend();

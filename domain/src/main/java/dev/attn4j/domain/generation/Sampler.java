@@ -16,18 +16,34 @@ public final class Sampler {
     private final Sampling sampling;
     private final SplittableRandom random;
 
-    /** A sampler drawing from a generator seeded with {@code sampling.seed()}. */
+    /**
+     * A sampler drawing from a generator seeded with {@code sampling.seed()}.
+     *
+     * @param sampling the rule and its seed: the same seed gives the same tokens for the same logits
+     */
     public Sampler(Sampling sampling) {
         this.sampling = sampling;
         this.random = new SplittableRandom(sampling.seed());
     }
 
-    /** The next token of one row's logits. */
+    /**
+     * The next token of one row's logits.
+     *
+     * @param logits one row's logits, {@code V} floats
+     * @return the chosen id in {@code [0, V)}
+     */
     public int next(float[] logits) {
         return next(logits, 0, logits.length);
     }
 
-    /** The next token of the row {@code logits[offset .. offset + vocab)}. */
+    /**
+     * The next token of the row {@code logits[offset .. offset + vocab)}.
+     *
+     * @param logits holds the row (e.g. a batch's logits {@code [B, V]}, row-major)
+     * @param offset the row's first element
+     * @param vocab V, the row's length
+     * @return the chosen id in {@code [0, V)}
+     */
     public int next(float[] logits, int offset, int vocab) {
         if (sampling.greedyDecoding()) {
             int best = 0;

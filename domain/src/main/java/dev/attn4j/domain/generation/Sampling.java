@@ -26,12 +26,12 @@ public record Sampling(double temperature, int topK, double topP, long seed) {
         InvalidRequestException.check(topP > 0 && topP <= 1, "topP", "in (0, 1]", topP);
     }
 
-    /** Always the most likely token. */
+    /** {@return greedy decoding}: always the most likely token. */
     public static Sampling greedy() {
         return new Sampling(0, 0, 1, 0L);
     }
 
-    /** Whether this is greedy decoding. */
+    /** {@return whether this is greedy decoding} */
     public boolean greedyDecoding() {
         return temperature == 0;
     }

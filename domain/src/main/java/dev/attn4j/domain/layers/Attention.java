@@ -48,6 +48,12 @@ public final class Attention {
     private final boolean cross;
 
     /**
+     * Binds the four projections of one attention layer (their parameters live in the model's store).
+     *
+     * @param toQ the query projection, {@code D -> H * dimHead}
+     * @param toK the key projection, {@code D -> G * dimHead} (from the context's width for cross-attention)
+     * @param toV the value projection, shaped as {@code toK}
+     * @param toOut the output projection, {@code H * dimHead -> D}
      * @param heads   query heads H
      * @param kvHeads key/value heads G ({@code H % G == 0})
      * @param dimHead features per head
@@ -67,12 +73,12 @@ public final class Attention {
         this.cross = cross;
     }
 
-    /** The projections, in the order q, k, v, out. */
+    /** {@return the projections, in the order q, k, v, out} */
     public java.util.List<Linear> linears() {
         return java.util.List.of(toQ, toK, toV, toOut);
     }
 
-    /** Whether this is cross-attention. */
+    /** {@return whether this is cross-attention} (keys and values from the context, no positional terms) */
     public boolean cross() {
         return cross;
     }
@@ -80,6 +86,12 @@ public final class Attention {
     /**
      * What backward needs: the attention port's inputs and outputs (rotated queries and keys, values, {@code o},
      * {@code lse}), the options, and the output before the row mask.
+     *
+     * @param q the rotated queries {@code [B, Sq, H, dimHead]}
+     * @param k the rotated keys {@code [B, Sk, G, dimHead]}
+     * @param v the values {@code [B, Sk, G, dimHead]}
+     * @param result the attention port's output {@code o} and its log-sum-exp per query row
+     * @param options the masks, biases and scale the forward ran with (backward must use the same)
      */
     public record Saved(DeviceTensor q, DeviceTensor k, DeviceTensor v, AttentionResult result, AttentionOptions options)
             implements AutoCloseable {
@@ -92,7 +104,12 @@ public final class Attention {
         }
     }
 
-    /** The output of a forward and what its backward needs. */
+    /**
+     * The output of a forward and what its backward needs.
+     *
+     * @param y the branch output F32 {@code [B, S, D]}, owned by the caller
+     * @param saved what backward needs, or {@code null} when the forward ran with {@code save} false
+     */
     public record Output(DeviceTensor y, Saved saved) {
     }
 
@@ -119,6 +136,12 @@ public final class Attention {
     /**
      * {@code u [B, S, D]} (the shifted, normed branch input) to the branch output {@code [B, S, D]}; with
      * {@code save} false (inference, or a checkpointed layer's first pass) nothing is kept for backward.
+     *
+     * @param step the pass (it owns the temporaries)
+     * @param u F32 {@code [B, S, D]} the branch input
+     * @param in the pass's masks, rotary tables, position biases and (cross-attention) context
+     * @param save whether to keep what backward needs
+     * @return the output and, if saved, what backward needs
      */
     public Output forward(Step step, DeviceTensor u, AttentionInputs in, boolean save) {
         return forward(step, u, in, save, null);
@@ -128,6 +151,13 @@ public final class Attention {
      * As {@link #forward(Step, DeviceTensor, AttentionInputs, boolean)}, and with a {@code cache} (inference): the new
      * tokens' keys and values are appended to it and the queries attend over everything cached (self-attention), or
      * over the context's keys and values computed once (cross-attention).
+     *
+     * @param step an inference pass
+     * @param u F32 {@code [B, n, D]} the new tokens' branch input
+     * @param in the pass's masks, rotary tables, position biases and context
+     * @param save whether to keep what backward needs
+     * @param cache this layer's keys and values so far
+     * @return the output for the new tokens
      */
     public Output forward(Step step, DeviceTensor u, AttentionInputs in, boolean save, KvCache.Layer cache) {
         if (cache != null) {
@@ -176,6 +206,13 @@ public final class Attention {
     /**
      * Accumulates the projections' gradients and returns {@code du} (for cross-attention: the queries' share only;
      * keys' and values' gradients are added into {@code in.contextGrad()}). Closes {@code saved}.
+     *
+     * @param step the training pass of the forward
+     * @param saved what the forward kept; closed here
+     * @param u F32 {@code [B, S, D]} the forward's branch input
+     * @param dOut F32 {@code [B, S, D]} the gradient of the branch output
+     * @param in the forward's attention inputs
+     * @return {@code du} F32 {@code [B, S, D]}, a new tensor
      */
     public DeviceTensor backward(Step step, Saved saved, DeviceTensor u, DeviceTensor dOut, AttentionInputs in) {
         Backend b = step.backend();

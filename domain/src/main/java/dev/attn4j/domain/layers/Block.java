@@ -60,6 +60,8 @@ public final class Block {
     private boolean checkpoint;
 
     /**
+     * One residual block of the stack: a norm, one branch and its residual connection, as x-transformers wires them.
+     *
      * @param attention     the attention branch, or {@code null} for a feed-forward block
      * @param feedForward   the feed-forward branch, or {@code null} for an attention block
      * @param norm          the block's norm
@@ -83,27 +85,31 @@ public final class Block {
         this.shift = shift;
     }
 
-    /** The branch kind. */
+    /** {@return the branch kind} (self-attention, cross-attention or feed-forward) */
     public Kind kind() {
         return kind;
     }
 
-    /** The attention branch, or {@code null}. */
+    /** {@return the attention branch, or {@code null}} (a feed-forward block) */
     public Attention attention() {
         return attention;
     }
 
-    /** The feed-forward branch, or {@code null}. */
+    /** {@return the feed-forward branch, or {@code null}} (an attention block) */
     public FeedForward feedForward() {
         return feedForward;
     }
 
-    /** Keeps only the input in forward and recomputes the rest in backward (activation checkpointing). */
+    /**
+     * Keeps only the input in forward and recomputes the rest in backward (activation checkpointing).
+     *
+     * @param on {@code true} to trade a second forward in backward for the memory of the branch's activations
+     */
     public void checkpoint(boolean on) {
         this.checkpoint = on;
     }
 
-    /** Whether activation checkpointing is on. */
+    /** {@return whether activation checkpointing is on} */
     public boolean checkpointed() {
         return checkpoint;
     }
@@ -126,7 +132,7 @@ public final class Block {
             this.x = x;
         }
 
-        /** The block's output. */
+        /** {@return the block's output} F32 {@code [B, S, D]}, owned by the caller. */
         public DeviceTensor y() {
             return y;
         }
@@ -144,6 +150,12 @@ public final class Block {
     /**
      * Runs the block on {@code x [B, n, D]}, the {@code n} tokens after those {@code cache} holds (inference): attention
      * reads and extends the cache, the token shift its history.
+     *
+     * @param step an inference pass
+     * @param x F32 {@code [B, n, D]} the new tokens' input
+     * @param in the pass's attention inputs
+     * @param cache this block's keys, values and token-shift history
+     * @return the block's output F32 {@code [B, n, D]}, a new tensor
      */
     public DeviceTensor forward(Step step, DeviceTensor x, AttentionInputs in, KvCache.Layer cache) {
         Saved s = run(step, x, in, null, false, cache);
@@ -157,9 +169,13 @@ public final class Block {
     /**
      * Runs the block on {@code x [B, S, D]}.
      *
+     * @param step the pass (it owns the temporaries)
+     * @param x F32 {@code [B, S, D]} the block's input; kept, not owned, for backward
+     * @param in the pass's masks, rotary tables and position biases
      * @param attnSegments token-shift documents for attention blocks (padding marked), or {@code null}
      * @param ffSegments   token-shift documents for feed-forward blocks, or {@code null}
      * @param save         whether backward will follow (training)
+     * @return what backward needs, with the output {@link Saved#y()}
      */
     public Saved forward(Step step, DeviceTensor x, AttentionInputs in, DeviceTensor attnSegments,
                          DeviceTensor ffSegments, boolean save) {
@@ -252,6 +268,14 @@ public final class Block {
     /**
      * Accumulates every parameter gradient of the block and returns {@code dx} (a new tensor). Closes what
      * {@code saved} holds (its output {@code y} stays with its owner).
+     *
+     * @param step the training pass of the forward
+     * @param saved what the forward kept
+     * @param dy F32 {@code [B, S, D]} the gradient of the block's output
+     * @param in the forward's attention inputs
+     * @param attnSegments the forward's token-shift documents for attention blocks, or {@code null}
+     * @param ffSegments the forward's token-shift documents for feed-forward blocks, or {@code null}
+     * @return {@code dx} F32 {@code [B, S, D]}
      */
     public DeviceTensor backward(Step step, Saved saved, DeviceTensor dy, AttentionInputs in, DeviceTensor attnSegments,
                                  DeviceTensor ffSegments) {

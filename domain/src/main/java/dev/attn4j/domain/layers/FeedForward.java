@@ -28,6 +28,8 @@ public final class FeedForward {
     private final boolean glu;
 
     /**
+     * Binds the two projections of one feed-forward branch (their parameters live in the model's store).
+     *
      * @param in         {@code W₁} (or the fused value/gate projection {@code Wₚ} for a GLU)
      * @param out        {@code W₂}
      * @param activation the activation (the gate's, for a GLU)
@@ -40,12 +42,18 @@ public final class FeedForward {
         this.glu = glu;
     }
 
-    /** The two projections, in order. */
+    /** {@return the two projections, in order} (in, then out): where adapters attach. */
     public java.util.List<Linear> linears() {
         return java.util.List.of(in, out);
     }
 
-    /** The output and the saved pre-activation ({@code null} in inference). */
+    /**
+     * The output and the saved pre-activation ({@code null} in inference).
+     *
+     * @param y the branch output F32 {@code [B, S, D]}, owned by the caller
+     * @param preActivation the input projection's output {@code [B, S, hidden]} (twice as wide for a GLU), or {@code
+     *                      null}
+     */
     public record Output(DeviceTensor y, DeviceTensor preActivation) {
     }
 
@@ -54,7 +62,14 @@ public final class FeedForward {
                 : b.activation().forward(new ActivationRequest(activation, h)));
     }
 
-    /** {@code u [B, S, D]} to the branch output; with {@code save} false nothing is kept for backward. */
+    /**
+     * {@code u [B, S, D]} to the branch output; with {@code save} false nothing is kept for backward.
+     *
+     * @param step the pass (it owns the output)
+     * @param u F32 {@code [B, S, D]} the branch input
+     * @param save whether to keep the pre-activation for backward
+     * @return the output and, if saved, the pre-activation
+     */
     public Output forward(Step step, DeviceTensor u, boolean save) {
         Backend b = step.backend();
         DeviceTensor h = in.forward(step, u);
@@ -68,7 +83,15 @@ public final class FeedForward {
         return new Output(y, h);
     }
 
-    /** Accumulates both projections' gradients and returns {@code du}; closes the saved pre-activation. */
+    /**
+     * Accumulates both projections' gradients and returns {@code du}; closes the saved pre-activation.
+     *
+     * @param step the training pass of the forward
+     * @param preActivation the forward's saved pre-activation; closed here
+     * @param u F32 {@code [B, S, D]} the forward's branch input
+     * @param dOut F32 {@code [B, S, D]} the gradient of the branch output
+     * @return {@code du} F32 {@code [B, S, D]}
+     */
     public DeviceTensor backward(Step step, DeviceTensor preActivation, DeviceTensor u, DeviceTensor dOut) {
         Backend b = step.backend();
         try (preActivation) {

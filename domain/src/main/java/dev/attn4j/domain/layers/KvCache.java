@@ -33,6 +33,9 @@ public final class KvCache implements AutoCloseable {
     private boolean closed;
 
     /**
+     * An empty cache; each layer's key and value buffers are allocated on its first append.
+     *
+     * @param backend where the cached tensors live (the model's backend)
      * @param batch    rows decoded together (all of one length)
      * @param capacity the most tokens a row will hold (prompt plus generated)
      */
@@ -44,36 +47,52 @@ public final class KvCache implements AutoCloseable {
         this.capacity = capacity;
     }
 
-    /** Tokens cached per row. */
+    /** {@return the tokens cached per row} */
     public int length() {
         return length;
     }
 
-    /** The most tokens a row can hold. */
+    /** {@return the most tokens a row can hold} */
     public int capacity() {
         return capacity;
     }
 
-    /** Rows. */
+    /** {@return the rows decoded together} */
     public int batch() {
         return batch;
     }
 
-    /** Marks {@code n} more tokens as cached (after a pass appended them in every layer). */
+    /**
+     * Marks {@code n} more tokens as cached (after a pass appended them in every layer).
+     *
+     * @param n the tokens the pass added to every row
+     * @throws InvalidRequestException when the cache would exceed its capacity
+     */
     public void advance(int n) {
         InvalidRequestException.check(length + (long) n <= capacity, "tokens", "at most " + (capacity - length)
                 + " more (cache capacity " + capacity + ")", n);
         length += n;
     }
 
-    /** Checks that a pass of {@code n} tokens fits. */
+    /**
+     * Checks that a pass of {@code n} tokens fits.
+     *
+     * @param n the tokens the pass will add to every row
+     * @param rows the pass's batch size, which must be the cache's
+     * @throws InvalidRequestException when the rows differ or the tokens do not fit
+     */
     public void requireRoom(int n, int rows) {
         InvalidRequestException.check(rows == batch, "batch", batch + " rows (as the cache)", rows);
         InvalidRequestException.check(length + (long) n <= capacity, "tokens", "at most " + (capacity - length)
                 + " new tokens (cache capacity " + capacity + ", " + length + " used)", n);
     }
 
-    /** The cache of layer {@code index} (in block order), created on first use. */
+    /**
+     * The cache of layer {@code index} (in block order), created on first use.
+     *
+     * @param index the block's index in the stack, from 0
+     * @return that block's keys, values and token-shift history
+     */
     public Layer layer(int index) {
         while (layers.size() <= index) {
             layers.add(new Layer());
@@ -83,6 +102,10 @@ public final class KvCache implements AutoCloseable {
 
     /** One block's cached state. */
     public final class Layer {
+        /** Made only by {@link KvCache#layer(int)}, one per block. */
+        Layer() {
+        }
+
         /** Tokens cached before the current pass. */
         int length() {
             return length;
@@ -172,7 +195,7 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    /** Whether {@link #close()} was called. */
+    /** {@return whether {@link #close()} was called} */
     public boolean isClosed() {
         return closed;
     }

@@ -25,6 +25,8 @@ public final class Linear {
     private LinearAdapter adapter;
 
     /**
+     * Binds a linear layer to its parameters in the model's store.
+     *
      * @param path   the module path (the parameter names without {@code .weight}), which adapters match
      * @param weight {@code [out, in]}
      * @param bias   {@code [out]}, or {@code null}
@@ -35,37 +37,41 @@ public final class Linear {
         this.bias = bias;
     }
 
-    /** The module path, e.g. {@code attn_layers.layers.0.1.fn.to_q}. */
+    /** {@return the module path}, e.g. {@code attn_layers.layers.0.1.fn.to_q}: what adapter target patterns match. */
     public String path() {
         return path;
     }
 
-    /** The weight {@code [out, in]}. */
+    /** {@return the weight {@code [out, in]}} */
     public Parameter weight() {
         return weight;
     }
 
-    /** The bias, or {@code null}. */
+    /** {@return the bias {@code [out]}, or {@code null}} */
     public Parameter bias() {
         return bias;
     }
 
-    /** Input features. */
+    /** {@return the input features} (the weight's columns) */
     public int inFeatures() {
         return weight.shape().dim(1);
     }
 
-    /** Output features. */
+    /** {@return the output features} (the weight's rows) */
     public int outFeatures() {
         return weight.shape().dim(0);
     }
 
-    /** The adapter attached, or {@code null}. */
+    /** {@return the adapter attached, or {@code null}} */
     public LinearAdapter adapter() {
         return adapter;
     }
 
-    /** Attaches (or with {@code null} detaches) an adapter. */
+    /**
+     * Attaches (or with {@code null} detaches) an adapter.
+     *
+     * @param adapter the adapter whose update is added to this layer's output, or {@code null} for the base layer alone
+     */
     public void attach(LinearAdapter adapter) {
         this.adapter = adapter;
     }
@@ -74,7 +80,13 @@ public final class Linear {
         return LinearRequest.of(x, weight.value(), bias == null ? null : bias.value());
     }
 
-    /** A new {@code y} for {@code x [..., in]}. */
+    /**
+     * A new {@code y} for {@code x [..., in]}.
+     *
+     * @param step the pass; it owns {@code y} (closing it earlier is allowed)
+     * @param x F32 {@code [..., in]}
+     * @return {@code y = x·Wᵀ + b} (plus the adapter's update) F32 {@code [..., out]}
+     */
     public DeviceTensor forward(Step step, DeviceTensor x) {
         DeviceTensor y = step.own(step.backend().linear().forward(request(x)));
         if (adapter != null) {
@@ -88,6 +100,12 @@ public final class Linear {
     /**
      * Accumulates the gradients of the trainable parameters (the base weight's only when it is trainable: a frozen
      * weight runs no dW GEMM) and returns {@code dx}, or {@code null} when {@code inputGrad} is false.
+     *
+     * @param step the training pass of the forward
+     * @param x the forward's input {@code [..., in]}
+     * @param dy F32 {@code [..., out]} the gradient of the output
+     * @param inputGrad whether {@code dx} is needed (skipping it saves one GEMM)
+     * @return {@code dx} F32 {@code [..., in]}, or {@code null}
      */
     public DeviceTensor backward(Step step, DeviceTensor x, DeviceTensor dy, boolean inputGrad) {
         DeviceTensor dW = weight.grad();

@@ -13,12 +13,24 @@ import dev.attn4j.ports.tensor.DeviceTensor;
  */
 public interface LinearAdapter {
 
-    /** The delta to add to the base output for input {@code x} (a new tensor shaped as the output). */
+    /**
+     * The delta to add to the base output for input {@code x} (a new tensor shaped as the output).
+     *
+     * @param step the pass (it owns the temporaries)
+     * @param x the base layer's input {@code [..., in]}
+     * @return the delta F32 {@code [..., out]}, a new tensor the caller closes
+     */
     DeviceTensor forward(Step step, DeviceTensor x);
 
     /**
      * Accumulates the adapter's parameter gradients for input {@code x} and output gradient {@code dy}, and returns
      * its share of {@code dx} (a new tensor shaped as {@code x}), or {@code null} when {@code inputGrad} is false.
+     *
+     * @param step the training pass of the forward
+     * @param x the base layer's input {@code [..., in]}
+     * @param dy F32 {@code [..., out]} the gradient of the base layer's output
+     * @param inputGrad whether the caller needs {@code dx}
+     * @return the adapter's share of {@code dx} F32 {@code [..., in]}, or {@code null}
      */
     DeviceTensor backward(Step step, DeviceTensor x, DeviceTensor dy, boolean inputGrad);
 }

@@ -35,7 +35,13 @@ public record Norm(NormKind kind, Parameter gamma, Parameter beta, double eps) {
         Objects.requireNonNull(gamma, "gamma");
     }
 
-    /** LayerNorm with eps 1e-5 (PyTorch's default). */
+    /**
+     * LayerNorm with eps 1e-5 (PyTorch's default).
+     *
+     * @param gamma the gain {@code [D]}
+     * @param beta the bias {@code [D]}
+     * @return the norm
+     */
     public static Norm layerNorm(Parameter gamma, Parameter beta) {
         return new Norm(NormKind.LAYER_NORM, gamma, beta, 1e-5);
     }
@@ -44,6 +50,9 @@ public record Norm(NormKind kind, Parameter gamma, Parameter beta, double eps) {
      * x-transformers' RMSNorm, {@code x / max(‖x‖, 1e-12) · √D · g}: the RMS norm without an epsilon inside the
      * root. The port's {@code x / √(mean(x²) + eps)} equals it for any row not within 1e-12 of zero with this eps
      * (the smallest the port's float precision can represent safely).
+     *
+     * @param gamma the gain {@code g [D]}
+     * @return the norm
      */
     public static Norm rmsNorm(Parameter gamma) {
         return new Norm(NormKind.RMS_NORM, gamma, null, 1e-30);
@@ -57,7 +66,7 @@ public record Norm(NormKind kind, Parameter gamma, Parameter beta, double eps) {
      * @param result  the port's result
      */
     public record Saved(NormRequest request, NormResult result) implements AutoCloseable {
-        /** The normalised output. */
+        /** {@return the normalised output} F32, shaped as the input. */
         public DeviceTensor y() {
             return result.y();
         }
@@ -74,6 +83,12 @@ public record Norm(NormKind kind, Parameter gamma, Parameter beta, double eps) {
     /**
      * Normalises {@code input} (plus {@code alpha·residual} when a residual is given). Every output tensor is
      * registered with the step.
+     *
+     * @param step the pass (it owns the outputs)
+     * @param input F32 {@code [..., D]}
+     * @param residual F32 shaped as {@code input}, or {@code null}
+     * @param alpha the residual's multiplier (1 for a plain residual)
+     * @return the output and what backward needs
      */
     public Saved forward(Step step, DeviceTensor input, DeviceTensor residual, double alpha) {
         NormRequest request = new NormRequest(kind, input, residual, residual == null ? 1.0 : alpha, gamma.value(),
@@ -87,6 +102,11 @@ public record Norm(NormKind kind, Parameter gamma, Parameter beta, double eps) {
      * Accumulates the gain's (and bias's) gradients and returns the input gradients ({@code dInput}, and
      * {@code dResidual = α·dh} with a residual); the caller closes the returned object's tensors (the gain and bias
      * gradients in it are closed here already).
+     *
+     * @param step the training pass of the forward
+     * @param saved what the forward kept
+     * @param dy the gradient of the output, shaped as the input
+     * @return the input (and residual) gradients
      */
     public NormGradients backward(Step step, Saved saved, DeviceTensor dy) {
         NormGradients g = step.own(step.backend().normalization().backward(

@@ -33,27 +33,39 @@ public final class Step implements AutoCloseable {
         this.nextOffset = offset;
     }
 
-    /** A training pass: noise and dropout on, drawing from Philox key {@code seed} from counter offset {@code offset}. */
+    /**
+     * A training pass: noise and dropout on, drawing from Philox key {@code seed} from counter offset {@code offset}.
+     *
+     * @param backend where the pass runs
+     * @param seed the Philox key; a run derives it from its seed, so a resumed run draws the same noise
+     * @param offset the first counter offset, e.g. derived from the step number so no two steps share draws
+     * @return a new pass; close it when the step ends
+     */
     public static Step training(Backend backend, long seed, long offset) {
         return new Step(backend, true, seed, offset);
     }
 
-    /** An inference pass: no noise, no dropout. */
+    /**
+     * An inference pass: no noise, no dropout.
+     *
+     * @param backend where the pass runs
+     * @return a new pass; close it when the call ends
+     */
     public static Step inference(Backend backend) {
         return new Step(backend, false, 0L, 0L);
     }
 
-    /** The backend. */
+    /** {@return the backend this pass runs on} */
     public Backend backend() {
         return backend;
     }
 
-    /** Whether the pass trains (NEFTune noise and dropout apply only then). */
+    /** {@return whether the pass trains} (NEFTune noise and dropout apply only then) */
     public boolean training() {
         return training;
     }
 
-    /** The Philox key of this pass's random draws. */
+    /** {@return the Philox key of this pass's random draws} */
     public long seed() {
         return seed;
     }
@@ -61,12 +73,20 @@ public final class Step implements AutoCloseable {
     /**
      * A fresh Philox counter offset for one random draw of this pass: each offset has 2^64 counters of its own
      * (four values each), more than any tensor needs, so consecutive offsets never overlap.
+     *
+     * @return an offset no other draw of this pass uses
      */
     public long nextRandomOffset() {
         return nextOffset++;
     }
 
-    /** Registers {@code resource} to be closed when the pass ends (if nobody closed it before). Returns it. */
+    /**
+     * Registers {@code resource} to be closed when the pass ends (if nobody closed it before). Returns it.
+     *
+     * @param <T> the resource's type
+     * @param resource a tensor or other resource the pass should close at the latest
+     * @return {@code resource}, for chaining
+     */
     public <T extends AutoCloseable> T own(T resource) {
         if (closed) {
             throw new IllegalStateException("step is closed");

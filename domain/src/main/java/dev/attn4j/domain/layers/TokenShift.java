@@ -30,13 +30,19 @@ public record TokenShift(int[] shifts, int dim) {
         shifts = shifts.clone();
     }
 
-    /** A copy of the shifts. */
+    /** {@return a copy of the shifts}, one per feature chunk. */
     @Override
     public int[] shifts() {
         return shifts.clone();
     }
 
-    /** A decoder's shifts {@code 0..n}. */
+    /**
+     * A decoder's shifts {@code 0..n}.
+     *
+     * @param n x-transformers' {@code shift_tokens}: the farthest a chunk moves
+     * @param dim the feature count D (at least {@code n + 1})
+     * @return shifts {@code 0..n} over {@code dim} features
+     */
     public static TokenShift causal(int n, int dim) {
         int[] s = new int[n + 1];
         for (int i = 0; i <= n; i++) {
@@ -45,7 +51,13 @@ public record TokenShift(int[] shifts, int dim) {
         return new TokenShift(s, dim);
     }
 
-    /** An encoder's shifts {@code −n..n}. */
+    /**
+     * An encoder's shifts {@code −n..n}.
+     *
+     * @param n x-transformers' {@code shift_tokens}: the farthest a chunk moves either way
+     * @param dim the feature count D (at least {@code 2n + 1})
+     * @return shifts {@code −n..n} over {@code dim} features
+     */
     public static TokenShift bidirectional(int n, int dim) {
         int[] s = new int[2 * n + 1];
         for (int i = 0; i < s.length; i++) {
@@ -54,7 +66,15 @@ public record TokenShift(int[] shifts, int dim) {
         return new TokenShift(s, dim);
     }
 
-    /** A new tensor: {@code x [B, S, D]} with its chunks shifted within the documents of {@code segments}. */
+    /**
+     * A new tensor: {@code x [B, S, D]} with its chunks shifted within the documents of {@code segments}.
+     *
+     * @param step the pass (it owns nothing of the result)
+     * @param x F32 {@code [B, S, D]}
+     * @param segments I32 {@code [B, S]} document ids (tokens never move across documents), or {@code null} for one
+     *                 document per row
+     * @return the shifted input F32 {@code [B, S, D]}; a chunk's first positions are zeros
+     */
     public DeviceTensor forward(Step step, DeviceTensor x, DeviceTensor segments) {
         return apply(step, x, segments, 1);
     }
@@ -62,6 +82,11 @@ public record TokenShift(int[] shifts, int dim) {
     /**
      * The shift of {@code x [B, n, D]}, the next {@code n} tokens after those {@code cache} has seen: the cache's
      * history (the last inputs, zeros at first) goes in front, the shift runs over both, and the history moves on.
+     *
+     * @param step an inference pass
+     * @param x F32 {@code [B, n, D]} the new tokens
+     * @param cache the layer's cache, whose token-shift history moves on by {@code n}
+     * @return the shifted new tokens F32 {@code [B, n, D]}
      */
     public DeviceTensor forward(Step step, DeviceTensor x, KvCache.Layer cache) {
         var b = step.backend();
@@ -108,7 +133,14 @@ public record TokenShift(int[] shifts, int dim) {
         return m;
     }
 
-    /** The gradient of {@link #forward}: the same chunks of {@code dy} shifted back. */
+    /**
+     * The gradient of {@link #forward}: the same chunks of {@code dy} shifted back.
+     *
+     * @param step the training pass of the forward
+     * @param dy F32 {@code [B, S, D]} the gradient of the shifted output
+     * @param segments the forward's document ids, or {@code null}
+     * @return {@code dx} F32 {@code [B, S, D]}, a new tensor
+     */
     public DeviceTensor backward(Step step, DeviceTensor dy, DeviceTensor segments) {
         return apply(step, dy, segments, -1);
     }

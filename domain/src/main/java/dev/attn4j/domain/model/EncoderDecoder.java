@@ -44,29 +44,36 @@ public final class EncoderDecoder implements AutoCloseable {
         this.decoder = new Transformer(config.decoder(), store, DECODER, false);
     }
 
-    /** A fresh model with its own parameters. */
+    /**
+     * A fresh model with its own parameters.
+     *
+     * @param backend where the parameters live and every pass runs
+     * @param config both stacks' shapes and the shared options, as x-transformers' {@code XTransformer} takes them
+     * @param seed the Philox key the initial weights are drawn from
+     * @return the model, owning its store
+     */
     public static EncoderDecoder create(Backend backend, XTransformerConfig config, long seed) {
         List<ParameterSpec> specs = new ArrayList<>(Transformer.specs(config.encoder(), ENCODER));
         specs.addAll(Transformer.specs(config.decoder(), DECODER));
         return new EncoderDecoder(config, ParameterStore.allocate(backend, specs, Grouping.decay(), s -> true, seed));
     }
 
-    /** The configuration. */
+    /** {@return the configuration this model was built from} */
     public XTransformerConfig config() {
         return config;
     }
 
-    /** The parameters of both stacks. */
+    /** {@return the store of both stacks' parameters} (names prefixed {@value #ENCODER} and {@value #DECODER}) */
     public ParameterStore parameters() {
         return store;
     }
 
-    /** The encoder. */
+    /** {@return the encoder} (bidirectional, no logits of its own) */
     public Transformer encoder() {
         return encoder;
     }
 
-    /** The decoder. */
+    /** {@return the decoder} (causal, cross-attending to the encoder's output) */
     public Transformer decoder() {
         return decoder;
     }
@@ -81,12 +88,12 @@ public final class EncoderDecoder implements AutoCloseable {
             this.decoder = decoder;
         }
 
-        /** The encoder's pass; its hidden state is the decoder's context. */
+        /** {@return the encoder's pass}; its hidden state is the decoder's context. */
         public Transformer.Pass encoder() {
             return encoder;
         }
 
-        /** The decoder's pass. */
+        /** {@return the decoder's pass} */
         public Transformer.Pass decoder() {
             return decoder;
         }
@@ -98,14 +105,28 @@ public final class EncoderDecoder implements AutoCloseable {
         }
     }
 
-    /** Encodes {@code source} and runs the decoder on {@code target} against it. */
+    /**
+     * Encodes {@code source} and runs the decoder on {@code target} against it.
+     *
+     * @param step the pass (it owns both stacks' temporaries)
+     * @param source the encoder's tokens {@code [B, Ss]}, with their padding
+     * @param target the decoder's input tokens {@code [B, St]}
+     * @param save whether to keep what backward needs
+     * @return the encoder's and decoder's passes
+     */
     public Pass forward(Step step, TokenBatch source, TokenBatch target, boolean save) {
         Transformer.Pass enc = encoder.forward(step, source, save);
         Transformer.Pass dec = decoder.forward(step, target, enc.hidden(), source, save);
         return new Pass(enc, dec);
     }
 
-    /** The decoder's logits {@code [B, St, V]}. */
+    /**
+     * The decoder's logits {@code [B, St, V]}.
+     *
+     * @param step the pass the logits belong to (it owns them)
+     * @param pass a forward pass of this model
+     * @return F32 {@code [B, St, V]}
+     */
     public DeviceTensor logits(Step step, Pass pass) {
         return decoder.logits(step, pass.decoder());
     }
@@ -113,6 +134,12 @@ public final class EncoderDecoder implements AutoCloseable {
     /**
      * The decoder's next-token loss and every parameter's gradient (the decoder's, then through the context the
      * encoder's), scaled by {@code gradScale}.
+     *
+     * @param step a training pass
+     * @param pass a forward pass run with {@code save} set
+     * @param targets {@code [B, St]} class ids aligned with the decoder's logits, −100 where no loss is taken
+     * @param gradScale the factor applied to every gradient
+     * @return the summed cross-entropy and the number of tokens counted, on the device
      */
     public Transformer.Loss lossAndBackward(Step step, Pass pass, int[] targets, float gradScale) {
         DeviceTensor context = pass.encoder().hidden();
@@ -123,7 +150,11 @@ public final class EncoderDecoder implements AutoCloseable {
         return loss;
     }
 
-    /** Loads a state dict in x-transformers' names and head order. */
+    /**
+     * Loads a state dict in x-transformers' names and head order.
+     *
+     * @param tensors row-major F32 values by name, every one under {@value #ENCODER} or {@value #DECODER}
+     */
     public void loadStateDict(Map<String, float[]> tensors) {
         Map<String, float[]> enc = new LinkedHashMap<>();
         Map<String, float[]> dec = new LinkedHashMap<>();
@@ -141,14 +172,22 @@ public final class EncoderDecoder implements AutoCloseable {
         decoder.loadStateDict(dec);
     }
 
-    /** Both stacks' parameters in x-transformers' names and head order. */
+    /**
+     * Both stacks' parameters in x-transformers' names and head order.
+     *
+     * @return row-major F32 values by name, ready for a safetensors file PyTorch can load
+     */
     public Map<String, float[]> stateDict() {
         Map<String, float[]> out = new LinkedHashMap<>(encoder.stateDict());
         out.putAll(decoder.stateDict());
         return out;
     }
 
-    /** Both stacks' gradients in x-transformers' names and head order. */
+    /**
+     * Both stacks' gradients in x-transformers' names and head order.
+     *
+     * @return row-major F32 gradients by parameter name (frozen parameters are absent)
+     */
     public Map<String, float[]> gradients() {
         Map<String, float[]> out = new LinkedHashMap<>(encoder.gradients());
         out.putAll(decoder.gradients());

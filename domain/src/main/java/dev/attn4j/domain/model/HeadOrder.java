@@ -17,18 +17,31 @@ package dev.attn4j.domain.model;
  */
 public record HeadOrder(int heads, int kvHeads) {
 
-    /** x-transformers' head held by attn4j's head {@code a}. */
+    /**
+     * x-transformers' head held by attn4j's head {@code a}.
+     *
+     * @param a a query head in attn4j's order, {@code 0 <= a < H}
+     * @return the same head in x-transformers' order
+     */
     public int reference(int a) {
         int group = heads / kvHeads;
         return (a % group) * kvHeads + a / group;
     }
 
-    /** Whether the orders coincide. */
+    /** {@return whether the orders coincide} */
     public boolean identity() {
         return kvHeads == 1 || kvHeads == heads;
     }
 
-    /** {@code to_q.weight [H·dh, in]} from x-transformers' row order to attn4j's ({@code toReference} the other way). */
+    /**
+     * {@code to_q.weight [H·dh, in]} from x-transformers' row order to attn4j's ({@code toReference} the other way).
+     *
+     * @param w the weight, row-major {@code [H·dh, cols]}
+     * @param dimHead dh, the rows per head
+     * @param cols the weight's columns (its input features)
+     * @param toReference {@code true} to map attn4j's order back to x-transformers'
+     * @return a new array, the rows' head blocks permuted
+     */
     public float[] permuteRows(float[] w, int dimHead, int cols, boolean toReference) {
         if (identity()) {
             return w;
@@ -46,7 +59,15 @@ public record HeadOrder(int heads, int kvHeads) {
         return out;
     }
 
-    /** {@code to_out.weight [out, H·dh]} from x-transformers' column-block order to attn4j's (or back). */
+    /**
+     * {@code to_out.weight [out, H·dh]} from x-transformers' column-block order to attn4j's (or back).
+     *
+     * @param w the weight, row-major {@code [rows, H·dh]}
+     * @param rows the weight's rows (its output features)
+     * @param dimHead dh, the columns per head
+     * @param toReference {@code true} to map attn4j's order back to x-transformers'
+     * @return a new array, each row's head blocks permuted
+     */
     public float[] permuteColumnBlocks(float[] w, int rows, int dimHead, boolean toReference) {
         if (identity()) {
             return w;
@@ -64,7 +85,14 @@ public record HeadOrder(int heads, int kvHeads) {
         return out;
     }
 
-    /** Per-head values (ALiBi slopes, a T5 table's {@code [buckets, H]} columns with {@code rows} rows) in attn4j's order. */
+    /**
+     * Per-head values (ALiBi slopes, a T5 table's {@code [buckets, H]} columns with {@code rows} rows) in attn4j's order.
+     *
+     * @param w row-major {@code [rows, H]}, one column per head
+     * @param rows the rows (1 for ALiBi slopes, the bucket count for a T5 table)
+     * @param toReference {@code true} to map attn4j's order back to x-transformers'
+     * @return a new array, the columns permuted
+     */
     public float[] permuteColumns(float[] w, int rows, boolean toReference) {
         return permuteColumnBlocks(w, rows, 1, toReference);
     }

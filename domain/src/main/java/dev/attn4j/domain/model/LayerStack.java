@@ -46,7 +46,13 @@ public final class LayerStack {
     private final Norm finalNorm;
     private final Parameter relPos;
 
-    /** Binds the stack to its parameters in {@code store} (declared by {@link #specs}). */
+    /**
+     * Binds the stack to its parameters in {@code store} (declared by {@link #specs}).
+     *
+     * @param config the stack's shape and options
+     * @param store holds the parameters, named as {@link #specs} names them
+     * @param prefix prepended to every parameter name, e.g. {@code "attn_layers."}
+     */
     public LayerStack(LayersConfig config, ParameterStore store, String prefix) {
         this.config = config;
         this.prefix = prefix;
@@ -102,7 +108,13 @@ public final class LayerStack {
         return new Linear(path, store.get(path + ".weight"), bias ? store.get(path + ".bias") : null);
     }
 
-    /** The parameters of a stack of this configuration, named as x-transformers names them, with its initialisation. */
+    /**
+     * The parameters of a stack of this configuration, named as x-transformers names them, with its initialisation.
+     *
+     * @param c the stack's shape and options
+     * @param prefix prepended to every name, e.g. {@code "attn_layers."}
+     * @return every parameter's name, shape, role and initialiser, in x-transformers' order
+     */
     public static List<ParameterSpec> specs(LayersConfig c, String prefix) {
         List<ParameterSpec> out = new ArrayList<>();
         int d = c.dim();
@@ -168,17 +180,17 @@ public final class LayerStack {
         return new ParameterSpec(name, Shape.of(out), ParameterRole.BIAS, c.deepnorm() ? Init.zeros() : Init.uniformFanIn(in));
     }
 
-    /** The configuration. */
+    /** {@return the configuration this stack was built from} */
     public LayersConfig config() {
         return config;
     }
 
-    /** The blocks, in order. */
+    /** {@return the blocks, in order} (x-transformers' {@code layers} list) */
     public List<Block> blocks() {
         return List.copyOf(blocks);
     }
 
-    /** Every linear layer (for adapters), in block order. */
+    /** {@return every linear layer, in block order}: the places adapters attach. */
     public List<Linear> linears() {
         List<Linear> out = new ArrayList<>();
         for (Block b : blocks) {
@@ -187,7 +199,11 @@ public final class LayerStack {
         return out;
     }
 
-    /** Turns activation checkpointing on or off for every block. */
+    /**
+     * Turns activation checkpointing on or off for every block.
+     *
+     * @param on {@code true} to recompute each block's activations in backward instead of keeping them
+     */
     public void checkpoint(boolean on) {
         blocks.forEach(b -> b.checkpoint(on));
     }
@@ -207,7 +223,11 @@ public final class LayerStack {
         private DeviceTensor oneHot;
         private DeviceTensor y;
 
-        /** The stack's output (after the final norm, if any). */
+        /** Made only by the stack's forward. */
+        Pass() {
+        }
+
+        /** {@return the stack's output} F32 {@code [B, S, D]}, after the final norm if any. */
         public DeviceTensor y() {
             return y;
         }
@@ -224,11 +244,14 @@ public final class LayerStack {
     /**
      * Runs the stack on {@code x [B, S, D]}.
      *
+     * @param step the pass (it owns the temporaries)
+     * @param x F32 {@code [B, S, D]} the embeddings
      * @param inputs       masks, rotary tables, ALiBi slopes and (cross-attending) the context; the stack adds its
      *                     own T5 table
      * @param attnSegments token-shift documents of attention blocks, or {@code null}
      * @param ffSegments   token-shift documents of feed-forward blocks, or {@code null}
      * @param save         whether backward follows
+     * @return the pass, with the output {@link Pass#y()} and what backward needs
      */
     public Pass forward(Step step, DeviceTensor x, AttentionInputs inputs, DeviceTensor attnSegments,
                         DeviceTensor ffSegments, boolean save) {
@@ -276,6 +299,12 @@ public final class LayerStack {
     /**
      * Runs the stack on {@code x [B, n, D]}, the {@code n} tokens after those {@code cache} holds (inference): returns
      * the output (after the final norm). The cache's length advances only when the caller says so.
+     *
+     * @param step an inference pass
+     * @param x F32 {@code [B, n, D]} the new tokens' embeddings
+     * @param inputs the pass's masks, rotary tables, ALiBi slopes and context
+     * @param cache the keys, values and token-shift history of the tokens before
+     * @return the output F32 {@code [B, n, D]}
      */
     public DeviceTensor forward(Step step, DeviceTensor x, AttentionInputs inputs, KvCache cache) {
         Backend b = step.backend();
@@ -316,6 +345,12 @@ public final class LayerStack {
     /**
      * Accumulates every parameter gradient of the stack (the T5 table's included) and returns {@code dx}; for a
      * cross-attending stack, the context's gradient is added into {@code contextGrad}.
+     *
+     * @param step the training pass of the forward
+     * @param pass the forward's pass
+     * @param dy F32 {@code [B, S, D]} the gradient of the stack's output
+     * @param contextGrad F32 {@code [B, Sc, D]} the context's gradient is added to, or {@code null}
+     * @return {@code dx} F32 {@code [B, S, D]}
      */
     public DeviceTensor backward(Step step, Pass pass, DeviceTensor dy, DeviceTensor contextGrad) {
         Backend b = step.backend();

@@ -78,13 +78,27 @@ public record LayersConfig(boolean causal, int dim, int depth, int heads, int di
         InvalidRequestException.check(ok, option, expected, actual);
     }
 
-    /** A decoder with x-transformers' defaults: pre-norm LayerNorm, GELU feed-forward ×4, 64 features per head. */
+    /**
+     * A decoder with x-transformers' defaults: pre-norm LayerNorm, GELU feed-forward ×4, 64 features per head.
+     *
+     * @param dim the model width D
+     * @param depth the number of attention + feed-forward layer pairs
+     * @param heads the query heads H (each as its own KV head)
+     * @return the configuration, with {@value #DEFAULT_DIM_HEAD} features per head and one KV head per query head
+     */
     public static LayersConfig decoder(int dim, int depth, int heads) {
         return new LayersConfig(true, dim, depth, heads, DEFAULT_DIM_HEAD, heads, false, heads, false, 32, 128, false, 0,
                 false, 512, false, true, false, 0, 4, false, false, false, false);
     }
 
-    /** An encoder with x-transformers' defaults. */
+    /**
+     * An encoder with x-transformers' defaults.
+     *
+     * @param dim the model width D
+     * @param depth the number of attention + feed-forward layer pairs
+     * @param heads the query heads H
+     * @return the configuration of {@link #decoder} without the causal mask
+     */
     public static LayersConfig encoder(int dim, int depth, int heads) {
         return decoder(dim, depth, heads).withCausal(false);
     }
@@ -95,47 +109,52 @@ public record LayersConfig(boolean causal, int dim, int depth, int heads, int di
                 preNorm, scaleResidual, shiftTokens, ffMult, ffGlu, ffSwish, useRmsnorm, crossAttend);
     }
 
-    /** Whether the norm sits after the residual add (DeepNorm implies it). */
+    /** {@return whether the norm sits after the residual add (DeepNorm implies it)} */
     public boolean postNorm() {
         return deepnorm || !preNorm;
     }
 
-    /** Whether the residual has a learned per-feature scale. */
+    /** {@return whether the residual has a learned per-feature scale} */
     public boolean learnedResidualScale() {
         return deepnorm || scaleResidual;
     }
 
-    /** The constant residual multiplier: DeepNorm's {@code α = (2·depth)^¼}, else 1. */
+    /** {@return the constant residual multiplier: DeepNorm's {@code α = (2·depth)^¼}, else 1} */
     public double residualAlpha() {
         return deepnorm ? Math.pow(2.0 * depth, 0.25) : 1.0;
     }
 
-    /** DeepNorm's initialisation gain {@code β = (8·depth)^−¼}. */
+    /** {@return DeepNorm's initialisation gain {@code β = (8·depth)^−¼}} */
     public double deepnormBeta() {
         return Math.pow(8.0 * depth, -0.25);
     }
 
-    /** Whether queries and keys are rotated. */
+    /** {@return whether queries and keys are rotated} */
     public boolean rotary() {
         return rotaryPosEmb || rotaryXpos;
     }
 
-    /** Rotated features per head: {@code max(rotary_emb_dim or dim_head / 2, 32)}, x-transformers' rule; 0 without rotary. */
+    /**
+     * {@return rotated features per head: {@code max(rotary_emb_dim or dim_head / 2, 32)}, x-transformers' rule; 0
+     * without rotary}
+     */
     public int rotaryDim() {
         return rotary() ? Math.max(rotaryEmbDim == 0 ? dimHead / 2 : rotaryEmbDim, 32) : 0;
     }
 
-    /** The feed-forward inner width {@code int(dim · ff_mult)}. */
+    /** {@return the feed-forward inner width {@code int(dim · ff_mult)}} */
     public int ffInner() {
         return (int) (dim * ffMult);
     }
 
-    /** Whether the stack ends with a final norm (pre-norm stacks do). */
+    /** {@return whether the stack ends with a final norm (pre-norm stacks do)} */
     public boolean finalNorm() {
         return !postNorm();
     }
 
-    /** Whether any position scheme applies inside attention (x-transformers then drops absolute positions). */
+    /**
+     * {@return whether any position scheme applies inside attention (x-transformers then drops absolute positions)}
+     */
     public boolean hasRelativePositions() {
         return relPosBias || rotary();
     }

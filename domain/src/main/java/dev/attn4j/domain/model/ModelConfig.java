@@ -10,6 +10,6 @@ package dev.attn4j.domain.model;
  */
 public sealed interface ModelConfig permits TransformerConfig, XTransformerConfig {
 
-    /** The model width. */
+    /** {@return the model width} */
     int dim();
 }

@@ -76,19 +76,28 @@ public final class ModelConfigs {
     private ModelConfigs() {
     }
 
-    /** Orca exactly as the seed configures it (x-transformers 1.20: DeepNorm, ALiBi on 4 of 8 heads, rotary xPos, token shift, one KV head). */
+    /**
+     * {@return Orca exactly as the seed configures it (x-transformers 1.20: DeepNorm, ALiBi on 4 of 8 heads, rotary
+     * xPos, token shift, one KV head)}
+     */
     public static TransformerConfig orca() {
         return new TransformerConfig(20000, 8192, false, false, new LayersConfig(true, 512, 6, 8, 64, 1, true, 4, false,
                 32, 128, false, 0, true, 512, true, true, false, 1, 4, false, false, false, false));
     }
 
-    /** A GPT-style pre-norm decoder: rotary, grouped-query attention (8 query heads on 2 KV heads), SwiGLU, RMSNorm. */
+    /**
+     * {@return a GPT-style pre-norm decoder: rotary, grouped-query attention (8 query heads on 2 KV heads), SwiGLU,
+     * RMSNorm}
+     */
     public static TransformerConfig gpt() {
         return new TransformerConfig(20000, 2048, false, false, new LayersConfig(true, 512, 6, 8, 64, 2, false, 8, false, 32,
                 128, true, 0, false, 512, false, true, false, 0, 4, true, true, true, false));
     }
 
-    /** A T5-style encoder–decoder: bucketed relative bias, RMSNorm, GEGLU, cross-attention (6 + 6 layers, D = 512). */
+    /**
+     * {@return a T5-style encoder–decoder: bucketed relative bias, RMSNorm, GEGLU, cross-attention (6 + 6 layers, D =
+     * 512)}
+     */
     public static XTransformerConfig t5() {
         LayersConfig enc = new LayersConfig(false, 512, 6, 8, 64, 8, false, 8, true, 32, 128, false, 0, false, 512, false,
                 true, false, 0, 2, true, false, true, false);
@@ -98,7 +107,7 @@ public final class ModelConfigs {
                 new TransformerConfig(20000, 512, false, false, dec), false);
     }
 
-    /** The preset names {@link #load} knows. */
+    /** {@return the preset names {@link #load} knows} */
     public static Set<String> presets() {
         return Set.of("orca", "gpt", "t5");
     }
@@ -106,6 +115,8 @@ public final class ModelConfigs {
     /**
      * A preset by name ({@code orca}, {@code gpt}, {@code t5}) or the configuration in a JSON file.
      *
+     * @param presetOrPath one of {@link #presets()}, or the path of a JSON file {@link #parse} reads
+     * @return the configuration, validated
      * @throws InvalidRequestException for a name that is neither, or an invalid configuration
      */
     public static ModelConfig load(String presetOrPath) {
@@ -132,7 +143,14 @@ public final class ModelConfigs {
         }
     }
 
-    /** Parses a configuration (a TransformerWrapper call, or an XTransformer call). */
+    /**
+     * Parses a configuration (a TransformerWrapper call, or an XTransformer call).
+     *
+     * @param json the keyword arguments of x-transformers' {@code TransformerWrapper} (with {@code attn_layers}) or
+     *             {@code XTransformer} call, as a JSON object
+     * @return a {@link TransformerConfig} or an {@link XTransformerConfig}, validated
+     * @throws InvalidRequestException for text that is not a JSON object, or an unknown or invalid option
+     */
     public static ModelConfig parse(String json) {
         JsonNode root;
         try {
@@ -303,7 +321,12 @@ public final class ModelConfigs {
         return v == null || v.isNull() ? null : v.asText();
     }
 
-    /** The configuration as the JSON of its constructor call (options at their defaults left out). */
+    /**
+     * The configuration as the JSON of its constructor call (options at their defaults left out).
+     *
+     * @param config a configuration
+     * @return a JSON object {@link #parse} reads back to an equal configuration
+     */
     public static String toJson(ModelConfig config) {
         ObjectNode root = JSON.createObjectNode();
         switch (config) {

@@ -51,22 +51,45 @@ public record TokenBatch(int[] ids, int batch, int seqLen, boolean[] keep, int[]
         keep = keep == null ? null : keep.clone();
     }
 
-    /** Unpadded rows. */
+    /**
+     * Unpadded rows.
+     *
+     * @param ids the token ids {@code [batch, seqLen]}, row-major
+     * @param batch B, the rows
+     * @param seqLen S, the tokens per row
+     * @return a batch without padding
+     */
     public static TokenBatch of(int[] ids, int batch, int seqLen) {
         return new TokenBatch(ids, batch, seqLen, null, null);
     }
 
-    /** Rows with a keep mask (true = real token). */
+    /**
+     * Rows with a keep mask (true = real token).
+     *
+     * @param ids the token ids {@code [batch, seqLen]}, row-major (any id at padding)
+     * @param keep {@code [batch, seqLen]}, row-major: {@code true} for a real token, {@code false} for padding
+     * @param batch B, the rows
+     * @param seqLen S, the tokens per row
+     * @return a padded batch
+     */
     public static TokenBatch masked(int[] ids, boolean[] keep, int batch, int seqLen) {
         return new TokenBatch(ids, batch, seqLen, keep, null);
     }
 
-    /** Packed rows: documents of the given lengths, one after another, then padding. */
+    /**
+     * Packed rows: documents of the given lengths, one after another, then padding.
+     *
+     * @param ids the token ids {@code [batch, seqLen]}, row-major
+     * @param documents per row, the lengths of its documents in order; positions after their sum are padding
+     * @param batch B, the rows
+     * @param seqLen S, the tokens per row
+     * @return a packed batch (attention never crosses a document boundary)
+     */
     public static TokenBatch packed(int[] ids, int[][] documents, int batch, int seqLen) {
         return new TokenBatch(ids, batch, seqLen, null, documents);
     }
 
-    /** Whether any token is padding. */
+    /** {@return whether any token is padding} */
     public boolean padded() {
         if (keep != null) {
             for (boolean k : keep) {
@@ -90,7 +113,13 @@ public record TokenBatch(int[] ids, int batch, int seqLen, boolean[] keep, int[]
         return false;
     }
 
-    /** Whether token {@code t} of row {@code b} is real (not padding). */
+    /**
+     * Whether token {@code t} of row {@code b} is real (not padding).
+     *
+     * @param b the row, {@code 0 <= b < B}
+     * @param t the position in the row, {@code 0 <= t < S}
+     * @return {@code false} for padding
+     */
     public boolean kept(int b, int t) {
         if (keep != null) {
             return keep[b * seqLen + t];
@@ -105,19 +134,19 @@ public record TokenBatch(int[] ids, int batch, int seqLen, boolean[] keep, int[]
         return true;
     }
 
-    /** A copy of the ids. */
+    /** {@return a copy of the ids} */
     @Override
     public int[] ids() {
         return ids.clone();
     }
 
-    /** A copy of the keep mask, or {@code null}. */
+    /** {@return a copy of the keep mask, or {@code null}} */
     @Override
     public boolean[] keep() {
         return keep == null ? null : keep.clone();
     }
 
-    /** A copy of the document lengths, or {@code null}. */
+    /** {@return a copy of the document lengths, or {@code null}} */
     @Override
     public int[][] documents() {
         if (documents == null) {
@@ -133,6 +162,8 @@ public record TokenBatch(int[] ids, int batch, int seqLen, boolean[] keep, int[]
     /**
      * The position of every token: its index in the row, or with documents its index in its document (restarting at
      * 0); padding after the last document continues counting from there.
+     *
+     * @return {@code [B, S]} positions, row-major, a new array
      */
     public int[] positions() {
         int[] pos = new int[batch * seqLen];

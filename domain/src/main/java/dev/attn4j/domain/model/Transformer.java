@@ -68,6 +68,11 @@ public final class Transformer implements AutoCloseable {
     /**
      * Binds a model to its parameters in {@code store} (declared by {@link #specs}) under {@code prefix}.
      *
+     * @param config the model's shape (vocabulary, width, layers); it must be the one {@code store}'s parameters were
+     *               declared from
+     * @param store holds the parameters, named as {@link #specs} names them
+     * @param prefix prepended to every parameter name ({@code ""} for a standalone model, e.g. {@code "encoder."}
+     *               inside an encoder-decoder)
      * @param ownsStore whether closing the model closes the store
      */
     public Transformer(TransformerConfig config, ParameterStore store, String prefix, boolean ownsStore) {
@@ -90,7 +95,15 @@ public final class Transformer implements AutoCloseable {
         }
     }
 
-    /** A fresh model with its own parameters (initialised as x-transformers does, from {@code seed}). */
+    /**
+     * A fresh model with its own parameters (initialised as x-transformers does, from {@code seed}).
+     *
+     * @param backend where the parameters live and every pass runs
+     * @param config the model's shape
+     * @param seed the Philox key the initial weights are drawn from: the same seed gives the same weights on every
+     *             backend
+     * @return the model, owning its store (closing it frees the parameters)
+     */
     public static Transformer create(Backend backend, TransformerConfig config, long seed) {
         return create(backend, config, seed, s -> true);
     }
@@ -104,7 +117,11 @@ public final class Transformer implements AutoCloseable {
      * Transformer base = Transformer.create(backend, config, 0L, spec -> false);   // nothing trains but adapters
      * }</pre>
      *
+     * @param backend where the parameters live and every pass runs
+     * @param config the model's shape
+     * @param seed the Philox key the initial weights are drawn from
      * @param trainable which of the model's parameters get gradients
+     * @return the model, owning its store
      */
     public static Transformer create(Backend backend, TransformerConfig config, long seed,
                                      java.util.function.Predicate<ParameterSpec> trainable) {
@@ -112,7 +129,13 @@ public final class Transformer implements AutoCloseable {
         return new Transformer(config, store, "", true);
     }
 
-    /** The parameters of a model of this configuration under {@code prefix}, with x-transformers' names and init. */
+    /**
+     * The parameters of a model of this configuration under {@code prefix}, with x-transformers' names and init.
+     *
+     * @param c the model's shape
+     * @param prefix prepended to every name ({@code ""} for a standalone model)
+     * @return every parameter's name, shape, role (for weight decay) and initialiser, in x-transformers' order
+     */
     public static List<ParameterSpec> specs(TransformerConfig c, String prefix) {
         List<ParameterSpec> out = new ArrayList<>();
         int d = c.dim();
@@ -132,22 +155,22 @@ public final class Transformer implements AutoCloseable {
         return out;
     }
 
-    /** The configuration. */
+    /** {@return the configuration this model was built from} */
     public TransformerConfig config() {
         return config;
     }
 
-    /** The parameters. */
+    /** {@return the store of this model's weights and gradient buffers} Adapters and the optimiser share it. */
     public ParameterStore parameters() {
         return store;
     }
 
-    /** The layer stack. */
+    /** {@return the layer stack} (the attention and feed-forward layers between the embeddings and the logits) */
     public LayerStack stack() {
         return stack;
     }
 
-    /** Every linear layer of the stack (adapters attach here). */
+    /** {@return every linear layer of the stack} in stack order: the places LoRA-style adapters attach. */
     public List<Linear> linears() {
         return stack.linears();
     }
@@ -351,12 +374,12 @@ public final class Transformer implements AutoCloseable {
             this.batch = batch;
         }
 
-        /** The last hidden state {@code [B, S, D]} (after the final norm, if any). */
+        /** {@return the last hidden state} F32 {@code [B, S, D]}, after the final norm if any; owned by the pass. */
         public DeviceTensor hidden() {
             return stack.y();
         }
 
-        /** The batch this pass ran. */
+        /** {@return the batch this pass ran} */
         public TokenBatch batch() {
             return batch;
         }
@@ -364,6 +387,8 @@ public final class Transformer implements AutoCloseable {
         /**
          * The stack's input {@code [B, S, D]}: the token embeddings (plus learned positions, plus the NEFTune noise in
          * a training pass); open until backward or the end of the step.
+         *
+         * @return F32 {@code [B, S, D]}, owned by the pass
          */
         public DeviceTensor embedded() {
             return embedded;
@@ -375,12 +400,30 @@ public final class Transformer implements AutoCloseable {
         }
     }
 
-    /** Runs the model on {@code batch}; {@code save} keeps what backward needs. */
+    /**
+     * Runs the model on {@code batch}; {@code save} keeps what backward needs.
+     *
+     * @param step the pass's backend, training flag and scope (the returned pass is closed with it)
+     * @param batch the token ids {@code [B, S]} with their padding and document boundaries
+     * @param save whether to keep the activations backward needs ({@code false} for evaluation saves memory)
+     * @return the pass, whose {@link Pass#hidden()} is the last hidden state
+     */
     public Pass forward(Step step, TokenBatch batch, boolean save) {
         return forward(step, batch, null, null, save);
     }
 
-    /** Runs the model cross-attending to {@code context [B, Sc, D]} (whose padding {@code contextBatch} gives). */
+    /**
+     * Runs the model cross-attending to {@code context [B, Sc, D]} (whose padding {@code contextBatch} gives).
+     *
+     * @param step the pass's backend, training flag and scope
+     * @param batch the token ids {@code [B, S]}
+     * @param context the encoder's output F32 {@code [B, Sc, D]} when the stack cross-attends, else {@code null}
+     * @param contextBatch the encoder's tokens (their padding masks the context's keys), or {@code null}
+     * @param save whether to keep the activations backward needs
+     * @return the pass
+     * @throws InvalidRequestException when a context is given to a stack that does not cross-attend, or missing for one
+     *                                 that does
+     */
     public Pass forward(Step step, TokenBatch batch, DeviceTensor context, TokenBatch contextBatch, boolean save) {
         Backend b = step.backend();
         InvalidRequestException.check(config.attnLayers().crossAttend() == (context != null), "context",
@@ -408,7 +451,14 @@ public final class Transformer implements AutoCloseable {
         return pass;
     }
 
-    /** The logits {@code [B, S, V]} of a pass (a new tensor). */
+    /**
+     * The logits {@code [B, S, V]} of a pass (a new tensor).
+     *
+     * @param step the pass the logits belong to (it owns them)
+     * @param pass a forward pass of this model
+     * @return F32 {@code [B, S, V]}, V the vocabulary size; prefer {@link #loss} for training, which never materialises
+     *         them
+     */
     public DeviceTensor logits(Step step, Pass pass) {
         return step.own(step.backend().linear().forward(LinearRequest.of(pass.hidden(), logitsWeight.value(),
                 logitsBias == null ? null : logitsBias.value())));
@@ -426,8 +476,11 @@ public final class Transformer implements AutoCloseable {
     /**
      * The next-token loss of a pass without gradients (evaluation).
      *
+     * @param step the pass the loss tensors belong to (it owns them)
+     * @param pass a forward pass of this model
      * @param targets {@code [B, S]} class ids aligned with the logits (position t is scored against targets[t]), −100
      *                where no loss is taken
+     * @return the summed cross-entropy and the number of tokens counted, on the device
      */
     public Loss loss(Step step, Pass pass, int[] targets) {
         Backend b = step.backend();
@@ -437,7 +490,14 @@ public final class Transformer implements AutoCloseable {
         return new Loss(r.lossSum(), r.count());
     }
 
-    /** Per-token losses {@code [B, S]} of a pass (0 where the target is −100), downloaded. */
+    /**
+     * Per-token losses {@code [B, S]} of a pass (0 where the target is −100), downloaded.
+     *
+     * @param step the pass this evaluation belongs to
+     * @param pass a forward pass of this model
+     * @param targets {@code [B, S]} class ids aligned with the logits, −100 where no loss is taken
+     * @return {@code B * S} cross-entropies in nats, row-major
+     */
     public float[] tokenLosses(Step step, Pass pass, int[] targets) {
         Backend b = step.backend();
         try (DeviceTensor t = b.tensors().uploadInts(targets, targetShape(pass));
@@ -452,8 +512,12 @@ public final class Transformer implements AutoCloseable {
      * returns the logits of the last token of each row, {@code [B, V]}, downloaded; the cache then holds them too.
      * The first call (an empty cache) is the prefill. Rows are not padded, and all have the cache's length.
      *
+     * @param step an inference pass
+     * @param batch {@code [B, n]} the new tokens of each row
+     * @param cache the keys and values of the tokens before them; it advances by {@code n}
      * @param context      for a cross-attending decoder, the encoder's output; else {@code null}
      * @param contextBatch the context's tokens (its padding), or {@code null}
+     * @return F32 {@code B * V} logits, row-major
      */
     public float[] decode(Step step, TokenBatch batch, KvCache cache, DeviceTensor context, TokenBatch contextBatch) {
         Backend b = step.backend();
@@ -493,12 +557,28 @@ public final class Transformer implements AutoCloseable {
     /**
      * The loss of a pass and, scaled by {@code gradScale}, every parameter's gradient (accumulated into the store's
      * gradient buffers): the fused cross-entropy, then the model's backward.
+     *
+     * @param step a training pass (it owns the loss tensors)
+     * @param pass a forward pass run with {@code save} set
+     * @param targets {@code [B, S]} class ids aligned with the logits, −100 where no loss is taken
+     * @param gradScale the factor applied to every gradient, e.g. {@code 1 / tokens} to average over a step's
+     *                  micro-batches
+     * @return the summed cross-entropy and the number of tokens counted, on the device
      */
     public Loss lossAndBackward(Step step, Pass pass, int[] targets, float gradScale) {
         return lossAndBackward(step, pass, targets, gradScale, null);
     }
 
-    /** {@link #lossAndBackward(Step, Pass, int[], float)} adding the context's gradient into {@code contextGrad}. */
+    /**
+     * {@link #lossAndBackward(Step, Pass, int[], float)} adding the context's gradient into {@code contextGrad}.
+     *
+     * @param step a training pass
+     * @param pass a forward pass run with {@code save} set
+     * @param targets {@code [B, S]} class ids, −100 where no loss is taken
+     * @param gradScale the factor applied to every gradient
+     * @param contextGrad F32 {@code [B, Sc, D]} the cross-attention context's gradient is added to, or {@code null}
+     * @return the summed cross-entropy and the number of tokens counted, on the device
+     */
     public Loss lossAndBackward(Step step, Pass pass, int[] targets, float gradScale, DeviceTensor contextGrad) {
         Backend b = step.backend();
         DeviceTensor t = step.own(b.tensors().uploadInts(targets, targetShape(pass)));
@@ -511,7 +591,14 @@ public final class Transformer implements AutoCloseable {
         return new Loss(r.lossSum(), r.count());
     }
 
-    /** Backpropagates {@code dHidden} through the stack and the embeddings, accumulating every parameter gradient. */
+    /**
+     * Backpropagates {@code dHidden} through the stack and the embeddings, accumulating every parameter gradient.
+     *
+     * @param step a training pass
+     * @param pass a forward pass run with {@code save} set; it is closed by this call
+     * @param dHidden F32 {@code [B, S, D]} the loss's gradient with respect to {@link Pass#hidden()}
+     * @param contextGrad F32 {@code [B, Sc, D]} the context's gradient is added to, or {@code null}
+     */
     public void backward(Step step, Pass pass, DeviceTensor dHidden, DeviceTensor contextGrad) {
         Backend b = step.backend();
         try (pass) {
@@ -537,6 +624,9 @@ public final class Transformer implements AutoCloseable {
     /**
      * Loads a state dict in x-transformers' names and head order (as {@code model.state_dict()} saves it): every
      * parameter must be present with its shape; the rotary buffers x-transformers saves are accepted.
+     *
+     * @param tensors row-major F32 values by parameter name, e.g. from {@link
+     *                dev.attn4j.domain.safetensors.SafetensorsReader}
      */
     public void loadStateDict(Map<String, float[]> tensors) {
         Map<String, float[]> own = new LinkedHashMap<>();
@@ -549,12 +639,20 @@ public final class Transformer implements AutoCloseable {
         store.load(own, name -> !name.startsWith(prefix));
     }
 
-    /** This model's parameters in x-transformers' names and head order, plus the rotary buffers it would save. */
+    /**
+     * This model's parameters in x-transformers' names and head order, plus the rotary buffers it would save.
+     *
+     * @return row-major F32 values by name, ready for a safetensors file PyTorch can load
+     */
     public Map<String, float[]> stateDict() {
         return exported(store.values(), true);
     }
 
-    /** This model's gradients in x-transformers' names and head order. */
+    /**
+     * This model's gradients in x-transformers' names and head order.
+     *
+     * @return row-major F32 gradients by parameter name (frozen parameters are absent)
+     */
     public Map<String, float[]> gradients() {
         return exported(store.grads(), false);
     }

@@ -30,7 +30,7 @@ public record TransformerConfig(int numTokens, int maxSeqLen, boolean useAbsPosE
         Objects.requireNonNull(attnLayers, "attn_layers");
     }
 
-    /** Whether a learned absolute position embedding is added (x-transformers' {@code has_pos_emb} rule). */
+    /** {@return whether a learned absolute position embedding is added (x-transformers' {@code has_pos_emb} rule)} */
     public boolean absolutePositions() {
         return useAbsPosEmb && !attnLayers.hasRelativePositions();
     }

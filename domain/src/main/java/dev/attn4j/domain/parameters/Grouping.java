@@ -18,12 +18,21 @@ public final class Grouping {
     private Grouping() {
     }
 
-    /** {@link #DECAY} for weights and embeddings, {@link #NO_DECAY} for the rest. */
+    /**
+     * {@link #DECAY} for weights and embeddings, {@link #NO_DECAY} for the rest.
+     *
+     * @return the grouping AdamW's usual weight-decay split needs
+     */
     public static Function<ParameterSpec, String> decay() {
         return s -> s.role().decayedByDefault() ? DECAY : NO_DECAY;
     }
 
-    /** Everything in one group named {@code name}. */
+    /**
+     * Everything in one group named {@code name}.
+     *
+     * @param name the one group's name
+     * @return a grouping that puts every parameter in {@code name}
+     */
     public static Function<ParameterSpec, String> single(String name) {
         return s -> name;
     }

@@ -16,25 +16,40 @@ import java.util.SplittableRandom;
 @FunctionalInterface
 public interface Init {
 
-    /** Fills {@code values} (the parameter, row-major) from {@code random}. */
+    /**
+     * Fills {@code values} (the parameter, row-major) from {@code random}.
+     *
+     * @param values the parameter's elements, row-major; every one is overwritten
+     * @param random the parameter's own generator (derived from the store's seed and the parameter's name)
+     */
     void fill(float[] values, SplittableRandom random);
 
-    /** Every element {@code value}. */
+    /**
+     * Every element {@code value}.
+     *
+     * @param value the value of every element
+     * @return the initialiser
+     */
     static Init constant(float value) {
         return (values, random) -> Arrays.fill(values, value);
     }
 
-    /** Zeros. */
+    /** {@return an initialiser that fills with zeros} */
     static Init zeros() {
         return constant(0f);
     }
 
-    /** Ones. */
+    /** {@return an initialiser that fills with ones} */
     static Init ones() {
         return constant(1f);
     }
 
-    /** {@code U(−bound, bound)}. */
+    /**
+     * {@code U(−bound, bound)}.
+     *
+     * @param bound the half-width of the interval, positive
+     * @return the initialiser
+     */
     static Init uniform(double bound) {
         return (values, random) -> {
             for (int i = 0; i < values.length; i++) {
@@ -43,7 +58,12 @@ public interface Init {
         };
     }
 
-    /** {@code N(0, std²)}. */
+    /**
+     * {@code N(0, std²)}.
+     *
+     * @param std the standard deviation
+     * @return the initialiser
+     */
     static Init normal(double std) {
         return (values, random) -> {
             for (int i = 0; i < values.length; i++) {
@@ -55,17 +75,32 @@ public interface Init {
     /**
      * PyTorch's {@code nn.Linear} default for weights and biases ({@code kaiming_uniform_(a=√5)} for the weight
      * works out to the same bound): {@code U(−1/√fanIn, 1/√fanIn)}.
+     *
+     * @param fanIn the layer's input features
+     * @return the initialiser
      */
     static Init uniformFanIn(int fanIn) {
         return uniform(1.0 / Math.sqrt(fanIn));
     }
 
-    /** {@code xavier_normal_(gain)}: {@code N(0, gain²·2/(fanIn + fanOut))}. */
+    /**
+     * {@code xavier_normal_(gain)}: {@code N(0, gain²·2/(fanIn + fanOut))}.
+     *
+     * @param gain the scale PyTorch's {@code gain} argument gives (DeepNorm's β)
+     * @param fanIn the layer's input features
+     * @param fanOut the layer's output features
+     * @return the initialiser
+     */
     static Init xavierNormal(double gain, int fanIn, int fanOut) {
         return normal(gain * Math.sqrt(2.0 / (fanIn + fanOut)));
     }
 
-    /** {@code kaiming_normal_} with fan-in {@code fanIn} (x-transformers' token embedding): {@code N(0, 2/fanIn)}. */
+    /**
+     * {@code kaiming_normal_} with fan-in {@code fanIn} (x-transformers' token embedding): {@code N(0, 2/fanIn)}.
+     *
+     * @param fanIn the fan-in PyTorch computes for the tensor (for an embedding {@code [V, D]}, D)
+     * @return the initialiser
+     */
     static Init kaimingNormal(int fanIn) {
         return normal(Math.sqrt(2.0 / fanIn));
     }

@@ -27,42 +27,42 @@ public final class Parameter {
         this.grad = grad;
     }
 
-    /** The state-dict name. */
+    /** {@return the state-dict name} */
     public String name() {
         return spec.name();
     }
 
-    /** The declaration. */
+    /** {@return the declaration} */
     public ParameterSpec spec() {
         return spec;
     }
 
-    /** The shape. */
+    /** {@return the shape} */
     public Shape shape() {
         return spec.shape();
     }
 
-    /** The group holding it. */
+    /** {@return the group holding it} */
     public ParameterGroup group() {
         return group;
     }
 
-    /** Element offset of this parameter in its group's flat buffers. */
+    /** {@return element offset of this parameter in its group's flat buffers} */
     public long offset() {
         return offset;
     }
 
-    /** The value, a view of the group's buffer. */
+    /** {@return the value, a view of the group's buffer} */
     public DeviceTensor value() {
         return value;
     }
 
-    /** The gradient accumulator, or {@code null} for a frozen parameter. */
+    /** {@return the gradient accumulator, or {@code null} for a frozen parameter} */
     public DeviceTensor grad() {
         return grad;
     }
 
-    /** Whether it is trained (has a gradient). */
+    /** {@return whether it is trained (has a gradient)} */
     public boolean trainable() {
         return grad != null;
     }

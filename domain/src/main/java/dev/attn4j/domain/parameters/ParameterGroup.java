@@ -32,32 +32,32 @@ public final class ParameterGroup {
         parameters.add(p);
     }
 
-    /** The group's name (e.g. {@code decay}, {@code no_decay}, {@code lora_B}). */
+    /** {@return the group's name} (e.g. {@code decay}, {@code no_decay}, {@code lora_B}) */
     public String name() {
         return name;
     }
 
-    /** All values, flat. */
+    /** {@return all values, flat} */
     public DeviceTensor values() {
         return values;
     }
 
-    /** All gradients, flat, or {@code null} for a frozen group. */
+    /** {@return all gradients, flat, or {@code null} for a frozen group} */
     public DeviceTensor grads() {
         return grads;
     }
 
-    /** Whether the group is trained. */
+    /** {@return whether the group is trained} */
     public boolean trainable() {
         return grads != null;
     }
 
-    /** Elements in the flat buffers (including alignment padding between parameters). */
+    /** {@return elements in the flat buffers (including alignment padding between parameters)} */
     public long size() {
         return values.shape().elementCount();
     }
 
-    /** The parameters, in declaration order. */
+    /** {@return the parameters, in declaration order} */
     public List<Parameter> parameters() {
         return Collections.unmodifiableList(parameters);
     }

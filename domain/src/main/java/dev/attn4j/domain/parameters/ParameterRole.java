@@ -15,7 +15,10 @@ public enum ParameterRole {
     /** A relative-position bias table. */
     POSITION_BIAS;
 
-    /** Whether AdamW's weight decay applies by default (Hugging Face's and nanoGPT's rule: not on biases and norms). */
+    /**
+     * {@return whether AdamW's weight decay applies by default (Hugging Face's and nanoGPT's rule: not on biases and
+     * norms)}
+     */
     public boolean decayedByDefault() {
         return this == WEIGHT || this == EMBEDDING;
     }

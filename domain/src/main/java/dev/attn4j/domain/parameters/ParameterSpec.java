@@ -30,7 +30,7 @@ public record ParameterSpec(String name, Shape shape, ParameterRole role, Init i
         }
     }
 
-    /** Number of elements. */
+    /** {@return number of elements} */
     public long size() {
         return shape.elementCount();
     }

@@ -56,6 +56,7 @@ public final class ParameterStore implements AutoCloseable {
      * @param grouping  the group name of each parameter (e.g. {@link Grouping#decay()})
      * @param trainable which parameters get gradients
      * @param seed      the initialisation seed; each parameter draws from a generator derived from it and its name
+     * @return the store, owning the device buffers (close it to free them)
      */
     public static ParameterStore allocate(Backend backend, List<ParameterSpec> specs, Function<ParameterSpec, String> grouping,
                                           Predicate<ParameterSpec> trainable, long seed) {
@@ -149,22 +150,27 @@ public final class ParameterStore implements AutoCloseable {
         return a / x * b;
     }
 
-    /** The backend the parameters live on. */
+    /** {@return the backend the parameters live on} */
     public Backend backend() {
         return backend;
     }
 
-    /** Every parameter, in declaration order. */
+    /** {@return every parameter, in declaration order} */
     public List<Parameter> parameters() {
         return List.copyOf(byName.values());
     }
 
-    /** The names, in declaration order. */
+    /** {@return the names, in declaration order} */
     public List<String> names() {
         return List.copyOf(byName.keySet());
     }
 
-    /** Whether a parameter of that name exists. */
+    /**
+     * Whether a parameter of that name exists.
+     *
+     * @param name a state-dict name, e.g. {@code token_emb.emb.weight}
+     * @return whether the store holds it
+     */
     public boolean contains(String name) {
         return byName.containsKey(name);
     }
@@ -172,6 +178,8 @@ public final class ParameterStore implements AutoCloseable {
     /**
      * The named parameter.
      *
+     * @param name a state-dict name
+     * @return the parameter
      * @throws InvalidRequestException naming the parameter when there is none
      */
     public Parameter get(String name) {
@@ -182,17 +190,17 @@ public final class ParameterStore implements AutoCloseable {
         return p;
     }
 
-    /** The groups, in first-declared order. */
+    /** {@return the groups, in first-declared order} */
     public List<ParameterGroup> groups() {
         return groups;
     }
 
-    /** Number of trainable elements (without alignment padding). */
+    /** {@return number of trainable elements (without alignment padding)} */
     public long trainableCount() {
         return byName.values().stream().filter(Parameter::trainable).mapToLong(p -> p.spec().size()).sum();
     }
 
-    /** Number of elements of all parameters (without alignment padding). */
+    /** {@return number of elements of all parameters (without alignment padding)} */
     public long count() {
         return byName.values().stream().mapToLong(p -> p.spec().size()).sum();
     }
@@ -207,7 +215,12 @@ public final class ParameterStore implements AutoCloseable {
         }
     }
 
-    /** Overwrites one parameter's value from the host (shape-checked). */
+    /**
+     * Overwrites one parameter's value from the host (shape-checked).
+     *
+     * @param name a state-dict name
+     * @param values the new value, row-major, as many as the parameter's shape holds
+     */
     public void set(String name, float[] values) {
         requireOpen();
         Parameter p = get(name);
@@ -218,25 +231,35 @@ public final class ParameterStore implements AutoCloseable {
         }
     }
 
-    /** One parameter's value, downloaded. */
+    /**
+     * One parameter's value, downloaded.
+     *
+     * @param name a state-dict name
+     * @return its values, row-major
+     */
     public float[] value(String name) {
         requireOpen();
         return backend.tensors().download(get(name).value());
     }
 
-    /** One parameter's gradient, downloaded ({@code null} for a frozen one). */
+    /**
+     * One parameter's gradient, downloaded ({@code null} for a frozen one).
+     *
+     * @param name a state-dict name
+     * @return its gradient, row-major, or {@code null}
+     */
     public float[] grad(String name) {
         requireOpen();
         Parameter p = get(name);
         return p.grad() == null ? null : backend.tensors().download(p.grad());
     }
 
-    /** Every value by name, downloaded group by group. */
+    /** {@return every value by name, downloaded group by group} */
     public Map<String, float[]> values() {
         return downloadAll(false);
     }
 
-    /** Every gradient by name (trainable parameters only), downloaded group by group. */
+    /** {@return every gradient by name (trainable parameters only), downloaded group by group} */
     public Map<String, float[]> grads() {
         return downloadAll(true);
     }
