@@ -25,6 +25,9 @@ public final class LanguageModelModule extends AbstractModule {
     private final Path weights;
 
     /**
+     * A module binding {@link LanguageModel} as a singleton, loaded once per injector on the injector's
+     * {@link Backend}.
+     *
      * @param model   a preset name ({@code orca}, {@code gpt}) or a configuration JSON file
      * @param weights a safetensors file in the reference's names, or {@code null} for a fresh initialisation
      */
