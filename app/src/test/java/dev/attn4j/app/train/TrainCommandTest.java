@@ -98,6 +98,32 @@ class TrainCommandTest {
     }
 
     @Test
+    void greedySortedPackingPadsLessThanPaddleNlpsGreedyRule() throws IOException {
+        CpuModels.assume();
+        // Short examples first, then long ones: in file order the short ones fill rows among themselves and each
+        // long one finds no room and opens a row of its own; placed longest first, short ones fill the long ones' rows.
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            lines.append("{\"text\": \"").append("x".repeat(i < 20 ? 10 : 18)).append("\"}\n");
+        }
+        Path data = dir.resolve("lengths.jsonl");
+        Files.writeString(data, lines);
+        double[] ratios = new double[2];
+        String[] choices = {"greedy", "greedy_sorted"};
+        for (int c = 0; c < 2; c++) {
+            int code = cli.run("train", "--model", tinyConfig().toString(), "--data", data.toString(), "--max-length",
+                    "32", "--packing", choices[c], "--steps", "1", "--batch-size", "4", "--out",
+                    dir.resolve(choices[c]).toString(), "--backend", "cpu");
+            assertEquals(ExitCodes.OK, code, cli.out() + cli.err());
+            var m = java.util.regex.Pattern.compile("\\(" + choices[c] + " packing, pad ratio ([0-9.]+)%\\)")
+                    .matcher(cli.out());
+            assertTrue(m.find(), cli.out());
+            ratios[c] = Double.parseDouble(m.group(1));
+        }
+        assertTrue(ratios[1] < ratios[0], "greedy " + ratios[0] + "%, greedy_sorted " + ratios[1] + "%");
+    }
+
+    @Test
     void badNumbersAndChoicesAreBadInputWithOneLineBeforeAnythingRuns() throws IOException {
         Path data = dir.resolve("train.jsonl");
         assertEquals(ExitCodes.OK, cli.run("make-data", "--task", "add", "--count", "5", "--out", data.toString()));
