@@ -10,6 +10,9 @@
 # load averages seen. Both use 2 threads (THREADS). x-transformers 1.20.0 has no KV cache (it arrived in 1.21.0), so
 # its "generate" recomputes the whole prefix per token; attn4j's decode figure is cached decoding. The ratio of those
 # two is what a user of each gets, not a like-for-like kernel comparison, and is labelled so.
+# PyTorch 1.13's GEMMs are Debian's OpenBLAS 0.3.21, which does not recognise this CPU's AVX-512 by itself and may
+# inherit OPENBLAS_CORETYPE=Haswell from the environment (half the rate): the script sets SkylakeX, the faster
+# baseline (XT_OPENBLAS_CORETYPE chooses another; x-transformers' output names the one used).
 # Needs benchmarks/target/benchmarks.jar: mvn -B -q -pl benchmarks -am package -DskipTests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +36,7 @@ attn4j() {
 }
 xtransformers() {
   XT_PATH=$XT_PATH EINOPS_PATH=$EINOPS_PATH OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS PATH=$(getconf PATH) \
+    OPENBLAS_CORETYPE=${XT_OPENBLAS_CORETYPE:-SkylakeX} \
     python3 -B benchmarks/src/main/python/xtransformers_baseline.py --seq "$SEQ" --threads "$THREADS" --runs 3 \
     --train-runs 2 --decode-context "$DECODE" --decode-tokens 4 --decode-runs 1 2>/dev/null
 }
