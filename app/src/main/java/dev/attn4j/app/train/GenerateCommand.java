@@ -7,7 +7,10 @@ import dev.attn4j.domain.adapters.PeftModel;
 import dev.attn4j.domain.generation.Generator;
 import dev.attn4j.domain.generation.Sampling;
 import dev.attn4j.domain.model.Transformer;
+import dev.attn4j.domain.model.EncoderDecoder;
+import dev.attn4j.domain.model.TokenBatch;
 import dev.attn4j.domain.model.TransformerConfig;
+import dev.attn4j.domain.model.XTransformerConfig;
 import dev.attn4j.ports.Backend;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -39,7 +42,7 @@ public final class GenerateCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "CONFIG",
-            description = "A preset (orca, gpt) or a JSON file with the TransformerWrapper call.")
+            description = "A preset (orca, gpt, t5) or a JSON file with the TransformerWrapper or XTransformer call.")
     String model;
 
     @Option(names = "--weights", paramLabel = "W.safetensors",
@@ -57,6 +60,19 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Prompt prompt;
+
+    static final class Source {
+        @Option(names = "--source-ids", paramLabel = "1,2,3", split = ",",
+                description = "Encoder-decoder models: the encoder's input as token ids.")
+        int[] ids;
+
+        @Option(names = "--source", paramLabel = "TEXT", description = "Encoder-decoder models: the encoder's input "
+                + "as text (tokenized).")
+        String text;
+    }
+
+    @ArgGroup(exclusive = true)
+    Source source;
 
     @Option(names = "--tokenizer", paramLabel = "byte|TOKENIZER.json",
             description = "Tokenizer of --prompt and of the printed text (default for --prompt: byte).")
@@ -112,6 +128,12 @@ public final class GenerateCommand implements Callable<Integer> {
         if (weights != null && !Files.isRegularFile(weights)) {
             bad("--weights: no such file: " + weights);
         }
+        if (Models.config(model) instanceof XTransformerConfig seq2seq) {
+            return encoderDecoder(seq2seq);
+        }
+        if (source != null) {
+            bad("--source/--source-ids: only for encoder-decoder models; " + model + " is decoder-only");
+        }
         TransformerConfig config = Models.decoder(model);
         Tokenizer tok = prompt.text != null || tokenizer != null ? Models.tokenizer(tokenizer) : null;
         if (tok != null) {
@@ -147,6 +169,49 @@ public final class GenerateCommand implements Callable<Integer> {
             }
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * An encoder–decoder: the source is encoded once, the prompt is the decoder's start (T5 starts from one
+     * token, e.g. {@code --prompt-ids 0}), and the decoder continues it with its KV cache against the encoding.
+     */
+    private Integer encoderDecoder(XTransformerConfig config) {
+        if (source == null) {
+            bad("--source or --source-ids: an encoder-decoder model needs the encoder's input");
+        }
+        if (adapterDir != null) {
+            bad("--adapter: adapters apply to decoder-only models");
+        }
+        boolean text = prompt.text != null || source.text != null;
+        Tokenizer tok = text || tokenizer != null ? Models.tokenizer(tokenizer) : null;
+        int[] src = source.ids != null ? source.ids : tok.encode(source.text);
+        int[] start = prompt.ids != null ? prompt.ids : tok.encode(prompt.text);
+        requireIds("--source", src, config.encoder().numTokens());
+        requireIds("--prompt", start, config.decoder().numTokens());
+        OptionalInt eos = tok == null || noEos ? OptionalInt.empty() : tok.eos();
+        Sampling sampling = new Sampling(temperature, topK, topP, seed);
+        PrintWriter o = env.out();
+        try (Backend b = Models.backend(spec.commandLine(), env.selector().get(), backend);
+             EncoderDecoder m = Models.create(b, config, weights, seed)) {
+            int[] produced = Generator.generate(m, TokenBatch.of(src, 1, src.length), new int[][] {start}, maxNewTokens,
+                    sampling, eos)[0];
+            o.println("ids: " + Arrays.stream(produced).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+            if (tok != null) {
+                o.println("text: " + tok.decode(produced, true));
+            }
+        }
+        return ExitCodes.OK;
+    }
+
+    private void requireIds(String option, int[] ids, int vocab) {
+        if (ids.length == 0) {
+            bad(option + ": expected at least one token");
+        }
+        for (int id : ids) {
+            if (id < 0 || id >= vocab) {
+                bad(option + ": expected ids in [0, " + vocab + "), got " + id);
+            }
+        }
     }
 
     private void bad(String message) {

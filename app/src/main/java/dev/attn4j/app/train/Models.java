@@ -4,10 +4,12 @@ import dev.attn4j.app.BackendChoice;
 import dev.attn4j.domain.data.ByteTokenizer;
 import dev.attn4j.domain.data.HuggingFaceTokenizer;
 import dev.attn4j.domain.data.Tokenizer;
+import dev.attn4j.domain.model.EncoderDecoder;
 import dev.attn4j.domain.model.ModelConfig;
 import dev.attn4j.domain.model.ModelConfigs;
 import dev.attn4j.domain.model.Transformer;
 import dev.attn4j.domain.model.TransformerConfig;
+import dev.attn4j.domain.model.XTransformerConfig;
 import dev.attn4j.domain.safetensors.SafetensorsFormatException;
 import dev.attn4j.domain.safetensors.SafetensorsReader;
 import dev.attn4j.ports.Backend;
@@ -53,6 +55,33 @@ final class Models {
         }
         throw new InvalidRequestException("--model", "a decoder-only TransformerWrapper configuration (orca, gpt or a "
                 + "JSON file); encoder-decoder models (t5) are not supported by this command", presetOrPath);
+    }
+
+    /**
+     * A configuration by preset name or JSON file, of either kind: a decoder-only {@link TransformerConfig} or an
+     * encoder–decoder {@link XTransformerConfig}.
+     *
+     * @throws InvalidRequestException for an unknown name or a bad file
+     */
+    static ModelConfig config(String presetOrPath) {
+        return ModelConfigs.load(presetOrPath);
+    }
+
+    /**
+     * A fresh encoder–decoder initialised from {@code seed}, then overwritten by {@code weights} when given (names
+     * under {@code encoder.} and {@code decoder.net.}, as x-transformers' {@code XTransformer} has them).
+     */
+    static EncoderDecoder create(Backend backend, XTransformerConfig config, Path weights, long seed) {
+        EncoderDecoder model = EncoderDecoder.create(backend, config, seed);
+        try {
+            if (weights != null) {
+                model.loadStateDict(readWeights(weights));
+            }
+            return model;
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
     }
 
     /**

@@ -76,6 +76,63 @@ class ForwardCommandTest {
         assertTrue(grads > 20);
     }
 
+    @Test
+    void anEncoderDecoderMatchesXTransformersXTransformer() throws IOException {
+        CpuModels.assume();
+        Path fixture = MODELS.resolve("t5_small.safetensors");
+        Path config = dir.resolve("t5.json");
+        Path weights = dir.resolve("w.safetensors");
+        Path tokens = dir.resolve("t.safetensors");
+        Map<String, String> meta = splitFixture(fixture, config, weights);
+        try (SafetensorsReader f = SafetensorsReader.open(fixture)) {
+            TensorEntry src = f.entry("src");
+            TensorEntry tgt = f.entry("tgt");
+            SafetensorsWriter.create().i32("src", f.readInts("src"), src.shape())
+                    .u8("src_mask", f.readBytes("src_mask"), src.shape())
+                    .i32("tgt", f.readInts("tgt"), tgt.shape())
+                    .u8("tgt_mask", f.readBytes("tgt_mask"), tgt.shape()).write(tokens);
+        }
+        Path out = dir.resolve("o.safetensors");
+        int code = cli.run("forward", "--model", config.toString(), "--weights", weights.toString(), "--tokens",
+                tokens.toString(), "--out", out.toString(), "--grads", "--backend", "cpu");
+        assertEquals(ExitCodes.OK, code, cli.out() + cli.err());
+        int grads = 0;
+        try (SafetensorsReader f = SafetensorsReader.open(fixture); SafetensorsReader o = SafetensorsReader.open(out)) {
+            check("logits", f.readDoubles("expected.logits"), meta, o.readFloats("logits"));
+            check("loss", f.readDoubles("expected.loss"), meta, o.readFloats("loss"));
+            for (TensorEntry e : f.entries()) {
+                if (e.name().startsWith("expected.grad.")) {
+                    String name = e.name().substring("expected.".length());
+                    check(name, f.readDoubles(e.name()), meta, o.readFloats(name));
+                    grads++;
+                }
+            }
+            assertEquals(grads + 2, o.entries().size(), "logits, loss and one gradient per parameter");
+        }
+        assertTrue(grads > 20, grads + " gradients");
+        // the decoder-only inputs are refused for an encoder-decoder, naming what is missing
+        Path idsOnly = dir.resolve("ids.safetensors");
+        SafetensorsWriter.create().i32("ids", new int[] {1, 2}, 1, 2).write(idsOnly);
+        assertEquals(ExitCodes.BAD_INPUT, cli.run("forward", "--model", config.toString(), "--weights",
+                weights.toString(), "--tokens", idsOnly.toString(), "--out", out.toString()), cli.err());
+        assertTrue(cli.err().contains("has no 'src' tensor"), cli.err());
+    }
+
+    /** Writes the fixture's config and its weights (without the {@code weights.} prefix); returns its metadata. */
+    static Map<String, String> splitFixture(Path fixture, Path config, Path weights) throws IOException {
+        try (SafetensorsReader f = SafetensorsReader.open(fixture)) {
+            Files.writeString(config, f.metadata().get("config"));
+            SafetensorsWriter w = SafetensorsWriter.create();
+            for (TensorEntry e : f.entries()) {
+                if (e.name().startsWith("weights.")) {
+                    w.f32(e.name().substring("weights.".length()), f.readFloats(e.name()), e.shape());
+                }
+            }
+            w.write(weights);
+            return f.metadata();
+        }
+    }
+
     static void check(String name, double[] golden, Map<String, String> meta, float[] test) {
         double tolerance = Math.max(PassRule.atol(DType.F32), PassRule.FUDGE * Double.parseDouble(meta.get("ref_err." + name)));
         assertEquals(golden.length, test.length, name);
