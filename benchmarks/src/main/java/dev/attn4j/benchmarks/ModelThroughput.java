@@ -32,7 +32,7 @@ import java.util.SplittableRandom;
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.attn4j.benchmarks.ModelThroughput \
- *      --model orca --batch 1 --seq 2048 --repeats 3 [--decode 1024,8192] [--backend cpu] [--checkpoint]
+ *      --model orca --batch 1 --seq 2048 --repeats 3 [--decode 1024,8192] [--backend cpu] [--checkpoint] [--fuse-qkv]
  * </pre>
  */
 public final class ModelThroughput {
@@ -46,6 +46,7 @@ public final class ModelThroughput {
         int repeats = 3;
         String backendName = null;
         boolean checkpoint = false;
+        boolean fuseQkv = false;
         int[] decode = {};
         boolean train = true;
         for (int i = 0; i < args.length; i++) {
@@ -56,6 +57,7 @@ public final class ModelThroughput {
                 case "--repeats" -> repeats = Integer.parseInt(args[++i]);
                 case "--backend" -> backendName = args[++i];
                 case "--checkpoint" -> checkpoint = true;
+                case "--fuse-qkv" -> fuseQkv = true;
                 case "--no-train" -> train = false;
                 case "--decode" -> decode = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -65,8 +67,9 @@ public final class ModelThroughput {
         try (Backend backend = backendName == null ? Backends.open() : Backends.open(backendName);
              Transformer m = Transformer.create(backend, config, 1L)) {
             m.stack().checkpoint(checkpoint);
+            m.stack().fuseQkv(fuseQkv);
             System.out.println("# " + model + " on " + backend.name() + " " + backend.devices() + ", B=" + batch + " S=" + seq
-                    + ", " + m.parameters().count() + " parameters, checkpoint=" + checkpoint);
+                    + ", " + m.parameters().count() + " parameters, checkpoint=" + checkpoint + ", fuse_qkv=" + fuseQkv);
             int[] ids = new int[batch * seq];
             SplittableRandom r = new SplittableRandom(7);
             for (int i = 0; i < ids.length; i++) {

@@ -97,6 +97,30 @@ class ModelPassesOnOracleTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"orca_small_mask", "gpt_small"})
+    void fusedQkvGivesTheSameLogitsAndGradients(String fixture) {
+        try (Backend b = oracle(); Transformer plain = ModelFixtures.decoder(b, fixture);
+             Transformer fused = ModelFixtures.decoder(b, fixture)) {
+            fused.stack().fuseQkv(true);
+            assertTrue(fused.stack().blocks().stream().anyMatch(blk -> blk.attention() != null
+                    && blk.attention().fusesQkv()), "fused QKV applies to the fixture's self-attention");
+            int[] tokens = Arrays.copyOf(ModelFixtures.ids(fixture), 8);
+            try (Step s1 = Step.inference(b); Step s2 = Step.inference(b)) {
+                // q, k and v are the same sums either way: the logits are bit-identical
+                assertArrayEquals(b.tensors().download(plain.logits(s1, plain.forward(s1, TokenBatch.of(tokens, 1, 8), false))),
+                        b.tensors().download(fused.logits(s2, fused.forward(s2, TokenBatch.of(tokens, 1, 8), false))));
+            }
+            Map<String, float[]> g1 = ModelFixtures.gradients(b, plain, fixture);
+            Map<String, float[]> g2 = ModelFixtures.gradients(b, fused, fixture);
+            assertEquals(g1.keySet(), g2.keySet());
+            for (String name : g1.keySet()) {
+                // du is one sum instead of three added, so earlier layers' gradients differ by rounding only
+                assertClose(g1.get(name), g2.get(name), name);
+            }
+        }
+    }
+
     /** Cached and full passes round differently (one row at a time; xPos centred elsewhere): fp32-level agreement. */
     private static void assertClose(float[] expected, float[] actual, String what) {
         assertEquals(expected.length, actual.length, what);

@@ -50,6 +50,13 @@ public class ModelParityTest {
     @EachBackend(ports = {LinearCapabilities.class, LossCapabilities.class, ActivationCapabilities.class,
             ElementwiseCapabilities.class, EmbeddingCapabilities.class, AttentionCapabilities.class,
             NormCapabilities.class})
+    void orcaSmallWithFusedQkv(Backend backend) {
+        decoderParity(backend, "orca_small_mask", true);
+    }
+
+    @EachBackend(ports = {LinearCapabilities.class, LossCapabilities.class, ActivationCapabilities.class,
+            ElementwiseCapabilities.class, EmbeddingCapabilities.class, AttentionCapabilities.class,
+            NormCapabilities.class})
     void gptSmall(Backend backend) {
         decoderParity(backend, "gpt_small");
     }
@@ -94,6 +101,11 @@ public class ModelParityTest {
 
     /** A decoder-only fixture on {@code backend}; fails listing every output outside the pass rule. */
     public static void decoderParity(Backend backend, String name) {
+        decoderParity(backend, name, false);
+    }
+
+    /** As {@link #decoderParity(Backend, String)}, with fused QKV on (and required to apply) when {@code fuseQkv}. */
+    public static void decoderParity(Backend backend, String name, boolean fuseQkv) {
         ModelFixture f = ModelFixture.load(name);
         TransformerConfig config = (TransformerConfig) ModelConfigs.parse(f.config());
         int[] shape = f.shapes().get("ids");
@@ -105,6 +117,14 @@ public class ModelParityTest {
         try (Transformer model = Transformer.create(backend, config, 0L);
              Step step = Step.training(backend, 0L, 0L)) {
             model.loadStateDict(f.weights());
+            if (fuseQkv) {
+                model.stack().fuseQkv(true);
+                long fused = model.stack().blocks().stream()
+                        .filter(blk -> blk.attention() != null && blk.attention().fusesQkv()).count();
+                if (fused == 0) {
+                    throw new AssertionError(name + ": no attention block fuses its QKV projections");
+                }
+            }
             Transformer.Pass pass = model.forward(step, batch, true);
             List<String> failures = new ArrayList<>();
             compare(failures, f, "logits", backend.tensors().download(model.logits(step, pass)));

@@ -9,6 +9,8 @@ import dev.attn4j.ports.attention.AttentionResult;
 import dev.attn4j.ports.elementwise.AxpyRequest;
 import dev.attn4j.ports.elementwise.BroadcastAxis;
 import dev.attn4j.ports.elementwise.BroadcastMultiplyRequest;
+import dev.attn4j.ports.linear.LinearBackwardRequest;
+import dev.attn4j.ports.linear.LinearRequest;
 import dev.attn4j.ports.rotary.RotaryLayout;
 import dev.attn4j.ports.rotary.RotaryRequest;
 import dev.attn4j.ports.tensor.CopyRequest;
@@ -16,6 +18,8 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 import dev.attn4j.ports.tensor.TensorCapabilities;
+
+import dev.attn4j.domain.parameters.Parameter;
 
 import java.util.Objects;
 
@@ -42,6 +46,7 @@ public final class Attention {
     private final Linear toK;
     private final Linear toV;
     private final Linear toOut;
+    private boolean fuseQkv;
     private final int heads;
     private final int kvHeads;
     private final int dimHead;
@@ -71,6 +76,103 @@ public final class Attention {
         this.kvHeads = kvHeads;
         this.dimHead = dimHead;
         this.cross = cross;
+    }
+
+    /**
+     * Fused QKV (Axolotl's {@code flash_attn_fuse_qkv}): self-attention computes q, k and v with one GEMM against the
+     * three projection weights as one {@code [(H + 2G)·dimHead, D]} matrix, and its backward returns {@code du} from
+     * one GEMM over the joined gradients, where the three weights lie side by side in one parameter group (a
+     * {@link dev.attn4j.domain.parameters.ParameterStore} allocates them so) and carry no adapter or bias; otherwise,
+     * and for cross-attention, the projections run one by one as before. Queries, keys, values and the weights'
+     * gradients are bit-identical either way (each element is the same sum); {@code du} differs in rounding only (one
+     * sum over {@code (H + 2G)·dimHead} terms instead of three added).
+     *
+     * @param on whether to fuse where possible
+     */
+    public void fuseQkv(boolean on) {
+        this.fuseQkv = on;
+    }
+
+    /**
+     * {@return whether the next self-attention pass projects q, k and v with one GEMM}: fused QKV is on and the
+     * weights allow it (adjacent in one group, no adapter, no bias; not cross-attention)
+     */
+    public boolean fusesQkv() {
+        if (!fuseQkv || cross) {
+            return false;
+        }
+        Parameter first = toQ.weight();
+        long next = first.offset();
+        for (Linear l : new Linear[] {toQ, toK, toV}) {
+            Parameter w = l.weight();
+            if (l.adapter() != null || l.bias() != null || w.group() != first.group() || w.offset() != next) {
+                return false;
+            }
+            next += w.shape().elementCount();
+        }
+        return true;
+    }
+
+    /**
+     * The q, k and v weights as one {@code [qd + 2·kvd, D]} view, and its gradient view (or {@code null} when frozen);
+     * {@code null} when they cannot be fused: not asked for, cross-attention, an adapter or bias on one of them, or
+     * weights not adjacent in one group.
+     */
+    private DeviceTensor[] fusedWeight(Backend b) {
+        if (!fusesQkv()) {
+            return null;
+        }
+        Parameter first = toQ.weight();
+        Shape shape = Shape.of(toQ.outFeatures() + toK.outFeatures() + toV.outFeatures(), toQ.inFeatures());
+        DeviceTensor value = b.tensors().view(first.group().values(), first.offset(), shape);
+        DeviceTensor grad = first.group().grads() == null ? null
+                : b.tensors().view(first.group().grads(), first.offset(), shape);
+        return new DeviceTensor[] {value, grad};
+    }
+
+    /** {@code u [B, S, D]} through the fused weight, split into q, k and v {@code [B, S, width]} owned by the step. */
+    private DeviceTensor[] projectFused(Step step, Backend b, DeviceTensor u, DeviceTensor weight) {
+        int[] widths = {toQ.outFeatures(), toK.outFeatures(), toV.outFeatures()};
+        int total = widths[0] + widths[1] + widths[2];
+        long rows = (long) u.shape().dim(0) * u.shape().dim(1);
+        DeviceTensor[] out = new DeviceTensor[3];
+        try (DeviceTensor qkv = b.linear().forward(LinearRequest.of(u, weight, null))) {
+            long column = 0;
+            for (int i = 0; i < 3; i++) {
+                out[i] = step.own(b.tensors().allocate(Shape.of(u.shape().dim(0), u.shape().dim(1), widths[i]), DType.F32));
+                b.tensors().copy(new CopyRequest(qkv, column, total, out[i], 0, widths[i], rows, widths[i]));
+                column += widths[i];
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The fused backward: {@code dq}, {@code dk}, {@code dv} side by side as {@code d(qkv) [B, S, qd + 2·kvd]}, then
+     * one GEMM for {@code du} and one weight-gradient GEMM into the three weights' gradients.
+     */
+    private DeviceTensor backwardFused(Step step, Backend b, DeviceTensor u, DeviceTensor[] fused, DeviceTensor dq,
+                                       DeviceTensor dk, DeviceTensor dv) {
+        int[] widths = {toQ.outFeatures(), toK.outFeatures(), toV.outFeatures()};
+        int total = widths[0] + widths[1] + widths[2];
+        long rows = (long) u.shape().dim(0) * u.shape().dim(1);
+        try (DeviceTensor dqkv = b.tensors().allocate(Shape.of(u.shape().dim(0), u.shape().dim(1), total), DType.F32)) {
+            DeviceTensor[] parts = {dq, dk, dv};
+            long column = 0;
+            for (int i = 0; i < 3; i++) {
+                b.tensors().copy(new CopyRequest(parts[i], 0, widths[i], dqkv, column, total, rows, widths[i]));
+                column += widths[i];
+            }
+            return step.own(b.linear().backward(new LinearBackwardRequest(LinearRequest.of(u, fused[0], null), dqkv, true,
+                    fused[1], null)));
+        }
+    }
+
+    private static void close(DeviceTensor[] fused) {
+        fused[0].close();
+        if (fused[1] != null) {
+            fused[1].close();
+        }
     }
 
     /** {@return the projections, in the order q, k, v, out} */
@@ -168,9 +270,21 @@ public final class Attention {
         }
         Backend b = step.backend();
         DeviceTensor source = cross ? in.context() : u;
-        DeviceTensor qFlat = toQ.forward(step, u);
-        DeviceTensor kFlat = toK.forward(step, source);
-        DeviceTensor vFlat = toV.forward(step, source);
+        DeviceTensor qFlat;
+        DeviceTensor kFlat;
+        DeviceTensor vFlat;
+        DeviceTensor[] fused = fusedWeight(b);
+        if (fused != null) {
+            DeviceTensor[] qkv = projectFused(step, b, u, fused[0]);
+            close(fused);
+            qFlat = qkv[0];
+            kFlat = qkv[1];
+            vFlat = qkv[2];
+        } else {
+            qFlat = toQ.forward(step, u);
+            kFlat = toK.forward(step, source);
+            vFlat = toV.forward(step, source);
+        }
         DeviceTensor q = heads(b, step, qFlat, heads, dimHead);
         DeviceTensor k = heads(b, step, kFlat, kvHeads, dimHead);
         DeviceTensor v = heads(b, step, vFlat, kvHeads, dimHead);
@@ -247,6 +361,15 @@ public final class Attention {
                 dq = rotate(step, g.dq(), in, in.queryScale(), true);
                 dk = rotate(step, g.dk(), in, in.keyScale(), true);
             }
+            DeviceTensor[] fused = fusedWeight(b);
+            if (fused != null) {
+                DeviceTensor du = backwardFused(step, b, u, fused, dq, dk, g.dv());
+                close(fused);
+                g.close();
+                dq.close();
+                dk.close();
+                return du;
+            }
             DeviceTensor source = cross ? in.context() : u;
             DeviceTensor du = toQ.backward(step, u, flat(b, step, dq), true);
             DeviceTensor dSource = toK.backward(step, source, flat(b, step, dk), true);
@@ -270,7 +393,13 @@ public final class Attention {
         Backend b = step.backend();
         int batch = u.shape().dim(0);
         int n = u.shape().dim(1);
-        DeviceTensor qFlat = toQ.forward(step, u);
+        DeviceTensor[] fused = fusedWeight(b);
+        DeviceTensor[] qkv = null;
+        if (fused != null) {
+            qkv = projectFused(step, b, u, fused[0]);
+            close(fused);
+        }
+        DeviceTensor qFlat = qkv != null ? qkv[0] : toQ.forward(step, u);
         DeviceTensor q = heads(b, step, qFlat, heads, dimHead);
         AttentionOptions options = options(in);
         DeviceTensor oFlat;
@@ -294,8 +423,8 @@ public final class Attention {
             k.close();
             v.close();
         } else {
-            DeviceTensor k = heads(b, step, toK.forward(step, u), kvHeads, dimHead);
-            DeviceTensor v = heads(b, step, toV.forward(step, u), kvHeads, dimHead);
+            DeviceTensor k = heads(b, step, qkv != null ? qkv[1] : toK.forward(step, u), kvHeads, dimHead);
+            DeviceTensor v = heads(b, step, qkv != null ? qkv[2] : toV.forward(step, u), kvHeads, dimHead);
             if (in.cos() != null) {
                 DeviceTensor qr = rotate(step, q, in, in.queryScale(), false);
                 DeviceTensor kr = rotate(step, k, in, in.keyScale(), false);

@@ -209,6 +209,20 @@ public final class LayerStack {
     }
 
     /**
+     * Turns fused QKV on or off for every self-attention block ({@link Attention#fuseQkv}: one GEMM for q, k and v,
+     * Axolotl's {@code flash_attn_fuse_qkv}).
+     *
+     * @param on {@code true} to project q, k and v with one GEMM where the weights allow it
+     */
+    public void fuseQkv(boolean on) {
+        blocks.forEach(b -> {
+            if (b.attention() != null) {
+                b.attention().fuseQkv(on);
+            }
+        });
+    }
+
+    /**
      * A forward through the stack: its output and, when it will be differentiated, each block's saved state.
      * Closing frees what is still held (not the output).
      */
