@@ -218,6 +218,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--activation-checkpointing", description = "Recompute each block's activations in backward.")
     boolean activationCheckpointing;
 
+    @Option(names = "--fuse-qkv", description = "Project q, k and v with one GEMM (Axolotl's flash_attn_fuse_qkv); "
+            + "self-attention layers whose q/k/v carry an adapter keep three.")
+    boolean fuseQkv;
+
     @Option(names = "--skip-bad-records", description = "Skip and count bad JSONL records instead of failing.")
     boolean skipBadRecords;
 
@@ -318,6 +322,7 @@ public final class TrainCommand implements Callable<Integer> {
     private Integer run(Trainer trainer, Transformer m, PeftModel peft, Adapter a, Backend b, TransformerConfig config,
                         CheckpointStore store, Map<String, Object> facts, PrintWriter o) {
         m.stack().checkpoint(activationCheckpointing);
+        m.stack().fuseQkv(fuseQkv);
         trainer.checkpoints(store);
         if (resume) {
             trainer.resume().ifPresentOrElse(s -> o.println("resumed from step " + s + " ("

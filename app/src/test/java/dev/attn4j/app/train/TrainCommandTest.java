@@ -98,6 +98,29 @@ class TrainCommandTest {
     }
 
     @Test
+    void fusedQkvTrainsWithTheFirstStepsLossOfThreeProjections() throws IOException {
+        CpuModels.assume();
+        Path data = dir.resolve("train.jsonl");
+        assertEquals(ExitCodes.OK, cli.run("make-data", "--task", "reverse", "--count", "16", "--out", data.toString()),
+                cli.err());
+        double[] firstLoss = new double[2];
+        for (int f = 0; f < 2; f++) {
+            Path out = dir.resolve("out" + f);
+            List<String> args = new java.util.ArrayList<>(List.of("train", "--model", tinyConfig().toString(), "--data",
+                    data.toString(), "--max-length", "32", "--steps", "2", "--batch-size", "4", "--log-every", "1",
+                    "--out", out.toString(), "--backend", "cpu"));
+            if (f == 1) {
+                args.add("--fuse-qkv");
+            }
+            assertEquals(ExitCodes.OK, cli.run(args.toArray(String[]::new)), cli.out() + cli.err());
+            JsonNode report = new ObjectMapper().readTree(out.resolve("train.json").toFile());
+            firstLoss[f] = report.path("logs").get(0).path("loss").asDouble();
+        }
+        // the first step's forward is the same sums with one GEMM or three: the same loss, bit for bit
+        assertEquals(firstLoss[0], firstLoss[1]);
+    }
+
+    @Test
     void greedySortedPackingPadsLessThanPaddleNlpsGreedyRule() throws IOException {
         CpuModels.assume();
         // Short examples first, then long ones: in file order the short ones fill rows among themselves and each
