@@ -20,11 +20,18 @@ final class TornadoTensor extends DeviceTensorBase<DeviceHeap.Block> {
     private static final Cleaner CLEANER = Cleaner.create();
 
     private final Cleaner.Cleanable release;
+    private final TornadoEngine owner;
 
     TornadoTensor(TornadoEngine engine, Shape shape, DType dtype, DeviceHeap.Block block) {
         super(TornadoEngine.NAME, shape, dtype, block);
+        this.owner = engine;
         // The action holds the engine and the block, never this tensor, and runs at most once.
         this.release = CLEANER.register(this, () -> engine.release(block));
+    }
+
+    /** The engine that made this tensor. */
+    TornadoEngine owner() {
+        return owner;
     }
 
     /** The block holding the values. */
@@ -48,6 +55,7 @@ final class TornadoTensor extends DeviceTensorBase<DeviceHeap.Block> {
     @Override
     public void close() {
         if (detach() != null) {
+            owner.forget(this);
             release.clean();
         }
     }
