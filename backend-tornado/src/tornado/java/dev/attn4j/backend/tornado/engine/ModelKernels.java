@@ -58,7 +58,7 @@ final class ModelKernels {
      * {@code C[i] = F0·B[i] + A[i]} (one rounding; axpy is {@code A = C = y, B = x}); {@link #SCALE}
      * {@code C[i] = A[i]·F0}; {@link #FILL} {@code C[i] = F0}; {@link #MUL_COLUMNS} {@code C[i] = A[i]·B[i mod COLS]};
      * {@link #MUL_ROWS} {@code C[i] = A[i]·B[i / COLS]}; {@link #COPY} row {@code r = i / COLS} of a strided copy,
-     * {@code C[r·I1 + c] = A[r·I0 + c]}.
+     * {@code C[r·I1 + c] = A[r·I0 + c]}, in the int heap when {@code I2} is 1.
      */
     static void axpby(KernelContext ctx, FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta) {
         int i = ctx.globalIdx;
@@ -84,7 +84,13 @@ final class ModelKernels {
                 int cols = meta.get(COLS);
                 int r = i / cols;
                 int col = i - r * cols;
-                heap.set(c + r * meta.get(I1) + col, heap.get(a + r * meta.get(I0) + col));
+                int to = c + r * meta.get(I1) + col;
+                int from = a + r * meta.get(I0) + col;
+                if (meta.get(I2) != 0) {
+                    ints.set(to, ints.get(from));
+                } else {
+                    heap.set(to, heap.get(from));
+                }
             }
         }
     }

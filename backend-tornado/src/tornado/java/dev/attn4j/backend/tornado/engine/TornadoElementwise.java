@@ -1,5 +1,6 @@
 package dev.attn4j.backend.tornado.engine;
 
+import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.elementwise.AddRequest;
 import dev.attn4j.ports.elementwise.AxpyRequest;
 import dev.attn4j.ports.elementwise.BroadcastAxis;
@@ -17,8 +18,8 @@ import static dev.attn4j.backend.tornado.engine.TornadoTensor.at;
 /**
  * The element-wise port on TornadoVM (F32), {@link ModelKernels}: one work item per element for add, axpy, scale,
  * the broadcast product and token shift; the broadcast backward's vector gradient is one item per column (or row)
- * summing in order, added to the accumulator once (deterministic, no atomics). Tensors of this engine never share
- * storage (no views), so axpy's {@code x} is either {@code y} itself or apart from it.
+ * summing in order, added to the accumulator once (deterministic, no atomics). In-place writes refuse inputs that
+ * share storage with what they write (views), other than axpy's {@code x} being exactly {@code y}.
  */
 final class TornadoElementwise implements ElementwisePort {
     private final TornadoEngine engine;
@@ -39,6 +40,8 @@ final class TornadoElementwise implements ElementwisePort {
 
     @Override
     public void axpy(AxpyRequest r) {
+        InvalidRequestException.check(!((TornadoTensor) r.y()).overlapsPartly((TornadoTensor) r.x()), "y",
+                "storage apart from x's (or the very same elements)", "a view sharing part of x's storage");
         long n = r.x().shape().elementCount();
         synchronized (engine) {
             // y = alpha·x + y, element by element: x may be y itself.
@@ -72,6 +75,7 @@ final class TornadoElementwise implements ElementwisePort {
     @Override
     public DeviceTensor multiplyBackward(BroadcastMultiplyBackwardRequest r) {
         BroadcastMultiplyRequest fwd = r.forward();
+        TornadoTensor.apart("vectorGrad", r.vectorGrad(), fwd.x(), r.dy(), fwd.v());
         int cols = fwd.x().shape().dim(-1);
         int rows = cols == 0 ? 0 : Math.toIntExact(fwd.x().shape().elementCount() / cols);
         synchronized (engine) {

@@ -45,6 +45,7 @@ final class TornadoEmbedding implements EmbeddingPort {
     @Override
     public void backward(EmbeddingBackwardRequest r) {
         EmbeddingRequest fwd = r.forward();
+        TornadoTensor.apart("tableGrad", r.tableGrad(), r.dy(), fwd.table());
         int tokens = Math.toIntExact(fwd.ids().shape().elementCount());
         synchronized (engine) {
             new HeapCall(engine.heap(), DeviceHeap.Op.EMBED_BACKWARD).set(A_AT, at(r.dy())).set(B_AT, at(fwd.ids()))

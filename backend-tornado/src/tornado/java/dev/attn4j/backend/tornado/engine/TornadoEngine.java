@@ -8,6 +8,7 @@ import dev.attn4j.ports.norm.NormCapabilities;
 import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.spi.TensorRegistry;
 import dev.attn4j.ports.tensor.TensorCapabilities;
+import dev.attn4j.ports.tensor.TensorFeature;
 import dev.attn4j.ports.DeviceException;
 import dev.attn4j.ports.activation.Activation;
 import dev.attn4j.ports.activation.ActivationCapabilities;
@@ -93,7 +94,9 @@ public final class TornadoEngine implements BackendEngine {
         // and sums in a fixed order). The kernels index [B, S, H, D] only: BHSD (a stride change) is not declared
         // until they are built and run against it. F32 only: POCL has no cl_khr_fp16.
         Set<DType> f32 = EnumSet.of(DType.F32);
-        this.capabilities = Capabilities.of(TensorCapabilities.transfers(f32),
+        // Views at any element offset (a view is a window of its root's heap block), copies, casts (F32 to F32
+        // only) and fills.
+        this.capabilities = Capabilities.of(new TensorCapabilities(f32, EnumSet.allOf(TensorFeature.class), 1),
                 new AttentionCapabilities(f32, EnumSet.complementOf(EnumSet.of(AttentionFeature.BHSD_LAYOUT)), 1,
                         MAX_HEAD_DIM),
                 NormCapabilities.all(f32), new RotaryCapabilities(f32),
@@ -208,6 +211,23 @@ public final class TornadoEngine implements BackendEngine {
         TornadoTensor tensor = new TornadoTensor(this, shape, dtype, block);
         owned.register(tensor);
         return tensor;
+    }
+
+    /**
+     * A view of {@code shape} over {@code base}'s elements from {@code offset} (the facade checked the range),
+     * registered, and attached to {@code base} so that closing {@code base} closes it.
+     */
+    synchronized TornadoTensor trackView(TornadoTensor base, long offset, Shape shape) {
+        if (closed) {
+            throw new ClosedException("the tornado backend was closed before this call could run");
+        }
+        DeviceHeap.Block b = base.block();
+        DeviceHeap.Block window = new DeviceHeap.Block(b.ints(), Math.toIntExact(b.offset() + offset),
+                (int) Math.max(1, shape.elementCount()));
+        TornadoTensor view = new TornadoTensor(base, shape, window);
+        base.attach(view);
+        owned.register(view);
+        return view;
     }
 
     /** Forgets a tensor being closed (its block goes back through its cleaner). */

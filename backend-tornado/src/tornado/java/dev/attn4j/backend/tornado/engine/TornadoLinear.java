@@ -20,8 +20,7 @@ import static dev.attn4j.backend.tornado.engine.TornadoTensor.at;
  *       order): deterministic, no atomics;</li>
  *   <li>matmul: rank 2 or a strided batch, a batch-1 operand shared (batch stride 0).</li>
  * </ul>
- * Every tensor of this engine is a block of its own (no views), so an accumulator never shares storage with an
- * input the request did not already reject.
+ * Accumulators that share storage with an input (views of one block) are refused before anything runs.
  */
 final class TornadoLinear implements LinearPort {
     private final TornadoEngine engine;
@@ -62,6 +61,8 @@ final class TornadoLinear implements LinearPort {
         int out = r.outFeatures();
         boolean outIn = r.layout() == WeightLayout.OUT_IN;
         int ldw = outIn ? in : out;
+        TornadoTensor.apart("weightGrad", b.weightGrad(), r.x(), r.weight(), b.dy(), r.bias(), b.biasGrad());
+        TornadoTensor.apart("biasGrad", b.biasGrad(), r.x(), r.weight(), b.dy(), r.bias());
         synchronized (engine) {
             Made made = new Made();
             try {
@@ -100,6 +101,7 @@ final class TornadoLinear implements LinearPort {
         int n = r.n();
         int k = r.k();
         int batch = r.batch();
+        TornadoTensor.apart("c", r.c(), r.a(), r.b());
         boolean batched = r.c().shape().rank() == 3;
         int aBatch = batched && !MatmulRequest.shared(r.a()) ? Math.multiplyExact(m, k) : 0;
         int bBatch = batched && !MatmulRequest.shared(r.b()) ? Math.multiplyExact(k, n) : 0;

@@ -40,6 +40,8 @@ final class TornadoLoss implements LossPort {
 
     @Override
     public CrossEntropyResult linearCrossEntropy(CrossEntropyRequest r) {
+        TornadoTensor.apart("weightGrad", r.weightGrad(), r.hidden(), r.weight(), r.bias(), r.biasGrad());
+        TornadoTensor.apart("biasGrad", r.biasGrad(), r.hidden(), r.weight(), r.bias());
         int rows = Math.toIntExact(r.rows());
         int d = r.hidden().shape().dim(-1);
         int v = r.vocabulary();

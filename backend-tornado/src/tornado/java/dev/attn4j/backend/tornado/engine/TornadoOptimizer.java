@@ -1,8 +1,10 @@
 package dev.attn4j.backend.tornado.engine;
 
+import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.optim.AdamWRequest;
 import dev.attn4j.ports.optim.OptimizerPort;
 import dev.attn4j.ports.optim.SumOfSquaresRequest;
+import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
 
 import static dev.attn4j.backend.tornado.engine.ModelKernels.*;
@@ -33,6 +35,14 @@ final class TornadoOptimizer implements OptimizerPort {
 
     @Override
     public void adamW(AdamWRequest r) {
+        DeviceTensor[] all = {r.params(), r.grads(), r.expAvg(), r.expAvgSq()};
+        String[] names = {"params", "grads", "expAvg", "expAvgSq"};
+        for (int i = 0; i < all.length; i++) {
+            for (int j = i + 1; j < all.length; j++) {
+                InvalidRequestException.check(!((TornadoTensor) all[i]).overlaps((TornadoTensor) all[j]), names[i],
+                        "storage apart from " + names[j] + "'s", "views sharing storage");
+            }
+        }
         double lr = r.lr();
         double bc1 = 1.0 - StrictMath.pow(r.beta1(), (double) r.step());
         double bc2 = 1.0 - StrictMath.pow(r.beta2(), (double) r.step());
@@ -52,6 +62,7 @@ final class TornadoOptimizer implements OptimizerPort {
 
     @Override
     public void sumOfSquares(SumOfSquaresRequest r) {
+        TornadoTensor.apart("accumulator", r.accumulator(), r.x());
         int n = Math.toIntExact(r.x().shape().elementCount());
         // The split depends on n only.
         int chunk = Math.max(1, (n + MAX_PARTS - 1) / MAX_PARTS);
