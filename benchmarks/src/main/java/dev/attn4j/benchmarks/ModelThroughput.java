@@ -16,6 +16,8 @@ import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 
 import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -25,7 +27,7 @@ import java.util.SplittableRandom;
 /**
  * Whole-model throughput of a preset on one backend (not JMH: one step takes seconds): forward tokens/s, a full
  * training step's tokens/s (forward, backward, AdamW on every group), time to first token of a prompt and cached
- * decode tokens/s. Prints one {@code name value unit} line per figure, plus wall and process CPU seconds, so runs on
+ * decode tokens/s (after 64 untimed tokens, then 64 timed). Prints one {@code name value unit} line per figure, plus wall and process CPU seconds, so runs on
  * a shared machine can be read as CPU time too.
  *
  * <pre>
@@ -76,6 +78,7 @@ public final class ModelThroughput {
                 targets[i] = (i + 1) % seq == 0 ? -100 : ids[i + 1];
             }
             long n = (long) batch * seq;
+            peakHeapMiB(); // from here on: the phases' own peaks
             measure("forward_tokens_per_s", n, repeats, () -> {
                 try (Step step = Step.inference(backend)) {
                     Transformer.Pass pass = m.forward(step, tokens, false);
@@ -119,18 +122,26 @@ public final class ModelThroughput {
                         prompt[i] = r.nextInt(config.numTokens());
                     }
                 }
-                int newTokens = 32;
+                // Untimed tokens first: a decode step runs code (one-row GEMMs, the attention's decode path) that the
+                // forward passes above never compiled, and the JIT needs a few dozen steps to finish with it.
+                int warmup = 64;
+                int newTokens = 64;
                 int[] p = prompt;
-                try (KvCache cache = new KvCache(backend, 1, context + newTokens)) {
+                try (KvCache cache = new KvCache(backend, 1, context + warmup + newTokens)) {
                     long t0 = System.nanoTime();
                     try (Step step = Step.inference(backend)) {
                         m.decode(step, TokenBatch.of(p, 1, context), cache, null, null);
                     }
                     long t1 = System.nanoTime();
                     System.out.printf("time_to_first_token_ctx%d %.1f ms%n", context, (t1 - t0) / 1e6);
+                    int next = 1;
+                    for (int t = 0; t < warmup; t++) {
+                        try (Step step = Step.inference(backend)) {
+                            next = argmax(m.decode(step, TokenBatch.of(new int[] {next}, 1, 1), cache, null, null));
+                        }
+                    }
                     long cpu0 = cpuNanos();
                     long t2 = System.nanoTime();
-                    int next = 1;
                     for (int t = 0; t < newTokens; t++) {
                         try (Step step = Step.inference(backend)) {
                             float[] logits = m.decode(step, TokenBatch.of(new int[] {next}, 1, 1), cache, null, null);
@@ -177,5 +188,22 @@ public final class ModelThroughput {
         double w = wall[repeats / 2];
         System.out.printf("%s %.1f tokens/s (median wall %.3f s, best %.3f s; process cpu %.2f s; load %.2f)%n", name,
                 tokens / w, w, wall[0], cpu[repeats / 2], ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        System.out.printf("%s_peak_heap %.0f MiB%n", name.replace("_tokens_per_s", ""), peakHeapMiB());
+    }
+
+    /**
+     * The most heap in use since the last call, bounded from above by the sum of the heap pools' peaks (then reset;
+     * the pools need not peak together): the cpu backend keeps every
+     * tensor on the heap, so this is the phase's peak memory, garbage not yet collected included.
+     */
+    private static double peakHeapMiB() {
+        long peak = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP) {
+                peak += pool.getPeakUsage().getUsed();
+                pool.resetPeakUsage();
+            }
+        }
+        return peak / (1024.0 * 1024.0);
     }
 }

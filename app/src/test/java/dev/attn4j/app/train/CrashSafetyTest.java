@@ -66,7 +66,19 @@ class CrashSafetyTest {
     }
 
     private Process child(List<String> args, Path log) throws IOException {
+        return child(args, log, false);
+    }
+
+    /**
+     * The CLI in a child JVM. With {@code defaultSigint}, through {@code env --default-signal=INT} (GNU coreutils
+     * 8.31+): a shell starts background jobs with SIGINT ignored, children inherit that, and a JVM started with
+     * SIGINT ignored installs no handler, so Ctrl-C would never reach the CLI when the build runs in the background.
+     */
+    private Process child(List<String> args, Path log, boolean defaultSigint) throws IOException {
         List<String> command = new ArrayList<>();
+        if (defaultSigint) {
+            command.addAll(List.of("env", "--default-signal=INT"));
+        }
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.addAll(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-D" + TrainCommand.CHECKPOINT_PAUSE_PROPERTY + "=" + PAUSE_MS,
@@ -230,7 +242,7 @@ class CrashSafetyTest {
         prepare();
         Path out = dir.resolve("interrupted");
         Path log = dir.resolve("sigint.log");
-        Process p = child(trainArgs(out, 3, 100_000, 0), log);
+        Process p = child(trainArgs(out, 3, 100_000, 0), log, true);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!read(log).contains("step 3/") && System.nanoTime() < deadline && p.isAlive()) {
             Thread.sleep(50);

@@ -75,6 +75,23 @@ final class ScalarTileMath implements TileMath {
     }
 
     @Override
+    public void dotRows(float[] a, int aOff, int lda, float[] w, int wOff, int ldw, float alpha,
+                        float[] c, int cOff, int ldc, int m, int n, int k, boolean accumulate, float[] scratch) {
+        int k0 = k - k % LANES;
+        for (int i = 0; i < m; i++) {
+            int ai = aOff + i * lda;
+            for (int j = 0; j < n; j++) {
+                int wj = wOff + j * ldw;
+                java.util.Arrays.fill(scratch, 0, LANES, 0f);
+                for (int p = 0; p < k0; p++) {
+                    scratch[p % LANES] = Math.fma(a[ai + p], w[wj + p], scratch[p % LANES]);
+                }
+                TileMath.finishDot(a, ai, w, wj, k0, k, scratch, 0, alpha, c, cOff + i * ldc + j, accumulate);
+            }
+        }
+    }
+
+    @Override
     public void scale(float[] x, int off, int n, float factor) {
         for (int i = off; i < off + n; i++) {
             x[i] *= factor;

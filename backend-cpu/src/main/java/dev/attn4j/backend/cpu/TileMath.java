@@ -34,6 +34,42 @@ interface TileMath {
     void gemm(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb,
               float[] c, int cOff, int ldc, int m, int n, int k, boolean accumulate);
 
+    /** Floats of scratch {@link #dotRows} needs: the slots of {@link #DOT_ROWS} dot products. */
+    int DOT_SCRATCH = 4 * LANES;
+
+    /** Rows of the stored matrix {@link #dotRows} reads together (their dot products share each load of A). */
+    int DOT_ROWS = 4;
+
+    /**
+     * {@code C[i][j] = (accumulate ? C[i][j] : 0) + alpha·dot(A_i, W_j)} for {@code i < m}, {@code j < n}: a
+     * product of few rows against a matrix stored transposed and read where it is (a linear layer at decode,
+     * {@code x·Wᵀ} with {@code W [n×k]} row-major), with {@code A_i = a[aOff + i·lda ..][0..k)} and
+     * {@code W_j = w[wOff + j·ldw ..][0..k)} both contiguous.
+     *
+     * <p>The dot product is defined, and both twins compute it, as {@link #LANES} slots, slot {@code s} one fma
+     * chain over the steps {@code p ≡ s (mod LANES)} in order, then the slots summed in slot order
+     * ({@link #total}), then multiplied by {@code alpha}. That is a different order from {@link #gemm}'s one chain
+     * per element, which would need {@code W} transposed first: measured 7-15 times slower for one row, as it
+     * copies the whole weight matrix to read it once (see {@link CpuGemm}).
+     *
+     * @param scratch at least {@link #DOT_SCRATCH} floats, overwritten
+     */
+    void dotRows(float[] a, int aOff, int lda, float[] w, int wOff, int ldw, float alpha,
+                 float[] c, int cOff, int ldc, int m, int n, int k, boolean accumulate, float[] scratch);
+
+    /**
+     * The end of a {@link #dotRows} element, shared by the twins: steps {@code k0..k} (fewer than {@link #LANES})
+     * continue slots {@code slots[off ..]}, which are then summed in order, scaled and stored.
+     */
+    static void finishDot(float[] a, int ai, float[] w, int wj, int k0, int k, float[] slots, int off,
+                          float alpha, float[] c, int ci, boolean accumulate) {
+        for (int p = k0; p < k; p++) {
+            slots[off + p - k0] = Math.fma(a[ai + p], w[wj + p], slots[off + p - k0]);
+        }
+        float v = alpha * total(slots, off);
+        c[ci] = accumulate ? c[ci] + v : v;
+    }
+
     /** Largest of {@code x[off .. off+n)} ({@code n} a multiple of {@link #LANES}). */
     float max(float[] x, int off, int n);
 

@@ -429,6 +429,72 @@ final class VectorTileMath implements TileMath {
     }
 
     @Override
+    public void dotRows(float[] a, int aOff, int lda, float[] w, int wOff, int ldw, float alpha,
+                        float[] c, int cOff, int ldc, int m, int n, int k, boolean accumulate, float[] scratch) {
+        int k0 = k - k % LANES;
+        int j = 0;
+        // Four rows of W at a time: four independent fma chains per step, one load of A for the four.
+        for (; j + DOT_ROWS <= n; j += DOT_ROWS) {
+            int wj = wOff + j * ldw;
+            for (int i = 0; i < m; i++) {
+                int ai = aOff + i * lda;
+                if (L == LANES) {
+                    dot4(a, ai, w, wj, ldw, k0, scratch);
+                } else {
+                    for (int r = 0; r < DOT_ROWS; r++) {
+                        dotSlots(a, ai, w, wj + r * ldw, k0, scratch, r * LANES);
+                    }
+                }
+                int ci = cOff + i * ldc + j;
+                for (int r = 0; r < DOT_ROWS; r++) {
+                    TileMath.finishDot(a, ai, w, wj + r * ldw, k0, k, scratch, r * LANES, alpha, c, ci + r, accumulate);
+                }
+            }
+        }
+        for (; j < n; j++) {
+            int wj = wOff + j * ldw;
+            for (int i = 0; i < m; i++) {
+                int ai = aOff + i * lda;
+                dotSlots(a, ai, w, wj, k0, scratch, 0);
+                TileMath.finishDot(a, ai, w, wj, k0, k, scratch, 0, alpha, c, cOff + i * ldc + j, accumulate);
+            }
+        }
+    }
+
+    /** The slots of four dot products over steps {@code 0..k0} (a multiple of {@code LANES = L}). */
+    private static void dot4(float[] a, int ai, float[] w, int w0, int ldw, int k0, float[] slots) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
+        int w1 = w0 + ldw;
+        int w2 = w1 + ldw;
+        int w3 = w2 + ldw;
+        for (int p = 0; p < k0; p += L) {
+            FloatVector x = FloatVector.fromArray(F, a, ai + p);
+            s0 = x.fma(FloatVector.fromArray(F, w, w0 + p), s0);
+            s1 = x.fma(FloatVector.fromArray(F, w, w1 + p), s1);
+            s2 = x.fma(FloatVector.fromArray(F, w, w2 + p), s2);
+            s3 = x.fma(FloatVector.fromArray(F, w, w3 + p), s3);
+        }
+        s0.intoArray(slots, 0);
+        s1.intoArray(slots, L);
+        s2.intoArray(slots, 2 * L);
+        s3.intoArray(slots, 3 * L);
+    }
+
+    /** The {@code LANES} slots of one dot product over steps {@code 0..k0}, as {@code LANES / L} vectors. */
+    private static void dotSlots(float[] a, int ai, float[] w, int wj, int k0, float[] slots, int off) {
+        for (int h = 0; h < LANES; h += L) {
+            FloatVector s = FloatVector.zero(F);
+            for (int p = h; p < k0; p += LANES) {
+                s = FloatVector.fromArray(F, a, ai + p).fma(FloatVector.fromArray(F, w, wj + p), s);
+            }
+            s.intoArray(slots, off + h);
+        }
+    }
+
+    @Override
     public void scale(float[] x, int off, int n, float factor) {
         for (int i = off; i < off + n; i += L) {
             FloatVector.fromArray(F, x, i).mul(factor).intoArray(x, i);

@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * {@link CpuGemm} against two references kept here: a float64 sum with the fp32 error bound of a length-k
  * fma chain (catches wrong semantics), and the fp32 fma chain itself, in index order, which the blocked GEMM
  * must reproduce bit for bit whatever its blocking, partition, thread count or twin (catches any indexing
- * slip, however small its effect). Both twins run; C sits inside a larger array whose other elements must
+ * slip, however small its effect); for the dot-product path (few rows, B transposed) the reference is that
+ * path's own documented order of {@link TileMath#LANES} slots. Both twins run; C sits inside a larger array whose other elements must
  * stay untouched.
  */
 class CpuGemmTest {
@@ -42,7 +43,10 @@ class CpuGemmTest {
                 Arguments.of(200, 8, 33),
                 Arguments.of(CpuGemm.MC + 7, 65, 31),
                 Arguments.of(11, 47, CpuGemm.KC + 3),
-                Arguments.of(3, CpuGemm.NC + 21, 5));
+                Arguments.of(3, CpuGemm.NC + 21, 5),
+                // the dot-product path's limits: its most rows (parallel with two workers), one more (blocked)
+                Arguments.of(CpuGemm.DOT_MAX_ROWS, 2051, 37),
+                Arguments.of(CpuGemm.DOT_MAX_ROWS + 1, 67, 35));
     }
 
     /** (alpha, beta) pairs: plain, accumulate, general, beta = 0 over NaN, alpha = 0, negative zero beta. */
@@ -97,7 +101,8 @@ class CpuGemmTest {
         return Stream.of(
                 Arguments.of(301, 257, CpuGemm.KC + 77),   // several row blocks and reduction blocks
                 Arguments.of(7, 3000, 40),                  // one row block: split into column chunks
-                Arguments.of(1000, 20, 100));               // a single ragged panel, many row blocks
+                Arguments.of(1000, 20, 100),                // a single ragged panel, many row blocks
+                Arguments.of(2, 3001, 129));                // dot products (when B is transposed), in chunks
     }
 
     @Test
@@ -448,6 +453,16 @@ class CpuGemmTest {
             float acc = beta == 0f ? 0f : beta == 1f ? old : old * beta;
             if (alpha == 0f) {
                 return acc;
+            }
+            if (transB && !transA && m <= CpuGemm.DOT_MAX_ROWS) {
+                // The dot-product path's order (TileMath.dotRows): LANES slots, each a chain over the steps
+                // p ≡ slot (mod LANES), summed in slot order, then scaled by alpha and added to beta·C.
+                float[] slots = new float[TileMath.LANES];
+                for (int p = 0; p < k; p++) {
+                    slots[p % TileMath.LANES] = Math.fma(opA(i, p), opB(p, j), slots[p % TileMath.LANES]);
+                }
+                float v = alpha * TileMath.total(slots, 0);
+                return beta == 0f ? v : acc + v;
             }
             for (int p = 0; p < k; p++) {
                 acc = Math.fma(opA(i, p), alpha * opB(p, j), acc);

@@ -26,15 +26,19 @@ class LossKernelsTwinTest extends KernelTwinTestCase {
 
                 float[] sum1 = gauss(n + 2, n + 3, 2, 1);
                 float[] sum2 = sum1.clone();
-                scalar.expSum(z1, 3, n, max1, 2, sum1, 1);
-                vector.expSum(z2, 3, n, max2, 2, sum2, 1);
-                assertArrayEquals(z1, z2, "expSum values n=" + n);
+                float[] out1 = gauss(n + 5, n + 4, 0, 1);
+                float[] out2 = out1.clone();
+                float[] zBefore = z1.clone();
+                scalar.expSum(z1, 3, n, max1, 2, out1, 4, sum1, 1);
+                vector.expSum(z2, 3, n, max2, 2, out2, 4, sum2, 1);
+                assertArrayEquals(zBefore, z1, "expSum does not write z");
+                assertArrayEquals(out1, out2, "expSum values n=" + n);
                 assertArrayEquals(sum1, sum2, "expSum sums n=" + n);
 
                 float[] factor = gauss(n + 3, n + 1, 1, 0.5);
-                scalar.scale(z1, 3, n, factor, 1);
-                vector.scale(z2, 3, n, factor, 1);
-                assertArrayEquals(z1, z2, "scale n=" + n);
+                scalar.expScale(z1, 3, n, max1, 2, factor, 1);
+                vector.expScale(z2, 3, n, max2, 2, factor, 1);
+                assertArrayEquals(z1, z2, "expScale n=" + n);
             }
         }
     }

@@ -44,6 +44,34 @@ class TileMathTwinTest extends KernelTwinTestCase {
     }
 
     @Test
+    void dotRowsAreBitIdenticalForEveryRowBlockAndStepTail() {
+        TileMath vector = vector().tileMath();
+        TileMath scalar = SCALAR.tileMath();
+        // n crosses the 4-row blocks of W, k the slot width (tails of 1-15 steps, and fewer steps than slots).
+        for (int m : new int[] {1, 2, 5, 8}) {
+            for (int n : new int[] {1, 3, 4, 5, 9}) {
+                for (int k : new int[] {1, 15, 16, 17, 64, 100}) {
+                    for (boolean accumulate : new boolean[] {false, true}) {
+                        int lda = k + 3;
+                        int ldw = k + 5;
+                        float[] a = gauss(m * 13L + k, 2 + m * lda, 0, 1);
+                        float[] w = gauss(n * 7L + k, 4 + n * ldw, 0, 1);
+                        int ldc = n + 2;
+                        float[] c1 = gauss(5, 1 + m * ldc, 0, 1);
+                        float[] c2 = c1.clone();
+                        scalar.dotRows(a, 2, lda, w, 4, ldw, 0.75f, c1, 1, ldc, m, n, k, accumulate,
+                                new float[TileMath.DOT_SCRATCH]);
+                        vector.dotRows(a, 2, lda, w, 4, ldw, 0.75f, c2, 1, ldc, m, n, k, accumulate,
+                                new float[TileMath.DOT_SCRATCH]);
+                        assertArrayEquals(c1, c2, "dotRows m=" + m + " n=" + n + " k=" + k + " accumulate="
+                                + accumulate);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void softmaxStepsAreBitIdentical() {
         TileMath vector = vector().tileMath();
         TileMath scalar = SCALAR.tileMath();
