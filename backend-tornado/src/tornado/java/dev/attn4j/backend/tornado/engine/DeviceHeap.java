@@ -71,7 +71,7 @@ final class DeviceHeap implements AutoCloseable {
     enum Op {
         ALLOCATE, UPLOAD_FLOATS, DOWNLOAD_FLOATS, UPLOAD_INTS, DOWNLOAD_INTS, ZERO, ATTENTION_FORWARD,
         ATTENTION_DELTA, ATTENTION_DQ, ATTENTION_DKV, ATTENTION_DTABLE, NORM_FORWARD, NORM_INPUT, NORM_PARAMS,
-        ROTARY, GEMM, AXPBY, ACTIVATION, COLUMN_DOTS, ROW_DOTS, TOKEN_SHIFT, EMBED_FORWARD, EMBED_BACKWARD, CE_ROWS,
+        ROTARY, GEMM, GEMM_PACK, AXPBY, ACTIVATION, COLUMN_DOTS, ROW_DOTS, TOKEN_SHIFT, EMBED_FORWARD, EMBED_BACKWARD, CE_ROWS,
         CE_TOTAL, ADAMW, SUM_SQUARES, SUM_INTO, UNIFORM
     }
 
@@ -168,6 +168,7 @@ final class DeviceHeap implements AutoCloseable {
                 case NORM_PARAMS -> NormKernels::backwardParams;
                 case ROTARY -> RotaryKernels::rotary;
                 case GEMM -> GemmKernels::gemm;
+                case GEMM_PACK -> GemmKernels::pack;
                 case AXPBY -> ModelKernels::axpby;
                 case ACTIVATION -> ModelKernels::activation;
                 case COLUMN_DOTS -> ModelKernels::columnDots;

@@ -6,8 +6,11 @@ import static dev.attn4j.backend.tornado.engine.GemmKernels.*;
  * Launches {@link GemmKernels#gemm} on blocks of the float heap, BLAS-style on row-major storage:
  * {@code C = alpha·op(A)·op(B) (+ bias[j]) + beta·C}, where a stored matrix {@code X} with leading dimension
  * {@code ldx} reads {@code X(r, c) = heap[x + r·ldx + c]} and {@code op(X)} is {@code X} or {@code Xᵀ}; a batch of
- * {@code batch} products steps each operand by its batch stride (0: shared). Callers hold the engine's lock and
- * have allocated every block of their call.
+ * {@code batch} products steps each operand by its batch stride (0: shared). op(B) is first packed
+ * ({@link GemmKernels#pack}) into a temporary block along N, rows padded to whole vectors, {@code K·N} elements per
+ * batch entry it has: {@code O(K·N)} against the product's {@code O(M·N·K)}, and the kernel's vector reads are then
+ * contiguous and in bounds whether B was transposed or not. Callers hold the engine's lock; the temporary block
+ * may make the heap grow, which keeps every other block where it is.
  *
  * <pre>{@code
  * // y [rows, out] = x [rows, in] · Wᵀ + b, W [out, in]
@@ -33,18 +36,32 @@ final class TornadoGemm {
         if (m == 0 || n == 0 || batch == 0) {
             return; // the kernel clamps indices to m − 1 and n − 1: there must be a row and a column
         }
-        int tiles = Math.multiplyExact(Math.multiplyExact((m + TILE - 1) / TILE, (n + TILE - 1) / TILE), batch);
-        new HeapCall(heap, DeviceHeap.Op.GEMM)
-                .set(M, m).set(N, n).set(K, k).set(BATCH, batch)
-                // op(A)(i, p) = heap[A_AT + i·A_ROW + p·A_STEP]
-                .set(A_AT, a).set(A_BATCH, aBatch)
-                .set(A_ROW, transA ? 1 : lda).set(A_STEP, transA ? lda : 1).set(A_ALONG_K, transA ? 0 : 1)
-                // op(B)(p, j) = heap[B_AT + p·B_STEP + j·B_COL]
-                .set(B_AT, b).set(B_BATCH, bBatch)
-                .set(B_STEP, transB ? 1 : ldb).set(B_COL, transB ? ldb : 1).set(B_ALONG_N, transB ? 0 : 1)
-                .set(C_AT, c).set(C_BATCH, cBatch).set(LDC, ldc)
-                .set(BIAS, biasAt == NO_BIAS ? 0 : 1).set(BIAS_AT, biasAt == NO_BIAS ? 0 : biasAt)
-                .f(ALPHA, alpha).f(BETA, beta)
-                .run(GROUP, Math.multiplyExact((long) tiles, GROUP));
+        int ld = Math.multiplyExact((n + COLS_PER_ITEM - 1) / COLS_PER_ITEM, COLS_PER_ITEM);
+        int entries = bBatch != 0 ? batch : 1;
+        int count = Math.multiplyExact(Math.multiplyExact(entries, Math.max(1, k)), ld);
+        DeviceHeap.Block packed = heap.allocateFloats(count);
+        try {
+            if (k > 0) {
+                new HeapCall(heap, DeviceHeap.Op.GEMM_PACK).set(N, n).set(K, k).set(FROM, b).set(FROM_BATCH, bBatch)
+                        .set(FROM_LD, ldb).set(PACK_T, transB ? 1 : 0).set(PACK_LD, ld).set(TO, packed.offset())
+                        .set(COUNT, count).run(64, count);
+            }
+            long colGroups = ((n + COLS_PER_ITEM - 1) / COLS_PER_ITEM + GROUP_COLS - 1) / GROUP_COLS;
+            long items = Math.multiplyExact(Math.multiplyExact((long) (m + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM,
+                    colGroups), (long) batch * GROUP_COLS);
+            new HeapCall(heap, DeviceHeap.Op.GEMM)
+                    .set(M, m).set(N, n).set(K, k).set(BATCH, batch)
+                    // op(A)(i, p) = heap[A_AT + i·A_ROW + p·A_STEP]
+                    .set(A_AT, a).set(A_BATCH, aBatch).set(A_ROW, transA ? 1 : lda).set(A_STEP, transA ? lda : 1)
+                    // op(B)(p, j) = heap[B_AT + p·B_STEP + j], packed
+                    .set(B_AT, packed.offset()).set(B_BATCH, bBatch != 0 ? Math.multiplyExact(k, ld) : 0)
+                    .set(B_STEP, ld)
+                    .set(C_AT, c).set(C_BATCH, cBatch).set(LDC, ldc)
+                    .set(BIAS, biasAt == NO_BIAS ? 0 : 1).set(BIAS_AT, biasAt == NO_BIAS ? 0 : biasAt)
+                    .f(ALPHA, alpha).f(BETA, beta)
+                    .run(GROUP, items);
+        } finally {
+            heap.free(packed);
+        }
     }
 }
