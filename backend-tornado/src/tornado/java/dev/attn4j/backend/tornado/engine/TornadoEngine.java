@@ -49,10 +49,12 @@ import java.util.Set;
 
 /**
  * The TornadoVM engine: tensors kept on one device in the engine's heaps ({@link DeviceHeap}); attention (every
- * mask, bias and dropout feature), LayerNorm/RMSNorm and rotary kernels written in TornadoVM's Java dialect, all
- * graphs of one execution plan compiled once (and again only if a heap grows). F32 only: 16-bit storage is not
- * declared (POCL has no {@code cl_khr_fp16}). Loaded reflectively by the provider (static {@link #probe()} and
- * {@link #open}), so the provider itself never links against TornadoVM.
+ * mask, bias and dropout feature), LayerNorm/RMSNorm, rotary, and the model ports (linear and matmul on
+ * {@link GemmKernels}, activations, element-wise ops, embedding, fused linear cross-entropy, AdamW, the uniform
+ * fill: {@link ModelKernels}) written in TornadoVM's Java dialect, all graphs of one execution plan compiled once
+ * (and again only if a heap grows). F32 only: 16-bit storage is not declared (POCL has no {@code cl_khr_fp16}).
+ * Loaded reflectively by the provider (static {@link #probe()} and {@link #open}), so the provider itself never
+ * links against TornadoVM.
  *
  * <p>Options ({@code -Dattn4j.tornado.<key>=...}): {@code device} — {@code backend:device} indices as TornadoVM
  * numbers them (e.g. {@code 0:0}, the default device), or a case-insensitive substring of a device's name;
