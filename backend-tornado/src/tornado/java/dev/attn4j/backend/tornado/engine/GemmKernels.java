@@ -32,7 +32,7 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  * {@code beta·C}; with {@code beta = 0} C is not read.
  *
  * <p><b>Operands through strides</b> (meta slots below): {@code op(A)(i, p) = heap[A_AT + e·A_BATCH + i·A_ROW +
- * p·A_STEP]} (A transposed or not), packed {@code op(B)(p, j) = heap[B_AT + e·B_BATCH + p·B_STEP + j]},
+ * p·A_STEP]} (a transposed A arrives packed into rows of K as well), packed {@code op(B)(p, j) = heap[B_AT + e·B_BATCH + p·B_STEP + j]},
  * {@code C(i, j) = heap[C_AT + e·C_BATCH + i·LDC + j]} for batch entry {@code e} (a batch stride of 0 shares the
  * operand).
  */
@@ -183,7 +183,8 @@ final class GemmKernels {
      * Packs op(B) so that it runs along N in rows of {@code PACK_LD} (N rounded up to a whole vector, the padding 0):
      * {@code to[e·K·PACK_LD + p·PACK_LD + j] = op(B)(p, j)}, read at {@code from[e·FROM_BATCH + j·FROM_LD + p]}
      * when {@code PACK_T} is 1 (B transposed), else at {@code from[e·FROM_BATCH + p·FROM_LD + j]}; one item per
-     * element of the {@code COUNT} packed.
+     * element of the {@code COUNT} packed. {@link TornadoGemm} packs a transposed A with it too (its rows A's M rows,
+     * its columns K).
      */
     static void pack(KernelContext ctx, FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta) {
         int i = ctx.globalIdx;

@@ -9,7 +9,8 @@ import static dev.attn4j.backend.tornado.engine.GemmKernels.*;
  * {@code batch} products steps each operand by its batch stride (0: shared). op(B) is first packed
  * ({@link GemmKernels#pack}) into a temporary block along N, rows padded to whole vectors, {@code K·N} elements per
  * batch entry it has: {@code O(K·N)} against the product's {@code O(M·N·K)}, and the kernel's vector reads are then
- * contiguous and in bounds whether B was transposed or not. Callers hold the engine's lock; the temporary block
+ * contiguous and in bounds whether B was transposed or not. A transposed A is packed likewise into rows of K
+ * ({@code O(M·K)}): read down the columns of the stored A, the product ran at about half the speed. Callers hold the engine's lock; the temporary block
  * may make the heap grow, which keeps every other block where it is.
  *
  * <pre>{@code
@@ -40,7 +41,26 @@ final class TornadoGemm {
         int entries = bBatch != 0 ? batch : 1;
         int count = Math.multiplyExact(Math.multiplyExact(entries, Math.max(1, k)), ld);
         DeviceHeap.Block packed = heap.allocateFloats(count);
+        DeviceHeap.Block packedA = null;
         try {
+            int aAt = a;
+            int aRow = transA ? 1 : lda;
+            int aStep = transA ? lda : 1;
+            int aStride = aBatch;
+            if (transA && k > 0) {
+                // op(A) = Aᵀ read down the columns of A is the slow form (about half the speed): pack it into
+                // rows of K, O(M·K), with the same kernel (its "rows" are A's M rows, its columns K).
+                int aEntries = aBatch != 0 ? batch : 1;
+                int aCount = Math.multiplyExact(Math.multiplyExact(aEntries, m), k);
+                packedA = heap.allocateFloats(aCount);
+                new HeapCall(heap, DeviceHeap.Op.GEMM_PACK).set(N, k).set(K, m).set(FROM, a).set(FROM_BATCH, aBatch)
+                        .set(FROM_LD, lda).set(PACK_T, 1).set(PACK_LD, k).set(TO, packedA.offset())
+                        .set(COUNT, aCount).run(64, aCount);
+                aAt = packedA.offset();
+                aRow = k;
+                aStep = 1;
+                aStride = aBatch != 0 ? Math.multiplyExact(m, k) : 0;
+            }
             if (k > 0) {
                 new HeapCall(heap, DeviceHeap.Op.GEMM_PACK).set(N, n).set(K, k).set(FROM, b).set(FROM_BATCH, bBatch)
                         .set(FROM_LD, ldb).set(PACK_T, transB ? 1 : 0).set(PACK_LD, ld).set(TO, packed.offset())
@@ -52,7 +72,7 @@ final class TornadoGemm {
             new HeapCall(heap, DeviceHeap.Op.GEMM)
                     .set(M, m).set(N, n).set(K, k).set(BATCH, batch)
                     // op(A)(i, p) = heap[A_AT + i·A_ROW + p·A_STEP]
-                    .set(A_AT, a).set(A_BATCH, aBatch).set(A_ROW, transA ? 1 : lda).set(A_STEP, transA ? lda : 1)
+                    .set(A_AT, aAt).set(A_BATCH, aStride).set(A_ROW, aRow).set(A_STEP, aStep)
                     // op(B)(p, j) = heap[B_AT + p·B_STEP + j], packed
                     .set(B_AT, packed.offset()).set(B_BATCH, bBatch != 0 ? Math.multiplyExact(k, ld) : 0)
                     .set(B_STEP, ld)
@@ -62,6 +82,9 @@ final class TornadoGemm {
                     .run(GROUP, items);
         } finally {
             heap.free(packed);
+            if (packedA != null) {
+                heap.free(packedA);
+            }
         }
     }
 }
