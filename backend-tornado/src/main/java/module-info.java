@@ -4,7 +4,9 @@
  * kernels ({@code src/tornado/java}) are built only by the {@code tornado} Maven profile, active when
  * {@code TORNADOVM_HOME} names a TornadoVM SDK, and are loaded reflectively when the program runs under the
  * SDK's argfile. The engine declares every port and feature the cpu backend has (attention forward and backward
- * with all masks, biases and dropout; LayerNorm/RMSNorm; rotary/xPos) in F32, head dims 1..256.
+ * with all masks, biases and dropout; LayerNorm/RMSNorm; rotary/xPos; the model ports: linear/matmul,
+ * activations, element-wise ops, embedding, fused cross-entropy, AdamW, uniform fills; tensor views, copies and
+ * fills) in F32, head dims 1..256, but the {@code [B, H, S, D]} attention layout.
  *
  * <p>The engine classes are compiled on the class path (this descriptor cannot require TornadoVM's module in
  * the default build), so use the backend from the class path; the profile's tests run that way.

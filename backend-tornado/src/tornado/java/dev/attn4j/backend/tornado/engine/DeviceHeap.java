@@ -60,16 +60,19 @@ final class DeviceHeap implements AutoCloseable {
     /** Largest heap, in elements: block offsets are Java ints, as TornadoVM's array indices. */
     static final long MAX_ELEMENTS = 1L << 30;
     /** Size of every graph's {@code meta} array: the largest of the kernels' layouts. */
-    static final int META = Math.max(Math.max(AttentionKernels.META_SIZE, NormKernels.META_SIZE),
-            Math.max(RotaryKernels.META_SIZE, HeapKernels.META_SIZE));
+    static final int META = Math.max(Math.max(Math.max(AttentionKernels.META_SIZE, NormKernels.META_SIZE),
+            Math.max(RotaryKernels.META_SIZE, HeapKernels.META_SIZE)),
+            Math.max(GemmKernels.META_SIZE, ModelKernels.META_SIZE));
     /** Size of every graph's {@code fmeta} array. */
-    static final int FMETA = Math.max(AttentionKernels.FMETA_SIZE, NormKernels.FMETA_SIZE);
+    static final int FMETA = Math.max(Math.max(AttentionKernels.FMETA_SIZE, NormKernels.FMETA_SIZE),
+            Math.max(GemmKernels.FMETA_SIZE, ModelKernels.FMETA_SIZE));
 
     /** The graphs of the plan, in order: one kernel each. */
     enum Op {
         ALLOCATE, UPLOAD_FLOATS, DOWNLOAD_FLOATS, UPLOAD_INTS, DOWNLOAD_INTS, ZERO, ATTENTION_FORWARD,
         ATTENTION_DELTA, ATTENTION_DQ, ATTENTION_DKV, ATTENTION_DTABLE, NORM_FORWARD, NORM_INPUT, NORM_PARAMS,
-        ROTARY
+        ROTARY, GEMM, GEMM_PACK, AXPBY, ACTIVATION, COLUMN_DOTS, ROW_DOTS, TOKEN_SHIFT, EMBED_FORWARD, EMBED_BACKWARD, CE_ROWS,
+        CE_TOTAL, ADAMW, SUM_SQUARES, SUM_INTO, UNIFORM
     }
 
     /** A block of the float heap or (when {@code ints}) of the int heap: {@code length} elements at {@code offset}. */
@@ -164,6 +167,21 @@ final class DeviceHeap implements AutoCloseable {
                 case NORM_INPUT -> NormKernels::backwardInput;
                 case NORM_PARAMS -> NormKernels::backwardParams;
                 case ROTARY -> RotaryKernels::rotary;
+                case GEMM -> GemmKernels::gemm;
+                case GEMM_PACK -> GemmKernels::pack;
+                case AXPBY -> ModelKernels::axpby;
+                case ACTIVATION -> ModelKernels::activation;
+                case COLUMN_DOTS -> ModelKernels::columnDots;
+                case ROW_DOTS -> ModelKernels::rowDots;
+                case TOKEN_SHIFT -> ModelKernels::tokenShift;
+                case EMBED_FORWARD -> ModelKernels::embedForward;
+                case EMBED_BACKWARD -> ModelKernels::embedBackward;
+                case CE_ROWS -> ModelKernels::ceRows;
+                case CE_TOTAL -> ModelKernels::ceTotal;
+                case ADAMW -> ModelKernels::adamw;
+                case SUM_SQUARES -> ModelKernels::sumSquares;
+                case SUM_INTO -> ModelKernels::sumInto;
+                case UNIFORM -> ModelKernels::philoxUniform;
                 default -> throw new IllegalArgumentException("not a heap kernel: " + op);
             };
         }

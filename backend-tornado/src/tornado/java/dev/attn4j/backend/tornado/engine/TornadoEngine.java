@@ -8,8 +8,24 @@ import dev.attn4j.ports.norm.NormCapabilities;
 import dev.attn4j.ports.rotary.RotaryCapabilities;
 import dev.attn4j.ports.spi.TensorRegistry;
 import dev.attn4j.ports.tensor.TensorCapabilities;
+import dev.attn4j.ports.tensor.TensorFeature;
 import dev.attn4j.ports.DeviceException;
+import dev.attn4j.ports.activation.Activation;
+import dev.attn4j.ports.activation.ActivationCapabilities;
+import dev.attn4j.ports.activation.ActivationPort;
 import dev.attn4j.ports.attention.AttentionPort;
+import dev.attn4j.ports.elementwise.ElementwiseCapabilities;
+import dev.attn4j.ports.elementwise.ElementwisePort;
+import dev.attn4j.ports.embedding.EmbeddingCapabilities;
+import dev.attn4j.ports.embedding.EmbeddingPort;
+import dev.attn4j.ports.linear.LinearCapabilities;
+import dev.attn4j.ports.linear.LinearPort;
+import dev.attn4j.ports.loss.LossCapabilities;
+import dev.attn4j.ports.loss.LossPort;
+import dev.attn4j.ports.optim.OptimizerCapabilities;
+import dev.attn4j.ports.optim.OptimizerPort;
+import dev.attn4j.ports.random.RandomCapabilities;
+import dev.attn4j.ports.random.RandomPort;
 import dev.attn4j.ports.norm.NormalizationPort;
 import dev.attn4j.ports.rotary.RotaryPort;
 import dev.attn4j.ports.spi.Availability;
@@ -28,14 +44,17 @@ import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
  * The TornadoVM engine: tensors kept on one device in the engine's heaps ({@link DeviceHeap}); attention (every
- * mask, bias and dropout feature), LayerNorm/RMSNorm and rotary kernels written in TornadoVM's Java dialect, all
- * graphs of one execution plan compiled once (and again only if a heap grows). F32 only: 16-bit storage is not
- * declared (POCL has no {@code cl_khr_fp16}). Loaded reflectively by the provider (static {@link #probe()} and
- * {@link #open}), so the provider itself never links against TornadoVM.
+ * mask, bias and dropout feature), LayerNorm/RMSNorm, rotary, and the model ports (linear and matmul on
+ * {@link GemmKernels}, activations, element-wise ops, embedding, fused linear cross-entropy, AdamW, the uniform
+ * fill: {@link ModelKernels}) written in TornadoVM's Java dialect, all graphs of one execution plan compiled once
+ * (and again only if a heap grows). F32 only: 16-bit storage is not declared (POCL has no {@code cl_khr_fp16}).
+ * Loaded reflectively by the provider (static {@link #probe()} and {@link #open}), so the provider itself never
+ * links against TornadoVM.
  *
  * <p>Options ({@code -Dattn4j.tornado.<key>=...}): {@code device} — {@code backend:device} indices as TornadoVM
  * numbers them (e.g. {@code 0:0}, the default device), or a case-insensitive substring of a device's name;
@@ -59,6 +78,13 @@ public final class TornadoEngine implements BackendEngine {
     private final TornadoNormalization normalization;
     private final TornadoAttention attention;
     private final TornadoRotary rotary;
+    private final TornadoLinear linear;
+    private final TornadoActivation activation;
+    private final TornadoElementwise elementwise;
+    private final TornadoEmbedding embedding;
+    private final TornadoLoss loss;
+    private final TornadoOptimizer optimizer;
+    private final TornadoRandom random;
     /** Weak: a tensor dropped unclosed returns its heap block through a Cleaner, and must not be kept alive here. */
     private final TensorRegistry<TornadoTensor> owned = TensorRegistry.weak();
     private boolean closed;
@@ -70,16 +96,28 @@ public final class TornadoEngine implements BackendEngine {
         // and sums in a fixed order). The kernels index [B, S, H, D] only: BHSD (a stride change) is not declared
         // until they are built and run against it. F32 only: POCL has no cl_khr_fp16.
         Set<DType> f32 = EnumSet.of(DType.F32);
-        this.capabilities = Capabilities.of(TensorCapabilities.transfers(f32),
+        // Views at any element offset (a view is a window of its root's heap block), copies, casts (F32 to F32
+        // only) and fills.
+        this.capabilities = Capabilities.of(new TensorCapabilities(f32, EnumSet.allOf(TensorFeature.class), 1),
                 new AttentionCapabilities(f32, EnumSet.complementOf(EnumSet.of(AttentionFeature.BHSD_LAYOUT)), 1,
                         MAX_HEAD_DIM),
-                NormCapabilities.all(f32), new RotaryCapabilities(f32));
+                NormCapabilities.all(f32), new RotaryCapabilities(f32),
+                new LinearCapabilities(f32), new ActivationCapabilities(f32, EnumSet.allOf(Activation.class)),
+                new ElementwiseCapabilities(f32), new EmbeddingCapabilities(f32), new LossCapabilities(f32),
+                new OptimizerCapabilities(f32), new RandomCapabilities(f32));
         int floats = (int) Math.min(DeviceHeap.MAX_ELEMENTS, (long) heapMiB * (1 << 20) / Float.BYTES);
         this.heap = new DeviceHeap(device, floats, Math.max(DeviceHeap.ALIGNMENT, floats / 16));
         this.tensors = new TornadoTensors(this);
         this.normalization = new TornadoNormalization(this, tensors);
         this.attention = new TornadoAttention(this, tensors);
         this.rotary = new TornadoRotary(this, tensors);
+        this.linear = new TornadoLinear(this, tensors);
+        this.activation = new TornadoActivation(this, tensors);
+        this.elementwise = new TornadoElementwise(this, tensors);
+        this.embedding = new TornadoEmbedding(this, tensors);
+        this.loss = new TornadoLoss(this, tensors);
+        this.optimizer = new TornadoOptimizer(this, tensors);
+        this.random = new TornadoRandom(this);
     }
 
     /** The devices TornadoVM sees, one line each as {@code backend:device name (platform)}. */
@@ -177,6 +215,28 @@ public final class TornadoEngine implements BackendEngine {
         return tensor;
     }
 
+    /**
+     * A view of {@code shape} over {@code base}'s elements from {@code offset} (the facade checked the range),
+     * registered, and attached to {@code base} so that closing {@code base} closes it.
+     */
+    synchronized TornadoTensor trackView(TornadoTensor base, long offset, Shape shape) {
+        if (closed) {
+            throw new ClosedException("the tornado backend was closed before this call could run");
+        }
+        DeviceHeap.Block b = base.block();
+        DeviceHeap.Block window = new DeviceHeap.Block(b.ints(), Math.toIntExact(b.offset() + offset),
+                (int) Math.max(1, shape.elementCount()));
+        TornadoTensor view = new TornadoTensor(base, shape, window);
+        base.attach(view);
+        owned.register(view);
+        return view;
+    }
+
+    /** Forgets a tensor being closed (its block goes back through its cleaner). */
+    synchronized void forget(TornadoTensor tensor) {
+        owned.release(tensor);
+    }
+
     /** Returns a closed tensor's block to its heap (nothing to do once the engine, and its heaps, are closed). */
     synchronized void release(DeviceHeap.Block block) {
         if (!closed) {
@@ -228,8 +288,50 @@ public final class TornadoEngine implements BackendEngine {
     }
 
     @Override
-    public synchronized boolean owns(DeviceTensor tensor) {
-        return owned.contains(tensor);
+    public LinearPort linear() {
+        return linear;
+    }
+
+    @Override
+    public ActivationPort activation() {
+        return activation;
+    }
+
+    @Override
+    public ElementwisePort elementwise() {
+        return elementwise;
+    }
+
+    @Override
+    public EmbeddingPort embedding() {
+        return embedding;
+    }
+
+    @Override
+    public LossPort loss() {
+        return loss;
+    }
+
+    @Override
+    public OptimizerPort optimizer() {
+        return optimizer;
+    }
+
+    @Override
+    public RandomPort random() {
+        return random;
+    }
+
+    /** Made by this engine, open or closed: the facade reports a closed one as closed, not as foreign. */
+    @Override
+    public boolean owns(DeviceTensor tensor) {
+        return tensor instanceof TornadoTensor t && t.owner() == this;
+    }
+
+    /** Tensors made and neither closed nor collected (leak checks read it). */
+    @Override
+    public synchronized OptionalInt openTensors() {
+        return OptionalInt.of(owned.size());
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.attn4j.backend.tornado.engine;
 
+import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.UnsupportedCapabilityException;
+import dev.attn4j.ports.tensor.CopyRequest;
 import dev.attn4j.ports.tensor.DType;
 import dev.attn4j.ports.tensor.DeviceTensor;
 import dev.attn4j.ports.tensor.Shape;
@@ -100,6 +102,60 @@ final class TornadoTensors implements TensorPort {
             out[i] = bits[i] != 0;
         }
         return out;
+    }
+
+    @Override
+    public DeviceTensor view(DeviceTensor base, long offset, Shape shape) {
+        synchronized (engine) {
+            engine.heap(); // fails once the engine is closed
+            return engine.trackView((TornadoTensor) base, offset, shape);
+        }
+    }
+
+    /**
+     * A strided block copy ({@link ModelKernels#axpby}'s copy mode), in the float heap or (I32, BOOL) the int heap.
+     * The request refused a tensor copied onto itself overlapping; two views of one block that overlap are
+     * refused here, since the copy's order would decide what is read.
+     */
+    @Override
+    public void copy(CopyRequest r) {
+        TornadoTensor src = (TornadoTensor) r.src();
+        TornadoTensor dst = (TornadoTensor) r.dst();
+        if (src != dst && src.overlaps(dst)) {
+            throw new InvalidRequestException("dst", "storage apart from src's", "a view sharing storage with it");
+        }
+        long n = Math.multiplyExact(r.rows(), r.cols());
+        synchronized (engine) {
+            new HeapCall(engine.heap(), DeviceHeap.Op.AXPBY).set(ModelKernels.MODE, ModelKernels.COPY)
+                    .set(ModelKernels.N, Math.toIntExact(n)).set(ModelKernels.COLS, Math.toIntExact(r.cols()))
+                    .set(ModelKernels.A_AT, Math.toIntExact(src.offset() + r.srcOffset()))
+                    .set(ModelKernels.C_AT, Math.toIntExact(dst.offset() + r.dstOffset()))
+                    .set(ModelKernels.I0, Math.toIntExact(r.srcStride())).set(ModelKernels.I1, Math.toIntExact(r.dstStride()))
+                    .set(ModelKernels.I2, src.block().ints() ? 1 : 0).run(64, n);
+        }
+    }
+
+    /** A copy: F32 is the only floating dtype declared, so a cast is to F32 from F32. */
+    @Override
+    public DeviceTensor cast(DeviceTensor source, DType dtype) {
+        requireF32(dtype);
+        long n = source.shape().elementCount();
+        synchronized (engine) {
+            return filled(newTensor(source.shape(), DType.F32), t -> new HeapCall(engine.heap(), DeviceHeap.Op.AXPBY)
+                    .set(ModelKernels.MODE, ModelKernels.COPY).set(ModelKernels.N, Math.toIntExact(n))
+                    .set(ModelKernels.COLS, Math.toIntExact(Math.max(1, n))).set(ModelKernels.A_AT, TornadoTensor.at(source))
+                    .set(ModelKernels.C_AT, t.offset()).run(64, n));
+        }
+    }
+
+    @Override
+    public void fill(DeviceTensor tensor, float value) {
+        long n = tensor.shape().elementCount();
+        synchronized (engine) {
+            new HeapCall(engine.heap(), DeviceHeap.Op.AXPBY).set(ModelKernels.MODE, ModelKernels.FILL)
+                    .set(ModelKernels.N, Math.toIntExact(n)).set(ModelKernels.C_AT, TornadoTensor.at(tensor))
+                    .f(ModelKernels.F0, value).run(64, n);
+        }
     }
 
     private static int count(DeviceTensor tensor) {
