@@ -150,9 +150,12 @@ def openblas():
 def attn4j(shape, items, runs, warmup):
     # The cpu backend runs one worker per available processor.
     threads = [f"-XX:ActiveProcessorCount={THREADS}"] if THREADS else []
+    # The JDK's signal chaining: POCL (probed by Backends.open) replaces the JVM's SIGSEGV handler otherwise, and a
+    # safepoint poll then kills the JVM with signal 11 and no error file (the "once in ~200 runs" above).
+    env = dict(os.environ, LD_PRELOAD=os.path.join(os.path.dirname(os.path.dirname(JAVA)), "lib", "libjsig.so"))
     return locked([JAVA, *threads, "-XX:ErrorFile=/tmp/attn4j-hs_err_%p.log", "--add-modules", "jdk.incubator.vector",
                    "-cp", JAR, "dev.attn4j.benchmarks.AttentionAnchorRun",
-                   *shape.split(), "--only", ",".join(items), "--runs", str(runs), "--warmup", str(warmup)])
+                   *shape.split(), "--only", ",".join(items), "--runs", str(runs), "--warmup", str(warmup)], env=env)
 
 
 def flops(shape, item):

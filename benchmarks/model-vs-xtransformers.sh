@@ -31,7 +31,7 @@ OUT=$(mktemp -d /tmp/attn4j-model-bench.XXXX)
 echo "# $(date -u +%FT%TZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cpus, seq $SEQ, decode context $DECODE, $THREADS threads, $ROUNDS rounds; raw output in $OUT"
 
 attn4j() {
-  "$JAVA" -XX:ActiveProcessorCount="$THREADS" -Xmx${HEAP:-8g} --add-modules jdk.incubator.vector -cp "$JAR" \
+  LD_PRELOAD=$(dirname "$(dirname "$JAVA")")/lib/libjsig.so "$JAVA" -XX:ActiveProcessorCount="$THREADS" -Xmx${HEAP:-8g} --add-modules jdk.incubator.vector -cp "$JAR" \
     dev.attn4j.benchmarks.ModelThroughput --model orca --seq "$SEQ" --repeats 3 --decode "$DECODE" 2>/dev/null
 }
 xtransformers() {
