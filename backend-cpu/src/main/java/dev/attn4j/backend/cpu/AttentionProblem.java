@@ -20,8 +20,8 @@ final class AttentionProblem {
     static final int BC = 128;
     /** Backward work units wanted, whatever the thread count, so the partition is shape-only. */
     private static final int TARGET_UNITS = 8;
-    /** Cap on the memory (floats) of per-chunk dQ partial sums. */
-    private static final long DQ_PARTIAL_BUDGET = 64L << 20;
+    /** Cap on the memory (floats) of the backward's partial sums: per-chunk dQ, per-split dK and dV. */
+    private static final long PARTIAL_BUDGET = 64L << 20;
 
     final AttentionShape shape;
     final int batch;
@@ -107,12 +107,39 @@ final class AttentionProblem {
         return bhsd ? ((b * heads + h) * seqQ + i) * headDim : ((b * seqQ + i) * heads + h) * headDim;
     }
 
-    /** The backward's key-tile chunks: enough units for any thread count, a function of shape only. */
-    int chunks() {
+    /**
+     * The backward's head splits: a KV head's group of query heads is split into this many parts (a divisor of the
+     * group), each a work unit of its own with its own dK/dV partial sums, until there are enough units for any
+     * thread count; a function of shape only. Splitting heads rather than key tiles keeps a unit's query rows those
+     * of one head at a time (a key chunk of an MQA head would stream every query head's Q, dO and dQ past each key
+     * tile) and costs a partial sum of the size of K and V per split instead of one of the size of Q per chunk.
+     */
+    int headSplits() {
         int units = batch * kvHeads;
+        int wanted = (TARGET_UNITS + units - 1) / units;
+        long slab = 2 * shape.keyShape().elementCount();
+        int splits = 1;
+        for (int s = 1; s <= group; s++) {
+            if (group % s != 0 || s > 1 && s * slab > PARTIAL_BUDGET) {
+                continue;
+            }
+            splits = s;
+            if (s >= wanted) {
+                break;
+            }
+        }
+        return splits;
+    }
+
+    /**
+     * The backward's key-tile chunks, once the heads are split ({@link #headSplits}): enough units for any thread
+     * count, a function of shape only.
+     */
+    int chunks() {
+        int units = batch * kvHeads * headSplits();
         int chunks = Math.max(1, Math.min(keyTiles, (TARGET_UNITS + units - 1) / units));
         long slab = shape.queryShape().elementCount();
-        while (chunks > 1 && chunks * slab > DQ_PARTIAL_BUDGET) {
+        while (chunks > 1 && chunks * slab > PARTIAL_BUDGET) {
             chunks--;
         }
         return chunks;
