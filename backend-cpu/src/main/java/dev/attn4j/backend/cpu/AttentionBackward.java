@@ -2,7 +2,6 @@ package dev.attn4j.backend.cpu;
 
 import java.util.Arrays;
 
-import static dev.attn4j.backend.cpu.AttentionProblem.BC;
 import static dev.attn4j.backend.cpu.AttentionProblem.BR;
 
 /**
@@ -117,7 +116,7 @@ final class AttentionBackward {
         int dp = p.dPad;
         int d = p.headDim;
         float scale = p.scale;
-        int tileSize = BC * dp;
+        int tileSize = p.bc * dp;
         Arrays.fill(w.dk, 0f);
         Arrays.fill(w.dv, 0f);
         Philox philox = p.dropout.active() ? p.dropout.philox() : null;
@@ -137,8 +136,8 @@ final class AttentionBackward {
             System.arraycopy(lse.array(), lse.offset() + (b * p.heads + h) * p.seqQ, w.lse, 0, p.seqQ);
             Arrays.fill(w.dq, 0f);
             for (int kt = chunk, slot = 0; kt < p.keyTiles; kt += chunks, slot++) {
-                int j0 = kt * BC;
-                int cols = Math.min(BC, p.seqK - j0);
+                int j0 = kt * p.bc;
+                int cols = Math.min(p.bc, p.seqK - j0);
                 int rowFrom = p.keys.firstRow(j0);
                 int rowTo = p.keys.endRow(j0 + cols);
                 if (rowFrom >= rowTo) {
@@ -167,8 +166,8 @@ final class AttentionBackward {
             }
         }
         for (int kt = chunk, slot = 0; kt < p.keyTiles; kt += chunks, slot++) {
-            int j0 = kt * BC;
-            int cols = Math.min(BC, p.seqK - j0);
+            int j0 = kt * p.bc;
+            int cols = Math.min(p.bc, p.seqK - j0);
             if (p.keys.firstRow(j0) >= p.keys.endRow(j0 + cols)) {
                 continue;
             }
@@ -195,7 +194,7 @@ final class AttentionBackward {
         }
         int dp = p.dPad;
         int d = p.headDim;
-        int j0 = kt * BC;
+        int j0 = kt * p.bc;
         int qAt = i0 * dp;
         // Near a causal or window edge the tile's rows see only part of the key tile: columns
         // c0 .. c0+colsPad of it (c0 a multiple of LANES) are computed.
@@ -213,11 +212,11 @@ final class AttentionBackward {
         float[] s = w.s;
         float[] ds = w.ds;
         // S = Q·(scale·Kᵀ), in the forward's order, so P = exp(S − lse) recomputes its probabilities.
-        math.gemm(w.qs, qAt, dp, 1, w.kt, c0, BC, s, 0, BC, rows, colsPad, d, false);
-        p.scores(s, BC, b, h, i0, rows, jc, colsPad, tile, p.biases.hasSoftcap() ? w.tanh : null);
+        math.gemm(w.qs, qAt, dp, 1, w.kt, c0, p.bc, s, 0, p.bc, rows, colsPad, d, false);
+        p.scores(s, p.bc, b, h, i0, rows, jc, colsPad, tile, p.biases.hasSoftcap() ? w.tanh : null);
         for (int r = 0; r < rows; r++) {
             float rowLse = w.lse[i0 + r];
-            int so = r * BC;
+            int so = r * p.bc;
             if (rowLse == Float.NEGATIVE_INFINITY) {
                 Arrays.fill(s, so, so + colsPad, 0f);
             } else {
@@ -229,29 +228,29 @@ final class AttentionBackward {
         if (philox != null) {
             pv = w.pd;
             for (int r = 0; r < rows; r++) {
-                p.dropout.keepFactors(philox, w.keep, r * BC, b, h, i0 + r, jc, Math.min(colsPad, cols - c0), colsPad);
+                p.dropout.keepFactors(philox, w.keep, r * p.bc, b, h, i0 + r, jc, Math.min(colsPad, cols - c0), colsPad);
             }
-            for (int x = 0; x < rows * BC; x++) {
+            for (int x = 0; x < rows * p.bc; x++) {
                 pv[x] = s[x] * w.keep[x];
             }
         }
         // dV += Pᵀ·dO
-        math.gemm(pv, 0, 1, BC, w.dO, qAt, dp, w.dv, kvAt + c0 * dp, dp, colsPad, dp, rows, true);
+        math.gemm(pv, 0, 1, p.bc, w.dO, qAt, dp, w.dv, kvAt + c0 * dp, dp, colsPad, dp, rows, true);
         // dP = dO·Vᵀ (an fma chain over d, as rowDots sums D), then dS = P∘(dP∘Z/(1-p) − D)
-        math.gemm(w.dO, qAt, dp, 1, w.vt, c0, BC, ds, 0, BC, rows, colsPad, d, false);
+        math.gemm(w.dO, qAt, dp, 1, w.vt, c0, p.bc, ds, 0, p.bc, rows, colsPad, d, false);
         if (philox != null) {
-            for (int x = 0; x < rows * BC; x++) {
+            for (int x = 0; x < rows * p.bc; x++) {
                 ds[x] *= w.keep[x];
             }
         }
         for (int r = 0; r < rows; r++) {
-            math.softmaxGrad(s, ds, r * BC, colsPad, w.dRow[i0 + r]);
+            math.softmaxGrad(s, ds, r * p.bc, colsPad, w.dRow[i0 + r]);
         }
         if (dTable != null) {
             // The table is added after the softcap, so its gradient is dS itself.
             for (int r = 0; r < rows; r++) {
                 int t = dTableBase + p.biases.tableIndex(0, i0 + r, jc);
-                int so = r * BC;
+                int so = r * p.bc;
                 int n = Math.min(colsPad, cols - c0);
                 for (int c = 0; c < n; c++) {
                     dTable[t + c] += ds[so + c];
@@ -261,7 +260,7 @@ final class AttentionBackward {
         if (p.biases.hasSoftcap()) {
             // d(c·tanh(x/c))/dx = 1 − tanh²(x/c)
             for (int r = 0; r < rows; r++) {
-                int so = r * BC;
+                int so = r * p.bc;
                 for (int c = 0; c < colsPad; c++) {
                     float t = w.tanh[so + c];
                     ds[so + c] *= 1f - t * t;
@@ -269,8 +268,8 @@ final class AttentionBackward {
             }
         }
         // dK += dSᵀ·Q;  dQ += dS·K (both scaled once, at the end)
-        math.gemm(ds, 0, 1, BC, w.qs, qAt, dp, w.dk, kvAt + c0 * dp, dp, colsPad, dp, rows, true);
-        math.gemm(ds, 0, BC, 1, w.k, c0 * dp, dp, w.dq, qAt, dp, rows, dp, colsPad, true);
+        math.gemm(ds, 0, 1, p.bc, w.qs, qAt, dp, w.dk, kvAt + c0 * dp, dp, colsPad, dp, rows, true);
+        math.gemm(ds, 0, p.bc, 1, w.k, c0 * dp, dp, w.dq, qAt, dp, rows, dp, colsPad, true);
     }
 
     /**
@@ -331,11 +330,11 @@ final class AttentionBackward {
         final float[] vt;
         final float[] dk;
         final float[] dv;
-        final float[] s = new float[BR * BC];
-        final float[] ds = new float[BR * BC];
-        final float[] pd = new float[BR * BC];
-        final float[] keep = new float[BR * BC];
-        final float[] tanh = new float[BR * BC];
+        final float[] s;
+        final float[] ds;
+        final float[] pd;
+        final float[] keep;
+        final float[] tanh;
 
         Scratch(AttentionProblem p, int chunks) {
             int rows = p.seqQPad;
@@ -345,11 +344,16 @@ final class AttentionBackward {
             dq = new float[rows * p.dPad];
             lse = new float[rows];
             dRow = new float[rows];
-            k = new float[BC * p.dPad];
-            kt = new float[p.dPad * BC];
-            vt = new float[p.dPad * BC];
-            dk = new float[Math.multiplyExact(slots * BC, p.dPad)];
-            dv = new float[Math.multiplyExact(slots * BC, p.dPad)];
+            k = new float[p.bc * p.dPad];
+            kt = new float[p.dPad * p.bc];
+            vt = new float[p.dPad * p.bc];
+            dk = new float[Math.multiplyExact(slots * p.bc, p.dPad)];
+            dv = new float[Math.multiplyExact(slots * p.bc, p.dPad)];
+            s = new float[BR * p.bc];
+            ds = new float[BR * p.bc];
+            pd = new float[BR * p.bc];
+            keep = new float[BR * p.bc];
+            tanh = new float[BR * p.bc];
         }
     }
 }
