@@ -2,17 +2,18 @@ package dev.attn4j.backend.cpu;
 
 import java.util.Arrays;
 
-import static dev.attn4j.backend.cpu.AttentionProblem.BC;
 import static dev.attn4j.backend.cpu.AttentionProblem.BR;
 
 /**
- * The tiled backward (FlashAttention-2, Dao 2023). Work units are (batch, KV head, key-tile chunk); a unit owns its
- * dK/dV tiles outright, so they need no synchronisation. Per key tile and query tile it recomputes {@code S}
+ * The tiled backward (FlashAttention-2, Dao 2023). Work units are (batch, KV head, part of its query-head group,
+ * key-tile chunk); a unit owns its dK/dV tiles (or its split's partial sums of them) outright, so they need no
+ * synchronisation. Per key tile and query tile it recomputes {@code S}
  * exactly as the forward did and {@code P = exp(S − lse)}, then {@code dV += Pᵀ·dO}, {@code dP = dO·Vᵀ},
  * {@code dS = P∘(dP − D)} with {@code D = rowsum(dO∘O)}, {@code dK += scale·dSᵀ·Q}, {@code dQ += scale·dS·K}.
- * dQ is summed per chunk and the chunks are reduced in a fixed order; the number of chunks depends only on
- * the problem's shape ({@link AttentionProblem#chunks}), so the backward is deterministic — bit-identical run to
- * run and across thread counts — whether or not {@code deterministic} is requested.
+ * dQ is summed per chunk, dK and dV per head split, and the parts are reduced in a fixed order; the numbers of
+ * chunks and splits depend only on the problem's shape ({@link AttentionProblem#chunks},
+ * {@link AttentionProblem#headSplits}), so the backward is deterministic — bit-identical run to run and across
+ * thread counts — whether or not {@code deterministic} is requested.
  */
 final class AttentionBackward {
     private final WorkerPool pool;
@@ -29,40 +30,53 @@ final class AttentionBackward {
         Span<float[]> dkOut = dk.f32();
         Span<float[]> dvOut = dv.f32();
 
+        int splits = p.headSplits();
         int chunks = p.chunks();
         // With one chunk a unit owns its heads' dQ rows outright; otherwise each chunk sums into its own
-        // slab and the slabs are added in chunk order below.
-        float[] dqPartial = chunks == 1 ? null : new float[Math.multiplyExact(chunks, (int) p.shape.queryShape().elementCount())];
+        // slab and the slabs are added in chunk order below. Likewise dK and dV with one head split.
+        int qSlab = (int) p.shape.queryShape().elementCount();
+        int kSlab = (int) p.shape.keyShape().elementCount();
+        float[] dqPartial = chunks == 1 ? null : new float[Math.multiplyExact(chunks, qSlab)];
+        float[] dkPartial = splits == 1 ? null : new float[Math.multiplyExact(splits, kSlab)];
+        float[] dvPartial = splits == 1 ? null : new float[Math.multiplyExact(splits, kSlab)];
         Scratch[] scratch = new Scratch[pool.threads()];
-        int units = p.batch * p.kvHeads * chunks;
+        int units = Math.multiplyExact(p.batch * p.kvHeads, splits * chunks);
+        int heads = p.group / splits;
         // The bias-table gradient sums over batch, rows and chunks: each unit fills its own slab (one row of
-        // the table per head of its group) and the slabs are added in unit order, keeping it deterministic.
-        int tableSlab = p.group * p.biases.tableWidth();
+        // the table per head it holds) and the slabs are added in unit order, keeping it deterministic.
+        int tableSlab = heads * p.biases.tableWidth();
         float[] dTablePartial = tableGrad ? new float[Math.multiplyExact(units, tableSlab)] : null;
         pool.forEach(units, (worker, unit) -> {
             if (scratch[worker] == null) {
-                scratch[worker] = new Scratch(p);
+                scratch[worker] = new Scratch(p, chunks);
             }
             int chunk = unit % chunks;
-            int bk = unit / chunks;
+            int split = unit / chunks % splits;
+            int bk = unit / chunks / splits;
             int b = bk / p.kvHeads;
             int kvHead = bk % p.kvHeads;
-            float[] dqTarget = chunks == 1 ? dqOut.array() : dqPartial;
-            int dqBase = chunks == 1 ? dqOut.offset() : chunk * (int) p.shape.queryShape().elementCount();
-            unit(p, scratch[worker], b, kvHead, chunk, chunks, dO, o, lse, dqTarget, dqBase,
-                    dkOut, dvOut, dTablePartial, unit * tableSlab);
+            Span<float[]> dqTarget = chunks == 1 ? dqOut : new Span<>(dqPartial, chunk * qSlab, qSlab);
+            Span<float[]> dkTarget = splits == 1 ? dkOut : new Span<>(dkPartial, split * kSlab, kSlab);
+            Span<float[]> dvTarget = splits == 1 ? dvOut : new Span<>(dvPartial, split * kSlab, kSlab);
+            unit(p, scratch[worker], b, kvHead, kvHead * p.group + split * heads, heads, chunk, chunks, dO, o, lse,
+                    dqTarget, dkTarget, dvTarget, dTablePartial, unit * tableSlab);
         });
         if (dqPartial != null) {
-            reduceChunks(dqPartial, chunks, dqOut);
+            reduce(dqPartial, chunks, dqOut);
+        }
+        if (dkPartial != null) {
+            reduce(dkPartial, splits, dkOut);
+            reduce(dvPartial, splits, dvOut);
         }
         if (tableGrad) {
             Span<float[]> tableOut = dTable.f32();
             float[] t = tableOut.array();
             int width = p.biases.tableWidth();
             for (int unit = 0; unit < units; unit++) {
-                int kvHead = (unit / chunks) % p.kvHeads;
-                for (int g = 0; g < p.group; g++) {
-                    int h = kvHead * p.group + g;
+                int split = unit / chunks % splits;
+                int kvHead = unit / chunks / splits % p.kvHeads;
+                for (int g = 0; g < heads; g++) {
+                    int h = kvHead * p.group + split * heads + g;
                     int src = unit * tableSlab + g * width;
                     for (int x = 0; x < width; x++) {
                         t[tableOut.offset() + h * width + x] += dTablePartial[src + x];
@@ -72,92 +86,99 @@ final class AttentionBackward {
         }
     }
 
-    private void reduceChunks(float[] partial, int chunks, Span<float[]> dqOut) {
-        float[] dq = dqOut.array();
-        int at = dqOut.offset();
-        int n = dqOut.length();
+    /** Adds {@code parts} slabs of {@code partial}, in slab order, into {@code out} (whose elements are 0). */
+    private void reduce(float[] partial, int parts, Span<float[]> out) {
+        float[] dst = out.array();
+        int at = out.offset();
+        int n = out.length();
         int slice = 1 << 16;
         pool.forEach((n + slice - 1) / slice, s -> {
             int from = s * slice;
             int to = Math.min(n, from + slice);
-            for (int c = 0; c < chunks; c++) {
+            for (int c = 0; c < parts; c++) {
                 int base = c * n;
                 for (int x = from; x < to; x++) {
-                    dq[at + x] += partial[base + x];
+                    dst[at + x] += partial[base + x];
                 }
             }
         });
     }
 
-    private void unit(AttentionProblem p, Scratch w, int b, int kvHead, int chunk, int chunks,
-                              Span<float[]> dO, Span<float[]> o, Span<float[]> lse, float[] dqOut, int dqBase,
-                              Span<float[]> dkOut, Span<float[]> dvOut, float[] dTable, int dTableBase) {
+    /**
+     * Query heads {@code h0 .. h0+heads} of KV head {@code kvHead} against key tiles {@code chunk, chunk+chunks, …}.
+     * One head at a time: its packed Q, dO and dQ (3·Sq·D floats) are what streams past each key tile, so a unit
+     * of an MQA group touches no more memory per tile than one of multi-head attention. The chunk's dK and dV stay
+     * in the scratch across the heads, summed in head order then query-tile order, as a head-major loop would.
+     */
+    private void unit(AttentionProblem p, Scratch w, int b, int kvHead, int h0, int heads, int chunk, int chunks,
+                      Span<float[]> dO, Span<float[]> o, Span<float[]> lse, Span<float[]> dqOut,
+                      Span<float[]> dkOut, Span<float[]> dvOut, float[] dTable, int dTableBase) {
         int dp = p.dPad;
         int d = p.headDim;
-        int sqPad = p.seqQPad;
-                // The group's Q and dO rows are packed once per unit: contiguous, zero-padded rows make the five
-        // products of each tile measurably faster than reading the [B, S, H, D] layout in place (155 vs 133 ms
-        // at S=2048, H=8, D=64); dQ is summed in a packed buffer too.
-        for (int g = 0; g < p.group; g++) {
-            int h = kvHead * p.group + g;
-            // Block by block, so that D reads the packed dO rows while they are still in L1.
+        float scale = p.scale;
+        int tileSize = p.bc * dp;
+        Arrays.fill(w.dk, 0f);
+        Arrays.fill(w.dv, 0f);
+        Philox philox = p.dropout.active() ? p.dropout.philox() : null;
+        for (int g = 0; g < heads; g++) {
+            int h = h0 + g;
+            // The head's Q and dO rows are packed once: contiguous, zero-padded rows make the five products of
+            // each tile measurably faster than reading the [B, S, H, D] layout in place (155 vs 133 ms at
+            // S=2048, H=8, D=64); dQ is summed in a packed buffer too. Block by block, so that D reads the
+            // packed dO rows while they are still in L1.
             for (int i0 = 0; i0 < p.seqQ; i0 += BR) {
                 int rows = Math.min(BR, p.seqQ - i0);
-                int at = (g * sqPad + i0) * dp;
+                int at = i0 * dp;
                 AttentionPacking.queryRows(p, p.q, p.qOff, b, h, i0, rows, 1f, w.qs, at);
                 AttentionPacking.queryRows(p, dO.array(), dO.offset(), b, h, i0, rows, 1f, w.dO, at);
-                rowDots(w.dO, at, dp, o.array(), o.offset() + p.queryRow(b, i0, h), p.qStride, rows, d,
-                        w.dRow, g * sqPad + i0);
+                rowDots(w.dO, at, dp, o.array(), o.offset() + p.queryRow(b, i0, h), p.qStride, rows, d, w.dRow, i0);
             }
-            System.arraycopy(lse.array(), lse.offset() + (b * p.heads + h) * p.seqQ, w.lse, g * sqPad, p.seqQ);
-        }
-        Arrays.fill(w.dq, 0f);
-        Philox philox = p.dropout.active() ? p.dropout.philox() : null;
-
-        for (int kt = chunk; kt < p.keyTiles; kt += chunks) {
-            int j0 = kt * BC;
-            int cols = Math.min(BC, p.seqK - j0);
-            int rowFrom = p.keys.firstRow(j0);
-            int rowTo = p.keys.endRow(j0 + cols);
-            if (rowFrom >= rowTo) {
-                continue;
-            }
-            AttentionPacking.keyTile(p, b, kvHead, j0, cols, w.k, w.kt, w.vt);
-            Arrays.fill(w.dk, 0f);
-            Arrays.fill(w.dv, 0f);
-            for (int g = 0; g < p.group; g++) {
-                int h = kvHead * p.group + g;
+            System.arraycopy(lse.array(), lse.offset() + (b * p.heads + h) * p.seqQ, w.lse, 0, p.seqQ);
+            Arrays.fill(w.dq, 0f);
+            for (int kt = chunk, slot = 0; kt < p.keyTiles; kt += chunks, slot++) {
+                int j0 = kt * p.bc;
+                int cols = Math.min(p.bc, p.seqK - j0);
+                int rowFrom = p.keys.firstRow(j0);
+                int rowTo = p.keys.endRow(j0 + cols);
+                if (rowFrom >= rowTo) {
+                    continue;
+                }
+                // Packed again per head: O(BC·D) against the O(Sq·BC·D) products of the tile.
+                AttentionPacking.keyTile(p, b, kvHead, j0, cols, w.k, w.kt, w.vt);
                 for (int i0 = rowFrom / BR * BR; i0 < rowTo; i0 += BR) {
                     int rows = Math.min(BR, p.seqQ - i0);
-                    block(p, w, b, g, h, kt, cols, i0, rows, p.tiles.classify(b, h, i0, rows, kt), philox,
-                            dTable, dTableBase);
+                    block(p, w, b, h, kt, slot * tileSize, cols, i0, rows, p.tiles.classify(b, h, i0, rows, kt),
+                            philox, dTable, dTableBase + g * p.biases.tableWidth());
                 }
             }
-            float scale = p.scale;
-            for (int c = 0; c < cols; c++) {
-                int row = p.keyRow(b, j0 + c, kvHead);
-                int dst = dkOut.offset() + row;
-                for (int x = 0; x < d; x++) {
-                    dkOut.array()[dst + x] = w.dk[c * dp + x] * scale;
-                }
-                System.arraycopy(w.dv, c * dp, dvOut.array(), dvOut.offset() + row, d);
-            }
-        }
-        float scale = p.scale;
-        for (int g = 0; g < p.group; g++) {
-            int h = kvHead * p.group + g;
             for (int i = 0; i < p.seqQ; i++) {
-                int dst = dqBase + p.queryRow(b, i, h);
-                int src = (g * sqPad + i) * dp;
+                int dst = dqOut.offset() + p.queryRow(b, i, h);
+                int src = i * dp;
                 // An empty row (lse = -inf) has no gradient; its dS row is 0, but 0 times a non-finite k in
                 // dS·K would still make it NaN (the non-finite rule gives empty rows zero gradients).
-                if (w.lse[g * sqPad + i] == Float.NEGATIVE_INFINITY) {
-                    Arrays.fill(dqOut, dst, dst + d, 0f);
+                if (w.lse[i] == Float.NEGATIVE_INFINITY) {
+                    Arrays.fill(dqOut.array(), dst, dst + d, 0f);
                     continue;
                 }
                 for (int x = 0; x < d; x++) {
-                    dqOut[dst + x] = w.dq[src + x] * scale;
+                    dqOut.array()[dst + x] = w.dq[src + x] * scale;
                 }
+            }
+        }
+        for (int kt = chunk, slot = 0; kt < p.keyTiles; kt += chunks, slot++) {
+            int j0 = kt * p.bc;
+            int cols = Math.min(p.bc, p.seqK - j0);
+            if (p.keys.firstRow(j0) >= p.keys.endRow(j0 + cols)) {
+                continue;
+            }
+            for (int c = 0; c < cols; c++) {
+                int row = p.keyRow(b, j0 + c, kvHead);
+                int dst = dkOut.offset() + row;
+                int src = slot * tileSize + c * dp;
+                for (int x = 0; x < d; x++) {
+                    dkOut.array()[dst + x] = w.dk[src + x] * scale;
+                }
+                System.arraycopy(w.dv, src, dvOut.array(), dvOut.offset() + row, d);
             }
         }
     }
@@ -166,16 +187,15 @@ final class AttentionBackward {
      * Query tile {@code i0} ({@code rows} rows) of query-side head {@code h} (group member {@code g}) against the
      * unit's packed key tile {@code kt} of {@code cols} keys: the five products, adding into its dK, dV and dQ.
      */
-    private void block(AttentionProblem p, Scratch w, int b, int g, int h, int kt, int cols, int i0, int rows,
-                               TileClasses.Tile tile, Philox philox, float[] dTable, int dTableBase) {
+    private void block(AttentionProblem p, Scratch w, int b, int h, int kt, int kvAt, int cols, int i0, int rows,
+                       TileClasses.Tile tile, Philox philox, float[] dTable, int dTableBase) {
         if (tile == TileClasses.Tile.SKIP) {
             return;
         }
-                int dp = p.dPad;
+        int dp = p.dPad;
         int d = p.headDim;
-        int sqPad = p.seqQPad;
-        int j0 = kt * BC;
-        int qAt = (g * sqPad + i0) * dp;
+        int j0 = kt * p.bc;
+        int qAt = i0 * dp;
         // Near a causal or window edge the tile's rows see only part of the key tile: columns
         // c0 .. c0+colsPad of it (c0 a multiple of LANES) are computed.
         int cEnd = Math.min(cols, p.keys.rowEnd(i0 + rows - 1) - j0);
@@ -192,11 +212,11 @@ final class AttentionBackward {
         float[] s = w.s;
         float[] ds = w.ds;
         // S = Q·(scale·Kᵀ), in the forward's order, so P = exp(S − lse) recomputes its probabilities.
-        math.gemm(w.qs, qAt, dp, 1, w.kt, c0, BC, s, 0, BC, rows, colsPad, d, false);
-        p.scores(s, BC, b, h, i0, rows, jc, colsPad, tile, p.biases.hasSoftcap() ? w.tanh : null);
+        math.gemm(w.qs, qAt, dp, 1, w.kt, c0, p.bc, s, 0, p.bc, rows, colsPad, d, false);
+        p.scores(s, p.bc, b, h, i0, rows, jc, colsPad, tile, p.biases.hasSoftcap() ? w.tanh : null);
         for (int r = 0; r < rows; r++) {
-            float rowLse = w.lse[g * sqPad + i0 + r];
-            int so = r * BC;
+            float rowLse = w.lse[i0 + r];
+            int so = r * p.bc;
             if (rowLse == Float.NEGATIVE_INFINITY) {
                 Arrays.fill(s, so, so + colsPad, 0f);
             } else {
@@ -208,29 +228,29 @@ final class AttentionBackward {
         if (philox != null) {
             pv = w.pd;
             for (int r = 0; r < rows; r++) {
-                p.dropout.keepFactors(philox, w.keep, r * BC, b, h, i0 + r, jc, Math.min(colsPad, cols - c0), colsPad);
+                p.dropout.keepFactors(philox, w.keep, r * p.bc, b, h, i0 + r, jc, Math.min(colsPad, cols - c0), colsPad);
             }
-            for (int x = 0; x < rows * BC; x++) {
+            for (int x = 0; x < rows * p.bc; x++) {
                 pv[x] = s[x] * w.keep[x];
             }
         }
         // dV += Pᵀ·dO
-        math.gemm(pv, 0, 1, BC, w.dO, qAt, dp, w.dv, c0 * dp, dp, colsPad, dp, rows, true);
+        math.gemm(pv, 0, 1, p.bc, w.dO, qAt, dp, w.dv, kvAt + c0 * dp, dp, colsPad, dp, rows, true);
         // dP = dO·Vᵀ (an fma chain over d, as rowDots sums D), then dS = P∘(dP∘Z/(1-p) − D)
-        math.gemm(w.dO, qAt, dp, 1, w.vt, c0, BC, ds, 0, BC, rows, colsPad, d, false);
+        math.gemm(w.dO, qAt, dp, 1, w.vt, c0, p.bc, ds, 0, p.bc, rows, colsPad, d, false);
         if (philox != null) {
-            for (int x = 0; x < rows * BC; x++) {
+            for (int x = 0; x < rows * p.bc; x++) {
                 ds[x] *= w.keep[x];
             }
         }
         for (int r = 0; r < rows; r++) {
-            math.softmaxGrad(s, ds, r * BC, colsPad, w.dRow[g * sqPad + i0 + r]);
+            math.softmaxGrad(s, ds, r * p.bc, colsPad, w.dRow[i0 + r]);
         }
         if (dTable != null) {
             // The table is added after the softcap, so its gradient is dS itself.
             for (int r = 0; r < rows; r++) {
-                int t = dTableBase + g * p.biases.tableWidth() + p.biases.tableIndex(0, i0 + r, jc);
-                int so = r * BC;
+                int t = dTableBase + p.biases.tableIndex(0, i0 + r, jc);
+                int so = r * p.bc;
                 int n = Math.min(colsPad, cols - c0);
                 for (int c = 0; c < n; c++) {
                     dTable[t + c] += ds[so + c];
@@ -240,7 +260,7 @@ final class AttentionBackward {
         if (p.biases.hasSoftcap()) {
             // d(c·tanh(x/c))/dx = 1 − tanh²(x/c)
             for (int r = 0; r < rows; r++) {
-                int so = r * BC;
+                int so = r * p.bc;
                 for (int c = 0; c < colsPad; c++) {
                     float t = w.tanh[so + c];
                     ds[so + c] *= 1f - t * t;
@@ -248,8 +268,8 @@ final class AttentionBackward {
             }
         }
         // dK += dSᵀ·Q;  dQ += dS·K (both scaled once, at the end)
-        math.gemm(ds, 0, 1, BC, w.qs, qAt, dp, w.dk, c0 * dp, dp, colsPad, dp, rows, true);
-        math.gemm(ds, 0, BC, 1, w.k, c0 * dp, dp, w.dq, qAt, dp, rows, dp, colsPad, true);
+        math.gemm(ds, 0, 1, p.bc, w.qs, qAt, dp, w.dk, kvAt + c0 * dp, dp, colsPad, dp, rows, true);
+        math.gemm(ds, 0, p.bc, 1, w.k, c0 * dp, dp, w.dq, qAt, dp, rows, dp, colsPad, true);
     }
 
     /**
@@ -298,7 +318,7 @@ final class AttentionBackward {
         }
     }
 
-    /** Per-worker backward memory: the unit's packed Q, dO and dQ (O(Sq·D) per head of the group) plus tiles. */
+    /** Per-worker backward memory: one head's packed Q, dO and dQ (O(Sq·D)), the chunk's dK and dV, and tiles. */
     private static final class Scratch {
         final float[] qs;
         final float[] dO;
@@ -310,24 +330,30 @@ final class AttentionBackward {
         final float[] vt;
         final float[] dk;
         final float[] dv;
-        final float[] s = new float[BR * BC];
-        final float[] ds = new float[BR * BC];
-        final float[] pd = new float[BR * BC];
-        final float[] keep = new float[BR * BC];
-        final float[] tanh = new float[BR * BC];
+        final float[] s;
+        final float[] ds;
+        final float[] pd;
+        final float[] keep;
+        final float[] tanh;
 
-        Scratch(AttentionProblem p) {
-            int rows = p.group * p.seqQPad;
+        Scratch(AttentionProblem p, int chunks) {
+            int rows = p.seqQPad;
+            int slots = (p.keyTiles + chunks - 1) / chunks;
             qs = new float[rows * p.dPad];
             dO = new float[rows * p.dPad];
             dq = new float[rows * p.dPad];
             lse = new float[rows];
             dRow = new float[rows];
-            k = new float[BC * p.dPad];
-            kt = new float[p.dPad * BC];
-            vt = new float[p.dPad * BC];
-            dk = new float[BC * p.dPad];
-            dv = new float[BC * p.dPad];
+            k = new float[p.bc * p.dPad];
+            kt = new float[p.dPad * p.bc];
+            vt = new float[p.dPad * p.bc];
+            dk = new float[Math.multiplyExact(slots * p.bc, p.dPad)];
+            dv = new float[Math.multiplyExact(slots * p.bc, p.dPad)];
+            s = new float[BR * p.bc];
+            ds = new float[BR * p.bc];
+            pd = new float[BR * p.bc];
+            keep = new float[BR * p.bc];
+            tanh = new float[BR * p.bc];
         }
     }
 }

@@ -2,7 +2,6 @@ package dev.attn4j.backend.cpu;
 
 import java.util.Arrays;
 
-import static dev.attn4j.backend.cpu.AttentionProblem.BC;
 
 /**
  * The forward for one query position ({@code Sq = 1}, generation against a KV cache), split over the keys as
@@ -46,8 +45,8 @@ final class AttentionDecode {
         int g = p.group;
         int dp = p.dPad;
         // The one row's visible keys by the causal and window rules; other masks come per tile.
-        int tileFrom = p.keys.rowBegin(0) / BC;
-        int tileTo = (p.keys.rowEnd(0) + BC - 1) / BC;
+        int tileFrom = p.keys.rowBegin(0) / p.bc;
+        int tileTo = (p.keys.rowEnd(0) + p.bc - 1) / p.bc;
         int tiles = Math.max(0, tileTo - tileFrom);
         int heads = p.batch * p.kvHeads;
         int splits = Math.max(1, Math.min((TARGET_UNITS + heads - 1) / heads, tiles / MIN_TILES_PER_SPLIT));
@@ -94,8 +93,8 @@ final class AttentionDecode {
         float[] s = w.s;
         float[] row = w.row;
         for (int kt = from; kt < to; kt++) {
-            int j0 = kt * BC;
-            int cols = Math.min(BC, p.seqK - j0);
+            int j0 = kt * p.bc;
+            int cols = Math.min(p.bc, p.seqK - j0);
             int colsPad = TileMath.padded(cols);
             AttentionPacking.keyTileRows(p, p.k, p.kOff, b, kvHead, j0, cols, p.scale, w.k);
             math.gemm(w.k, 0, dp, 1, w.qt, 0, gp, w.st, 0, gp, cols, gp, d, false);
@@ -108,21 +107,21 @@ final class AttentionDecode {
                     for (int c = 0; c < cols; c++) {
                         row[c] = w.st[c * gp + r];
                     }
-                    p.scores(row, BC, b, h, 0, 1, j0, colsPad, tile, null);
+                    p.scores(row, p.bc, b, h, 0, 1, j0, colsPad, tile, null);
                 }
-                System.arraycopy(row, 0, s, r * BC, colsPad);
+                System.arraycopy(row, 0, s, r * p.bc, colsPad);
             }
-            math.onlineSoftmax(s, BC, g, colsPad, w.m, w.mNew, w.l, w.o, dp);
+            math.onlineSoftmax(s, p.bc, g, colsPad, w.m, w.mNew, w.l, w.o, dp);
             if (p.dropout.active()) {
                 for (int r = 0; r < g; r++) {
-                    p.dropout.dropRow(w.philox(p.dropout), s, r * BC, b, kvHead * g + r, 0, j0, cols);
+                    p.dropout.dropRow(w.philox(p.dropout), s, r * p.bc, b, kvHead * g + r, 0, j0, cols);
                 }
             }
             if (p.inPlace) {
-                math.gemm(s, 0, BC, 1, p.v, p.vOff + p.keyRow(b, j0, kvHead), p.kStride, w.o, 0, dp, g, dp, cols, true);
+                math.gemm(s, 0, p.bc, 1, p.v, p.vOff + p.keyRow(b, j0, kvHead), p.kStride, w.o, 0, dp, g, dp, cols, true);
             } else {
                 AttentionPacking.keyTileRows(p, p.v, p.vOff, b, kvHead, j0, cols, 1f, w.v);
-                math.gemm(s, 0, BC, 1, w.v, 0, dp, w.o, 0, dp, g, dp, cols, true);
+                math.gemm(s, 0, p.bc, 1, w.v, 0, dp, w.o, 0, dp, g, dp, cols, true);
             }
         }
         for (int r = 0; r < g; r++) {
@@ -195,7 +194,7 @@ final class AttentionDecode {
         final float[] k;
         final float[] st;
         final float[] s;
-        final float[] row = new float[BC];
+        final float[] row;
         final float[] o;
         final float[] m;
         final float[] mNew;
@@ -207,14 +206,15 @@ final class AttentionDecode {
             int g = p.group;
             gPad = TileMath.padded(g);
             qt = new float[p.dPad * gPad];
-            k = new float[BC * p.dPad];
-            st = new float[BC * gPad];
-            s = new float[g * BC];
+            row = new float[p.bc];
+            k = new float[p.bc * p.dPad];
+            st = new float[p.bc * gPad];
+            s = new float[g * p.bc];
             o = new float[g * p.dPad];
             m = new float[g];
             mNew = new float[g];
             l = new float[g * TileMath.LANES];
-            v = p.inPlace ? null : new float[BC * p.dPad];
+            v = p.inPlace ? null : new float[p.bc * p.dPad];
         }
 
         Philox philox(AttentionDropout dropout) {

@@ -2,12 +2,11 @@ package dev.attn4j.backend.cpu;
 
 import java.util.Arrays;
 
-import static dev.attn4j.backend.cpu.AttentionProblem.BC;
 import static dev.attn4j.backend.cpu.AttentionProblem.BR;
 
 /**
  * The tiled forward (FlashAttention-2, Dao 2023): per query tile of {@link AttentionProblem#BR} rows, the key tiles
- * of {@link AttentionProblem#BC} columns it can see, with an online softmax; the {@code Sq × Sk} matrix never
+ * of {@link AttentionProblem#bc} columns it can see, with an online softmax; the {@code Sq × Sk} matrix never
  * exists.
  *
  * <p>A work item is one head's query tiles (or an interleaved share of them when there are fewer heads than
@@ -65,7 +64,7 @@ final class AttentionForward {
 
         int keyBegin = p.keys.rowBegin(i0);
         int keyEnd = p.keys.rowEnd(i0 + rows - 1);
-        for (int kt = keyBegin / BC; kt * BC < keyEnd; kt++) {
+        for (int kt = keyBegin / p.bc; kt * p.bc < keyEnd; kt++) {
             block(p, w, b, h, i0, rows, kt, p.tiles.classify(b, h, i0, rows, kt));
         }
 
@@ -99,13 +98,13 @@ final class AttentionForward {
         int keyBegin = p.keys.rowBegin(i0);
         // On a causal or window edge only the columns some row of the tile can see are computed, in
         // groups of LANES: j0 is where the computed columns start, colsPad how many there are.
-        int jEnd = Math.min((kt + 1) * BC, p.keys.rowEnd(i0 + rows - 1));
+        int jEnd = Math.min((kt + 1) * p.bc, p.keys.rowEnd(i0 + rows - 1));
         int jOpen = tile == TileClasses.Tile.PARTIAL
-                ? p.tiles.firstOpenColumn(b, h, i0, rows, Math.max(kt * BC, keyBegin), jEnd) : keyBegin;
+                ? p.tiles.firstOpenColumn(b, h, i0, rows, Math.max(kt * p.bc, keyBegin), jEnd) : keyBegin;
         if (jOpen >= jEnd) {
             return;
         }
-        int j0 = Math.max(kt * BC, jOpen / TileMath.LANES * TileMath.LANES);
+        int j0 = Math.max(kt * p.bc, jOpen / TileMath.LANES * TileMath.LANES);
         int colsPad = TileMath.padded(jEnd - j0);
         int dp = p.dPad;
         float[] s = w.s;
@@ -113,23 +112,23 @@ final class AttentionForward {
         // Q is read in place (row stride H·D, reduction over the D real features); the softmax scale was
         // folded into the packed Kᵀ, so the tile needs no copy of its own.
         int qAt = p.qOff + p.queryRow(b, i0, h);
-        math.gemm(p.q, qAt, p.qStride, 1, w.kt, kt * dp * BC + j0 - kt * BC, BC, s, 0, BC, rows, colsPad, p.headDim,
+        math.gemm(p.q, qAt, p.qStride, 1, w.kt, kt * dp * p.bc + j0 - kt * p.bc, p.bc, s, 0, p.bc, rows, colsPad, p.headDim,
                 false);
-        p.scores(s, BC, b, h, i0, rows, j0, colsPad, tile, null);
-        math.onlineSoftmax(s, BC, rows, colsPad, w.m, w.mNew, w.l, acc, dp);
+        p.scores(s, p.bc, b, h, i0, rows, j0, colsPad, tile, null);
+        math.onlineSoftmax(s, p.bc, rows, colsPad, w.m, w.mNew, w.l, acc, dp);
         if (p.dropout.active()) {
             // l sums the undropped probabilities (lse is that of the scores); only o sees dropout.
             for (int r = 0; r < rows; r++) {
-                p.dropout.dropRow(w.philox(p.dropout), s, r * BC, b, h, i0 + r, j0, Math.min(colsPad, p.seqK - j0));
+                p.dropout.dropRow(w.philox(p.dropout), s, r * p.bc, b, h, i0 + r, j0, Math.min(colsPad, p.seqK - j0));
             }
         }
         // Rows of V past Sk are never read: the reduction stops at the last real key.
         int keys = Math.min(colsPad, p.seqK - j0);
         int kvHead = h / p.group;
         if (p.inPlace) {
-            math.gemm(s, 0, BC, 1, p.v, p.vOff + p.keyRow(b, j0, kvHead), p.kStride, acc, 0, dp, rows, dp, keys, true);
+            math.gemm(s, 0, p.bc, 1, p.v, p.vOff + p.keyRow(b, j0, kvHead), p.kStride, acc, 0, dp, rows, dp, keys, true);
         } else {
-            math.gemm(s, 0, BC, 1, w.v, j0 * dp, dp, acc, 0, dp, rows, dp, keys, true);
+            math.gemm(s, 0, p.bc, 1, w.v, j0 * dp, dp, acc, 0, dp, rows, dp, keys, true);
         }
     }
 
@@ -149,7 +148,7 @@ final class AttentionForward {
         private Philox philox;
 
         Scratch(AttentionProblem p) {
-            s = new float[BR * BC];
+            s = new float[BR * p.bc];
             o = new float[BR * p.dPad];
             kt = new float[p.dPad * p.seqKPad];
             v = p.inPlace ? null : new float[p.seqKPad * p.dPad];

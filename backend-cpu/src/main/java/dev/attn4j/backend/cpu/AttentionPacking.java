@@ -55,7 +55,7 @@ final class AttentionPacking {
     static void transposed(AttentionProblem p, float[] src, int srcOff, int b, int kvHead, float factor, float[] dst) {
         int d = p.headDim;
         int dp = p.dPad;
-        int bc = AttentionProblem.BC;
+        int bc = p.bc;
         int seqK = p.seqK;
         int tileSize = dp * bc;
         // Only the padding needs clearing (the rest is written below): features past D, keys past Sk.
@@ -90,7 +90,7 @@ final class AttentionPacking {
     static void keyTile(AttentionProblem p, int b, int kvHead, int j0, int cols, float[] k, float[] kt, float[] vt) {
         int d = p.headDim;
         int dp = p.dPad;
-        int bc = AttentionProblem.BC;
+        int bc = p.bc;
         if (cols < bc || d < dp) {
             // Only a last, short tile or padded features leave parts of the buffers unwritten.
             Arrays.fill(k, 0f);

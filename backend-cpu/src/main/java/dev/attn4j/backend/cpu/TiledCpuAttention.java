@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * The cpu backend's attention port: exact attention in the FlashAttention-2 way (Dao, 2023), on the heap; the
- * {@code Sq × Sk} matrix is never held, only {@link AttentionProblem#BR}×{@link AttentionProblem#BC} tiles of it,
+ * {@code Sq × Sk} matrix is never held, only {@link AttentionProblem#BR}×{@link AttentionProblem#bc} tiles of it,
  * per worker. This class allocates the outputs and hands the call to its kernels:
  * <ul>
  *   <li>{@link AttentionForward}: query tiles against key tiles, online softmax;</li>

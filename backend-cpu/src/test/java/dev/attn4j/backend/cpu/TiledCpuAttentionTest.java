@@ -43,6 +43,9 @@ class TiledCpuAttentionTest {
                 Arguments.of(2, 100, 30, 4, 2, 80, true),   // Sq > Sk: the first rows see no key
                 Arguments.of(1, 129, 129, 2, 2, 128, true),
                 Arguments.of(1, 33, 200, 2, 1, 256, false),
+                // The backward splits a query-head group: two heads per split (16:2), splits and key chunks (4:2)
+                Arguments.of(1, 150, 300, 16, 2, 24, true),
+                Arguments.of(1, 200, 260, 4, 2, 32, false),
                 // Sq = 1 runs AttentionDecode: several key splits (MQA, GQA with packed V, MHA) combined by LSE
                 Arguments.of(1, 1, 1000, 8, 1, 64, true),
                 Arguments.of(2, 1, 700, 8, 2, 40, false),
