@@ -31,6 +31,11 @@ final class ClGemm implements AutoCloseable {
     private static final String SOURCE = "gemm.cl";
     /** Bytes of packed panels a band keeps in cache on a CPU device: half of a 1 MiB L2. */
     static final long CACHE_BYTES = 512 * 1024;
+    /**
+     * Work-items per work-group on a CPU device: POCL keeps a group's private state in one stack frame, so it must
+     * stay small (16 × about 3 KiB of accumulators), while still amortising the group's start.
+     */
+    static final int CPU_GROUP = 16;
     /** Reduction steps per chunk on a CPU device (a 32-column panel of 512 steps is 64 KiB). */
     static final int KC = 512;
 
@@ -213,8 +218,12 @@ final class ClGemm implements AutoCloseable {
             long panel = (long) chunk * Float.BYTES * (rowBands ? mr : nb);
             band = (int) Math.max(1, Math.min(rowBands ? mBlocks : nBlocks, CACHE_BYTES / panel));
             band = rowBands ? band : -band;
-            global = new long[] {mBlocks * nBlocks, 1, g.batch()};
-            local = null;
+            // An explicit work-group size: left to POCL, it chose groups of thousands of work-items (3297 for
+            // 838×5000×8), and its work-group function keeps every work-item's accumulators in one stack frame
+            // (about 3 KiB each), 10 MiB here: past the 8 MiB of a POCL thread's stack, into whatever lay below it
+            // (a crash in the kernel, or silently another thread's stack and a JVM crash later).
+            global = new long[] {roundUp(mBlocks * nBlocks, CPU_GROUP), 1, g.batch()};
+            local = new long[] {CPU_GROUP, 1, 1};
         } else {
             global = new long[] {roundUp(mBlocks, blocking.groupX()), roundUp(nBlocks, blocking.groupY()), g.batch()};
             local = new long[] {blocking.groupX(), blocking.groupY(), 1};
