@@ -96,7 +96,8 @@ def locked(cmd, env=None, attempts=3):
                 fcntl.lockf(lock, fcntl.LOCK_UN)
         if run.returncode == 0:
             return lines(run.stdout)
-        # Reported, then run again: once (of about 200 runs) a JVM died with signal 11 and left no error file.
+        # Reported, then run again: once in about 200 runs a JVM died with signal 11 and left no error file (the
+        # opencl GEMM's oversized POCL work-groups, fixed since: docs/robustness.md).
         print(f"{cmd[0]} failed ({run.returncode}, attempt {attempt}/{attempts}):\n{run.stdout[-1500:]}\n"
               f"{run.stderr[-1500:]}", file=sys.stderr, flush=True)
     raise SystemExit(f"{cmd[0]} failed {attempts} times")
@@ -151,7 +152,7 @@ def attn4j(shape, items, runs, warmup):
     # The cpu backend runs one worker per available processor.
     threads = [f"-XX:ActiveProcessorCount={THREADS}"] if THREADS else []
     # The JDK's signal chaining: POCL (probed by Backends.open) replaces the JVM's SIGSEGV handler otherwise, and a
-    # safepoint poll then kills the JVM with signal 11 and no error file (the "once in ~200 runs" above).
+    # fault the JVM must handle itself (a safepoint poll) would end the process (docs/robustness.md).
     env = dict(os.environ, LD_PRELOAD=os.path.join(os.path.dirname(os.path.dirname(JAVA)), "lib", "libjsig.so"))
     return locked([JAVA, *threads, "-XX:ErrorFile=/tmp/attn4j-hs_err_%p.log", "--add-modules", "jdk.incubator.vector",
                    "-cp", JAR, "dev.attn4j.benchmarks.AttentionAnchorRun",
