@@ -130,9 +130,14 @@ public final class ForwardCommand implements Callable<Integer> {
                 }
             }
         }
+        return finish(w, backendName, loss, count, "mean next-token cross-entropy over targets with mask 1 (AutoregressiveWrapper)");
+    }
+
+    /** Adds the loss and the metadata to {@code w}, writes it to {@code --out} and reports the loss. */
+    private Integer finish(SafetensorsWriter w, String backendName, float loss, long count, String lossMeaning) {
         w.f32("loss", new float[] {loss}, 1);
         w.metadata("backend", backendName).metadata("model", model).metadata("tokens", Long.toString(count))
-                .metadata("loss", "mean next-token cross-entropy over targets with mask 1 (AutoregressiveWrapper)");
+                .metadata("loss", lossMeaning);
         w.write(output);
         env.out().printf(Locale.ROOT, "%s on %s: loss %.6f over %d targets; wrote %s%n", model, backendName, loss, count,
                 output);
@@ -179,13 +184,8 @@ public final class ForwardCommand implements Callable<Integer> {
                 }
             }
         }
-        w.f32("loss", new float[] {loss}, 1);
-        w.metadata("backend", backendName).metadata("model", model).metadata("tokens", Long.toString(count))
-                .metadata("loss", "mean next-token cross-entropy of the decoder over targets with tgt_mask 1 (XTransformer)");
-        w.write(output);
-        env.out().printf(Locale.ROOT, "%s on %s: loss %.6f over %d targets; wrote %s%n", model, backendName, loss, count,
-                output);
-        return ExitCodes.OK;
+        return finish(w, backendName, loss, count,
+                "mean next-token cross-entropy of the decoder over targets with tgt_mask 1 (XTransformer)");
     }
 
     /** Token ids {@code [rows, seq]} and their optional padding mask (true = keep). */

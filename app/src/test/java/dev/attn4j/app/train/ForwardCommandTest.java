@@ -40,17 +40,8 @@ class ForwardCommandTest {
         Path config = dir.resolve("config.json");
         Path weights = dir.resolve("w.safetensors");
         Path tokens = dir.resolve("t.safetensors");
-        Map<String, String> meta;
+        Map<String, String> meta = splitFixture(fixture, config, weights);
         try (SafetensorsReader f = SafetensorsReader.open(fixture)) {
-            meta = f.metadata();
-            Files.writeString(config, meta.get("config"));
-            SafetensorsWriter w = SafetensorsWriter.create();
-            for (TensorEntry e : f.entries()) {
-                if (e.name().startsWith("weights.")) {
-                    w.f32(e.name().substring("weights.".length()), f.readFloats(e.name()), e.shape());
-                }
-            }
-            w.write(weights);
             TensorEntry ids = f.entry("ids");
             SafetensorsWriter.create().i32("ids", f.readInts("ids"), ids.shape())
                     .u8("mask", f.readBytes("mask"), ids.shape()).write(tokens);

@@ -123,16 +123,22 @@ public final class Attention {
             return null;
         }
         Parameter first = toQ.weight();
-        Shape shape = Shape.of(toQ.outFeatures() + toK.outFeatures() + toV.outFeatures(), toQ.inFeatures());
+        int[] widths = qkvWidths();
+        Shape shape = Shape.of(widths[0] + widths[1] + widths[2], toQ.inFeatures());
         DeviceTensor value = b.tensors().view(first.group().values(), first.offset(), shape);
         DeviceTensor grad = first.group().grads() == null ? null
                 : b.tensors().view(first.group().grads(), first.offset(), shape);
         return new DeviceTensor[] {value, grad};
     }
 
+    /** {@return the widths of q, k and v}, the column blocks of the fused projection in order */
+    private int[] qkvWidths() {
+        return new int[] {toQ.outFeatures(), toK.outFeatures(), toV.outFeatures()};
+    }
+
     /** {@code u [B, S, D]} through the fused weight, split into q, k and v {@code [B, S, width]} owned by the step. */
     private DeviceTensor[] projectFused(Step step, Backend b, DeviceTensor u, DeviceTensor weight) {
-        int[] widths = {toQ.outFeatures(), toK.outFeatures(), toV.outFeatures()};
+        int[] widths = qkvWidths();
         int total = widths[0] + widths[1] + widths[2];
         long rows = (long) u.shape().dim(0) * u.shape().dim(1);
         DeviceTensor[] out = new DeviceTensor[3];
@@ -153,7 +159,7 @@ public final class Attention {
      */
     private DeviceTensor backwardFused(Step step, Backend b, DeviceTensor u, DeviceTensor[] fused, DeviceTensor dq,
                                        DeviceTensor dk, DeviceTensor dv) {
-        int[] widths = {toQ.outFeatures(), toK.outFeatures(), toV.outFeatures()};
+        int[] widths = qkvWidths();
         int total = widths[0] + widths[1] + widths[2];
         long rows = (long) u.shape().dim(0) * u.shape().dim(1);
         try (DeviceTensor dqkv = b.tensors().allocate(Shape.of(u.shape().dim(0), u.shape().dim(1), total), DType.F32)) {
