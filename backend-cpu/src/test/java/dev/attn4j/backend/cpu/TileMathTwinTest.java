@@ -18,8 +18,9 @@ class TileMathTwinTest extends KernelTwinTestCase {
     void gemmIsBitIdenticalForEveryBlockShapeStrideAndMode() {
         TileMath vector = vector().tileMath();
         TileMath scalar = SCALAR.tileMath();
-        // m crosses the 6-row and 4-row blocks, n every column tail (1-3 vectors past whole 4-vector blocks).
-        for (int m : new int[] {1, 3, 4, 5, 6, 7, 11, 12, 13, 64}) {
+        // m crosses the 6-row and 4-row blocks and the 2- and 1-row remainders, n every column tail (1-3 vectors past
+        // whole 4-vector blocks).
+        for (int m : new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 64}) {
             for (int n : new int[] {16, 32, 48, 64, 80, 112, 128}) {
                 for (int k : new int[] {1, 5, 64}) {
                     for (boolean transposedA : new boolean[] {false, true}) {
