@@ -21,24 +21,26 @@ import java.util.concurrent.atomic.AtomicReference;
  * GEMM of an item on the worker's own single-threaded {@link CpuGemm}:
  * <ol>
  *   <li>over the range's blocks of {@link #V_BLOCK} rows: the block's logits {@code z_b = W_b·hᵀ} (the bias added),
- *       a running column maximum {@code m} and sum {@code S = Σ exp(z − m)}, and, when {@code dh} is asked, the
- *       range's unnormalised {@code dh_r = Σ_b exp(z_b − m)ᵀ·W_b}, rescaled whenever {@code m} grows — so
- *       {@code W_b} is read from memory once per chunk, by the logits' GEMM, and found in cache by {@code dh}'s;</li>
+ *       a running column maximum {@code m} and sum {@code S = Σ exp(z − m)}, the exponentials
+ *       {@code u_b = exp(z_b − m_b)} against the maximum {@code m_b} so far written over the logits (the targets'
+ *       logits kept first), and, when {@code dh} is asked, the range's unnormalised {@code dh_r = Σ_b u_bᵀ·W_b},
+ *       rescaled whenever {@code m} grows — so {@code W_b} is read from memory once per chunk, by the logits' GEMM,
+ *       and found in cache by {@code dh}'s;</li>
  *   <li>per token, the ranges combined in order: {@code lse = m + log S}, the loss {@code lse − z[target]}, and
  *       {@code dh = gradScale·(Σ_r e^(m_r − m)·dh_r / S − W[target])};</li>
  *   <li>when {@code dW} or {@code db} is asked, per range again: {@code g = gradScale·(softmax(z) − onehot)} written
- *       over the logits, {@code dW_r += g_rᵀ·h} ({@code g_r} the GEMM's A in place, {@code beta = 1}) and the bias
- *       sums.</li>
+ *       over the exponentials, {@code softmax(z) = u_b·exp(m_b − m)/S} (a factor per token and block: each logit's
+ *       exponential is taken once), {@code dW_r += g_rᵀ·h} ({@code g_r} the GEMM's A in place, {@code beta = 1}) and
+ *       the bias sums.</li>
  * </ol>
  * Ignored rows cost nothing: they never enter a chunk, and their {@code dHidden} rows and per-token losses are 0.
  *
  * <p>The {@code [N, V]} logits never exist. The extra memory, kept for the next call, is one chunk's {@code zᵀ} (at
  * most {@link #CHUNK_FLOATS} floats, or {@link #MIN_ROWS} rows when {@code V} is larger); the ranges' partial
  * {@code dh}, {@code ranges · rows · d} floats, at most half the logits when {@code V ≥ 2d} (then
- * {@code ranges ≤ V / 2d}); a {@code [V_BLOCK, rows]} block per busy worker (at most {@code min(threads, ranges)});
- * {@code hᵀ} and per-token statistics; {@code V} doubles for {@code db}; and, only for a width {@code d} that is not
- * a multiple of 16, the workers' GEMM packing buffers. At V = 20000, d = 512 and 128-row chunks: 10 MiB of logits
- * and 5 MiB besides.
+ * {@code ranges ≤ V / 2d}); {@code hᵀ} and per-token (and per-block) statistics; {@code V} doubles for {@code db};
+ * and, only for a width {@code d} that is not a multiple of 16, the workers' GEMM packing buffers. At V = 20000,
+ * d = 512 and 128-row chunks: 10 MiB of logits and 5 MiB besides.
  *
  * <p>Deterministic, and the same bits whatever the thread count <em>and the chunk size</em>: the ranges and blocks
  * depend on {@code V} and {@code d} only and are combined in order; every per-token value is computed the same way
@@ -109,6 +111,12 @@ final class CpuLoss implements LossPort {
             rows -= rows % unit;
         }
         return Math.max(1, Math.min(counted, Math.max(minRows, rows)));
+    }
+
+    /** Most blocks of {@link #V_BLOCK} rows in one of {@code ranges} ranges of {@code v} rows. */
+    static int blocksPerRange(int v, int ranges) {
+        // A range has at most ⌈v / ranges⌉ rows (its bounds are ⌊r·v / ranges⌋).
+        return Math.ceilDiv(Math.ceilDiv(v, ranges), V_BLOCK);
     }
 
     /** Vocabulary ranges of a call: a function of {@code v} and {@code d} only, so results do not depend on threads. */
@@ -216,6 +224,11 @@ final class CpuLoss implements LossPort {
         int rangeStart(int r) {
             return (int) ((long) r * v / ranges);
         }
+
+        /** Blocks of {@link #V_BLOCK} rows the longest range has. */
+        int blocks() {
+            return blocksPerRange(v, ranges);
+        }
     }
 
     /**
@@ -273,14 +286,23 @@ final class CpuLoss implements LossPort {
         int dhAt = range * size * d;
         int width = TileMath.padded(size);
         int j1 = c.rangeStart(range + 1);
-        for (int b0 = c.rangeStart(range); b0 < j1; b0 += V_BLOCK) {
+        int[] target = ws.target;
+        for (int b0 = c.rangeStart(range), block = range * c.blocks(); b0 < j1; b0 += V_BLOCK, block++) {
             int nb = Math.min(V_BLOCK, j1 - b0);
+            int shiftAt = block * size;
             // z rows b0..b0+nb [nb, width] = W rows [nb, d] · hᵀ [d, width]: W read in place as A.
             product(gemm, w, wOff + b0 * d, d, 1, ws.hT, 0, width, z, b0 * width, width, nb, width, d, false);
             Arrays.fill(own.blockMax, 0, size, Float.NEGATIVE_INFINITY);
             for (int j = b0; j < b0 + nb; j++) {
                 kernels.biasMax(z, j * width, size, bias != null, bias == null ? 0f : bias.array()[bias.offset() + j],
                         own.blockMax, 0);
+            }
+            // The exponentials overwrite the logits: keep the targets' for the loss first (a token's target lies
+            // in one block of one range, so the ranges' workers write apart).
+            for (int i = 0; i < size; i++) {
+                if (target[i] >= b0 && target[i] < b0 + nb) {
+                    ws.targetLogit[i] = z[target[i] * width + i];
+                }
             }
             boolean grown = false;
             for (int i = 0; i < size; i++) {
@@ -290,10 +312,12 @@ final class CpuLoss implements LossPort {
                 own.rescale[i] = now == old ? 1f : Exp.exp(old - now);
                 grown |= now != old;
                 max[at + i] = now;
+                // While every logit so far is −∞, shift by 0: exp(−∞ − 0) = 0, where exp(−∞ + ∞) would be NaN.
+                ws.blockShift[shiftAt + i] = now == Float.NEGATIVE_INFINITY ? 0f : now;
             }
             Arrays.fill(own.blockSum, 0, size, 0f);
             for (int j = b0; j < b0 + nb; j++) {
-                kernels.expSum(z, j * width, size, max, at, own.u, (j - b0) * width, own.blockSum, 0);
+                kernels.expSum(z, j * width, size, ws.blockShift, shiftAt, own.blockSum, 0);
             }
             for (int i = 0; i < size; i++) {
                 sum[at + i] = sum[at + i] * own.rescale[i] + own.blockSum[i];
@@ -308,9 +332,9 @@ final class CpuLoss implements LossPort {
                         }
                     }
                 }
-                // dh_r [size, d] (+)= uᵀ [size, nb] · W rows [nb, d]; u stored [nb, width] (A transposed), W
-                // found in cache.
-                product(gemm, own.u, 0, 1, width, w, wOff + b0 * d, d, ws.rangeDh, dhAt, d, size, d, nb, !first);
+                // dh_r [size, d] (+)= uᵀ [size, nb] · W rows [nb, d]; u stored [nb, width] over the logits (A
+                // transposed), W found in cache.
+                product(gemm, z, b0 * width, 1, width, w, wOff + b0 * d, d, ws.rangeDh, dhAt, d, size, d, nb, !first);
             }
         }
     }
@@ -337,7 +361,7 @@ final class CpuLoss implements LossPort {
                 // depend on the JIT.
                 s += ws.rangeSum[r * size + i] * StrictMath.exp((double) ws.rangeMax[r * size + i] - m);
             }
-            double li = m + StrictMath.log(s) - z[ws.target[i] * TileMath.padded(size) + i];
+            double li = m + StrictMath.log(s) - ws.targetLogit[i];
             loss += li;
             if (perToken != null) {
                 perToken.array()[perToken.offset() + counted[start + i]] = (float) li;
@@ -373,7 +397,12 @@ final class CpuLoss implements LossPort {
         });
     }
 
-    /** Step 3 for range {@code range}: {@code g} over its logits, its bias sums and {@code dW_r += g_rᵀ·h}. */
+    /**
+     * Step 3 for range {@code range}: {@code g} over its exponentials, its bias sums and {@code dW_r += g_rᵀ·h}. A
+     * block's {@code u = exp(z − m_b)} were taken against the running maximum {@code m_b} of step 1, so
+     * {@code softmax(z)·gradScale = u · gradScale/S · exp(m_b − m)}: one factor per token and block, and no second
+     * exponential per logit.
+     */
     private void parameterGradients(Call c, int size, int worker, int range) {
         Workspace ws = c.ws();
         float[] z = ws.logits;
@@ -381,8 +410,15 @@ final class CpuLoss implements LossPort {
         int width = TileMath.padded(size);
         int j0 = c.rangeStart(range);
         int j1 = c.rangeStart(range + 1);
-        for (int j = j0; j < j1; j++) {
-            kernels.expScale(z, j * width, size, ws.max, 0, ws.factor, 0);
+        float[] factor = ws.worker(worker, size).rescale;
+        for (int b0 = j0, block = range * c.blocks(); b0 < j1; b0 += V_BLOCK, block++) {
+            int shiftAt = block * size;
+            for (int i = 0; i < size; i++) {
+                factor[i] = ws.factor[i] * Exp.exp(ws.blockShift[shiftAt + i] - ws.max[i]);
+            }
+            for (int j = b0, end = Math.min(j1, b0 + V_BLOCK); j < end; j++) {
+                kernels.scale(z, j * width, size, factor, 0);
+            }
         }
         // The one-hot part: a token's target row lies in exactly one range.
         for (int i = 0; i < size; i++) {
@@ -485,18 +521,21 @@ final class CpuLoss implements LossPort {
         final float[] rangeDh;
         final float[] max;
         final float[] factor;
+        /** Per range, block and token, the shift of the block's exponentials (its running maximum, or 0). */
+        final float[] blockShift;
+        /** Per token, its target's logit (the bias added), kept before the exponentials overwrite it. */
+        final float[] targetLogit;
         final PerWorker[] workers;
         double[] biasSums;
 
-        /** A worker's block of exponentials and per-token scratch. */
+        /** A worker's per-token scratch. */
         static final class PerWorker {
-            final float[] u;
             final float[] blockMax;
             final float[] blockSum;
+            /** Step 1's rescaling of the running sums, step 3's factors of a block. */
             final float[] rescale;
 
             PerWorker(int rows) {
-                u = new float[Math.multiplyExact(V_BLOCK, TileMath.padded(rows))];
                 blockMax = new float[rows];
                 blockSum = new float[rows];
                 rescale = new float[rows];
@@ -515,6 +554,8 @@ final class CpuLoss implements LossPort {
             rangeDh = inputGrad ? new float[Math.multiplyExact(rangeMax.length, d)] : new float[0];
             max = new float[rows];
             factor = new float[rows];
+            blockShift = new float[Math.multiplyExact(Math.multiplyExact(ranges, blocksPerRange(v, ranges)), rows)];
+            targetLogit = new float[rows];
             workers = new PerWorker[threads];
         }
 
@@ -530,6 +571,7 @@ final class CpuLoss implements LossPort {
             return logits.length >= (long) TileMath.padded(rows) * v && h.length >= (long) rows * d
                     && hT.length >= (long) TileMath.padded(rows) * d && max.length >= rows
                     && rangeMax.length >= (long) ranges * rows
+                    && blockShift.length >= (long) ranges * blocksPerRange(v, ranges) * rows
                     && (!inputGrad || rangeDh.length >= (long) ranges * rows * d);
         }
 
@@ -547,10 +589,10 @@ final class CpuLoss implements LossPort {
 
         long bytes() {
             long floats = (long) logits.length + h.length + hT.length + target.length + rangeMax.length + rangeWeight.length
-                    + rangeDh.length + max.length + factor.length;
+                    + rangeDh.length + max.length + factor.length + blockShift.length + targetLogit.length;
             for (PerWorker p : workers) {
                 if (p != null) {
-                    floats += p.u.length + 3L * p.blockMax.length;
+                    floats += 3L * p.blockMax.length;
                 }
             }
             long doubles = rangeSum.length + (biasSums == null ? 0 : biasSums.length);

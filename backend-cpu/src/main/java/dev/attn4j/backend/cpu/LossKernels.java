@@ -22,12 +22,11 @@ interface LossKernels {
     void biasMax(float[] z, int zOff, int n, boolean addBias, float bias, float[] max, int maxOff);
 
     /**
-     * {@code out[i] = exp(z[i] − shift[i])} ({@link Exp#exp}), then {@code sum[i] += out[i]}, for {@code i < n};
-     * {@code z} is not written.
+     * {@code z[i] = exp(z[i] − shift[i])} ({@link Exp#exp}), in place, then {@code sum[i] += z[i]}, for
+     * {@code i < n}.
      */
-    void expSum(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] out, int outOff, float[] sum,
-                int sumOff);
+    void expSum(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] sum, int sumOff);
 
-    /** {@code z[i] = exp(z[i] − shift[i]) · factor[i]} ({@link Exp#exp}), in place, for {@code i < n}. */
-    void expScale(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] factor, int factorOff);
+    /** {@code z[i] = z[i] · factor[i]}, in place, for {@code i < n}. */
+    void scale(float[] z, int zOff, int n, float[] factor, int factorOff);
 }

@@ -13,14 +13,13 @@ final class ScalarLossKernels implements LossKernels {
     }
 
     @Override
-    public void expSum(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] out, int outOff, float[] sum,
-                       int sumOff) {
-        expSumFrom(z, zOff, n, shift, shiftOff, out, outOff, sum, sumOff, 0);
+    public void expSum(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] sum, int sumOff) {
+        expSumFrom(z, zOff, n, shift, shiftOff, sum, sumOff, 0);
     }
 
     @Override
-    public void expScale(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] factor, int factorOff) {
-        expScaleFrom(z, zOff, n, shift, shiftOff, factor, factorOff, 0);
+    public void scale(float[] z, int zOff, int n, float[] factor, int factorOff) {
+        scaleFrom(z, zOff, n, factor, factorOff, 0);
     }
 
     static void biasMaxFrom(float[] z, int zOff, int n, boolean addBias, float bias, float[] max, int maxOff, int i0) {
@@ -31,19 +30,17 @@ final class ScalarLossKernels implements LossKernels {
         }
     }
 
-    static void expSumFrom(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] out, int outOff,
-                           float[] sum, int sumOff, int i0) {
+    static void expSumFrom(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] sum, int sumOff, int i0) {
         for (int i = i0; i < n; i++) {
             float e = Exp.exp(z[zOff + i] - shift[shiftOff + i]);
-            out[outOff + i] = e;
+            z[zOff + i] = e;
             sum[sumOff + i] += e;
         }
     }
 
-    static void expScaleFrom(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] factor, int factorOff,
-                             int i0) {
+    static void scaleFrom(float[] z, int zOff, int n, float[] factor, int factorOff, int i0) {
         for (int i = i0; i < n; i++) {
-            z[zOff + i] = Exp.exp(z[zOff + i] - shift[shiftOff + i]) * factor[factorOff + i];
+            z[zOff + i] *= factor[factorOff + i];
         }
     }
 }

@@ -34,25 +34,24 @@ final class VectorLossKernels implements LossKernels {
     }
 
     @Override
-    public void expSum(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] out, int outOff, float[] sum,
-                       int sumOff) {
+    public void expSum(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] sum, int sumOff) {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += L) {
             FloatVector e = VectorTileMath.exp(FloatVector.fromArray(F, z, zOff + i)
                     .sub(FloatVector.fromArray(F, shift, shiftOff + i)));
-            e.intoArray(out, outOff + i);
+            e.intoArray(z, zOff + i);
             FloatVector.fromArray(F, sum, sumOff + i).add(e).intoArray(sum, sumOff + i);
         }
-        ScalarLossKernels.expSumFrom(z, zOff, n, shift, shiftOff, out, outOff, sum, sumOff, i);
+        ScalarLossKernels.expSumFrom(z, zOff, n, shift, shiftOff, sum, sumOff, i);
     }
 
     @Override
-    public void expScale(float[] z, int zOff, int n, float[] shift, int shiftOff, float[] factor, int factorOff) {
+    public void scale(float[] z, int zOff, int n, float[] factor, int factorOff) {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += L) {
-            VectorTileMath.exp(FloatVector.fromArray(F, z, zOff + i).sub(FloatVector.fromArray(F, shift, shiftOff + i)))
-                    .mul(FloatVector.fromArray(F, factor, factorOff + i)).intoArray(z, zOff + i);
+            FloatVector.fromArray(F, z, zOff + i).mul(FloatVector.fromArray(F, factor, factorOff + i))
+                    .intoArray(z, zOff + i);
         }
-        ScalarLossKernels.expScaleFrom(z, zOff, n, shift, shiftOff, factor, factorOff, i);
+        ScalarLossKernels.scaleFrom(z, zOff, n, factor, factorOff, i);
     }
 }

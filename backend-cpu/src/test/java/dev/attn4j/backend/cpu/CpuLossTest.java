@@ -207,6 +207,35 @@ class CpuLossTest {
         }
     }
 
+    /**
+     * A bias of −∞ bans vocabulary entries (their softmax is 0); over a whole first block of a range the running
+     * maximum stays −∞ for a while, where {@code exp(z − m)} would be {@code exp(−∞ + ∞) = NaN}.
+     */
+    @Test
+    void minusInfinityLogitsOverWholeBlocksGiveZeroProbability() {
+        int v = 2 * CpuLoss.MIN_RANGE_ROWS + 100;
+        Problem p = Problem.random(new int[] {9}, 8, v, true, 0, 11);
+        assertEquals(2, CpuLoss.ranges(v, p.d()));
+        int banned = CpuLoss.V_BLOCK + 7;   // range 0's first block and a little of its second
+        Arrays.fill(p.b(), 0, banned, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < p.t().length; i++) {
+            p.t()[i] = banned + Math.floorMod(p.t()[i], v - banned);
+        }
+        CrossEntropyOracle.Result golden = p.oracle(true, true, true, Precision.FP64);
+        CrossEntropyOracle.Result ref = p.oracle(true, true, true, Precision.FP32);
+        try (Backend backend = Backend.of(new CpuEngine(2))) {
+            CrossEntropyRequest r = p.request(backend, true, true, true, true);
+            try (CrossEntropyResult out = backend.loss().linearCrossEntropy(r)) {
+                pass("lossSum", new double[] {golden.lossSum()}, new double[] {ref.lossSum()},
+                        backend.tensors().download(out.lossSum()));
+                pass("perToken", golden.perToken(), ref.perToken(), backend.tensors().download(out.perToken()));
+                pass("dHidden", golden.dHidden(), ref.dHidden(), backend.tensors().download(out.dHidden()));
+                pass("dW", golden.dWeight(), ref.dWeight(), backend.tensors().download(r.weightGrad()));
+                pass("db", golden.dBias(), ref.dBias(), backend.tensors().download(r.biasGrad()));
+            }
+        }
+    }
+
     @Test
     void evaluationReturnsTheLossOnly() {
         Problem p = Problem.random(new int[] {4, 6}, 12, 90, true, 3, 5);
@@ -245,7 +274,7 @@ class CpuLossTest {
 
     /**
      * The logits never exist whole: what the port keeps is one chunk's, and beside it the ranges' statistics and
-     * partial dh and a {@code [V_BLOCK, rows]} block per busy worker, however many rows the call has.
+     * partial dh and a shift per token and vocabulary block, however many rows the call has.
      */
     @Test
     void keepsOneChunkOfLogitsNotTheWholeBatch() {
@@ -262,22 +291,24 @@ class CpuLossTest {
             long kept = loss.retainedBytes();
             int ranges = CpuLoss.ranges(v, d);
             long chunk = (long) rows * v * Float.BYTES;
-            long blocks = 2L * CpuLoss.V_BLOCK * rows * Float.BYTES;
-            // h and hᵀ, target, max, factor; per range max, weight, sum (a double) and the partial dh; per worker
-            // 3 rows
-            long small = (long) rows * (2 * d + 4 + ranges * (4 + d) + 2 * 3) * Float.BYTES;
+            long blocks = (long) ranges * CpuLoss.blocksPerRange(v, ranges) * rows * Float.BYTES;
+            // h and hᵀ, target, max, factor, target logit; per range max, weight, sum (a double) and the partial dh;
+            // per worker 3 rows
+            long small = (long) rows * (2 * d + 5 + ranges * (4 + d) + 2 * 3) * Float.BYTES;
             assertTrue(kept >= chunk && kept <= chunk + blocks + small, "kept " + kept + " bytes for a chunk of "
                     + chunk + " (+ " + blocks + " + " + small + ")");
             assertTrue(kept < (long) n * v * Float.BYTES / 4, "kept " + kept + " bytes");
         }
-        // The engine's own port: one chunk of at most CHUNK_FLOATS floats, and the workers' blocks.
+        // The engine's own port: one chunk of at most CHUNK_FLOATS floats, and the blocks' shifts.
         CpuEngine e = new CpuEngine(2);
         try (Backend backend = Backend.of(e)) {
             Problem big = Problem.random(new int[] {3000}, 4, 2048, false, 0, 9);
             backend.loss().linearCrossEntropy(big.request(backend, true, false, false, false)).close();
             long kept = ((CpuLoss) e.loss()).retainedBytes();
             long chunkRows = Math.min(3000, CpuLoss.CHUNK_FLOATS / 2048);
-            long bound = (long) CpuLoss.CHUNK_FLOATS * Float.BYTES + 2L * CpuLoss.V_BLOCK * chunkRows * Float.BYTES
+            int ranges = CpuLoss.ranges(2048, 4);
+            long bound = (long) CpuLoss.CHUNK_FLOATS * Float.BYTES
+                    + (long) ranges * CpuLoss.blocksPerRange(2048, ranges) * chunkRows * Float.BYTES
                     + chunkRows * 64 * Float.BYTES;
             assertTrue(kept <= bound, "kept " + kept + " bytes, bound " + bound);
         }
