@@ -13,7 +13,8 @@ import java.util.Random;
 /**
  * One fused linear cross-entropy of the suite: hidden rows {@code [lead..., d]}, an output projection
  * {@code [V, d]} with or without bias, targets with some rows set to the ignore index, and which outputs are asked
- * for. Gradient accumulators start non-zero. {@code gradScale} is either given or, when {@code meanScale}, one over
+ * for. Gradient accumulators start non-zero. A bias may ban a prefix of the vocabulary with {@code −∞} (as a sampler's
+ * banned tokens, or a vocabulary padded to a round size): their probabilities are exactly 0. {@code gradScale} is either given or, when {@code meanScale}, one over
  * the counted rows (the mean loss's gradient, as {@code F.cross_entropy} computes it).
  *
  * <pre>{@code
@@ -34,11 +35,13 @@ import java.util.Random;
  * @param biasGrad     whether the bias's gradient is accumulated (only with a bias)
  * @param perToken     whether per-row losses are asked for
  * @param dtype        storage type of hidden, weight, bias and gradients
+ * @param banned       the first this many vocabulary entries have a bias of {@code −∞} and are never a target
  * @param dataSeed     seed of the inputs
  */
 public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolean bias, int ignoreEvery, int ignoreIndex,
                                  float gradScale, boolean meanScale, boolean inputGrad, boolean weightGrad,
-                                 boolean biasGrad, boolean perToken, DType dtype, long dataSeed) implements CaseConfig {
+                                 boolean biasGrad, boolean perToken, DType dtype, int banned,
+                                 long dataSeed) implements CaseConfig {
 
     /**
      * Host data.
@@ -61,11 +64,16 @@ public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolea
         if (ignoreIndex >= 0) {
             throw new IllegalArgumentException("the ignore index is negative");
         }
+        if (banned < 0 || banned >= vocab || (banned > 0 && !bias)) {
+            throw new IllegalArgumentException("banned entries need a bias and leave at least one entry");
+        }
     }
 
     /**
      * One row and two classes, odd widths and vocabularies up to 4099 (past any chunk size), ignored rows (none,
-     * some, all), another ignore index, evaluation only, every gradient combination; one BF16 configuration.
+     * some, all), another ignore index, evaluation only, every gradient combination; one BF16 configuration; one
+     * whose bias bans the first 600 of 2148 entries with {@code −∞} (past a whole 512-row block of a CPU vocabulary
+     * range, where an online softmax's running maximum stays {@code −∞}).
      *
      * @param seed the suite's seed (the configurations' data seeds are drawn from it)
      * @return the configurations
@@ -85,13 +93,16 @@ public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolea
                 {Shape.of(2, 3), 24, 67, true, 0, ii, 0.25f, false, false, true, true, false, DType.F32},
                 {Shape.of(1, 64), 8, 4099, true, 7, ii, 1f, true, true, true, true, true, DType.F32},
                 {Shape.of(6), 32, 150, true, 3, ii, 1f, true, true, true, true, false, DType.BF16},
+                {Shape.of(11), 16, 2148, true, 4, ii, 1f, true, true, true, true, true, DType.F32},
         };
+        int[] banned = new int[rows.length];
+        banned[rows.length - 1] = 600;
         List<CrossEntropyConfig> out = new ArrayList<>();
         for (int i = 0; i < rows.length; i++) {
             Object[] c = rows[i];
             out.add(new CrossEntropyConfig(i, (Shape) c[0], (int) c[1], (int) c[2], (boolean) c[3], (int) c[4], (int) c[5],
                     (float) c[6], (boolean) c[7], (boolean) c[8], (boolean) c[9], (boolean) c[10], (boolean) c[11],
-                    (DType) c[12], r.nextLong()));
+                    (DType) c[12], banned[i], r.nextLong()));
         }
         return out;
     }
@@ -142,7 +153,7 @@ public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolea
         String wants = String.join("+", java.util.stream.Stream.of(inputGrad ? "dh" : null, weightGrad ? "dW" : null,
                 biasGrad ? "db" : null, perToken ? "per-token" : null).filter(java.util.Objects::nonNull).toList());
         return String.format("c%03d h%s d%d v%d %s ignore(%s%s) %s %s %s", index, Draw.dims(lead), d, vocab,
-                bias ? "bias" : "no-bias", ignoreEvery == 0 ? "none" : "1/" + ignoreEvery,
+                bias ? (banned > 0 ? "bias(-inf x" + banned + ")" : "bias") : "no-bias", ignoreEvery == 0 ? "none" : "1/" + ignoreEvery,
                 ignoreIndex == -100 ? "" : " as " + ignoreIndex, meanScale ? "mean" : "scale(" + gradScale + ")",
                 wants.isEmpty() ? "loss-only" : wants, Draw.dtype(dtype));
     }
@@ -155,9 +166,12 @@ public record CrossEntropyConfig(int index, Shape lead, int d, int vocab, boolea
         // a projection scaled as an initialised layer: logits of order one, softmax neither flat nor one-hot
         double[] weight = Draw.gaussian(r, vocab * d, 2 / Math.sqrt(d), store);
         double[] b = bias ? Draw.gaussian(r, vocab, 0.5, store) : null;
+        if (banned > 0) {
+            java.util.Arrays.fill(b, 0, banned, Double.NEGATIVE_INFINITY);
+        }
         int[] targets = new int[rows()];
         for (int t = 0; t < targets.length; t++) {
-            targets[t] = ignored(t) ? ignoreIndex : r.nextInt(vocab);
+            targets[t] = ignored(t) ? ignoreIndex : banned + r.nextInt(vocab - banned);
         }
         double[] dW0 = Draw.gaussian(r, vocab * d, 0.5, store);
         double[] db0 = bias ? Draw.gaussian(r, vocab, 0.5, store) : null;
