@@ -42,6 +42,7 @@ class CpuGemmTest {
                 Arguments.of(37, 131, 7),
                 Arguments.of(200, 8, 33),
                 Arguments.of(CpuGemm.MC + 7, 65, 31),
+                Arguments.of(CpuGemm.MC_T + 7, 65, 31),
                 Arguments.of(11, 47, CpuGemm.KC + 3),
                 Arguments.of(3, CpuGemm.NC + 21, 5),
                 // the dot-product path's limits: its most rows (parallel with two workers), one more (blocked)
