@@ -1,5 +1,7 @@
-"""Fits the coefficients of the normal tail Q(t) = P(T > t) that the CPU backend's exact GELU uses
-(ActivationMath.normalTail), and prints them as Java float literals.
+"""Fits the coefficients of the normal tail Q(t) = P(T > t) in the tau form below, and prints them as Java float
+literals. The CPU backend's exact GELU used this form until it moved to the piecewise tables of
+fit_normal_tail_table.py (no division, a degree-5 polynomial); the tornado backend's ModelKernels still carries
+these coefficients (P0..P11), where a division costs little.
 
 Form (the erfc scheme of Numerical Recipes' erfcc, fitted afresh here for Q and float32):
     Q(t) = tau * exp(P(tau - 1/2) - t^2/2),   tau = k / (k + t),   k = 2*sqrt(2),   t >= 0,

@@ -2,16 +2,25 @@ package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.activation.Activation;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-import static dev.attn4j.backend.cpu.ActivationMath.INV_SQRT_2PI;
+import static dev.attn4j.backend.cpu.ActivationMath.EXP2_C1;
+import static dev.attn4j.backend.cpu.ActivationMath.EXP2_C2;
+import static dev.attn4j.backend.cpu.ActivationMath.EXP2_C3;
+import static dev.attn4j.backend.cpu.ActivationMath.EXP2_C4;
+import static dev.attn4j.backend.cpu.ActivationMath.EXP2_C5;
 import static dev.attn4j.backend.cpu.ActivationMath.KAPPA;
-import static dev.attn4j.backend.cpu.ActivationMath.TAIL_K;
+import static dev.attn4j.backend.cpu.ActivationMath.NEG_HALF_LOG2E;
+import static dev.attn4j.backend.cpu.ActivationMath.NEG_LOG2_SQRT_2PI;
+import static dev.attn4j.backend.cpu.ActivationMath.TAIL_SLOTS;
+import static dev.attn4j.backend.cpu.ActivationMath.TAIL_T0;
 import static dev.attn4j.backend.cpu.ActivationMath.THREE_KAPPA;
 import static dev.attn4j.backend.cpu.ActivationMath.TWO_SQRT_2_OVER_PI;
 
@@ -31,10 +40,17 @@ import static dev.attn4j.backend.cpu.ActivationMath.TWO_SQRT_2_OVER_PI;
  * {@link #STAGE}-element blocks that stay in L1, the first leaving {@code Φ(x)} or {@code e = exp(−z)} in the output
  * itself, the second finishing with the scalar twin's operations. A call costs a few nanoseconds, against about
  * a microsecond of work per block.
+ *
+ * <p><b>Exact GELU's tables.</b> {@link ActivationMath#normalTail} reads each coefficient from a table of
+ * {@link ActivationMath#TAIL_SLOTS 16} entries at an index kept in the low bits of a float; here a lane permute
+ * ({@code selectFrom}) does it, with no gather: one permute for 16 lanes, two or four and blends on the index's
+ * high bits for 8 or 4. For any other width (no such platform is known) exact GELU runs the scalar twin.
  */
 final class VectorActivationKernels implements ActivationKernels {
     private static final VectorSpecies<Float> F = VectorTileMath.species();
     private static final int L = F.length();
+    /** Whether {@link Table} can look up {@link ActivationMath#TAIL_SLOTS} entries in vectors of this width. */
+    private static final boolean TABLES = L == 16 || L == 8 || L == 4;
 
     private VectorActivationKernels() {
     }
@@ -48,21 +64,75 @@ final class VectorActivationKernels implements ActivationKernels {
         return VectorTileMath.exp(z).blend(Float.POSITIVE_INFINITY, z.compare(VectorOperators.GT, Exp.MAX_ARG));
     }
 
+    /**
+     * A {@link ActivationMath#TAIL_SLOTS}-entry table as float bits in {@code 16/L} vectors (the unused ones
+     * null). Record components are trusted finals, so C2 folds a static table to constants.
+     */
+    private record Table(IntVector a, IntVector b, IntVector c, IntVector d) {
+        static Table of(float[] entries) {
+            if (!TABLES) {
+                return new Table(null, null, null, null);
+            }
+            IntVector[] parts = new IntVector[4];
+            for (int i = 0; i * L < TAIL_SLOTS; i++) {
+                parts[i] = FloatVector.fromArray(F, entries, i * L).reinterpretAsInts();
+            }
+            return new Table(parts[0], parts[1], parts[2], parts[3]);
+        }
+
+        /** Entry {@code index & 15} in each lane: {@code selectFrom} wraps an index to its low bits. */
+        FloatVector at(IntVector index) {
+            IntVector v;
+            if (L == 16) {
+                v = index.selectFrom(a);
+            } else if (L == 8) {
+                v = index.selectFrom(a).blend(index.selectFrom(b), bit(index, 8));
+            } else {
+                VectorMask<Integer> two = bit(index, 4);
+                v = index.selectFrom(a).blend(index.selectFrom(b), two)
+                        .blend(index.selectFrom(c).blend(index.selectFrom(d), two), bit(index, 8));
+            }
+            return v.reinterpretAsFloats();
+        }
+
+        private static VectorMask<Integer> bit(IntVector index, int bit) {
+            return index.and(bit).compare(VectorOperators.NE, 0);
+        }
+    }
+
+    private static final Table TAIL_C0 = Table.of(ActivationMath.TAIL_C0);
+    private static final Table TAIL_C1 = Table.of(ActivationMath.TAIL_C1);
+    private static final Table TAIL_C2 = Table.of(ActivationMath.TAIL_C2);
+    private static final Table TAIL_C3 = Table.of(ActivationMath.TAIL_C3);
+    private static final Table TAIL_C4 = Table.of(ActivationMath.TAIL_C4);
+    private static final Table TAIL_C5 = Table.of(ActivationMath.TAIL_C5);
+    private static final Table TAIL_BIAS = Table.of(ActivationMath.TAIL_BIAS);
+
+    /** {@link ActivationMath#pow2}. */
+    private static FloatVector pow2(FloatVector p, FloatVector bias) {
+        FloatVector m = p.add(bias);
+        FloatVector r = p.sub(m.sub(bias));
+        FloatVector e = r.fma(EXP2_C5, EXP2_C4);
+        e = e.fma(r, FloatVector.broadcast(F, EXP2_C3));
+        e = e.fma(r, FloatVector.broadcast(F, EXP2_C2));
+        e = e.fma(r, FloatVector.broadcast(F, EXP2_C1));
+        e = e.fma(r, FloatVector.broadcast(F, 1f));
+        IntVector bits = m.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
+        return e.mul(bits.reinterpretAsFloats());
+    }
+
     private static FloatVector normalTail(FloatVector t) {
-        FloatVector tau = FloatVector.broadcast(F, TAIL_K).div(t.add(TAIL_K));
-        FloatVector s = tau.sub(0.5f);
-        FloatVector p = s.fma(ActivationMath.P11, ActivationMath.P10);
-        p = p.fma(s, FloatVector.broadcast(F, ActivationMath.P9));
-        p = p.fma(s, FloatVector.broadcast(F, ActivationMath.P8));
-        p = p.fma(s, FloatVector.broadcast(F, ActivationMath.P7));
-        p = p.fma(s, FloatVector.broadcast(F, ActivationMath.P6));
-        p = p.fma(s, FloatVector.broadcast(F, ActivationMath.P5));
-        p = p.fma(s, FloatVector.broadcast(F, ActivationMath.P4));
-        p = p.fma(s, FloatVector.broadcast(F, ActivationMath.P3));
-        p = p.fma(s, FloatVector.broadcast(F, ActivationMath.P2));
-        p = p.fma(s, FloatVector.broadcast(F, ActivationMath.P1));
-        p = p.fma(s, FloatVector.broadcast(F, ActivationMath.P0));
-        return tau.mul(VectorTileMath.exp(t.mul(-0.5f).fma(t, p)));
+        VectorMask<Float> far = t.compare(VectorOperators.GT, TAIL_T0);
+        FloatVector tc = t.blend(TAIL_T0, far);
+        FloatVector k = tc.add(Exp.ROUNDER);
+        IntVector j = k.reinterpretAsInts();
+        FloatVector u = tc.sub(k.sub(Exp.ROUNDER));
+        FloatVector p = TAIL_C5.at(j).fma(u, TAIL_C4.at(j));
+        p = p.fma(u, TAIL_C3.at(j));
+        p = p.fma(u, TAIL_C2.at(j));
+        p = p.fma(u, TAIL_C1.at(j));
+        p = p.fma(u, TAIL_C0.at(j));
+        return pow2(p, TAIL_BIAS.at(j)).blend(0f, far);
     }
 
     private static FloatVector normalCdf(FloatVector x) {
@@ -82,9 +152,13 @@ final class VectorActivationKernels implements ActivationKernels {
 
     // The functions, lane-wise: small methods, inlined into the one loop that calls them.
 
-    /** {@code φ(x) = exp(−x²/2)/√(2π)}. */
+    /** {@link ActivationMath#density}: {@code φ(x) = exp(−x²/2)/√(2π)}. */
     private static FloatVector density(FloatVector x) {
-        return VectorTileMath.exp(x.mul(-0.5f).mul(x)).mul(INV_SQRT_2PI);
+        FloatVector t = x.abs();
+        VectorMask<Float> far = t.compare(VectorOperators.GT, TAIL_T0);
+        FloatVector tc = t.blend(TAIL_T0, far);
+        FloatVector h = tc.mul(NEG_HALF_LOG2E).fma(tc, FloatVector.broadcast(F, NEG_LOG2_SQRT_2PI));
+        return pow2(h, FloatVector.broadcast(F, Exp.ROUNDER)).blend(0f, far);
     }
 
     private static FloatVector gelu(FloatVector x) {
@@ -178,9 +252,14 @@ final class VectorActivationKernels implements ActivationKernels {
         throw new IllegalStateException(t);
     }
 
+    /** Exact GELU where {@link Table} cannot look up its tables: all of it in the scalar twin (a bound of 0). */
+    private static boolean scalarGelu(Activation f) {
+        return f == Activation.GELU && !TABLES;
+    }
+
     @Override
     public void forward(Activation f, float[] x, int xOff, float[] y, int yOff, int n) {
-        int bound = F.loopBound(n);
+        int bound = scalarGelu(f) ? 0 : F.loopBound(n);
         try {
             FORWARD[f.ordinal()].invokeExact(x, xOff, y, yOff, 0, bound);
         } catch (Throwable t) {
@@ -191,7 +270,7 @@ final class VectorActivationKernels implements ActivationKernels {
 
     @Override
     public void backward(Activation f, float[] x, int xOff, float[] dy, int dyOff, float[] dx, int dxOff, int n) {
-        int bound = F.loopBound(n);
+        int bound = scalarGelu(f) ? 0 : F.loopBound(n);
         MethodHandle first = BACKWARD_FIRST[f.ordinal()];
         MethodHandle loop = BACKWARD[f.ordinal()];
         try {
@@ -212,7 +291,7 @@ final class VectorActivationKernels implements ActivationKernels {
 
     @Override
     public void glu(Activation f, float[] x, int aOff, int gOff, float[] y, int yOff, int n) {
-        int bound = F.loopBound(n);
+        int bound = scalarGelu(f) ? 0 : F.loopBound(n);
         try {
             GLU_FORWARD[f.ordinal()].invokeExact(x, aOff, gOff, y, yOff, 0, bound);
         } catch (Throwable t) {
@@ -224,7 +303,7 @@ final class VectorActivationKernels implements ActivationKernels {
     @Override
     public void gluBackward(Activation f, float[] x, int aOff, int gOff, float[] dy, int dyOff, float[] dx, int daOff,
                             int dgOff, int n) {
-        int bound = F.loopBound(n);
+        int bound = scalarGelu(f) ? 0 : F.loopBound(n);
         MethodHandle first = GLU_BACKWARD_FIRST[f.ordinal()];
         MethodHandle loop = GLU_BACKWARD_LOOP[f.ordinal()];
         try {

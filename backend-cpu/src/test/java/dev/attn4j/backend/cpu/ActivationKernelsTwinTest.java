@@ -48,13 +48,25 @@ class ActivationKernelsTwinTest extends KernelTwinTestCase {
         }
     }
 
+    /**
+     * A grid over [−14, 14] (past exact GELU's flush to 0 at |x| > {@link ActivationMath#TAIL_T0}), the edges of its
+     * table intervals ({@code ±(j + ½)}, each side), and Gaussians.
+     */
     static float[] inputs() {
         SplittableRandom rnd = new SplittableRandom(1);
-        float[] x = new float[24_001 + 4_000];
-        for (int i = 0; i <= 24_000; i++) {
-            x[i] = -12f + i * 1e-3f;
+        float[] x = new float[28_001 + 4 * 15 + 4_000];
+        for (int i = 0; i <= 28_000; i++) {
+            x[i] = -14f + i * 1e-3f;
         }
-        for (int i = 24_001; i < x.length; i++) {
+        int at = 28_001;
+        for (int j = 0; j < 15; j++) {
+            float edge = j + 0.5f;
+            x[at++] = Math.nextDown(edge);
+            x[at++] = Math.nextUp(edge);
+            x[at++] = -edge;
+            x[at++] = j == 14 ? ActivationMath.TAIL_T0 : -Math.nextUp(edge);
+        }
+        for (int i = at; i < x.length; i++) {
             x[i] = (float) (rnd.nextGaussian() * 2);
         }
         return x;

@@ -185,15 +185,53 @@ class CpuActivationTest {
 
     @Test
     void normalTailKeepsItsRelativeAccuracyFarIntoTheTail() {
-        // Where 1 + erf(x/√2) would cancel (x ≪ 0), Q keeps its digits: a few ulps from P, exp and τ, plus the
-        // one rounding of −t²/2 + P, whose absolute error ≈ t²/2·2⁻²⁴ becomes Q's relative error.
-        for (int i = 0; i <= 13_000; i++) {
-            float t = i * 1e-3f;
-            double want = erfc(t / Math.sqrt(2)) / 2;
-            double rel = Math.abs(ActivationMath.normalTail(t) - want) / want;
-            double bound = 4e-7 + t * t / 2 * 0x1p-24;
-            assertTrue(rel <= bound, "Q(" + t + "): relative error " + rel + " > " + bound);
+        // Where 1 + erf(x/√2) would cancel (x ≪ 0), Q keeps its digits: the bound ActivationMath documents, over a
+        // grid of step 1e-4 up to TAIL_T0 (the tables' 14 intervals, about 10⁴ points each) and every interval's
+        // two edges, where the index changes and |u| = ½.
+        float t0 = ActivationMath.TAIL_T0;
+        int steps = (int) (t0 * 1e4f);
+        float[] t = new float[steps + 1 + 3 * 14];
+        for (int i = 0; i <= steps; i++) {
+            t[i] = i * 1e-4f;
         }
+        for (int j = 0; j < 14; j++) {
+            float edge = j + 0.5f;
+            t[steps + 1 + 3 * j] = Math.min(edge, t0);
+            t[steps + 2 + 3 * j] = Math.min(Math.nextDown(edge), t0);
+            t[steps + 3 + 3 * j] = Math.min(Math.nextUp(edge), t0);
+        }
+        double worst = 0;
+        for (float v : t) {
+            double want = erfc(v / Math.sqrt(2)) / 2;
+            double rel = Math.abs(ActivationMath.normalTail(v) - want) / want;
+            double bound = 2.5e-7 + v * 0x1p-24;
+            assertTrue(rel <= bound, "Q(" + v + "): relative error " + rel + " > " + bound);
+            worst = Math.max(worst, rel);
+        }
+        // the fit is not loose either: the bound is within a factor 1.5 of what the grid reaches
+        assertTrue(worst > 5e-7, "worst relative error " + worst);
+        // beyond T0, Q (below the smallest normal float there) is flushed to 0, and +∞ gives 0, NaN NaN
+        assertEquals(0f, ActivationMath.normalTail(Math.nextUp(t0)), 0f);
+        assertEquals(0f, ActivationMath.normalTail(100f), 0f);
+        assertEquals(0f, ActivationMath.normalTail(Float.POSITIVE_INFINITY), 0f);
+        assertTrue(Float.isNaN(ActivationMath.normalTail(Float.NaN)));
+    }
+
+    @Test
+    void densityKeepsItsRelativeAccuracy() {
+        // φ = 2^h with h = −x²·log₂e/2 − log₂√(2π) rounded twice (the product and the fma): ≈ x²·2⁻²⁴ relative, plus
+        // the 2^r polynomial's 1.6e-7
+        float t0 = ActivationMath.TAIL_T0;
+        for (int i = -130_000; i <= 130_000; i++) {
+            float x = Math.max(-t0, Math.min(t0, i * 1e-4f));
+            double want = Math.exp(-(double) x * x / 2) / Math.sqrt(2 * Math.PI);
+            double rel = Math.abs(ActivationMath.density(x) - want) / want;
+            double bound = 2.5e-7 + (double) x * x * 0x1p-24;
+            assertTrue(rel <= bound, "φ(" + x + "): relative error " + rel + " > " + bound);
+        }
+        assertEquals(0f, ActivationMath.density(Math.nextUp(t0)), 0f);
+        assertEquals(0f, ActivationMath.density(Float.NEGATIVE_INFINITY), 0f);
+        assertTrue(Float.isNaN(ActivationMath.density(Float.NaN)));
     }
 
     @ParameterizedTest
