@@ -5,8 +5,8 @@ package dev.attn4j.backend.cpu;
  * defines them: the scalar twin ({@link ScalarActivationKernels}) runs these, and the vector twin
  * ({@link VectorActivationKernels}) runs the same steps lane-wise and these on its tails, so the twins agree bit
  * for bit. Only operations IEEE-754 specifies exactly are used (add, multiply, divide, fma, comparisons and bit
- * moves) plus {@link Exp}, for the reason {@link Exp} gives: {@code Math.exp} and the Vector API's transcendental lane operations may
- * differ between the interpreter and compiled code.
+ * moves) plus {@link Exp}, for the reason {@link Exp} gives: {@code Math.exp} and the Vector API's transcendental
+ * lane operations may differ between the interpreter and compiled code.
  *
  * <p><b>Exact GELU.</b> {@code gelu(x) = x·Φ(x)} with the normal tail {@code Q(t) = 1 − Φ(t)} for {@code t ≥ 0}:
  * {@code Φ(x) = Q(−x)} for {@code x < 0}, {@code 1 − Q(x)} otherwise. {@code Q = 2^g}, {@code g = log₂Q}, piecewise
@@ -86,9 +86,9 @@ final class ActivationMath {
 
     /**
      * {@code 2^(p + bias − ROUNDER)} for a {@code bias} of {@link Exp#ROUNDER} plus an integer, where the result is
-     * a normal float: {@code m = p + bias} rounds {@code p} to an integer {@code n} and keeps {@code bias − ROUNDER + n}
-     * in its low mantissa bits, which become the exponent of the scale; {@code r = p − n} is exact
-     * ({@code |r| ≤ ½}) and {@code 2^r} a degree-5 polynomial. The integer part never passes through {@code p}'s
+     * a normal float: {@code m = p + bias} rounds {@code p} to an integer {@code n} and keeps
+     * {@code bias − ROUNDER + n} in its low mantissa bits, which become the exponent of the scale; {@code r = p − n}
+     * is exact ({@code |r| ≤ ½}) and {@code 2^r} a degree-5 polynomial. The integer part never passes through {@code p}'s
      * rounding.
      */
     static float pow2(float p, float bias) {

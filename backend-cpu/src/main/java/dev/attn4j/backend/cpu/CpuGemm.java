@@ -33,8 +33,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Packing memory is kept between calls in a {@link Workspace}, grown to what a call needs and never past
  * {@link #workspaceBound}: {@code KC·NC} floats of packed B shared by the workers, and per worker a packed
- * block of a transposed A ({@code MC_T·KC}), a 6 × 64 edge tile, and (only for batches run one entry per worker) its own
- * packed B. One workspace is retained; calls may come from several threads at once, and one that finds it
+ * block of a transposed A ({@code MC_T·KC}), a 6 × 64 edge tile, and (only for batches run one entry per worker)
+ * its own packed B. One workspace is retained; calls may come from several threads at once, and one that finds it
  * taken allocates its own for that call. Calls must not come from inside a {@link WorkerPool} work item:
  * the pool does not nest.
  *

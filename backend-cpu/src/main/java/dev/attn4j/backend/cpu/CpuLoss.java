@@ -312,7 +312,7 @@ final class CpuLoss implements LossPort {
                 own.rescale[i] = now == old ? 1f : Exp.exp(old - now);
                 grown |= now != old;
                 max[at + i] = now;
-                // While every logit so far is −∞, shift by 0: exp(−∞ − 0) = 0, where exp(−∞ + ∞) would be NaN.
+                // While every logit so far is −∞, shift by 0: exp(−∞ − 0) = 0, where exp(−∞ + ∞) is NaN.
                 ws.blockShift[shiftAt + i] = now == Float.NEGATIVE_INFINITY ? 0f : now;
             }
             Arrays.fill(own.blockSum, 0, size, 0f);

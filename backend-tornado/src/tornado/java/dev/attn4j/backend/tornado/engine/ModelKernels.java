@@ -95,7 +95,11 @@ final class ModelKernels {
         }
     }
 
-    /** {@code Q(t) = P(N(0,1) > t)} for {@code t ≥ 0}: the cpu backend's {@code ActivationMath.normalTail}. */
+    /**
+     * {@code Q(t) = P(N(0,1) > t)} for {@code t ≥ 0}: {@code τ·exp(P(τ − ½) − t²/2)}, {@code τ = k/(k + t)}, with the
+     * degree-11 polynomial of the cpu backend's {@code src/main/python/fit_normal_tail.py} (the cpu backend itself
+     * now uses a piecewise table suited to lane permutes; this form suits a GPU, where the division is cheap).
+     */
     private static float normalTail(float t) {
         float tau = TAIL_K / (TAIL_K + t);
         float s = tau - 0.5f;
