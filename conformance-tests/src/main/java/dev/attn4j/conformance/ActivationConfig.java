@@ -13,7 +13,7 @@ import java.util.Random;
 
 /**
  * One activation of the suite, plain ({@code y = f(x)}) or as a gated linear unit ({@code y = a ⊙ f(g)} over the
- * two halves of {@code x [..., 2F]}). Inputs spread over {@code ±3σ = ±7.5} so GELU's and SiLU's tails count, and
+ * two halves of {@code x [..., 2F]}, uploaded as it is or, for the split form, as two tensors {@code [..., F]}). Inputs spread over {@code ±3σ = ±7.5} so GELU's and SiLU's tails count, and
  * include exact zeros (ReLU's derivative is 0 there, as PyTorch's).
  *
  * <pre>{@code
@@ -23,11 +23,13 @@ import java.util.Random;
  * @param index    position among the activation configurations (part of the id)
  * @param function the activation (the gate's, for a GLU)
  * @param glu      whether the configuration is a GLU
- * @param shape    {@code x}'s shape (last dimension even for a GLU)
+ * @param split    whether the GLU runs in its split form ({@link dev.attn4j.ports.activation.GluRequest#split})
+ * @param shape    {@code x}'s shape (last dimension even for a GLU; the split form halves it into two tensors)
  * @param dtype    storage type
  * @param dataSeed seed of the inputs
  */
-public record ActivationConfig(int index, Activation function, boolean glu, Shape shape, DType dtype, long dataSeed)
+public record ActivationConfig(int index, Activation function, boolean glu, boolean split, Shape shape, DType dtype,
+                               long dataSeed)
         implements CaseConfig {
 
     /**
@@ -44,11 +46,15 @@ public record ActivationConfig(int index, Activation function, boolean glu, Shap
         if (glu && shape.dim(-1) % 2 != 0) {
             throw new IllegalArgumentException("a GLU's input needs an even last dimension, got " + shape);
         }
+        if (split && !glu) {
+            throw new IllegalArgumentException("only a GLU has a split form");
+        }
     }
 
     /**
      * Each function plain and as a GLU on two shapes each (one element, odd widths, rank 1 to 3) in F32, then four
-     * configurations in BF16 and F16.
+     * configurations in BF16 and F16, then each function as a split GLU in F32 and two split GLUs in BF16 and F16
+     * (appended, so the earlier ids stay as they were).
      *
      * @param seed the suite's seed (the configurations' data seeds are drawn from it)
      * @return the configurations
@@ -62,14 +68,20 @@ public record ActivationConfig(int index, Activation function, boolean glu, Shap
         for (Activation f : Activation.values()) {
             for (int s = 0; s < 2; s++) {
                 int pick = (f.ordinal() + 2 * s) % plain.length;
-                out.add(new ActivationConfig(index++, f, false, plain[pick], DType.F32, r.nextLong()));
-                out.add(new ActivationConfig(index++, f, true, gated[pick], DType.F32, r.nextLong()));
+                out.add(new ActivationConfig(index++, f, false, false, plain[pick], DType.F32, r.nextLong()));
+                out.add(new ActivationConfig(index++, f, true, false, gated[pick], DType.F32, r.nextLong()));
             }
         }
-        out.add(new ActivationConfig(index++, Activation.GELU, false, Shape.of(4, 31), DType.BF16, r.nextLong()));
-        out.add(new ActivationConfig(index++, Activation.SILU, true, Shape.of(3, 46), DType.F16, r.nextLong()));
-        out.add(new ActivationConfig(index++, Activation.GELU_TANH, false, Shape.of(5, 13), DType.F16, r.nextLong()));
-        out.add(new ActivationConfig(index, Activation.GELU, true, Shape.of(2, 30), DType.BF16, r.nextLong()));
+        out.add(new ActivationConfig(index++, Activation.GELU, false, false, Shape.of(4, 31), DType.BF16, r.nextLong()));
+        out.add(new ActivationConfig(index++, Activation.SILU, true, false, Shape.of(3, 46), DType.F16, r.nextLong()));
+        out.add(new ActivationConfig(index++, Activation.GELU_TANH, false, false, Shape.of(5, 13), DType.F16, r.nextLong()));
+        out.add(new ActivationConfig(index++, Activation.GELU, true, false, Shape.of(2, 30), DType.BF16, r.nextLong()));
+        Shape[] split = {Shape.of(1, 2), Shape.of(5, 94), Shape.of(2, 3, 38), Shape.of(67, 34)};
+        for (Activation f : Activation.values()) {
+            out.add(new ActivationConfig(index++, f, true, true, split[f.ordinal() % split.length], DType.F32, r.nextLong()));
+        }
+        out.add(new ActivationConfig(index++, Activation.SILU, true, true, Shape.of(4, 46), DType.BF16, r.nextLong()));
+        out.add(new ActivationConfig(index, Activation.GELU, true, true, Shape.of(3, 30), DType.F16, r.nextLong()));
         return out;
     }
 
@@ -81,6 +93,13 @@ public record ActivationConfig(int index, Activation function, boolean glu, Shap
     /** {@return {@code F} of a GLU} */
     public int half() {
         return shape.dim(-1) / 2;
+    }
+
+    /** {@return the shape of each of the split form's two tensors: {@code [..., F]}} */
+    public Shape halfShape() {
+        int[] d = shape.dims();
+        d[d.length - 1] /= 2;
+        return Shape.of(d);
     }
 
     /** {@return the output's shape} */
@@ -109,7 +128,7 @@ public record ActivationConfig(int index, Activation function, boolean glu, Shap
     @Override
     public String id() {
         return String.format("f%03d %s%s %s %s", index, function.name().toLowerCase(java.util.Locale.ROOT),
-                glu ? " glu" : "", Draw.dims(shape), Draw.dtype(dtype));
+                split ? " glu split" : glu ? " glu" : "", Draw.dims(shape), Draw.dtype(dtype));
     }
 
     /** {@return regenerates the data from {@code dataSeed}} */

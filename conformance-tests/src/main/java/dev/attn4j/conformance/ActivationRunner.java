@@ -24,21 +24,52 @@ final class ActivationRunner {
         DType dtype = cfg.dtype();
         Precision ref = Precision.of(dtype);
         try (DeviceScope scope = new DeviceScope(backend)) {
-            DeviceTensor x = scope.upload(d.x(), cfg.shape(), dtype);
+            DeviceTensor x = cfg.split() ? null : scope.upload(d.x(), cfg.shape(), dtype);
+            GluRequest glu = !cfg.glu() ? null : cfg.split()
+                    ? GluRequest.split(cfg.function(), scope.upload(half(cfg, d.x(), 0), cfg.halfShape(), dtype),
+                            scope.upload(half(cfg, d.x(), 1), cfg.halfShape(), dtype))
+                    : new GluRequest(cfg.function(), x);
             if (!backward) {
-                DeviceTensor y = scope.track(cfg.glu() ? backend.activation().glu(new GluRequest(cfg.function(), x))
+                DeviceTensor y = scope.track(cfg.glu() ? backend.activation().glu(glu)
                         : backend.activation().forward(new ActivationRequest(cfg.function(), x)));
                 return List.of(PassRule.check("y", forward(cfg, d, Precision.FP64), forward(cfg, d, ref), scope.download(y),
                         dtype));
             }
             DeviceTensor dy = scope.upload(d.dy(), cfg.outputShape(), dtype);
             DeviceTensor dx = scope.track(cfg.glu()
-                    ? backend.activation().gluBackward(new GluBackwardRequest(new GluRequest(cfg.function(), x), dy))
+                    ? backend.activation().gluBackward(new GluBackwardRequest(glu, dy))
                     : backend.activation().backward(new ActivationBackwardRequest(
                             new ActivationRequest(cfg.function(), x), dy)));
+            if (cfg.split() && !dx.shape().equals(glu.gradientShape())) {
+                throw new AssertionError("split GLU gradient shaped " + dx.shape() + ", not " + glu.gradientShape());
+            }
+            float[] got = scope.download(dx);
             return List.of(PassRule.check("dx", backward(cfg, d, Precision.FP64), backward(cfg, d, ref),
-                    scope.download(dx), dtype));
+                    cfg.split() ? concatenate(cfg, got) : got, dtype));
         }
+    }
+
+    /** The value ({@code which = 0}) or gate ({@code 1}) half of every row of {@code x [rows, 2F]}. */
+    private static double[] half(ActivationConfig cfg, double[] x, int which) {
+        int rows = cfg.rows();
+        int f = cfg.half();
+        double[] out = new double[rows * f];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(x, r * 2 * f + which * f, out, r * f, f);
+        }
+        return out;
+    }
+
+    /** A split backward's {@code [2, rows, F]} gradient laid out as the oracle's {@code [rows, 2F]}. */
+    private static float[] concatenate(ActivationConfig cfg, float[] stacked) {
+        int rows = cfg.rows();
+        int f = cfg.half();
+        float[] out = new float[rows * 2 * f];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(stacked, r * f, out, r * 2 * f, f);
+            System.arraycopy(stacked, rows * f + r * f, out, r * 2 * f + f, f);
+        }
+        return out;
     }
 
     private static double[] forward(ActivationConfig cfg, ActivationConfig.Data d, Precision p) {

@@ -21,10 +21,13 @@ interface ActivationKernels {
     /** {@code dx = dy·f'(x)}. */
     void backward(Activation f, float[] x, int xOff, float[] dy, int dyOff, float[] dx, int dxOff, int n);
 
-    /** {@code y = a·f(g)}: the value half at {@code x[aOff..]}, the gate half at {@code x[gOff..]}. */
-    void glu(Activation f, float[] x, int aOff, int gOff, float[] y, int yOff, int n);
+    /**
+     * {@code y = a·f(g)}: the value at {@code a[aOff..]}, the gate's input at {@code g[gOff..]} (one array for the
+     * halves of a concatenated row, two for the split form).
+     */
+    void glu(Activation f, float[] a, int aOff, float[] g, int gOff, float[] y, int yOff, int n);
 
     /** {@code da = dy·f(g)} into {@code dx[daOff..]} and {@code dg = (dy·a)·f'(g)} into {@code dx[dgOff..]}. */
-    void gluBackward(Activation f, float[] x, int aOff, int gOff, float[] dy, int dyOff, float[] dx, int daOff,
-                     int dgOff, int n);
+    void gluBackward(Activation f, float[] a, int aOff, float[] g, int gOff, float[] dy, int dyOff, float[] dx,
+                     int daOff, int dgOff, int n);
 }

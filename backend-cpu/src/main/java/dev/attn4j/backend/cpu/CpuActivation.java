@@ -11,7 +11,8 @@ import dev.attn4j.ports.tensor.Shape;
 
 /**
  * Activations and gated linear units on the CPU (F32). Plain activations run over the flat tensor in
- * {@link WorkerPool#RANGE}-sized pieces; a GLU's rows of {@code 2F} inputs are split into {@link RowChunks}. The
+ * {@link WorkerPool#RANGE}-sized pieces, and so does a split GLU; a concatenated GLU's rows of {@code 2F} inputs are
+ * split into {@link RowChunks}. The
  * arithmetic is {@link ActivationMath}'s, in the Vector API twin when enabled. Every element depends on its own
  * inputs only, so results are the same for any thread count.
  *
@@ -73,17 +74,24 @@ final class CpuActivation implements ActivationPort {
         Activation f = request.gate();
         int half = request.halfWidth();
         Span<float[]> x = f32(request.x());
-        int rows = x.length() / (2 * half);
         CpuTensor out = engine.newOutput(request.outputShape());
         try {
             Span<float[]> y = out.f32();
-            RowChunks chunks = RowChunks.of(rows, 2 * half);
-            pool.forEach(chunks.count(), k -> {
-                for (int row = chunks.start(k), end = chunks.end(k); row < end; row++) {
-                    int a = x.offset() + row * 2 * half;
-                    kernels.glu(f, x.array(), a, a + half, y.array(), y.offset() + row * half, half);
-                }
-            });
+            if (request.isSplit()) {
+                // Value and gate are each one unbroken run: flat ranges, as a plain activation.
+                Span<float[]> g = f32(request.gateInput());
+                pool.forRanges(x.length(), (from, to) -> kernels.glu(f, x.array(), x.offset() + from, g.array(),
+                        g.offset() + from, y.array(), y.offset() + from, to - from));
+            } else {
+                int rows = x.length() / (2 * half);
+                RowChunks chunks = RowChunks.of(rows, 2 * half);
+                pool.forEach(chunks.count(), k -> {
+                    for (int row = chunks.start(k), end = chunks.end(k); row < end; row++) {
+                        int a = x.offset() + row * 2 * half;
+                        kernels.glu(f, x.array(), a, x.array(), a + half, y.array(), y.offset() + row * half, half);
+                    }
+                });
+            }
             return engine.handOut(out, "GLU forward");
         } catch (RuntimeException | Error e) {
             out.close();
@@ -93,25 +101,34 @@ final class CpuActivation implements ActivationPort {
 
     @Override
     public DeviceTensor gluBackward(GluBackwardRequest request) {
-        Activation f = request.forward().gate();
-        int half = request.forward().halfWidth();
-        Span<float[]> x = f32(request.forward().x());
+        GluRequest forward = request.forward();
+        Activation f = forward.gate();
+        int half = forward.halfWidth();
+        Span<float[]> x = f32(forward.x());
         Span<float[]> dy = f32(request.dy());
-        int rows = x.length() / (2 * half);
-        Shape shape = request.forward().x().shape();
-        CpuTensor out = engine.newOutput(shape);
+        CpuTensor out = engine.newOutput(forward.gradientShape());
         try {
             Span<float[]> dx = out.f32();
-            RowChunks chunks = RowChunks.of(rows, 2 * half);
-            pool.forEach(chunks.count(), k -> {
-                for (int row = chunks.start(k), end = chunks.end(k); row < end; row++) {
-                    int at = row * 2 * half;
-                    int a = x.offset() + at;
-                    int da = dx.offset() + at;
-                    kernels.gluBackward(f, x.array(), a, a + half, dy.array(), dy.offset() + row * half, dx.array(),
-                            da, da + half, half);
-                }
-            });
+            if (forward.isSplit()) {
+                // dx [2, ..., F]: the value's gradient, then the gate's, each as long as dy.
+                Span<float[]> g = f32(forward.gateInput());
+                int n = dy.length();
+                pool.forRanges(n, (from, to) -> kernels.gluBackward(f, x.array(), x.offset() + from, g.array(),
+                        g.offset() + from, dy.array(), dy.offset() + from, dx.array(), dx.offset() + from,
+                        dx.offset() + n + from, to - from));
+            } else {
+                int rows = x.length() / (2 * half);
+                RowChunks chunks = RowChunks.of(rows, 2 * half);
+                pool.forEach(chunks.count(), k -> {
+                    for (int row = chunks.start(k), end = chunks.end(k); row < end; row++) {
+                        int at = row * 2 * half;
+                        int a = x.offset() + at;
+                        int da = dx.offset() + at;
+                        kernels.gluBackward(f, x.array(), a, x.array(), a + half, dy.array(),
+                                dy.offset() + row * half, dx.array(), da, da + half, half);
+                    }
+                });
+            }
             return engine.handOut(out, "GLU backward");
         } catch (RuntimeException | Error e) {
             out.close();

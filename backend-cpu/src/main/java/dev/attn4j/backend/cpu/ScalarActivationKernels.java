@@ -40,14 +40,14 @@ final class ScalarActivationKernels implements ActivationKernels {
     }
 
     @Override
-    public void glu(Activation f, float[] x, int aOff, int gOff, float[] y, int yOff, int n) {
-        gluFrom(f, x, aOff, gOff, y, yOff, 0, n);
+    public void glu(Activation f, float[] a, int aOff, float[] g, int gOff, float[] y, int yOff, int n) {
+        gluFrom(f, a, aOff, g, gOff, y, yOff, 0, n);
     }
 
     @Override
-    public void gluBackward(Activation f, float[] x, int aOff, int gOff, float[] dy, int dyOff, float[] dx, int daOff,
-                            int dgOff, int n) {
-        gluBackwardFrom(f, x, aOff, gOff, dy, dyOff, dx, daOff, dgOff, 0, n);
+    public void gluBackward(Activation f, float[] a, int aOff, float[] g, int gOff, float[] dy, int dyOff, float[] dx,
+                            int daOff, int dgOff, int n) {
+        gluBackwardFrom(f, a, aOff, g, gOff, dy, dyOff, dx, daOff, dgOff, 0, n);
     }
 
     // The ...From forms start at element i0: the vector twin finishes its tails with them.
@@ -65,19 +65,19 @@ final class ScalarActivationKernels implements ActivationKernels {
         }
     }
 
-    static void gluFrom(Activation f, float[] x, int aOff, int gOff, float[] y, int yOff, int i0, int n) {
+    static void gluFrom(Activation f, float[] a, int aOff, float[] g, int gOff, float[] y, int yOff, int i0, int n) {
         for (int i = i0; i < n; i++) {
-            y[yOff + i] = x[aOff + i] * value(f, x[gOff + i]);
+            y[yOff + i] = a[aOff + i] * value(f, g[gOff + i]);
         }
     }
 
-    static void gluBackwardFrom(Activation f, float[] x, int aOff, int gOff, float[] dy, int dyOff, float[] dx,
-                                int daOff, int dgOff, int i0, int n) {
+    static void gluBackwardFrom(Activation f, float[] a, int aOff, float[] g, int gOff, float[] dy, int dyOff,
+                                float[] dx, int daOff, int dgOff, int i0, int n) {
         for (int i = i0; i < n; i++) {
-            float g = x[gOff + i];
+            float gi = g[gOff + i];
             float d = dy[dyOff + i];
-            dx[daOff + i] = d * value(f, g);
-            dx[dgOff + i] = gradient(f, g, d * x[aOff + i]);
+            dx[daOff + i] = d * value(f, gi);
+            dx[dgOff + i] = gradient(f, gi, d * a[aOff + i]);
         }
     }
 }

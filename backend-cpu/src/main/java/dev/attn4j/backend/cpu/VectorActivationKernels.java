@@ -207,12 +207,12 @@ final class VectorActivationKernels implements ActivationKernels {
     /** {@code (x, xOff, dy, dyOff, dx, dxOff, i0, i1)}: dx from x and dy (and dx itself, in a second loop). */
     private static final MethodType BINARY = MethodType.methodType(void.class, float[].class, int.class, float[].class,
             int.class, float[].class, int.class, int.class, int.class);
-    /** {@code (x, aOff, gOff, y, yOff, i0, i1)}: a GLU forward. */
-    private static final MethodType GLU = MethodType.methodType(void.class, float[].class, int.class, int.class,
-            float[].class, int.class, int.class, int.class);
-    /** {@code (x, aOff, gOff, dy, dyOff, dx, daOff, dgOff, i0, i1)}: a GLU backward. */
-    private static final MethodType GLU_BACKWARD = MethodType.methodType(void.class, float[].class, int.class, int.class,
-            float[].class, int.class, float[].class, int.class, int.class, int.class, int.class);
+    /** {@code (a, aOff, g, gOff, y, yOff, i0, i1)}: a GLU forward. */
+    private static final MethodType GLU = MethodType.methodType(void.class, float[].class, int.class, float[].class,
+            int.class, float[].class, int.class, int.class, int.class);
+    /** {@code (a, aOff, g, gOff, dy, dyOff, dx, daOff, dgOff, i0, i1)}: a GLU backward. */
+    private static final MethodType GLU_BACKWARD = MethodType.methodType(void.class, float[].class, int.class,
+            float[].class, int.class, float[].class, int.class, float[].class, int.class, int.class, int.class, int.class);
 
     // By Activation ordinal (GELU, GELU_TANH, SILU, RELU). Array elements are not constants to C2: see the class doc.
     private static final MethodHandle[] FORWARD = loops(UNARY, "geluForward", "geluTanhForward", "siluForward",
@@ -290,36 +290,36 @@ final class VectorActivationKernels implements ActivationKernels {
     }
 
     @Override
-    public void glu(Activation f, float[] x, int aOff, int gOff, float[] y, int yOff, int n) {
+    public void glu(Activation f, float[] a, int aOff, float[] g, int gOff, float[] y, int yOff, int n) {
         int bound = scalarGelu(f) ? 0 : F.loopBound(n);
         try {
-            GLU_FORWARD[f.ordinal()].invokeExact(x, aOff, gOff, y, yOff, 0, bound);
+            GLU_FORWARD[f.ordinal()].invokeExact(a, aOff, g, gOff, y, yOff, 0, bound);
         } catch (Throwable t) {
             throw rethrow(t);
         }
-        ScalarActivationKernels.gluFrom(f, x, aOff, gOff, y, yOff, bound, n);
+        ScalarActivationKernels.gluFrom(f, a, aOff, g, gOff, y, yOff, bound, n);
     }
 
     @Override
-    public void gluBackward(Activation f, float[] x, int aOff, int gOff, float[] dy, int dyOff, float[] dx, int daOff,
-                            int dgOff, int n) {
+    public void gluBackward(Activation f, float[] a, int aOff, float[] g, int gOff, float[] dy, int dyOff, float[] dx,
+                            int daOff, int dgOff, int n) {
         int bound = scalarGelu(f) ? 0 : F.loopBound(n);
         MethodHandle first = GLU_BACKWARD_FIRST[f.ordinal()];
         MethodHandle loop = GLU_BACKWARD_LOOP[f.ordinal()];
         try {
             if (first == null) {
-                loop.invokeExact(x, aOff, gOff, dy, dyOff, dx, daOff, dgOff, 0, bound);
+                loop.invokeExact(a, aOff, g, gOff, dy, dyOff, dx, daOff, dgOff, 0, bound);
             } else {
                 for (int i0 = 0; i0 < bound; i0 += STAGE) {
                     int i1 = Math.min(bound, i0 + STAGE);
-                    first.invokeExact(x, gOff, dx, dgOff, i0, i1);
-                    loop.invokeExact(x, aOff, gOff, dy, dyOff, dx, daOff, dgOff, i0, i1);
+                    first.invokeExact(g, gOff, dx, dgOff, i0, i1);
+                    loop.invokeExact(a, aOff, g, gOff, dy, dyOff, dx, daOff, dgOff, i0, i1);
                 }
             }
         } catch (Throwable t) {
             throw rethrow(t);
         }
-        ScalarActivationKernels.gluBackwardFrom(f, x, aOff, gOff, dy, dyOff, dx, daOff, dgOff, bound, n);
+        ScalarActivationKernels.gluBackwardFrom(f, a, aOff, g, gOff, dy, dyOff, dx, daOff, dgOff, bound, n);
     }
 
     // Forward loops: y = f(x).
@@ -408,77 +408,77 @@ final class VectorActivationKernels implements ActivationKernels {
 
     // GLU forward loops: y = a·f(g).
 
-    private static void geluGlu(float[] x, int aOff, int gOff, float[] y, int yOff, int i0, int i1) {
+    private static void geluGlu(float[] value, int aOff, float[] gate, int gOff, float[] y, int yOff, int i0, int i1) {
         for (int i = i0; i < i1; i += L) {
-            FloatVector a = FloatVector.fromArray(F, x, aOff + i);
-            a.mul(gelu(FloatVector.fromArray(F, x, gOff + i))).intoArray(y, yOff + i);
+            FloatVector a = FloatVector.fromArray(F, value, aOff + i);
+            a.mul(gelu(FloatVector.fromArray(F, gate, gOff + i))).intoArray(y, yOff + i);
         }
     }
 
-    private static void geluTanhGlu(float[] x, int aOff, int gOff, float[] y, int yOff, int i0, int i1) {
+    private static void geluTanhGlu(float[] value, int aOff, float[] gate, int gOff, float[] y, int yOff, int i0, int i1) {
         for (int i = i0; i < i1; i += L) {
-            FloatVector a = FloatVector.fromArray(F, x, aOff + i);
-            a.mul(geluTanh(FloatVector.fromArray(F, x, gOff + i))).intoArray(y, yOff + i);
+            FloatVector a = FloatVector.fromArray(F, value, aOff + i);
+            a.mul(geluTanh(FloatVector.fromArray(F, gate, gOff + i))).intoArray(y, yOff + i);
         }
     }
 
-    private static void siluGlu(float[] x, int aOff, int gOff, float[] y, int yOff, int i0, int i1) {
+    private static void siluGlu(float[] value, int aOff, float[] gate, int gOff, float[] y, int yOff, int i0, int i1) {
         for (int i = i0; i < i1; i += L) {
-            FloatVector a = FloatVector.fromArray(F, x, aOff + i);
-            a.mul(silu(FloatVector.fromArray(F, x, gOff + i))).intoArray(y, yOff + i);
+            FloatVector a = FloatVector.fromArray(F, value, aOff + i);
+            a.mul(silu(FloatVector.fromArray(F, gate, gOff + i))).intoArray(y, yOff + i);
         }
     }
 
-    private static void reluGlu(float[] x, int aOff, int gOff, float[] y, int yOff, int i0, int i1) {
+    private static void reluGlu(float[] value, int aOff, float[] gate, int gOff, float[] y, int yOff, int i0, int i1) {
         for (int i = i0; i < i1; i += L) {
-            FloatVector a = FloatVector.fromArray(F, x, aOff + i);
-            a.mul(relu(FloatVector.fromArray(F, x, gOff + i))).intoArray(y, yOff + i);
+            FloatVector a = FloatVector.fromArray(F, value, aOff + i);
+            a.mul(relu(FloatVector.fromArray(F, gate, gOff + i))).intoArray(y, yOff + i);
         }
     }
 
     // GLU backward loops: da = dy·f(g) and dg = (dy·a)·f'(g), as the scalar twin's value and gradient, with Φ(g) or
     // e read from the dg half where a first loop left it.
 
-    private static void geluGluFromCdf(float[] x, int aOff, int gOff, float[] dy, int dyOff, float[] dx, int daOff,
-                                       int dgOff, int i0, int i1) {
+    private static void geluGluFromCdf(float[] value, int aOff, float[] gate, int gOff, float[] dy, int dyOff,
+                                       float[] dx, int daOff, int dgOff, int i0, int i1) {
         for (int i = i0; i < i1; i += L) {
-            FloatVector g = FloatVector.fromArray(F, x, gOff + i);
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
             FloatVector d = FloatVector.fromArray(F, dy, dyOff + i);
             FloatVector cdf = FloatVector.fromArray(F, dx, dgOff + i);
             d.mul(g.mul(cdf)).intoArray(dx, daOff + i);
-            d.mul(FloatVector.fromArray(F, x, aOff + i)).mul(g.fma(density(g), cdf)).intoArray(dx, dgOff + i);
+            d.mul(FloatVector.fromArray(F, value, aOff + i)).mul(g.fma(density(g), cdf)).intoArray(dx, dgOff + i);
         }
     }
 
-    private static void geluTanhGluFromExp(float[] x, int aOff, int gOff, float[] dy, int dyOff, float[] dx, int daOff,
-                                           int dgOff, int i0, int i1) {
+    private static void geluTanhGluFromExp(float[] value, int aOff, float[] gate, int gOff, float[] dy, int dyOff,
+                                           float[] dx, int daOff, int dgOff, int i0, int i1) {
         for (int i = i0; i < i1; i += L) {
-            FloatVector g = FloatVector.fromArray(F, x, gOff + i);
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
             FloatVector d = FloatVector.fromArray(F, dy, dyOff + i);
             FloatVector e = FloatVector.fromArray(F, dx, dgOff + i);
             d.mul(g.div(e.add(1f))).intoArray(dx, daOff + i);
-            d.mul(FloatVector.fromArray(F, x, aOff + i)).mul(geluTanhGrad(g, e)).intoArray(dx, dgOff + i);
+            d.mul(FloatVector.fromArray(F, value, aOff + i)).mul(geluTanhGrad(g, e)).intoArray(dx, dgOff + i);
         }
     }
 
-    private static void siluGluFromExp(float[] x, int aOff, int gOff, float[] dy, int dyOff, float[] dx, int daOff,
-                                       int dgOff, int i0, int i1) {
+    private static void siluGluFromExp(float[] value, int aOff, float[] gate, int gOff, float[] dy, int dyOff,
+                                       float[] dx, int daOff, int dgOff, int i0, int i1) {
         for (int i = i0; i < i1; i += L) {
-            FloatVector g = FloatVector.fromArray(F, x, gOff + i);
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
             FloatVector d = FloatVector.fromArray(F, dy, dyOff + i);
             FloatVector e = FloatVector.fromArray(F, dx, dgOff + i);
             d.mul(g.div(e.add(1f))).intoArray(dx, daOff + i);
-            d.mul(FloatVector.fromArray(F, x, aOff + i)).mul(siluGrad(g, e)).intoArray(dx, dgOff + i);
+            d.mul(FloatVector.fromArray(F, value, aOff + i)).mul(siluGrad(g, e)).intoArray(dx, dgOff + i);
         }
     }
 
-    private static void reluGluBackward(float[] x, int aOff, int gOff, float[] dy, int dyOff, float[] dx, int daOff,
-                                        int dgOff, int i0, int i1) {
+    private static void reluGluBackward(float[] value, int aOff, float[] gate, int gOff, float[] dy, int dyOff,
+                                        float[] dx, int daOff, int dgOff, int i0, int i1) {
         for (int i = i0; i < i1; i += L) {
-            FloatVector g = FloatVector.fromArray(F, x, gOff + i);
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
             FloatVector d = FloatVector.fromArray(F, dy, dyOff + i);
             d.mul(relu(g)).intoArray(dx, daOff + i);
-            reluBackward(g, d.mul(FloatVector.fromArray(F, x, aOff + i))).intoArray(dx, dgOff + i);
+            reluBackward(g, d.mul(FloatVector.fromArray(F, value, aOff + i))).intoArray(dx, dgOff + i);
         }
     }
 }

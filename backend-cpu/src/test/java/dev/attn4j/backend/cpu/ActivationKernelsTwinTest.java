@@ -36,14 +36,21 @@ class ActivationKernelsTwinTest extends KernelTwinTestCase {
                 vector.backward(f, x, off, dy, 2, y2, 1, n);
                 assertArrayEquals(y1, y2, f + " backward n=" + n);
                 int half = n / 2;
-                scalar.glu(f, x, off, off + half, y1, 0, half);
-                vector.glu(f, x, off, off + half, y2, 0, half);
+                scalar.glu(f, x, off, x, off + half, y1, 0, half);
+                vector.glu(f, x, off, x, off + half, y2, 0, half);
                 assertArrayEquals(y1, y2, f + " glu n=" + n);
                 float[] d1 = new float[n + 8];
                 float[] d2 = new float[n + 8];
-                scalar.gluBackward(f, x, off, off + half, dy, 1, d1, 2, 2 + half, half);
-                vector.gluBackward(f, x, off, off + half, dy, 1, d2, 2, 2 + half, half);
+                scalar.gluBackward(f, x, off, x, off + half, dy, 1, d1, 2, 2 + half, half);
+                vector.gluBackward(f, x, off, x, off + half, dy, 1, d2, 2, 2 + half, half);
                 assertArrayEquals(d1, d2, f + " glu backward n=" + n);
+                // the split form: value and gate in two arrays (the gate's input here is dy's data)
+                scalar.glu(f, x, off, dy, 3, y1, 0, half);
+                vector.glu(f, x, off, dy, 3, y2, 0, half);
+                assertArrayEquals(y1, y2, f + " split glu n=" + n);
+                scalar.gluBackward(f, x, off, dy, 3, x, 1, d1, 2, 2 + half, half);
+                vector.gluBackward(f, x, off, dy, 3, x, 1, d2, 2, 2 + half, half);
+                assertArrayEquals(d1, d2, f + " split glu backward n=" + n);
             }
         }
     }

@@ -1,6 +1,7 @@
 package dev.attn4j.backend.cpu;
 
 import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.activation.Activation;
 import dev.attn4j.ports.activation.ActivationBackwardRequest;
 import dev.attn4j.ports.activation.ActivationRequest;
@@ -20,6 +21,7 @@ import java.util.function.DoubleUnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -328,6 +330,57 @@ class CpuActivationTest {
                 assertEquals(d * a * derivative(gate, g), dx[r * 2 * half + half + j], 1e-6, at + " dg");
             }
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void splitGluEqualsTheConcatenatedFormBitForBit(Activation gate) {
+        // The same arithmetic on the same values, only laid out differently: [rows, 2F] against two [rows, F].
+        int rows = 37;
+        int half = 45;
+        SplittableRandom rnd = new SplittableRandom(40 + gate.ordinal());
+        float[] x = new float[rows * 2 * half];
+        float[] dy = new float[rows * half];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian() * 3;
+        }
+        for (int i = 0; i < dy.length; i++) {
+            dy[i] = (float) rnd.nextGaussian();
+        }
+        float[] value = new float[rows * half];
+        float[] gateIn = new float[rows * half];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(x, r * 2 * half, value, r * half, half);
+            System.arraycopy(x, r * 2 * half + half, gateIn, r * half, half);
+        }
+        Shape rowShape = Shape.of(rows, half);
+        GluRequest concatenated = new GluRequest(gate, backend.tensors().upload(x, Shape.of(rows, 2 * half), DType.F32));
+        GluRequest split = GluRequest.split(gate, backend.tensors().upload(value, rowShape, DType.F32),
+                backend.tensors().upload(gateIn, rowShape, DType.F32));
+        DeviceTensor dyt = backend.tensors().upload(dy, rowShape, DType.F32);
+        assertArrayEquals(backend.tensors().download(backend.activation().glu(concatenated)),
+                backend.tensors().download(backend.activation().glu(split)), gate + " y");
+        DeviceTensor dSplit = backend.activation().gluBackward(new GluBackwardRequest(split, dyt));
+        assertEquals(Shape.of(2, rows, half), dSplit.shape());
+        float[] stacked = backend.tensors().download(dSplit);
+        float[] dx = backend.tensors().download(backend.activation().gluBackward(new GluBackwardRequest(concatenated, dyt)));
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < half; j++) {
+                assertEquals(dx[r * 2 * half + j], stacked[r * half + j], 0f, gate + " da row " + r);
+                assertEquals(dx[r * 2 * half + half + j], stacked[rows * half + r * half + j], 0f, gate + " dg row " + r);
+            }
+        }
+    }
+
+    @Test
+    void splitGluRejectsMismatchedHalvesBeforeAnyKernel() {
+        DeviceTensor a = backend.tensors().upload(new float[6], Shape.of(2, 3), DType.F32);
+        DeviceTensor wider = backend.tensors().upload(new float[8], Shape.of(2, 4), DType.F32);
+        DeviceTensor half = backend.tensors().upload(new float[6], Shape.of(2, 3), DType.BF16);
+        assertThrows(InvalidRequestException.class, () -> GluRequest.split(Activation.SILU, a, wider));
+        assertThrows(InvalidRequestException.class, () -> GluRequest.split(Activation.SILU, a, half));
+        assertThrows(InvalidRequestException.class, () -> GluRequest.split(Activation.SILU, a, a));
+        assertThrows(InvalidRequestException.class, () -> GluRequest.split(Activation.SILU, a, null));
     }
 
     @ParameterizedTest

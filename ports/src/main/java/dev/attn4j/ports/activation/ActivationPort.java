@@ -31,9 +31,9 @@ public interface ActivationPort {
     DeviceTensor backward(ActivationBackwardRequest request);
 
     /**
-     * {@code y = a ⊙ f(g)} over the two halves of {@code x}.
+     * {@code y = a ⊙ f(g)}, from the two halves of {@code x} or from two tensors ({@link GluRequest#isSplit()}).
      *
-     * @param request the gate's activation {@code f} and the fused input {@code x [..., 2F]}
+     * @param request the gate's activation {@code f}, and {@code x [..., 2F]} or the value and the gate's input
      * @return a new tensor {@code y [..., F]}
      */
     DeviceTensor glu(GluRequest request);
@@ -42,7 +42,8 @@ public interface ActivationPort {
      * {@code dx = [dy ⊙ f(g), dy ⊙ a ⊙ f'(g)]}.
      *
      * @param request the forward request and {@code dy [..., F]}
-     * @return a new tensor {@code dx [..., 2F]}, the value half's gradient then the gate half's
+     * @return a new tensor shaped {@link GluRequest#gradientShape()}: {@code [..., 2F]} with the value's gradient
+     *         then the gate's in each row (concatenated), or {@code [2, ..., F]} (split)
      */
     DeviceTensor gluBackward(GluBackwardRequest request);
 }

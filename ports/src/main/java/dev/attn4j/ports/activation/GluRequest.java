@@ -8,44 +8,113 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A gated linear unit over a fused projection: {@code x [..., 2F]} splits into a value half
- * {@code a = x[..., :F]} and a gate half {@code g = x[..., F:]}, and {@code y = a ⊙ f(g)} is {@code [..., F]}
- * — x-transformers' {@code GLU} ({@code x, gate = proj(x).chunk(2, dim=-1)}). SwiGLU is
- * {@code gate = SILU}, GeGLU {@code gate = GELU}.
+ * A gated linear unit {@code y = a ⊙ f(g)}, {@code [..., F]}: SwiGLU is {@code gate = SILU}, GeGLU
+ * {@code gate = GELU}. The value {@code a} and the gate's input {@code g} come in one of two forms:
+ * <ul>
+ *   <li><b>concatenated</b> ({@code gateInput == null}): {@code x [..., 2F]} holds {@code a = x[..., :F]} and
+ *       {@code g = x[..., F:]} side by side — x-transformers' {@code GLU}
+ *       ({@code x, gate = proj(x).chunk(2, dim=-1)});</li>
+ *   <li><b>split</b>: {@code x} is the value {@code a [..., F]} and {@code gateInput} the gate's input
+ *       {@code g [..., F]}, two tensors of one shape and dtype — what a model gets by running the two halves of the
+ *       projection's weight as two GEMMs. Each is read as one unbroken stream, which the concatenated rows are not
+ *       (on the cpu that halves the op's time; docs/design.md §9).</li>
+ * </ul>
+ * Both compute the same values; {@link GluBackwardRequest} says how each lays out its gradient.
  *
  * <pre>{@code
- * try (DeviceTensor h = backend.activation().glu(new GluRequest(Activation.SILU, upGate))) { ... }   // SwiGLU
+ * try (DeviceTensor h = backend.activation().glu(new GluRequest(Activation.SILU, upGate))) { ... }        // [.., 2F]
+ * try (DeviceTensor h = backend.activation().glu(GluRequest.split(Activation.SILU, up, gate))) { ... }    // 2 x [.., F]
  * }</pre>
  *
- * @param gate the gate's activation
- * @param x    {@code [..., 2F]}, floating
+ * @param gate      the gate's activation
+ * @param x         {@code [..., 2F]} (concatenated), or the value {@code [..., F]} (split); floating
+ * @param gateInput the gate's input {@code [..., F]} of {@code x}'s shape and dtype (split), or {@code null}
+ *                  (concatenated)
  */
-public record GluRequest(Activation gate, DeviceTensor x) {
+public record GluRequest(Activation gate, DeviceTensor x, DeviceTensor gateInput) {
 
     /** Checks the arguments. */
     public GluRequest {
         if (gate == null) throw new InvalidRequestException("gate", "an Activation", "null");
         if (x == null) throw new InvalidRequestException("x", "a tensor", "null");
         InvalidRequestException.check(x.dtype().isFloating(), "x", "a floating dtype", x.dtype());
-        InvalidRequestException.check(x.shape().dim(-1) % 2 == 0, "x", "an even last dimension [..., 2F]", x.shape());
+        if (gateInput == null) {
+            InvalidRequestException.check(x.shape().dim(-1) % 2 == 0, "x", "an even last dimension [..., 2F]", x.shape());
+        } else {
+            InvalidRequestException.check(gateInput.shape().equals(x.shape()) && gateInput.dtype() == x.dtype(),
+                    "gateInput", x.dtype() + " " + x.shape() + " (as the value x)",
+                    gateInput.dtype() + " " + gateInput.shape());
+            InvalidRequestException.check(gateInput != x, "gateInput", "a tensor other than the value x", "x itself");
+        }
     }
 
-    /** {@return {@code F}, the width of each half} */
+    /**
+     * The concatenated form: {@code x [..., 2F]} holds the value and the gate's input side by side.
+     *
+     * @param gate the gate's activation
+     * @param x    {@code [..., 2F]}, floating
+     */
+    public GluRequest(Activation gate, DeviceTensor x) {
+        this(gate, x, null);
+    }
+
+    /**
+     * {@return the split form: the value and the gate's input as two tensors of one shape}
+     *
+     * @param gate      the gate's activation
+     * @param value     {@code a [..., F]}, floating
+     * @param gateInput {@code g [..., F]}, as {@code value}
+     */
+    public static GluRequest split(Activation gate, DeviceTensor value, DeviceTensor gateInput) {
+        if (gateInput == null) throw new InvalidRequestException("gateInput", "a tensor", "null");
+        return new GluRequest(gate, value, gateInput);
+    }
+
+    /** {@return whether the value and the gate's input are two tensors} */
+    public boolean isSplit() {
+        return gateInput != null;
+    }
+
+    /** {@return {@code F}, the width of the output (of each half)} */
     public int halfWidth() {
-        return x.shape().dim(-1) / 2;
+        return isSplit() ? x.shape().dim(-1) : x.shape().dim(-1) / 2;
+    }
+
+    /** {@return the rows: the product of the leading dimensions} */
+    public long rows() {
+        return x.shape().elementCount() / x.shape().dim(-1);
     }
 
     /** {@return the shape of {@code y}: {@code [..., F]}} */
     public Shape outputShape() {
+        if (isSplit()) {
+            return x.shape();
+        }
         int[] dims = x.shape().dims();
         dims[dims.length - 1] /= 2;
         return Shape.of(dims);
+    }
+
+    /**
+     * {@return the shape of the backward's gradient}: {@code x}'s when concatenated, {@code [2, ..., F]} (the value's
+     * gradient stacked over the gate's) when split
+     */
+    public Shape gradientShape() {
+        if (!isSplit()) {
+            return x.shape();
+        }
+        int[] dims = x.shape().dims();
+        int[] stacked = new int[dims.length + 1];
+        stacked[0] = 2;
+        System.arraycopy(dims, 0, stacked, 1, dims.length);
+        return Shape.of(stacked);
     }
 
     /** {@return every tensor by argument name} */
     public Map<String, DeviceTensor> tensors() {
         Map<String, DeviceTensor> all = new LinkedHashMap<>();
         all.put("x", x);
+        if (gateInput != null) all.put("gateInput", gateInput);
         return all;
     }
 }
