@@ -61,11 +61,17 @@ public final class ElementwiseCpuTimeReport {
                 ActivationRequest fwd = new ActivationRequest(f, x);
                 // a fused up/gate projection: rows of 2F = 4096 (F = 2048)
                 GluRequest glu = new GluRequest(f, cpu.tensors().view(x, 0, Shape.of(n / 4096, 4096)));
+                // the split form: value and gate as the two halves of x, each [n/4096, 2048]
+                GluRequest split = GluRequest.split(f, cpu.tensors().view(x, 0, Shape.of(n / 4096, 2048)),
+                        cpu.tensors().view(x, n / 2, Shape.of(n / 4096, 2048)));
                 report(f + " forward", () -> cpu.activation().forward(fwd));
                 report(f + " backward", () -> cpu.activation().backward(new ActivationBackwardRequest(fwd, y)));
                 report(f + " GLU forward (n/2 outputs)", () -> cpu.activation().glu(glu));
                 report(f + " GLU backward", () -> cpu.activation().gluBackward(new GluBackwardRequest(glu,
                         cpu.tensors().view(half, 0, glu.outputShape()))));
+                report(f + " split GLU forward", () -> cpu.activation().glu(split));
+                report(f + " split GLU backward", () -> cpu.activation().gluBackward(new GluBackwardRequest(split,
+                        cpu.tensors().view(half, 0, split.outputShape()))));
             }
         }
     }

@@ -33,6 +33,7 @@ import java.util.SplittableRandom;
  * <pre>
  * java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.attn4j.benchmarks.ModelThroughput \
  *      --model orca --batch 1 --seq 2048 --repeats 3 [--decode 1024,8192] [--backend cpu] [--checkpoint] [--fuse-qkv]
+ *      [--concatenated-glu]
  * </pre>
  */
 public final class ModelThroughput {
@@ -47,6 +48,7 @@ public final class ModelThroughput {
         String backendName = null;
         boolean checkpoint = false;
         boolean fuseQkv = false;
+        boolean splitGlu = true;
         int[] decode = {};
         boolean train = true;
         for (int i = 0; i < args.length; i++) {
@@ -58,6 +60,7 @@ public final class ModelThroughput {
                 case "--backend" -> backendName = args[++i];
                 case "--checkpoint" -> checkpoint = true;
                 case "--fuse-qkv" -> fuseQkv = true;
+                case "--concatenated-glu" -> splitGlu = false;
                 case "--no-train" -> train = false;
                 case "--decode" -> decode = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -68,8 +71,10 @@ public final class ModelThroughput {
              Transformer m = Transformer.create(backend, config, 1L)) {
             m.stack().checkpoint(checkpoint);
             m.stack().fuseQkv(fuseQkv);
+            m.stack().splitGlu(splitGlu);
             System.out.println("# " + model + " on " + backend.name() + " " + backend.devices() + ", B=" + batch + " S=" + seq
-                    + ", " + m.parameters().count() + " parameters, checkpoint=" + checkpoint + ", fuse_qkv=" + fuseQkv);
+                    + ", " + m.parameters().count() + " parameters, checkpoint=" + checkpoint + ", fuse_qkv=" + fuseQkv
+                    + ", split_glu=" + splitGlu);
             int[] ids = new int[batch * seq];
             SplittableRandom r = new SplittableRandom(7);
             for (int i = 0; i < ids.length; i++) {

@@ -468,8 +468,8 @@ final class OracleEngine implements BackendEngine {
         @Override
         public DeviceTensor glu(GluRequest r) {
             DType dt = r.x().dtype();
-            int rows = Math.toIntExact(r.x().shape().elementCount() / r.x().shape().dim(-1));
-            return output("y", ActivationOracle.glu(r.gate(), doubles(r.x()), rows, r.halfWidth(), Precision.of(dt)),
+            int rows = Math.toIntExact(r.rows());
+            return output("y", ActivationOracle.glu(r.gate(), concatenated(r), rows, r.halfWidth(), Precision.of(dt)),
                     r.outputShape(), dt);
         }
 
@@ -477,9 +477,36 @@ final class OracleEngine implements BackendEngine {
         public DeviceTensor gluBackward(GluBackwardRequest r) {
             GluRequest f = r.forward();
             DType dt = f.x().dtype();
-            int rows = Math.toIntExact(f.x().shape().elementCount() / f.x().shape().dim(-1));
-            return output("dx", ActivationOracle.gluBackward(f.gate(), doubles(f.x()), doubles(r.dy()), rows,
-                    f.halfWidth(), Precision.of(dt)), f.x().shape(), dt);
+            int rows = Math.toIntExact(f.rows());
+            int half = f.halfWidth();
+            double[] dx = ActivationOracle.gluBackward(f.gate(), concatenated(f), doubles(r.dy()), rows, half,
+                    Precision.of(dt));
+            if (f.isSplit()) {
+                // [rows, 2F] to the split form's [2, rows, F]: every row's value half, then every gate half
+                double[] stacked = new double[dx.length];
+                for (int row = 0; row < rows; row++) {
+                    System.arraycopy(dx, row * 2 * half, stacked, row * half, half);
+                    System.arraycopy(dx, row * 2 * half + half, stacked, (rows + row) * half, half);
+                }
+                dx = stacked;
+            }
+            return output("dx", dx, f.gradientShape(), dt);
+        }
+
+        /** The GLU's input as the oracle reads it, {@code [rows, 2F]}; a split request's halves side by side. */
+        private double[] concatenated(GluRequest r) {
+            if (!r.isSplit()) {
+                return doubles(r.x());
+            }
+            double[] a = doubles(r.x());
+            double[] g = doubles(r.gateInput());
+            int half = r.halfWidth();
+            double[] x = new double[2 * a.length];
+            for (int row = 0; row < a.length / half; row++) {
+                System.arraycopy(a, row * half, x, row * 2 * half, half);
+                System.arraycopy(g, row * half, x, row * 2 * half + half, half);
+            }
+            return x;
         }
     };
 

@@ -143,7 +143,8 @@ public final class BenchCommand implements Callable<Integer> {
     int size;
 
     @Option(names = "--ops", paramLabel = "OP", split = ",",
-            description = "ops: which (copy, add, axpy, scale, gelu, silu, gelu_backward, swiglu, embedding). "
+            description = "ops: which (copy, add, axpy, scale, gelu, silu, gelu_backward, swiglu, swiglu_concatenated, "
+                    + "embedding). "
                     + "Default: all.")
     List<String> memoryOps = new ArrayList<>();
 
@@ -339,9 +340,10 @@ public final class BenchCommand implements Callable<Integer> {
             memoryOp(name);
         }
         long n = size;
-        long glu = tensorElements("--size " + size + ": swiglu's input [rows, 2 x hidden]", size / hidden, 2 * hidden);
+        long glu = tensorElements("--size " + size + ": swiglu_concatenated's input [rows, 2 x hidden]", size / hidden, 2 * hidden);
         long table = tensorElements("--vocab " + vocab + ": the embedding table [vocab, hidden]", vocab, hidden);
-        // add keeps a, b and its output; swiglu its [rows, 2·hidden] input and output; embedding the table too
+        // add keeps a, b and its output (so does the split swiglu); swiglu_concatenated its [rows, 2·hidden] input and
+        // output; embedding the table too
         requireHeap("--size " + size, "ops n=" + size, Math.max(3 * n, Math.max(glu + n, table + n)),
                 Math.max(glu, table));
     }

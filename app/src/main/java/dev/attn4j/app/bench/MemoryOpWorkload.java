@@ -45,8 +45,13 @@ public final class MemoryOpWorkload implements Workload {
         SILU(2),
         /** GELU backward, {@code dx = dy·gelu'(x)}: 2 reads, 1 write. */
         GELU_BACKWARD(3),
-        /** SwiGLU forward, {@code [rows, 2·width] → [rows, width]}: 2 reads, 1 write per output element. */
+        /**
+         * SwiGLU forward in the split form models run: value and gate two {@code [rows, width]} tensors → {@code [rows,
+         * width]}: 2 reads, 1 write per output element.
+         */
         SWIGLU(3),
+        /** SwiGLU forward, concatenated: {@code [rows, 2·width] → [rows, width]}: 2 reads, 1 write per output element. */
+        SWIGLU_CONCATENATED(3),
         /** Embedding gather of {@code rows} ids from a {@code [vocab, width]} table: 1 read, 1 write (+ the ids). */
         EMBEDDING(2);
 
@@ -128,6 +133,11 @@ public final class MemoryOpWorkload implements Workload {
                     yield fresh(completion, () -> backend.activation().backward(back));
                 }
                 case SWIGLU -> {
+                    GluRequest glu = GluRequest.split(Activation.SILU, owned.add(random.next(shape)),
+                            owned.add(random.next(shape)));
+                    yield fresh(completion, () -> backend.activation().glu(glu));
+                }
+                case SWIGLU_CONCATENATED -> {
                     GluRequest glu = new GluRequest(Activation.SILU,
                             owned.add(random.next(Shape.of(rows, Math.multiplyExact(2, width)))));
                     yield fresh(completion, () -> backend.activation().glu(glu));

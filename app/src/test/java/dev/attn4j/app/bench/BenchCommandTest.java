@@ -209,8 +209,9 @@ class BenchCommandTest {
         assertEquals(ExitCodes.OK, code, cpu.out() + cpu.err());
         JsonNode records = results(dir);
         List<String> ops = new java.util.ArrayList<>();
-        // Floats moved per output element: copy, add, axpy, scale, gelu, silu, gelu_backward, swiglu, embedding.
-        int[] floats = {2, 3, 3, 2, 2, 2, 3, 3, 2};
+        // Floats moved per output element: copy, add, axpy, scale, gelu, silu, gelu_backward, swiglu (split),
+        // swiglu_concatenated, embedding.
+        int[] floats = {2, 3, 3, 2, 2, 2, 3, 3, 3, 2};
         for (int i = 0; i < records.size(); i++) {
             JsonNode r = records.get(i);
             ops.add(r.get("op").asText());
@@ -221,7 +222,8 @@ class BenchCommandTest {
             double gbps = bytes / (r.get("ms_median").asDouble() * 1e-3) / 1e9;
             assertEquals(gbps, r.get("gbps").asDouble(), 1e-9 * gbps, r.toString());
         }
-        assertEquals(List.of("copy", "add", "axpy", "scale", "gelu", "silu", "gelu_backward", "swiglu", "embedding"), ops);
+        assertEquals(List.of("copy", "add", "axpy", "scale", "gelu", "silu", "gelu_backward", "swiglu",
+                "swiglu_concatenated", "embedding"), ops);
         assertTrue(cpu.out().lines().anyMatch(l -> l.matches("cpu swiglu: .* GB/s, [0-9.]+ x copy \\(.* GB/s\\)")),
                 cpu.out());
         assertTrue(Files.readString(dir.resolve("bench.html")).contains("x copy"));

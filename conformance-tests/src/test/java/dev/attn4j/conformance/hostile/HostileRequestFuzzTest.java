@@ -486,27 +486,40 @@ class HostileRequestFuzzTest {
                 case 2 -> {                                                            // activations and GLUs
                     Activation f = pick(Activation.values());
                     boolean glu = rnd.nextBoolean();
-                    if (glu) {
+                    boolean split = glu && rnd.nextBoolean();                          // value and gate apart
+                    DeviceTensor gateIn = split ? up(data(rows * in), xs) : null;
+                    if (glu && !split) {
                         x = up(data(rows * 2 * in), Shape.of(rows, 2 * in));           // the two halves
                     }
                     switch (mutation) {
                         case 0 -> x = zeros(x.shape(), DType.I32);
                         case 1 -> x.close();
-                        case 2 -> x = foreignTensor(x.shape());
+                        case 2 -> {
+                            if (split) gateIn = foreignTensor(xs);
+                            else x = foreignTensor(x.shape());
+                        }
                         case 3 -> {
-                            x = zeros(Shape.of(rows, 2 * in + 1), DType.F32);          // odd: no GLU halves
-                            glu = true;
+                            if (split) {
+                                gateIn = zeros(Shape.of(rows, in + 1), DType.F32);     // halves of two shapes
+                            } else {
+                                x = zeros(Shape.of(rows, 2 * in + 1), DType.F32);      // odd: no GLU halves
+                                glu = true;
+                            }
                         }
                         case 4 -> f = null;
-                        case 5 -> x = null;
+                        case 5 -> {
+                            if (split) gateIn.close();
+                            else x = null;
+                        }
                         default -> { }
                     }
                     if (glu) {
-                        GluRequest r = new GluRequest(f, x);
+                        GluRequest r = split ? GluRequest.split(f, x, gateIn) : new GluRequest(f, x);
                         DeviceTensor y = own(b.activation().glu(r));
                         requireShape(y, r.outputShape());
                         requireShape(own(b.activation().gluBackward(new GluBackwardRequest(r, up(data(
-                                Math.toIntExact(r.outputShape().elementCount())), r.outputShape())))), x.shape());
+                                Math.toIntExact(r.outputShape().elementCount())), r.outputShape())))),
+                                r.gradientShape());
                     } else {
                         ActivationRequest r = new ActivationRequest(f, x);
                         requireShape(own(b.activation().forward(r)), xs);

@@ -9,6 +9,7 @@ import dev.attn4j.domain.model.TransformerConfig;
 import dev.attn4j.domain.model.XTransformerConfig;
 import dev.attn4j.oracle.junit.EachBackend;
 import dev.attn4j.ports.Backend;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.activation.ActivationCapabilities;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.elementwise.ElementwiseCapabilities;
@@ -64,6 +65,13 @@ public class ModelParityTest {
     @EachBackend(ports = {LinearCapabilities.class, LossCapabilities.class, ActivationCapabilities.class,
             ElementwiseCapabilities.class, EmbeddingCapabilities.class, AttentionCapabilities.class,
             NormCapabilities.class})
+    void gptSmallWithConcatenatedGlu(Backend backend) {
+        decoderParity(backend, "gpt_small", false, false);
+    }
+
+    @EachBackend(ports = {LinearCapabilities.class, LossCapabilities.class, ActivationCapabilities.class,
+            ElementwiseCapabilities.class, EmbeddingCapabilities.class, AttentionCapabilities.class,
+            NormCapabilities.class})
     void gpt2Small(Backend backend) {
         decoderParity(backend, "gpt2_small");
     }
@@ -106,6 +114,14 @@ public class ModelParityTest {
 
     /** As {@link #decoderParity(Backend, String)}, with fused QKV on (and required to apply) when {@code fuseQkv}. */
     public static void decoderParity(Backend backend, String name, boolean fuseQkv) {
+        decoderParity(backend, name, fuseQkv, true);
+    }
+
+    /**
+     * As {@link #decoderParity(Backend, String, boolean)}, with the split GLU on or off; on, a gated model on a
+     * backend whose views need no alignment must run it split (elsewhere the weight's halves may not be viewable).
+     */
+    public static void decoderParity(Backend backend, String name, boolean fuseQkv, boolean splitGlu) {
         ModelFixture f = ModelFixture.load(name);
         TransformerConfig config = (TransformerConfig) ModelConfigs.parse(f.config());
         int[] shape = f.shapes().get("ids");
@@ -117,6 +133,16 @@ public class ModelParityTest {
         try (Transformer model = Transformer.create(backend, config, 0L);
              Step step = Step.training(backend, 0L, 0L)) {
             model.loadStateDict(f.weights());
+            model.stack().splitGlu(splitGlu);
+            long gated = model.stack().blocks().stream().filter(blk -> blk.feedForward() != null
+                    && blk.feedForward().splitsGlu(backend, (long) b * s)).count();
+            boolean unaligned = backend.capabilities().port(TensorCapabilities.class).orElseThrow().viewAlignment() == 1;
+            if (splitGlu && config.attnLayers().ffGlu() && unaligned && gated == 0) {
+                throw new AssertionError(name + ": no feed-forward block runs its GLU split");
+            }
+            if (!splitGlu && gated != 0) {
+                throw new AssertionError(name + ": a feed-forward block splits its GLU though splitting is off");
+            }
             if (fuseQkv) {
                 model.stack().fuseQkv(true);
                 long fused = model.stack().blocks().stream()

@@ -124,7 +124,7 @@ public final class Block {
         private Norm.Saved norm;
         private DeviceTensor residual;
         private Attention.Saved attention;
-        private DeviceTensor preActivation;
+        private FeedForward.Saved preActivation;
         /** Post-norm: the branch output, the norm's input (its backward request names it). */
         private DeviceTensor branchOut;
 
@@ -246,7 +246,7 @@ public final class Block {
                                        KvCache.Layer cache) {
         if (feedForward != null) {
             FeedForward.Output o = feedForward.forward(step, u, save);
-            s.preActivation = o.preActivation();
+            s.preActivation = o.saved();
             return o.y();
         }
         Attention.Output o = attention.forward(step, u, in, save, cache);
@@ -256,7 +256,7 @@ public final class Block {
 
     private DeviceTensor branchBackward(Step step, Saved s, DeviceTensor u, DeviceTensor dOut, AttentionInputs in) {
         if (feedForward != null) {
-            DeviceTensor pre = s.preActivation;
+            FeedForward.Saved pre = s.preActivation;
             s.preActivation = null;
             return feedForward.backward(step, pre, u, dOut);
         }

@@ -223,6 +223,21 @@ public final class LayerStack {
     }
 
     /**
+     * Turns the split GLU on (the default) or off for every gated feed-forward block ({@link FeedForward#splitGlu}:
+     * the projection's two halves as two GEMMs, so the gated unit streams); off runs x-transformers' single
+     * projection and the concatenated form, as under an adapter.
+     *
+     * @param on {@code true} to split where the projection and the backend allow it
+     */
+    public void splitGlu(boolean on) {
+        blocks.forEach(b -> {
+            if (b.feedForward() != null) {
+                b.feedForward().splitGlu(on);
+            }
+        });
+    }
+
+    /**
      * A forward through the stack: its output and, when it will be differentiated, each block's saved state.
      * Closing frees what is still held (not the output).
      */
