@@ -84,35 +84,38 @@ __device__ void activationBackward(const T* __restrict__ x, const T* __restrict_
     }
 }
 
-// x [rows, 2F] = [a | g]; y [rows, F] = a·f(g).
+// y [rows, F] = a·f(g): row r's value at a[r·stride + j], its gate's input at g[r·stride + j]. The concatenated form
+// x [rows, 2F] = [a | g] passes a = x, g = x + F and stride 2F (two read-only views of one buffer, which __restrict__
+// allows as neither is written); the split form passes its two tensors [rows, F] and stride F.
 template <typename T>
-__device__ void gluForward(const T* __restrict__ x, T* __restrict__ y, long long rows, int half, int f) {
+__device__ void gluForward(const T* __restrict__ a, const T* __restrict__ g, T* __restrict__ y, long long rows,
+                           int half, int stride, int f) {
     const long long total = rows * half;
     const long long step = static_cast<long long>(gridDim.x) * blockDim.x;
     for (long long e = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += step) {
         const long long r = e / half;
-        const long long j = e - r * half;
-        const long long base = r * 2 * half;
-        y[e] = st<T>(ld(x[base + j]) * activate(f, ld(x[base + half + j])));
+        const long long at = r * stride + (e - r * half);
+        y[e] = st<T>(ld(a[at]) * activate(f, ld(g[at])));
     }
 }
 
-// dx [rows, 2F] = [dy·f(g) | (dy·a)·f'(g)].
+// da = dy·f(g) into da[r·stride + j] and dg = (dy·a)·f'(g) into dg[r·stride + j], a and g read as gluForward reads
+// them: dx [rows, 2F] laid out as x (da = dx, dg = dx + F, stride 2F), or stacked [2, rows, F] for the split form
+// (da = dx, dg = dx + rows·F, stride F). da and dg never share an element.
 template <typename T>
-__device__ void gluBackward(const T* __restrict__ x, const T* __restrict__ dy, T* __restrict__ dx, long long rows,
-                            int half, int f) {
+__device__ void gluBackward(const T* __restrict__ a, const T* __restrict__ g, const T* __restrict__ dy,
+                            T* __restrict__ da, T* __restrict__ dg, long long rows, int half, int stride, int f) {
     const long long total = rows * half;
     const long long step = static_cast<long long>(gridDim.x) * blockDim.x;
     for (long long e = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += step) {
         const long long r = e / half;
-        const long long j = e - r * half;
-        const long long base = r * 2 * half;
-        const float a = ld(x[base + j]);
-        const float g = ld(x[base + half + j]);
+        const long long at = r * stride + (e - r * half);
+        const float av = ld(a[at]);
+        const float gv = ld(g[at]);
         const float up = ld(dy[e]);
-        dx[base + j] = st<T>(up * activate(f, g));
-        const float upA = up * a;
-        dx[base + half + j] = st<T>(f == 3 ? (g > 0.0f ? upA : 0.0f) : upA * derivative(f, g));
+        da[at] = st<T>(up * activate(f, gv));
+        const float upA = up * av;
+        dg[at] = st<T>(f == 3 ? (gv > 0.0f ? upA : 0.0f) : upA * derivative(f, gv));
     }
 }
 
@@ -127,13 +130,15 @@ __device__ void gluBackward(const T* __restrict__ x, const T* __restrict__ dy, T
                                                                              long long count, int f) {             \
         activationBackward<T>(x, dy, dx, count, f);                                                                \
     }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(ACT_THREADS) glu_fwd_##NAME(const T* x, T* y, long long rows,    \
-                                                                             int half, int f) {                    \
-        gluForward<T>(x, y, rows, half, f);                                                                        \
+    extern "C" __global__ void __launch_bounds__(ACT_THREADS) glu_fwd_##NAME(const T* a, const T* g, T* y,        \
+                                                                             long long rows, int half, int stride, \
+                                                                             int f) {                              \
+        gluForward<T>(a, g, y, rows, half, stride, f);                                                             \
     }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(ACT_THREADS) glu_bwd_##NAME(const T* x, const T* dy, T* dx,       \
-                                                                             long long rows, int half, int f) {    \
-        gluBackward<T>(x, dy, dx, rows, half, f);                                                                  \
+    extern "C" __global__ void __launch_bounds__(ACT_THREADS) glu_bwd_##NAME(const T* a, const T* g, const T* dy,  \
+                                                                             T* da, T* dg, long long rows,         \
+                                                                             int half, int stride, int f) {        \
+        gluBackward<T>(a, g, dy, da, dg, rows, half, stride, f);                                                   \
     }
 
 ATTN4J_ACTIVATION(float, f32)

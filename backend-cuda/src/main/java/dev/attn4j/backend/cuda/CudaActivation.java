@@ -12,7 +12,8 @@ import dev.attn4j.ports.tensor.Shape;
 
 /**
  * Launches {@code activation.cu}: one grid-stride kernel per call, the function passed as a code. Each call writes
- * a new tensor whole.
+ * a new tensor whole. A GLU's kernels take the value, the gate's input (and the two gradients) as separate pointers
+ * with a row stride, so both forms of {@link GluRequest} run the same kernels.
  */
 final class CudaActivation implements ActivationPort {
     /** Threads per block ({@code ACT_THREADS} in activation.cu). */
@@ -54,18 +55,38 @@ final class CudaActivation implements ActivationPort {
     public DeviceTensor glu(GluRequest r) {
         DeviceTensor x = r.x();
         int half = r.halfWidth();
-        long rows = x.shape().elementCount() / (2L * half);
+        long rows = r.rows();
         return output(r.outputShape(), x.dtype(), KernelCatalog.gluForward(x.dtype()), rows * half,
-                y -> new Object[] {ptr(x), y, rows, half, code(r.gate())});
+                y -> new Object[] {ptr(x), gate(r), y, rows, half, stride(r), code(r.gate())});
     }
 
     @Override
     public DeviceTensor gluBackward(GluBackwardRequest b) {
-        DeviceTensor x = b.forward().x();
-        int half = b.forward().halfWidth();
-        long rows = x.shape().elementCount() / (2L * half);
-        return output(x.shape(), x.dtype(), KernelCatalog.gluBackward(x.dtype()), rows * half,
-                dx -> new Object[] {ptr(x), ptr(b.dy()), dx, rows, half, code(b.forward().gate())});
+        GluRequest r = b.forward();
+        DeviceTensor x = r.x();
+        int half = r.halfWidth();
+        long rows = r.rows();
+        // The gate's gradient: beside the value's in each row, as x (concatenated); or the block after all of the
+        // value's, [2, ..., F] (split).
+        long dGate = r.isSplit() ? rows * half : half;
+        return output(r.gradientShape(), x.dtype(), KernelCatalog.gluBackward(x.dtype()), rows * half,
+                dx -> new Object[] {ptr(x), gate(r), ptr(b.dy()), dx, at(dx, dGate, x.dtype()), rows, half, stride(r),
+                        code(r.gate())});
+    }
+
+    /** The gate's input: the second half of {@code x}'s first row (concatenated) or its own tensor (split). */
+    private static DevicePointer gate(GluRequest r) {
+        return r.isSplit() ? ptr(r.gateInput()) : at(ptr(r.x()), r.halfWidth(), r.x().dtype());
+    }
+
+    /** Elements from one input row to the next: {@code 2F} concatenated, {@code F} split. */
+    private static int stride(GluRequest r) {
+        return r.x().shape().dim(-1);
+    }
+
+    /** {@code p} moved on by {@code elements} of {@code dtype}. */
+    private static DevicePointer at(DevicePointer p, long elements, DType dtype) {
+        return p.plus(Math.multiplyExact(elements, (long) dtype.byteSize()));
     }
 
     /** A new tensor written by one launch of {@code kernel} over {@code items}; {@code args} given its pointer. */

@@ -112,6 +112,9 @@ class ModelPortLaunchesTest {
             GluRequest g = new GluRequest(f, h);
             b.activation().glu(g).close();
             b.activation().gluBackward(new GluBackwardRequest(g, up(b, Shape.of(3, 6), t))).close();
+            GluRequest split = GluRequest.split(f, up(b, Shape.of(3, 6), t), up(b, Shape.of(3, 6), t));
+            b.activation().glu(split).close();
+            b.activation().gluBackward(new GluBackwardRequest(split, up(b, Shape.of(3, 6), t))).close();
         }
         // element-wise
         DeviceTensor e = up(b, Shape.of(2, 4, 6), t);
@@ -202,6 +205,63 @@ class ModelPortLaunchesTest {
                     "grid: " + where);
         }
         assertEquals(0, gpu.liveAllocations(), "closing the backend freed every allocation");
+    }
+
+    /**
+     * A GLU's kernels get the value, the gate's input and the two gradient blocks as pointers: the concatenated form
+     * points into x's rows ({@code x + F}, stride {@code 2F}) and dx's, the split form at its two tensors (stride
+     * {@code F}) and at the stacked gradient's second block ({@code dx + rows·F}).
+     */
+    @Test
+    void gluLaunchesPointAtTheValueTheGateAndTheGradientBlocks() {
+        RecordingGpu g = new RecordingGpu();
+        int rows = 5;
+        int half = 7;
+        try (Backend b = Backend.of(new CudaEngine(g, false, 0))) {
+            for (DType t : List.of(DType.F32, DType.BF16)) {
+                long size = t.byteSize();
+                DeviceTensor x = up(b, Shape.of(rows, 2 * half), t);
+                DeviceTensor value = up(b, Shape.of(rows, half), t);
+                DeviceTensor gateIn = up(b, Shape.of(rows, half), t);
+                DeviceTensor dy = up(b, Shape.of(rows, half), t);
+                for (GluRequest r : List.of(new GluRequest(Activation.SILU, x),
+                        GluRequest.split(Activation.SILU, value, gateIn))) {
+                    boolean split = r.isSplit();
+                    int stride = split ? half : 2 * half;
+                    DevicePointer a = ((CudaTensor) r.x()).pointer();
+                    DevicePointer gate = split ? ((CudaTensor) gateIn).pointer() : a.plus(half * size);
+                    g.launches.clear();
+                    b.activation().glu(r).close();
+                    DeviceTensor dx = b.activation().gluBackward(new GluBackwardRequest(r, dy));
+                    assertEquals(r.gradientShape(), dx.shape());
+                    DevicePointer d = ((CudaTensor) dx).pointer();
+                    assertEquals(2, g.launches.size());
+                    List<Object> fwd = g.launches.get(0).args();
+                    List<Object> bwd = g.launches.get(1).args();
+                    String what = t + (split ? " split" : " concatenated");
+                    assertEquals(List.of((long) rows, half, stride, CudaActivation.code(Activation.SILU)),
+                            fwd.subList(3, 7), what + " forward");
+                    assertEquals(List.of((long) rows, half, stride, CudaActivation.code(Activation.SILU)),
+                            bwd.subList(5, 9), what + " backward");
+                    assertSame(a, fwd.get(0), what);
+                    assertSame(gate, fwd.get(1), what);
+                    assertSame(a, bwd.get(0), what);
+                    assertSame(gate, bwd.get(1), what);
+                    assertSame(((CudaTensor) dy).pointer(), bwd.get(2), what);
+                    assertSame(d, bwd.get(3), what + ": the value's gradient first");
+                    assertSame(d.plus((split ? (long) rows * half : half) * size), bwd.get(4), what + ": the gate's");
+                    dx.close();
+                }
+            }
+            assertEquals(List.of(), g.problems);
+        }
+        assertEquals(0, g.liveAllocations());
+    }
+
+    /** The same address: the same allocation (by identity, as RecordingGpu's are equal by size) and offset. */
+    private static void assertSame(DevicePointer want, Object got, String what) {
+        assertTrue(got instanceof DevicePointer p && p.allocation() == want.allocation()
+                && p.byteOffset() == want.byteOffset(), what + ": " + got + ", not " + want);
     }
 
     @Test

@@ -14,7 +14,9 @@ import static dev.attn4j.backend.opencl.ClAttention.buf;
 
 /**
  * Activations and GLUs on OpenCL (F32), {@code ops.cl}'s {@code act_*} and {@code glu_*}: one work-item per output
- * element, each depending on its own inputs only. Exact GELU through OpenCL's {@code erfc} (the tail form, so negative
+ * element, each depending on its own inputs only. A GLU's kernels read the value and the gate's input through two
+ * buffer arguments with a row stride, so the concatenated form ({@code x} twice) and the split form (two tensors)
+ * share them. Exact GELU through OpenCL's {@code erfc} (the tail form, so negative
  * inputs keep their digits), the logistic forms as the cpu backend's {@code ActivationMath}.
  */
 final class ClActivation implements ActivationPort {
@@ -54,16 +56,35 @@ final class ClActivation implements ActivationPort {
         Shape shape = r.outputShape();
         long n = shape.elementCount();
         return launch(shape, "GLU forward", y ->
-                engine.ops().run(engine.ops().call("glu_fwd").i(code(r.gate())).mem(buf(r.x())).mem(y).l(n)
-                        .i(r.halfWidth()), n));
+                engine.ops().run(inputs(engine.ops().call("glu_fwd").i(code(r.gate())), r).mem(y).l(n)
+                        .i(r.halfWidth()).i(stride(r)).l(gateAt(r)), n));
     }
 
     @Override
     public DeviceTensor gluBackward(GluBackwardRequest r) {
+        GluRequest fwd = r.forward();
         long n = r.dy().shape().elementCount();
-        return launch(r.forward().x().shape(), "GLU backward", dx ->
-                engine.ops().run(engine.ops().call("glu_bwd").i(code(r.forward().gate())).mem(buf(r.forward().x()))
-                        .mem(buf(r.dy())).mem(dx).l(n).i(r.forward().halfWidth()), n));
+        // The gate's gradient: beside the value's in each row as x (concatenated), or the block after all of the
+        // value's, [2, ..., F] (split).
+        long dGateAt = fwd.isSplit() ? n : fwd.halfWidth();
+        return launch(fwd.gradientShape(), "GLU backward", dx ->
+                engine.ops().run(inputs(engine.ops().call("glu_bwd").i(code(fwd.gate())), fwd).mem(buf(r.dy()))
+                        .mem(dx).l(n).i(fwd.halfWidth()).i(stride(fwd)).l(gateAt(fwd)).l(dGateAt), n));
+    }
+
+    /** The value's and the gate's buffers: {@code x}'s twice when concatenated, as the kernels read both read-only. */
+    private static KernelCall inputs(KernelCall call, GluRequest r) {
+        return call.mem(buf(r.x())).mem(buf(r.isSplit() ? r.gateInput() : r.x()));
+    }
+
+    /** Elements from one row of the inputs to the next: {@code 2F} concatenated, {@code F} split. */
+    private static int stride(GluRequest r) {
+        return r.x().shape().dim(-1);
+    }
+
+    /** Where the gate's input starts in its buffer's first row: after the value half, or at 0 in its own tensor. */
+    private static long gateAt(GluRequest r) {
+        return r.isSplit() ? 0 : r.halfWidth();
     }
 
     /** A new F32 tensor of {@code shape} written by {@code kernel}; closed again if the launch fails. */

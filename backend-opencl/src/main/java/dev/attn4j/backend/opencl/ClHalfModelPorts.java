@@ -106,14 +106,14 @@ final class ClHalfModelPorts {
             @Override
             public DeviceTensor glu(GluRequest r) {
                 if (r.x().dtype() == DType.F32) return f32.glu(r);
-                return call(engine, s -> s.narrow(f32.glu(new GluRequest(r.gate(), s.wide(r.x()))), r.x().dtype()));
+                return call(engine, s -> s.narrow(f32.glu(s.wide(r)), r.x().dtype()));
             }
 
             @Override
             public DeviceTensor gluBackward(GluBackwardRequest r) {
                 if (r.dy().dtype() == DType.F32) return f32.gluBackward(r);
-                return call(engine, s -> s.narrow(f32.gluBackward(new GluBackwardRequest(
-                        new GluRequest(r.forward().gate(), s.wide(r.forward().x())), s.wide(r.dy()))), r.dy().dtype()));
+                return call(engine, s -> s.narrow(f32.gluBackward(new GluBackwardRequest(s.wide(r.forward()),
+                        s.wide(r.dy()))), r.dy().dtype()));
             }
         };
     }
@@ -299,6 +299,11 @@ final class ClHalfModelPorts {
 
         BroadcastMultiplyRequest wide(BroadcastMultiplyRequest r) {
             return new BroadcastMultiplyRequest(wide(r.x()), wide(r.v()), r.axis());
+        }
+
+        /** {@code r} in its own form over F32 copies: the split form's gate input widened too ({@code null} stays). */
+        GluRequest wide(GluRequest r) {
+            return new GluRequest(r.gate(), wide(r.x()), wide(r.gateInput()));
         }
 
         /** A widened copy of a tensor the call updates in place, rounded back into it by {@link #writeBack()}. */

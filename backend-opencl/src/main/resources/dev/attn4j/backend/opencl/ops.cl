@@ -79,28 +79,36 @@ __kernel void act_bwd(int f, __global const float* x, __global const float* dy, 
     if (i < n) dx[i] = act_grad(f, x[i], dy[i]);
 }
 
-/* y[r, c] = a·f(g), a = x[r, c], g = x[r, F + c]; n = rows·F. */
-__kernel void glu_fwd(int f, __global const float* x, __global float* y, long n, int width) {
+/*
+ * y[r, c] = a·f(g) with a = value[r·stride + c] and g = gate[gate_at + r·stride + c]; n = rows·F. The concatenated
+ * form passes x [..., 2F] as both buffers (read-only aliases, which OpenCL allows) with stride 2F and gate_at F; the
+ * split form passes the value and the gate's input [..., F] with stride F and gate_at 0.
+ */
+__kernel void glu_fwd(int f, __global const float* value, __global const float* gate, __global float* y, long n,
+                      int width, int stride, long gate_at) {
     const long i = get_global_id(0);
     if (i < n) {
         const long r = i / width;
-        const long c = i - r * width;
-        const long at = r * 2 * width + c;
-        y[i] = x[at] * act(f, x[at + width]);
+        const long at = r * stride + (i - r * width);
+        y[i] = value[at] * act(f, gate[gate_at + at]);
     }
 }
 
-/* da = dy·f(g), dg = (dy·a)·f'(g), laid out as x. */
-__kernel void glu_bwd(int f, __global const float* x, __global const float* dy, __global float* dx, long n, int width) {
+/*
+ * da = dy·f(g), dg = (dy·a)·f'(g), with a and g read as glu_fwd reads them; da goes to dx[r·stride + c] and dg to
+ * dx[dgate_at + r·stride + c]: laid out as x when concatenated (dgate_at F), stacked [2, ..., F] when split
+ * (dgate_at rows·F = n).
+ */
+__kernel void glu_bwd(int f, __global const float* value, __global const float* gate, __global const float* dy,
+                      __global float* dx, long n, int width, int stride, long gate_at, long dgate_at) {
     const long i = get_global_id(0);
     if (i < n) {
         const long r = i / width;
-        const long c = i - r * width;
-        const long at = r * 2 * width + c;
-        const float g = x[at + width];
+        const long at = r * stride + (i - r * width);
+        const float g = gate[gate_at + at];
         const float d = dy[i];
         dx[at] = d * act(f, g);
-        dx[at + width] = act_grad(f, g, d * x[at]);
+        dx[dgate_at + at] = act_grad(f, g, d * value[at]);
     }
 }
 

@@ -217,6 +217,65 @@ class ModelPortsTest {
         return r;
     }
 
+    /**
+     * The split GLU (value and gate's input as two tensors, here views into one buffer as two GEMMs' outputs would be)
+     * gives the concatenated form's bits, its gradient stacked [2, ..., F]; in F32 and through the 16-bit wrapper,
+     * whose temporaries all close.
+     */
+    @Test
+    void splitGluEqualsTheConcatenatedFormBitForBit() {
+        int rows = 29;
+        int half = 37;
+        int n = rows * half;
+        Random rnd = new Random(12);
+        OpenClEngine engine = OpenClTesting.openEngine();
+        try (Backend backend = Backend.of(engine)) {
+            var t = backend.tensors();
+            int align = backend.capabilities().port(TensorCapabilities.class).orElseThrow().viewAlignment();
+            int gateAt = (n + align - 1) / align * align;   // the gate's view starts at an aligned element
+            for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+                for (Activation gate : Activation.values()) {
+                    float[] x = OpenClTesting.f32(OpenClTesting.random(rnd, rows * 2 * half, 6));
+                    float[] dy = OpenClTesting.f32(OpenClTesting.random(rnd, n, 2));
+                    float[] both = new float[gateAt + n];
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(x, r * 2 * half, both, r * half, half);
+                        System.arraycopy(x, r * 2 * half + half, both, gateAt + r * half, half);
+                    }
+                    String what = gate + " " + dtype;
+                    try (DeviceTensor tx = t.upload(x, Shape.of(rows, 2 * half), dtype);
+                         DeviceTensor tBoth = t.upload(both, Shape.of(both.length), dtype);
+                         DeviceTensor tdy = t.upload(dy, Shape.of(rows, half), dtype)) {
+                        GluRequest concatenated = new GluRequest(gate, tx);
+                        GluRequest split = GluRequest.split(gate, t.view(tBoth, 0, Shape.of(rows, half)),
+                                t.view(tBoth, gateAt, Shape.of(rows, half)));
+                        int open = engine.liveBuffers();
+                        try (DeviceTensor y = backend.activation().glu(concatenated);
+                             DeviceTensor ySplit = backend.activation().glu(split);
+                             DeviceTensor dx = backend.activation().gluBackward(new GluBackwardRequest(concatenated, tdy));
+                             DeviceTensor dSplit = backend.activation().gluBackward(new GluBackwardRequest(split, tdy))) {
+                            assertEquals(Shape.of(rows, half), ySplit.shape(), what);
+                            assertEquals(dtype, ySplit.dtype(), what);
+                            assertArrayEquals(t.download(y), t.download(ySplit), what + " y");
+                            assertEquals(Shape.of(2, rows, half), dSplit.shape(), what);
+                            assertEquals(dtype, dSplit.dtype(), what);
+                            float[] concat = t.download(dx);
+                            float[] stacked = t.download(dSplit);
+                            float[] rearranged = new float[concat.length];
+                            for (int r = 0; r < rows; r++) {
+                                System.arraycopy(stacked, r * half, rearranged, r * 2 * half, half);
+                                System.arraycopy(stacked, n + r * half, rearranged, r * 2 * half + half, half);
+                            }
+                            assertArrayEquals(concat, rearranged, what + " dx");
+                            assertEquals(open + 4, engine.liveBuffers(), what + ": the four results, no temporaries");
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(0, engine.liveBuffers());
+    }
+
     /** Every reduction of the model ports, run twice on the same inputs, gives the same bits. */
     @Test
     void reductionsAreBitIdenticalRunToRun() {
@@ -278,6 +337,9 @@ class ModelPortsTest {
              DeviceTensor glu = b.activation().glu(new GluRequest(Activation.GELU_TANH, x));
              DeviceTensor dGlu = b.activation().gluBackward(new GluBackwardRequest(new GluRequest(Activation.SILU, x), glu));
              DeviceTensor sum = b.elementwise().add(new AddRequest(x, act, 0.5f));
+             DeviceTensor gluSplit = b.activation().glu(GluRequest.split(Activation.GELU, x, act));
+             DeviceTensor dGluSplit = b.activation().gluBackward(new GluBackwardRequest(
+                     GluRequest.split(Activation.SILU, act, x), sum));
              DeviceTensor scaleV = t.upload(OpenClTesting.f32(OpenClTesting.random(rnd, in, 1)), Shape.of(in), DType.F32);
              DeviceTensor dScale = t.zeros(Shape.of(in), DType.F32);
              DeviceTensor rowsV = t.upload(OpenClTesting.f32(OpenClTesting.random(rnd, rows, 1)), Shape.of(rows), DType.F32);
@@ -313,7 +375,7 @@ class ModelPortsTest {
             b.random().uniform(new UniformRequest(noise, -1f, 1f, 7, 9));
             t.copy(new CopyRequest(x, 1, in, copy, 2, in + 1, rows - 1, in - 1));
             t.fill(dMul, 0.25f);
-            for (DeviceTensor o : new DeviceTensor[] {y, dx, dW, db, c, act, dAct, glu, dGlu, sum, mul, dMul, dScale, dRows,
+            for (DeviceTensor o : new DeviceTensor[] {y, dx, dW, db, c, act, dAct, glu, dGlu, gluSplit, dGluSplit, sum, mul, dMul, dScale, dRows,
                     shifted, emb, dTable, dTableW, ce.lossSum(), ce.count(), ce.dHidden(), ce.perToken(), p, m, vv, ss, noise,
                     cast, copy}) {
                 all = concat(all, t.download(o));

@@ -139,6 +139,51 @@ class TornadoModelPortsTest {
         }
     }
 
+    /**
+     * The split GLU (value and gate's input as two tensors, here views of one block at odd offsets) gives the
+     * concatenated form's bits, its gradient stacked [2, ..., F], for every gate function.
+     */
+    @Test
+    void splitGluEqualsTheConcatenatedFormBitForBit() {
+        int rows = 29;
+        int half = 37;
+        int n = rows * half;
+        Random rnd = new Random(12);
+        var t = backend.tensors();
+        for (Activation gate : Activation.values()) {
+            float[] x = randoms(rnd, rows * 2 * half);
+            float[] dy = randoms(rnd, n);
+            float[] both = new float[2 * n + 4];
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(x, r * 2 * half, both, 1 + r * half, half);
+                System.arraycopy(x, r * 2 * half + half, both, n + 3 + r * half, half);
+            }
+            try (DeviceTensor tx = t.upload(x, Shape.of(rows, 2 * half), DType.F32);
+                 DeviceTensor tBoth = t.upload(both, Shape.of(both.length), DType.F32);
+                 DeviceTensor tdy = t.upload(dy, Shape.of(rows, half), DType.F32)) {
+                GluRequest concatenated = new GluRequest(gate, tx);
+                GluRequest split = GluRequest.split(gate, t.view(tBoth, 1, Shape.of(rows, half)),
+                        t.view(tBoth, n + 3, Shape.of(rows, half)));
+                try (DeviceTensor y = backend.activation().glu(concatenated);
+                     DeviceTensor ySplit = backend.activation().glu(split);
+                     DeviceTensor dx = backend.activation().gluBackward(new GluBackwardRequest(concatenated, tdy));
+                     DeviceTensor dSplit = backend.activation().gluBackward(new GluBackwardRequest(split, tdy))) {
+                    assertEquals(Shape.of(rows, half), ySplit.shape(), gate.name());
+                    assertArrayEquals(t.download(y), t.download(ySplit), gate + " y");
+                    assertEquals(Shape.of(2, rows, half), dSplit.shape(), gate.name());
+                    float[] concat = t.download(dx);
+                    float[] stacked = t.download(dSplit);
+                    float[] rearranged = new float[concat.length];
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(stacked, r * half, rearranged, r * 2 * half, half);
+                        System.arraycopy(stacked, n + r * half, rearranged, r * 2 * half + half, half);
+                    }
+                    assertArrayEquals(concat, rearranged, gate + " dx");
+                }
+            }
+        }
+    }
+
     /** One round of every new op on {@code backend}; every tensor it makes is closed again. */
     private static void everyOp(Backend backend, Random rnd) {
         var t = backend.tensors();
@@ -157,6 +202,9 @@ class TornadoModelPortsTest {
                  DeviceTensor glu = backend.activation().glu(new GluRequest(Activation.SILU, x));
                  DeviceTensor dGlu = backend.activation().gluBackward(new GluBackwardRequest(new GluRequest(
                          Activation.SILU, x), glu));
+                 DeviceTensor gluSplit = backend.activation().glu(GluRequest.split(Activation.GELU, x, dx));
+                 DeviceTensor dGluSplit = backend.activation().gluBackward(new GluBackwardRequest(
+                         GluRequest.split(Activation.RELU, dx, x), gluSplit));
                  DeviceTensor emb = backend.embedding().forward(new EmbeddingRequest(w, ids));
                  DeviceTensor seq = t.view(x, 0, Shape.of(2, 3, d));
                  DeviceTensor shifted = backend.elementwise().shiftTokens(new TokenShiftRequest(seq, 2, 4, 1, null));

@@ -168,10 +168,13 @@ final class ModelKernels {
 
     /**
      * Activations by {@code MODE}, function {@code I0}, {@code N} items: {@link #ACT_FORWARD} {@code C = f(A)};
-     * {@link #ACT_BACKWARD} {@code C = B·f'(A)} ({@code B = dy}); {@link #GLU_FORWARD} item {@code i} of
-     * {@code [rows, COLS]} (COLS the half width): {@code C[i] = a·f(g)} with {@code a = A[r, c]},
-     * {@code g = A[r, COLS + c]} of {@code A [rows, 2·COLS]}; {@link #GLU_BACKWARD} {@code da = dy·f(g)},
-     * {@code dg = f'(g)·(dy·a)} into {@code C} laid out as {@code A}.
+     * {@link #ACT_BACKWARD} {@code C = B·f'(A)} ({@code B = dy}); {@link #GLU_FORWARD} item {@code i = r·COLS + c}
+     * of {@code [rows, COLS]} (COLS the half width): {@code C[i] = a·f(g)} with {@code a = A[r·I1 + c]} and
+     * {@code g = D[r·I1 + c]}, {@code I1} the inputs' row stride: {@code D = A + COLS}, {@code I1 = 2·COLS} over
+     * one concatenated {@code [rows, 2·COLS]}, or two tensors {@code [rows, COLS]} with {@code I1 = COLS} (split);
+     * {@link #GLU_BACKWARD} {@code da = dy·f(g)} into {@code C[r·I1 + c]} and {@code dg = f'(g)·(dy·a)} into
+     * {@code I2[r·I1 + c]}: laid out as A ({@code I2 = C + COLS}) or stacked {@code [2, rows, COLS]}
+     * ({@code I2 = C + N}).
      */
     static void activation(KernelContext ctx, FloatArray heap, IntArray ints, IntArray meta, FloatArray fmeta) {
         int i = ctx.globalIdx;
@@ -188,15 +191,15 @@ final class ModelKernels {
             } else {
                 int width = meta.get(COLS);
                 int r = i / width;
-                int at = r * 2 * width + (i - r * width);
+                int at = r * meta.get(I1) + (i - r * width);
                 float a = heap.get(x + at);
-                float g = heap.get(x + at + width);
+                float g = heap.get(meta.get(D_AT) + at);
                 if (mode == GLU_FORWARD) {
                     heap.set(out + i, a * act(f, g));
                 } else {
                     float d = heap.get(dy + i);
                     heap.set(out + at, d * act(f, g));
-                    heap.set(out + at + width, actGrad(f, g, d * a));
+                    heap.set(meta.get(I2) + at, actGrad(f, g, d * a));
                 }
             }
         }
