@@ -26,8 +26,8 @@ import java.util.Objects;
  * <p>A GLU's projection stays one parameter {@code Wₚ [2F, D]} (x-transformers' name and layout), but runs as two
  * GEMMs over views of its two row halves, into a value and a gate tensor, and the gated unit reads them in the
  * port's split form: two unbroken streams instead of rows that alternate between halves, which on the cpu is
- * twice as fast (docs/design.md §10). The sums are the same as one GEMM's; only {@code du} differs by rounding (the
- * two halves' products are added after each other). Under an adapter on {@code Wₚ} (whose update spans both
+ * twice as fast (docs/design.md §10). Each output is the same sum as in one GEMM over the whole weight, so the
+ * two forms agree to rounding ({@code du} adds the two halves' products one after the other). Under an adapter on {@code Wₚ} (whose update spans both
  * halves) it runs the projection whole and the concatenated form.
  *
  * <pre>{@code
