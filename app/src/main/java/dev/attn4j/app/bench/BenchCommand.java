@@ -169,8 +169,17 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "F32", description = "Storage type: F32, F16 or BF16. Default: ${DEFAULT-VALUE}.")
     DType dtype;
 
-    @Option(names = "--warmup", defaultValue = "3", description = "Untimed runs first. Default: ${DEFAULT-VALUE}.")
-    int warmup;
+    @Option(names = "--warmup", description = "Untimed runs first. Default: 3 (ops: " + OPS_WARMUP + ").")
+    Integer warmupOption;
+
+    /**
+     * The memory-bound ops' default warm-up: a call takes milliseconds, and with 3 the JIT was still compiling other
+     * ops' loops on the second core while the next op was timed, which halved a 2-thread op's time on a 2-core
+     * machine in some calls (exact GELU's median swung between 0.53 and 0.91x copy run to run; with 30, 0.97-0.99).
+     */
+    static final int OPS_WARMUP = 30;
+
+    private int warmup;
 
     @Option(names = "--repeats", defaultValue = "10", description = "Timed runs. Default: ${DEFAULT-VALUE}.")
     int repeats;
@@ -224,6 +233,7 @@ public final class BenchCommand implements Callable<Integer> {
     private void validate() {
         // The timings are kept (8 bytes each) and every run is one call: a million is hours already.
         range("--repeats", repeats, 1, MAX_RUNS);
+        warmup = warmupOption != null ? warmupOption : op == Op.OPS ? OPS_WARMUP : 3;
         range("--warmup", warmup, 0, MAX_RUNS);
         if (threads != null) {
             range("--threads", threads, 1, MAX_THREADS);

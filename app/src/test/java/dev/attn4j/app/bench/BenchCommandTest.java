@@ -202,6 +202,21 @@ class BenchCommandTest {
     }
 
     @Test
+    void opsWarmUpLongerByDefaultThanTheOtherOps(@TempDir Path dir) throws IOException {
+        Path ops = dir.resolve("ops");
+        Path gemm = dir.resolve("gemm");
+        assertEquals(ExitCodes.OK, cpu.run("bench", "ops", "--backend", "cpu", "--size", "64", "--hidden", "8",
+                "--vocab", "10", "--ops", "copy", "--repeats", "1", "--out", ops.toString()), cpu.err());
+        assertEquals(ExitCodes.OK, cpu.run("bench", "gemm", "--backend", "cpu", "--shape", "4x4x4", "--repeats", "1",
+                "--out", gemm.toString()), cpu.err());
+        assertEquals(BenchCommand.OPS_WARMUP, results(ops).get(0).get("warmup").asInt());
+        assertEquals(3, results(gemm).get(0).get("warmup").asInt());
+        assertEquals(ExitCodes.OK, cpu.run("bench", "ops", "--backend", "cpu", "--size", "64", "--hidden", "8",
+                "--vocab", "10", "--ops", "copy", "--repeats", "1", "--warmup", "2", "--out", ops.toString()), cpu.err());
+        assertEquals(2, results(ops).get(0).get("warmup").asInt());
+    }
+
+    @Test
     void opsReportBandwidthAgainstTheSameBackendsCopy(@TempDir Path dir) throws IOException {
         int code = cpu.run("bench", "ops", "--backend", "cpu", "--size", "4096", "--hidden", "64", "--vocab", "100",
                 "--warmup", "1", "--repeats", "2", "--out", dir.toString());
