@@ -9,7 +9,6 @@ import dev.attn4j.domain.model.TransformerConfig;
 import dev.attn4j.domain.model.XTransformerConfig;
 import dev.attn4j.oracle.junit.EachBackend;
 import dev.attn4j.ports.Backend;
-import dev.attn4j.ports.tensor.TensorCapabilities;
 import dev.attn4j.ports.activation.ActivationCapabilities;
 import dev.attn4j.ports.attention.AttentionCapabilities;
 import dev.attn4j.ports.elementwise.ElementwiseCapabilities;
@@ -17,6 +16,7 @@ import dev.attn4j.ports.embedding.EmbeddingCapabilities;
 import dev.attn4j.ports.linear.LinearCapabilities;
 import dev.attn4j.ports.loss.LossCapabilities;
 import dev.attn4j.ports.norm.NormCapabilities;
+import dev.attn4j.ports.tensor.TensorCapabilities;
 
 import java.util.ArrayList;
 import java.util.List;

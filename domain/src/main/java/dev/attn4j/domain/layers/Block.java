@@ -124,7 +124,7 @@ public final class Block {
         private Norm.Saved norm;
         private DeviceTensor residual;
         private Attention.Saved attention;
-        private FeedForward.Saved preActivation;
+        private FeedForward.Saved feedForward;
         /** Post-norm: the branch output, the norm's input (its backward request names it). */
         private DeviceTensor branchOut;
 
@@ -142,7 +142,7 @@ public final class Block {
             if (norm != null) norm.close();
             if (residual != null) residual.close();
             if (attention != null) attention.close();
-            if (preActivation != null) preActivation.close();
+            if (feedForward != null) feedForward.close();
             if (branchOut != null) branchOut.close();
         }
     }
@@ -186,7 +186,7 @@ public final class Block {
             s.norm = null;
             s.residual = null;
             s.attention = null;
-            s.preActivation = null;
+            s.feedForward = null;
             s.branchOut = null;
         }
         return s;
@@ -246,7 +246,7 @@ public final class Block {
                                        KvCache.Layer cache) {
         if (feedForward != null) {
             FeedForward.Output o = feedForward.forward(step, u, save);
-            s.preActivation = o.saved();
+            s.feedForward = o.saved();
             return o.y();
         }
         Attention.Output o = attention.forward(step, u, in, save, cache);
@@ -256,8 +256,8 @@ public final class Block {
 
     private DeviceTensor branchBackward(Step step, Saved s, DeviceTensor u, DeviceTensor dOut, AttentionInputs in) {
         if (feedForward != null) {
-            FeedForward.Saved pre = s.preActivation;
-            s.preActivation = null;
+            FeedForward.Saved pre = s.feedForward;
+            s.feedForward = null;
             return feedForward.backward(step, pre, u, dOut);
         }
         Attention.Saved a = s.attention;

@@ -25,10 +25,14 @@ import java.util.Objects;
  *
  * <p>A GLU's projection stays one parameter {@code Wₚ [2F, D]} (x-transformers' name and layout), but runs as two
  * GEMMs over views of its two row halves, into a value and a gate tensor, and the gated unit reads them in the
- * port's split form: two unbroken streams instead of rows that alternate between halves, which on the cpu is
- * twice as fast (docs/design.md §10). Each output is the same sum as in one GEMM over the whole weight, so the
- * two forms agree to rounding ({@code du} adds the two halves' products one after the other). Under an adapter on {@code Wₚ} (whose update spans both
- * halves) it runs the projection whole and the concatenated form.
+ * port's split form: two unbroken streams instead of rows that alternate between halves, which on the cpu takes
+ * half the time (docs/design.md §9, figures in docs/benchmarks.md). Each output is the same sum as in one GEMM over
+ * the whole weight, so the two forms agree to rounding ({@code du} adds the two halves' products one after the
+ * other). Under an adapter on {@code Wₚ} (whose update spans both halves), or where the backend's views cannot
+ * start at the halves, it runs the projection whole and the concatenated form.
+ *
+ * <p>The halves are views of the parameter group's storage at the parameter's offset (as fused QKV's weight in
+ * {@link Attention}): if parameters ever get working copies apart from their group, both places move together.
  *
  * <pre>{@code
  * FeedForward.Output out = ff.forward(step, u, true);
@@ -81,7 +85,7 @@ public final class FeedForward {
      * The output and what backward needs ({@code null} in inference).
      *
      * @param y     the branch output F32 {@code [B, S, D]}, owned by the caller
-     * @param saved the pre-activation, or {@code null}
+     * @param saved the pre-activation (a split GLU's value and gate), or {@code null}
      */
     public record Output(DeviceTensor y, Saved saved) {
     }
@@ -97,21 +101,27 @@ public final class FeedForward {
     }
 
     /**
-     * {@return whether this branch's GLU runs split for {@code rows} tokens}: a gated branch with splitting on, no
-     * adapter on its projection, on a backend whose views can start at the gate halves (of the weight, the bias and
-     * the stacked gradient)
+     * {@return whether this branch's GLU runs split for a training pass of {@code rows} tokens}: a gated branch with
+     * splitting on, no adapter on its projection, on a backend whose views can start at the gate halves (of the
+     * weight, the bias and the stacked gradient)
      *
      * @param b    the backend
      * @param rows the tokens of the pass ({@code B·S})
      */
     public boolean splitsGlu(Backend b, long rows) {
+        return splitsGlu(b, rows, true);
+    }
+
+    /** As {@link #splitsGlu(Backend, long)}; without backward no view of the stacked gradient is taken. */
+    private boolean splitsGlu(Backend b, long rows, boolean backward) {
         if (!glu || !splitGlu || in.adapter() != null) {
             return false;
         }
+        // Views exist on every backend that holds parameters (ParameterStore requires them); 0 only guards the lookup.
         long align = b.capabilities().port(TensorCapabilities.class).map(TensorCapabilities::viewAlignment).orElse(0);
         long half = in.outFeatures() / 2;
         return align > 0 && (in.weight().offset() + half * in.inFeatures()) % align == 0
-                && (in.bias() == null || (in.bias().offset() + half) % align == 0) && rows * half % align == 0;
+                && (in.bias() == null || (in.bias().offset() + half) % align == 0) && (!backward || rows * half % align == 0);
     }
 
     private static long rows(DeviceTensor u) {
@@ -119,7 +129,7 @@ public final class FeedForward {
     }
 
     /** {@code u}'s shape with the last dimension {@code width}. */
-    private static Shape widened(DeviceTensor u, int width) {
+    private static Shape withLastDim(DeviceTensor u, int width) {
         int[] dims = u.shape().dims();
         dims[dims.length - 1] = width;
         return Shape.of(dims);
@@ -153,9 +163,9 @@ public final class FeedForward {
     }
 
     /** The input projection: whole, or a split GLU's two halves. */
-    private Saved project(Step step, DeviceTensor u) {
+    private Saved project(Step step, DeviceTensor u, boolean save) {
         Backend b = step.backend();
-        if (!splitsGlu(b, rows(u))) {
+        if (!splitsGlu(b, rows(u), save)) {
             return new Saved(in.forward(step, u), null);
         }
         DeviceTensor[] halves = new DeviceTensor[2];
@@ -177,7 +187,7 @@ public final class FeedForward {
      */
     public Output forward(Step step, DeviceTensor u, boolean save) {
         Backend b = step.backend();
-        Saved s = project(step, u);
+        Saved s = project(step, u, save);
         DeviceTensor a = activate(b, step, s);
         DeviceTensor y = out.forward(step, a);
         a.close();
@@ -222,7 +232,7 @@ public final class FeedForward {
         Backend b = step.backend();
         int f = in.outFeatures() / 2;
         int rows = Math.toIntExact(rows(u));
-        Shape half = widened(u, f);
+        Shape half = withLastDim(u, f);
         DeviceTensor du = null;
         for (int k = 0; k < 2; k++) {
             try (DeviceTensor dk = b.tensors().view(dh, k * half.elementCount(), half);
@@ -238,7 +248,7 @@ public final class FeedForward {
                 if (dw != null || db != null) {
                     b.linear().backward(new LinearBackwardRequest(fwd, dk, false, dw, db));
                 }
-                // du += dg·W_g in place, as [B·S, F]·[F, D]
+                // du += dg·W_g in place: matmul is rank 2 or 3 with one batch, so dg and du are seen as [B·S, ·]
                 try (DeviceTensor dg = b.tensors().view(dh, half.elementCount(), Shape.of(rows, f));
                      DeviceTensor du2 = b.tensors().view(du, 0, Shape.of(rows, in.inFeatures()))) {
                     b.linear().matmul(new MatmulRequest(dg, false, w, false, du2, 1f, 1f));

@@ -28,8 +28,8 @@ import java.util.Map;
  *
  * @param gate      the gate's activation
  * @param x         {@code [..., 2F]} (concatenated), or the value {@code [..., F]} (split); floating
- * @param gateInput the gate's input {@code [..., F]} of {@code x}'s shape and dtype (split), or {@code null}
- *                  (concatenated)
+ * @param gateInput the gate's input {@code [..., F]} of {@code x}'s shape and dtype, another tensor than {@code x}
+ *                  (split; the same tensor twice is a caller's slip, not a GLU), or {@code null} (concatenated)
  */
 public record GluRequest(Activation gate, DeviceTensor x, DeviceTensor gateInput) {
 
