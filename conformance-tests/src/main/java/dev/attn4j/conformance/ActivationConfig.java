@@ -24,7 +24,8 @@ import java.util.Random;
  * @param function the activation (the gate's, for a GLU)
  * @param glu      whether the configuration is a GLU
  * @param split    whether the GLU runs in its split form ({@link dev.attn4j.ports.activation.GluRequest#split})
- * @param shape    {@code x}'s shape (last dimension even for a GLU; the split form halves it into two tensors)
+ * @param shape    {@code x}'s shape (last dimension even for a GLU; the split form uploads its halves as two
+ *                 tensors of the output's shape)
  * @param dtype    storage type
  * @param dataSeed seed of the inputs
  */
@@ -93,13 +94,6 @@ public record ActivationConfig(int index, Activation function, boolean glu, bool
     /** {@return {@code F} of a GLU} */
     public int half() {
         return shape.dim(-1) / 2;
-    }
-
-    /** {@return the shape of each of the split form's two tensors: {@code [..., F]}} */
-    public Shape halfShape() {
-        int[] d = shape.dims();
-        d[d.length - 1] /= 2;
-        return Shape.of(d);
     }
 
     /** {@return the output's shape} */

@@ -1,6 +1,7 @@
 package dev.attn4j.conformance;
 
 import dev.attn4j.oracle.ActivationOracle;
+import dev.attn4j.oracle.GluLayouts;
 import dev.attn4j.oracle.PassRule;
 import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Backend;
@@ -26,8 +27,7 @@ final class ActivationRunner {
         try (DeviceScope scope = new DeviceScope(backend)) {
             DeviceTensor x = cfg.split() ? null : scope.upload(d.x(), cfg.shape(), dtype);
             GluRequest glu = !cfg.glu() ? null : cfg.split()
-                    ? GluRequest.split(cfg.function(), scope.upload(half(cfg, d.x(), 0), cfg.halfShape(), dtype),
-                            scope.upload(half(cfg, d.x(), 1), cfg.halfShape(), dtype))
+                    ? GluRequest.split(cfg.function(), uploadHalf(scope, cfg, d, 0), uploadHalf(scope, cfg, d, 1))
                     : new GluRequest(cfg.function(), x);
             if (!backward) {
                 DeviceTensor y = scope.track(cfg.glu() ? backend.activation().glu(glu)
@@ -45,31 +45,13 @@ final class ActivationRunner {
             }
             float[] got = scope.download(dx);
             return List.of(PassRule.check("dx", backward(cfg, d, Precision.FP64), backward(cfg, d, ref),
-                    cfg.split() ? concatenate(cfg, got) : got, dtype));
+                    cfg.split() ? GluLayouts.unstack(got, cfg.rows(), cfg.half()) : got, dtype));
         }
     }
 
-    /** The value ({@code which = 0}) or gate ({@code 1}) half of every row of {@code x [rows, 2F]}. */
-    private static double[] half(ActivationConfig cfg, double[] x, int which) {
-        int rows = cfg.rows();
-        int f = cfg.half();
-        double[] out = new double[rows * f];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(x, r * 2 * f + which * f, out, r * f, f);
-        }
-        return out;
-    }
-
-    /** A split backward's {@code [2, rows, F]} gradient laid out as the oracle's {@code [rows, 2F]}. */
-    private static float[] concatenate(ActivationConfig cfg, float[] stacked) {
-        int rows = cfg.rows();
-        int f = cfg.half();
-        float[] out = new float[rows * 2 * f];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(stacked, r * f, out, r * 2 * f, f);
-            System.arraycopy(stacked, rows * f + r * f, out, r * 2 * f + f, f);
-        }
-        return out;
+    /** The split form's value ({@code which = 0}) or gate ({@code 1}): that half of every row of the data. */
+    private static DeviceTensor uploadHalf(DeviceScope scope, ActivationConfig cfg, ActivationConfig.Data d, int which) {
+        return scope.upload(GluLayouts.half(d.x(), cfg.rows(), cfg.half(), which), cfg.outputShape(), cfg.dtype());
     }
 
     private static double[] forward(ActivationConfig cfg, ActivationConfig.Data d, Precision p) {

@@ -12,6 +12,7 @@ import dev.attn4j.oracle.DenseMaskFlags;
 import dev.attn4j.oracle.ElementwiseOracle;
 import dev.attn4j.oracle.EmbeddingOracle;
 import dev.attn4j.oracle.FlashMaskIndices;
+import dev.attn4j.oracle.GluLayouts;
 import dev.attn4j.oracle.LinearOracle;
 import dev.attn4j.oracle.NormGrads;
 import dev.attn4j.oracle.NormOracle;
@@ -482,31 +483,15 @@ final class OracleEngine implements BackendEngine {
             double[] dx = ActivationOracle.gluBackward(f.gate(), concatenated(f), doubles(r.dy()), rows, half,
                     Precision.of(dt));
             if (f.isSplit()) {
-                // [rows, 2F] to the split form's [2, rows, F]: every row's value half, then every gate half
-                double[] stacked = new double[dx.length];
-                for (int row = 0; row < rows; row++) {
-                    System.arraycopy(dx, row * 2 * half, stacked, row * half, half);
-                    System.arraycopy(dx, row * 2 * half + half, stacked, (rows + row) * half, half);
-                }
-                dx = stacked;
+                dx = GluLayouts.stack(dx, rows, half);
             }
             return output("dx", dx, f.gradientShape(), dt);
         }
 
         /** The GLU's input as the oracle reads it, {@code [rows, 2F]}; a split request's halves side by side. */
         private double[] concatenated(GluRequest r) {
-            if (!r.isSplit()) {
-                return doubles(r.x());
-            }
-            double[] a = doubles(r.x());
-            double[] g = doubles(r.gateInput());
-            int half = r.halfWidth();
-            double[] x = new double[2 * a.length];
-            for (int row = 0; row < a.length / half; row++) {
-                System.arraycopy(a, row * half, x, row * 2 * half, half);
-                System.arraycopy(g, row * half, x, row * 2 * half + half, half);
-            }
-            return x;
+            return r.isSplit() ? GluLayouts.concatenate(doubles(r.x()), doubles(r.gateInput()),
+                    Math.toIntExact(r.rows()), r.halfWidth()) : doubles(r.x());
         }
     };
 

@@ -1,5 +1,6 @@
 package dev.attn4j.backend.cpu;
 
+import dev.attn4j.oracle.GluLayouts;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.activation.Activation;
@@ -347,12 +348,8 @@ class CpuActivationTest {
         for (int i = 0; i < dy.length; i++) {
             dy[i] = (float) rnd.nextGaussian();
         }
-        float[] value = new float[rows * half];
-        float[] gateIn = new float[rows * half];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(x, r * 2 * half, value, r * half, half);
-            System.arraycopy(x, r * 2 * half + half, gateIn, r * half, half);
-        }
+        float[] value = GluLayouts.half(x, rows, half, 0);
+        float[] gateIn = GluLayouts.half(x, rows, half, 1);
         Shape rowShape = Shape.of(rows, half);
         GluRequest concatenated = new GluRequest(gate, backend.tensors().upload(x, Shape.of(rows, 2 * half), DType.F32));
         GluRequest split = GluRequest.split(gate, backend.tensors().upload(value, rowShape, DType.F32),
@@ -362,14 +359,8 @@ class CpuActivationTest {
                 backend.tensors().download(backend.activation().glu(split)), gate + " y");
         DeviceTensor dSplit = backend.activation().gluBackward(new GluBackwardRequest(split, dyt));
         assertEquals(Shape.of(2, rows, half), dSplit.shape());
-        float[] stacked = backend.tensors().download(dSplit);
-        float[] dx = backend.tensors().download(backend.activation().gluBackward(new GluBackwardRequest(concatenated, dyt)));
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < half; j++) {
-                assertEquals(dx[r * 2 * half + j], stacked[r * half + j], 0f, gate + " da row " + r);
-                assertEquals(dx[r * 2 * half + half + j], stacked[rows * half + r * half + j], 0f, gate + " dg row " + r);
-            }
-        }
+        assertArrayEquals(backend.tensors().download(backend.activation().gluBackward(new GluBackwardRequest(concatenated,
+                dyt))), GluLayouts.unstack(backend.tensors().download(dSplit), rows, half), gate + " dx");
     }
 
     @Test

@@ -57,7 +57,7 @@ final class CudaActivation implements ActivationPort {
         int half = r.halfWidth();
         long rows = r.rows();
         return output(r.outputShape(), x.dtype(), KernelCatalog.gluForward(x.dtype()), rows * half,
-                y -> new Object[] {ptr(x), gate(r), y, rows, half, stride(r), code(r.gate())});
+                y -> new Object[] {ptr(x), gate(r), y, rows, half, r.rowStride(), code(r.gate())});
     }
 
     @Override
@@ -66,22 +66,14 @@ final class CudaActivation implements ActivationPort {
         DeviceTensor x = r.x();
         int half = r.halfWidth();
         long rows = r.rows();
-        // The gate's gradient: beside the value's in each row, as x (concatenated); or the block after all of the
-        // value's, [2, ..., F] (split).
-        long dGate = r.isSplit() ? rows * half : half;
         return output(r.gradientShape(), x.dtype(), KernelCatalog.gluBackward(x.dtype()), rows * half,
-                dx -> new Object[] {ptr(x), gate(r), ptr(b.dy()), dx, at(dx, dGate, x.dtype()), rows, half, stride(r),
-                        code(r.gate())});
+                dx -> new Object[] {ptr(x), gate(r), ptr(b.dy()), dx, at(dx, r.gradientGateOffset(), x.dtype()), rows,
+                        half, r.rowStride(), code(r.gate())});
     }
 
-    /** The gate's input: the second half of {@code x}'s first row (concatenated) or its own tensor (split). */
+    /** The gate's input, {@link GluRequest#gateOffset()} into {@link GluRequest#gateTensor()}. */
     private static DevicePointer gate(GluRequest r) {
-        return r.isSplit() ? ptr(r.gateInput()) : at(ptr(r.x()), r.halfWidth(), r.x().dtype());
-    }
-
-    /** Elements from one input row to the next: {@code 2F} concatenated, {@code F} split. */
-    private static int stride(GluRequest r) {
-        return r.x().shape().dim(-1);
+        return at(ptr(r.gateTensor()), r.gateOffset(), r.x().dtype());
     }
 
     /** {@code p} moved on by {@code elements} of {@code dtype}. */

@@ -57,34 +57,22 @@ final class ClActivation implements ActivationPort {
         long n = shape.elementCount();
         return launch(shape, "GLU forward", y ->
                 engine.ops().run(inputs(engine.ops().call("glu_fwd").i(code(r.gate())), r).mem(y).l(n)
-                        .i(r.halfWidth()).i(stride(r)).l(gateAt(r)), n));
+                        .i(r.halfWidth()).i(r.rowStride()).l(r.gateOffset()), n));
     }
 
     @Override
     public DeviceTensor gluBackward(GluBackwardRequest r) {
         GluRequest fwd = r.forward();
         long n = r.dy().shape().elementCount();
-        // The gate's gradient: beside the value's in each row as x (concatenated), or the block after all of the
-        // value's, [2, ..., F] (split).
-        long dGateAt = fwd.isSplit() ? n : fwd.halfWidth();
         return launch(fwd.gradientShape(), "GLU backward", dx ->
                 engine.ops().run(inputs(engine.ops().call("glu_bwd").i(code(fwd.gate())), fwd).mem(buf(r.dy()))
-                        .mem(dx).l(n).i(fwd.halfWidth()).i(stride(fwd)).l(gateAt(fwd)).l(dGateAt), n));
+                        .mem(dx).l(n).i(fwd.halfWidth()).i(fwd.rowStride()).l(fwd.gateOffset())
+                        .l(fwd.gradientGateOffset()), n));
     }
 
     /** The value's and the gate's buffers: {@code x}'s twice when concatenated, as the kernels read both read-only. */
     private static KernelCall inputs(KernelCall call, GluRequest r) {
-        return call.mem(buf(r.x())).mem(buf(r.isSplit() ? r.gateInput() : r.x()));
-    }
-
-    /** Elements from one row of the inputs to the next: {@code 2F} concatenated, {@code F} split. */
-    private static int stride(GluRequest r) {
-        return r.x().shape().dim(-1);
-    }
-
-    /** Where the gate's input starts in its buffer's first row: after the value half, or at 0 in its own tensor. */
-    private static long gateAt(GluRequest r) {
-        return r.isSplit() ? 0 : r.halfWidth();
+        return call.mem(buf(r.x())).mem(buf(r.gateTensor()));
     }
 
     /** A new F32 tensor of {@code shape} written by {@code kernel}; closed again if the launch fails. */

@@ -1,6 +1,7 @@
 package dev.attn4j.backend.opencl;
 
 import dev.attn4j.oracle.CrossEntropyOracle;
+import dev.attn4j.oracle.GluLayouts;
 import dev.attn4j.oracle.PassRule;
 import dev.attn4j.oracle.Precision;
 import dev.attn4j.ports.Backend;
@@ -238,10 +239,8 @@ class ModelPortsTest {
                     float[] x = OpenClTesting.f32(OpenClTesting.random(rnd, rows * 2 * half, 6));
                     float[] dy = OpenClTesting.f32(OpenClTesting.random(rnd, n, 2));
                     float[] both = new float[gateAt + n];
-                    for (int r = 0; r < rows; r++) {
-                        System.arraycopy(x, r * 2 * half, both, r * half, half);
-                        System.arraycopy(x, r * 2 * half + half, both, gateAt + r * half, half);
-                    }
+                    System.arraycopy(GluLayouts.half(x, rows, half, 0), 0, both, 0, n);
+                    System.arraycopy(GluLayouts.half(x, rows, half, 1), 0, both, gateAt, n);
                     String what = gate + " " + dtype;
                     try (DeviceTensor tx = t.upload(x, Shape.of(rows, 2 * half), dtype);
                          DeviceTensor tBoth = t.upload(both, Shape.of(both.length), dtype);
@@ -259,14 +258,8 @@ class ModelPortsTest {
                             assertArrayEquals(t.download(y), t.download(ySplit), what + " y");
                             assertEquals(Shape.of(2, rows, half), dSplit.shape(), what);
                             assertEquals(dtype, dSplit.dtype(), what);
-                            float[] concat = t.download(dx);
-                            float[] stacked = t.download(dSplit);
-                            float[] rearranged = new float[concat.length];
-                            for (int r = 0; r < rows; r++) {
-                                System.arraycopy(stacked, r * half, rearranged, r * 2 * half, half);
-                                System.arraycopy(stacked, n + r * half, rearranged, r * 2 * half + half, half);
-                            }
-                            assertArrayEquals(concat, rearranged, what + " dx");
+                            assertArrayEquals(t.download(dx), GluLayouts.unstack(t.download(dSplit), rows, half),
+                                    what + " dx");
                             assertEquals(open + 4, engine.liveBuffers(), what + ": the four results, no temporaries");
                         }
                     }

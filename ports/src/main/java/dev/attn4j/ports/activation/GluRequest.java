@@ -85,6 +85,34 @@ public record GluRequest(Activation gate, DeviceTensor x, DeviceTensor gateInput
         return x.shape().elementCount() / x.shape().dim(-1);
     }
 
+    // Where each input and gradient element lies, the same for every backend: row r, column c of the value is
+    // element r·rowStride() + c of x; of the gate's input, gateOffset() + r·rowStride() + c of gateTensor(); the
+    // backward writes the value's gradient at r·rowStride() + c and the gate's at gradientGateOffset() + r·rowStride()
+    // + c of its output.
+
+    /** {@return the tensor holding the gate's input}: {@code gateInput} (split) or {@code x} (concatenated) */
+    public DeviceTensor gateTensor() {
+        return isSplit() ? gateInput : x;
+    }
+
+    /** {@return elements from one row of the inputs (and of the gradient) to the next}: {@code 2F}, or {@code F} split */
+    public int rowStride() {
+        return x.shape().dim(-1);
+    }
+
+    /** {@return where the gate's input starts in {@link #gateTensor()}}: {@code F} (after the value half), or 0 split */
+    public int gateOffset() {
+        return isSplit() ? 0 : halfWidth();
+    }
+
+    /**
+     * {@return where the gate's gradient starts in the backward's output}: {@code F} (beside the value's in each row),
+     * or {@code rows·F} split (the block after all of the value's)
+     */
+    public long gradientGateOffset() {
+        return isSplit() ? rows() * halfWidth() : halfWidth();
+    }
+
     /** {@return the shape of {@code y}: {@code [..., F]}} */
     public Shape outputShape() {
         if (isSplit()) {

@@ -1,5 +1,6 @@
 package dev.attn4j.backend.tornado.engine;
 
+import dev.attn4j.oracle.GluLayouts;
 import dev.attn4j.ports.Backend;
 import dev.attn4j.ports.InvalidRequestException;
 import dev.attn4j.ports.activation.Activation;
@@ -154,10 +155,8 @@ class TornadoModelPortsTest {
             float[] x = randoms(rnd, rows * 2 * half);
             float[] dy = randoms(rnd, n);
             float[] both = new float[2 * n + 4];
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(x, r * 2 * half, both, 1 + r * half, half);
-                System.arraycopy(x, r * 2 * half + half, both, n + 3 + r * half, half);
-            }
+            System.arraycopy(GluLayouts.half(x, rows, half, 0), 0, both, 1, n);
+            System.arraycopy(GluLayouts.half(x, rows, half, 1), 0, both, n + 3, n);
             try (DeviceTensor tx = t.upload(x, Shape.of(rows, 2 * half), DType.F32);
                  DeviceTensor tBoth = t.upload(both, Shape.of(both.length), DType.F32);
                  DeviceTensor tdy = t.upload(dy, Shape.of(rows, half), DType.F32)) {
@@ -171,14 +170,7 @@ class TornadoModelPortsTest {
                     assertEquals(Shape.of(rows, half), ySplit.shape(), gate.name());
                     assertArrayEquals(t.download(y), t.download(ySplit), gate + " y");
                     assertEquals(Shape.of(2, rows, half), dSplit.shape(), gate.name());
-                    float[] concat = t.download(dx);
-                    float[] stacked = t.download(dSplit);
-                    float[] rearranged = new float[concat.length];
-                    for (int r = 0; r < rows; r++) {
-                        System.arraycopy(stacked, r * half, rearranged, r * 2 * half, half);
-                        System.arraycopy(stacked, n + r * half, rearranged, r * 2 * half + half, half);
-                    }
-                    assertArrayEquals(concat, rearranged, gate + " dx");
+                    assertArrayEquals(t.download(dx), GluLayouts.unstack(t.download(dSplit), rows, half), gate + " dx");
                 }
             }
         }

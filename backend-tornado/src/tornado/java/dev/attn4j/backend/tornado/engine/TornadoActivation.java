@@ -87,10 +87,10 @@ final class TornadoActivation implements ActivationPort {
             Made made = new Made();
             try {
                 TornadoTensor out = made.add(tensors.allocate(shape));
-                int gate = r.isSplit() ? at(r.gateInput()) : Math.addExact(at(r.x()), half);
-                int dGate = Math.addExact(out.offset(), r.isSplit() ? Math.toIntExact(n) : half);
+                int gate = Math.addExact(at(r.gateTensor()), r.gateOffset());
+                int dGate = Math.addExact(out.offset(), Math.toIntExact(r.gradientGateOffset()));
                 new HeapCall(engine.heap(), DeviceHeap.Op.ACTIVATION).set(MODE, mode).set(I0, code(r.gate()))
-                        .set(N, Math.toIntExact(n)).set(COLS, half).set(I1, r.x().shape().dim(-1))
+                        .set(N, Math.toIntExact(n)).set(COLS, half).set(I1, r.rowStride())
                         .set(A_AT, at(r.x())).set(D_AT, gate).set(B_AT, at(dy)).set(C_AT, out.offset())
                         .set(I2, dGate).run(64, n);
                 return out;
