@@ -32,7 +32,14 @@ public final class GluLayouts {
         return out;
     }
 
-    /** As {@link #half(float[], int, int, int)}, in double. */
+    /**
+     * {@return half {@code which} of every row of {@code x [rows, 2F]}, in double}
+     *
+     * @param x     concatenated rows
+     * @param rows  rows
+     * @param f     {@code F}
+     * @param which 0 (the value) or 1 (the gate)
+     */
     public static double[] half(double[] x, int rows, int f, int which) {
         double[] out = new double[rows * f];
         for (int r = 0; r < rows; r++) {
